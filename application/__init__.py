@@ -1,0 +1,1 @@
+"""Command handlers (an eventsourcing Application) and the ports they need."""

@@ -1,0 +1,1 @@
+"""The domain model: aggregates, events and pure business rules. Imports nothing of ours."""

@@ -1,0 +1,1 @@
+"""Adapters: persistence, projections, tokens, passwords, rate limits, realtime fan-out."""

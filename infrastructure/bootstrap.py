@@ -1,0 +1,112 @@
+"""The composition root: the one place that builds real adapters and wires the application."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from application.identity import Identity
+from application.marketplace import Marketplace
+from application.people import People
+from infrastructure import migrations
+from infrastructure.database import create_read_engine, create_write_engine, event_store_env
+from infrastructure.directory import Directory
+from infrastructure.directory_projection import DirectoryProjector
+from infrastructure.messaging import LoggingMailer, LoggingSms
+from infrastructure.projections import Barrier, Broadcaster, NullBroadcaster, ProjectionRunner
+from infrastructure.ratelimit import MemoryLimiter, RedisLimiter
+from infrastructure.secrets_store import SqlSecrets
+from infrastructure.security import BcryptHasher, JwtTokens
+from infrastructure.settings import Settings
+
+log = logging.getLogger(__name__)
+READ_MODELS = "read_models"
+
+
+@dataclass
+class Container:
+    settings: Settings
+    run_projections: bool
+    engine: sa.Engine
+    write_engine: sa.Engine
+    market: Marketplace
+    runner: ProjectionRunner
+    directory: Directory
+    identity: Identity
+    people: People
+    tokens: JwtTokens
+    limiter: Any
+    sms: LoggingSms
+    mailer: LoggingMailer
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def set_broadcaster(self, broadcaster: Broadcaster) -> None:
+        self.runner.broadcaster = broadcaster
+
+    def start_background(self) -> None:
+        """Projections (when this process runs them) follow the event log in a thread."""
+        if self.run_projections and not self._threads:
+            self._stop.clear()
+            thread = threading.Thread(target=self.runner.run_forever, args=(self._stop,), daemon=True,
+                                      name="projections")
+            thread.start()
+            self._threads.append(thread)
+
+    def close(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads.clear()
+        self.market.close()
+        self.engine.dispose()
+        self.write_engine.dispose()
+
+
+def migrate(settings: Settings) -> None:
+    """Create the event store tables and upgrade the read models to the latest migration."""
+    market = Marketplace(env=event_store_env(settings))
+    market.close()
+    migrations.upgrade(settings.sqlalchemy_url)
+
+
+def build(settings: Settings | None = None, *, run_projections: bool = True,
+          broadcaster: Broadcaster | None = None) -> Container:
+    settings = settings or Settings()
+    migrate(settings)
+    engine = create_read_engine(settings)
+    write_engine = create_write_engine(settings)
+    market = Marketplace(env=event_store_env(settings))
+    runner = ProjectionRunner(
+        READ_MODELS,
+        read_notifications=lambda start, limit: list(market.recorder.select_notifications(start, limit)),
+        decode=market.mapper.to_domain_event,
+        max_position=lambda: market.recorder.max_notification_id() or 0,
+        engine=write_engine,
+        projectors=[DirectoryProjector()],
+        broadcaster=broadcaster or NullBroadcaster(),
+    )
+    runner.ensure_tracking_row()
+    market.barrier = Barrier(runner, in_process=run_projections, timeout=settings.read_your_writes_timeout)
+    directory = Directory(engine)
+    tokens = JwtTokens(settings.resolved_jwt_secret, settings.jwt_lifetime_seconds())
+    secret_key = settings.resolved_jwt_secret.encode()
+    sms, mailer = LoggingSms(), LoggingMailer()
+    hasher = BcryptHasher(settings.password_hash_rounds)
+    identity = Identity(
+        market, directory, directory, hasher, tokens, SqlSecrets(write_engine), sms, mailer,
+        secret_digest=lambda value: hmac.new(secret_key, value.encode(), hashlib.sha256).hexdigest(),
+        frontend_url=settings.frontend_url,
+    )
+    people = People(market, directory, directory)
+    limiter = RedisLimiter(settings.redis_url) if settings.redis_url else MemoryLimiter()
+    if run_projections:
+        runner.catch_up()
+    return Container(settings, run_projections, engine, write_engine, market, runner, directory, identity,
+                     people, tokens, limiter, sms, mailer)

@@ -1,0 +1,76 @@
+"""Engines for the read models and the environment of the event store, from the settings."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+
+from infrastructure.settings import Settings
+
+
+def create_read_engine(settings: Settings) -> sa.Engine:
+    if settings.uses_postgres:
+        return sa.create_engine(settings.sqlalchemy_url, pool_size=10, max_overflow=30, pool_pre_ping=True)
+    settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(
+        settings.sqlalchemy_url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=20,
+        max_overflow=40,
+    )
+
+    @sa_event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return engine
+
+
+def event_store_env(settings: Settings) -> dict[str, str]:
+    """The eventsourcing environment: Postgres (psycopg 3) for a postgres URL, SQLite otherwise."""
+    if settings.uses_postgres:
+        assert settings.database_url
+        parts = urlsplit(settings.database_url)
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": parts.path.lstrip("/"),
+            "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": unquote(parts.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "POSTGRES_POOL_SIZE": "10",
+            "POSTGRES_MAX_OVERFLOW": "30",
+            "POSTGRES_LOCK_TIMEOUT": "10",
+            "POSTGRES_PRE_PING": "y",
+        }
+    else:
+        settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(settings.sqlite_path),
+            "SQLITE_LOCK_TIMEOUT": "30",
+        }
+    env["CREATE_TABLE"] = "y"
+    return env
+
+
+def create_write_engine(settings: Settings) -> sa.Engine:
+    """The engine projections write through. On SQLite its transactions start with BEGIN IMMEDIATE,
+    so a projector takes the write lock up front instead of failing to upgrade a read lock."""
+    if settings.uses_postgres:
+        return create_read_engine(settings)
+    engine = create_read_engine(settings)
+
+    @sa_event.listens_for(engine, "connect")
+    def _autocommit_driver(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None
+
+    @sa_event.listens_for(engine, "begin")
+    def _begin_immediate(conn):  # type: ignore[no-untyped-def]
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

@@ -1,0 +1,211 @@
+"""Queries over the directory read models (accounts, categories), for commands and routes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from domain.accounts import CONSULTANT
+from infrastructure.tables import accounts, categories, client_links, consultant_categories, consultant_revenue
+
+
+@dataclass
+class AccountRow:
+    id: str
+    kind: str
+    role: str
+    email: str
+    status: str | None
+    password_hash: str | None
+    document: dict[str, Any]
+
+
+def _account(row: Any) -> AccountRow | None:
+    if row is None:
+        return None
+    return AccountRow(row.id, row.kind, row.role, row.email, row.status, row.password_hash, json.loads(row.document))
+
+
+class Directory:
+    def __init__(self, engine: sa.Engine):
+        self.engine = engine
+
+    def _one(self, *where: Any) -> AccountRow | None:
+        with self.engine.connect() as conn:
+            return _account(conn.execute(sa.select(accounts).where(*where).order_by(accounts.c.seq).limit(1)).first())
+
+    # -- AccountDirectory port ----------------------------------------------------------------
+
+    def by_email(self, kind: str, email: str) -> AccountRow | None:
+        return self._one(accounts.c.kind == kind, accounts.c.email == email.strip().lower())
+
+    def by_phone(self, kind: str, phones: list[str]) -> AccountRow | None:
+        if not phones:
+            return None
+        match = sa.or_(accounts.c.mobile.in_(phones), accounts.c.phone.in_(phones))
+        return self._one(accounts.c.kind == kind, match)
+
+    def by_id(self, kind: str | None, account_id: str) -> AccountRow | None:
+        where = [accounts.c.id == account_id]
+        if kind:
+            where.append(accounts.c.kind == kind)
+        return self._one(*where)
+
+    def admin_exists(self) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(accounts.c.id).where(accounts.c.kind == "user", accounts.c.role == "Admin").limit(1)
+            ).first() is not None
+
+    def status_of(self, account_id: str) -> tuple[str, str | None] | None:
+        """(kind, status) of an account, for the per-request status check."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(accounts.c.kind, accounts.c.status).where(accounts.c.id == account_id)
+            ).first()
+        return (row.kind, row.status) if row else None
+
+    # -- lists ---------------------------------------------------------------------------------
+
+    def documents(self, kind: str, *where: Any, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        query = sa.select(accounts.c.document).where(accounts.c.kind == kind, *where).order_by(
+            accounts.c.seq.desc())
+        if limit is not None:
+            query = query.limit(limit).offset(offset)
+        with self.engine.connect() as conn:
+            return [json.loads(doc) for doc in conn.execute(query).scalars()]
+
+    def document(self, kind: str, account_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            doc = conn.execute(sa.select(accounts.c.document).where(
+                accounts.c.id == account_id, accounts.c.kind == kind)).scalar()
+        return json.loads(doc) if doc else None
+
+    def count(self, kind: str, *where: Any) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(
+                sa.select(sa.func.count()).select_from(accounts).where(accounts.c.kind == kind, *where)
+            ).scalar() or 0)
+
+    def consultants(self, category: str | None, status: str | None, q: str | None,
+                    statuses: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+        where: list[Any] = []
+        if category is not None:
+            in_list = sa.select(consultant_categories.c.consultant_id).where(
+                consultant_categories.c.category_name == category)
+            where.append(sa.or_(accounts.c.category_name == category, accounts.c.id.in_(in_list)))
+        if status is not None:
+            where.append(accounts.c.status == status)
+        if statuses is not None:
+            where.append(accounts.c.status.in_(statuses))
+        if q:
+            needle = q[:100].lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append(sa.func.lower(accounts.c.name).like(f"%{needle}%", escape="\\"))
+        documents = self.documents(CONSULTANT, *where)
+        counts = self.clients_counts([doc["_id"] for doc in documents])
+        for doc in documents:
+            doc["clientsCount"] = counts.get(doc["_id"], 0)
+        return documents
+
+    def clients_counts(self, consultant_ids: list[str]) -> dict[str, int]:
+        if not consultant_ids:
+            return {}
+        query = (
+            sa.select(client_links.c.consultant_id, sa.func.count())
+            .where(client_links.c.status == "Active")
+            .group_by(client_links.c.consultant_id)
+        )
+        if len(consultant_ids) <= 500:
+            query = query.where(client_links.c.consultant_id.in_(consultant_ids))
+        with self.engine.connect() as conn:
+            return {row[0]: int(row[1]) for row in conn.execute(query)}
+
+    # -- catalogue -----------------------------------------------------------------------------
+
+    def category(self, category_id: str) -> dict[str, Any] | None:
+        return self._category(categories.c.id == category_id, categories.c.parent_id.is_(None))
+
+    def subcategory(self, subcategory_id: str) -> dict[str, Any] | None:
+        return self._category(categories.c.id == subcategory_id, categories.c.parent_id.is_not(None))
+
+    def category_by_title(self, title: str) -> dict[str, Any] | None:
+        return self._category(categories.c.title == title, categories.c.parent_id.is_(None))
+
+    def subcategory_by_title(self, title: str) -> dict[str, Any] | None:
+        return self._category(categories.c.title == title, categories.c.parent_id.is_not(None))
+
+    def _category(self, *where: Any) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            doc = conn.execute(
+                sa.select(categories.c.document).where(*where).order_by(categories.c.seq.desc()).limit(1)
+            ).scalar()
+        return json.loads(doc) if doc else None
+
+    def category_documents(self, parent_id: str | None = None, *, subcategories: bool) -> list[dict[str, Any]]:
+        where = [categories.c.parent_id.is_not(None) if subcategories else categories.c.parent_id.is_(None)]
+        if parent_id is not None:
+            where.append(categories.c.parent_id == parent_id)
+        with self.engine.connect() as conn:
+            return [json.loads(doc) for doc in conn.execute(
+                sa.select(categories.c.document).where(*where).order_by(categories.c.seq.desc())).scalars()]
+
+    def child_ids(self, category_id: str) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(categories.c.id).where(categories.c.parent_id == category_id)).scalars())
+
+    def subcategory_stats(self) -> dict[str, dict[str, float]]:
+        """Per subcategory id: consultants (Active, Approved, Pending) under it, their Active client
+        links and their successful payments. A consultant belongs to a subcategory by its primary
+        `subcategory.name` (the legacy rule, by title) or by any `categories[]` entry with its id."""
+        subs = sa.select(categories.c.id, categories.c.title).where(categories.c.parent_id.is_not(None)).subquery()
+        by_title = sa.select(subs.c.id.label("sub_id"), accounts.c.id.label("consultant_id")).join(
+            accounts, sa.and_(accounts.c.kind == CONSULTANT, accounts.c.subcategory_name == subs.c.title,
+                              subs.c.title != ""))
+        by_entry = sa.select(consultant_categories.c.subcategory_id.label("sub_id"),
+                             consultant_categories.c.consultant_id).where(
+            consultant_categories.c.subcategory_id.is_not(None))
+        members = sa.union(by_title, by_entry).subquery()
+        links = (sa.select(client_links.c.consultant_id, sa.func.count().label("n"))
+                 .where(client_links.c.status == "Active").group_by(client_links.c.consultant_id).subquery())
+        query = (
+            sa.select(
+                members.c.sub_id,
+                sa.func.count(sa.case((accounts.c.status.in_(("Active", "Approved", "Pending")), 1))),
+                sa.func.coalesce(sa.func.sum(links.c.n), 0),
+                sa.func.coalesce(sa.func.sum(consultant_revenue.c.payments_minor), 0),
+            )
+            .select_from(members)
+            .join(accounts, accounts.c.id == members.c.consultant_id)
+            .outerjoin(links, links.c.consultant_id == members.c.consultant_id)
+            .outerjoin(consultant_revenue, consultant_revenue.c.consultant_id == members.c.consultant_id)
+            .group_by(members.c.sub_id)
+        )
+        with self.engine.connect() as conn:
+            return {row[0]: {"consultants": int(row[1]), "clients": int(row[2]), "monthlyRevenue": row[3] / 100}
+                    for row in conn.execute(query)}
+
+    # -- clients -------------------------------------------------------------------------------
+
+    def clients(self, search: str | None, status: str | None, linked_to: str | None, page: int,
+                limit: int) -> tuple[list[dict[str, Any]], int]:
+        where: list[Any] = []
+        if search:
+            needle = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where.append(sa.or_(*(sa.func.lower(column).like(needle, escape="\\")
+                                  for column in (accounts.c.name, accounts.c.email, accounts.c.mobile))))
+        if status:
+            where.append(accounts.c.status == status)
+        if linked_to is not None:
+            where.append(accounts.c.id.in_(sa.select(client_links.c.client_id).where(
+                client_links.c.consultant_id == linked_to)))
+        total = self.count("client", *where)
+        return self.documents("client", *where, limit=limit, offset=(page - 1) * limit), total
+
+    def is_linked(self, client_id: str, consultant_id: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(client_links.c.client_id).where(
+                client_links.c.client_id == client_id, client_links.c.consultant_id == consultant_id)).first() \
+                is not None

@@ -1,0 +1,187 @@
+"""Projection runner: follows the event store's notification log into the read-model tables.
+
+Each batch of events is applied and the tracking position advanced in ONE database
+transaction, so every event takes effect exactly once across crashes, restarts and competing
+workers (the tracking row is locked and compared before anything is written). Realtime pushes
+collected while applying a batch are emitted only after that transaction committed."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+
+from infrastructure.tables import projection_tracking
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Emit:
+    event: str
+    data: dict[str, Any]
+    room: str | None = None  # None = every connected socket
+
+
+class Broadcaster(Protocol):
+    def emit(self, message: Emit) -> None: ...
+
+
+class NullBroadcaster:
+    def emit(self, message: Emit) -> None:
+        log.debug("no realtime server: dropped %s", message.event)
+
+
+@dataclass
+class Batch:
+    """What projectors see while applying a batch: the connection and the pushes to send."""
+
+    conn: sa.Connection
+    emits: list[Emit] = field(default_factory=list)
+
+
+class Projector(Protocol):
+    def apply(self, batch: Batch, event: Any, position: int) -> None: ...
+    def reset(self, conn: sa.Connection) -> None: ...
+
+
+class ProjectionRunner:
+    def __init__(
+        self,
+        name: str,
+        read_notifications: Callable[[int, int], list[Any]],
+        decode: Callable[[Any], Any],
+        max_position: Callable[[], int],
+        engine: sa.Engine,
+        projectors: Iterable[Projector],
+        broadcaster: Broadcaster | None = None,
+        batch_size: int = 500,
+    ):
+        self.name = name
+        self._read = read_notifications
+        self._decode = decode
+        self._max_position = max_position
+        self.engine = engine
+        self.projectors = list(projectors)
+        self.broadcaster = broadcaster or NullBroadcaster()
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
+        self.position = 0
+
+    # -- tracking -------------------------------------------------------------------------------
+
+    def ensure_tracking_row(self) -> None:
+        with self.engine.begin() as conn:
+            found = conn.execute(
+                sa.select(projection_tracking.c.position).where(projection_tracking.c.name == self.name)
+            ).first()
+            if found is None:
+                conn.execute(projection_tracking.insert().values(name=self.name, position=0))
+
+    def committed_position(self, conn: sa.Connection | None = None) -> int:
+        query = sa.select(projection_tracking.c.position).where(projection_tracking.c.name == self.name)
+        if conn is not None:
+            return int(conn.execute(query).scalar() or 0)
+        with self.engine.connect() as own:
+            return int(own.execute(query).scalar() or 0)
+
+    # -- processing -----------------------------------------------------------------------------
+
+    def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
+        """Process every event recorded so far; return the position reached."""
+        with self._lock:
+            while self._process_batch(progress):
+                pass
+            return self.position
+
+    def _process_batch(self, progress: Callable[[int], None] | None) -> int:
+        start = self.committed_position()
+        notifications = self._read(start + 1, self.batch_size)
+        if not notifications:
+            self.position = start
+            return 0
+        with self.engine.begin() as conn:
+            locked = conn.execute(
+                sa.select(projection_tracking.c.position)
+                .where(projection_tracking.c.name == self.name)
+                .with_for_update()
+            ).scalar()
+            if locked != start:  # another worker processed these events meanwhile
+                self.position = int(locked or 0)
+                return 1
+            batch = Batch(conn)
+            for notification in notifications:
+                event = self._decode(notification)
+                for projector in self.projectors:
+                    projector.apply(batch, event, notification.id)
+            last = notifications[-1].id
+            conn.execute(
+                projection_tracking.update()
+                .where(projection_tracking.c.name == self.name)
+                .values(position=last)
+            )
+        self.position = last
+        for message in batch.emits:
+            try:
+                self.broadcaster.emit(message)
+            except Exception:  # a push is best-effort; the read model is already committed
+                log.exception("realtime emit failed: %s", message.event)
+        if progress:
+            progress(len(notifications))
+        return len(notifications)
+
+    def reset(self) -> None:
+        """Empty the read models and rewind the tracking position (for a rebuild)."""
+        with self._lock, self.engine.begin() as conn:
+            for projector in self.projectors:
+                projector.reset(conn)
+            conn.execute(
+                projection_tracking.update().where(projection_tracking.c.name == self.name).values(position=0)
+            )
+            self.position = 0
+
+    def pending(self) -> int:
+        return max(0, (self._max_position() or 0) - self.committed_position())
+
+    def run_forever(self, stop: threading.Event, interval: float = 0.05) -> None:
+        while not stop.is_set():
+            try:
+                if (self._max_position() or 0) > self.position:
+                    self.catch_up()
+            except Exception:
+                log.exception("projection %s failed; retrying", self.name)
+                stop.wait(1.0)
+            stop.wait(interval)
+
+
+class Barrier:
+    """Read-your-writes for commands: wait (bounded) until the runner passed a position.
+
+    In a process that runs the projections, the waiting request drives the runner itself, so
+    its own events are projected at once; elsewhere it polls the committed tracking position."""
+
+    def __init__(self, runner: ProjectionRunner, in_process: bool, timeout: float):
+        self.runner = runner
+        self.in_process = in_process
+        self.timeout = timeout
+
+    def wait_for(self, position: int) -> None:
+        if self.runner.position >= position:
+            return
+        if self.in_process:
+            self.runner.catch_up()
+            if self.runner.position >= position:
+                return
+        deadline = time.monotonic() + self.timeout
+        delay = 0.005
+        while time.monotonic() < deadline:
+            if self.runner.committed_position() >= position:
+                return
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        log.warning("read models did not reach position %s within %.1fs", position, self.timeout)

@@ -1,0 +1,100 @@
+"""Configuration from the environment (pydantic-settings), with safe defaults for the embedded mode."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    database_url: str | None = None
+    data_dir: Path = Path("./var")
+    redis_url: str | None = None
+    jwt_secret: str | None = None
+    jwt_expires_in: str = "24h"
+    business_timezone: str = "Asia/Kolkata"
+    cors_origins: str = ""
+    environment: Literal["development", "production"] = "development"
+    rate_limit_max: int = 500
+    auth_rate_limit_max: int = 15
+    rate_limit_window_seconds: int = 900
+    allow_otp_in_response: bool = False
+    password_hash_rounds: int = 10
+    frontend_url: str = "http://localhost:5173"
+    platform_currency: str = "INR"
+    read_your_writes_timeout: float = 5.0
+    max_body_bytes: int = 1_000_000
+    reporting_url: str | None = None
+
+    @field_validator("database_url", "redis_url", "jwt_secret", "reporting_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def uses_postgres(self) -> bool:
+        return bool(self.database_url) and self.database_url.split(":", 1)[0].startswith("postgres")
+
+    @property
+    def sqlite_path(self) -> Path:
+        if self.database_url:
+            return Path(self.database_url.split("///", 1)[1])
+        return self.data_dir / "consult.db"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.uses_postgres:
+            assert self.database_url
+            rest = self.database_url.split("://", 1)[1]
+            return "postgresql+psycopg://" + rest
+        return f"sqlite:///{self.sqlite_path}"
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @property
+    def otp_echo_enabled(self) -> bool:
+        return self.allow_otp_in_response and not self.is_production
+
+    @cached_property
+    def resolved_jwt_secret(self) -> str:
+        """JWT_SECRET, or in development a secret generated once and kept in DATA_DIR."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        if self.is_production:
+            raise RuntimeError("JWT_SECRET is required when ENVIRONMENT=production")
+        path = self.data_dir / "jwt_secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            candidate = secrets.token_urlsafe(48)
+            try:
+                with path.open("x") as handle:  # exclusive create: concurrent starters agree
+                    handle.write(candidate)
+                path.chmod(0o600)
+            except FileExistsError:
+                pass
+        return path.read_text().strip()
+
+    def jwt_lifetime_seconds(self) -> int:
+        return parse_duration(self.jwt_expires_in)
+
+
+def parse_duration(text: str) -> int:
+    """`24h`, `15m`, `7d`, `3600s` or a bare number of seconds (as jsonwebtoken's `expiresIn`)."""
+    text = text.strip()
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    if text and text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(text)

@@ -1,0 +1,113 @@
+"""Read-model tables (SQLAlchemy Core). Created by the Alembic migrations; rebuilt from events.
+
+Documents are kept as JSON text next to the columns that queries filter and sort on, so a list
+answer is an indexed query plus the stored JSON."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+ID = sa.String(24)
+
+projection_tracking = sa.Table(
+    "projection_tracking",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False, server_default="0"),
+)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # consultant | client | user
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("phone", sa.String(32), nullable=False, server_default=""),
+    sa.Column("mobile", sa.String(32), nullable=False, server_default=""),
+    sa.Column("status", sa.String(16), nullable=True),
+    sa.Column("name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("category_name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("subcategory_name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("password_hash", sa.String(200), nullable=True),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),  # notification id of the registration: a total order
+    sa.Column("document", sa.Text, nullable=False),
+    sa.Index("ix_accounts_kind_email", "kind", "email"),
+    sa.Index("ix_accounts_kind_phone", "kind", "phone"),
+    sa.Index("ix_accounts_kind_mobile", "kind", "mobile"),
+    sa.Index("ix_accounts_kind_seq", "kind", "seq"),
+    sa.Index("ix_accounts_kind_category", "kind", "category_name"),
+)
+
+# One row per entry of a consultant's `categories[]` (the category filter and the stats read it).
+consultant_categories = sa.Table(
+    "consultant_categories",
+    metadata,
+    sa.Column("consultant_id", ID, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("category_id", ID, nullable=True),
+    sa.Column("category_name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("subcategory_id", ID, nullable=True),
+    sa.Column("subcategory_name", sa.String(200), nullable=False, server_default=""),
+    sa.PrimaryKeyConstraint("consultant_id", "position"),
+    sa.Index("ix_consultant_categories_name", "category_name"),
+    sa.Index("ix_consultant_categories_category", "category_id"),
+    sa.Index("ix_consultant_categories_subcategory", "subcategory_id"),
+)
+
+categories = sa.Table(
+    "categories",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("parent_id", ID, nullable=True),  # set for subcategories
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("document", sa.Text, nullable=False),
+    sa.Index("ix_categories_parent", "parent_id"),
+)
+
+# Client-consultant relationships (created by the first successful booking).
+client_links = sa.Table(
+    "client_links",
+    metadata,
+    sa.Column("client_id", ID, nullable=False),
+    sa.Column("consultant_id", ID, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.PrimaryKeyConstraint("client_id", "consultant_id"),
+    sa.Index("ix_client_links_consultant", "consultant_id", "status"),
+)
+
+# Successful payments per consultant (kept by the money projection; read by catalogue stats).
+consultant_revenue = sa.Table(
+    "consultant_revenue",
+    metadata,
+    sa.Column("consultant_id", ID, primary_key=True),
+    sa.Column("payments_minor", sa.BigInteger, nullable=False, server_default="0"),
+)
+
+# Secrets with an expiry: not events (ARCHITECTURE.md). Only hashes are stored.
+otp_codes = sa.Table(
+    "otp_codes",
+    metadata,
+    sa.Column("mobile", sa.String(32), primary_key=True),
+    sa.Column("code_hash", sa.String(64), nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+)
+
+reset_tokens = sa.Table(
+    "reset_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("account_id", ID, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Index("ix_reset_tokens_account", "kind", "account_id"),
+)
+
+READ_MODEL_TABLES = (accounts, consultant_categories, categories, client_links, consultant_revenue)

@@ -1,0 +1,93 @@
+"""The ASGI application: FastAPI under /api/v1 with Socket.IO beside it on /socket.io."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import socketio
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from infrastructure.bootstrap import Container, build
+from infrastructure.realtime import LoopBroadcaster, RedisBroadcaster
+from infrastructure.settings import Settings
+from interfaces.http import errors
+from interfaces.http.envelope import ok
+from interfaces.http.middleware import BodyLimit, RateLimit
+from interfaces.http.routers import auth, catalogue, clients, consultants, users
+from interfaces.realtime import create_socket_server
+
+log = logging.getLogger(__name__)
+API_PREFIX = "/api/v1"
+ROUTERS = (auth.router, catalogue.router, consultants.router, clients.router, users.router)
+DEV_ORIGINS = r"https?://(localhost|127\.0\.0\.1)(:\d+)?"
+
+
+def create_api(app_container: Container) -> FastAPI:
+    settings = app_container.settings
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        broadcaster = app_container.runner.broadcaster
+        if isinstance(broadcaster, LoopBroadcaster):
+            broadcaster.bind(asyncio.get_running_loop())
+        app_container.start_background()
+        yield
+        await asyncio.get_running_loop().run_in_executor(None, app_container.close)
+
+    api = FastAPI(
+        title="Consultation marketplace API",
+        version="1.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+        description="Event-sourced drop-in for the marketplace's Node backend. Envelope "
+        "`{success, message, data}`; errors `{success: false, message, errors?}`.",
+    )
+    api.state.container = app_container
+    errors.install(api, joined_message_prefixes=(f"{API_PREFIX}/appointments",))
+    for router in ROUTERS:
+        api.include_router(router, prefix=API_PREFIX)
+
+    @api.get(f"{API_PREFIX}/health", tags=["ops"])
+    def health() -> Any:
+        return ok("OK", {"status": "up"})
+
+    api.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origin_list,
+        allow_origin_regex=None if settings.is_production else DEV_ORIGINS,
+        allow_credentials=True,
+        allow_methods=["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"],
+        allow_headers=["*"],
+        expose_headers=["Content-Disposition"],
+    )
+    api.add_middleware(RateLimit, limiter=app_container.limiter, api_max=settings.rate_limit_max,
+                       auth_max=settings.auth_rate_limit_max, window=settings.rate_limit_window_seconds)
+    api.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return api
+
+
+def create_app(settings: Settings | None = None, *, run_projections: bool | None = None) -> Any:
+    """Build the whole service. A process runs the projections unless told otherwise
+    (`CONSULT_RUN_PROJECTIONS=0` is set by `consult serve --workers N` for its API processes)."""
+    settings = settings or Settings()
+    if run_projections is None:
+        run_projections = os.environ.get("CONSULT_RUN_PROJECTIONS", "1") != "0"
+    app_container = build(settings, run_projections=run_projections)
+    tokens = app_container.tokens
+    server = create_socket_server(tokens, settings.redis_url)
+    if run_projections:
+        app_container.set_broadcaster(LoopBroadcaster(server))
+    elif settings.redis_url:
+        app_container.set_broadcaster(RedisBroadcaster(settings.redis_url))
+    api = create_api(app_container)
+    asgi = socketio.ASGIApp(server, other_asgi_app=api, socketio_path="socket.io")
+    asgi.state = api.state  # tests and tools reach the container through the ASGI app
+    asgi.socket_server = server
+    return asgi
+

@@ -1,0 +1,79 @@
+"""Dependencies shared by the routers: the container, the current principal and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from pydantic import AfterValidator
+
+from domain.accounts import CLIENT, CONSULTANT, USER, account_status_refusal
+from infrastructure.bootstrap import Container
+from interfaces.http.errors import ApiError
+
+KIND_OF_ROLE = {"Consultant": CONSULTANT, "Client": CLIENT, "Admin": USER, "Employee": USER}
+HEX_ID = r"^[0-9a-fA-F]{24}$"
+
+
+def container(request: Request) -> Container:
+    return request.app.state.container  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Principal:
+    id: str
+    email: str
+    role: str
+    kind: str
+    status: str | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "Admin"
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.startswith("Bearer "):
+        return header[7:].strip() or None
+    return request.query_params.get("token") or None
+
+
+def current_principal(request: Request) -> Principal:
+    """Authenticate the token, then check the account as it is now (blocked means refused at once)."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    token = bearer_token(request)
+    if not token:
+        raise ApiError(401, "Access denied. No token provided.")
+    app = container(request)
+    claims = app.tokens.read_access_token(token)
+    if claims is None:
+        raise ApiError(401, "Invalid or expired token")
+    found = app.directory.status_of(str(claims["id"]))
+    kind = KIND_OF_ROLE.get(str(claims["role"]))
+    if found is None or found[0] != kind:  # deleted account, or a token of another store
+        raise ApiError(401, "Invalid or expired token")
+    refusal = account_status_refusal(kind, found[1])
+    if refusal:
+        raise ApiError(403, refusal)
+    principal = Principal(str(claims["id"]), str(claims.get("email", "")), str(claims["role"]), kind, found[1])
+    request.state.principal = principal
+    return principal
+
+
+def require(*roles: str) -> Callable[..., Principal]:
+    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.role not in roles:
+            raise ApiError(403, "Forbidden: Access denied")
+        return principal
+
+    return dependency
+
+
+CurrentUser = Annotated[Principal, Depends(current_principal)]
+AppContainer = Annotated[Container, Depends(container)]
+ObjectIdPath = Annotated[str, Path(pattern=HEX_ID, description="24-character hex id"), AfterValidator(str.lower)]

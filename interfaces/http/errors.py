@@ -1,0 +1,102 @@
+"""Exception handlers: every failure leaves as the contract's JSON body, never as a stack trace."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.errors import DomainError
+from interfaces.http.envelope import fail
+
+log = logging.getLogger(__name__)
+
+# Texts of the existing backend for a missing field, where it had its own.
+REQUIRED_MESSAGES = {
+    "mobile": "Mobile number is required",
+    "email": "Email is required",
+    "password": "Password is required",
+    "fullName": "Full name is required",
+    "otp": "OTP is required",
+    "role": "Role is required",
+    "title": "Title is required",
+}
+
+
+UNION_TAGS = frozenset({"str", "int", "float", "bool", "dict", "list", "none", "literal"})
+
+
+class ApiError(Exception):
+    """An HTTP refusal raised by the interface layer (auth, roles)."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+    out = []
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+        # pydantic reports a failed union member as an extra location part: keep the field path
+        loc = [part for part in loc if part not in UNION_TAGS and "[" not in part]
+        field = ".".join(loc)
+        out.append({"field": field, "message": _message(error, loc)})
+    return out
+
+
+def _message(error: dict[str, Any], loc: list[str]) -> str:
+    kind = error.get("type", "")
+    name = loc[-1] if loc else "value"
+    label = f'"{".".join(loc) or "value"}"'
+    if kind == "missing":
+        return REQUIRED_MESSAGES.get(name, f"{label} is required")
+    if kind == "json_invalid":
+        return "Malformed JSON body"
+    if kind in ("model_attributes_type", "dict_type", "model_type"):
+        return f"{label} must be an object"
+    if kind == "string_type":
+        return f"{label} must be a string"
+    if kind in ("int_type", "int_parsing", "float_type", "float_parsing", "int_from_float"):
+        return f"{label} must be a number"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"{label} must be a boolean"
+    if kind == "list_type":
+        return f"{label} must be an array"
+    if kind == "string_pattern_mismatch" and name in ("id", "consultantId", "categoryId", "parentCategory"):
+        return f"{label} must be a valid 24-character hex id"
+    message = str(error.get("msg", "Invalid value"))
+    return message.removeprefix("Value error, ")
+
+
+def install(app: FastAPI, *, joined_message_prefixes: tuple[str, ...] = ()) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, error: DomainError):  # type: ignore[no-untyped-def]
+        return fail(error.status, error.message, error.errors)
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, error: ApiError):  # type: ignore[no-untyped-def]
+        return fail(error.status, error.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError):  # type: ignore[no-untyped-def]
+        errors = field_errors(list(error.errors()))
+        if any(request.url.path.startswith(prefix) for prefix in joined_message_prefixes):
+            return fail(400, ", ".join(e["message"] for e in errors), errors)
+        return fail(400, "Validation failed", errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException):  # type: ignore[no-untyped-def]
+        if error.status_code in (404, 405):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return fail(404, f"Route {target} not found")
+        return fail(error.status_code, str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception):  # type: ignore[no-untyped-def]
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return fail(500, "Something went wrong")

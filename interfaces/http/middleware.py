@@ -1,0 +1,101 @@
+"""ASGI middleware: request body limit and the contract's rate limits (with RateLimit-* headers)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from infrastructure.ratelimit import Verdict
+
+API = "/api/v1"
+AUTH = "/api/v1/auth"
+
+
+async def _send_json(send: Any, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]]) -> None:
+    payload = json.dumps(body, separators=(",", ":")).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), *headers]})
+    await send({"type": "http.response.body", "body": payload})
+
+
+class BodyLimit:
+    """Refuse bodies over `max_bytes` with 413 before they reach a handler."""
+
+    def __init__(self, app: Any, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _send_json(send, 413, {"success": False, "message": "Request body too large"}, [])
+            return
+        seen = 0
+
+        async def limited() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except BodyTooLarge:
+            await _send_json(send, 413, {"success": False, "message": "Request body too large"}, [])
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def _headers(verdict: Verdict, window: int) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"ratelimit-policy", f"{verdict.limit};w={window}".encode()),
+        (b"ratelimit-limit", str(verdict.limit).encode()),
+        (b"ratelimit-remaining", str(verdict.remaining).encode()),
+        (b"ratelimit-reset", str(verdict.reset_seconds).encode()),
+    ]
+
+
+class RateLimit:
+    """Whole API: `RATE_LIMIT_MAX` per window per IP; `/auth/*`: `AUTH_RATE_LIMIT_MAX` as well."""
+
+    def __init__(self, app: Any, limiter: Any, api_max: int, auth_max: int, window: int):
+        self.app = app
+        self.limiter = limiter
+        self.api_max = api_max
+        self.auth_max = auth_max
+        self.window = window
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith(API) or scope.get("method") == "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        ip = (scope.get("client") or ("unknown", 0))[0]
+        verdict = await self.limiter.hit(f"api:{ip}", self.api_max, self.window)
+        if not verdict.allowed:
+            await _send_json(send, 429, {"success": False, "message": "Too many requests. Please try again later."},
+                             _headers(verdict, self.window))
+            return
+        if path.startswith(AUTH + "/") or path == AUTH:
+            verdict = await self.limiter.hit(f"auth:{ip}", self.auth_max, self.window)
+            if not verdict.allowed:
+                await _send_json(send, 429, {"success": False,
+                                             "message": "Too many attempts. Please try again later."},
+                                 _headers(verdict, self.window))
+                return
+        extra = _headers(verdict, self.window)
+
+        async def with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
