@@ -1,0 +1,176 @@
+"""The `consult` command line: serve, worker, migrate, create-admin, seed-demo, rebuild."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from typing import Any
+
+from infrastructure.settings import Settings
+
+log = logging.getLogger("consult")
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    if args.workers > 1 and not settings.redis_url:
+        print("consult serve: --workers above 1 needs REDIS_URL (Socket.IO fan-out and shared rate limits "
+              "across processes). Set REDIS_URL or run one worker.", file=sys.stderr)
+        return 2
+    if args.workers > 1 and not settings.uses_postgres:
+        print("consult serve: --workers above 1 needs DATABASE_URL pointing at PostgreSQL.", file=sys.stderr)
+        return 2
+    from infrastructure.bootstrap import migrate
+
+    migrate(settings)
+    projector = None
+    if args.workers > 1:
+        # N API processes run no projections; one `consult worker` child runs them.
+        os.environ["CONSULT_RUN_PROJECTIONS"] = "0"
+        projector = subprocess.Popen([sys.executable, "-m", "interfaces.cli", "worker"], env=os.environ.copy())
+    print(f"consult: serving on http://{args.host}:{args.port} (API docs at /docs)", flush=True)
+    try:
+        uvicorn.run("interfaces.asgi:create", factory=True, host=args.host, port=args.port, workers=args.workers,
+                    log_level=args.log_level, access_log=args.log_level == "debug")
+    finally:
+        if projector is not None:
+            projector.terminate()
+            projector.wait(timeout=10)
+    return 0
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    """Projections (and the scheduler) only, for multi-process deployments."""
+    from infrastructure.bootstrap import build
+    from infrastructure.realtime import RedisBroadcaster
+
+    container = build(settings, run_projections=True,
+                      broadcaster=RedisBroadcaster(settings.redis_url) if settings.redis_url else None)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print("consult worker: following the event log", flush=True)
+    container.runner.run_forever(stop, interval=args.interval)
+    container.close()
+    return 0
+
+
+def _migrate(_: argparse.Namespace, settings: Settings) -> int:
+    from infrastructure.bootstrap import migrate
+
+    migrate(settings)
+    print("consult: event store and read models are up to date")
+    return 0
+
+
+def _create_admin(args: argparse.Namespace, settings: Settings) -> int:
+    from domain.errors import DomainError
+    from infrastructure.bootstrap import build
+
+    password = os.environ.get("CONSULT_ADMIN_PASSWORD") or ""
+    if not password:
+        if not sys.stdin.isatty():
+            print("consult create-admin: set CONSULT_ADMIN_PASSWORD or run in a terminal", file=sys.stderr)
+            return 2
+        password = getpass.getpass("Password for the first admin: ")
+        if getpass.getpass("Repeat the password: ") != password:
+            print("consult create-admin: the passwords differ", file=sys.stderr)
+            return 2
+    from interfaces.http.routers.auth import CreateAdminBody
+
+    try:
+        body = CreateAdminBody(fullName=args.name, email=args.email, password=password, mobile=args.mobile)
+    except Exception as error:  # pydantic ValidationError: show the messages, never the password
+        messages = [e.get("msg", "") for e in getattr(error, "errors", lambda: [])()]
+        print("consult create-admin: " + "; ".join(m.removeprefix("Value error, ") for m in messages),
+              file=sys.stderr)
+        return 2
+    container = build(settings, run_projections=True)
+    try:
+        admin = container.identity.create_first_admin(body.fullName, body.email, body.password, body.mobile)
+    except DomainError as error:
+        print(f"consult create-admin: {error.message}", file=sys.stderr)
+        return 1
+    finally:
+        container.close()
+    print(f"consult: admin {admin['email']} created (user id {admin['userId']})")
+    return 0
+
+
+def _seed_demo(_: argparse.Namespace, settings: Settings) -> int:
+    from infrastructure.bootstrap import build
+    from interfaces.demo import seed
+
+    container = build(settings, run_projections=True)
+    try:
+        if container.market.recorder.max_notification_id():
+            print("consult seed-demo: the store already has data; nothing added")
+            return 0
+        logins = seed(container)
+    finally:
+        container.close()
+    print("consult seed-demo: demo data added. Logins (e-mail / password):")
+    for role, email, password in logins:
+        print(f"  {role:<10} {email:<32} {password}")
+    return 0
+
+
+def _rebuild(_: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from infrastructure.bootstrap import build
+
+    container = build(settings, run_projections=False)
+    try:
+        total = container.market.recorder.max_notification_id() or 0
+        container.runner.reset()
+        with tqdm(total=total, unit="event", desc="rebuilding read models") as bar:
+            container.runner.catch_up(progress=bar.update)
+    finally:
+        container.close()
+    print(f"consult rebuild: read models rebuilt from {total} events")
+    return 0
+
+
+COMMANDS: dict[str, Any] = {
+    "serve": _serve, "worker": _worker, "migrate": _migrate, "create-admin": _create_admin,
+    "seed-demo": _seed_demo, "rebuild": _rebuild,
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="consult", description="Consultation marketplace backend")
+    sub = root.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="API + Socket.IO (+ projections when --workers is 1)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--log-level", default="info")
+    worker = sub.add_parser("worker", help="projections and scheduler only (multi-process deployments)")
+    worker.add_argument("--interval", type=float, default=0.02, help="seconds between polls of the event log")
+    sub.add_parser("migrate", help="create the event store and upgrade the read-model tables")
+    admin = sub.add_parser("create-admin", help="create the first admin (password from CONSULT_ADMIN_PASSWORD "
+                           "or a prompt; never printed)")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--name", required=True)
+    admin.add_argument("--mobile", required=True)
+    sub.add_parser("seed-demo", help="add demo data, only to an empty store")
+    sub.add_parser("rebuild", help="drop the read models and rebuild them from the events")
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    return int(COMMANDS[args.command](args, Settings()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""Shared fixtures.
+
+Backends: every test that takes `settings` runs on SQLite and, when a server is reachable
+(TEST_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/postgres), on PostgreSQL, each in a
+database of its own that is dropped afterwards. With CONSULT_REQUIRE_SERVICES=1 (as in CI) a
+missing Postgres or Redis fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from infrastructure.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_DB_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REQUIRE_SERVICES = os.environ.get("CONSULT_REQUIRE_SERVICES") == "1"
+ADMIN_PASSWORD = "Adm1nPassword"
+
+
+def _unavailable(what: str, error: Exception) -> None:
+    message = f"{what} not reachable: {error}"
+    if REQUIRE_SERVICES:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _postgres_admin() -> Any:
+    import psycopg
+
+    return psycopg.connect(ADMIN_DB_URL, autocommit=True, connect_timeout=3)
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh Postgres database for one test; dropped afterwards."""
+    try:
+        admin = _postgres_admin()
+    except Exception as error:  # noqa: BLE001
+        _unavailable("PostgreSQL", error)
+    name = "consult_test_" + secrets.token_hex(6)
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = ADMIN_DB_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with _postgres_admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def make_settings(tmp_path: Path, database_url: str | None = None, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "data_dir": tmp_path / "var", "database_url": database_url, "jwt_secret": "test-secret-" + "x" * 32,
+        "password_hash_rounds": 4, "allow_otp_in_response": True, "rate_limit_max": 1_000_000,
+        "auth_rate_limit_max": 1_000_000, "read_your_writes_timeout": 10.0,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The DATABASE_URL of the backend under test (None = embedded SQLite)."""
+    if request.param == "sqlite":
+        yield None
+    else:
+        with postgres_database() as url:
+            yield url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, backend: str | None) -> Settings:
+    return make_settings(tmp_path, backend)
+
+
+@pytest.fixture
+def api(settings: Settings) -> Iterator[Any]:
+    """An in-process client of the whole ASGI app (lifespan run)."""
+    from fastapi.testclient import TestClient
+
+    from interfaces.http.app import create_app
+
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+def redis_url() -> str:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as error:  # noqa: BLE001
+        _unavailable("Redis", error)
+    return REDIS_URL
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATA_DIR": str(settings.data_dir),
+           "JWT_SECRET": settings.resolved_jwt_secret, "PASSWORD_HASH_ROUNDS": str(settings.password_hash_rounds),
+           "ALLOW_OTP_IN_RESPONSE": "true", "RATE_LIMIT_MAX": str(settings.rate_limit_max),
+           "AUTH_RATE_LIMIT_MAX": str(settings.auth_rate_limit_max),
+           "READ_YOUR_WRITES_TIMEOUT": str(settings.read_your_writes_timeout)}
+    if settings.database_url:
+        env["DATABASE_URL"] = settings.database_url
+    else:
+        env.pop("DATABASE_URL", None)
+    if settings.redis_url:
+        env["REDIS_URL"] = settings.redis_url
+    return env
+
+
+class Server:
+    """A real `consult serve` process (uvicorn) on a free port."""
+
+    def __init__(self, settings: Settings, *args: str, extra_env: dict[str, str] | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**settings_env(settings), **(extra_env or {})}
+        self.log = settings.data_dir.parent / f"server-{self.port}.log"
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(self.port), "--log-level", "warning",
+             *args],
+            env=self.env, cwd=ROOT, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(self.url + "/api/v1/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server not ready: {self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[Server]:
+    running = Server(settings)
+    yield running
+    running.stop()
+
+
+# -- helpers for tests that drive the API ------------------------------------------------------
+
+def create_admin(api: Any, email: str = "admin@example.com") -> str:
+    reply = api.post("/api/v1/auth/create-admin", json={
+        "fullName": "Site Admin", "email": email, "password": ADMIN_PASSWORD, "mobile": "9000000001"})
+    assert reply.status_code == 201, reply.text
+    return login(api, email, ADMIN_PASSWORD, "Admin")
+
+
+def login(api: Any, email: str, password: str, role: str | None = None) -> str:
+    body = {"email": email, "password": password}
+    if role:
+        body["role"] = role
+    reply = api.post("/api/v1/auth/login", json=body)
+    assert reply.status_code == 200, reply.text
+    return str(reply.json()["data"]["token"])
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def signup(api: Any, role: str = "Client", **fields: Any) -> dict[str, Any]:
+    unique = secrets.token_hex(4)
+    body = {"fullName": f"{role} {unique}", "email": f"{role.lower()}.{unique}@example.com",
+            "mobile": "+9198" + str(int(unique, 16) % 10**8).zfill(8), "password": "secret1", "role": role, **fields}
+    reply = api.post("/api/v1/auth/signup", json=body)
+    assert reply.status_code == 201, reply.text
+    return reply.json()["data"]  # type: ignore[no-any-return]
