@@ -8,9 +8,11 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from application.availability import SettingsService
 from application.identity import Identity
 from application.marketplace import Marketplace
 from application.people import People
@@ -24,6 +26,8 @@ from infrastructure.ratelimit import MemoryLimiter, RedisLimiter
 from infrastructure.secrets_store import SqlSecrets
 from infrastructure.security import BcryptHasher, JwtTokens
 from infrastructure.settings import Settings
+from infrastructure.settings_projection import SettingsProjector
+from infrastructure.slots import SlotQueries
 
 log = logging.getLogger(__name__)
 READ_MODELS = "read_models"
@@ -40,6 +44,8 @@ class Container:
     directory: Directory
     identity: Identity
     people: People
+    settings_service: SettingsService
+    slots: SlotQueries
     tokens: JwtTokens
     limiter: Any
     sms: LoggingSms
@@ -89,7 +95,7 @@ def build(settings: Settings | None = None, *, run_projections: bool = True,
         decode=market.mapper.to_domain_event,
         max_position=lambda: market.recorder.max_notification_id() or 0,
         engine=write_engine,
-        projectors=[DirectoryProjector()],
+        projectors=[SettingsProjector(), DirectoryProjector()],
         broadcaster=broadcaster or NullBroadcaster(),
     )
     runner.ensure_tracking_row()
@@ -105,8 +111,10 @@ def build(settings: Settings | None = None, *, run_projections: bool = True,
         frontend_url=settings.frontend_url,
     )
     people = People(market, directory, directory)
+    settings_service = SettingsService(market, lambda cid: directory.by_id("consultant", cid) is not None)
+    slots = SlotQueries(engine, ZoneInfo(settings.business_timezone))
     limiter = RedisLimiter(settings.redis_url) if settings.redis_url else MemoryLimiter()
     if run_projections:
         runner.catch_up()
     return Container(settings, run_projections, engine, write_engine, market, runner, directory, identity,
-                     people, tokens, limiter, sms, mailer)
+                     people, settings_service, slots, tokens, limiter, sms, mailer)

@@ -90,6 +90,30 @@ consultant_revenue = sa.Table(
     sa.Column("payments_minor", sa.BigInteger, nullable=False, server_default="0"),
 )
 
+# Consultant settings documents (GET /consultant-settings) and the availability the slot rule reads.
+consultant_settings = sa.Table(
+    "consultant_settings",
+    metadata,
+    sa.Column("consultant_id", ID, primary_key=True),
+    sa.Column("aggregate_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("document", sa.Text, nullable=False),
+)
+
+# Live bookings per consultant for the slot rule: appointments and holds (kept by the appointments
+# projection). `expires_at` is set for holds; an expired hold never blocks a slot.
+slot_bookings = sa.Table(
+    "slot_bookings",
+    metadata,
+    sa.Column("appointment_id", ID, primary_key=True),
+    sa.Column("consultant_id", ID, nullable=False),
+    sa.Column("client_id", ID, nullable=True),
+    sa.Column("start_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("end_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("is_hold", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Index("ix_slot_bookings_consultant_start", "consultant_id", "start_at"),
+)
+
 # Secrets with an expiry: not events (ARCHITECTURE.md). Only hashes are stored.
 otp_codes = sa.Table(
     "otp_codes",
@@ -110,4 +134,5 @@ reset_tokens = sa.Table(
     sa.Index("ix_reset_tokens_account", "kind", "account_id"),
 )
 
-READ_MODEL_TABLES = (accounts, consultant_categories, categories, client_links, consultant_revenue)
+READ_MODEL_TABLES = (accounts, consultant_categories, categories, client_links, consultant_revenue,
+                     consultant_settings, slot_bookings)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 01:55:42.790579
+
 
 """
 from typing import Sequence, Union

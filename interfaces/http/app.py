@@ -19,12 +19,13 @@ from infrastructure.settings import Settings
 from interfaces.http import errors
 from interfaces.http.envelope import ok
 from interfaces.http.middleware import BodyLimit, RateLimit
-from interfaces.http.routers import auth, catalogue, clients, consultants, users
+from interfaces.http.routers import appointments, auth, catalogue, clients, consultant_settings, consultants, users
 from interfaces.realtime import create_socket_server
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
-ROUTERS = (auth.router, catalogue.router, consultants.router, clients.router, users.router)
+ROUTERS = (auth.router, catalogue.router, consultants.router, clients.router, users.router,
+           consultant_settings.router, appointments.router)
 DEV_ORIGINS = r"https?://(localhost|127\.0\.0\.1)(:\d+)?"
 
 

@@ -67,8 +67,23 @@ def _message(error: dict[str, Any], loc: list[str]) -> str:
         return f"{label} must be a boolean"
     if kind == "list_type":
         return f"{label} must be an array"
-    if kind == "string_pattern_mismatch" and name in ("id", "consultantId", "categoryId", "parentCategory"):
-        return f"{label} must be a valid 24-character hex id"
+    ctx = error.get("ctx") or {}
+    if kind == "string_pattern_mismatch":
+        if name in ("id", "consultantId", "categoryId", "parentCategory"):
+            return f"{label} must be a valid 24-character hex id"
+        return f'{label} with value "{error.get("input")}" fails to match the required pattern: /{ctx.get("pattern")}/'
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"{label} must be greater than or equal to {ctx.get('ge', ctx.get('gt'))}"
+    if kind in ("less_than_equal", "less_than"):
+        return f"{label} must be less than or equal to {ctx.get('le', ctx.get('lt'))}"
+    if kind == "string_too_long":
+        return f"{label} length must be less than or equal to {ctx.get('max_length')} characters long"
+    if kind == "string_too_short":
+        return f"{label} length must be at least {ctx.get('min_length')} characters long"
+    if kind == "too_long":
+        return f"{label} must contain less than or equal to {ctx.get('max_length')} items"
+    if kind in ("literal_error", "enum"):
+        return f"{label} must be one of {ctx.get('expected', '')}"
     message = str(error.get("msg", "Invalid value"))
     return message.removeprefix("Value error, ")
 
