@@ -39,10 +39,10 @@ class LoopBroadcaster:
 
 
 class RedisBroadcaster:
-    def __init__(self, url: str):
+    def __init__(self, url: str, channel: str):
         import socketio
 
-        self.manager = socketio.RedisManager(url, write_only=True)
+        self.manager = socketio.RedisManager(url, channel=channel, write_only=True)
 
     def emit(self, message: Emit) -> None:
         self.manager.emit(message.event, message.data, room=message.room, namespace="/")

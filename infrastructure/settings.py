@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     read_your_writes_timeout: float = 5.0
     max_body_bytes: int = 1_000_000
     reporting_url: str | None = None
+    socketio_channel: str = "consult-socketio"
 
     @field_validator("database_url", "redis_url", "jwt_secret", "reporting_url", mode="before")
     @classmethod

@@ -41,11 +41,10 @@ class SlotQueries:
         end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.zone) + margin
         rows = conn.execute(sa.select(slot_bookings).where(
             slot_bookings.c.consultant_id == consultant_id,
-            slot_bookings.c.start_at < end.astimezone(timezone.utc),
-            slot_bookings.c.end_at > start.astimezone(timezone.utc),
+            slot_bookings.c.start_at < end,
+            slot_bookings.c.end_at > start,
         )).all()
-        return [Booking(_utc(r.start_at), _utc(r.end_at), r.client_id, bool(r.is_hold),
-                        _utc(r.expires_at) if r.expires_at else None) for r in rows]
+        return [Booking(r.start_at, r.end_at, r.client_id, bool(r.is_hold), r.expires_at) for r in rows]
 
     def open_slots(self, consultant_id: str, day: date, caller_id: str, caller_role: str,
                    now: datetime | None = None) -> list[str] | None:
@@ -67,6 +66,3 @@ class SlotQueries:
             bookings = self.bookings(conn, consultant_id, day, timedelta(minutes=buffer))
         return open_slots(availability, day, bookings, now, self.zone, caller_id)
 
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -5,9 +5,33 @@ answer is an indexed query plus the stored JSON."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
+
+
+class UtcDateTime(sa.types.TypeDecorator[datetime]):
+    """Instants in UTC on every backend (SQLite keeps no offset): aware values are converted to UTC
+    on the way in, and come back aware in UTC."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column")
+        utc = value.astimezone(timezone.utc)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
 
 ID = sa.String(24)
 
@@ -107,10 +131,10 @@ slot_bookings = sa.Table(
     sa.Column("appointment_id", ID, primary_key=True),
     sa.Column("consultant_id", ID, nullable=False),
     sa.Column("client_id", ID, nullable=True),
-    sa.Column("start_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("end_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("start_at", UtcDateTime, nullable=False),
+    sa.Column("end_at", UtcDateTime, nullable=False),
     sa.Column("is_hold", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("expires_at", UtcDateTime, nullable=True),
     sa.Index("ix_slot_bookings_consultant_start", "consultant_id", "start_at"),
 )
 

@@ -52,7 +52,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from infrastructure.realtime import RedisBroadcaster
 
     container = build(settings, run_projections=True,
-                      broadcaster=RedisBroadcaster(settings.redis_url) if settings.redis_url else None)
+                      broadcaster=RedisBroadcaster(settings.redis_url, settings.socketio_channel) if settings.redis_url else None)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

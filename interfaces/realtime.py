@@ -24,8 +24,8 @@ def handshake_token(environ: dict[str, Any], auth: Any) -> str | None:
     return token[7:].strip() if token.startswith("Bearer ") else token
 
 
-def create_socket_server(tokens: JwtTokens, redis_url: str | None) -> socketio.AsyncServer:
-    manager = socketio.AsyncRedisManager(redis_url) if redis_url else None
+def create_socket_server(tokens: JwtTokens, redis_url: str | None, channel: str) -> socketio.AsyncServer:
+    manager = socketio.AsyncRedisManager(redis_url, channel=channel) if redis_url else None
     server = socketio.AsyncServer(async_mode="asgi", cors_allowed_origins="*", client_manager=manager)
 
     @server.event

@@ -81,11 +81,11 @@ def create_app(settings: Settings | None = None, *, run_projections: bool | None
         run_projections = os.environ.get("CONSULT_RUN_PROJECTIONS", "1") != "0"
     app_container = build(settings, run_projections=run_projections)
     tokens = app_container.tokens
-    server = create_socket_server(tokens, settings.redis_url)
+    server = create_socket_server(tokens, settings.redis_url, settings.socketio_channel)
     if run_projections:
         app_container.set_broadcaster(LoopBroadcaster(server))
     elif settings.redis_url:
-        app_container.set_broadcaster(RedisBroadcaster(settings.redis_url))
+        app_container.set_broadcaster(RedisBroadcaster(settings.redis_url, settings.socketio_channel))
     api = create_api(app_container)
     asgi = socketio.ASGIApp(server, other_asgi_app=api, socketio_path="socket.io")
     asgi.state = api.state  # tests and tools reach the container through the ASGI app

@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import DomainError
 from interfaces.http.envelope import fail
+from interfaces.http.fields import Body
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +39,27 @@ class ApiError(Exception):
         self.message = message
 
 
+def _body_model_names() -> set[str]:
+    names: set[str] = set()
+    pending = [Body]
+    while pending:
+        model = pending.pop()
+        names.add(model.__name__)
+        pending.extend(model.__subclasses__())
+    return names
+
+
 def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
     out = []
+    models = _body_model_names()
     for error in errors:
+        if error.get("type") == "json_invalid":  # its location is a character offset, not a field
+            out.append({"field": "", "message": _message(error, [])})
+            continue
         loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
-        # pydantic reports a failed union member as an extra location part: keep the field path
-        loc = [part for part in loc if part not in UNION_TAGS and "[" not in part]
+        # pydantic reports a failed union member as an extra location part (a type name, or the
+        # class name of a model member such as `category.CategoryObject`): keep the field path
+        loc = [part for part in loc if part not in UNION_TAGS and "[" not in part and part not in models]
         field = ".".join(loc)
         out.append({"field": field, "message": _message(error, loc)})
     return out

@@ -271,7 +271,7 @@ class Sections(Body):
     dashboard: Dashboard | None = None
 
     def sections(self) -> dict[str, Any]:
-        data = _drop_none(self.model_dump(exclude_unset=True))
+        data = _drop_none(self.model_dump(exclude_unset=True, include=set(Sections.model_fields)))
         data.pop("security", None)
         return data
 
