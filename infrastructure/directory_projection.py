@@ -52,6 +52,9 @@ def admin_notification(event_id: str, when: str, notice: tuple[str, str, str, st
 
 
 class DirectoryProjector:
+    def flush(self, batch: Batch) -> None:
+        """Writes go straight to the tables; nothing is held back."""
+
     def reset(self, conn: sa.Connection) -> None:
         for table in (consultant_categories, accounts, categories):
             conn.execute(table.delete())

@@ -43,10 +43,12 @@ class Batch:
 
     conn: sa.Connection
     emits: list[Emit] = field(default_factory=list)
+    pending: dict[str, Any] = field(default_factory=dict)  # projectors' write-behind state, flushed before commit
 
 
 class Projector(Protocol):
     def apply(self, batch: Batch, event: Any, position: int) -> None: ...
+    def flush(self, batch: Batch) -> None: ...
     def reset(self, conn: sa.Connection) -> None: ...
 
 
@@ -119,6 +121,8 @@ class ProjectionRunner:
                 event = self._decode(notification)
                 for projector in self.projectors:
                     projector.apply(batch, event, notification.id)
+            for projector in self.projectors:
+                projector.flush(batch)
             last = notifications[-1].id
             conn.execute(
                 projection_tracking.update()

@@ -59,23 +59,23 @@ class SettingsProjector:
         return kind == CONSULTANT
 
     def _settings(self, batch: Batch, event: Any) -> None:
-        conn = batch.conn
+        """Settings documents of a batch are held in `batch.pending` and written once at the flush,
+        so a burst of updates to one consultant costs one row write."""
         when = iso_utc(event.timestamp)
+        documents: dict[str, dict[str, Any]] = batch.pending.setdefault("settings", {})
         if isinstance(event, ConsultantSettings.Created):
-            consultant_id = event.consultant_id
-            document = {"_id": event.settings_id, "id": event.settings_id, "consultant": consultant_id,
+            document = {"_id": event.settings_id, "id": event.settings_id, "consultant": event.consultant_id,
                         **event.document, "createdAt": when, "updatedAt": when}
-            conn.execute(consultant_settings.insert().values(
-                consultant_id=consultant_id, aggregate_id=event.originator_id.hex, document=dumps(document)))
+            documents[event.originator_id.hex] = {"consultant_id": event.consultant_id, "document": document,
+                                                  "new": True}
             if _slot_rules(event.document["availability"]) != _slot_rules(default_settings()["availability"]):
-                batch.emits.append(availability_updated(consultant_id, "availability"))
+                batch.emits.append(availability_updated(event.consultant_id, "availability"))
             return
-        found = conn.execute(sa.select(consultant_settings.c.consultant_id, consultant_settings.c.document).where(
-            consultant_settings.c.aggregate_id == event.originator_id.hex)).first()
-        if found is None:
+        entry = documents.get(event.originator_id.hex) or self._load(batch.conn, event.originator_id.hex)
+        if entry is None:
             return
-        consultant_id, current = found
-        document = json.loads(current)
+        documents[event.originator_id.hex] = entry
+        document = entry["document"]
         changed_slots = False
         if isinstance(event, ConsultantSettings.AvailabilityUpdated):
             document["availability"] = event.availability
@@ -85,9 +85,28 @@ class SettingsProjector:
         elif isinstance(event, ConsultantSettings.Updated):
             keep = {key: document[key] for key in ("_id", "id", "consultant", "createdAt") if key in document}
             changed_slots = "availability" in event.patch
-            document = {**keep, **event.document}
+            entry["document"] = document = {**keep, **event.document}
         document["updatedAt"] = when
-        conn.execute(consultant_settings.update().where(consultant_settings.c.consultant_id == consultant_id).values(
-            document=dumps(document)))
         if changed_slots:
-            batch.emits.append(availability_updated(consultant_id, "availability"))
+            batch.emits.append(availability_updated(entry["consultant_id"], "availability"))
+
+    @staticmethod
+    def _load(conn: sa.Connection, aggregate_id: str) -> dict[str, Any] | None:
+        found = conn.execute(sa.select(consultant_settings.c.consultant_id, consultant_settings.c.document).where(
+            consultant_settings.c.aggregate_id == aggregate_id)).first()
+        if found is None:
+            return None
+        return {"consultant_id": found.consultant_id, "document": json.loads(found.document), "new": False}
+
+    def flush(self, batch: Batch) -> None:
+        documents = batch.pending.pop("settings", {})
+        new = [{"consultant_id": e["consultant_id"], "aggregate_id": key, "document": dumps(e["document"])}
+               for key, e in documents.items() if e["new"]]
+        changed = [{"key": e["consultant_id"], "document": dumps(e["document"])}
+                   for e in documents.values() if not e["new"]]
+        if new:
+            batch.conn.execute(consultant_settings.insert(), new)
+        if changed:
+            batch.conn.execute(
+                consultant_settings.update().where(consultant_settings.c.consultant_id == sa.bindparam("key")),
+                changed)

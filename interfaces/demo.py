@@ -3,6 +3,7 @@ and clients, all created through the same commands the routes use."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 DEMO_PASSWORD = "Demo@12345"
@@ -19,6 +20,32 @@ CONSULTANTS = [
     ("Vikram Rao", [("Legal", "Corporate Law")], 2500, "Active"),
     ("Sara Khan", [("Career", "Interview Coaching"), ("Career", "Leadership")], 1000, "Active"),
     ("Dev Patel", [("Finance", "Accounting")], 900, "Pending"),
+]
+
+
+def _week(windows: list[tuple[str, str]], days: tuple[str, ...]) -> dict[str, Any]:
+    all_days = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    return {day: {"enabled": day in days, "slots": [{"start": s, "end": e} for s, e in windows] if day in days else []}
+            for day in all_days}
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
+# Different hours, session lengths and buffers per consultant, a lunch break, and a time-off period.
+AVAILABILITY: list[dict[str, Any]] = [
+    {"workingHours": _week([("09:00", "13:00"), ("14:00", "18:00")], WEEKDAYS),
+     "sessionSettings": {"defaultDuration": 60, "bufferTime": 15, "maxSessionsPerDay": 6}},
+    {"workingHours": _week([("10:00", "19:00")], (*WEEKDAYS, "saturday")),
+     "sessionSettings": {"defaultDuration": 45, "bufferTime": 15, "maxSessionsPerDay": 8},
+     "breakTimes": [{"start": "13:00", "end": "14:00", "days": list(WEEKDAYS)}]},
+    {"workingHours": _week([("08:00", "12:00"), ("16:00", "20:00")], ("monday", "wednesday", "friday", "saturday")),
+     "sessionSettings": {"defaultDuration": 30, "bufferTime": 10, "maxSessionsPerDay": 12}},
+    {"workingHours": _week([("11:00", "17:00")], ("tuesday", "wednesday", "thursday")),
+     "sessionSettings": {"defaultDuration": 90, "bufferTime": 30, "maxSessionsPerDay": 3},
+     "advanceBooking": {"minHoursInAdvance": 24, "maxDaysInAdvance": 60, "sameDayBooking": False}},
+    {"workingHours": _week([("18:00", "22:00")], (*WEEKDAYS, "saturday", "sunday")),
+     "sessionSettings": {"defaultDuration": 60, "bufferTime": 0, "maxSessionsPerDay": 4}},
+    {"workingHours": _week([("09:00", "17:00")], WEEKDAYS),
+     "sessionSettings": {"defaultDuration": 60, "bufferTime": 15}},
 ]
 CLIENTS = ["Priya Sharma", "Arjun Singh", "Neha Gupta", "Kabir Das"]
 
@@ -42,8 +69,15 @@ def seed(container: Any) -> list[tuple[str, str, str]]:
         created = identity.signup({"fullName": name, "email": email, "mobile": f"+9190000100{index:02d}",
                                    "password": DEMO_PASSWORD, "role": "Consultant", "fees": fees,
                                    "currency": "INR", "categories": categories})
+        consultant_id = created["user"]["id"]
         if status == "Active":
-            people.set_consultant_status(created["user"]["id"], "approve")
+            people.set_consultant_status(consultant_id, "approve")
+        availability = dict(AVAILABILITY[index])
+        if index == 2:  # on leave for a few days, starting a week from now
+            start = date.today() + timedelta(days=7)
+            availability["timeOff"] = [{"startDate": start.isoformat(), "endDate": (start + timedelta(days=4)).isoformat(),
+                                        "type": "vacation", "reason": "Annual leave", "status": "approved"}]
+        container.settings_service.update_availability(consultant_id, availability)
         logins.append((f"Consultant{'' if status == 'Active' else ' (pending)'}", email, DEMO_PASSWORD))
     for index, name in enumerate(CLIENTS):
         email = _email(name, "clients.demo")
