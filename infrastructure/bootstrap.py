@@ -13,16 +13,20 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from application.availability import SettingsService
+from application.bookings import Bookings
 from application.identity import Identity
 from application.marketplace import Marketplace
 from application.people import People
 from infrastructure import migrations
 from infrastructure.database import create_read_engine, create_write_engine, event_store_env
+from infrastructure.appointment_queries import AppointmentQueries
+from infrastructure.appointments_projection import AppointmentsProjector
 from infrastructure.directory import Directory
 from infrastructure.directory_projection import DirectoryProjector
 from infrastructure.messaging import LoggingMailer, LoggingSms
 from infrastructure.projections import Barrier, Broadcaster, NullBroadcaster, ProjectionRunner
 from infrastructure.ratelimit import MemoryLimiter, RedisLimiter
+from infrastructure.scheduler import Scheduler
 from infrastructure.secrets_store import SqlSecrets
 from infrastructure.security import BcryptHasher, JwtTokens
 from infrastructure.settings import Settings
@@ -46,6 +50,9 @@ class Container:
     people: People
     settings_service: SettingsService
     slots: SlotQueries
+    bookings: Bookings
+    appointments: AppointmentQueries
+    scheduler: Scheduler
     tokens: JwtTokens
     limiter: Any
     sms: LoggingSms
@@ -60,10 +67,11 @@ class Container:
         """Projections (when this process runs them) follow the event log in a thread."""
         if self.run_projections and not self._threads:
             self._stop.clear()
-            thread = threading.Thread(target=self.runner.run_forever, args=(self._stop,), daemon=True,
-                                      name="projections")
-            thread.start()
-            self._threads.append(thread)
+            for name, target in (("projections", self.runner.run_forever),
+                                 ("scheduler", self.scheduler.run_forever)):
+                thread = threading.Thread(target=target, args=(self._stop,), daemon=True, name=name)
+                thread.start()
+                self._threads.append(thread)
 
     def close(self) -> None:
         self._stop.set()
@@ -86,6 +94,7 @@ def build(settings: Settings | None = None, *, run_projections: bool = True,
           broadcaster: Broadcaster | None = None) -> Container:
     settings = settings or Settings()
     migrate(settings)
+    zone = ZoneInfo(settings.business_timezone)
     engine = create_read_engine(settings)
     write_engine = create_write_engine(settings)
     market = Marketplace(env=event_store_env(settings))
@@ -95,7 +104,7 @@ def build(settings: Settings | None = None, *, run_projections: bool = True,
         decode=market.mapper.to_domain_event,
         max_position=lambda: market.recorder.max_notification_id() or 0,
         engine=write_engine,
-        projectors=[SettingsProjector(), DirectoryProjector()],
+        projectors=[SettingsProjector(), DirectoryProjector(), AppointmentsProjector(zone)],
         broadcaster=broadcaster or NullBroadcaster(),
     )
     runner.ensure_tracking_row()
@@ -112,9 +121,12 @@ def build(settings: Settings | None = None, *, run_projections: bool = True,
     )
     people = People(market, directory, directory)
     settings_service = SettingsService(market, lambda cid: directory.by_id("consultant", cid) is not None)
-    slots = SlotQueries(engine, ZoneInfo(settings.business_timezone))
+    slots = SlotQueries(engine, zone)
+    bookings = Bookings(market, zone)
+    appointment_queries = AppointmentQueries(engine)
     limiter = RedisLimiter(settings.redis_url) if settings.redis_url else MemoryLimiter()
     if run_projections:
         runner.catch_up()
     return Container(settings, run_projections, engine, write_engine, market, runner, directory, identity,
-                     people, settings_service, slots, tokens, limiter, sms, mailer)
+                     people, settings_service, slots, bookings, appointment_queries,
+                     Scheduler(bookings, appointment_queries), tokens, limiter, sms, mailer)

@@ -138,6 +138,23 @@ slot_bookings = sa.Table(
     sa.Index("ix_slot_bookings_consultant_start", "consultant_id", "start_at"),
 )
 
+# Appointments as the routes answer them (holds included; expired holds and deleted ones removed).
+appointments = sa.Table(
+    "appointments",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("consultant_id", ID, nullable=False),
+    sa.Column("client_id", ID, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("start_at", UtcDateTime, nullable=False),
+    sa.Column("end_at", UtcDateTime, nullable=False),
+    sa.Column("search_text", sa.Text, nullable=False, server_default=""),
+    sa.Column("document", sa.Text, nullable=False),
+    sa.Index("ix_appointments_consultant_start", "consultant_id", "start_at"),
+    sa.Index("ix_appointments_client_start", "client_id", "start_at"),
+    sa.Index("ix_appointments_status_start", "status", "start_at"),
+)
+
 # Secrets with an expiry: not events (ARCHITECTURE.md). Only hashes are stored.
 otp_codes = sa.Table(
     "otp_codes",
@@ -159,4 +176,4 @@ reset_tokens = sa.Table(
 )
 
 READ_MODEL_TABLES = (accounts, consultant_categories, categories, client_links, consultant_revenue,
-                     consultant_settings, slot_bookings)
+                     consultant_settings, slot_bookings, appointments)

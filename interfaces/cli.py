@@ -56,8 +56,11 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    scheduler = threading.Thread(target=container.scheduler.run_forever, args=(stop,), daemon=True, name="scheduler")
+    scheduler.start()
     print("consult worker: following the event log", flush=True)
     container.runner.run_forever(stop, interval=args.interval)
+    scheduler.join(timeout=10)
     container.close()
     return 0
 

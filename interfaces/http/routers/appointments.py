@@ -1,21 +1,155 @@
-"""`/appointments`: available slots (contract availability §4 with the decisions of CONTRACT.md).
+"""`/appointments` (contract availability §2.2, §4, §5 with the decisions of CONTRACT.md).
 
 Validation errors on these routes carry the field messages joined by ", " as `message`."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from domain.errors import Invalid, NotFound
+from application.bookings import Caller
+from domain.errors import Forbidden, Invalid, NotFound
 from domain.ids import is_object_id
-from interfaces.http.deps import AppContainer, CurrentUser
-from interfaces.http.envelope import ERROR_RESPONSES, Envelope, ok
+from interfaces.http.deps import AppContainer, CurrentUser, ObjectIdPath, Principal
+from interfaces.http.envelope import ERROR_RESPONSES, Document, Envelope, ok
+from interfaces.http.fields import Body, ObjectIdStr
 
 router = APIRouter(prefix="/appointments", tags=["appointments"], responses=ERROR_RESPONSES)
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+TIME_PATTERN = r"^([01]?\d|2[0-3]):[0-5]\d$"
+Text = Annotated[str, Field(max_length=2000)]
+
+
+class HoldBody(Body):
+    consultant: ObjectIdStr | None = None
+    client: ObjectIdStr | None = None
+    startAt: AwareDatetime | None = None
+    endAt: AwareDatetime | None = None
+    date: Annotated[str, Field(pattern=DATE_PATTERN)] | None = None
+    timeStart: Annotated[str, Field(pattern=TIME_PATTERN)] | None = None
+    timeEnd: Annotated[str, Field(pattern=TIME_PATTERN)] | None = None
+    category: str | None = None
+
+    def interval(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
+        if self.startAt is not None and self.endAt is not None:
+            return self.startAt, self.endAt
+        if self.date and self.timeStart:
+            try:
+                day = date.fromisoformat(self.date)
+            except ValueError:
+                raise Invalid("Invalid date/time provided") from None
+            start = datetime.combine(day, time.fromisoformat(self.timeStart.zfill(5)), tzinfo=zone)
+            end = (datetime.combine(day, time.fromisoformat(self.timeEnd.zfill(5)), tzinfo=zone) if self.timeEnd
+                   else start + timedelta(minutes=60))
+            return start, end
+        raise Invalid("Invalid time provided")
+
+
+class RazorpayProof(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    razorpay_order_id: str
+    razorpay_payment_id: str
+    razorpay_signature: str
+
+
+class PaypalProof(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    orderID: str
+    payerID: str | None = None
+
+
+class PaymentBody(Body):
+    amount: Annotated[float, Field(ge=0)] | None = None
+    status: Literal["Pending", "Success", "Failed"] | None = None
+    method: str | None = None
+    transactionId: str | None = None
+    razorpayResponse: RazorpayProof | None = None
+    paypalResponse: PaypalProof | None = None
+
+
+class BookBody(Body):
+    client: ObjectIdStr
+    consultant: ObjectIdStr
+    startAt: AwareDatetime
+    endAt: AwareDatetime
+    category: str | None = None
+    session: Literal["Video Call"] | None = None
+    status: Literal["Upcoming", "Completed", "Cancelled"] | None = None
+    reason: Text | None = None
+    notes: Text | None = None
+    fee: Annotated[float, Field(ge=0)] | None = None
+    holdId: ObjectIdStr | None = None
+    payment: PaymentBody | None = None
+
+
+class ChangeBody(Body):
+    startAt: AwareDatetime | None = None
+    endAt: AwareDatetime | None = None
+    status: Literal["Upcoming", "Completed", "Cancelled"] | None = None
+    reason: Text | None = None
+    notes: Text | None = None
+    session: Literal["Video Call"] | None = None
+    fee: Annotated[float, Field(ge=0)] | None = None
+    category: str | None = None
+
+    @model_validator(mode="after")
+    def _both_times(self) -> "ChangeBody":
+        if (self.startAt is None) != (self.endAt is None):
+            raise ValueError('"startAt" and "endAt" must be given together')
+        return self
+
+
+def _caller(who: Principal) -> Caller:
+    return Caller(who.id, who.role)
+
+
+def _zone(app: Any) -> ZoneInfo:
+    return ZoneInfo(app.settings.business_timezone)
+
+
+def _visible(who: Principal, document: dict[str, Any], action: str) -> None:
+    client = document["client"]["_id"] if isinstance(document["client"], dict) else document["client"]
+    consultant = document["consultant"]["_id"] if isinstance(document["consultant"], dict) else document["consultant"]
+    if who.role == "Admin" or (who.role == "Client" and client == who.id) or (
+            who.role == "Consultant" and consultant == who.id):
+        return
+    raise Forbidden(f"Not authorized to {action} this appointment")
+
+
+@router.get("", response_model=Envelope[dict[str, Any]])
+def list_appointments(
+    who: CurrentUser,
+    app: AppContainer,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
+    status: Annotated[Literal["Hold", "Upcoming", "Completed", "Cancelled"] | None, Query()] = None,
+    consultant: Annotated[str | None, Query()] = None,
+    client: Annotated[str | None, Query()] = None,
+    from_: Annotated[AwareDatetime | date | None, Query(alias="from")] = None,
+    to: Annotated[AwareDatetime | date | None, Query()] = None,
+) -> Any:
+    """Clients see their own appointments, consultants theirs, admins all; Holds only with status=Hold."""
+    if who.role == "Employee":
+        raise Forbidden("Forbidden: Access denied")
+    zone = _zone(app)
+    client_id = who.id if who.role == "Client" else (client.lower() if client else None)
+    consultant_id = who.id if who.role == "Consultant" else (consultant.lower() if consultant else None)
+    data = app.appointments.list(client_id=client_id, consultant_id=consultant_id, status=status,
+                                 start_from=_instant(from_, zone, end=False), start_to=_instant(to, zone, end=True),
+                                 q=q, page=page, limit=limit)
+    return ok("Appointments fetched", {"data": data, "page": page, "limit": limit})
+
+
+def _instant(value: datetime | date | None, zone: ZoneInfo, *, end: bool) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    moment = datetime.combine(value, time(0), tzinfo=zone)
+    return moment + timedelta(days=1) - timedelta(microseconds=1) if end else moment
 
 
 @router.get("/available-slots", response_model=Envelope[list[str]])
@@ -39,3 +173,74 @@ def available_slots(
     if slots is None:
         raise NotFound("Consultant not found")
     return ok("Available slots fetched", slots)
+
+
+@router.get("/{id}", response_model=Envelope[Document])
+def get_appointment(id: ObjectIdPath, who: CurrentUser, app: AppContainer) -> Any:
+    document = app.appointments.document(id)
+    if document is None:
+        raise NotFound("Appointment not found")
+    _visible(who, document, "view")
+    return ok("Appointment fetched", document)
+
+
+@router.post("/hold", response_model=Envelope[dict[str, str]])
+def hold(body: HoldBody, who: CurrentUser, app: AppContainer) -> Any:
+    """Hold a slot for five minutes (clients, for themselves); an identical retry refreshes the hold."""
+    if not body.consultant or not body.client:
+        raise Invalid("Consultant and Client are required")
+    start, end = body.interval(_zone(app))
+    hold_id, expires, refreshed = app.bookings.hold(_caller(who), body.consultant.lower(), body.client.lower(), start,
+                                                    end, body.category)
+    expires_at = expires.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{expires.microsecond // 1000:03d}Z"
+    return ok("Slot hold refreshed" if refreshed else "Slot held successfully",
+              {"holdId": hold_id, "expiresAt": expires_at})
+
+
+@router.post("", status_code=201, response_model=Envelope[Document])
+def book(body: BookBody, who: CurrentUser, app: AppContainer) -> Any:
+    """Confirm a hold (`holdId`, with payment proof when the consultant has a fee), or create directly
+    (a consultant for a linked client, an admin for anyone)."""
+    caller = _caller(who)
+    if who.role == "Client" and body.client.lower() != who.id:
+        raise Forbidden("Clients can only create appointments for themselves")
+    if who.role == "Consultant" and body.consultant.lower() != who.id:
+        raise Forbidden("Consultants can only create appointments for themselves")
+    fields = {k: v for k, v in {"reason": body.reason, "notes": body.notes}.items() if v}
+    if body.holdId:
+        appointment_id, again = app.bookings.confirm(
+            caller, body.holdId.lower(), body.consultant.lower(), body.client.lower(), body.startAt, body.endAt,
+            fields, payment_proven=False)
+        document = app.appointments.document(appointment_id, populated=False)
+        if again:
+            return ok("Appointment already confirmed", document, 200)
+        return ok("Appointment confirmed successfully", document, 201)
+    payment = body.payment.model_dump(include={"amount", "status", "method"}, exclude_none=True) if body.payment else None
+    appointment_id = app.bookings.create_direct(
+        caller, body.consultant.lower(), body.client.lower(), body.startAt, body.endAt, body.status or "Upcoming",
+        fields, payment, body.category)
+    return ok("Appointment created successfully", app.appointments.document(appointment_id), 201)
+
+
+@router.patch("/{id}", response_model=Envelope[Document])
+def change(id: ObjectIdPath, body: ChangeBody, who: CurrentUser, app: AppContainer) -> Any:
+    """Reschedule (`startAt`+`endAt`), cancel (`status: "Cancelled"`), notes and reason; admins may change any field."""
+    document = app.appointments.document(id)
+    if document is None:
+        raise NotFound("Appointment not found")
+    _visible(who, document, "update")
+    given = body.model_dump(exclude_unset=True)
+    fields = {k: v for k, v in given.items() if k in ("reason", "notes", "session", "fee", "category")}
+    app.bookings.change(_caller(who), id, body.startAt, body.endAt, body.status, fields)
+    return ok("Appointment updated", app.appointments.document(id))
+
+
+@router.delete("/{id}", response_model=Envelope[None])
+def delete(id: ObjectIdPath, who: CurrentUser, app: AppContainer) -> Any:
+    """Admins only; recorded as an event (the appointment leaves every list and frees its slot)."""
+    document = app.appointments.document(id)
+    if document is None:
+        raise NotFound("Appointment not found")
+    _visible(who, document, "delete")
+    app.bookings.delete(_caller(who), id)
+    return ok("Appointment deleted")

@@ -1,0 +1,195 @@
+"""Appointments and the per-consultant-day ledger of live bookings that makes double booking impossible.
+
+A `ConsultantDay` aggregate (deterministic id: consultant + business date) lists the live bookings
+touching that day. A booking command changes the appointment AND every day its interval touches,
+and saves them in one atomic write: two racing bookings of one consultant's day write the same
+day aggregate at the same version, so the event store commits exactly one of them; the loser
+retries from a fresh load and then sees the overlap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.availability import Booking
+from domain.errors import Conflict, Invalid
+from domain.ids import aggregate_id, key_id
+
+HOLD, UPCOMING, COMPLETED, CANCELLED = "Hold", "Upcoming", "Completed", "Cancelled"
+HOLD_LIFETIME = timedelta(minutes=5)
+TAKEN_BY_HOLD = "Slot is already booked or held by another user"
+TAKEN_BY_DIRECT = "Time slot not available for this consultant"
+TAKEN_BY_RESCHEDULE = "Updated time conflicts with another appointment"
+NOT_OPEN = "Slot is not available"
+
+
+def business_days(start: datetime, end: datetime, zone: ZoneInfo) -> list[date]:
+    """The business-time-zone dates an interval [start, end) touches."""
+    first = start.astimezone(zone).date()
+    last = (end - timedelta(microseconds=1)).astimezone(zone).date()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    return (datetime.combine(day, time(0), tzinfo=zone),
+            datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone))
+
+
+@dataclass(frozen=True)
+class Entry:
+    appointment_id: str
+    start: datetime
+    end: datetime
+    client_id: str
+    is_hold: bool
+    expires_at: datetime | None
+
+    def booking(self) -> Booking:
+        return Booking(self.start, self.end, self.client_id, self.is_hold, self.expires_at)
+
+    def is_live(self, now: datetime) -> bool:
+        return self.booking().is_live(now)
+
+
+class ConsultantDay(Aggregate):
+    """The live bookings of one consultant that touch one business date."""
+
+    @staticmethod
+    def create_id(consultant_id: str, day: str) -> UUID:  # type: ignore[override]
+        return key_id(f"day:{consultant_id}:{day}")
+
+    @event("Opened")
+    def __init__(self, consultant_id: str, day: str) -> None:
+        self.consultant_id = consultant_id
+        self.day = day
+        self.entries: dict[str, dict[str, Any]] = {}
+
+    def bookings(self, now: datetime, excluding: str | None = None) -> list[Entry]:
+        out = []
+        for appointment_id, raw in self.entries.items():
+            entry = Entry(appointment_id, raw["start"], raw["end"], raw["client_id"], raw["is_hold"], raw["expires_at"])
+            if appointment_id != excluding and entry.is_live(now):
+                out.append(entry)
+        return out
+
+    def overlapping(self, start: datetime, end: datetime, now: datetime, excluding: str | None = None) -> list[Entry]:
+        return [e for e in self.bookings(now, excluding) if e.start < end and e.end > start]
+
+    @event("Reserved")
+    def reserve(self, appointment_id: str, start: datetime, end: datetime, client_id: str, is_hold: bool,
+                expires_at: datetime | None) -> None:
+        self.entries = {**self.entries, appointment_id: {"start": start, "end": end, "client_id": client_id,
+                                                        "is_hold": is_hold, "expires_at": expires_at}}
+
+    @event("Released")
+    def release(self, appointment_id: str) -> None:
+        self.entries = {k: v for k, v in self.entries.items() if k != appointment_id}
+
+    def prune(self, now: datetime) -> None:
+        """Forget expired holds (so the entries of a busy day do not grow without bound)."""
+        for appointment_id, raw in list(self.entries.items()):
+            if raw["is_hold"] and raw["expires_at"] is not None and raw["expires_at"] <= now:
+                self.release(appointment_id)
+
+
+class ClientLink(Aggregate):
+    """A client–consultant relationship, created by the first successful booking."""
+
+    @staticmethod
+    def create_id(client_id: str, consultant_id: str) -> UUID:  # type: ignore[override]
+        return key_id(f"link:{client_id}:{consultant_id}")
+
+    @event("Linked")
+    def __init__(self, client_id: str, consultant_id: str) -> None:
+        self.client_id = client_id
+        self.consultant_id = consultant_id
+        self.status = "Active"
+
+
+class Appointment(Aggregate):
+    @staticmethod
+    def create_id(appointment_id: str) -> UUID:  # type: ignore[override]
+        return aggregate_id(appointment_id)
+
+    @event("Created")
+    def __init__(self, appointment_id: str, consultant_id: str, client_id: str, start: datetime, end: datetime,
+                 status: str, expires_at: datetime | None, fields: dict[str, Any], created_by: str) -> None:
+        self.appointment_id = appointment_id
+        self.consultant_id = consultant_id
+        self.client_id = client_id
+        self.start = start
+        self.end = end
+        self.status = status
+        self.expires_at = expires_at
+        self.fields = dict(fields)
+        self.created_by = created_by
+        self.reminder_sent = False
+        self.deleted = False
+
+    @property
+    def is_live(self) -> bool:
+        return not self.deleted and self.status in (HOLD, UPCOMING, COMPLETED)
+
+    def hold_is_live(self, now: datetime) -> bool:
+        return self.status == HOLD and self.expires_at is not None and self.expires_at > now
+
+    @event("HoldRefreshed")
+    def refresh_hold(self, expires_at: datetime) -> None:
+        self.expires_at = expires_at
+
+    @event("Confirmed")
+    def confirm(self, changes: dict[str, Any]) -> None:
+        self.status = UPCOMING
+        self.expires_at = None
+        self.fields = {**self.fields, **changes}
+
+    @event("HoldExpired")
+    def expire(self) -> None:
+        self.status = "Expired"
+
+    @event("Rescheduled")
+    def reschedule(self, start: datetime, end: datetime, by_role: str) -> None:
+        self.start = start
+        self.end = end
+        self.reminder_sent = False
+
+    @event("Cancelled")
+    def cancel(self, by_role: str) -> None:
+        self.status = CANCELLED
+
+    @event("Completed")
+    def complete(self) -> None:
+        self.status = COMPLETED
+
+    @event("StatusChanged")
+    def change_status(self, status: str, by_role: str) -> None:
+        self.status = status
+
+    @event("Updated")
+    def update(self, changes: dict[str, Any]) -> None:
+        self.fields = {**self.fields, **changes}
+
+    @event("ReminderSent")
+    def mark_reminded(self) -> None:
+        self.reminder_sent = True
+
+    @event("Deleted")
+    def delete(self, by_role: str) -> None:
+        self.deleted = True
+
+
+def ensure_interval(start: datetime, end: datetime) -> None:
+    if start >= end:
+        raise Invalid("Invalid time range: startAt must be before endAt")
+
+
+def refuse_overlap(days: list[ConsultantDay], start: datetime, end: datetime, now: datetime, message: str,
+                   excluding: str | None = None) -> None:
+    for day in days:
+        if day.overlapping(start, end, now, excluding):
+            raise Conflict(message)

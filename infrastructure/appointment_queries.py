@@ -1,0 +1,84 @@
+"""Appointment lists and documents for the routes, with the parties populated, and the work the
+scheduler finds due."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from infrastructure.directory_projection import iso_utc
+from infrastructure.tables import accounts, appointments
+
+
+class AppointmentQueries:
+    def __init__(self, engine: sa.Engine):
+        self.engine = engine
+
+    def document(self, appointment_id: str, populated: bool = True) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            raw = conn.execute(sa.select(appointments.c.document).where(appointments.c.id == appointment_id)).scalar()
+            if raw is None:
+                return None
+            document = json.loads(raw)
+            return self._populate(conn, [document])[0] if populated else document
+
+    def list(self, *, client_id: str | None, consultant_id: str | None, status: str | None,
+             start_from: datetime | None, start_to: datetime | None, q: str | None, page: int,
+             limit: int) -> list[dict[str, Any]]:
+        where: list[Any] = []
+        if client_id:
+            where.append(appointments.c.client_id == client_id)
+        if consultant_id:
+            where.append(appointments.c.consultant_id == consultant_id)
+        where.append(appointments.c.status == status if status else appointments.c.status != "Hold")
+        if start_from:
+            where.append(appointments.c.start_at >= start_from)
+        if start_to:
+            where.append(appointments.c.start_at <= start_to)
+        if q:
+            needle = q[:100].lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append(appointments.c.search_text.like(f"%{needle}%", escape="\\"))
+        query = (sa.select(appointments.c.document).where(*where).order_by(appointments.c.start_at, appointments.c.id)
+                 .limit(limit).offset((page - 1) * limit))
+        with self.engine.connect() as conn:
+            documents = [json.loads(raw) for raw in conn.execute(query).scalars()]
+            return self._populate(conn, documents)
+
+    @staticmethod
+    def _populate(conn: sa.Connection, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        ids = {d["client"] for d in documents} | {d["consultant"] for d in documents}
+        if not ids:
+            return documents
+        parties = {row.id: json.loads(row.document) for row in conn.execute(
+            sa.select(accounts.c.id, accounts.c.document).where(accounts.c.id.in_(ids)))}
+        out = []
+        for document in documents:
+            client, consultant = parties.get(document["client"]), parties.get(document["consultant"])
+            populated = {**document}
+            populated["client"] = None if client is None else {
+                "_id": client["_id"], "fullName": client.get("fullName", ""), "email": client.get("email", ""),
+                "mobile": client.get("mobile", "")}
+            populated["consultant"] = None if consultant is None else {
+                "_id": consultant["_id"],
+                "fullName": consultant.get("displayName") or consultant.get("name") or "",
+                "email": consultant.get("email", ""), "mobile": consultant.get("mobile") or consultant.get("phone", ""),
+                "role": "Consultant", "category": (consultant.get("category") or {}).get("name") or "General",
+                "subcategory": (consultant.get("subcategory") or {}).get("name") or ""}
+            out.append(populated)
+        return out
+
+    # -- what the scheduler has to do -------------------------------------------------------------
+
+    def due(self, now: datetime, reminder_lead: timedelta) -> dict[str, list[str]]:
+        with self.engine.connect() as conn:
+            holds = [row.id for row in conn.execute(sa.select(appointments.c.id, appointments.c.document).where(
+                appointments.c.status == "Hold")) if json.loads(row.document).get("expiresAt", "") <= iso_utc(now)]
+            finished = list(conn.execute(sa.select(appointments.c.id).where(
+                appointments.c.status == "Upcoming", appointments.c.end_at <= now)).scalars())
+            soon = [row.id for row in conn.execute(sa.select(appointments.c.id, appointments.c.document).where(
+                appointments.c.status == "Upcoming", appointments.c.start_at >= now,
+                appointments.c.start_at <= now + reminder_lead)) if not json.loads(row.document).get("reminderSent")]
+        return {"expire": holds, "complete": finished, "remind": soon}

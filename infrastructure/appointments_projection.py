@@ -1,0 +1,152 @@
+"""Projects appointments, client links and notifications.
+
+- `appointments`: the documents the routes answer; `slot_bookings`: live bookings for the slot rule;
+  `client_links`: relationships created by first bookings.
+- After commit: `availability:updated` (with the `date`) whenever a booking change opens or closes
+  slots, and `notification:new` for every Notification event."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from domain.appointments import CANCELLED, HOLD, Appointment, ClientLink
+from domain.notifications import Notification
+from infrastructure.directory_projection import dumps, iso_utc
+from infrastructure.projections import Batch, Emit
+from infrastructure.settings_projection import availability_updated
+from infrastructure.tables import appointments, client_links, slot_bookings
+
+LIVE = ("Hold", "Upcoming", "Completed")
+
+
+class AppointmentsProjector:
+    def __init__(self, zone: ZoneInfo):
+        self.zone = zone
+
+    def reset(self, conn: sa.Connection) -> None:
+        conn.execute(appointments.delete())
+        conn.execute(client_links.delete())
+
+    def flush(self, batch: Batch) -> None:
+        """Writes go straight to the tables."""
+
+    def apply(self, batch: Batch, event: Any, position: int) -> None:
+        if isinstance(event, Appointment.Event):
+            self._appointment(batch, event)
+        elif isinstance(event, ClientLink.Linked):
+            batch.conn.execute(client_links.insert().values(
+                client_id=event.client_id, consultant_id=event.consultant_id, status="Active",
+                created_at=iso_utc(event.timestamp)))
+        elif isinstance(event, Notification.Sent):
+            when = iso_utc(event.timestamp)
+            document = {"_id": event.notification_id, "avatar": "", "read": False, "recipient": event.recipient,
+                        "recipientRole": event.recipient_role, "isGlobal": False, "sender": None,
+                        "senderRole": "System", "metadata": {}, "expiresAt": None, **event.content,
+                        "createdAt": when, "updatedAt": when}
+            room = f"user:{event.recipient}" if event.recipient else f"role:{event.recipient_role}"
+            batch.emits.append(Emit("notification:new", document, room=room))
+
+    def _business_date(self, moment: Any) -> str:
+        return str(moment.astimezone(self.zone).date().isoformat())
+
+    def _appointment(self, batch: Batch, event: Any) -> None:
+        conn = batch.conn
+        appointment_id = event.originator_id.hex[:24]
+        when = iso_utc(event.timestamp)
+        if isinstance(event, Appointment.Created):
+            document = {"_id": appointment_id, "client": event.client_id, "consultant": event.consultant_id,
+                        "session": "Video Call", "date": self._business_date(event.start),
+                        "startAt": iso_utc(event.start), "endAt": iso_utc(event.end), "status": event.status,
+                        "reminderSent": False, "reason": "", "notes": "", **event.fields,
+                        "createdAt": when, "updatedAt": when}
+            if event.expires_at is not None:
+                document["expiresAt"] = iso_utc(event.expires_at)
+            conn.execute(appointments.insert().values(
+                id=appointment_id, consultant_id=event.consultant_id, client_id=event.client_id,
+                status=event.status, start_at=event.start, end_at=event.end, search_text=_search(document),
+                document=dumps(document)))
+            self._sync_slot(batch, appointment_id, document, before=None)
+            return
+        row = conn.execute(sa.select(appointments.c.document).where(appointments.c.id == appointment_id)).scalar()
+        if row is None:
+            return
+        document = json.loads(row)
+        before = dict(document)
+        if isinstance(event, (Appointment.Deleted, Appointment.HoldExpired)):
+            conn.execute(appointments.delete().where(appointments.c.id == appointment_id))
+            self._sync_slot(batch, appointment_id, None, before)
+            return
+        if isinstance(event, Appointment.HoldRefreshed):
+            document["expiresAt"] = iso_utc(event.expires_at)
+        elif isinstance(event, Appointment.Confirmed):
+            document.update(event.changes)
+            document["status"] = "Upcoming"
+            document.pop("expiresAt", None)
+        elif isinstance(event, Appointment.Rescheduled):
+            document.update(startAt=iso_utc(event.start), endAt=iso_utc(event.end),
+                            date=self._business_date(event.start), reminderSent=False)
+        elif isinstance(event, Appointment.Cancelled):
+            document["status"] = CANCELLED
+        elif isinstance(event, Appointment.Completed):
+            document["status"] = "Completed"
+        elif isinstance(event, Appointment.StatusChanged):
+            document["status"] = event.status
+        elif isinstance(event, Appointment.Updated):
+            document.update(event.changes)
+        elif isinstance(event, Appointment.ReminderSent):
+            document["reminderSent"] = True
+        document["updatedAt"] = when
+        conn.execute(appointments.update().where(appointments.c.id == appointment_id).values(
+            status=document["status"], start_at=_instant(document["startAt"]), end_at=_instant(document["endAt"]),
+            search_text=_search(document), document=dumps(document)))
+        self._sync_slot(batch, appointment_id, document, before)
+
+    def _sync_slot(self, batch: Batch, appointment_id: str, after: dict[str, Any] | None,
+                   before: dict[str, Any] | None) -> None:
+        """Keep `slot_bookings` equal to the live bookings; announce every change of the open slots."""
+        def live(doc: dict[str, Any] | None) -> tuple[Any, ...] | None:
+            if doc is None or doc["status"] not in LIVE:
+                return None
+            return doc["startAt"], doc["endAt"], doc["status"] == HOLD, doc.get("expiresAt")
+
+        old, new = live(before), live(after)
+        if old == new:
+            return
+        conn = batch.conn
+        conn.execute(slot_bookings.delete().where(slot_bookings.c.appointment_id == appointment_id))
+        document = after or before
+        assert document is not None
+        if new is not None:
+            conn.execute(slot_bookings.insert().values(
+                appointment_id=appointment_id, consultant_id=document["consultant"], client_id=document["client"],
+                start_at=_instant(new[0]), end_at=_instant(new[1]), is_hold=new[2],
+                expires_at=_instant(new[3]) if new[3] else None))
+        dates = {self._business_date(_instant(doc["startAt"])) for doc in (before, after) if doc is not None}
+        reason = _reason(before, after)
+        for day in sorted(dates):
+            batch.emits.append(availability_updated(document["consultant"], reason, day))
+
+
+def _reason(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+    if before is None:
+        return "hold" if after and after["status"] == HOLD else "booking"
+    if after is None:
+        return "hold-expired" if before["status"] == HOLD else "deleted"
+    if after["status"] == CANCELLED:
+        return "cancellation"
+    if (before["startAt"], before["endAt"]) != (after["startAt"], after["endAt"]):
+        return "reschedule"
+    return "booking"
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _search(document: dict[str, Any]) -> str:
+    return f"{document.get('reason') or ''}\n{document.get('notes') or ''}".lower()

@@ -1,0 +1,44 @@
+"""The background scheduler (in `consult serve` and `consult worker`): expires holds, completes
+appointments after their end, and sends the 15-minute reminders. Each step is an idempotent command,
+so several schedulers may run at once."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timezone
+
+from application.bookings import REMINDER_LEAD, Bookings
+from domain.errors import DomainError
+from infrastructure.appointment_queries import AppointmentQueries
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(self, bookings: Bookings, queries: AppointmentQueries, interval: float = 10.0):
+        self.bookings = bookings
+        self.queries = queries
+        self.interval = interval
+
+    def run_once(self, now: datetime | None = None) -> dict[str, int]:
+        due = self.queries.due(now or datetime.now(timezone.utc), REMINDER_LEAD)
+        steps = {"expire": self.bookings.expire_hold, "complete": self.bookings.complete,
+                 "remind": self.bookings.remind}
+        done = {}
+        for name, ids in due.items():
+            for appointment_id in ids:
+                try:
+                    steps[name](appointment_id)
+                except DomainError as error:  # changed meanwhile by someone else: nothing to do
+                    log.debug("scheduler %s %s skipped: %s", name, appointment_id, error.message)
+            done[name] = len(ids)
+        return done
+
+    def run_forever(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("scheduler pass failed")
+            stop.wait(self.interval)
