@@ -109,6 +109,10 @@ class SettingsService:
 
         return self.market.run(command)
 
+    def availability_of(self, consultant_id: str) -> dict[str, Any]:
+        settings = self._load(consultant_id)
+        return settings.availability if settings else default_settings()["availability"]
+
     def update_availability(self, consultant_id: str, patch: dict[str, Any]) -> dict[str, Any]:
         def change(settings: ConsultantSettings) -> dict[str, Any]:
             availability = effective_availability(settings.availability, patch)

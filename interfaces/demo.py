@@ -3,8 +3,15 @@ and clients, all created through the same commands the routes use."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import random
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from application.bookings import Bookings, Caller
+from domain.availability import WEEKDAYS as WEEKDAY_NAMES
+from domain.availability import generate_day, session_lengths, wall_clock
+from domain.errors import DomainError
 
 DEMO_PASSWORD = "Demo@12345"
 CATALOGUE = {
@@ -63,6 +70,7 @@ def seed(container: Any) -> list[tuple[str, str, str]]:
         for sub in subs:
             ids[(title, sub)] = (category_id, people.create_category({"title": sub}, parent_id=category_id))
     logins = [("Admin", admin["email"], DEMO_PASSWORD)]
+    consultant_ids: list[str] = []
     for index, (name, entries, fees, status) in enumerate(CONSULTANTS):
         email = _email(name, "consultants.demo")
         categories = [{"categoryId": ids[e][0], "subcategoryId": ids[e][1]} for e in entries]
@@ -71,6 +79,7 @@ def seed(container: Any) -> list[tuple[str, str, str]]:
                                    "currency": "INR", "categories": categories})
         consultant_id = created["user"]["id"]
         if status == "Active":
+            consultant_ids.append(consultant_id)
             people.set_consultant_status(consultant_id, "approve")
         availability = dict(AVAILABILITY[index])
         if index == 2:  # on leave for a few days, starting a week from now
@@ -79,9 +88,54 @@ def seed(container: Any) -> list[tuple[str, str, str]]:
                                         "type": "vacation", "reason": "Annual leave", "status": "approved"}]
         container.settings_service.update_availability(consultant_id, availability)
         logins.append((f"Consultant{'' if status == 'Active' else ' (pending)'}", email, DEMO_PASSWORD))
+    client_ids = []
     for index, name in enumerate(CLIENTS):
         email = _email(name, "clients.demo")
-        identity.signup({"fullName": name, "email": email, "mobile": f"+9190000200{index:02d}",
-                         "password": DEMO_PASSWORD, "role": "Client"})
+        created = identity.signup({"fullName": name, "email": email, "mobile": f"+9190000200{index:02d}",
+                                   "password": DEMO_PASSWORD, "role": "Client"})
+        client_ids.append(created["user"]["id"])
         logins.append(("Client", email, DEMO_PASSWORD))
+    _appointments(container, admin["id"], consultant_ids, client_ids)
     return logins
+
+
+REASONS = ["Initial consultation", "Follow-up", "Second opinion", "Planning session", "Quick question", ""]
+
+
+def _appointments(container: Any, admin_id: str, consultant_ids: list[str], client_ids: list[str]) -> None:
+    """Past (completed or cancelled) and upcoming appointments over the last three months and the next
+    three weeks. Each is booked through the booking command as of a few days before it took place."""
+    zone = ZoneInfo(container.settings.business_timezone)
+    bookings = Bookings(container.market, zone)
+    admin = Caller(admin_id, "Admin")
+    rng = random.Random(2026)
+    today = datetime.now(zone).date()
+    for offset in range(-90, 22):
+        day = today + timedelta(days=offset)
+        for _ in range(rng.choice((0, 1, 1, 2, 3))):
+            consultant_id, client_id = rng.choice(consultant_ids), rng.choice(client_ids)
+            availability = container.settings_service.availability_of(consultant_id)
+            duration, buffer = session_lengths(availability)
+            weekday = WEEKDAY_NAMES[day.weekday()]
+            labels = generate_day(availability["workingHours"].get(weekday), duration, buffer)
+            if not labels:
+                continue
+            start_text, end_text = rng.choice(labels).split(" - ")
+            start, end = wall_clock(day, start_text, zone), wall_clock(day, end_text, zone)
+            if start is None or end is None or (offset >= 0 and start < datetime.now(zone) + timedelta(days=2)):
+                continue
+            bookings.clock = lambda moment=start: moment - timedelta(days=3)
+            fee = container.market.account(consultant_id).profile.get("fees", 0)
+            try:
+                appointment_id = bookings.create_direct(
+                    admin, consultant_id, client_id, start, end, "Upcoming", {"reason": rng.choice(REASONS)},
+                    {"amount": fee, "status": "Success", "method": "Card"}, None)
+            except DomainError:
+                continue  # taken or closed that day: try the next one
+            if offset < 0:
+                if rng.random() < 0.15:
+                    bookings.clock = lambda moment=start: moment - timedelta(days=1)
+                    bookings.change(Caller(client_id, "Client"), appointment_id, None, None, "Cancelled", {})
+                else:
+                    bookings.clock = lambda moment=end: moment + timedelta(minutes=1)
+                    bookings.complete(appointment_id)
