@@ -178,7 +178,10 @@ class Barrier:
         if self.runner.position >= position:
             return
         if self.in_process:
-            self.runner.catch_up()
+            try:
+                self.runner.catch_up()
+            except Exception:  # the command's events are durable; the background loop will retry
+                log.exception("projection failed while catching up to %s", position)
             if self.runner.position >= position:
                 return
         deadline = time.monotonic() + self.timeout
