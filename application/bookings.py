@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -61,7 +61,7 @@ class Bookings:
     def __init__(self, market: Marketplace, zone: ZoneInfo, clock: Callable[[], datetime] | None = None):
         self.market = market
         self.zone = zone
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
 
     # -- loading ----------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import hashlib
 import secrets
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from application.marketplace import KeyTaken, Marketplace
@@ -27,7 +27,13 @@ from application.registration import primary_category, resolve_categories
 from domain.accounts import CLIENT, CONSULTANT, USER, account_status_refusal, unique_keys
 from domain.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
 from domain.phones import digits, to_e164
-from domain.profiles import client_defaults, consultant_defaults, normalise_consultant, pick_image, user_defaults
+from domain.profiles import (
+    client_defaults,
+    consultant_defaults,
+    normalise_consultant,
+    pick_image,
+    user_defaults,
+)
 
 OTP_LIFETIME = 300
 OTP_MAX_ATTEMPTS = 5
@@ -141,6 +147,8 @@ class Identity:
             self.hasher.verify(password, self._dummy_hash)  # same cost whether or not the e-mail exists
             raise NotAuthenticated("Invalid credentials")
         if not account.password_hash:
+            if role is not None and account.role != role:  # no password to check: the role decides first
+                raise NotAuthenticated("Invalid credentials or role mismatch")
             raise NotAuthenticated("Password not set. Please login via OTP.")
         if not self.hasher.verify(password, account.password_hash):
             raise NotAuthenticated("Invalid credentials")
@@ -273,6 +281,6 @@ def _sha256(value: str) -> str:
 
 
 def _now_iso() -> str:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 

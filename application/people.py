@@ -51,10 +51,8 @@ class People:
     def create_consultant(self, body: dict[str, Any]) -> str:
         fields = self._snapshots(body)
         fields.setdefault("category", snapshot_from(None, None, None, "General", ids_only=False))
-        if fields.get("status") == "Archived":
-            raise Invalid("Validation failed", [{"field": "status", "message": "`Archived` is not a valid enum value "
-                                                 "for path `status`."}])
-        profile = normalise_consultant({**consultant_defaults(), **fields})
+        _refuse_archived(fields)
+        profile = normalise_consultant(_merged(consultant_defaults(), fields))
         try:
             return self.market.register(CONSULTANT, profile, None, "admin", unique_keys(CONSULTANT, profile))
         except KeyTaken:
@@ -62,12 +60,13 @@ class People:
 
     def update_consultant(self, consultant_id: str, changes: dict[str, Any], role: str, actor_id: str) -> None:
         ensure_consultant_may_change(role, actor_id, consultant_id, changes)
+        _refuse_archived(changes)
         fields = self._snapshots(changes)
         if "categories" in fields:
             fields["categories"] = resolve_categories(fields["categories"], self.catalogue)
 
         def change(account: Account) -> None:
-            merged = normalise_consultant({**account.profile, **fields})
+            merged = normalise_consultant(_merged(account.profile, fields))
             account.update_profile({k: v for k, v in merged.items() if account.profile.get(k) != v})
 
         try:
@@ -190,6 +189,26 @@ class People:
 
 CATALOGUE_DEFAULTS = {"description": "", "image": "", "rating": 0, "consultants": 0, "clients": 0,
                       "monthlyRevenue": 0, "status": "Active"}
+
+
+NESTED_CONSULTANT_FIELDS = ("commission", "socials")
+
+
+def _merged(profile: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """`fields` over `profile`, where a partial `commission` or `socials` keeps the keys it does not
+    name (a PATCH of `commission.platformPercent` must not drop the cancellation window)."""
+    out = {**profile, **fields}
+    for key in NESTED_CONSULTANT_FIELDS:
+        if isinstance(profile.get(key), dict) and isinstance(fields.get(key), dict):
+            out[key] = {**profile[key], **fields[key]}
+    return out
+
+
+def _refuse_archived(fields: dict[str, Any]) -> None:
+    """`Archived` passes the request schema but is not a status the store keeps (contract auth §6.3)."""
+    if fields.get("status") == "Archived":
+        raise Invalid("Validation failed", [{"field": "status", "message": "`Archived` is not a valid enum value "
+                                             "for path `status`."}])
 
 
 def _trimmed(fields: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import copy
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -132,7 +132,7 @@ def generate_day(day: dict[str, Any] | None, duration: int, buffer: int) -> list
 def with_generated_slots(availability: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(availability)
     duration, buffer = session_lengths(out)
-    for name, day in (out.get("workingHours") or {}).items():
+    for day in (out.get("workingHours") or {}).values():
         if isinstance(day, dict):
             day["generatedSlots"] = generate_day(day, duration, buffer)
     return out
@@ -185,7 +185,7 @@ class Slot:
 def wall_clock(day: date, hhmm_text: str, zone: ZoneInfo) -> datetime | None:
     """The instant of a wall-clock time on `day`; None when that time does not exist (DST gap)."""
     local = datetime.combine(day, time.fromisoformat(hhmm_text), tzinfo=zone)
-    round_trip = local.astimezone(timezone.utc).astimezone(zone)
+    round_trip = local.astimezone(UTC).astimezone(zone)
     if (round_trip.hour, round_trip.minute) != (local.hour, local.minute):
         return None
     return local

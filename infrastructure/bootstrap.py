@@ -18,9 +18,9 @@ from application.identity import Identity
 from application.marketplace import Marketplace
 from application.people import People
 from infrastructure import migrations
-from infrastructure.database import create_read_engine, create_write_engine, event_store_env
 from infrastructure.appointment_queries import AppointmentQueries
 from infrastructure.appointments_projection import AppointmentsProjector
+from infrastructure.database import create_read_engine, create_write_engine, event_store_env
 from infrastructure.directory import Directory
 from infrastructure.directory_projection import DirectoryProjector
 from infrastructure.messaging import LoggingMailer, LoggingSms

@@ -9,7 +9,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from domain.accounts import CONSULTANT
-from infrastructure.tables import accounts, categories, client_links, consultant_categories, consultant_revenue
+from infrastructure.tables import (
+    accounts,
+    categories,
+    client_links,
+    consultant_categories,
+    consultant_revenue,
+)
 
 
 @dataclass

@@ -4,7 +4,7 @@ consultant_categories), and pushes the admin notifications of new registrations.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,7 +19,7 @@ from infrastructure.tables import accounts, categories, consultant_categories
 
 def iso_utc(moment: datetime) -> str:
     """ISO-8601 UTC with milliseconds, as the Node backend serialised dates."""
-    utc = moment.astimezone(timezone.utc)
+    utc = moment.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from application.bookings import REMINDER_LEAD, Bookings
 from domain.errors import DomainError
@@ -22,7 +22,7 @@ class Scheduler:
         self.interval = interval
 
     def run_once(self, now: datetime | None = None) -> dict[str, int]:
-        due = self.queries.due(now or datetime.now(timezone.utc), REMINDER_LEAD)
+        due = self.queries.due(now or datetime.now(UTC), REMINDER_LEAD)
         steps = {"expire": self.bookings.expire_hold, "complete": self.bookings.complete,
                  "remind": self.bookings.remind}
         done = {}

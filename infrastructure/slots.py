@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,7 +49,7 @@ class SlotQueries:
     def open_slots(self, consultant_id: str, day: date, caller_id: str, caller_role: str,
                    now: datetime | None = None) -> list[str] | None:
         """None when there is no such consultant; [] when it offers nothing to this caller."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         with self.engine.connect() as conn:
             status = self.consultant_status(conn, consultant_id)
             if status is None:

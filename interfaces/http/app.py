@@ -19,7 +19,15 @@ from infrastructure.settings import Settings
 from interfaces.http import errors
 from interfaces.http.envelope import ok
 from interfaces.http.middleware import BodyLimit, RateLimit
-from interfaces.http.routers import appointments, auth, catalogue, clients, consultant_settings, consultants, users
+from interfaces.http.routers import (
+    appointments,
+    auth,
+    catalogue,
+    clients,
+    consultant_settings,
+    consultants,
+    users,
+)
 from interfaces.realtime import create_socket_server
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ import re
 from typing import Annotated, Any
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, model_validator
 from pydantic_core import PydanticCustomError
 
 HEX24 = re.compile(r"^[0-9a-fA-F]{24}$")
@@ -21,6 +21,16 @@ class Body(BaseModel):
     def given(self) -> dict[str, Any]:
         """The fields the client actually sent (for partial updates)."""
         return self.model_dump(exclude_unset=True)
+
+
+class PartialBody(Body):
+    """A partial update: every field optional, but at least one known field must be given."""
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> PartialBody:
+        if not self.model_fields_set & set(type(self).model_fields):
+            raise ValueError('"value" must have at least 1 key')
+        return self
 
 
 def rule(check: Any, message: str, kind: str = "value_error") -> AfterValidator:

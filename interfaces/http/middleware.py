@@ -33,25 +33,32 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await _send_json(send, 413, {"success": False, "message": "Request body too large"}, [])
             return
+        # Read the whole body first (it is at most max_bytes): a refusal raised while FastAPI reads
+        # a streamed (chunked) body would be turned into a 400 by its body parser.
+        chunks: list[bytes] = []
         seen = 0
-
-        async def limited() -> Any:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLarge
-            return message
+            if message["type"] != "http.request":  # client disconnected
+                return
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.max_bytes:
+                await _send_json(send, 413, {"success": False, "message": "Request body too large"}, [])
+                return
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        replayed = False
 
-        try:
-            await self.app(scope, limited, send)
-        except BodyTooLarge:
-            await _send_json(send, 413, {"success": False, "message": "Request body too large"}, [])
+        async def replay() -> Any:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
 
-
-class BodyTooLarge(Exception):
-    pass
+        await self.app(scope, replay, send)
 
 
 def _headers(verdict: Verdict, window: int) -> list[tuple[bytes, bytes]]:

@@ -4,7 +4,7 @@ Validation errors on these routes carry the field messages joined by ", " as `me
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -97,7 +97,7 @@ class ChangeBody(Body):
     category: str | None = None
 
     @model_validator(mode="after")
-    def _both_times(self) -> "ChangeBody":
+    def _both_times(self) -> ChangeBody:
         if (self.startAt is None) != (self.endAt is None):
             raise ValueError('"startAt" and "endAt" must be given together')
         return self
@@ -192,7 +192,7 @@ def hold(body: HoldBody, who: CurrentUser, app: AppContainer) -> Any:
     start, end = body.interval(_zone(app))
     hold_id, expires, refreshed = app.bookings.hold(_caller(who), body.consultant.lower(), body.client.lower(), start,
                                                     end, body.category)
-    expires_at = expires.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{expires.microsecond // 1000:03d}Z"
+    expires_at = expires.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{expires.microsecond // 1000:03d}Z"
     return ok("Slot hold refreshed" if refreshed else "Slot held successfully",
               {"holdId": hold_id, "expiresAt": expires_at})
 

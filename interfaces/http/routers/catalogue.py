@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from domain.errors import Invalid, NotFound
 from domain.ids import is_object_id
 from interfaces.http.deps import AppContainer, ObjectIdPath, Principal, require
 from interfaces.http.envelope import ERROR_RESPONSES, Document, Envelope, ok
-from interfaces.http.fields import Body, ObjectIdStr, length
+from interfaces.http.fields import Body, ObjectIdStr, PartialBody, length
 
 router = APIRouter(tags=["catalogue"], responses=ERROR_RESPONSES)
 Admin = Annotated[Principal, Depends(require("Admin"))]
@@ -33,14 +33,9 @@ class CategoryCreate(CategoryFields):
     title: Title
 
 
-class CategoryUpdate(CategoryFields):
+class CategoryUpdate(PartialBody, CategoryFields):
     title: Title | None = None
 
-    @model_validator(mode="after")
-    def _at_least_one(self) -> "CategoryUpdate":
-        if not self.model_fields_set & set(type(self).model_fields):
-            raise ValueError('"value" must have at least 1 key')
-        return self
 
 
 class SubcategoryCreate(CategoryCreate):

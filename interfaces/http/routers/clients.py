@@ -7,12 +7,12 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from domain.errors import Forbidden, NotFound
 from interfaces.http.deps import AppContainer, ObjectIdPath, Principal, require
 from interfaces.http.envelope import ERROR_RESPONSES, Document, Envelope, ok
-from interfaces.http.fields import Body, Email, FullName, Mobile
+from interfaces.http.fields import Body, Email, FullName, Mobile, PartialBody
 
 router = APIRouter(prefix="/clients", tags=["clients"], responses=ERROR_RESPONSES)
 ClientOnly = Annotated[Principal, Depends(require("Client"))]
@@ -44,15 +44,10 @@ class OwnProfileUpdate(ProfileFields):
     avatar: str | None = None
 
 
-class ClientUpdate(ProfileFields):
+class ClientUpdate(PartialBody, ProfileFields):
     email: Email | None = None
     status: Literal["Active", "Inactive", "Blocked", "Pending"] | None = None
 
-    @model_validator(mode="after")
-    def _at_least_one(self) -> "ClientUpdate":
-        if not self.model_fields_set & set(type(self).model_fields):
-            raise ValueError('"value" must have at least 1 key')
-        return self
 
 
 def _client(app: Any, client_id: str) -> dict[str, Any]:

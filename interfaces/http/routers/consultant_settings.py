@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body as BodyParam, Depends, Path
+from fastapi import APIRouter, Depends, Path
+from fastapi import Body as BodyParam
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -16,7 +17,7 @@ from domain.availability import HHMM
 from domain.errors import Forbidden, NotFound
 from interfaces.http.deps import HEX_ID, AppContainer, Principal, require
 from interfaces.http.envelope import ERROR_RESPONSES, Document, Envelope, ok
-from interfaces.http.fields import Body, ObjectIdStr, rule
+from interfaces.http.fields import Body, ObjectIdStr, PartialBody, rule
 
 router = APIRouter(prefix="/consultant-settings", tags=["consultant settings"], responses=ERROR_RESPONSES)
 Manager = Annotated[Principal, Depends(require("Admin", "Consultant"))]
@@ -102,7 +103,7 @@ class TimeOff(Body):
     status: Literal["approved", "pending", "rejected"] = "approved"
 
     @model_validator(mode="after")
-    def _ordered(self) -> "TimeOff":
+    def _ordered(self) -> TimeOff:
         if self.endDate < self.startDate:
             raise PydanticCustomError("date_order", "endDate must be on or after startDate")
         return self
@@ -280,12 +281,8 @@ class SettingsCreate(Sections):
     consultant: ObjectIdStr
 
 
-class SettingsUpdate(Sections):
-    @model_validator(mode="after")
-    def _at_least_one(self) -> "SettingsUpdate":
-        if not self.model_fields_set & set(type(self).model_fields):
-            raise ValueError('"value" must have at least 1 key')
-        return self
+class SettingsUpdate(PartialBody, Sections):
+    """At least one section."""
 
 
 def _drop_none(value: Any) -> Any:

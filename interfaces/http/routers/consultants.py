@@ -11,7 +11,7 @@ from domain.errors import NotFound
 from domain.profiles import PUBLIC_CONSULTANT_FIELDS
 from interfaces.http.deps import AppContainer, ObjectIdPath, Principal, require
 from interfaces.http.envelope import ERROR_RESPONSES, Document, Envelope, ok
-from interfaces.http.fields import Body, Currency, Email, length
+from interfaces.http.fields import Body, Currency, Email, PartialBody, length
 from interfaces.http.routers.auth import CategoryEntry
 
 router = APIRouter(prefix="/consultants", tags=["consultants"], responses=ERROR_RESPONSES)
@@ -108,20 +108,15 @@ class ConsultantCreate(ConsultantFields):
     phone: Annotated[str, length(6, 30, "phone")]
 
     @model_validator(mode="after")
-    def _named(self) -> "ConsultantCreate":
+    def _named(self) -> ConsultantCreate:
         if not self.name and not (self.firstName and self.lastName):
             raise ValueError("Provide either name or firstName and lastName")
         return self
 
 
-class ConsultantUpdate(ConsultantFields):
+class ConsultantUpdate(PartialBody, ConsultantFields):
     categories: list[CategoryEntry] | None = None
 
-    @model_validator(mode="after")
-    def _at_least_one(self) -> "ConsultantUpdate":
-        if not self.model_fields_set & set(type(self).model_fields):
-            raise ValueError('"value" must have at least 1 key')
-        return self
 
 
 def public_view(doc: dict[str, Any]) -> dict[str, Any]:

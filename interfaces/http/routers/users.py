@@ -6,12 +6,11 @@ import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import model_validator
 
 from domain.errors import NotFound
 from interfaces.http.deps import AppContainer, ObjectIdPath, Principal, require
 from interfaces.http.envelope import ERROR_RESPONSES, Document, Envelope, ok
-from interfaces.http.fields import Body, Email, FullName, ObjectIdStr, rule
+from interfaces.http.fields import Body, Email, FullName, ObjectIdStr, PartialBody, rule
 
 router = APIRouter(prefix="/users", tags=["users"], responses=ERROR_RESPONSES)
 Admin = Annotated[Principal, Depends(require("Admin"))]
@@ -35,7 +34,7 @@ class UserCreate(Body):
     profileImage: str | None = None
 
 
-class UserUpdate(Body):
+class UserUpdate(PartialBody):
     fullName: FullName | None = None
     email: Email | None = None
     mobile: UserMobile | None = None
@@ -45,11 +44,6 @@ class UserUpdate(Body):
     verificationStatus: Literal["Approved", "Pending", "Rejected", "Blocked"] | None = None
     profileImage: str | None = None
 
-    @model_validator(mode="after")
-    def _at_least_one(self) -> "UserUpdate":
-        if not self.model_fields_set & set(type(self).model_fields):
-            raise ValueError('"value" must have at least 1 key')
-        return self
 
 
 def _lower_refs(fields: dict[str, Any]) -> dict[str, Any]:
