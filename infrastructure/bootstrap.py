@@ -20,7 +20,7 @@ from application.people import People
 from infrastructure import migrations
 from infrastructure.appointment_queries import AppointmentQueries
 from infrastructure.appointments_projection import AppointmentsProjector
-from infrastructure.database import create_read_engine, create_write_engine, event_store_env
+from infrastructure.database import create_read_engine, create_write_engine, event_store_env, migration_lock
 from infrastructure.directory import Directory
 from infrastructure.directory_projection import DirectoryProjector
 from infrastructure.messaging import LoggingMailer, LoggingSms
@@ -85,9 +85,10 @@ class Container:
 
 def migrate(settings: Settings) -> None:
     """Create the event store tables and upgrade the read models to the latest migration."""
-    market = Marketplace(env=event_store_env(settings))
-    market.close()
-    migrations.upgrade(settings.sqlalchemy_url)
+    with migration_lock(settings):
+        market = Marketplace(env=event_store_env(settings, create_tables=True))
+        market.close()
+        migrations.upgrade(settings.sqlalchemy_url)
 
 
 def build(settings: Settings | None = None, *, run_projections: bool = True,

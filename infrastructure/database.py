@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 
 from infrastructure.settings import Settings
+
+
+MIGRATION_LOCK_KEY = 7_264_001  # any constant shared by every process of this service
 
 
 def create_read_engine(settings: Settings) -> sa.Engine:
@@ -30,7 +36,7 @@ def create_read_engine(settings: Settings) -> sa.Engine:
     return engine
 
 
-def event_store_env(settings: Settings) -> dict[str, str]:
+def event_store_env(settings: Settings, *, create_tables: bool = False) -> dict[str, str]:
     """The eventsourcing environment: Postgres (psycopg 3) for a postgres URL, SQLite otherwise."""
     if settings.uses_postgres:
         assert settings.database_url
@@ -54,8 +60,34 @@ def event_store_env(settings: Settings) -> dict[str, str]:
             "SQLITE_DBNAME": str(settings.sqlite_path),
             "SQLITE_LOCK_TIMEOUT": "30",
         }
-    env["CREATE_TABLE"] = "y"
+    env["CREATE_TABLE"] = "y" if create_tables else "n"  # `consult migrate` (or build) creates them once
     return env
+
+
+@contextmanager
+def migration_lock(settings: Settings) -> Iterator[None]:
+    """Serialise schema changes of processes starting together (for example `serve --workers N`)."""
+    if settings.uses_postgres:
+        engine = sa.create_engine(settings.sqlalchemy_url, poolclass=sa.pool.NullPool)
+        try:
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                conn.commit()
+                try:
+                    yield
+                finally:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                    conn.commit()
+        finally:
+            engine.dispose()
+        return
+    settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(settings.sqlite_path.parent / ".migrate.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def create_write_engine(settings: Settings) -> sa.Engine:

@@ -78,12 +78,18 @@ class ProjectionRunner:
     # -- tracking -------------------------------------------------------------------------------
 
     def ensure_tracking_row(self) -> None:
+        """Create the tracking row unless it exists (processes starting together agree)."""
         with self.engine.begin() as conn:
             found = conn.execute(
                 sa.select(projection_tracking.c.position).where(projection_tracking.c.name == self.name)
             ).first()
-            if found is None:
-                conn.execute(projection_tracking.insert().values(name=self.name, position=0))
+            if found is not None:
+                return
+            try:
+                with conn.begin_nested():
+                    conn.execute(projection_tracking.insert().values(name=self.name, position=0))
+            except sa.exc.IntegrityError:
+                pass  # another process created it first
 
     def committed_position(self, conn: sa.Connection | None = None) -> int:
         query = sa.select(projection_tracking.c.position).where(projection_tracking.c.name == self.name)
