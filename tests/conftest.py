@@ -143,7 +143,11 @@ class Server:
             [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(self.port), "--log-level", "warning",
              *args],
             env=self.env, cwd=ROOT, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
-        self.wait_ready()
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
