@@ -66,6 +66,10 @@ def create_api(app_container: Container) -> FastAPI:
     def health() -> Any:
         return ok("OK", {"status": "up"})
 
+    api.add_middleware(RateLimit, limiter=app_container.limiter, api_max=settings.rate_limit_max,
+                       auth_max=settings.auth_rate_limit_max, window=settings.rate_limit_window_seconds)
+    api.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # added last = outermost: 413 and 429 answers carry CORS headers too, so browsers can read them
     api.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origin_list,
@@ -75,9 +79,6 @@ def create_api(app_container: Container) -> FastAPI:
         allow_headers=["*"],
         expose_headers=["Content-Disposition"],
     )
-    api.add_middleware(RateLimit, limiter=app_container.limiter, api_max=settings.rate_limit_max,
-                       auth_max=settings.auth_rate_limit_max, window=settings.rate_limit_window_seconds)
-    api.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return api
 
 

@@ -83,6 +83,11 @@ def _message(error: dict[str, Any], loc: list[str]) -> str:
         return f"{label} must be a boolean"
     if kind == "list_type":
         return f"{label} must be an array"
+    if kind in ("datetime_type", "datetime_parsing", "datetime_from_date_parsing", "datetime_object_invalid",
+                "date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact"):
+        return f"{label} must be a valid date"
+    if kind == "timezone_aware":
+        return f"{label} must be a valid date with a time zone offset"
     ctx = error.get("ctx") or {}
     if kind == "string_pattern_mismatch":
         if name in ("id", "consultantId", "categoryId", "parentCategory"):

@@ -68,6 +68,13 @@ def _categories(app: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _category_view(app: Any, category_id: str) -> dict[str, Any]:
+    for category in _categories(app):
+        if category["_id"] == category_id:
+            return {k: v for k, v in category.items() if k != "subcategories"}
+    raise NotFound("Category not found")
+
+
 def _populated(app: Any, sub: dict[str, Any], stats: dict[str, Any], titles: dict[str, str]) -> dict[str, Any]:
     parent = sub.get("parentCategory")
     populated = {"_id": parent, "title": titles[parent]} if parent in titles else None
@@ -91,13 +98,13 @@ def list_categories(app: AppContainer) -> Any:
 @router.post("/categories", status_code=201, response_model=Envelope[Document])
 def create_category(body: CategoryCreate, _: Admin, app: AppContainer) -> Any:
     category_id = app.people.create_category(body.model_dump(exclude_unset=True))
-    return ok("Category created", app.directory.category(category_id), 201)
+    return ok("Category created", _category_view(app, category_id), 201)
 
 
 @router.patch("/categories/{id}", response_model=Envelope[Document])
 def update_category(id: ObjectIdPath, body: CategoryUpdate, _: Admin, app: AppContainer) -> Any:
     app.people.update_category(id, body.given(), subcategory=False)
-    return ok("Category updated", app.directory.category(id))
+    return ok("Category updated", _category_view(app, id))
 
 
 @router.delete("/categories/{id}", response_model=Envelope[dict[str, str]])
