@@ -77,13 +77,12 @@ class Bookings:
             return found.availability
         return default_settings()["availability"]  # type: ignore[no-any-return]
 
+    def _day(self, consultant_id: str, day: str) -> ConsultantDay:
+        found = self.market.find(key_id(f"day:{consultant_id}:{day}"))
+        return found if isinstance(found, ConsultantDay) else ConsultantDay(consultant_id=consultant_id, day=day)
+
     def _days(self, consultant_id: str, start: datetime, end: datetime) -> list[ConsultantDay]:
-        days = []
-        for day in business_days(start, end, self.zone):
-            found = self.market.find(key_id(f"day:{consultant_id}:{day.isoformat()}"))
-            days.append(found if isinstance(found, ConsultantDay) else
-                        ConsultantDay(consultant_id=consultant_id, day=day.isoformat()))
-        return days
+        return [self._day(consultant_id, day.isoformat()) for day in business_days(start, end, self.zone)]
 
     def appointment(self, appointment_id: str) -> Appointment:
         found = self.market.find(aggregate_id(appointment_id))
@@ -97,14 +96,15 @@ class Bookings:
     # -- the slot check shared by every booking command ----------------------------------------
 
     def _check_slot(self, consultant: Account, client_id: str, start: datetime, end: datetime, now: datetime,
-                    taken: str, excluding: str | None = None, caller_role: str = "Client") -> list[ConsultantDay]:
+                    taken: str, excluding: str | None = None, caller_role: str = "Client",
+                    days: list[ConsultantDay] | None = None) -> list[ConsultantDay]:
         """Refuse an overlap with a live booking (`taken`), or any time that is not an open slot of
         the consultant for another reason (NOT_OPEN). Returns the day aggregates to reserve in."""
         ensure_interval(start, end)
         consultant_id = consultant.account_id
         availability = self._availability(consultant_id)
         _, buffer = session_lengths(availability)
-        reserve_in = self._days(consultant_id, start, end)
+        reserve_in = days if days is not None else self._days(consultant_id, start, end)
         refuse_overlap(reserve_in, start, end, now, taken, excluding)
         if consultant.status != "Active":
             raise Conflict(NOT_OPEN)
@@ -113,8 +113,9 @@ class Bookings:
             raise Conflict(NOT_OPEN)
         context = {d.day: d for d in reserve_in}
         margin = timedelta(minutes=buffer)
-        for neighbour in self._days(consultant_id, start - margin, end + margin):
-            context.setdefault(neighbour.day, neighbour)
+        for neighbour_day in business_days(start - margin, end + margin, self.zone):
+            if neighbour_day.isoformat() not in context:  # within the buffer of another date
+                context[neighbour_day.isoformat()] = self._day(consultant_id, neighbour_day.isoformat())
         bookings = [e.booking() for d in context.values() for e in d.bookings(now, excluding)]
         day = start.astimezone(self.zone).date()
         label = f"{start.astimezone(self.zone):%H:%M} - {end.astimezone(self.zone):%H:%M}"
@@ -141,16 +142,15 @@ class Bookings:
             consultant = self._account(consultant_id, CONSULTANT, "Consultant not found")
             self._account(client_id, CLIENT, "Client not found")
             expires = now + HOLD_LIFETIME
-            for day in self._days(consultant_id, start, end):
-                for entry in day.overlapping(start, end, now):
-                    if entry.is_hold and entry.client_id == client_id and (entry.start, entry.end) == (start, end):
-                        existing = self.appointment(entry.appointment_id)
-                        existing.refresh_hold(expires)
-                        days = self._days(consultant_id, start, end)
-                        for d in days:
-                            d.reserve(existing.appointment_id, start, end, client_id, True, expires)
-                        return (existing.appointment_id, expires, True), [existing, *days]
-            days = self._check_slot(consultant, client_id, start, end, now, TAKEN_BY_HOLD)
+            days = self._days(consultant_id, start, end)
+            for entry in (e for day in days for e in day.overlapping(start, end, now)):
+                if entry.is_hold and entry.client_id == client_id and (entry.start, entry.end) == (start, end):
+                    existing = self.appointment(entry.appointment_id)
+                    existing.refresh_hold(expires)
+                    for day in days:
+                        day.reserve(existing.appointment_id, start, end, client_id, True, expires)
+                    return (existing.appointment_id, expires, True), [existing, *days]
+            days = self._check_slot(consultant, client_id, start, end, now, TAKEN_BY_HOLD, days=days)
             appointment_id = new_object_id()
             fee = money(consultant.profile.get("fees"))
             appointment = Appointment(
@@ -182,6 +182,8 @@ class Bookings:
                 raise Invalid("Booking hold expired or invalid") from None
             if hold.client_id != caller.id:
                 raise Forbidden("Clients can only create appointments for themselves")
+            if hold.status == "Expired":  # the scheduler released its slot: gone, as for the TTL
+                raise Invalid("Booking hold expired or invalid")
             if (hold.consultant_id, hold.start, hold.end) != (consultant_id, start, end):
                 raise Invalid("Booking does not match the hold")
             if hold.status == UPCOMING:

@@ -251,7 +251,6 @@ def open_slots(
     buffer = timedelta(minutes=buffer_minutes)
     live = [b for b in bookings if b.is_live(now)]
     own = [b for b in live if b.is_hold and caller_id is not None and b.client_id == caller_id]
-    others = [b for b in live if not any(b is mine for mine in own)]
     day_start = datetime.combine(day, time(0), tzinfo=zone)
     day_end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
     on_day = [b for b in live if day_start <= b.start < day_end]
@@ -266,7 +265,10 @@ def open_slots(
             continue
         if _in_break(availability, day, slot, zone):
             continue
-        if any(slot.start < b.end + buffer and slot.end > b.start - buffer for b in others):
+        # the caller's own hold frees its own slot only (a retry refreshes it); like any other
+        # booking it still blocks the slots it overlaps, which the hold command would refuse
+        if any(slot.start < b.end + buffer and slot.end > b.start - buffer for b in live
+               if not (is_own and b in own and (b.start, b.end) == (slot.start, slot.end))):
             continue
         out.append(slot.label)
     return out

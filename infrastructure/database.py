@@ -16,9 +16,10 @@ from infrastructure.settings import Settings
 MIGRATION_LOCK_KEY = 7_264_001  # any constant shared by every process of this service
 
 
-def create_read_engine(settings: Settings) -> sa.Engine:
+def create_read_engine(settings: Settings, pool_size: int = 5, max_overflow: int = 10) -> sa.Engine:
     if settings.uses_postgres:
-        return sa.create_engine(settings.sqlalchemy_url, pool_size=10, max_overflow=30, pool_pre_ping=True)
+        return sa.create_engine(settings.sqlalchemy_url, pool_size=pool_size, max_overflow=max_overflow,
+                                pool_recycle=1800, pool_timeout=30)
     settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(
         settings.sqlalchemy_url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=20,
@@ -48,10 +49,11 @@ def event_store_env(settings: Settings, *, create_tables: bool = False) -> dict[
             "POSTGRES_PORT": str(parts.port or 5432),
             "POSTGRES_USER": unquote(parts.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
-            "POSTGRES_POOL_SIZE": "10",
-            "POSTGRES_MAX_OVERFLOW": "30",
+            # per process: event store 8+12, read models 5+10, projections 2+3 connections at most,
+            # so a few processes stay well inside PostgreSQL's default 100 connections
+            "POSTGRES_POOL_SIZE": "8",
+            "POSTGRES_MAX_OVERFLOW": "12",
             "POSTGRES_LOCK_TIMEOUT": "10",
-            "POSTGRES_PRE_PING": "y",
         }
     else:
         settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,7 +96,7 @@ def create_write_engine(settings: Settings) -> sa.Engine:
     """The engine projections write through. On SQLite its transactions start with BEGIN IMMEDIATE,
     so a projector takes the write lock up front instead of failing to upgrade a read lock."""
     if settings.uses_postgres:
-        return create_read_engine(settings)
+        return create_read_engine(settings, pool_size=2, max_overflow=3)
     engine = create_read_engine(settings)
 
     @sa_event.listens_for(engine, "connect")

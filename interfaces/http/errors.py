@@ -28,6 +28,7 @@ REQUIRED_MESSAGES = {
 
 
 UNION_TAGS = frozenset({"str", "int", "float", "bool", "dict", "list", "none", "literal"})
+TEMPORAL_TAGS = frozenset({"datetime", "date"})  # union members, never a leading field name here
 
 
 class ApiError(Exception):
@@ -59,9 +60,12 @@ def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
         loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
         # pydantic reports a failed union member as an extra location part (a type name, or the
         # class name of a model member such as `category.CategoryObject`): keep the field path
-        loc = [part for part in loc if part not in UNION_TAGS and "[" not in part and part not in models]
+        loc = [part for index, part in enumerate(loc) if part not in UNION_TAGS and "[" not in part
+               and part not in models and not (index and part in TEMPORAL_TAGS)]
         field = ".".join(loc)
-        out.append({"field": field, "message": _message(error, loc)})
+        entry = {"field": field, "message": _message(error, loc)}
+        if entry not in out:  # the members of a union can fail alike (`from`: a datetime or a date)
+            out.append(entry)
     return out
 
 
