@@ -100,9 +100,11 @@ class ProjectionRunner:
 
     # -- processing -----------------------------------------------------------------------------
 
-    def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
-        """Process every event recorded so far; return the position reached."""
+    def catch_up(self, progress: Callable[[int], None] | None = None, until: int | None = None) -> int:
+        """Process every event recorded so far (or at least up to `until`); return the position reached."""
         with self._lock:
+            if until is not None and self.position >= until:
+                return self.position  # another waiter processed our events while we queued for the lock
             while self._process_batch(progress):
                 pass
             return self.position
@@ -185,7 +187,7 @@ class Barrier:
             return
         if self.in_process:
             try:
-                self.runner.catch_up()
+                self.runner.catch_up(until=position)
             except Exception:  # the command's events are durable; the background loop will retry
                 log.exception("projection failed while catching up to %s", position)
             if self.runner.position >= position:
