@@ -19,6 +19,12 @@ PUBLIC_CONSULTANT_FIELDS = (
 )
 
 
+def public_consultant(document: dict[str, Any]) -> dict[str, Any]:
+    """The public view of a stored consultant document, without `clientsCount` (live, added per answer)."""
+    full = {**document, "fullName": document.get("displayName") or document.get("name") or ""}
+    return {key: full[key] for key in PUBLIC_CONSULTANT_FIELDS if key in full and key != "clientsCount"}
+
+
 def category_snapshot(name: str = "General", description: str = "", image_url: str = "") -> dict[str, str]:
     return {"name": name, "description": description or "", "imageUrl": image_url or ""}
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from infrastructure.directory import contains
 from infrastructure.directory_projection import iso_utc
 from infrastructure.tables import accounts, appointments
 
@@ -39,8 +40,7 @@ class AppointmentQueries:
         if start_to:
             where.append(appointments.c.start_at <= start_to)
         if q:
-            needle = q[:100].lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            where.append(appointments.c.search_text.like(f"%{needle}%", escape="\\"))
+            where.append(appointments.c.search_text.like(contains(q[:100]), escape="\\"))
         query = (sa.select(appointments.c.document).where(*where).order_by(appointments.c.start_at, appointments.c.id)
                  .limit(limit).offset((page - 1) * limit))
         with self.engine.connect() as conn:

@@ -89,6 +89,11 @@ def migrate(settings: Settings) -> None:
         market = Marketplace(env=event_store_env(settings, create_tables=True))
         market.close()
         migrations.upgrade(settings.sqlalchemy_url)
+        if not settings.uses_postgres:  # fresh statistics, so SQLite's planner uses the category indexes
+            engine = create_read_engine(settings)
+            with engine.begin() as conn:
+                conn.exec_driver_sql("ANALYZE")
+            engine.dispose()
 
 
 def build(settings: Settings | None = None, *, run_projections: bool = True,

@@ -29,6 +29,11 @@ class AccountRow:
     document: dict[str, Any]
 
 
+def contains(text: str) -> str:
+    """A case-folded LIKE pattern (escape character `\\`) matching `text` anywhere."""
+    return "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def _account(row: Any) -> AccountRow | None:
     if row is None:
         return None
@@ -96,8 +101,9 @@ class Directory:
                 sa.select(sa.func.count()).select_from(accounts).where(accounts.c.kind == kind, *where)
             ).scalar() or 0)
 
-    def consultants(self, category: str | None, status: str | None, q: str | None,
-                    statuses: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    @staticmethod
+    def _consultant_filters(category: str | None, status: str | None, q: str | None) -> list[Any]:
+        """`category` matches the primary category or any `categories[]` entry; `q` a name substring."""
         where: list[Any] = []
         if category is not None:
             in_list = sa.select(consultant_categories.c.consultant_id).where(
@@ -105,16 +111,27 @@ class Directory:
             where.append(sa.or_(accounts.c.category_name == category, accounts.c.id.in_(in_list)))
         if status is not None:
             where.append(accounts.c.status == status)
-        if statuses is not None:
-            where.append(accounts.c.status.in_(statuses))
         if q:
-            needle = q[:100].lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            where.append(sa.func.lower(accounts.c.name).like(f"%{needle}%", escape="\\"))
-        documents = self.documents(CONSULTANT, *where)
+            where.append(sa.func.lower(accounts.c.name).like(contains(q[:100]), escape="\\"))
+        return where
+
+    def consultants(self, category: str | None, status: str | None, q: str | None) -> list[dict[str, Any]]:
+        documents = self.documents(CONSULTANT, *self._consultant_filters(category, status, q))
         counts = self.clients_counts([doc["_id"] for doc in documents])
         for doc in documents:
             doc["clientsCount"] = counts.get(doc["_id"], 0)
         return documents
+
+    def public_consultants_json(self, category: str | None, q: str | None) -> list[str]:
+        """Active consultants' public documents as JSON text, newest first, with `clientsCount`
+        spliced in last (where the public view puts it)."""
+        query = (sa.select(accounts.c.id, accounts.c.public_document)
+                 .where(accounts.c.kind == CONSULTANT, *self._consultant_filters(category, "Active", q))
+                 .order_by(accounts.c.seq.desc()))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        counts = self.clients_counts([row.id for row in rows])
+        return [f'{row.public_document[:-1]},"clientsCount":{counts.get(row.id, 0)}}}' for row in rows]
 
     def clients_counts(self, consultant_ids: list[str]) -> dict[str, int]:
         if not consultant_ids:
@@ -199,7 +216,7 @@ class Directory:
                 limit: int) -> tuple[list[dict[str, Any]], int]:
         where: list[Any] = []
         if search:
-            needle = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            needle = contains(search)
             where.append(sa.or_(*(sa.func.lower(column).like(needle, escape="\\")
                                   for column in (accounts.c.name, accounts.c.email, accounts.c.mobile))))
         if status:

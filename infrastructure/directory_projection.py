@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from domain.accounts import CLIENT, CONSULTANT, Account
 from domain.catalogue import Category
 from domain.ids import derived_object_id
-from domain.profiles import consultant_display_name
+from domain.profiles import consultant_display_name, public_consultant
 from infrastructure.projections import Batch, Emit
 from infrastructure.tables import accounts, categories, consultant_categories
 
@@ -51,6 +51,9 @@ def admin_notification(event_id: str, when: str, notice: tuple[str, str, str, st
     }
 
 
+INSERT_ACCOUNT = accounts.insert()
+
+
 class DirectoryProjector:
     def flush(self, batch: Batch) -> None:
         """Writes go straight to the tables; nothing is held back."""
@@ -73,12 +76,11 @@ class DirectoryProjector:
         when = iso_utc(event.timestamp)
         if isinstance(event, Account.Registered):
             document = {"_id": account_id, "id": account_id, **event.profile, "createdAt": when, "updatedAt": when}
-            conn.execute(accounts.insert().values(
-                id=account_id, kind=event.kind, seq=position, created_at=when,
-                password_hash=event.password_hash, **self._columns(event.kind, document),
-            ))
-            if event.kind == CONSULTANT:
-                self._replace_categories(conn, account_id, document.get("categories") or [])
+            conn.execute(INSERT_ACCOUNT, {
+                "id": account_id, "kind": event.kind, "seq": position, "created_at": when,
+                "password_hash": event.password_hash, **self._columns(event.kind, document)})
+            if event.kind == CONSULTANT and document.get("categories"):
+                self._insert_categories(conn, account_id, document["categories"])
             notice = REGISTRATION_NOTICES.get((event.kind, event.channel))
             if notice:
                 name = event.profile.get("name") or event.profile.get("fullName") or ""
@@ -123,18 +125,22 @@ class DirectoryProjector:
                 "mobile": document.get("mobile", ""), "status": document.get("status"), "name": name,
                 "category_name": (document.get("category") or {}).get("name", ""),
                 "subcategory_name": (document.get("subcategory") or {}).get("name", ""),
-                "document": dumps(document),
+                "document": dumps(document), "public_document": dumps(public_consultant(document)),
             }
         role = "Client" if kind == CLIENT else document.get("role", "Employee")
         return {
             "role": role, "email": document.get("email", ""), "phone": "", "mobile": document.get("mobile", ""),
             "status": document.get("status"), "name": document.get("fullName", ""), "category_name": "",
-            "subcategory_name": "", "document": dumps(document),
+            "subcategory_name": "", "document": dumps(document), "public_document": None,
         }
 
     @staticmethod
     def _replace_categories(conn: sa.Connection, consultant_id: str, entries: list[dict[str, Any]]) -> None:
         conn.execute(consultant_categories.delete().where(consultant_categories.c.consultant_id == consultant_id))
+        DirectoryProjector._insert_categories(conn, consultant_id, entries)
+
+    @staticmethod
+    def _insert_categories(conn: sa.Connection, consultant_id: str, entries: list[dict[str, Any]]) -> None:
         if entries:
             conn.execute(consultant_categories.insert(), [
                 {"consultant_id": consultant_id, "position": index, "category_id": entry.get("categoryId"),

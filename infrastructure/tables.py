@@ -59,6 +59,9 @@ accounts = sa.Table(
     sa.Column("created_at", sa.String(32), nullable=False),
     sa.Column("seq", sa.BigInteger, nullable=False),  # notification id of the registration: a total order
     sa.Column("document", sa.Text, nullable=False),
+    # Consultants: the public view (`GET /consultants/public`) as JSON without `clientsCount`, so a
+    # list answer splices stored text instead of parsing and re-serialising every document.
+    sa.Column("public_document", sa.Text, nullable=True),
     sa.Index("ix_accounts_kind_email", "kind", "email"),
     sa.Index("ix_accounts_kind_phone", "kind", "phone"),
     sa.Index("ix_accounts_kind_mobile", "kind", "mobile"),

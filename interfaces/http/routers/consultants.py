@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field, model_validator
 
 from domain.errors import NotFound
@@ -145,8 +145,9 @@ def public_consultants(
     """Active consultants only (a Pending one is not listed publicly), without private fields."""
     if status not in (None, "Active"):
         return ok("Consultants fetched", [])
-    docs = app.directory.consultants(category, "Active", q)
-    return ok("Consultants fetched", [public_view(list_view(doc)) for doc in docs])
+    documents = app.directory.public_consultants_json(category, q)  # stored JSON text, spliced as is
+    body = '{"success":true,"message":"Consultants fetched","data":[' + ",".join(documents) + "]}"
+    return Response(body.encode(), media_type="application/json")
 
 
 @router.get("", response_model=Envelope[list[Document]])
