@@ -12,7 +12,6 @@ from sqlalchemy import event as sa_event
 
 from infrastructure.settings import Settings
 
-
 MIGRATION_LOCK_KEY = 7_264_001  # any constant shared by every process of this service
 
 
