@@ -207,3 +207,30 @@ def signup(api: Any, role: str = "Client", **fields: Any) -> dict[str, Any]:
     reply = api.post("/api/v1/auth/signup", json=body)
     assert reply.status_code == 201, reply.text
     return reply.json()["data"]  # type: ignore[no-any-return]
+
+
+def ok(reply: Any, status: int, message: str) -> Any:
+    assert reply.status_code == status, reply.text
+    body = reply.json()
+    assert body["success"] is True and body["message"] == message, body
+    return body.get("data")
+
+
+def refused(reply: Any, status: int, message: str) -> dict[str, Any]:
+    assert reply.status_code == status, reply.text
+    body = reply.json()
+    assert body["success"] is False and body["message"] == message, body
+    return body  # type: ignore[no-any-return]
+
+
+def employee_token(api: Any, admin: dict[str, str]) -> str:
+    unique = secrets.token_hex(3)
+    mobile = "97" + str(int(unique, 16)).zfill(8)
+    created = api.post("/api/v1/users", headers=admin, json={
+        "userId": f"EMP{unique}", "fullName": "Emma Employee", "email": f"emp.{unique}@example.com",
+        "mobile": mobile, "role": "Employee"})
+    assert created.status_code == 201, created.text
+    otp = api.post("/api/v1/auth/send-otp", json={"mobile": mobile}).json()["data"]["otp"]
+    reply = api.post("/api/v1/auth/verify-otp", json={"mobile": mobile, "otp": otp, "role": "Employee"})
+    assert reply.status_code == 200, reply.text
+    return str(reply.json()["data"]["token"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from tests.conftest import bearer, create_admin, signup
+from tests.conftest import bearer, create_admin, ok, refused, signup
 
 API = "/api/v1"
 MISSING_ID = "0123456789abcdef01234567"
@@ -16,20 +16,6 @@ CLIENT_KEYS = {"_id", "id", "fullName", "email", "mobile", "dob", "address", "ci
                "dataProcessingConsent", "createdAt", "updatedAt"}
 USER_KEYS = {"_id", "id", "userId", "fullName", "email", "mobile", "role", "category", "subcategory", "status",
              "verificationStatus", "profileImage", "createdAt", "updatedAt"}
-
-
-def ok(reply: Any, status: int, message: str) -> Any:
-    assert reply.status_code == status, reply.text
-    body = reply.json()
-    assert body["success"] is True and body["message"] == message, body
-    return body.get("data")
-
-
-def refused(reply: Any, status: int, message: str) -> dict[str, Any]:
-    assert reply.status_code == status, reply.text
-    body = reply.json()
-    assert body["success"] is False and body["message"] == message, body
-    return body  # type: ignore[no-any-return]
 
 
 def new_user(api: Any, admin: dict[str, str], **fields: Any) -> Any:

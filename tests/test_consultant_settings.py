@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
@@ -14,7 +14,7 @@ SIX_DEFAULT = ["09:00 - 10:00", "10:15 - 11:15", "11:30 - 12:30", "12:45 - 13:45
 
 
 def next_weekday(weekday: int, weeks_ahead: int = 2) -> date:
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     return today + timedelta(days=(weekday - today.weekday()) % 7 + 7 * weeks_ahead)
 
 
@@ -235,7 +235,7 @@ def test_available_slots_read_live_bookings_with_buffer_and_daily_limit(api):
              "start_at": ist("10:00"), "end_at": ist("11:00"), "is_hold": False, "expires_at": None},
             {"appointment_id": "d" * 24, "consultant_id": consultant_id, "client_id": "e" * 24,
              "start_at": ist("14:00"), "end_at": ist("15:00"), "is_hold": True,
-             "expires_at": datetime.now(timezone.utc) - timedelta(minutes=1)},
+             "expires_at": datetime.now(UTC) - timedelta(minutes=1)},
         ])
     # buffer 15: 10:00-11:00 blocks 09:00-10:00 (ends at the booking's start) and 10:15 and 11:15 starts
     assert slots(api, admin, consultant_id, tuesday) == ["11:30 - 12:30", "12:45 - 13:45", "14:00 - 15:00",

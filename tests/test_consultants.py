@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from tests.conftest import bearer, create_admin, signup
+from tests.conftest import bearer, create_admin, employee_token, ok, refused, signup
 
 API = "/api/v1"
 MISSING_ID = "0123456789abcdef01234567"
@@ -21,33 +21,6 @@ DOCUMENT_KEYS = {
     "clients", "status", "termsAcceptedAt", "privacyAcceptedAt", "marketingConsent", "dataProcessingConsent",
     "createdAt", "updatedAt", "clientsCount", "fullName",
 }
-
-
-def ok(reply: Any, status: int, message: str) -> Any:
-    assert reply.status_code == status, reply.text
-    body = reply.json()
-    assert body["success"] is True and body["message"] == message, body
-    return body.get("data")
-
-
-def refused(reply: Any, status: int, message: str) -> dict[str, Any]:
-    assert reply.status_code == status, reply.text
-    body = reply.json()
-    assert body["success"] is False and body["message"] == message, body
-    return body  # type: ignore[no-any-return]
-
-
-def employee_token(api: Any, admin: dict[str, str]) -> str:
-    unique = secrets.token_hex(3)
-    mobile = "97" + str(int(unique, 16)).zfill(8)
-    created = api.post(f"{API}/users", headers=admin, json={
-        "userId": f"EMP{unique}", "fullName": "Emma Employee", "email": f"emp.{unique}@example.com",
-        "mobile": mobile, "role": "Employee"})
-    assert created.status_code == 201, created.text
-    otp = api.post(f"{API}/auth/send-otp", json={"mobile": mobile}).json()["data"]["otp"]
-    reply = api.post(f"{API}/auth/verify-otp", json={"mobile": mobile, "otp": otp, "role": "Employee"})
-    assert reply.status_code == 200, reply.text
-    return str(reply.json()["data"]["token"])
 
 
 def catalogue(api: Any, admin: dict[str, str]) -> dict[str, str]:

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ PASSWORD = "secret1"
 
 
 def next_tuesday() -> date:
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     return today + timedelta(days=(1 - today.weekday()) % 7 + 7)
 
 

@@ -1,7 +1,7 @@
 """The pure slot rule (domain.availability): generated slots and open slots, in a zone without
 DST (the default business zone) and in one with DST."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.availability import (
@@ -17,7 +17,7 @@ from domain.availability import (
 IST = ZoneInfo("Asia/Kolkata")
 NEW_YORK = ZoneInfo("America/New_York")
 TUESDAY = date(2030, 1, 15)
-LONG_BEFORE = datetime(2030, 1, 1, tzinfo=timezone.utc)
+LONG_BEFORE = datetime(2030, 1, 1, tzinfo=UTC)
 SIX_DEFAULT = ["09:00 - 10:00", "10:15 - 11:15", "11:30 - 12:30", "12:45 - 13:45", "14:00 - 15:00", "15:15 - 16:15"]
 
 
@@ -147,7 +147,7 @@ def test_a_zone_with_daylight_saving_time():
     assert "02:00 - 03:00" not in slots and "01:00 - 02:00" not in slots  # 02:00 does not exist that night
     assert slots == ["00:00 - 01:00", "03:00 - 04:00", "04:00 - 05:00"]
     # 03:00 EDT is 07:00 UTC: a booking at that instant blocks the 03:00 slot
-    booking = Booking(datetime(2030, 3, 10, 7, 0, tzinfo=timezone.utc), datetime(2030, 3, 10, 8, 0, tzinfo=timezone.utc))
+    booking = Booking(datetime(2030, 3, 10, 7, 0, tzinfo=UTC), datetime(2030, 3, 10, 8, 0, tzinfo=UTC))
     assert open_slots(rules, spring, [booking], LONG_BEFORE, NEW_YORK) == ["00:00 - 01:00", "04:00 - 05:00"]
     autumn = date(2030, 11, 3)  # 01:00-02:00 happens twice; 23 distinct wall-clock hours still generate
     slots = open_slots(availability(windows=(("00:00", "04:00"),)), autumn, [], LONG_BEFORE, NEW_YORK)

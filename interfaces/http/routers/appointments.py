@@ -111,6 +111,15 @@ def _zone(app: Any) -> ZoneInfo:
     return ZoneInfo(app.settings.business_timezone)
 
 
+def _document_for(app: Any, who: Principal, appointment_id: str, action: str) -> dict[str, Any]:
+    """The appointment, if the caller is one of its parties or an admin (404, else 403)."""
+    document = app.appointments.document(appointment_id)
+    if document is None:
+        raise NotFound("Appointment not found")
+    _visible(who, document, action)
+    return document  # type: ignore[no-any-return]
+
+
 def _visible(who: Principal, document: dict[str, Any], action: str) -> None:
     client = document["client"]["_id"] if isinstance(document["client"], dict) else document["client"]
     consultant = document["consultant"]["_id"] if isinstance(document["consultant"], dict) else document["consultant"]
@@ -177,11 +186,7 @@ def available_slots(
 
 @router.get("/{id}", response_model=Envelope[Document])
 def get_appointment(id: ObjectIdPath, who: CurrentUser, app: AppContainer) -> Any:
-    document = app.appointments.document(id)
-    if document is None:
-        raise NotFound("Appointment not found")
-    _visible(who, document, "view")
-    return ok("Appointment fetched", document)
+    return ok("Appointment fetched", _document_for(app, who, id, "view"))
 
 
 @router.post("/hold", response_model=Envelope[dict[str, str]])
@@ -225,10 +230,7 @@ def book(body: BookBody, who: CurrentUser, app: AppContainer) -> Any:
 @router.patch("/{id}", response_model=Envelope[Document])
 def change(id: ObjectIdPath, body: ChangeBody, who: CurrentUser, app: AppContainer) -> Any:
     """Reschedule (`startAt`+`endAt`), cancel (`status: "Cancelled"`), notes and reason; admins may change any field."""
-    document = app.appointments.document(id)
-    if document is None:
-        raise NotFound("Appointment not found")
-    _visible(who, document, "update")
+    _document_for(app, who, id, "update")
     given = body.model_dump(exclude_unset=True)
     fields = {k: v for k, v in given.items() if k in ("reason", "notes", "session", "fee", "category")}
     app.bookings.change(_caller(who), id, body.startAt, body.endAt, body.status, fields)
@@ -238,9 +240,6 @@ def change(id: ObjectIdPath, body: ChangeBody, who: CurrentUser, app: AppContain
 @router.delete("/{id}", response_model=Envelope[None])
 def delete(id: ObjectIdPath, who: CurrentUser, app: AppContainer) -> Any:
     """Admins only; recorded as an event (the appointment leaves every list and frees its slot)."""
-    document = app.appointments.document(id)
-    if document is None:
-        raise NotFound("Appointment not found")
-    _visible(who, document, "delete")
+    _document_for(app, who, id, "delete")
     app.bookings.delete(_caller(who), id)
     return ok("Appointment deleted")
