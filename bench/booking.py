@@ -60,6 +60,7 @@ from eventsourcing.domain import Aggregate, event  # noqa: E402
 
 from application.bookings import Caller  # noqa: E402
 from application.marketplace import NoBarrier  # noqa: E402
+from bench.common import free_port, percentile  # noqa: E402
 from infrastructure.bootstrap import Container, build  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
 
@@ -271,12 +272,6 @@ def in_process(container: Container, people: People, args: argparse.Namespace) -
 
 # -- parts 2 and 3: over HTTP ---------------------------------------------------------------------
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -380,12 +375,6 @@ async def contention(url: str, clients: list[tuple[str, str]], slot: Slot) -> Co
 
 # -- report ---------------------------------------------------------------------------------------
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = max(1, min(len(ordered), int(-(-fraction * len(ordered) // 1))))
-    return ordered[rank - 1]
 
 
 def ms(seconds: float) -> str:

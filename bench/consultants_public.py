@@ -24,7 +24,6 @@ import os
 import platform
 import random
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 import httpx  # noqa: E402
 
+from bench.common import free_port, percentile, statuses_text  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
 
 POSTGRES_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -164,10 +164,6 @@ def populate(settings: Settings, consultants: int, categories: int, seed: int) -
 # -- the server ----------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -258,9 +254,6 @@ async def drive(url: str, duration: float, concurrency: int) -> Run:
     return run
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 @dataclass
@@ -300,8 +293,6 @@ class Summary:
         return all(run.valid for run in self.runs)
 
 
-def statuses_text(statuses: Counter[str]) -> str:
-    return ", ".join(f"{status}: {count}" for status, count in sorted(statuses.items()))
 
 
 def revision() -> str:
