@@ -123,6 +123,15 @@ class Bookings:
             raise Conflict(NOT_OPEN)
         return reserve_in
 
+    def _release(self, appointment: Appointment, keep: set[str] | frozenset[str] = frozenset()) -> list[ConsultantDay]:
+        """Free the appointment's interval in the day aggregates that hold it (except the `keep` dates)."""
+        released = []
+        for day in self._days(appointment.consultant_id, appointment.start, appointment.end):
+            if appointment.appointment_id in day.entries and day.day not in keep:
+                day.release(appointment.appointment_id)
+                released.append(day)
+        return released
+
     def _link(self, client_id: str, consultant_id: str) -> list[Aggregate]:
         return [] if self._linked(client_id, consultant_id) else [
             ClientLink(client_id=client_id, consultant_id=consultant_id)]
@@ -306,10 +315,7 @@ class Bookings:
                     raise Invalid("Cannot reschedule a cancelled appointment")
                 new_days = self._check_slot(consultant, appointment.client_id, new_start, new_end, now,
                                             TAKEN_BY_RESCHEDULE, excluding=appointment_id, caller_role=caller.role)
-                for day in self._days(appointment.consultant_id, appointment.start, appointment.end):
-                    if appointment_id in day.entries and day.day not in {d.day for d in new_days}:
-                        day.release(appointment_id)
-                        changed.append(day)
+                changed += self._release(appointment, keep={d.day for d in new_days})
                 for day in new_days:
                     day.reserve(appointment_id, new_start, new_end, appointment.client_id, False, None)
                     changed.append(day)
@@ -317,10 +323,7 @@ class Bookings:
                 changed += self._rescheduled_notices(appointment, consultant, client)
             if status == CANCELLED and appointment.status != CANCELLED:
                 appointment.cancel(caller.role)
-                for day in self._days(appointment.consultant_id, appointment.start, appointment.end):
-                    if appointment_id in day.entries:
-                        day.release(appointment_id)
-                        changed.append(day)
+                changed += self._release(appointment)
                 changed += self._cancelled_notices(appointment, consultant, client, caller.role)
             elif status is not None and status != appointment.status:
                 if appointment.status == CANCELLED and not moving:  # reviving reserves the slot again
@@ -346,10 +349,7 @@ class Bookings:
             appointment = self.appointment(appointment_id)
             appointment.delete(caller.role)
             changed: list[Any] = [appointment]
-            for day in self._days(appointment.consultant_id, appointment.start, appointment.end):
-                if appointment_id in day.entries:
-                    day.release(appointment_id)
-                    changed.append(day)
+            changed += self._release(appointment)
             return None, changed
 
         self.market.run(command)
@@ -363,10 +363,7 @@ class Bookings:
                 return None, []
             appointment.expire()
             changed: list[Any] = [appointment]
-            for day in self._days(appointment.consultant_id, appointment.start, appointment.end):
-                if appointment_id in day.entries:
-                    day.release(appointment_id)
-                    changed.append(day)
+            changed += self._release(appointment)
             return None, changed
 
         self.market.run(command)
