@@ -60,7 +60,7 @@ from eventsourcing.domain import Aggregate, event  # noqa: E402
 
 from application.bookings import Caller  # noqa: E402
 from application.marketplace import NoBarrier  # noqa: E402
-from bench.common import free_port, percentile  # noqa: E402
+from bench.common import database, free_port, percentile  # noqa: E402
 from infrastructure.bootstrap import Container, build  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
 
@@ -102,20 +102,6 @@ class Probe(Aggregate):
 
 
 # -- setup ---------------------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def postgres() -> Iterator[str]:
-    import psycopg
-
-    name = "consult_bench_booking_" + secrets.token_hex(4)
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
 
 def weekdays(count: int, weeks_ahead: int = 2) -> list[date]:
     today = datetime.now(UTC).date()
@@ -423,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "`.venv/bin/python bench/booking.py " + " ".join(sys.argv[1:] if argv is None else argv) + "`"
     work = Path(tempfile.mkdtemp(prefix="bench-booking-"))
     invalid: list[str] = []
-    with postgres() as url:
+    with database("postgres") as url:
         settings = Settings(data_dir=work / "var", database_url=url, jwt_secret=JWT_SECRET, password_hash_rounds=4,
                             rate_limit_max=int(NO_LIMIT), auth_rate_limit_max=int(NO_LIMIT))
         container = build(settings, run_projections=True)

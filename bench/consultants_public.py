@@ -23,7 +23,6 @@ import gc
 import os
 import platform
 import random
-import secrets
 import statistics
 import subprocess
 import sys
@@ -42,10 +41,9 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 import httpx  # noqa: E402
 
-from bench.common import free_port, percentile, statuses_text  # noqa: E402
+from bench.common import database, free_port, percentile, statuses_text  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
 
-POSTGRES_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 HEALTH = "/api/v1/health"
 PUBLIC = "/api/v1/consultants/public"
 JWT_SECRET = "bench-secret-" + "x" * 40
@@ -54,25 +52,6 @@ SAVE_BATCH = 500  # consultants (with their unique keys) per atomic write
 
 
 # -- the store -----------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def database(backend: str, data_dir: Path) -> Iterator[str | None]:
-    """The DATABASE_URL to use (None = embedded SQLite under data_dir); a Postgres database is
-    created for this run and dropped afterwards."""
-    if backend == "sqlite":
-        yield None
-        return
-    import psycopg
-
-    name = "consult_bench_" + secrets.token_hex(6)
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def consultant_profile(index: int, entries: list[dict[str, Any]], rng: random.Random) -> dict[str, Any]:
@@ -359,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.keep
             else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="consult-bench-")))
         )
-        database_url = stack.enter_context(database(args.backend, work))
+        database_url = stack.enter_context(database(args.backend))
         settings = Settings(data_dir=work / "var", database_url=database_url, jwt_secret=JWT_SECRET)
 
         started = time.perf_counter()
