@@ -37,13 +37,12 @@ import platform
 import queue
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -55,12 +54,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
-import httpx  # noqa: E402
 from eventsourcing.domain import Aggregate, event  # noqa: E402
 
 from application.bookings import Caller  # noqa: E402
 from application.marketplace import NoBarrier  # noqa: E402
-from bench.common import database, free_port, percentile  # noqa: E402
+from bench.common import consult_server, database, percentile  # noqa: E402
 from infrastructure.bootstrap import Container, build  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
 
@@ -260,40 +258,6 @@ def in_process(container: Container, people: People, args: argparse.Namespace) -
 
 
 
-@contextlib.contextmanager
-def serve(settings: Settings, log_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATA_DIR": str(settings.data_dir), "JWT_SECRET": JWT_SECRET,
-           "RATE_LIMIT_MAX": NO_LIMIT, "AUTH_RATE_LIMIT_MAX": NO_LIMIT, "PASSWORD_HASH_ROUNDS": "4",
-           "DATABASE_URL": str(settings.database_url)}
-    for name in ("REDIS_URL", "CONSULT_RUN_PROJECTIONS"):
-        env.pop(name, None)
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port), "--log-level", "warning"],
-            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited:\n{log_path.read_text()[-3000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(url + API + "/health", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server not ready:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def hold_body(consultant: str, client: str, slot: Slot) -> dict[str, str]:
     start, end = interval(slot.day, slot.start)
     return {"consultant": consultant, "client": client, "startAt": iso(start), "endAt": iso(end)}
@@ -425,7 +389,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             container.close()
         print("parts 2 and 3: over HTTP", flush=True)
-        with serve(settings, work / "server.log") as base:
+        with consult_server(settings, work / "server.log") as served:
+            base = served.url
             days = weekdays(-(-args.http_ops // (len(DEFAULT_SLOTS) * args.consultants)) + 1, weeks_ahead=3)
             slots = distinct_slots(http_consultants, days)[:args.http_ops]
             asyncio.run(http_throughput(base, http_client, distinct_slots(http_consultants, weekdays(1, 9))[:64],

@@ -29,7 +29,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 import httpx  # noqa: E402
 
-from bench.common import database, free_port, percentile, statuses_text  # noqa: E402
+from bench.common import consult_server, database, percentile, statuses_text  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
 
 HEALTH = "/api/v1/health"
@@ -143,52 +142,6 @@ def populate(settings: Settings, consultants: int, categories: int, seed: int) -
 # -- the server ----------------------------------------------------------------------------------
 
 
-
-
-@contextlib.contextmanager
-def server(settings: Settings, log_path: Path) -> Iterator[str]:
-    """A real `consult serve` process with the rate limits lifted; yields its base URL."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "DATA_DIR": str(settings.data_dir),
-        "JWT_SECRET": JWT_SECRET,
-        "RATE_LIMIT_MAX": NO_LIMIT,
-        "AUTH_RATE_LIMIT_MAX": NO_LIMIT,
-    }
-    env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)
-    if settings.database_url:
-        env["DATABASE_URL"] = settings.database_url
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port), "--log-level", "warning"],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited:\n{log_path.read_text()[-3000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(url + HEALTH, timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server not ready:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 # -- the load ------------------------------------------------------------------------------------
@@ -353,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
         category = args.category or "Category 00"
-        base = stack.enter_context(server(settings, work / "server.log"))
+        base = stack.enter_context(consult_server(settings, work / "server.log")).url
         public_url = f"{base}{PUBLIC}?category={category.replace(' ', '%20')}"
         probe = httpx.get(public_url, timeout=120)
         listed = probe.json().get("data") or []
