@@ -195,10 +195,18 @@ def candidate_slots(availability: dict[str, Any], day: date, zone: ZoneInfo) -> 
     duration, buffer = session_lengths(availability)
     weekday = WEEKDAYS[day.weekday()]
     labels = generate_day((availability.get("workingHours") or {}).get(weekday), duration, buffer)
+    midnight = datetime.combine(day, time(0), tzinfo=zone)
+    # No UTC-offset change on this day (always so in Asia/Kolkata): every wall-clock time exists
+    # exactly once, so instants are midnight plus minutes, without a round trip per slot.
+    steady = midnight.utcoffset() == datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).utcoffset()
     out = []
     for label in sorted(set(labels)):
         start_text, end_text = label.split(" - ")
-        start, end = wall_clock(day, start_text, zone), wall_clock(day, end_text, zone)
+        if steady:
+            start = midnight + timedelta(minutes=minutes(start_text))
+            end: datetime | None = midnight + timedelta(minutes=minutes(end_text))
+        else:
+            start, end = wall_clock(day, start_text, zone), wall_clock(day, end_text, zone)  # type: ignore[assignment]
         if start is not None and end is not None and end > start:
             out.append(Slot(label, start, end))
     return out

@@ -28,6 +28,9 @@ class AppointmentsProjector:
     def __init__(self, zone: ZoneInfo):
         self.zone = zone
 
+    def unneeded(self, notifications: list[Any]) -> set[int]:
+        return {n.id for n in notifications if not n.topic.startswith(("domain.appointments:", "domain.notifications:"))}
+
     def reset(self, conn: sa.Connection) -> None:
         conn.execute(appointments.delete())
         conn.execute(client_links.delete())

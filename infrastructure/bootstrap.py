@@ -112,6 +112,7 @@ def build(settings: Settings | None = None, *, run_projections: bool = True,
         engine=write_engine,
         projectors=[SettingsProjector(), DirectoryProjector(), AppointmentsProjector(zone)],
         broadcaster=broadcaster or NullBroadcaster(),
+        batch_size=2000,
     )
     runner.ensure_tracking_row()
     market.barrier = Barrier(runner, in_process=run_projections, timeout=settings.read_your_writes_timeout)

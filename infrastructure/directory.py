@@ -40,6 +40,9 @@ def _account(row: Any) -> AccountRow | None:
     return AccountRow(row.id, row.kind, row.role, row.email, row.status, row.password_hash, json.loads(row.document))
 
 
+STATUS_OF = sa.select(accounts.c.kind, accounts.c.status).where(accounts.c.id == sa.bindparam("account"))
+
+
 class Directory:
     def __init__(self, engine: sa.Engine):
         self.engine = engine
@@ -74,9 +77,7 @@ class Directory:
     def status_of(self, account_id: str) -> tuple[str, str | None] | None:
         """(kind, status) of an account, for the per-request status check."""
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(accounts.c.kind, accounts.c.status).where(accounts.c.id == account_id)
-            ).first()
+            row = conn.execute(STATUS_OF, {"account": account_id}).first()
         return (row.kind, row.status) if row else None
 
     # -- lists ---------------------------------------------------------------------------------

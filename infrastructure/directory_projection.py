@@ -54,7 +54,13 @@ def admin_notification(event_id: str, when: str, notice: tuple[str, str, str, st
 INSERT_ACCOUNT = accounts.insert()
 
 
+ACCOUNT_TOPICS = ("domain.accounts:Account.", "domain.catalogue:Category.")
+
+
 class DirectoryProjector:
+    def unneeded(self, notifications: list[Any]) -> set[int]:
+        return {n.id for n in notifications if not n.topic.startswith(ACCOUNT_TOPICS)}
+
     def flush(self, batch: Batch) -> None:
         """Writes go straight to the tables; nothing is held back."""
 

@@ -3,14 +3,18 @@
 Each batch of events is applied and the tracking position advanced in ONE database
 transaction, so every event takes effect exactly once across crashes, restarts and competing
 workers (the tracking row is locked and compared before anything is written). Realtime pushes
-collected while applying a batch are emitted only after that transaction committed."""
+collected while applying a batch are emitted only after that transaction committed; a batch
+committed inside `deferred_pushes()` (an HTTP request driving the runner) hands them to that
+context instead, which sends them once its response is out."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -26,6 +30,28 @@ class Emit:
     event: str
     data: dict[str, Any]
     room: str | None = None  # None = every connected socket
+
+
+_deferred: ContextVar[list[Emit] | None] = ContextVar("deferred_pushes", default=None)
+
+
+@contextmanager
+def deferred_pushes() -> Iterator[list[Emit]]:
+    """Collect, instead of sending, the pushes of batches committed in this context (threads
+    started from it with a copied context, such as a framework's thread pool, included)."""
+    pushes: list[Emit] = []
+    token = _deferred.set(pushes)
+    try:
+        yield pushes
+    finally:
+        _deferred.reset(token)
+
+
+def _push_key(message: Emit) -> Any:
+    try:
+        return (message.event, message.room, frozenset(message.data.items()))
+    except TypeError:  # nested data (notifications): never merged
+        return object()
 
 
 class Broadcaster(Protocol):
@@ -44,6 +70,9 @@ class Batch:
     conn: sa.Connection
     emits: list[Emit] = field(default_factory=list)
     pending: dict[str, Any] = field(default_factory=dict)  # projectors' write-behind state, flushed before commit
+    start: int = 0  # the committed position this batch follows
+    end: int = 0  # the position of its last event
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
 
 class Projector(Protocol):
@@ -124,8 +153,16 @@ class ProjectionRunner:
             if locked != start:  # another worker processed these events meanwhile
                 self.position = int(locked or 0)
                 return 1
-            batch = Batch(conn)
+            batch = Batch(conn, start=start, end=notifications[-1].id)
+            # A notification is decoded only when some projector needs it: decoding is most of the cost.
+            unneeded: set[int] | None = None
+            for projector in self.projectors:
+                skip = projector.unneeded(notifications) if hasattr(projector, "unneeded") else set()
+                unneeded = skip if unneeded is None else unneeded & skip
+            unneeded = unneeded or set()
             for notification in notifications:
+                if notification.id in unneeded:
+                    continue
                 event = self._decode(notification)
                 for projector in self.projectors:
                     projector.apply(batch, event, notification.id)
@@ -138,14 +175,29 @@ class ProjectionRunner:
                 .values(position=last)
             )
         self.position = last
-        for message in batch.emits:
+        for callback in batch.after_commit:
+            callback()
+        deferred = _deferred.get()
+        if deferred is not None:
+            deferred.extend(batch.emits)
+        else:
+            self.send(batch.emits)
+        if progress:
+            progress(len(notifications))
+        return len(notifications)
+
+    def send(self, messages: Iterable[Emit]) -> None:
+        """Push committed changes; identical pushes go out once (the read model already holds every change)."""
+        seen: set[Any] = set()
+        for message in messages:
+            key = _push_key(message)
+            if key in seen:
+                continue
+            seen.add(key)
             try:
                 self.broadcaster.emit(message)
             except Exception:  # a push is best-effort; the read model is already committed
                 log.exception("realtime emit failed: %s", message.event)
-        if progress:
-            progress(len(notifications))
-        return len(notifications)
 
     def reset(self) -> None:
         """Empty the read models and rewind the tracking position (for a rebuild)."""

@@ -36,6 +36,9 @@ class JwtTokens:
         self.secret = secret
         self.access_lifetime = access_lifetime
         self.registration_lifetime = registration_lifetime
+        # Verified access tokens until they expire: an HS256 check per request costs more than the
+        # slot query itself. Keyed by the whole token text, so a forged or altered token is never a hit.
+        self._verified: dict[str, dict[str, Any]] = {}
 
     def access_token(self, account_id: str, email: str, role: str) -> str:
         now = int(time.time())
@@ -50,6 +53,17 @@ class JwtTokens:
         return jwt.encode(claims, self.secret, algorithm="HS256")
 
     def read_access_token(self, token: str) -> dict[str, Any] | None:
+        hit = self._verified.get(token)
+        if hit is not None and hit["exp"] > time.time():
+            return hit
+        claims = self._verify_access_token(token)
+        if claims is not None:
+            if len(self._verified) >= 10_000:
+                self._verified.clear()
+            self._verified[token] = claims
+        return claims
+
+    def _verify_access_token(self, token: str) -> dict[str, Any] | None:
         try:
             claims = jwt.decode(token, self.secret, algorithms=["HS256"], options={"require": ["exp"]})
         except jwt.PyJWTError:

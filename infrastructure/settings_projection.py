@@ -40,10 +40,39 @@ def _slot_rules(availability: dict[str, Any]) -> str:
     return dumps(strip(availability))
 
 
+SETTINGS_TOPIC = "domain.settings:ConsultantSettings."
+STATUS_TOPICS = tuple(f"domain.accounts:Account.{cls.__name__}" for cls in STATUS_EVENTS)
+REPLACING = {SETTINGS_TOPIC + "AvailabilityUpdated", SETTINGS_TOPIC + "NotificationsUpdated"}
+KNOWN_MAX = 2000
+
+
 class SettingsProjector:
     """Runs before the directory projector, so account rows still exist when it reads them."""
 
+    def __init__(self) -> None:
+        # Committed settings documents, as of `_known_position`: kept across batches so a burst of
+        # updates is not re-read and re-parsed from the table at every batch.
+        self._known: dict[str, dict[str, Any]] = {}
+        self._known_position = -1
+
+    def unneeded(self, notifications: list[Any]) -> set[int]:
+        """Other topics, and an availability (notifications) update followed by another of the same
+        aggregate in this batch: the later one replaces that section and pushes the same message."""
+        out, later = set(), set()
+        for n in reversed(notifications):
+            topic = n.topic
+            if topic.startswith(SETTINGS_TOPIC):
+                if topic in REPLACING:
+                    key = (n.originator_id.int, topic)
+                    if key in later:
+                        out.add(n.id)
+                    later.add(key)
+            elif not topic.startswith(STATUS_TOPICS):
+                out.add(n.id)
+        return out
+
     def reset(self, conn: sa.Connection) -> None:
+        self._known, self._known_position = {}, -1
         conn.execute(consultant_settings.delete())
         conn.execute(slot_bookings.delete())
 
@@ -71,7 +100,12 @@ class SettingsProjector:
             if _slot_rules(event.document["availability"]) != _slot_rules(default_settings()["availability"]):
                 batch.emits.append(availability_updated(event.consultant_id, "availability"))
             return
-        entry = documents.get(event.originator_id.hex) or self._load(batch.conn, event.originator_id.hex)
+        if batch.pending.get("settings_start") != batch.start:
+            batch.pending["settings_start"] = batch.start
+            if self._known_position != batch.start:  # another process projected meanwhile
+                self._known = {}
+        entry = documents.get(event.originator_id.hex) or self._remembered(event.originator_id.hex) or self._load(
+            batch.conn, event.originator_id.hex)
         if entry is None:
             return
         documents[event.originator_id.hex] = entry
@@ -90,6 +124,12 @@ class SettingsProjector:
         if changed_slots:
             batch.emits.append(availability_updated(entry["consultant_id"], "availability"))
 
+    def _remembered(self, aggregate_id: str) -> dict[str, Any] | None:
+        known = self._known.get(aggregate_id)
+        if known is None:
+            return None
+        return {"consultant_id": known["consultant_id"], "document": dict(known["document"]), "new": False}
+
     @staticmethod
     def _load(conn: sa.Connection, aggregate_id: str) -> dict[str, Any] | None:
         found = conn.execute(sa.select(consultant_settings.c.consultant_id, consultant_settings.c.document).where(
@@ -100,6 +140,18 @@ class SettingsProjector:
 
     def flush(self, batch: Batch) -> None:
         documents = batch.pending.pop("settings", {})
+
+        def remember() -> None:
+            if self._known_position != batch.start:
+                self._known = {}
+            for key, entry in documents.items():
+                self._known.pop(key, None)
+                self._known[key] = {"consultant_id": entry["consultant_id"], "document": entry["document"]}
+            while len(self._known) > KNOWN_MAX:
+                self._known.pop(next(iter(self._known)))
+            self._known_position = batch.end
+
+        batch.after_commit.append(remember)
         new = [{"consultant_id": e["consultant_id"], "aggregate_id": key, "document": dumps(e["document"])}
                for key, e in documents.items() if e["new"]]
         changed = [{"key": e["consultant_id"], "document": dumps(e["document"])}

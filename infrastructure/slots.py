@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,27 @@ import sqlalchemy as sa
 from domain.accounts import CONSULTANT
 from domain.availability import Booking, default_settings, open_slots
 from infrastructure.tables import accounts, client_links, consultant_settings, slot_bookings
+
+# Built once: building a Core statement per call costs more than SQLite running it.
+STATUS_AND_SETTINGS = (
+    sa.select(accounts.c.status, consultant_settings.c.document)
+    .select_from(accounts.outerjoin(consultant_settings, consultant_settings.c.consultant_id == accounts.c.id))
+    .where(accounts.c.id == sa.bindparam("consultant"), accounts.c.kind == CONSULTANT)
+)
+BOOKINGS = sa.select(slot_bookings.c.start_at, slot_bookings.c.end_at, slot_bookings.c.client_id,
+                     slot_bookings.c.is_hold, slot_bookings.c.expires_at).where(
+    slot_bookings.c.consultant_id == sa.bindparam("consultant"),
+    slot_bookings.c.start_at < sa.bindparam("end"),
+    slot_bookings.c.end_at > sa.bindparam("start"))
+LINKED = sa.select(client_links.c.client_id).where(
+    client_links.c.client_id == sa.bindparam("client"), client_links.c.consultant_id == sa.bindparam("consultant"))
+DEFAULT_AVAILABILITY = default_settings()["availability"]
+
+
+@lru_cache(maxsize=512)
+def parsed_availability(document: str) -> dict[str, Any]:
+    """The availability of a settings document; shared, so never mutated by the slot rule."""
+    return json.loads(document)["availability"]  # type: ignore[no-any-return]
 
 
 class SlotQueries:
@@ -51,18 +73,19 @@ class SlotQueries:
         """None when there is no such consultant; [] when it offers nothing to this caller."""
         now = now or datetime.now(UTC)
         with self.engine.connect() as conn:
-            status = self.consultant_status(conn, consultant_id)
-            if status is None:
+            found = conn.execute(STATUS_AND_SETTINGS, {"consultant": consultant_id}).first()
+            if found is None:
                 return None
-            if status != "Active":
+            if found.status != "Active":
                 return []
-            availability = self.availability(conn, consultant_id)
+            availability = parsed_availability(found.document) if found.document else DEFAULT_AVAILABILITY
             if availability.get("acceptingNewClients") is False and caller_role == "Client":
-                linked = conn.execute(sa.select(client_links.c.client_id).where(
-                    client_links.c.client_id == caller_id, client_links.c.consultant_id == consultant_id)).first()
-                if linked is None:
+                if conn.execute(LINKED, {"client": caller_id, "consultant": consultant_id}).first() is None:
                     return []
-            buffer = int((availability.get("sessionSettings") or {}).get("bufferTime") or 0)
-            bookings = self.bookings(conn, consultant_id, day, timedelta(minutes=buffer))
+            margin = timedelta(minutes=int((availability.get("sessionSettings") or {}).get("bufferTime") or 0))
+            start = datetime.combine(day, time(0), tzinfo=self.zone) - margin
+            end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.zone) + margin
+            bookings = [Booking(r.start_at, r.end_at, r.client_id, bool(r.is_hold), r.expires_at) for r in
+                        conn.execute(BOOKINGS, {"consultant": consultant_id, "start": start, "end": end})]
         return open_slots(availability, day, bookings, now, self.zone, caller_id)
 

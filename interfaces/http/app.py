@@ -18,7 +18,7 @@ from infrastructure.realtime import LoopBroadcaster, RedisBroadcaster
 from infrastructure.settings import Settings
 from interfaces.http import errors
 from interfaces.http.envelope import ok
-from interfaces.http.middleware import BodyLimit, RateLimit
+from interfaces.http.middleware import BodyLimit, PushAfterResponse, RateLimit
 from interfaces.http.routers import (
     appointments,
     auth,
@@ -66,6 +66,7 @@ def create_api(app_container: Container) -> FastAPI:
     def health() -> Any:
         return ok("OK", {"status": "up"})
 
+    api.add_middleware(PushAfterResponse, runner=app_container.runner)
     api.add_middleware(RateLimit, limiter=app_container.limiter, api_max=settings.rate_limit_max,
                        auth_max=settings.auth_rate_limit_max, window=settings.rate_limit_window_seconds)
     api.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

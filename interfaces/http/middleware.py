@@ -1,10 +1,12 @@
-"""ASGI middleware: request body limit and the contract's rate limits (with RateLimit-* headers)."""
+"""ASGI middleware: request body limit, the contract's rate limits (with RateLimit-* headers) and
+realtime pushes sent after the response."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from infrastructure.projections import ProjectionRunner, deferred_pushes
 from infrastructure.ratelimit import Verdict
 
 API = "/api/v1"
@@ -106,3 +108,24 @@ class RateLimit:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class PushAfterResponse:
+    """A request that drives the projections (read-your-writes) commits its events' read-model
+    changes before it answers; their pushes (`availability:updated` to every socket, ...) are sent
+    only once the response is written, so the caller does not wait behind the fan-out."""
+
+    def __init__(self, app: Any, runner: ProjectionRunner):
+        self.app = app
+        self.runner = runner
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with deferred_pushes() as pushes:
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                if pushes:  # committed: sent even if the handler failed afterwards
+                    self.runner.send(pushes)
