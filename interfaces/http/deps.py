@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Request
 from pydantic import AfterValidator
+from starlette.concurrency import run_in_threadpool
 
 from domain.accounts import CLIENT, CONSULTANT, USER, account_status_refusal
 from infrastructure.bootstrap import Container
@@ -15,10 +16,26 @@ from interfaces.http.errors import ApiError
 
 KIND_OF_ROLE = {"Consultant": CONSULTANT, "Client": CLIENT, "Admin": USER, "Employee": USER}
 HEX_ID = r"^[0-9a-fA-F]{24}$"
+T = TypeVar("T")
 
 
-def container(request: Request) -> Container:
+def container_of(request: Request) -> Container:
     return request.app.state.container  # type: ignore[no-any-return]
+
+
+async def container(request: Request) -> Container:
+    """A dependency: `async`, so resolving it costs no thread-pool hop."""
+    return container_of(request)
+
+
+async def read_model(app: Container, query: Callable[..., T], *args: Any) -> T:
+    """Run a short read-model query from async code. Embedded SQLite reads are in-process work on
+    a WAL database (a reader never waits for a writer), so they run inline: a thread-pool hop
+    would cost more than the query. On PostgreSQL a query waits on the network, so it runs in the
+    thread pool and the event loop keeps serving."""
+    if app.settings.uses_postgres:
+        return await run_in_threadpool(query, *args)
+    return query(*args)
 
 
 @dataclass(frozen=True)
@@ -41,7 +58,7 @@ def bearer_token(request: Request) -> str | None:
     return request.query_params.get("token") or None
 
 
-def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request) -> Principal:
     """Authenticate the token, then check the account as it is now (blocked means refused at once)."""
     cached = getattr(request.state, "principal", None)
     if cached is not None:
@@ -49,11 +66,11 @@ def current_principal(request: Request) -> Principal:
     token = bearer_token(request)
     if not token:
         raise ApiError(401, "Access denied. No token provided.")
-    app = container(request)
+    app = container_of(request)
     claims = app.tokens.read_access_token(token)
     if claims is None:
         raise ApiError(401, "Invalid or expired token")
-    found = app.directory.status_of(str(claims["id"]))
+    found = await read_model(app, app.directory.status_of, str(claims["id"]))
     kind = KIND_OF_ROLE.get(str(claims["role"]))
     if found is None or found[0] != kind:  # deleted account, or a token of another store
         raise ApiError(401, "Invalid or expired token")
@@ -66,7 +83,7 @@ def current_principal(request: Request) -> Principal:
 
 
 def require(*roles: str) -> Callable[..., Principal]:
-    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if principal.role not in roles:
             raise ApiError(403, "Forbidden: Access denied")
         return principal

@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from application.bookings import Caller
 from domain.errors import Forbidden, Invalid, NotFound
 from domain.ids import is_object_id
-from interfaces.http.deps import AppContainer, CurrentUser, ObjectIdPath, Principal
+from interfaces.http.deps import AppContainer, CurrentUser, ObjectIdPath, Principal, read_model
 from interfaces.http.envelope import ERROR_RESPONSES, Document, Envelope, ok
 from interfaces.http.fields import Body, ObjectIdStr
 
@@ -162,7 +162,7 @@ def _instant(value: datetime | date | None, zone: ZoneInfo, *, end: bool) -> dat
 
 
 @router.get("/available-slots", response_model=Envelope[list[str]])
-def available_slots(
+async def available_slots(
     who: CurrentUser,
     app: AppContainer,
     consultant: Annotated[str, Query(description="Consultant _id")],
@@ -178,7 +178,8 @@ def available_slots(
     except ValueError:
         raise Invalid(f'"date" with value "{date_}" is not a valid calendar date') from None
     consultant_id = consultant.lower()
-    slots = app.slots.open_slots(consultant_id, day, who.id, who.role) if is_object_id(consultant_id) else None
+    slots = (await read_model(app, app.slots.open_slots, consultant_id, day, who.id, who.role)
+             if is_object_id(consultant_id) else None)
     if slots is None:
         raise NotFound("Consultant not found")
     return ok("Available slots fetched", slots)
