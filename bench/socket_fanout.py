@@ -105,7 +105,10 @@ def bare_server(port: int) -> None:
         )
         await send({"type": "http.response.body", "body": body})
 
-    uvicorn.run(socketio.ASGIApp(sio, other_asgi_app=http), host="127.0.0.1", port=port, log_level="warning")
+    from interfaces.cli import WEBSOCKET_PROTOCOL  # the product's websocket protocol, so only the product differs
+
+    uvicorn.run(socketio.ASGIApp(sio, other_asgi_app=http), host="127.0.0.1", port=port, log_level="warning",
+                ws=WEBSOCKET_PROTOCOL)
 
 
 # -- a receiver process: many AsyncClients, driven over stdin/stdout -------------------------------
