@@ -234,6 +234,12 @@ def _in_break(availability: dict[str, Any], day: date, slot: Slot, zone: ZoneInf
     return False
 
 
+def working_slots(availability: dict[str, Any], day: date, zone: ZoneInfo) -> list[Slot]:
+    """The generated slots of the day outside its breaks: the part of the rule that depends on the
+    availability and the day only (no bookings, no clock), so a caller may keep it."""
+    return [slot for slot in candidate_slots(availability, day, zone) if not _in_break(availability, day, slot, zone)]
+
+
 def open_slots(
     availability: dict[str, Any],
     day: date,
@@ -241,6 +247,7 @@ def open_slots(
     now: datetime,
     zone: ZoneInfo,
     caller_id: str | None = None,
+    working: Iterable[Slot] | None = None,
 ) -> list[str]:
     """The open `"HH:mm - HH:mm"` slots of a consultant on `day` (contract §4 as CONTRACT.md fixes it):
     generated slots of the weekday, minus approved time off and breaks, minus slots within the buffer
@@ -265,13 +272,11 @@ def open_slots(
     limit = int((availability.get("sessionSettings") or {}).get("maxSessionsPerDay") or 0)
     day_full = bool(limit) and len(on_day) >= limit
     out = []
-    for slot in candidate_slots(availability, day, zone):
+    for slot in working_slots(availability, day, zone) if working is None else working:
         is_own = any(b.start == slot.start and b.end == slot.end for b in own)
         if day_full and not is_own:
             continue
         if slot.start < now + notice or (latest is not None and slot.start > latest):
-            continue
-        if _in_break(availability, day, slot, zone):
             continue
         # the caller's own hold frees its own slot only (a retry refreshes it); like any other
         # booking it still blocks the slots it overlaps, which the hold command would refuse

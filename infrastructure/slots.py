@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from domain.accounts import CONSULTANT
-from domain.availability import Booking, default_settings, open_slots
+from domain.availability import Booking, Slot, default_settings, open_slots, working_slots
 from infrastructure.tables import accounts, client_links, consultant_settings, slot_bookings
 
 # Built once: building a Core statement per call costs more than SQLite running it.
@@ -36,6 +36,14 @@ def parsed_availability(document: str) -> dict[str, Any]:
     return json.loads(document)["availability"]  # type: ignore[no-any-return]
 
 
+@lru_cache(maxsize=4096)
+def day_slots(document: str | None, day: date, zone: ZoneInfo) -> tuple[Slot, ...]:
+    """The working slots of a settings document (None: the defaults) on a day. Keyed by the stored
+    text itself, so a changed document is a new key and nothing needs invalidating."""
+    availability = parsed_availability(document) if document else DEFAULT_AVAILABILITY
+    return tuple(working_slots(availability, day, zone))
+
+
 class SlotQueries:
     def __init__(self, engine: sa.Engine, zone: ZoneInfo):
         self.engine = engine
@@ -46,27 +54,6 @@ class SlotQueries:
             document = conn.execute(sa.select(consultant_settings.c.document).where(
                 consultant_settings.c.consultant_id == consultant_id)).scalar()
         return json.loads(document) if document else None
-
-    def consultant_status(self, conn: sa.Connection, consultant_id: str) -> str | None:
-        return conn.execute(sa.select(accounts.c.status).where(
-            accounts.c.id == consultant_id, accounts.c.kind == CONSULTANT)).scalar()
-
-    def availability(self, conn: sa.Connection, consultant_id: str) -> dict[str, Any]:
-        document = conn.execute(sa.select(consultant_settings.c.document).where(
-            consultant_settings.c.consultant_id == consultant_id)).scalar()
-        if document is None:
-            return default_settings()["availability"]  # type: ignore[no-any-return]
-        return json.loads(document)["availability"]  # type: ignore[no-any-return]
-
-    def bookings(self, conn: sa.Connection, consultant_id: str, day: date, margin: timedelta) -> list[Booking]:
-        start = datetime.combine(day, time(0), tzinfo=self.zone) - margin
-        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.zone) + margin
-        rows = conn.execute(sa.select(slot_bookings).where(
-            slot_bookings.c.consultant_id == consultant_id,
-            slot_bookings.c.start_at < end,
-            slot_bookings.c.end_at > start,
-        )).all()
-        return [Booking(r.start_at, r.end_at, r.client_id, bool(r.is_hold), r.expires_at) for r in rows]
 
     def open_slots(self, consultant_id: str, day: date, caller_id: str, caller_role: str,
                    now: datetime | None = None) -> list[str] | None:
@@ -87,5 +74,6 @@ class SlotQueries:
             end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.zone) + margin
             bookings = [Booking(r.start_at, r.end_at, r.client_id, bool(r.is_hold), r.expires_at) for r in
                         conn.execute(BOOKINGS, {"consultant": consultant_id, "start": start, "end": end})]
-        return open_slots(availability, day, bookings, now, self.zone, caller_id)
+        return open_slots(availability, day, bookings, now, self.zone, caller_id,
+                          working=day_slots(found.document, day, self.zone))
 

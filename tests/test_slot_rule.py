@@ -12,6 +12,7 @@ from domain.availability import (
     merge_notifications,
     open_slots,
     with_generated_slots,
+    working_slots,
 )
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -105,6 +106,22 @@ def test_break_times_remove_overlapping_slots_on_their_days():
     rules = availability(breakTimes=[{"start": "10:30", "end": "11:00", "days": ["tuesday"]}])
     assert open_slots(rules, TUESDAY, [], LONG_BEFORE, IST) == ["09:00 - 10:00", "11:00 - 12:00", "12:00 - 13:00"]
     assert len(open_slots(rules, date(2030, 1, 16), [], LONG_BEFORE, IST)) == 4  # Wednesday
+
+
+def test_kept_working_slots_give_the_same_answer_as_the_whole_rule():
+    """The read side keeps `working_slots` per stored document and day; with them the rule answers
+    exactly as when it derives them itself, bookings, notice and breaks included."""
+    rules = availability(windows=(("09:00", "13:00"), ("14:00", "18:00")), duration=30, buffer=15,
+                         breakTimes=[{"start": "10:30", "end": "11:00", "days": ["tuesday"]}])
+    bookings = [Booking(at(TUESDAY, "14:00"), at(TUESDAY, "14:30"), "a"),
+                Booking(at(TUESDAY, "16:00"), at(TUESDAY, "16:30"), "me", is_hold=True,
+                        expires_at=at(TUESDAY, "00:00") + timedelta(days=1))]
+    kept = tuple(working_slots(rules, TUESDAY, IST))
+    labels = [slot.label for slot in kept]
+    assert "09:45 - 10:15" in labels and "10:30 - 11:00" not in labels  # the break removed its slot
+    for now in (LONG_BEFORE, at(TUESDAY, "12:00")):
+        whole = open_slots(rules, TUESDAY, bookings, now, IST, caller_id="me")
+        assert whole and open_slots(rules, TUESDAY, bookings, now, IST, caller_id="me", working=kept) == whole
 
 
 def test_max_sessions_per_day_closes_a_full_day_but_keeps_the_callers_hold():
