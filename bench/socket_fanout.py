@@ -74,6 +74,8 @@ def bare_server(port: int) -> None:
     import socketio
     import uvicorn
 
+    from infrastructure.realtime import WEBSOCKET_PROTOCOL  # the product's, so only the product differs
+
     sio = socketio.AsyncServer(async_mode="asgi", cors_allowed_origins="*")
     sequence = [0]
     pending: set[asyncio.Task[Any]] = set()
@@ -104,8 +106,6 @@ def bare_server(port: int) -> None:
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-    from interfaces.cli import WEBSOCKET_PROTOCOL  # the product's websocket protocol, so only the product differs
 
     uvicorn.run(socketio.ASGIApp(sio, other_asgi_app=http), host="127.0.0.1", port=port, log_level="warning",
                 ws=WEBSOCKET_PROTOCOL)

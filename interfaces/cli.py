@@ -12,12 +12,10 @@ import sys
 import threading
 from typing import Any
 
+from infrastructure.realtime import WEBSOCKET_PROTOCOL
 from infrastructure.settings import Settings
 
 log = logging.getLogger("consult")
-# uvicorn's sans-I/O websockets protocol: about two thirds of the event loop's time per delivered
-# message of its legacy `websockets` protocol (the `auto` choice), measured on a 1,000-socket fan-out.
-WEBSOCKET_PROTOCOL = "websockets-sansio"
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
