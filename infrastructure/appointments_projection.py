@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from domain.appointments import CANCELLED, HOLD, Appointment, ClientLink
 from domain.notifications import Notification
 from infrastructure.directory_projection import dumps, iso_utc
-from infrastructure.projections import Batch, Emit
+from infrastructure.projections import Batch, Emit, Handles
 from infrastructure.settings_projection import availability_updated
 from infrastructure.tables import appointments, client_links, slot_bookings
 
@@ -25,11 +25,13 @@ LIVE = ("Hold", "Upcoming", "Completed")
 
 
 class AppointmentsProjector:
+    handles = Handles(Appointment.Event, ClientLink.Linked, Notification.Sent)
+
     def __init__(self, zone: ZoneInfo):
         self.zone = zone
 
     def unneeded(self, notifications: list[Any]) -> set[int]:
-        return {n.id for n in notifications if not n.topic.startswith(("domain.appointments:", "domain.notifications:"))}
+        return self.handles.unneeded(notifications)
 
     def reset(self, conn: sa.Connection) -> None:
         conn.execute(appointments.delete())
@@ -39,6 +41,8 @@ class AppointmentsProjector:
         """Writes go straight to the tables."""
 
     def apply(self, batch: Batch, event: Any, position: int) -> None:
+        if not self.handles.covers(event):
+            return
         if isinstance(event, Appointment.Event):
             self._appointment(batch, event)
         elif isinstance(event, ClientLink.Linked):

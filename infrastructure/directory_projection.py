@@ -13,7 +13,7 @@ from domain.accounts import CLIENT, CONSULTANT, Account
 from domain.catalogue import Category
 from domain.ids import derived_object_id
 from domain.profiles import consultant_display_name, public_consultant
-from infrastructure.projections import Batch, Emit
+from infrastructure.projections import Batch, Emit, Handles
 from infrastructure.tables import accounts, categories, consultant_categories
 
 
@@ -54,12 +54,11 @@ def admin_notification(event_id: str, when: str, notice: tuple[str, str, str, st
 INSERT_ACCOUNT = accounts.insert()
 
 
-ACCOUNT_TOPICS = ("domain.accounts:Account.", "domain.catalogue:Category.")
-
-
 class DirectoryProjector:
+    handles = Handles(Account.Event, Category.Event)
+
     def unneeded(self, notifications: list[Any]) -> set[int]:
-        return {n.id for n in notifications if not n.topic.startswith(ACCOUNT_TOPICS)}
+        return self.handles.unneeded(notifications)
 
     def flush(self, batch: Batch) -> None:
         """Writes go straight to the tables; nothing is held back."""
@@ -69,6 +68,8 @@ class DirectoryProjector:
             conn.execute(table.delete())
 
     def apply(self, batch: Batch, event: Any, position: int) -> None:
+        if not self.handles.covers(event):
+            return
         if isinstance(event, Account.Event):
             self._account(batch, event, position)
         elif isinstance(event, Category.Event):

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import sqlalchemy as sa
+from eventsourcing.utils import get_topic
 
 from infrastructure.tables import projection_tracking
 
@@ -75,7 +76,28 @@ class Batch:
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 
 
+class Handles:
+    """The events a projector handles, by class, and the notification topics they have: an
+    aggregate's `Event` base class stands for every event of that aggregate. A projector that has
+    one applies nothing else (`covers(event)` first in `apply`) and tells the runner which
+    notifications it does not need, so they are not decoded unless another projector needs them."""
+
+    def __init__(self, *classes: type):
+        self.classes = classes
+        topics = [get_topic(cls) for cls in classes]
+        self._prefixes = tuple(t[: -len("Event")] for t in topics if t.endswith(".Event"))
+        self._exact = frozenset(t for t in topics if not t.endswith(".Event"))
+
+    def covers(self, event: Any) -> bool:
+        return isinstance(event, self.classes)
+
+    def unneeded(self, notifications: list[Any]) -> set[int]:
+        return {n.id for n in notifications if n.topic not in self._exact and not n.topic.startswith(self._prefixes)}
+
+
 class Projector(Protocol):
+    """May also have `unneeded(notifications) -> set of ids` that it would ignore (see `Handles`)."""
+
     def apply(self, batch: Batch, event: Any, position: int) -> None: ...
     def flush(self, batch: Batch) -> None: ...
     def reset(self, conn: sa.Connection) -> None: ...

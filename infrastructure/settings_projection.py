@@ -9,12 +9,13 @@ import json
 from typing import Any
 
 import sqlalchemy as sa
+from eventsourcing.utils import get_topic
 
 from domain.accounts import CONSULTANT, Account
 from domain.availability import default_settings
 from domain.settings import ConsultantSettings
 from infrastructure.directory_projection import dumps, iso_utc
-from infrastructure.projections import Batch, Emit
+from infrastructure.projections import Batch, Emit, Handles
 from infrastructure.tables import accounts, consultant_settings, slot_bookings
 
 # Account events that open or close every slot of a consultant.
@@ -40,14 +41,16 @@ def _slot_rules(availability: dict[str, Any]) -> str:
     return dumps(strip(availability))
 
 
-SETTINGS_TOPIC = "domain.settings:ConsultantSettings."
-STATUS_TOPICS = tuple(f"domain.accounts:Account.{cls.__name__}" for cls in STATUS_EVENTS)
-REPLACING = {SETTINGS_TOPIC + "AvailabilityUpdated", SETTINGS_TOPIC + "NotificationsUpdated"}
+# Each of these replaces one whole section of the document (and pushes the same message), so one
+# followed by another of the same aggregate in a batch need not be applied.
+REPLACING = {get_topic(ConsultantSettings.AvailabilityUpdated), get_topic(ConsultantSettings.NotificationsUpdated)}
 KNOWN_MAX = 2000
 
 
 class SettingsProjector:
     """Runs before the directory projector, so account rows still exist when it reads them."""
+
+    handles = Handles(ConsultantSettings.Event, *STATUS_EVENTS)
 
     def __init__(self) -> None:
         # Committed settings documents, as of `_known_position`: kept across batches so a burst of
@@ -56,19 +59,16 @@ class SettingsProjector:
         self._known_position = -1
 
     def unneeded(self, notifications: list[Any]) -> set[int]:
-        """Other topics, and an availability (notifications) update followed by another of the same
+        """Other events, and an availability (notifications) update followed by another of the same
         aggregate in this batch: the later one replaces that section and pushes the same message."""
-        out, later = set(), set()
+        out = self.handles.unneeded(notifications)
+        later: set[tuple[int, str]] = set()
         for n in reversed(notifications):
-            topic = n.topic
-            if topic.startswith(SETTINGS_TOPIC):
-                if topic in REPLACING:
-                    key = (n.originator_id.int, topic)
-                    if key in later:
-                        out.add(n.id)
-                    later.add(key)
-            elif not topic.startswith(STATUS_TOPICS):
-                out.add(n.id)
+            if n.topic in REPLACING:
+                key = (n.originator_id.int, n.topic)
+                if key in later:
+                    out.add(n.id)
+                later.add(key)
         return out
 
     def reset(self, conn: sa.Connection) -> None:
@@ -77,6 +77,8 @@ class SettingsProjector:
         conn.execute(slot_bookings.delete())
 
     def apply(self, batch: Batch, event: Any, position: int) -> None:
+        if not self.handles.covers(event):
+            return
         if isinstance(event, ConsultantSettings.Event):
             self._settings(batch, event)
         elif isinstance(event, STATUS_EVENTS) and self._is_consultant(batch.conn, event):
