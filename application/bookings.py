@@ -232,7 +232,7 @@ class Bookings:
 
         appointment_id, outcome = self.market.run(command)
         if outcome == lost:
-            self.money.complete_refunds_of(appointment_id)
+            self.money.complete_refund_of_proof(payment)
             raise Conflict(SLOT_TIMEOUT)
         return appointment_id, bool(outcome)
 

@@ -412,6 +412,9 @@ class Payments:
 
         self.market.run(command)
 
+    def complete_refund_of_proof(self, proof: Proof) -> None:
+        self.complete_refund(self.by_order(proof.order_id))
+
     def complete_refunds_of(self, appointment_id: str) -> None:
         appointment = self.market.find(aggregate_id(appointment_id))
         if isinstance(appointment, Appointment):

@@ -145,7 +145,7 @@ def build(settings: Settings | None = None, *, run_projections: bool = True,
     )
     runner.ensure_tracking_row()
     market.barrier = Barrier(runner, in_process=run_projections, timeout=settings.read_your_writes_timeout)
-    directory = Directory(engine)
+    directory = Directory(engine, zone)
     tokens = JwtTokens(settings.resolved_jwt_secret, settings.jwt_lifetime_seconds())
     secret_key = settings.resolved_jwt_secret.encode()
     sms, mailer = LoggingSms(), LoggingMailer()

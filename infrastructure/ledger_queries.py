@@ -5,12 +5,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from infrastructure.tables import accounts, appointments, consultant_balances, transactions
+
+
+def month_window(now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The business-time-zone calendar month of `now`, half-open."""
+    local = now.astimezone(zone)
+    start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    following = (start + timedelta(days=32)).replace(day=1)
+    return start, following
 
 
 def earnings_in(since: datetime, until: datetime) -> Any:

@@ -109,14 +109,6 @@ client_links = sa.Table(
     sa.Index("ix_client_links_consultant", "consultant_id", "status"),
 )
 
-# Successful payments per consultant (kept by the money projection; read by catalogue stats).
-consultant_revenue = sa.Table(
-    "consultant_revenue",
-    metadata,
-    sa.Column("consultant_id", ID, primary_key=True),
-    sa.Column("payments_minor", sa.BigInteger, nullable=False, server_default="0"),
-)
-
 # Consultant settings documents (GET /consultant-settings) and the availability the slot rule reads.
 consultant_settings = sa.Table(
     "consultant_settings",
@@ -214,5 +206,5 @@ reset_tokens = sa.Table(
     sa.Index("ix_reset_tokens_account", "kind", "account_id"),
 )
 
-READ_MODEL_TABLES = (accounts, consultant_categories, categories, client_links, consultant_revenue,
+READ_MODEL_TABLES = (accounts, consultant_categories, categories, client_links,
                      consultant_settings, slot_bookings, appointments, transactions, consultant_balances)

@@ -1,4 +1,4 @@
-"""ledger: transactions and consultant balances
+"""ledger: transactions and consultant balances (replacing the never-filled consultant_revenue)
 
 Revision ID: 0005
 Revises: 0004
@@ -20,6 +20,7 @@ depends_on: Union[str, Sequence[str], None] = None
 
 def upgrade() -> None:
     """Upgrade schema."""
+    op.drop_table('consultant_revenue')
     op.create_table(
         'transactions',
         sa.Column('id', sa.String(24), primary_key=True),
@@ -55,3 +56,7 @@ def downgrade() -> None:
     """Downgrade schema."""
     op.drop_table('consultant_balances')
     op.drop_table('transactions')
+    op.create_table('consultant_revenue',
+                    sa.Column('consultant_id', sa.String(length=24), nullable=False),
+                    sa.Column('payments_minor', sa.BigInteger(), server_default='0', nullable=False),
+                    sa.PrimaryKeyConstraint('consultant_id'))
