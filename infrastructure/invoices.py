@@ -23,7 +23,8 @@ def _latin(text: Any) -> str:
 def render_invoice(transaction: dict[str, Any], client: dict[str, Any], consultant: dict[str, Any],
                    zone: ZoneInfo) -> bytes:
     currency = transaction.get("currency") or "INR"
-    issued = datetime.fromisoformat(str(transaction.get("updatedAt")).replace("Z", "+00:00")).astimezone(zone)
+    paid_at = (transaction.get("metadata") or {}).get("verifiedAt") or transaction.get("createdAt")
+    issued = datetime.fromisoformat(str(paid_at).replace("Z", "+00:00")).astimezone(zone)
     pdf = FPDF(format="A4")
     pdf.set_title(f"Invoice {transaction['_id']}")
     pdf.set_creator("Consultation marketplace")
