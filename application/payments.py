@@ -180,29 +180,45 @@ class Payments:
         return {"orderId": order.order_id, "amount": order.amount_minor, "currency": order.currency,
                 "key": self.gateway.key_id, "transactionId": transaction_id}
 
-    def check_proof(self, method: str, proof: dict[str, Any]) -> Proof:
-        """Check a proof with the gateway (HMAC signature, or PayPal capture); 400 when it fails."""
+    @staticmethod
+    def _order_id(method: str, proof: dict[str, Any]) -> str:
         if method == "PayPal":
             if not proof.get("orderID"):
                 raise Invalid("Missing PayPal order ID")
-        elif not all(proof.get(k) for k in ("razorpay_order_id", "razorpay_payment_id", "razorpay_signature")):
+            return str(proof["orderID"])
+        if not all(proof.get(k) for k in ("razorpay_order_id", "razorpay_payment_id", "razorpay_signature")):
             raise Invalid("Missing payment verification data")
+        return str(proof["razorpay_order_id"])
+
+    def check_proof(self, method: str, proof: dict[str, Any], hold_id: str | None = None,
+                    client_id: str | None = None) -> Proof:
+        """Check a proof with the gateway (HMAC signature, or PayPal capture); 400 when it fails.
+        With `hold_id`, an order that is not this client's order for this hold is refused before
+        the gateway is asked (so nothing is captured for a booking it cannot pay)."""
+        order_id = self._order_id(method, proof)
+        if hold_id is not None:
+            tx = self.by_order(order_id)
+            if tx is None or tx.user_id != client_id or hold_id not in (tx.metadata.get("holdId"), tx.appointment_id):
+                raise Invalid(MISMATCH)
         order_id, reference, metadata = self.gateway.verify(method, proof)
         return Proof(method, order_id, reference, metadata)
 
     # -- verification -------------------------------------------------------------------------------
 
-    def verify(self, who: Who, proof: Proof, transaction_id: str | None,
+    def verify(self, who: Who, method: str, raw_proof: dict[str, Any], transaction_id: str | None,
                appointment_id: str | None) -> Transaction:
         """Mark the order's payment Success (once: a replay answers the first verification) and link
-        it to its booking. A booking that is gone (expired hold, cancelled) is refunded at once."""
-        found = self.transaction(transaction_id) if transaction_id else self.by_order(proof.order_id)
+        it to its booking. A booking that is gone (expired hold, cancelled) is refunded at once.
+        Lookups and ownership are checked before the gateway is asked."""
+        order_id = self._order_id(method, raw_proof)
+        found = self.transaction(transaction_id) if transaction_id else self.by_order(order_id)
         if found is None:
             raise NotFound("Transaction not found")
-        if _order_of(found) != proof.order_id or found.payment_method != proof.method:
+        if _order_of(found) != order_id or found.payment_method != method:
             raise Invalid("Payment does not match this transaction")
         if who.role not in ("Admin",) and who.id != found.user_id:
             raise Forbidden("Forbidden: Access denied")
+        proof = self.check_proof(method, raw_proof)
 
         def command() -> tuple[Transaction, list[Aggregate | None]]:
             tx = self.transaction(found.transaction_id)

@@ -302,6 +302,37 @@ def test_late_confirmation_on_a_lost_slot_is_paid_and_refunded(api):
     assert world.container.payments.balance(consultant.id)["totalEarnings"] == 0
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_paid_hold_that_expires_and_completion_by_the_scheduler(api):
+    """A hold paid through /payments/verify but never confirmed is refunded when it expires; a paid
+    appointment completed by the scheduler is earned."""
+    world = Money(api)
+    consultant, client = world.paid_consultant(), world.client()
+    day = next_weekday(2)
+    hold_id = world.held(client, consultant, day, "09:00", "10:00")
+    data = world.order(client, consultant, hold_id).json()["data"]
+    assert api.post(f"{API}/payments/verify", headers=client.auth,
+                    json=world.proof(data["orderId"])).status_code == 200
+    booked = world.paid_booking(client, consultant, day, "11:30", "12:30")
+    container = world.container
+    real = container.bookings.clock
+    try:
+        later = datetime.now(UTC) + timedelta(minutes=6)
+        container.bookings.clock = lambda: later
+        assert container.scheduler.run_once(now=later)["expire"] == 1
+        after = instant(day, "12:30").astimezone(UTC) + timedelta(minutes=1)
+        container.bookings.clock = lambda: after
+        assert container.scheduler.run_once(now=after)["complete"] == 1
+    finally:
+        container.bookings.clock = real
+    mine = {(t["type"], t["status"], t.get("metadata", {}).get("refundOf") or t["_id"]) for t in
+            world.transactions(client)["data"]}
+    assert mine == {("Payment", "Refunded", data["transactionId"]), ("Refund", "Success", data["transactionId"]),
+                    ("Payment", "Success", booked["order"]["transactionId"])}
+    assert container.payments.balance(consultant.id)["remainingBalance"] == Decimal("1350.00")
+    assert container.ledger.balances()[consultant.id] == {"earned": 135000, "paid_out": 0}
+
+
 # -- payouts and the admin's Payments tab ------------------------------------------------------------
 
 def test_payouts_balance_and_the_apps_payments_views(api):

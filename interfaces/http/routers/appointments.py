@@ -217,7 +217,7 @@ def book(body: BookBody, who: CurrentUser, app: AppContainer) -> Any:
         given = body.payment.paypalResponse or body.payment.razorpayResponse if body.payment else None
         if given is not None:  # checked with the gateway first: a bad proof is refused before any state change
             method = "PayPal" if body.payment and body.payment.paypalResponse else "Razorpay"
-            proof = app.payments.check_proof(method, given.model_dump())
+            proof = app.payments.check_proof(method, given.model_dump(), body.holdId.lower(), who.id)
         appointment_id, again = app.bookings.confirm(
             caller, body.holdId.lower(), body.consultant.lower(), body.client.lower(), body.startAt, body.endAt,
             fields, payment=proof)

@@ -81,9 +81,7 @@ def create_order(body: CreateOrderBody, who: CurrentUser, app: AppContainer) -> 
 def verify(body: VerifyBody, who: CurrentUser, app: AppContainer) -> Any:
     """Verify a Razorpay signature or capture a PayPal order; idempotent (a replay answers the first result)."""
     method = "PayPal" if body.paymentMethod == "PayPal" else "Razorpay"
-    proof = app.payments.check_proof(method, body.model_dump())
-    transaction_id = _id(body.transactionId)
-    tx = app.payments.verify(_who(who), proof, transaction_id, _id(body.appointmentId))
+    tx = app.payments.verify(_who(who), method, body.model_dump(), _id(body.transactionId), _id(body.appointmentId))
     return ok("Payment verified successfully",
               {"transactionId": tx.transaction_id, "paymentId": tx.reference, "status": tx.status})
 
