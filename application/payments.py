@@ -236,6 +236,10 @@ class Payments:
                 completed=bool(appointment and appointment.status == COMPLETED))
             changed += settled
             if appointment is not None:
+                current = appointment.fields.get("payment") or {}
+                if current.get("status") == SUCCESS and current.get("transactionId") != tx.transaction_id:
+                    changed += self._refund(tx, earnings, "Duplicate payment: the booking was already paid")
+                    return tx, _distinct(changed)
                 appointment.update({"payment": doc, "fee": major_units(tx.amount)})
                 changed.append(appointment)
                 if appointment.status not in (HOLD, UPCOMING, COMPLETED):  # expired hold or cancelled

@@ -123,6 +123,8 @@ def build_gateway(settings: Settings) -> Any:
                                         settings.razorpay_api_url),
                         PayPalGateway(settings.paypal_client_id, settings.paypal_client_secret,
                                       settings.paypal_api_url))
+    if settings.is_production:
+        log.warning("PAYMENT_GATEWAY=sandbox in production: no real payment can be taken")
     return SandboxGateway(settings.razorpay_key_id or "rzp_test_sandbox", settings.resolved_razorpay_secret)
 
 

@@ -206,11 +206,32 @@ def test_verify_then_confirm_records_one_success(api):
     assert confirmed.status_code == 201 and confirmed.json()["data"]["payment"]["status"] == "Success"
     succeeded = [e for e in world.events() if isinstance(e, Transaction.Succeeded)]
     assert len(succeeded) == 1 and len(world.notices("Payment Successful")) == 1
+    second = api.post(f"{API}/payments/create-order", headers=client.auth,
+                      json={"amount": 1500, "appointmentId": hold_id}).json()
+    assert second["message"] == "Appointment is already paid or not payable"
     status = api.get(f"{API}/payments/status", params={"transactionId": data["transactionId"]},
                      headers=consultant.auth).json()["data"]
     assert status["status"] == "Success"
     refused(api.get(f"{API}/payments/status", params={"orderId": "order_unknown"}, headers=client.auth), 404,
             "Transaction not found")
+
+
+def test_a_second_paid_order_of_one_hold_is_refunded_as_a_duplicate(api):
+    world = Money(api)
+    consultant, client = world.paid_consultant(), world.client()
+    day = next_weekday(3)
+    hold_id = world.held(client, consultant, day, "09:00", "10:00")
+    first, second = (world.order(client, consultant, hold_id).json()["data"] for _ in range(2))
+    confirmed = world.confirm(client, consultant, day, "09:00", "10:00", hold_id,
+                              payment={"razorpayResponse": world.proof(first["orderId"])})
+    assert confirmed.status_code == 201, confirmed.text
+    verified = api.post(f"{API}/payments/verify", headers=client.auth, json=world.proof(second["orderId"], "pay_2"))
+    assert verified.status_code == 200 and verified.json()["data"]["status"] == "Refunded"
+    document = api.get(f"{API}/appointments/{hold_id}", headers=client.auth).json()["data"]
+    assert document["payment"]["transactionId"] == first["transactionId"]
+    kinds = sorted((t["type"], t["status"]) for t in world.transactions(client)["data"])
+    assert kinds == [("Payment", "Refunded"), ("Payment", "Success"), ("Refund", "Success")]
+    assert world.container.ledger.balances()[consultant.id]["earned"] == 0  # not completed yet
 
 
 def test_bad_payment_input_is_refused_and_records_nothing(api):
