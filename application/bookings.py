@@ -188,7 +188,7 @@ class Bookings:
         if caller.role != "Client" or caller.id != client_id:
             raise Forbidden("Clients can only create appointments for themselves")
 
-        def command() -> tuple[tuple[str, bool], list[Any]]:
+        def command() -> tuple[tuple[str, bool | str], list[Any]]:
             now = self.clock()
             try:
                 hold = self.appointment(hold_id)

@@ -269,9 +269,7 @@ class Payments:
         doc = {"amount": major_units(tx.amount), "status": SUCCESS, "method": tx.payment_method,
                "transactionId": tx.transaction_id, "invoiceUrl": url,
                "platformFee": major_units(tx.platform_fee), "netAmount": major_units(tx.net_amount)}
-        notices: list[Aggregate] = []
-        if announce:
-            notices = self._payment_notices(tx, client, consultant, url)
+        notices: list[Aggregate] = list(self._payment_notices(tx, client, consultant, url)) if announce else []
         return doc, earnings, [tx, earnings, *notices]
 
     def _payment_notices(self, tx: Transaction, client: Account | None, consultant: Account | None,
@@ -424,7 +422,7 @@ class Payments:
             return
 
         def command() -> tuple[None, list[Aggregate | None]]:
-            current = self.market.repository.get(refund_uuid)
+            current: Transaction = self.market.repository.get(refund_uuid)
             if current.status != PENDING:
                 return None, []
             current.succeed(reference, {"refundedAt": _iso(self.clock())}, None)
