@@ -126,7 +126,9 @@ def major_units(value: Decimal) -> int | float:
 
 
 class Earnings(Aggregate):
-    """A consultant's earnings and payouts: the write-side keeper of `payout <= remaining balance`."""
+    """A consultant's earnings and payouts: the write-side keeper of `payout <= remaining balance`.
+
+    Its state is changed in place (one dict entry per event), so loading it is linear in its history."""
 
     @staticmethod
     def create_id(consultant_id: str) -> UUID:  # type: ignore[override]
@@ -150,11 +152,11 @@ class Earnings(Aggregate):
 
     @event("PaymentCounted")
     def count_payment(self, transaction_id: str, appointment_id: str | None, net_amount: Decimal) -> None:
-        self.payments = {**self.payments, transaction_id: {"appointment": appointment_id, "net": net_amount}}
+        self.payments[transaction_id] = {"appointment": appointment_id, "net": net_amount}
 
     @event("PaymentWithdrawn")
     def _withdraw(self, transaction_id: str) -> None:
-        self.payments = {k: v for k, v in self.payments.items() if k != transaction_id}
+        self.payments.pop(transaction_id, None)
 
     def withdraw(self, transaction_id: str) -> None:
         """A refunded payment leaves the earnings (no event when it was never counted)."""
@@ -163,11 +165,11 @@ class Earnings(Aggregate):
 
     @event("AppointmentCompleted")
     def _complete(self, appointment_id: str) -> None:
-        self.completed = {**self.completed, appointment_id: True}
+        self.completed[appointment_id] = True
 
     @event("AppointmentReopened")
     def _reopen(self, appointment_id: str) -> None:
-        self.completed = {k: v for k, v in self.completed.items() if k != appointment_id}
+        self.completed.pop(appointment_id, None)
 
     def set_completed(self, appointment_id: str, completed: bool) -> None:
         if completed and not self.completed.get(appointment_id):

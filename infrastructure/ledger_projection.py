@@ -76,7 +76,8 @@ class LedgerProjector:
         elif isinstance(event, Transaction.Refunded):
             document.update(status="Refunded", refundTransaction=event.refund_id)
         elif isinstance(event, Transaction.InvoiceIssued):
-            document.update(invoiceKey=event.key, invoiceFilename=event.filename)
+            document.update(invoiceKey=event.key, invoiceFilename=event.filename,
+                            metadata={**document["metadata"], "invoiceId": f"INV-{transaction_id}"})
         document["updatedAt"] = when
         conn.execute(transactions.update().where(transactions.c.id == transaction_id).values(
             status=document["status"], appointment_id=document["appointment"], document=dumps(document)))

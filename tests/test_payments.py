@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 
@@ -134,6 +135,7 @@ def test_hold_order_confirm_with_a_real_signature(api):
     assert item["transactionId"] == "pay_N8xYzAbCdEf123" and item["_id"] == data["transactionId"]
     assert item["metadata"]["razorpayOrderId"] == data["orderId"] and item["metadata"]["holdId"] == hold_id
     assert item["metadata"]["razorpaySignature"] == proof["razorpay_signature"] and item["metadata"]["verifiedAt"]
+    assert item["metadata"]["invoiceId"] == f"INV-{data['transactionId']}"
     assert item["user"] == {"_id": client.id, "fullName": client.data["name"], "email": client.data["email"]}
     assert item["consultant"]["_id"] == consultant.id and item["consultant"]["name"] == consultant.data["name"]
     assert set(item["consultant"]["category"]) == {"name", "description", "imageUrl"}
@@ -536,3 +538,58 @@ def test_seeded_demo_has_payments_refunds_and_payouts(settings):
         assert total > 20  # the demo is rich enough to show the apps' pages
     finally:
         container.close()
+
+
+# -- Socket.IO: the money notifications (against a real server) ----------------------------------
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_payment_and_payout_notifications_reach_the_sockets(settings):
+    from tests.conftest import Server
+    from tests.test_appointments import Listener
+
+    secret = "socket-secret-" + "z" * 20
+    server = Server(settings, extra_env={"RAZORPAY_KEY_SECRET": secret})
+    http = httpx.Client(base_url=server.url, timeout=30)
+    listeners: list[Any] = []
+    try:
+        world = World(http)
+        consultant, client = world.consultant(), world.client()
+        assert http.patch(f"{API}/consultants/{consultant.id}", headers=bearer(world.admin),
+                          json={"fees": 1200, "commission": {"platformPercent": 25}}).status_code == 200
+        to_admin, to_client, to_consultant = (Listener(server.url, token) for token in (
+            world.admin, client.token, consultant.token))
+        listeners += [to_admin, to_client, to_consultant]
+        day = next_weekday(2)
+        hold_id = world.hold(client, consultant, day, "09:00", "10:00").json()["data"]["holdId"]
+        order = http.post(f"{API}/payments/create-order", headers=client.auth, json={
+            "amount": 1200, "holdId": hold_id, "consultantId": consultant.id, "clientId": client.id}).json()["data"]
+        signature = hmac.new(secret.encode(), f"{order['orderId']}|pay_SOCK1".encode(), hashlib.sha256).hexdigest()
+        confirmed = world.confirm(client, consultant, day, "09:00", "10:00", hold_id, payment={"razorpayResponse": {
+            "razorpay_order_id": order["orderId"], "razorpay_payment_id": "pay_SOCK1",
+            "razorpay_signature": signature}})
+        assert confirmed.status_code == 201, confirmed.text
+        received = to_admin.next("notification:new", lambda d: d["name"] == "Payment Received")
+        assert received["recipientRole"] == "Admin" and received["recipient"] is None and received["type"] == "payment"
+        paid = to_client.next("notification:new", lambda d: d["name"] == "Payment Successful")
+        assert paid["message"] == "Your payment of ₹1200 was successful." and paid["actionLabel"] == "View Receipt"
+        # sandbox checkout for manual runs: a signature the server itself accepts
+        other = world.hold(client, consultant, day, "11:30", "12:30").json()["data"]["holdId"]
+        second = http.post(f"{API}/payments/create-order", headers=client.auth, json={
+            "amount": 1, "holdId": other, "paymentMethod": "PayPal"}).json()["data"]
+        approval = http.post(f"{API}/payments/sandbox/checkout", headers=client.auth,
+                             json={"orderId": second["orderId"]}).json()["data"]
+        assert world.confirm(client, consultant, day, "11:30", "12:30", other,
+                             payment={"paypalResponse": approval}).status_code == 201
+
+        done = http.patch(f"{API}/appointments/{hold_id}", headers=bearer(world.admin), json={"status": "Completed"})
+        assert done.status_code == 200, done.text
+        payout = http.post(f"{API}/transactions/payout", headers=bearer(world.admin),
+                           json={"consultantId": consultant.id, "amount": 900, "notes": "NEFT"})
+        assert payout.status_code == 201, payout.text
+        processed = to_consultant.next("notification:new", lambda d: d["name"] == "Payout Processed")
+        assert processed["message"] == "A payout of INR 900 has been processed for your account. Notes: NEFT"
+    finally:
+        for listener in listeners:
+            listener.client.disconnect()
+        http.close()
+        server.stop()
