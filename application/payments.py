@@ -382,6 +382,7 @@ class Payments:
         if refund_due:
             reason = "Hold expired after payment" if after == "Expired" else f"Cancelled by {by_role}"
             changed += self._refund(tx, earnings, reason)
+            appointment.update({"payment": {**(appointment.fields.get("payment") or {}), "status": REFUNDED}})
         return _distinct(changed)
 
     # -- refunds ------------------------------------------------------------------------------------

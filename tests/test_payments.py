@@ -300,6 +300,8 @@ def test_cancellation_refunds_per_the_rule(api):
         [by_consultant["order"]["transactionId"], by_client_early["order"]["transactionId"]])
     assert all(r["status"] == "Success" and r["transactionId"].startswith("rfnd_") and r["amount"] == 1500
                for r in refunds)
+    shown = {a["_id"]: a["payment"]["status"] for a in world.list(client, status="Cancelled")}
+    assert shown == {by_consultant["hold"]: "Refunded", by_client_early["hold"]: "Refunded", late["hold"]: "Success"}
 
 
 def test_late_confirmation_on_a_lost_slot_is_paid_and_refunded(api):
