@@ -39,3 +39,31 @@ def test_earnings_follow_completion_refunds_and_payouts():
     names = [type(e).__name__ for e in earnings.collect_events()]
     assert names == ["Opened", "PaymentCounted", "PaymentCounted", "AppointmentCompleted", "PaidOut",
                      "PaymentWithdrawn", "AppointmentReopened"]
+
+
+def test_earnings_are_snapshotted_and_load_the_same(settings):
+    """Every 100th event of an Earnings aggregate is snapshotted (on SQLite and PostgreSQL); loading
+    from the snapshot plus the later events gives the same balance as replaying everything."""
+    from infrastructure.bootstrap import build
+
+    container = build(settings, run_projections=False)
+    try:
+        market = container.market
+        earnings = Earnings(consultant_id="e" * 24)
+        market.save(earnings)
+        for n in range(60):
+            earnings = market.repository.get(earnings.id)
+            earnings.count_payment(f"t{n}", f"a{n}", Decimal("10.50"))
+            earnings.set_completed(f"a{n}", n % 3 != 0)
+            market.save(earnings)
+        snapshots = list(market.snapshots.get(earnings.id))
+        assert [s.originator_version for s in snapshots] == [100]
+        loaded = market.repository.get(earnings.id)  # from the snapshot, then event 101
+        replayed = None
+        for event in market.events.get(earnings.id):  # every event, no snapshot
+            replayed = event.mutate(replayed)
+        assert loaded.version == replayed.version == 101  # 1 + 60 payments + 40 completions
+        assert loaded.earned == replayed.earned == Decimal("10.50") * 40
+        assert loaded.payments == replayed.payments and loaded.completed == replayed.completed
+    finally:
+        container.close()
