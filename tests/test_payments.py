@@ -242,7 +242,7 @@ def test_bad_payment_input_is_refused_and_records_nothing(api):
     day = next_weekday(2)
     hold_id = world.held(client, consultant, day, "09:00", "10:00")
     other_hold = world.held(other, consultant, day, "10:15", "11:15")
-    for amount in (-5, 0, "abc", None, True, "NaN"):
+    for amount in (-5, 0, "abc", None, True, "NaN", "1e30", [1]):
         refused(world.order(client, consultant, hold_id, amount=amount), 400, "Invalid amount")
     refused(api.post(f"{API}/payments/create-order", headers=client.auth, json={"amount": 10}), 400,
             "Appointment ID or Hold ID is required")
@@ -434,6 +434,12 @@ def test_payout_and_list_bad_input(api):
          "Amount must be a positive number with at most two decimals"),
         ({"consultantId": consultant.id, "amount": 1.234}, 400,
          "Amount must be a positive number with at most two decimals"),
+        ({"consultantId": consultant.id, "amount": "1e30"}, 400,
+         "Amount must be a positive number with at most two decimals"),
+        ({"consultantId": consultant.id, "amount": {"$gt": 0}}, 400,
+         "Amount must be a positive number with at most two decimals"),
+        ({"consultantId": consultant.id, "amount": 5, "notes": "x" * 1001}, 400,
+         "notes must be at most 1000 characters"),
         ({"consultantId": "nope", "amount": 10}, 400, "Invalid consultant ID"),
         ({"consultantId": "0" * 24, "amount": 10}, 404, "Consultant not found"),
         ({"consultantId": client.id, "amount": 10}, 404, "Consultant not found"),

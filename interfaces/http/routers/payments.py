@@ -20,15 +20,18 @@ from interfaces.http.fields import Body
 router = APIRouter(prefix="/payments", tags=["payments"], responses=ERROR_RESPONSES)
 
 
+MAX_AMOUNT = Decimal("1000000000000")  # 10^12 major units: far above any real payment, safely exact
+
+
 def positive_amount(value: Any) -> Decimal | None:
-    """A positive finite number (JSON number or numeric string), else None."""
-    if isinstance(value, bool) or value is None:
+    """A positive finite number up to 10^12 (JSON number or numeric string), else None."""
+    if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
         return None
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
         return None
-    return amount if amount.is_finite() and amount > 0 else None
+    return amount if amount.is_finite() and 0 < amount <= MAX_AMOUNT else None
 
 
 def _id(value: Any) -> str | None:

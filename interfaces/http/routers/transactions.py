@@ -5,6 +5,7 @@ the existing backend did, not the `{success, message, data}` envelope."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -77,11 +78,13 @@ async def payout(request: Request, who: CurrentUser, app: AppContainer) -> Any:
     if not isinstance(consultant_id, str) or not is_object_id(consultant_id.lower()):
         return _message(400, "Invalid consultant ID")
     amount = positive_amount(raw_amount)
-    if amount is None or amount != amount.quantize(amount.__class__("0.01")):
+    if amount is None or amount != amount.quantize(Decimal("0.01")):
         return _message(400, "Amount must be a positive number with at most two decimals")
     notes, reference = body.get("notes"), body.get("referenceId")
     if (notes is not None and not isinstance(notes, str)) or (reference is not None and not isinstance(reference, str)):
         return _message(400, "notes and referenceId must be strings")
+    if notes is not None and len(notes) > 1000:
+        return _message(400, "notes must be at most 1000 characters")
     if reference is not None and not (1 <= len(reference.strip()) <= 100):
         return _message(400, "referenceId must be 1 to 100 characters")
     try:
