@@ -1,12 +1,12 @@
-"""Money commands: gateway orders, payment verification, refunds, payouts, and the hooks the
+"""Money commands: gateway orders, payment verification, refunds, and the hooks the
 booking commands call so that every change of money is saved in the same atomic write as the
 booking change that causes it.
 
 Idempotency is decided by the event store: an order id and a payout `referenceId` are claimed by
 `UniqueKey` aggregates (deterministic ids), a payment moves Pending → Success once on its own
-`Transaction` aggregate, and a refund's id is derived from the payment it refunds. The balance
-invariant (a payout never exceeds the remaining balance) is checked on the consultant's `Earnings`
-aggregate, which is saved with the payout, so two racing payouts conflict and the loser re-checks.
+`Transaction` aggregate, and a refund's id is derived from the payment it refunds. Every change of
+a consultant's earnings (payment success, refund, completion) is saved with its `Earnings`
+aggregate, which payouts (`application/payouts.py`) check the remaining balance against.
 
 Gateway calls that move money outward (refunds) happen after the write that records them: the
 `Refund` transaction is recorded Pending with the refund decision, then the gateway carries it out
@@ -29,13 +29,12 @@ from eventsourcing.domain import Aggregate
 
 from application.marketplace import Marketplace
 from application.ports import PaymentGateway
-from domain.accounts import CONSULTANT, Account, UniqueKey
+from domain.accounts import Account, UniqueKey
 from domain.appointments import CANCELLED, COMPLETED, HOLD, UPCOMING, Appointment
 from domain.errors import Forbidden, Invalid, NotFound
 from domain.ids import aggregate_id, derived_object_id, is_object_id, key_id, new_object_id
 from domain.ledger import (
     PAYMENT,
-    PAYOUT,
     PENDING,
     REFUND,
     REFUNDED,
@@ -438,50 +437,6 @@ class Payments:
         appointment = self.market.find(aggregate_id(appointment_id))
         if isinstance(appointment, Appointment):
             self.complete_refund((appointment.fields.get("payment") or {}).get("transactionId"))
-
-    # -- payouts ------------------------------------------------------------------------------------
-
-    def payout(self, admin_id: str, consultant_id: str, amount: Decimal, notes: str | None,
-               reference_id: str | None) -> tuple[Transaction, bool]:
-        """Record a manual payout; refused when it exceeds the remaining balance. With a
-        `referenceId` it is recorded once: a replay returns the first payout (second value True)."""
-        if amount <= 0:
-            raise Invalid("Amount must be a positive number")
-        transaction_id = new_object_id()
-
-        def command() -> tuple[tuple[Transaction, bool], list[Aggregate | None]]:
-            key = None
-            if reference_id:
-                claimed = self.market.find(key_id("unique:payout:" + reference_id))
-                if isinstance(claimed, UniqueKey) and claimed.owner:
-                    return (self.transaction(claimed.owner), True), []
-                key = UniqueKey(key="payout:" + reference_id, owner=transaction_id)
-            consultant = self._account(consultant_id)
-            if consultant is None or consultant.kind != CONSULTANT or consultant.deleted:
-                raise NotFound("Consultant not found")
-            earnings = self._earnings(consultant_id)
-            earnings.pay_out(transaction_id, amount, self.currency)
-            metadata = {"notes": notes or "", "referenceId": reference_id or "", "recordedBy": admin_id}
-            tx = Transaction(
-                transaction_id=transaction_id, kind=PAYOUT, status=SUCCESS, amount=amount,
-                platform_fee=Decimal("0.00"), net_amount=Decimal("0.00"), currency=self.currency, user_id=admin_id,
-                consultant_id=consultant_id, appointment_id=None, payment_method="Manual",
-                reference=reference_id or transaction_id, metadata=metadata, snapshots={})
-            message = f"A payout of {self.currency} {major_units(amount)} has been processed for your account."
-            if notes:
-                message += f" Notes: {notes}"
-            notice = notify(consultant_id, {"name": "Payout Processed", "message": message, "type": "payment",
-                                            "category": "payments", "priority": "high", "actionUrl": "/payments",
-                                            "actionLabel": "View Payments", "relatedId": transaction_id,
-                                            "relatedType": "payment"})
-            return (tx, False), [tx, earnings, key, notice]
-
-        return self.market.run(command)
-
-    def balance(self, consultant_id: str) -> dict[str, Decimal]:
-        earnings = self._earnings(consultant_id)
-        return {"totalEarnings": earnings.earned, "totalPaidOut": earnings.paid_out,
-                "remainingBalance": earnings.remaining}
 
     def _payment_doc(self, tx: Transaction) -> dict[str, Any]:
         doc = {"amount": major_units(tx.amount), "status": tx.status, "method": tx.payment_method,

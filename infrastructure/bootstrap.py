@@ -18,6 +18,7 @@ from application.bookings import Bookings
 from application.identity import Identity
 from application.marketplace import Marketplace
 from application.payments import Payments
+from application.payouts import Payouts
 from application.people import People
 from infrastructure import migrations
 from infrastructure.appointment_queries import AppointmentQueries
@@ -64,6 +65,7 @@ class Container:
     mailer: LoggingMailer
     gateway: Any
     payments: Payments
+    payouts: Payouts
     ledger: LedgerQueries
     _threads: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -171,4 +173,4 @@ def build(settings: Settings | None = None, *, run_projections: bool = True,
     return Container(settings, run_projections, engine, write_engine, market, runner, directory, identity,
                      people, settings_service, slots, bookings, appointment_queries,
                      Scheduler(bookings, appointment_queries), tokens, limiter, sms, mailer, gateway, payments,
-                     LedgerQueries(engine, invoice_url))
+                     Payouts(market, settings.platform_currency), LedgerQueries(engine, invoice_url))

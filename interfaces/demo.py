@@ -188,7 +188,7 @@ def _paid_bookings(container: Any, consultant_ids: list[str], client_ids: list[s
 def _payouts(container: Any, admin_id: str, consultant_ids: list[str]) -> None:
     """Each consultant with earnings has been paid out about half of them (bank transfers)."""
     for index, consultant_id in enumerate(consultant_ids):
-        remaining = container.payments.balance(consultant_id)["remainingBalance"]
+        remaining = container.payouts.balance(consultant_id)["remainingBalance"]
         amount = (remaining / 2).quantize(Decimal("1"))
         if amount > 0:
-            container.payments.payout(admin_id, consultant_id, amount, "Bank transfer (demo)", f"DEMO-UTR-{index:03d}")
+            container.payouts.payout(admin_id, consultant_id, amount, "Bank transfer (demo)", f"DEMO-UTR-{index:03d}")

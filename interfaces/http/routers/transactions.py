@@ -88,7 +88,7 @@ async def payout(request: Request, who: CurrentUser, app: AppContainer) -> Any:
     if reference is not None and not (1 <= len(reference.strip()) <= 100):
         return _message(400, "referenceId must be 1 to 100 characters")
     try:
-        tx, replay = await _in_thread(app.payments.payout, who.id, consultant_id.lower(), amount, notes,
+        tx, replay = await _in_thread(app.payouts.payout, who.id, consultant_id.lower(), amount, notes,
                                       reference.strip() if reference else None)
     except DomainError as error:
         return _message(error.status, error.message)
