@@ -41,6 +41,7 @@ from domain.notifications import Notification, long_date, month_day, notify, sho
 from domain.settings import ConsultantSettings
 
 REMINDER_LEAD = timedelta(minutes=15)
+SLOT_TIMEOUT = "Slot timeout: This slot was booked by someone else while you were paying. A refund will be initiated."
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,12 @@ def major(value: Decimal) -> int | float:
 
 
 class Bookings:
-    def __init__(self, market: Marketplace, zone: ZoneInfo, clock: Callable[[], datetime] | None = None):
+    def __init__(self, market: Marketplace, zone: ZoneInfo, clock: Callable[[], datetime] | None = None,
+                 money: Any = None):
         self.market = market
         self.zone = zone
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.money = money  # application.payments.Payments: the money effects saved with each booking change
 
     # -- loading ----------------------------------------------------------------------------------
 
@@ -177,13 +180,15 @@ class Bookings:
     # -- confirm a hold --------------------------------------------------------------------------
 
     def confirm(self, caller: Caller, hold_id: str, consultant_id: str, client_id: str, start: datetime,
-                end: datetime, changes: dict[str, Any], payment_proven: bool) -> tuple[str, bool]:
+                end: datetime, changes: dict[str, Any], payment: Any = None) -> tuple[str, bool]:
         """Turn the caller's hold into an Upcoming appointment. Confirming twice answers the first
-        confirmation. Returns (appointment id, already confirmed)."""
+        confirmation. Returns (appointment id, already confirmed). `payment` is a gateway-checked
+        proof (`application.payments.Proof`); a paid hold whose slot was lost is refunded (409)."""
+        lost = "lost"
         if caller.role != "Client" or caller.id != client_id:
             raise Forbidden("Clients can only create appointments for themselves")
 
-        def command() -> tuple[tuple[str, bool], list[Any]]:
+        def command() -> tuple[tuple[str, bool | str], list[Any]]:
             now = self.clock()
             try:
                 hold = self.appointment(hold_id)
@@ -191,7 +196,7 @@ class Bookings:
                 raise Invalid("Booking hold expired or invalid") from None
             if hold.client_id != caller.id:
                 raise Forbidden("Clients can only create appointments for themselves")
-            if hold.status == "Expired":  # the scheduler released its slot: gone, as for the TTL
+            if hold.status == "Expired" and payment is None:  # the scheduler released its slot, as the TTL
                 raise Invalid("Booking hold expired or invalid")
             if (hold.consultant_id, hold.start, hold.end) != (consultant_id, start, end):
                 raise Invalid("Booking does not match the hold")
@@ -201,22 +206,35 @@ class Bookings:
                 raise Invalid("Invalid booking status")
             consultant = self._account(consultant_id, CONSULTANT, "Consultant not found")
             client = self._account(client_id, CLIENT, "Client not found")
-            if money(hold.fields.get("fee")) > 0 and not payment_proven:
+            paid = money(hold.fields.get("fee")) > 0
+            if paid and (payment is None or self.money is None):
                 raise Invalid("Payment is required to confirm this booking")
             days = self._days(consultant_id, start, end)
             if not hold.hold_is_live(now):
                 try:
+                    if hold.status == "Expired":
+                        raise Conflict("")
                     refuse_overlap(days, start, end, now, "", excluding=hold_id)
                 except Conflict:
-                    raise Conflict("Slot timeout: This slot was booked by someone else while you were paying. "
-                                   "A refund will be initiated.") from None
-            hold.confirm({**changes, "agora": {"channelName": f"appointment-{hold_id}"}})
+                    if not paid:
+                        raise Conflict(SLOT_TIMEOUT) from None
+                    return (hold_id, lost), self.money.settle_lost_hold(hold, payment, client, consultant)
+            settled: list[Any] = []
+            paid_with: dict[str, Any] = {}
+            if paid:
+                document, settled = self.money.settle_for_hold(hold, payment, client, consultant)
+                paid_with = {"payment": document}
+            hold.confirm({**changes, **paid_with, "agora": {"channelName": f"appointment-{hold_id}"}})
             for day in days:
                 day.reserve(hold_id, start, end, client_id, False, None)
             notices = self._booked_notices(hold, consultant, client)
-            return (hold_id, False), [hold, *days, *self._link(client_id, consultant_id), *notices]
+            return (hold_id, False), [hold, *days, *self._link(client_id, consultant_id), *settled, *notices]
 
-        return self.market.run(command)  # type: ignore[no-any-return]
+        appointment_id, outcome = self.market.run(command)
+        if outcome == lost:
+            self.money.complete_refund_of_proof(payment)
+            raise Conflict(SLOT_TIMEOUT)
+        return appointment_id, bool(outcome)
 
     # -- direct create (consultant for a linked client, admin for anyone) ------------------------
 
@@ -239,10 +257,12 @@ class Bookings:
             days = self._check_slot(consultant, client_id, start, end, now, TAKEN_BY_DIRECT, caller_role=caller.role)
             appointment_id = new_object_id()
             fee = money(consultant.profile.get("fees"))
+            paid, settled = (self.money.offline_payment(appointment_id, consultant, client, payment, status == "Completed")
+                             if self.money else (self._offline_payment(consultant, payment), []))
             document = {**fields, "fee": major(fee), "category": self._category(consultant, category),
                         "session": "Video Call", "clientSnapshot": _client_snapshot(client),
                         "consultantSnapshot": _consultant_snapshot(consultant),
-                        "payment": self._offline_payment(consultant, payment),
+                        "payment": paid,
                         "agora": {"channelName": f"appointment-{appointment_id}", "resourceId": None,
                                   "recordingSid": None, "recordingStatus": None, "recordingFileUrl": None}}
             appointment = Appointment(appointment_id=appointment_id, consultant_id=consultant_id, client_id=client_id,
@@ -251,7 +271,7 @@ class Bookings:
             for day in days:
                 day.reserve(appointment_id, start, end, client_id, False, None)
             notices = self._booked_notices(appointment, consultant, client)
-            return appointment_id, [appointment, *days, *self._link(client_id, consultant_id), *notices]
+            return appointment_id, [appointment, *days, *self._link(client_id, consultant_id), *settled, *notices]
 
         return self.market.run(command)  # type: ignore[no-any-return]
 
@@ -301,6 +321,7 @@ class Bookings:
             if appointment.status == HOLD:
                 raise Invalid("A hold cannot be changed; confirm it or let it expire")
             changed: list[Any] = [appointment]
+            before = appointment.status
             consultant = self._account(appointment.consultant_id, CONSULTANT, "Consultant not found")
             client = self._account(appointment.client_id, CLIENT, "Client not found")
             new_start, new_end = start or appointment.start, end or appointment.end
@@ -337,9 +358,13 @@ class Bookings:
                 appointment.change_status(status, caller.role)
             if fields:
                 appointment.update(fields)
+            if self.money:
+                changed += self.money.after_status_change(appointment, before, caller.role, now)
             return None, _unique(changed)
 
         self.market.run(command)
+        if self.money and status == CANCELLED:
+            self.money.complete_refunds_of(appointment_id)
 
     def delete(self, caller: Caller, appointment_id: str) -> None:
         if caller.role != "Admin":
@@ -364,9 +389,13 @@ class Bookings:
             appointment.expire()
             changed: list[Any] = [appointment]
             changed += self._release(appointment)
+            if self.money:
+                changed += self.money.after_status_change(appointment, HOLD, "System", self.clock())
             return None, changed
 
         self.market.run(command)
+        if self.money:
+            self.money.complete_refunds_of(appointment_id)
 
     def complete(self, appointment_id: str) -> None:
         def command() -> tuple[None, list[Any]]:
@@ -374,7 +403,8 @@ class Bookings:
             if appointment.status != UPCOMING or appointment.end > self.clock():
                 return None, []
             appointment.complete()
-            return None, [appointment]
+            return None, [appointment, *(self.money.after_status_change(appointment, UPCOMING, "System",
+                                                                          self.clock()) if self.money else [])]
 
         self.market.run(command)
 

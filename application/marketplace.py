@@ -21,6 +21,7 @@ from domain.accounts import Account, Singleton, UniqueKey, unique_keys
 from domain.catalogue import Category
 from domain.errors import Conflict, Invalid, NotFound
 from domain.ids import aggregate_id, key_id, new_object_id
+from domain.ledger import Earnings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -42,6 +43,8 @@ class NoBarrier:
 
 class Marketplace(Application[Any]):
     name = "marketplace"
+    # A consultant's Earnings gains events with every payment for ever: snapshots bound its loading.
+    snapshotting_intervals = {Earnings: 100}  # type: ignore[dict-item]
 
     def __init__(self, env: dict[str, str] | None = None, barrier: ProjectionBarrier | None = None):
         super().__init__(env)

@@ -67,3 +67,23 @@ class TokenIssuer(Protocol):
     def access_token(self, account_id: str, email: str, role: str) -> str: ...
     def registration_token(self, mobile: str) -> str: ...
     def read_registration_token(self, token: str) -> str | None: ...
+
+
+class GatewayOrder(Protocol):
+    order_id: str
+    amount_minor: int  # smallest currency unit (paise) as the gateway charges it
+    currency: str
+
+
+class PaymentGateway(Protocol):
+    """A payment gateway (Razorpay-compatible orders and signatures; PayPal orders and captures).
+
+    `verify` checks a payment proof and returns (order id, payment or capture id, metadata to merge);
+    it raises `domain.errors.Invalid` for a proof that does not check out."""
+
+    key_id: str
+
+    def create_order(self, method: str, amount_minor: int, currency: str, receipt: str,
+                     notes: dict[str, Any]) -> GatewayOrder: ...
+    def verify(self, method: str, proof: dict[str, Any]) -> tuple[str, str, dict[str, Any]]: ...
+    def refund(self, method: str, payment_reference: str, amount_minor: int, currency: str, receipt: str) -> str: ...

@@ -8,7 +8,18 @@ new events or new optional fields, never rename or drop one.
 
 `Recorded` carries the whole first state; later events carry only what changed. `Succeeded`
 moves a Pending payment to Success (and may link it to the appointment it paid for);
-`Refunded` marks a payment refunded by the `Refund` transaction whose id it names."""
+`Refunded` marks a payment refunded by the `Refund` transaction whose id it names.
+
+Additions (issue 5), all new, nothing renamed:
+- `Succeeded` is also used on a `Refund` transaction (Pending → Success once the gateway carried
+  the refund out; `reference` is then the gateway's refund id).
+- `Earnings` (new aggregate, deterministic id per consultant, events `Opened`, `PaymentCounted`,
+  `PaymentWithdrawn`, `AppointmentCompleted`, `AppointmentReopened`, `PaidOut`) keeps the balance
+  invariant on the write side: it is saved in the same atomic write as every change of a
+  consultant's earnings (payment success, refund, appointment completion) and every payout, so two
+  racing payouts conflict on its version and the loser re-checks the remaining balance.
+  Earnings rule (CONTRACT.md): the net amount of Success payments whose appointment is Completed
+  (payments with no appointment count at once); paid out = Success payouts; remaining = difference."""
 
 from __future__ import annotations
 
@@ -18,7 +29,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.ids import aggregate_id
+from domain.errors import Invalid
+from domain.ids import aggregate_id, key_id
 
 PAYMENT, REFUND, PAYOUT, ADJUSTMENT = "Payment", "Refund", "Payout", "Adjustment"
 PENDING, SUCCESS, FAILED, REFUNDED = "Pending", "Success", "Failed", "Refunded"
@@ -106,3 +118,72 @@ class Transaction(Aggregate):
     def issue_invoice(self, key: str, filename: str) -> None:
         self.invoice_key = key
         self.invoice_filename = filename
+
+
+def major_units(value: Decimal) -> int | float:
+    """A money amount as a JSON number in major units (integers stay integers)."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+class Earnings(Aggregate):
+    """A consultant's earnings and payouts: the write-side keeper of `payout <= remaining balance`.
+
+    Its state is changed in place (one dict entry per event), so loading it is linear in its history."""
+
+    @staticmethod
+    def create_id(consultant_id: str) -> UUID:  # type: ignore[override]
+        return key_id("earnings:" + consultant_id)
+
+    @event("Opened")
+    def __init__(self, consultant_id: str) -> None:
+        self.consultant_id = consultant_id
+        self.payments: dict[str, dict[str, Any]] = {}  # live Success payments: {appointment, net}
+        self.completed: dict[str, bool] = {}  # appointments that are Completed
+        self.paid_out = Decimal("0.00")
+
+    @property
+    def earned(self) -> Decimal:
+        return sum((exact(p["net"]) for p in self.payments.values()
+                    if p["appointment"] is None or self.completed.get(p["appointment"])), Decimal("0.00"))
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.earned - self.paid_out
+
+    @event("PaymentCounted")
+    def count_payment(self, transaction_id: str, appointment_id: str | None, net_amount: Decimal) -> None:
+        self.payments[transaction_id] = {"appointment": appointment_id, "net": net_amount}
+
+    @event("PaymentWithdrawn")
+    def _withdraw(self, transaction_id: str) -> None:
+        self.payments.pop(transaction_id, None)
+
+    def withdraw(self, transaction_id: str) -> None:
+        """A refunded payment leaves the earnings (no event when it was never counted)."""
+        if transaction_id in self.payments:
+            self._withdraw(transaction_id)
+
+    @event("AppointmentCompleted")
+    def _complete(self, appointment_id: str) -> None:
+        self.completed[appointment_id] = True
+
+    @event("AppointmentReopened")
+    def _reopen(self, appointment_id: str) -> None:
+        self.completed.pop(appointment_id, None)
+
+    def set_completed(self, appointment_id: str, completed: bool) -> None:
+        if completed and not self.completed.get(appointment_id):
+            self._complete(appointment_id)
+        elif not completed and self.completed.get(appointment_id):
+            self._reopen(appointment_id)
+
+    @event("PaidOut")
+    def _pay_out(self, transaction_id: str, amount: Decimal) -> None:
+        self.paid_out = self.paid_out + amount
+
+    def pay_out(self, transaction_id: str, amount: Decimal, currency: str) -> None:
+        if amount <= 0:
+            raise Invalid("Amount must be a positive number")
+        if amount > self.remaining:
+            raise Invalid(f"Payout exceeds the remaining balance ({currency} {major_units(self.remaining)})")
+        self._pay_out(transaction_id, amount)

@@ -8,6 +8,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -16,6 +17,8 @@ from application.availability import SettingsService
 from application.bookings import Bookings
 from application.identity import Identity
 from application.marketplace import Marketplace
+from application.payments import Payments
+from application.payouts import Payouts
 from application.people import People
 from infrastructure import migrations
 from infrastructure.appointment_queries import AppointmentQueries
@@ -23,6 +26,9 @@ from infrastructure.appointments_projection import AppointmentsProjector
 from infrastructure.database import create_read_engine, create_write_engine, event_store_env, migration_lock
 from infrastructure.directory import Directory
 from infrastructure.directory_projection import DirectoryProjector
+from infrastructure.gateways import Gateways, PayPalGateway, RazorpayGateway, SandboxGateway
+from infrastructure.ledger_projection import LedgerProjector
+from infrastructure.ledger_queries import LedgerQueries
 from infrastructure.messaging import LoggingMailer, LoggingSms
 from infrastructure.projections import Barrier, Broadcaster, NullBroadcaster, ProjectionRunner
 from infrastructure.ratelimit import MemoryLimiter, RedisLimiter
@@ -57,6 +63,10 @@ class Container:
     limiter: Any
     sms: LoggingSms
     mailer: LoggingMailer
+    gateway: Any
+    payments: Payments
+    payouts: Payouts
+    ledger: LedgerQueries
     _threads: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -96,6 +106,30 @@ def migrate(settings: Settings) -> None:
             engine.dispose()
 
 
+def invoice_url_of(settings: Settings) -> Any:
+    base = settings.backend_url.rstrip("/")
+
+    def invoice_url(key: str, filename: str) -> str:
+        return f"{base}/api/v1/storage/proxy?{urlencode({'key': key, 'filename': filename}, safe='/')}"
+
+    return invoice_url
+
+
+def build_gateway(settings: Settings) -> Any:
+    """The sandbox (embedded default) or the live Razorpay and PayPal adapters."""
+    if settings.payment_gateway == "live":
+        if not (settings.razorpay_key_id and settings.paypal_client_id and settings.paypal_client_secret):
+            raise RuntimeError("PAYMENT_GATEWAY=live needs RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, PAYPAL_CLIENT_ID "
+                               "and PAYPAL_CLIENT_SECRET")
+        return Gateways(RazorpayGateway(settings.razorpay_key_id, settings.resolved_razorpay_secret,
+                                        settings.razorpay_api_url),
+                        PayPalGateway(settings.paypal_client_id, settings.paypal_client_secret,
+                                      settings.paypal_api_url))
+    if settings.is_production:
+        log.warning("PAYMENT_GATEWAY=sandbox in production: no real payment can be taken")
+    return SandboxGateway(settings.razorpay_key_id or "rzp_test_sandbox", settings.resolved_razorpay_secret)
+
+
 def build(settings: Settings | None = None, *, run_projections: bool = True,
           broadcaster: Broadcaster | None = None) -> Container:
     settings = settings or Settings()
@@ -110,13 +144,13 @@ def build(settings: Settings | None = None, *, run_projections: bool = True,
         decode=market.mapper.to_domain_event,
         max_position=lambda: market.recorder.max_notification_id() or 0,
         engine=write_engine,
-        projectors=[SettingsProjector(), DirectoryProjector(), AppointmentsProjector(zone)],
+        projectors=[SettingsProjector(), DirectoryProjector(), AppointmentsProjector(zone), LedgerProjector()],
         broadcaster=broadcaster or NullBroadcaster(),
         batch_size=2000,
     )
     runner.ensure_tracking_row()
     market.barrier = Barrier(runner, in_process=run_projections, timeout=settings.read_your_writes_timeout)
-    directory = Directory(engine)
+    directory = Directory(engine, zone)
     tokens = JwtTokens(settings.resolved_jwt_secret, settings.jwt_lifetime_seconds())
     secret_key = settings.resolved_jwt_secret.encode()
     sms, mailer = LoggingSms(), LoggingMailer()
@@ -129,11 +163,15 @@ def build(settings: Settings | None = None, *, run_projections: bool = True,
     people = People(market, directory, directory)
     settings_service = SettingsService(market, lambda cid: directory.by_id("consultant", cid) is not None)
     slots = SlotQueries(engine, zone)
-    bookings = Bookings(market, zone)
+    gateway = build_gateway(settings)
+    invoice_url = invoice_url_of(settings)
+    payments = Payments(market, gateway, settings.platform_currency, zone, invoice_url)
+    bookings = Bookings(market, zone, money=payments)
     appointment_queries = AppointmentQueries(engine)
     limiter = RedisLimiter(settings.redis_url) if settings.redis_url else MemoryLimiter()
     if run_projections:
         runner.catch_up()
     return Container(settings, run_projections, engine, write_engine, market, runner, directory, identity,
                      people, settings_service, slots, bookings, appointment_queries,
-                     Scheduler(bookings, appointment_queries), tokens, limiter, sms, mailer)
+                     Scheduler(bookings, appointment_queries), tokens, limiter, sms, mailer, gateway, payments,
+                     Payouts(market, settings.platform_currency), LedgerQueries(engine, invoice_url))

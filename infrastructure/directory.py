@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from domain.accounts import CONSULTANT
+from infrastructure.ledger_queries import earnings_in, month_window
 from infrastructure.tables import (
     accounts,
     categories,
     client_links,
     consultant_categories,
-    consultant_revenue,
 )
 
 
@@ -44,8 +46,9 @@ STATUS_OF = sa.select(accounts.c.kind, accounts.c.status).where(accounts.c.id ==
 
 
 class Directory:
-    def __init__(self, engine: sa.Engine):
+    def __init__(self, engine: sa.Engine, zone: ZoneInfo | None = None):
         self.engine = engine
+        self.zone = zone or ZoneInfo("UTC")
 
     def _one(self, *where: Any) -> AccountRow | None:
         with self.engine.connect() as conn:
@@ -182,7 +185,8 @@ class Directory:
 
     def subcategory_stats(self) -> dict[str, dict[str, float]]:
         """Per subcategory id: consultants (Active, Approved, Pending) under it, their Active client
-        links and their successful payments. A consultant belongs to a subcategory by its primary
+        links and `monthlyRevenue`: their earnings of the current business-time-zone month (the net
+        of Success payments created this month whose appointment is Completed, CONTRACT.md's rule). A consultant belongs to a subcategory by its primary
         `subcategory.name` (the legacy rule, by title) or by any `categories[]` entry with its id."""
         subs = sa.select(categories.c.id, categories.c.title).where(categories.c.parent_id.is_not(None)).subquery()
         by_title = sa.select(subs.c.id.label("sub_id"), accounts.c.id.label("consultant_id")).join(
@@ -192,6 +196,7 @@ class Directory:
                              consultant_categories.c.consultant_id).where(
             consultant_categories.c.subcategory_id.is_not(None))
         members = sa.union(by_title, by_entry).subquery()
+        revenue = earnings_in(*month_window(datetime.now(UTC), self.zone)).subquery()
         links = (sa.select(client_links.c.consultant_id, sa.func.count().label("n"))
                  .where(client_links.c.status == "Active").group_by(client_links.c.consultant_id).subquery())
         query = (
@@ -199,12 +204,12 @@ class Directory:
                 members.c.sub_id,
                 sa.func.count(sa.case((accounts.c.status.in_(("Active", "Approved", "Pending")), 1))),
                 sa.func.coalesce(sa.func.sum(links.c.n), 0),
-                sa.func.coalesce(sa.func.sum(consultant_revenue.c.payments_minor), 0),
+                sa.func.coalesce(sa.func.sum(revenue.c.earned_minor), 0),
             )
             .select_from(members)
             .join(accounts, accounts.c.id == members.c.consultant_id)
             .outerjoin(links, links.c.consultant_id == members.c.consultant_id)
-            .outerjoin(consultant_revenue, consultant_revenue.c.consultant_id == members.c.consultant_id)
+            .outerjoin(revenue, revenue.c.consultant_id == members.c.consultant_id)
             .group_by(members.c.sub_id)
         )
         with self.engine.connect() as conn:

@@ -33,8 +33,17 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     reporting_url: str | None = None
     socketio_channel: str = "consult-socketio"
+    backend_url: str = "http://127.0.0.1:8000"
+    payment_gateway: Literal["sandbox", "live"] = "sandbox"
+    razorpay_key_id: str | None = None
+    razorpay_key_secret: str | None = None
+    razorpay_api_url: str = "https://api.razorpay.com/v1"
+    paypal_client_id: str | None = None
+    paypal_client_secret: str | None = None
+    paypal_api_url: str = "https://api-m.sandbox.paypal.com"
 
-    @field_validator("database_url", "redis_url", "jwt_secret", "reporting_url", mode="before")
+    @field_validator("database_url", "redis_url", "jwt_secret", "reporting_url", "razorpay_key_id",
+                     "razorpay_key_secret", "paypal_client_id", "paypal_client_secret", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -76,7 +85,19 @@ class Settings(BaseSettings):
             return self.jwt_secret
         if self.is_production:
             raise RuntimeError("JWT_SECRET is required when ENVIRONMENT=production")
-        path = self.data_dir / "jwt_secret"
+        return self._generated_secret("jwt_secret")
+
+    @cached_property
+    def resolved_razorpay_secret(self) -> str:
+        """RAZORPAY_KEY_SECRET, or for the sandbox gateway a secret generated once into DATA_DIR."""
+        if self.razorpay_key_secret:
+            return self.razorpay_key_secret
+        if self.payment_gateway == "live":
+            raise RuntimeError("RAZORPAY_KEY_ID and RAZORPAY_KEY_SECRET are required when PAYMENT_GATEWAY=live")
+        return self._generated_secret("razorpay_secret")
+
+    def _generated_secret(self, name: str) -> str:
+        path = self.data_dir / name
         if not path.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
             candidate = secrets.token_urlsafe(48)

@@ -109,14 +109,6 @@ client_links = sa.Table(
     sa.Index("ix_client_links_consultant", "consultant_id", "status"),
 )
 
-# Successful payments per consultant (kept by the money projection; read by catalogue stats).
-consultant_revenue = sa.Table(
-    "consultant_revenue",
-    metadata,
-    sa.Column("consultant_id", ID, primary_key=True),
-    sa.Column("payments_minor", sa.BigInteger, nullable=False, server_default="0"),
-)
-
 # Consultant settings documents (GET /consultant-settings) and the availability the slot rule reads.
 consultant_settings = sa.Table(
     "consultant_settings",
@@ -158,6 +150,42 @@ appointments = sa.Table(
     sa.Index("ix_appointments_status_start", "status", "start_at"),
 )
 
+# The ledger: one row per transaction (payment, refund, payout, adjustment) as GET /transactions
+# answers it (parties populated at read time), kept by the ledger projection.
+transactions = sa.Table(
+    "transactions",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("user_id", sa.String(64), nullable=True),
+    sa.Column("consultant_id", sa.String(64), nullable=True),
+    sa.Column("appointment_id", sa.String(64), nullable=True),
+    sa.Column("order_id", sa.String(64), nullable=True),
+    sa.Column("amount_minor", sa.BigInteger, nullable=False),
+    sa.Column("net_minor", sa.BigInteger, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),  # notification id of the recording: a total order
+    sa.Column("document", sa.Text, nullable=False),
+    sa.Index("ix_transactions_seq", "seq"),
+    sa.Index("ix_transactions_consultant_seq", "consultant_id", "seq"),
+    sa.Index("ix_transactions_user_seq", "user_id", "seq"),
+    sa.Index("ix_transactions_order", "order_id"),
+    sa.Index("ix_transactions_appointment", "appointment_id"),
+    sa.Index("ix_transactions_kind_created", "kind", "created_at"),
+)
+
+# Each consultant's earnings aggregate as the balance read model (minor units) with its state.
+consultant_balances = sa.Table(
+    "consultant_balances",
+    metadata,
+    sa.Column("consultant_id", ID, primary_key=True),
+    sa.Column("aggregate_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("earned_minor", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("paid_out_minor", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("state", sa.Text, nullable=False),
+)
+
 # Secrets with an expiry: not events (ARCHITECTURE.md). Only hashes are stored.
 otp_codes = sa.Table(
     "otp_codes",
@@ -178,5 +206,5 @@ reset_tokens = sa.Table(
     sa.Index("ix_reset_tokens_account", "kind", "account_id"),
 )
 
-READ_MODEL_TABLES = (accounts, consultant_categories, categories, client_links, consultant_revenue,
-                     consultant_settings, slot_bookings, appointments)
+READ_MODEL_TABLES = (accounts, consultant_categories, categories, client_links,
+                     consultant_settings, slot_bookings, appointments, transactions, consultant_balances)

@@ -1,14 +1,18 @@
 """Demo data for `consult seed-demo`: an admin, a catalogue, consultants in several categories
-and clients, all created through the same commands the routes use."""
+and clients, appointments with their payments (offline payments of direct bookings, and upcoming
+bookings paid through the sandbox gateway: hold → order → signed checkout → confirmation), refunds
+of cancellations, and payouts, all created through the same commands the routes use."""
 
 from __future__ import annotations
 
 import random
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from application.bookings import Bookings, Caller
+from application.payments import Who
 from domain.availability import WEEKDAYS as WEEKDAY_NAMES
 from domain.availability import generate_day, session_lengths, wall_clock
 from domain.errors import DomainError
@@ -95,7 +99,11 @@ def seed(container: Any) -> list[tuple[str, str, str]]:
                                    "password": DEMO_PASSWORD, "role": "Client"})
         client_ids.append(created["user"]["id"])
         logins.append(("Client", email, DEMO_PASSWORD))
+    for consultant_id in consultant_ids:  # the platform keeps 10 %
+        people.update_consultant(consultant_id, {"commission": {"platformPercent": 10}}, "Admin", admin["id"])
     _appointments(container, admin["id"], consultant_ids, client_ids)
+    _paid_bookings(container, consultant_ids, client_ids)
+    _payouts(container, admin["id"], consultant_ids)
     return logins
 
 
@@ -106,7 +114,7 @@ def _appointments(container: Any, admin_id: str, consultant_ids: list[str], clie
     """Past (completed or cancelled) and upcoming appointments over the last three months and the next
     three weeks. Each is booked through the booking command as of a few days before it took place."""
     zone = ZoneInfo(container.settings.business_timezone)
-    bookings = Bookings(container.market, zone)
+    bookings = Bookings(container.market, zone, money=container.payments)
     admin = Caller(admin_id, "Admin")
     rng = random.Random(2026)
     today = datetime.now(zone).date()
@@ -133,9 +141,54 @@ def _appointments(container: Any, admin_id: str, consultant_ids: list[str], clie
             except DomainError:
                 continue  # taken or closed that day: try the next one
             if offset < 0:
-                if rng.random() < 0.15:
-                    bookings.clock = lambda moment=start: moment - timedelta(days=1)
+                if rng.random() < 0.15:  # cancelled two days before: refunded (outside the 24-hour window)
+                    bookings.clock = lambda moment=start: moment - timedelta(days=2)
                     bookings.change(Caller(client_id, "Client"), appointment_id, None, None, "Cancelled", {})
                 else:
                     bookings.clock = lambda moment=end: moment + timedelta(minutes=1)
                     bookings.complete(appointment_id)
+
+
+def _paid_bookings(container: Any, consultant_ids: list[str], client_ids: list[str]) -> None:
+    """A few upcoming bookings as the client app makes them, paid through the sandbox gateway."""
+    zone = ZoneInfo(container.settings.business_timezone)
+    payments, gateway = container.payments, container.gateway
+    if not hasattr(gateway, "pay"):  # a live gateway: no demo payments
+        return
+    rng = random.Random(7)
+    today = datetime.now(zone).date()
+    made = 0
+    for offset in range(3, 30):
+        if made >= 6:
+            return
+        day = today + timedelta(days=offset)
+        consultant_id, client_id = consultant_ids[offset % len(consultant_ids)], rng.choice(client_ids)
+        labels = container.slots.open_slots(consultant_id, day, client_id, "Client") or []
+        if not labels:
+            continue
+        start_text, end_text = labels[len(labels) // 2].split(" - ")
+        start, end = wall_clock(day, start_text, zone), wall_clock(day, end_text, zone)
+        if start is None or end is None:
+            continue
+        client = Caller(client_id, "Client")
+        try:
+            hold_id, _, _ = container.bookings.hold(client, consultant_id, client_id, start, end)
+            order = payments.create_order(Who(client_id, "Client"), Decimal(1), hold_id, None, consultant_id,
+                                          None, "PayPal" if made % 3 == 2 else "Razorpay")
+            checkout = (gateway.approve_paypal(order["orderId"]) if order.get("paymentMethod") == "PayPal"
+                        else gateway.pay(order["orderId"]))
+            proof = payments.check_proof(order.get("paymentMethod", "Razorpay"), checkout)
+            container.bookings.confirm(client, hold_id, consultant_id, client_id, start, end,
+                                       {"reason": "Booked in the app"}, payment=proof)
+            made += 1
+        except DomainError:
+            continue
+
+
+def _payouts(container: Any, admin_id: str, consultant_ids: list[str]) -> None:
+    """Each consultant with earnings has been paid out about half of them (bank transfers)."""
+    for index, consultant_id in enumerate(consultant_ids):
+        remaining = container.payouts.balance(consultant_id)["remainingBalance"]
+        amount = (remaining / 2).quantize(Decimal("1"))
+        if amount > 0:
+            container.payouts.payout(admin_id, consultant_id, amount, "Bank transfer (demo)", f"DEMO-UTR-{index:03d}")

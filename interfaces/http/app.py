@@ -26,6 +26,9 @@ from interfaces.http.routers import (
     clients,
     consultant_settings,
     consultants,
+    payments,
+    storage,
+    transactions,
     users,
 )
 from interfaces.realtime import create_socket_server
@@ -33,7 +36,7 @@ from interfaces.realtime import create_socket_server
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 ROUTERS = (auth.router, catalogue.router, consultants.router, clients.router, users.router,
-           consultant_settings.router, appointments.router)
+           consultant_settings.router, appointments.router, payments.router, transactions.router, storage.router)
 DEV_ORIGINS = r"https?://(localhost|127\.0\.0\.1)(:\d+)?"
 
 

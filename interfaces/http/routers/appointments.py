@@ -58,7 +58,7 @@ class RazorpayProof(BaseModel):
 
 class PaypalProof(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    orderID: str
+    orderID: str | None = None
     payerID: str | None = None
 
 
@@ -214,9 +214,14 @@ def book(body: BookBody, who: CurrentUser, app: AppContainer) -> Any:
         raise Forbidden("Consultants can only create appointments for themselves")
     fields = {k: v for k, v in {"reason": body.reason, "notes": body.notes}.items() if v}
     if body.holdId:
+        proof = None
+        given = body.payment.paypalResponse or body.payment.razorpayResponse if body.payment else None
+        if given is not None:  # checked with the gateway first: a bad proof is refused before any state change
+            method = "PayPal" if body.payment and body.payment.paypalResponse else "Razorpay"
+            proof = app.payments.check_proof(method, given.model_dump(), body.holdId.lower(), who.id)
         appointment_id, again = app.bookings.confirm(
             caller, body.holdId.lower(), body.consultant.lower(), body.client.lower(), body.startAt, body.endAt,
-            fields, payment_proven=False)
+            fields, payment=proof)
         document = app.appointments.document(appointment_id, populated=False)
         if again:
             return ok("Appointment already confirmed", document, 200)

@@ -1,0 +1,155 @@
+"""The gateway adapters: the sandbox's cryptography, and the Razorpay and PayPal HTTP adapters
+against a local HTTP server that answers as those APIs document (so the requests they send are
+checked: paths, basic/bearer auth, amounts in paise or major units, idempotency headers)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from domain.errors import Invalid
+from infrastructure.gateways import Gateways, PayPalGateway, RazorpayGateway, SandboxGateway
+
+
+def test_sandbox_signs_and_verifies_like_razorpay():
+    gateway = SandboxGateway("rzp_test_x", "s3cret")
+    order = gateway.create_order("Razorpay", 150000, "INR", "HOLD_1", {})
+    assert order.order_id.startswith("order_") and len(order.order_id) == 20 and order.amount_minor == 150000
+    proof = gateway.pay(order.order_id)
+    expected = hmac.new(b"s3cret", f"{order.order_id}|{proof['razorpay_payment_id']}".encode(),
+                        hashlib.sha256).hexdigest()
+    assert proof["razorpay_signature"] == expected
+    assert gateway.verify("Razorpay", proof)[:2] == (order.order_id, proof["razorpay_payment_id"])
+    for tampered in ({**proof, "razorpay_payment_id": "pay_other"}, {**proof, "razorpay_signature": expected[:-1] + "0"},
+                     {**proof, "razorpay_order_id": "order_other"}):
+        with pytest.raises(Invalid, match="Invalid payment signature"):
+            gateway.verify("Razorpay", tampered)
+    with pytest.raises(Invalid):  # another secret signs differently
+        SandboxGateway("rzp_test_x", "other").verify("Razorpay", proof)
+    paypal = gateway.create_order("PayPal", 80000, "INR", "HOLD_2", {})
+    approval = gateway.approve_paypal(paypal.order_id)
+    first, second = gateway.verify("PayPal", approval), gateway.verify("PayPal", approval)
+    assert first == second and first[1].startswith("CAP")  # a capture is idempotent
+    with pytest.raises(Invalid):
+        gateway.verify("PayPal", {"orderID": paypal.order_id, "payerID": "PAYER000000000000"})
+    assert gateway.refund("Razorpay", "pay_1", 100, "INR", "r1") == gateway.refund("Razorpay", "pay_1", 100, "INR", "r1")
+
+
+class FakeApis(BaseHTTPRequestHandler):
+    """Answers like Razorpay's and PayPal's APIs, recording every request."""
+
+    seen: list[dict[str, Any]] = []
+    captured: set[str] = set()
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+    def _answer(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _record(self) -> dict[str, Any]:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        entry = {"method": self.command, "path": self.path, "auth": self.headers.get("Authorization", ""),
+                 "request_id": self.headers.get("PayPal-Request-Id"), "raw": raw.decode()}
+        try:
+            entry["json"] = json.loads(raw) if raw else None
+        except ValueError:
+            entry["json"] = None
+        self.seen.append(entry)
+        return entry
+
+    def do_POST(self) -> None:  # noqa: N802
+        entry = self._record()
+        path, body = self.path, entry["json"] or {}
+        if path == "/rzp/orders":
+            if body.get("amount", 0) <= 0:
+                return self._answer(400, {"error": {"description": "amount must be positive"}})
+            return self._answer(200, {"id": "order_LOCAL0000001", "amount": body["amount"],
+                                      "currency": body["currency"], "receipt": body["receipt"], "status": "created"})
+        if path.startswith("/rzp/payments/") and path.endswith("/refund"):
+            return self._answer(200, {"id": "rfnd_LOCAL000001", "amount": body["amount"]})
+        if path == "/pp/v1/oauth2/token":
+            return self._answer(200, {"access_token": "A21AA-token", "token_type": "Bearer"})
+        if path == "/pp/v2/checkout/orders":
+            return self._answer(201, {"id": "5O190127TN364715T", "status": "CREATED"})
+        if path.endswith("/capture"):
+            order_id = path.split("/")[-2]
+            if order_id in self.captured:
+                return self._answer(422, {"name": "UNPROCESSABLE_ENTITY",
+                                          "details": [{"issue": "ORDER_ALREADY_CAPTURED"}]})
+            self.captured.add(order_id)
+            return self._answer(201, _captured(order_id))
+        if path.startswith("/pp/v2/payments/captures/") and path.endswith("/refund"):
+            return self._answer(201, {"id": "1JU08902781691411", "status": "COMPLETED"})
+        return self._answer(404, {})
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._record()
+        if self.path.startswith("/pp/v2/checkout/orders/"):
+            return self._answer(200, _captured(self.path.split("/")[-1]))
+        return self._answer(404, {})
+
+
+def _captured(order_id: str) -> dict[str, Any]:
+    return {"id": order_id, "status": "COMPLETED",
+            "purchase_units": [{"payments": {"captures": [{"id": "3C679366HH908993F", "status": "COMPLETED"}]}}]}
+
+
+@pytest.fixture
+def apis() -> Iterator[str]:
+    FakeApis.seen, FakeApis.captured = [], set()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeApis)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_razorpay_adapter_speaks_the_orders_and_refunds_api(apis):
+    gateway = RazorpayGateway("rzp_live_key", "live-secret", apis + "/rzp")
+    order = gateway.create_order("Razorpay", 150000, "INR", "HOLD_abc_12345678", {"holdId": "abc"})
+    assert (order.order_id, order.amount_minor, order.currency) == ("order_LOCAL0000001", 150000, "INR")
+    sent = FakeApis.seen[-1]
+    assert sent["auth"] == "Basic " + base64.b64encode(b"rzp_live_key:live-secret").decode()
+    assert sent["json"] == {"amount": 150000, "currency": "INR", "receipt": "HOLD_abc_12345678",
+                            "notes": {"holdId": "abc"}}
+    signature = hmac.new(b"live-secret", b"order_LOCAL0000001|pay_X", hashlib.sha256).hexdigest()
+    assert gateway.verify("Razorpay", {"razorpay_order_id": "order_LOCAL0000001", "razorpay_payment_id": "pay_X",
+                                       "razorpay_signature": signature})[1] == "pay_X"
+    assert gateway.refund("Razorpay", "pay_X", 150000, "INR", "refund-1") == "rfnd_LOCAL000001"
+    assert FakeApis.seen[-1]["path"] == "/rzp/payments/pay_X/refund" and FakeApis.seen[-1]["json"]["amount"] == 150000
+    with pytest.raises(RuntimeError, match="amount must be positive"):
+        gateway.create_order("Razorpay", 0, "INR", "r", {})
+
+
+def test_paypal_adapter_creates_captures_once_and_refunds(apis):
+    gateway = Gateways(SandboxGateway("k", "s"), PayPalGateway("client", "secret", apis + "/pp"))
+    order = gateway.create_order("PayPal", 80050, "INR", "HOLD_x", {})
+    assert order.order_id == "5O190127TN364715T"
+    created = FakeApis.seen[-1]
+    assert created["auth"] == "Bearer A21AA-token" and created["request_id"] == "HOLD_x"
+    assert created["json"]["purchase_units"][0]["amount"] == {"currency_code": "INR", "value": "800.50"}
+    token_request = FakeApis.seen[-2]
+    assert token_request["auth"] == "Basic " + base64.b64encode(b"client:secret").decode()
+    assert token_request["raw"] == "grant_type=client_credentials"
+    first = gateway.verify("PayPal", {"orderID": order.order_id, "payerID": "P"})
+    again = gateway.verify("PayPal", {"orderID": order.order_id, "payerID": "P"})  # already captured → read it
+    assert first[1] == again[1] == "3C679366HH908993F"
+    assert gateway.refund("PayPal", first[1], 80050, "INR", "refund-2") == "1JU08902781691411"
+    assert FakeApis.seen[-1]["request_id"] == "refund-2"
+    assert FakeApis.seen[-1]["json"] == {"amount": {"currency_code": "INR", "value": "800.50"}}

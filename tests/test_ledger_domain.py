@@ -1,0 +1,69 @@
+"""The ledger's pure rules: exact money, the fee split, and the `Earnings` aggregate's balance rule
+(earned = net of live Success payments whose appointment is Completed, or that have none)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from domain.errors import Invalid
+from domain.ledger import Earnings, exact, split_fee
+
+
+def test_exact_money_and_the_fee_split_round_half_up():
+    assert exact("10.005") == Decimal("10.01") and exact(None) == Decimal("0.00")
+    assert split_fee(Decimal("1500.00"), 10) == (Decimal("150.00"), Decimal("1350.00"))
+    assert split_fee(Decimal("999.00"), 12.5) == (Decimal("125.00"), Decimal("874.00"))  # 124.875 → 125
+    assert split_fee(Decimal("100.00"), 0) == (Decimal("0.00"), Decimal("100.00"))
+
+
+def test_earnings_follow_completion_refunds_and_payouts():
+    earnings = Earnings(consultant_id="c" * 24)
+    earnings.count_payment("p1", "a1", Decimal("900.00"))
+    earnings.count_payment("p2", None, Decimal("100.00"))  # no appointment: earned at once
+    assert (earnings.earned, earnings.remaining) == (Decimal("100.00"), Decimal("100.00"))
+    earnings.set_completed("a1", True)
+    earnings.set_completed("a1", True)  # no second event
+    assert earnings.earned == Decimal("1000.00")
+    earnings.pay_out("o1", Decimal("600.00"), "INR")
+    with pytest.raises(Invalid, match=r"exceeds the remaining balance \(INR 400\)"):
+        earnings.pay_out("o2", Decimal("400.01"), "INR")
+    with pytest.raises(Invalid):
+        earnings.pay_out("o3", Decimal("0"), "INR")
+    earnings.withdraw("p2")
+    earnings.withdraw("p2")  # a refund of a payment no longer counted changes nothing
+    earnings.set_completed("a1", False)
+    assert (earnings.earned, earnings.paid_out, earnings.remaining) == (
+        Decimal("0.00"), Decimal("600.00"), Decimal("-600.00"))
+    names = [type(e).__name__ for e in earnings.collect_events()]
+    assert names == ["Opened", "PaymentCounted", "PaymentCounted", "AppointmentCompleted", "PaidOut",
+                     "PaymentWithdrawn", "AppointmentReopened"]
+
+
+def test_earnings_are_snapshotted_and_load_the_same(settings):
+    """Every 100th event of an Earnings aggregate is snapshotted (on SQLite and PostgreSQL); loading
+    from the snapshot plus the later events gives the same balance as replaying everything."""
+    from infrastructure.bootstrap import build
+
+    container = build(settings, run_projections=False)
+    try:
+        market = container.market
+        earnings = Earnings(consultant_id="e" * 24)
+        market.save(earnings)
+        for n in range(60):
+            earnings = market.repository.get(earnings.id)
+            earnings.count_payment(f"t{n}", f"a{n}", Decimal("10.50"))
+            earnings.set_completed(f"a{n}", n % 3 != 0)
+            market.save(earnings)
+        snapshots = list(market.snapshots.get(earnings.id))
+        assert [s.originator_version for s in snapshots] == [100]
+        loaded = market.repository.get(earnings.id)  # from the snapshot, then event 101
+        replayed = None
+        for event in market.events.get(earnings.id):  # every event, no snapshot
+            replayed = event.mutate(replayed)
+        assert loaded.version == replayed.version == 101  # 1 + 60 payments + 40 completions
+        assert loaded.earned == replayed.earned == Decimal("10.50") * 40
+        assert loaded.payments == replayed.payments and loaded.completed == replayed.completed
+    finally:
+        container.close()
