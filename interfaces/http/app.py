@@ -18,8 +18,10 @@ from infrastructure.realtime import LoopBroadcaster, RedisBroadcaster
 from infrastructure.settings import Settings
 from interfaces.http import errors
 from interfaces.http.envelope import ok
+from interfaces.http.forwarding import ForwardAnalytics
 from interfaces.http.middleware import BodyLimit, RateLimit
 from interfaces.http.routers import (
+    analytics,
     appointments,
     auth,
     catalogue,
@@ -33,7 +35,7 @@ from interfaces.realtime import create_socket_server
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 ROUTERS = (auth.router, catalogue.router, consultants.router, clients.router, users.router,
-           consultant_settings.router, appointments.router)
+           consultant_settings.router, appointments.router, analytics.router)
 DEV_ORIGINS = r"https?://(localhost|127\.0\.0\.1)(:\d+)?"
 
 
@@ -66,6 +68,8 @@ def create_api(app_container: Container) -> FastAPI:
     def health() -> Any:
         return ok("OK", {"status": "up"})
 
+    if app_container.analytics is None and settings.reporting_url:
+        api.add_middleware(ForwardAnalytics, base_url=settings.reporting_url, prefix=f"{API_PREFIX}/analytics")
     api.add_middleware(RateLimit, limiter=app_container.limiter, api_max=settings.rate_limit_max,
                        auth_max=settings.auth_rate_limit_max, window=settings.rate_limit_window_seconds)
     api.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
@@ -79,6 +83,22 @@ def create_api(app_container: Container) -> FastAPI:
         allow_headers=["*"],
         expose_headers=["Content-Disposition"],
     )
+    return api
+
+
+def create_reporting_api(app_container: Container) -> FastAPI:
+    """The HTTP face of `consult worker --reporting`: the analytics routes (and health) only. API
+    processes forward to it and apply the rate limits and CORS themselves."""
+    api = FastAPI(title="Consultation marketplace reporting", version="1.0", docs_url="/docs")
+    api.state.container = app_container
+    errors.install(api)
+    api.include_router(analytics.router, prefix=API_PREFIX)
+
+    @api.get(f"{API_PREFIX}/health", tags=["ops"])
+    def health() -> Any:
+        store = app_container.reporting
+        return ok("OK", {"status": "up", "reportingPosition": store.position if store else None})
+
     return api
 
 

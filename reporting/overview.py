@@ -1,0 +1,168 @@
+"""`GET /analytics/overview`: the admin platform overview (contract analytics §1.4/§1.5 as fixed by
+CONTRACT.md), as SQL over the reporting store.
+
+Decisions where the contract leaves room (documented in docs/REPORTING.md): holds (live or expired)
+and deleted appointments are never counted; `recentAppointments` skips cancelled ones;
+`topConsultants` is bounded to the period; ties sort by name."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import duckdb
+
+from reporting.periods import (
+    MONTH_NAMES,
+    Period,
+    Window,
+    category_growth,
+    clock_text,
+    growth,
+    iso_utc,
+    js_round,
+    number,
+)
+
+PLACEHOLDER_RATING = 4.5
+
+
+def money_by_month(con: duckdb.DuckDBPyConnection, view: str, start: datetime, end: datetime,
+                   where: str = "", params: list[Any] | None = None) -> dict[date, tuple[Any, ...]]:
+    rows = con.execute(
+        f"""SELECT CAST(date_trunc('month', created_local) AS DATE), sum(amount), sum(platform_fee),
+                   sum(net_amount), count(*)
+            FROM {view} WHERE created_local >= ? AND created_local < ? {where} GROUP BY 1""",
+        [start, end, *(params or [])]).fetchall()
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def sum_months(buckets: dict[date, tuple[Any, ...]], window: Window, column: int) -> Any:
+    return sum((values[column] or 0 for month, values in buckets.items()
+                if window.start.date() <= month < window.end.date()), 0)
+
+
+def activity(con: duckdb.DuckDBPyConnection, period: Period, where: str, params: list[Any]) -> list[int]:
+    """Upcoming and Completed appointments per month (yearly) or per day (monthly) of the period."""
+    window = period.window
+    unit = "month" if period.view == "yearly" else "day"
+    rows = dict(con.execute(
+        f"""SELECT CAST(date_trunc('{unit}', start_local) AS DATE), count(*) FROM appointment_facts
+            WHERE status IN ('Upcoming', 'Completed') AND start_local >= ? AND start_local < ? {where}
+            GROUP BY 1""", [window.start, window.end, *params]).fetchall())
+    return [int(rows.get(bucket.start.date(), 0)) for bucket in period.activity_buckets()]
+
+
+def overview(con: duckdb.DuckDBPyConnection, period: Period, now: datetime, now_utc: datetime) -> dict[str, Any]:
+    window, previous = period.window, period.previous
+    trend = period.trend_months()
+    consultants, appointments_total, clients = con.execute(
+        """SELECT (SELECT count(*) FROM consultants WHERE NOT deleted AND status = 'Active'),
+                  (SELECT count(*) FROM appointment_facts WHERE counted),
+                  (SELECT count(*) FROM clients WHERE NOT deleted AND status = 'Active')""").fetchone() or (0, 0, 0)
+
+    lo = min(period.previous_year.start, trend[0].start, previous.start)
+    hi = max(period.year_window.end, window.end)
+    money = money_by_month(con, "successful_payments", lo, hi)
+    gmv, fee, net, count = (sum_months(money, window, c) for c in range(4))
+    previous_gmv, previous_fee = sum_months(money, previous, 0), sum_months(money, previous, 1)
+    year = period.year_window
+    yearly_gmv, yearly_fee, yearly_net = (sum_months(money, year, c) for c in range(3))
+    previous_year_fee = sum_months(money, period.previous_year, 1)
+
+    appointments_by_month = {row[0]: row[1] for row in con.execute(
+        """SELECT CAST(date_trunc('month', start_local) AS DATE), count(*) FROM appointment_facts
+           WHERE counted AND start_local >= ? AND start_local < ? GROUP BY 1""",
+        [trend[0].start, trend[-1].end]).fetchall()}
+    cumulative = con.execute(
+        """SELECT e, (SELECT count(*) FROM consultants WHERE NOT deleted AND created_local < e),
+                     (SELECT count(*) FROM clients WHERE NOT deleted AND created_local < e)
+           FROM (SELECT unnest(?::TIMESTAMP[]) AS e) ORDER BY e""", [[w.end for w in trend]]).fetchall()
+    accounts_by_end = {row[0]: (row[1], row[2]) for row in cumulative}
+    monthly_trends = []
+    for bucket in trend:
+        values = money.get(bucket.start.date(), (0, 0, 0, 0))
+        made = accounts_by_end.get(bucket.end, (0, 0))
+        monthly_trends.append({
+            "name": MONTH_NAMES[bucket.start.month - 1], "gmv": number(values[0]), "revenue": number(values[1]),
+            "consultantPayouts": number(values[2]), "appt": int(appointments_by_month.get(bucket.start.date(), 0)),
+            "consultants": int(made[0]), "clients": int(made[1])})
+
+    top_categories = [
+        {"title": title, "appointmentCount": int(n), "monthlyRevenue": 0, "consultants": 0, "clients": 0,
+         "rating": PLACEHOLDER_RATING}
+        for title, n in con.execute(
+            """SELECT category_resolved, count(*) AS n FROM appointment_facts
+               WHERE status NOT IN ('Cancelled', 'Hold', 'Expired') GROUP BY 1 ORDER BY n DESC, 1 LIMIT 5""").fetchall()]
+
+    recent = []
+    for row in con.execute(
+            """SELECT a.id, coalesce(nullif(a.client_name, ''), nullif(cl.name, ''), 'Unknown Client'),
+                      coalesce(nullif(a.consultant_name, ''), nullif(c.name, ''), 'Unknown Consultant'),
+                      a.category_resolved, a.start_local, a.start_at, a.status
+               FROM appointment_facts a LEFT JOIN clients cl ON cl.id = a.client_id
+                    LEFT JOIN consultants c ON c.id = a.consultant_id
+               WHERE a.counted AND a.status <> 'Cancelled' AND a.start_at >= ?
+               ORDER BY a.start_at, a.id LIMIT 5""", [now_utc]).fetchall():
+        recent.append({"_id": row[0], "client": row[1], "consultant": row[2], "category": row[3],
+                       "date": row[4].date().isoformat(), "time": clock_text(row[4]), "startAt": iso_utc(row[5]),
+                       "status": row[6]})
+
+    performance = []
+    for name, revenue, sessions, last in con.execute(
+            """SELECT category_resolved,
+                      coalesce(sum(fee) FILTER (WHERE status = 'Completed' AND start_local >= $p0), 0),
+                      count(*) FILTER (WHERE status = 'Completed' AND start_local >= $p0),
+                      coalesce(sum(fee) FILTER (WHERE status = 'Completed' AND start_local < $p0), 0)
+               FROM appointment_facts
+               WHERE status IN ('Completed', 'Upcoming') AND start_local >= $q0 AND start_local < $p1
+               GROUP BY 1""", {"p0": window.start, "p1": window.end, "q0": previous.start}).fetchall():
+        performance.append({"name": name, "revenue": number(revenue), "sessions": int(sessions),
+                            "rate": f"\u20b9{js_round(float(revenue) / sessions) if sessions else 0}/hr avg",
+                            "growth": category_growth(revenue, last)})
+    performance.sort(key=lambda item: (-item["revenue"], item["name"]))
+
+    top_consultants = [
+        {"rank": rank, "name": name, "category": category, "rating": PLACEHOLDER_RATING, "sessions": int(sessions),
+         "revenue": number(revenue)}
+        for rank, (_, name, category, revenue, sessions) in enumerate(con.execute(
+            """SELECT a.consultant_id, coalesce(nullif(c.name, ''), 'Unknown Consultant') AS name,
+                      coalesce(nullif(c.primary_category, ''), nullif(c.primary_subcategory, ''), 'General'),
+                      sum(a.fee) AS revenue, count(*) AS sessions
+               FROM appointment_facts a LEFT JOIN consultants c ON c.id = a.consultant_id
+               WHERE a.status = 'Completed' AND a.start_local >= ? AND a.start_local < ?
+               GROUP BY ALL ORDER BY revenue DESC, sessions DESC, name, a.consultant_id LIMIT 5""",
+            [window.start, window.end]).fetchall(), start=1)]
+
+    return {
+        "cards": {"totalConsultants": int(consultants), "totalAppointments": int(appointments_total),
+                  "activeClients": int(clients), "monthlyRevenue": number(fee)},
+        "revenueBreakdown": {
+            "monthlyGmv": number(gmv), "monthlyPlatformRevenue": number(fee), "monthlyConsultantPayouts": number(net),
+            "monthlyTransactions": int(count), "monthlyGmvGrowth": growth(gmv, previous_gmv),
+            "monthlyPlatformGrowth": growth(fee, previous_fee), "yearlyGmv": number(yearly_gmv),
+            "yearlyPlatformRevenue": number(yearly_fee), "yearlyConsultantPayouts": number(yearly_net),
+            "yoyGrowth": growth(yearly_fee, previous_year_fee)},
+        "topCategories": top_categories,
+        "recentAppointments": recent,
+        "monthlyTrends": monthly_trends,
+        "categoryPerformance": performance,
+        "topConsultants": top_consultants,
+        "activityTrend": activity(con, period, "", []),
+        "payoutSummary": payout_summary(con, None),
+    }
+
+
+def payout_summary(con: duckdb.DuckDBPyConnection, consultant_id: str | None) -> dict[str, int | float]:
+    where, params = ("WHERE consultant_id = ?", [consultant_id]) if consultant_id else ("", [])
+    paid_where = f"{where} {'AND' if where else 'WHERE'} status = 'Success'"
+    earned, paid = con.execute(
+        f"""SELECT (SELECT coalesce(sum(net_amount), 0) FROM earned_payments {where}),
+                   (SELECT coalesce(sum(amount), 0) FROM payouts {paid_where})""", [*params, *params]).fetchone() \
+        or (0, 0)
+    return {"totalEarnings": number(earned), "totalPaidOut": number(paid), "remainingBalance": number(earned - paid)}
+
+
+def today_window(now: datetime) -> Window:
+    start = datetime(now.year, now.month, now.day)
+    return Window(start, start + timedelta(days=1))
