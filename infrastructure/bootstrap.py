@@ -32,8 +32,6 @@ from infrastructure.security import BcryptHasher, JwtTokens
 from infrastructure.settings import Settings
 from infrastructure.settings_projection import SettingsProjector
 from infrastructure.slots import SlotQueries
-from reporting.service import Analytics
-from reporting.store import LIVE_FILE, ReportingStore
 
 log = logging.getLogger(__name__)
 READ_MODELS = "read_models"
@@ -59,8 +57,10 @@ class Container:
     limiter: Any
     sms: LoggingSms
     mailer: LoggingMailer
-    reporting: ReportingStore | None = None  # set in the one process that owns the DuckDB store
-    analytics: Analytics | None = None
+    # the DuckDB reporting store and its queries, attached (reporting.wiring.attach) only in the one
+    # process that owns the store
+    reporting: Any = None
+    analytics: Any = None
     _threads: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -112,21 +112,8 @@ def migrate(settings: Settings) -> None:
             engine.dispose()
 
 
-def build_reporting(settings: Settings, market: Marketplace) -> tuple[ReportingStore, Analytics]:
-    """The DuckDB reporting store (opened read-write: only its owner process calls this)."""
-    zone = ZoneInfo(settings.business_timezone)
-    max_position = lambda: market.recorder.max_notification_id() or 0  # noqa: E731
-    store = ReportingStore(
-        settings.data_dir / LIVE_FILE,
-        read_notifications=lambda start, limit: list(market.recorder.select_notifications(start, limit)),
-        decode=market.mapper.to_domain_event, max_position=max_position, zone=zone)
-    return store, Analytics(store, max_position, zone, timeout=settings.read_your_writes_timeout)
-
-
 def build(settings: Settings | None = None, *, run_projections: bool = True,
-          broadcaster: Broadcaster | None = None, run_reporting: bool | None = None) -> Container:
-    """`run_reporting` (default: with the projections, unless REPORTING_URL names another process)
-    opens the DuckDB store in this process, which then owns it and answers the analytics routes."""
+          broadcaster: Broadcaster | None = None) -> Container:
     settings = settings or Settings()
     migrate(settings)
     zone = ZoneInfo(settings.business_timezone)
@@ -162,9 +149,6 @@ def build(settings: Settings | None = None, *, run_projections: bool = True,
     limiter = RedisLimiter(settings.redis_url) if settings.redis_url else MemoryLimiter()
     if run_projections:
         runner.catch_up()
-    if run_reporting is None:
-        run_reporting = run_projections and not settings.reporting_url
-    reporting, analytics = build_reporting(settings, market) if run_reporting else (None, None)
     return Container(settings, run_projections, engine, write_engine, market, runner, directory, identity,
                      people, settings_service, slots, bookings, appointment_queries,
-                     Scheduler(bookings, appointment_queries), tokens, limiter, sms, mailer, reporting, analytics)
+                     Scheduler(bookings, appointment_queries), tokens, limiter, sms, mailer)
