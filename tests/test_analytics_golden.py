@@ -55,6 +55,10 @@ def test_the_history_is_not_trivial(api: Any, scripted: dict[str, Any]) -> None:
     assert {c["name"] for c in june["categoryPerformance"]} >= {"Legal", "Finance", "Health"}
 
 
+def safe(text: str) -> str:
+    return "'" + text if text[:1] in "=+-@" else text
+
+
 def parse(text: str) -> list[list[str]]:
     assert not text.endswith("\n") and "\r" not in text
     return list(csv.reader(io.StringIO(text)))
@@ -91,7 +95,6 @@ def test_csv_exports_carry_the_numbers_of_the_json(api: Any, scripted: dict[str,
                 ["Payout", "Remaining Balance", number_text(pay["remainingBalance"])], []]
         trends = [["Monthly Trends", "Month", "GMV", "Appointments"],
                   *(["Trend", t["name"], number_text(t["gmv"]), str(t["appt"])] for t in e["monthlyTrends"]), []]
-        safe = (lambda text: "'" + text if text[:1] in "=+-@" else text)
         categories = [["Category Performance", "Category", "Revenue", "Sessions", "Growth"],
                       *(["Category", safe(c["name"]), number_text(c["revenue"]), str(c["sessions"]), c["growth"]]
                         for c in e["categoryPerformance"]), []]
