@@ -42,10 +42,13 @@ class ReportingStore:
         self.zone = zone
         self.batch_size = batch_size
         self.snapshot_interval = snapshot_interval
-        self.con = duckdb.connect(str(path))
+        self.con = duckdb.connect(str(path))  # the writer's connection (used under self._lock only)
         schema.ensure(self.con, zone.key)
+        self._readers = self.con.cursor()  # the root that hands out one connection per reader
+        self._readers_lock = threading.Lock()
         self.projection = ReportingProjection(zone)
-        self._lock = threading.Lock()  # one writer: the projection (catch-up, reset, snapshot)
+        self._lock = threading.Lock()  # one writer: the projection (catch-up, reset)
+        self._snapshot_lock = threading.Lock()
         self.position = self.committed_position()
         self._published = -1
         self._closed = False
@@ -59,7 +62,8 @@ class ReportingStore:
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A connection of its own to the live database (one per thread or per query)."""
-        return self.con.cursor()
+        with self._readers_lock:
+            return self._readers.cursor()
 
     @contextmanager
     def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -149,8 +153,10 @@ class ReportingStore:
 
     def publish_snapshot(self, force: bool = False) -> bool:
         """Copy the whole database into a new file and move it over the snapshot atomically.
-        Readers that have the old snapshot open keep reading it; new readers get the new one."""
-        with self._lock:
+        Readers that have the old snapshot open keep reading it; new readers get the new one. The
+        copy runs in a transaction of its own (a consistent view, tracking row included) while the
+        projection goes on writing."""
+        with self._snapshot_lock:
             if not force and self._published == self.position and self.snapshot_path.exists():
                 return False
             position = self.position
@@ -174,5 +180,6 @@ class ReportingStore:
         if self._closed:
             return
         self._closed = True
-        with self._lock:
+        with self._snapshot_lock, self._lock:
+            self._readers.close()
             self.con.close()

@@ -144,10 +144,19 @@ def all_transactions() -> list[Tx]:
 
 # -- writing the history through the application ----------------------------------------------------
 
+def hold_the_scheduler(container: Any) -> None:
+    """The background scheduler would complete the scripted appointments (their end is in the real
+    past) while the script still decides their fate: its commands see a clock long before the history."""
+    from application.bookings import Bookings
+
+    container.scheduler.bookings = Bookings(container.market, IST, clock=lambda: datetime(2000, 1, 1, tzinfo=UTC))
+
+
 def script(container: Any) -> None:
     """Record the whole history: accounts and catalogue through the identity and people services,
     appointments and transactions as aggregates saved through the application."""
     identity, people, market = container.identity, container.people, container.market
+    hold_the_scheduler(container)
     with at(ist(2024, 1, 1)):
         ids = {title: people.create_category({"title": title}) for title in ("Legal", "Finance", "Health")}
         subs = {title: people.create_category({"title": f"{title} basics"}, parent_id=ids[title]) for title in ids}
