@@ -21,6 +21,8 @@ tables holding the same rows, and DuckDB ingestion against the raw notification-
 
     .venv/bin/python bench/analytics.py                                  # 1,000,000 / 200,000
     .venv/bin/python bench/analytics.py --transactions 100000 --appointments 20000
+    .venv/bin/python bench/analytics.py --load-only --keep     # load once, keep the event store ...
+    .venv/bin/python bench/analytics.py --reuse postgresql://postgres@127.0.0.1:5432/consult_bench_...  # ... measure
 """
 
 from __future__ import annotations
@@ -349,6 +351,25 @@ def same_numbers(http: dict[str, Any], pg: dict[str, Any]) -> list[str]:
     return wrong
 
 
+@contextlib.contextmanager
+def event_store(keep: bool, reuse: str | None) -> Any:
+    if reuse:
+        yield reuse
+        return
+    if not keep:
+        with database("postgres") as url:
+            yield url
+        return
+    from bench.common import POSTGRES_ADMIN_URL
+
+    name = f"consult_bench_kept_{int(time.time())}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    print(f"event store kept at {url} (drop it when done)", flush=True)
+    yield url
+
+
 def timed_http(client: httpx.Client, path: str, params: dict[str, Any], headers: dict[str, str]) -> float:
     started = time.perf_counter()
     reply = client.get(path, params=params, headers=headers)
@@ -363,6 +384,9 @@ def main() -> int:
     parser.add_argument("--appointments", type=int, default=200_000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", action="store_true", help="keep the throwaway event store (prints its URL)")
+    parser.add_argument("--load-only", action="store_true", help="stop after loading the events")
+    parser.add_argument("--reuse", help="an event store loaded by an earlier --keep run: skip the load")
     args = parser.parse_args()
     print(f"machine: {machine()}; {utc_stamp()}", flush=True)
     from infrastructure.bootstrap import build
@@ -370,16 +394,28 @@ def main() -> int:
     from reporting.wiring import open_store
 
     rng = random.Random(args.seed)
-    with tempfile.TemporaryDirectory() as scratch, database("postgres") as url:
+    with tempfile.TemporaryDirectory() as scratch, event_store(args.keep, args.reuse) as url:
         work = Path(scratch)
         settings = bench_settings(work, url)
+        if args.reuse:  # the bulk data is never read by the overview: read models skip past it
+            with psycopg.connect(url, autocommit=True) as pg:
+                pg.execute("UPDATE projection_tracking SET position = (SELECT max(notification_id) FROM "
+                           "marketplace_events) WHERE name = 'read_models'")
         container = build(settings, run_projections=True)
-        container.identity.create_first_admin("Bench Admin", "admin@bench.example.com", ADMIN_PASSWORD, "9000000001")
-        started = time.perf_counter()
-        loaded = load(container, args.transactions, args.appointments, rng)
-        load_seconds = time.perf_counter() - started
-        print(f"loaded {json.dumps(loaded)} in {load_seconds:.0f} s "
-              f"({loaded['events'] / load_seconds:.0f} events/s through market.save)", flush=True)
+        if args.reuse:
+            loaded = {"events": container.market.recorder.max_notification_id() or 0}
+            print(f"reusing {args.reuse}: {loaded['events']} events", flush=True)
+        else:
+            container.identity.create_first_admin("Bench Admin", "admin@bench.example.com", ADMIN_PASSWORD,
+                                                  "9000000001")
+            started = time.perf_counter()
+            loaded = load(container, args.transactions, args.appointments, rng)
+            load_seconds = time.perf_counter() - started
+            print(f"loaded {json.dumps(loaded)} in {load_seconds:.0f} s "
+                  f"({loaded['events'] / load_seconds:.0f} events/s through market.save)", flush=True)
+        if args.load_only:
+            container.close()
+            return 0
         with container.write_engine.begin() as conn:  # the bulk data is never read by the overview
             conn.exec_driver_sql(f"UPDATE projection_tracking SET position = {loaded['events']} "
                                  "WHERE name = 'read_models'")

@@ -199,7 +199,7 @@ def _rebuild(_: argparse.Namespace, settings: Settings) -> int:
             store.close()
     finally:
         container.close()
-    print(f"consult rebuild: read models and reporting store rebuilt from {total} events")
+    print(f"consult rebuild: read models rebuilt from {total} events; reporting store rebuilt from {total} events")
     return 0
 
 

@@ -45,7 +45,8 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
                      ("platform_fee", "DECIMAL(18,2)"), ("net_amount", "DECIMAL(18,2)"), ("currency", "VARCHAR"),
                      ("user_id", "VARCHAR"), ("consultant_id", "VARCHAR"), ("appointment_id", "VARCHAR"),
                      ("payment_method", "VARCHAR"), ("reference", "VARCHAR"), ("refund_id", "VARCHAR"),
-                     ("created_at", "TIMESTAMP"), ("created_local", "TIMESTAMP"), ("updated_at", "TIMESTAMP")),
+                     ("created_at", "TIMESTAMP"), ("created_local", "TIMESTAMP"), ("updated_at", "TIMESTAMP"),
+                     ("earned", "BOOLEAN")),
     "consultant_categories": (("consultant_id", "VARCHAR"), ("position", "INTEGER"), ("category_id", "VARCHAR"),
                               ("category_name", "VARCHAR"), ("subcategory_id", "VARCHAR"),
                               ("subcategory_name", "VARCHAR")),
@@ -112,7 +113,36 @@ class ReportingProjection:
             handler = self._handlers.get(type(event))
             if handler is not None:
                 handler(self, batch, event)
+        self._derive_earned(con, batch)
         self._write(con, batch)
+
+    def _derive_earned(self, con: duckdb.DuckDBPyConnection, batch: BatchRows) -> None:
+        """Keep `transactions.earned` equal to the one earnings rule: a Success payment whose
+        appointment is Completed, or that has none (none linked, unknown or deleted). It changes with
+        the transaction and with its appointment, so the payments of every appointment touched by the
+        batch are loaded and recomputed too."""
+        transactions, appointments = batch.rows["transactions"], batch.rows["appointments"]
+        if appointments:
+            names = [c for c, _ in COLUMNS["transactions"]]
+            for values in con.execute(
+                    f"SELECT {', '.join(names)} FROM transactions WHERE appointment_id IN (SELECT unnest(?))",
+                    [sorted(appointments)]).fetchall():
+                if values[0] not in transactions:
+                    transactions[values[0]] = dict(zip(names, values, strict=True))
+                    batch.existing["transactions"].add(values[0])
+        if not transactions:
+            return
+        missing = sorted({row["appointment_id"] for row in transactions.values()
+                          if row["appointment_id"] and row["appointment_id"] not in appointments})
+        known = dict(con.execute(
+            "SELECT id, CASE WHEN deleted THEN 'Deleted' ELSE status END FROM appointments "
+            "WHERE id IN (SELECT unnest(?))", [missing]).fetchall()) if missing else {}
+        for row in appointments.values():
+            known[row["id"]] = "Deleted" if row["deleted"] else row["status"]
+        for row in transactions.values():
+            linked = known.get(row["appointment_id"]) if row["appointment_id"] else None
+            row["earned"] = (row["kind"] == "Payment" and row["status"] == "Success"
+                             and linked in (None, "Deleted", "Completed"))
 
     def _load(self, con: duckdb.DuckDBPyConnection, batch: BatchRows, events: Iterable[Any]) -> None:
         created: set[str] = set()

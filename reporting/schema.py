@@ -10,7 +10,7 @@ from __future__ import annotations
 import duckdb
 
 # Bump when a table changes shape or meaning: the store is then dropped and rebuilt from the events.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TRACKING = "reporting"
 
 TABLES = ("consultants", "clients", "categories", "consultant_categories", "client_consultants", "appointments",
@@ -45,7 +45,8 @@ DDL = [
         id VARCHAR PRIMARY KEY, kind VARCHAR, status VARCHAR, amount DECIMAL(18, 2),
         platform_fee DECIMAL(18, 2), net_amount DECIMAL(18, 2), currency VARCHAR, user_id VARCHAR,
         consultant_id VARCHAR, appointment_id VARCHAR, payment_method VARCHAR, reference VARCHAR,
-        refund_id VARCHAR, created_at TIMESTAMP, created_local TIMESTAMP, updated_at TIMESTAMP)""",
+        refund_id VARCHAR, created_at TIMESTAMP, created_local TIMESTAMP, updated_at TIMESTAMP,
+        earned BOOLEAN NOT NULL)""",
     # -- views: the definitions every analytics answer shares ----------------------------------------
     """CREATE OR REPLACE VIEW appointment_facts AS
         SELECT a.*, coalesce(nullif(nullif(a.category, ''), 'General'), nullif(c.primary_category, ''),
@@ -56,11 +57,9 @@ DDL = [
     """CREATE OR REPLACE VIEW successful_payments AS
         SELECT * FROM transactions WHERE kind = 'Payment' AND status = 'Success'""",
     # The one earnings rule (CONTRACT.md "Earnings"): Success payments whose appointment is Completed;
-    # payments with no appointment (none linked, or the appointment was deleted) count at once.
-    """CREATE OR REPLACE VIEW earned_payments AS
-        SELECT t.* FROM transactions t LEFT JOIN appointments a ON a.id = t.appointment_id
-        WHERE t.kind = 'Payment' AND t.status = 'Success'
-          AND (t.appointment_id IS NULL OR a.id IS NULL OR a.deleted OR a.status = 'Completed')""",
+    # payments with no appointment (none linked, or the appointment was deleted) count at once. The
+    # projection keeps `transactions.earned` equal to that rule (reporting/projection.py, `_derive_earned`).
+    """CREATE OR REPLACE VIEW earned_payments AS SELECT * FROM transactions WHERE earned""",
     """CREATE OR REPLACE VIEW payouts AS
         SELECT * FROM transactions WHERE kind = 'Payout'""",
     """CREATE OR REPLACE VIEW monthly_consultant_revenue AS

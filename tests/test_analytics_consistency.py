@@ -142,3 +142,35 @@ def test_commands_do_not_wait_for_the_reporting_store(settings: Settings) -> Non
         overview = api.get(f"{API}/analytics/overview", headers=admin)
         assert overview.status_code == 200
         assert container.reporting.position == (container.market.recorder.max_notification_id() or 0)
+
+
+def test_consult_rebuild_rebuilds_the_reporting_store(settings: Settings) -> None:
+    import subprocess
+    import sys
+
+    import duckdb
+
+    from tests.conftest import ROOT, settings_env
+
+    for person in (*history.CONSULTANTS, *history.CLIENTS):
+        person.id = ""
+    with TestClient(create_app(settings)) as api:
+        create_admin(api)
+        container = api.app.state.container
+        history.script(container)
+        container.analytics.clock = lambda: history.NOW
+        before = answers(container.analytics)
+    con = duckdb.connect(str(settings.data_dir / "reporting.duckdb"))
+    for table in ("transactions", "appointments", "consultants"):
+        con.execute(f"DELETE FROM {table}")  # damage the store; the events are the truth
+    con.close()
+    done = subprocess.run([sys.executable, "-m", "interfaces.cli", "rebuild"], env=settings_env(settings), cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "reporting store rebuilt from" in done.stdout and "rebuilding reporting store" in done.stderr
+    app = create_app(settings)
+    history.hold_the_scheduler(app.state.container)  # before its first pass, which runs at start
+    with TestClient(app) as api:
+        container = api.app.state.container
+        container.analytics.clock = lambda: history.NOW
+        assert answers(container.analytics) == before
