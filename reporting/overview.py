@@ -27,14 +27,18 @@ from reporting.periods import (
 PLACEHOLDER_RATING = 4.5
 
 
-def money_by_month(con: duckdb.DuckDBPyConnection, view: str, start: datetime, end: datetime,
-                   where: str = "", params: list[Any] | None = None) -> dict[date, tuple[Any, ...]]:
+def money_by_month(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime, where: str,
+                   params: list[Any] | None = None) -> dict[date, tuple[Any, ...]]:
+    """(amount, platform fee, net amount, count) per business month from the `transaction_months`
+    rollup, for the transactions `where` selects (on kind, status, earned, consultant_id)."""
     rows = con.execute(
-        f"""SELECT CAST(date_trunc('month', created_local) AS DATE), sum(amount), sum(platform_fee),
-                   sum(net_amount), count(*)
-            FROM {view} WHERE created_local >= ? AND created_local < ? {where} GROUP BY 1""",
-        [start, end, *(params or [])]).fetchall()
+        f"""SELECT month, sum(amount), sum(platform_fee), sum(net_amount), sum(n) FROM transaction_months
+            WHERE month >= ? AND month < ? AND {where} GROUP BY 1""",
+        [start.date(), end.date(), *(params or [])]).fetchall()
     return {row[0]: tuple(row[1:]) for row in rows}
+
+
+SUCCESSFUL_PAYMENTS = "kind = 'Payment' AND status = 'Success'"
 
 
 def sum_months(buckets: dict[date, tuple[Any, ...]], window: Window, column: int) -> Any:
@@ -47,8 +51,8 @@ def activity(con: duckdb.DuckDBPyConnection, period: Period, where: str, params:
     window = period.window
     unit = "month" if period.view == "yearly" else "day"
     rows = dict(con.execute(
-        f"""SELECT CAST(date_trunc('{unit}', start_local) AS DATE), count(*) FROM appointment_facts
-            WHERE status IN ('Upcoming', 'Completed') AND start_local >= ? AND start_local < ? {where}
+        f"""SELECT CAST(date_trunc('{unit}', start_local) AS DATE), count(*) FROM appointments
+            WHERE NOT deleted AND status IN ('Upcoming', 'Completed') AND start_local >= ? AND start_local < ? {where}
             GROUP BY 1""", [window.start, window.end, *params]).fetchall())
     return [int(rows.get(bucket.start.date(), 0)) for bucket in period.activity_buckets()]
 
@@ -58,12 +62,12 @@ def overview(con: duckdb.DuckDBPyConnection, period: Period, now: datetime, now_
     trend = period.trend_months()
     consultants, appointments_total, clients = con.execute(
         """SELECT (SELECT count(*) FROM consultants WHERE NOT deleted AND status = 'Active'),
-                  (SELECT count(*) FROM appointment_facts WHERE counted),
+                  (SELECT count(*) FROM appointments WHERE NOT deleted AND status NOT IN ('Hold', 'Expired')),
                   (SELECT count(*) FROM clients WHERE NOT deleted AND status = 'Active')""").fetchone() or (0, 0, 0)
 
     lo = min(period.previous_year.start, trend[0].start, previous.start)
     hi = max(period.year_window.end, window.end)
-    money = money_by_month(con, "successful_payments", lo, hi)
+    money = money_by_month(con, lo, hi, SUCCESSFUL_PAYMENTS)
     gmv, fee, net, count = (sum_months(money, window, c) for c in range(4))
     previous_gmv, previous_fee = sum_months(money, previous, 0), sum_months(money, previous, 1)
     year = period.year_window
@@ -71,14 +75,14 @@ def overview(con: duckdb.DuckDBPyConnection, period: Period, now: datetime, now_
     previous_year_fee = sum_months(money, period.previous_year, 1)
 
     appointments_by_month = {row[0]: row[1] for row in con.execute(
-        """SELECT CAST(date_trunc('month', start_local) AS DATE), count(*) FROM appointment_facts
-           WHERE counted AND start_local >= ? AND start_local < ? GROUP BY 1""",
-        [trend[0].start, trend[-1].end]).fetchall()}
-    cumulative = con.execute(
-        """SELECT e, (SELECT count(*) FROM consultants WHERE NOT deleted AND created_local < e),
-                     (SELECT count(*) FROM clients WHERE NOT deleted AND created_local < e)
-           FROM (SELECT unnest(?::TIMESTAMP[]) AS e) ORDER BY e""", [[w.end for w in trend]]).fetchall()
-    accounts_by_end = {row[0]: (row[1], row[2]) for row in cumulative}
+        """SELECT CAST(date_trunc('month', start_local) AS DATE), count(*) FROM appointments
+           WHERE NOT deleted AND status NOT IN ('Hold', 'Expired') AND start_local >= ? AND start_local < ?
+           GROUP BY 1""", [trend[0].start, trend[-1].end]).fetchall()}
+    ends = [w.end for w in trend]
+    counts = ", ".join(f"count(*) FILTER (WHERE created_local < ${i + 1})" for i in range(len(ends)))
+    made_consultants = con.execute(f"SELECT {counts} FROM consultants WHERE NOT deleted", ends).fetchone() or ()
+    made_clients = con.execute(f"SELECT {counts} FROM clients WHERE NOT deleted", ends).fetchone() or ()
+    accounts_by_end = {end: (made_consultants[i], made_clients[i]) for i, end in enumerate(ends)}
     monthly_trends = []
     for bucket in trend:
         values = money.get(bucket.start.date(), (0, 0, 0, 0))
@@ -126,12 +130,14 @@ def overview(con: duckdb.DuckDBPyConnection, period: Period, now: datetime, now_
         {"rank": rank, "name": name, "category": category, "rating": PLACEHOLDER_RATING, "sessions": int(sessions),
          "revenue": number(revenue)}
         for rank, (_, name, category, revenue, sessions) in enumerate(con.execute(
-            """SELECT a.consultant_id, coalesce(nullif(c.name, ''), 'Unknown Consultant') AS name,
+            """WITH per AS (SELECT consultant_id, sum(fee) AS revenue, count(*) AS sessions FROM appointments
+                            WHERE NOT deleted AND status = 'Completed' AND start_local >= ? AND start_local < ?
+                            GROUP BY 1)
+               SELECT per.consultant_id, coalesce(nullif(c.name, ''), 'Unknown Consultant') AS name,
                       coalesce(nullif(c.primary_category, ''), nullif(c.primary_subcategory, ''), 'General'),
-                      sum(a.fee) AS revenue, count(*) AS sessions
-               FROM appointment_facts a LEFT JOIN consultants c ON c.id = a.consultant_id
-               WHERE a.status = 'Completed' AND a.start_local >= ? AND a.start_local < ?
-               GROUP BY ALL ORDER BY revenue DESC, sessions DESC, name, a.consultant_id LIMIT 5""",
+                      per.revenue, per.sessions
+               FROM per LEFT JOIN consultants c ON c.id = per.consultant_id
+               ORDER BY per.revenue DESC, per.sessions DESC, name, per.consultant_id LIMIT 5""",
             [window.start, window.end]).fetchall(), start=1)]
 
     return {
@@ -154,12 +160,12 @@ def overview(con: duckdb.DuckDBPyConnection, period: Period, now: datetime, now_
 
 
 def payout_summary(con: duckdb.DuckDBPyConnection, consultant_id: str | None) -> dict[str, int | float]:
+    """All-time earnings (the one rule), successful payouts and their difference, from the rollup."""
     where, params = ("WHERE consultant_id = ?", [consultant_id]) if consultant_id else ("", [])
-    paid_where = f"{where} {'AND' if where else 'WHERE'} status = 'Success'"
     earned, paid = con.execute(
-        f"""SELECT (SELECT coalesce(sum(net_amount), 0) FROM earned_payments {where}),
-                   (SELECT coalesce(sum(amount), 0) FROM payouts {paid_where})""", [*params, *params]).fetchone() \
-        or (0, 0)
+        f"""SELECT coalesce(sum(net_amount) FILTER (WHERE earned), 0),
+                   coalesce(sum(amount) FILTER (WHERE kind = 'Payout' AND status = 'Success'), 0)
+            FROM transaction_months {where}""", params).fetchone() or (0, 0)
     return {"totalEarnings": number(earned), "totalPaidOut": number(paid), "remainingBalance": number(earned - paid)}
 
 

@@ -36,8 +36,8 @@ def consultant_stats(con: duckdb.DuckDBPyConnection, consultant_id: str, period:
         """SELECT count(*) FILTER (WHERE status = 'Active'), count(*) FILTER (WHERE status = 'Inactive')
            FROM client_consultants WHERE consultant_id = ?""", [consultant_id]).fetchone() or (0, 0)
     trend = period.trend_months()
-    earned = money_by_month(con, "earned_payments", trend[0].start, max(trend[-1].end, window.end),
-                            "AND consultant_id = ?", [consultant_id])
+    earned = money_by_month(con, trend[0].start, max(trend[-1].end, window.end), "earned AND consultant_id = ?",
+                            [consultant_id])
     period_revenue = sum((values[2] or 0 for month, values in earned.items()
                           if window.start.date() <= month < window.end.date()), 0)
 
@@ -103,7 +103,10 @@ def client_stats(con: duckdb.DuckDBPyConnection, client_id: str, period: Period,
                ORDER BY a.start_at DESC, a.id LIMIT 5""", [client_id, window.start, window.end]).fetchall():
         recent.append({"id": row[0], "name": row[1], "with": "You", "tag": row[2], "time": clock_text(row[3]),
                        "date": day_label(row[3], now.date()), "status": row[4], "avatar": ui_avatar(row[1])})
-    spent = money_by_month(con, "successful_payments", trend[0].start, trend[-1].end, "AND user_id = ?", [client_id])
+    spent = dict(con.execute(
+        """SELECT CAST(date_trunc('month', created_local) AS DATE), sum(amount) FROM successful_payments
+           WHERE user_id = ? AND created_local >= ? AND created_local < ? GROUP BY 1""",
+        [client_id, trend[0].start, trend[-1].end]).fetchall())
     appointments = {row[0]: (row[1], row[2]) for row in con.execute(
         """SELECT CAST(date_trunc('month', start_local) AS DATE), count(*), count(*) FILTER (WHERE status = 'Completed')
            FROM appointment_facts WHERE client_id = ? AND status IN ('Upcoming', 'Completed')
@@ -115,7 +118,7 @@ def client_stats(con: duckdb.DuckDBPyConnection, client_id: str, period: Period,
                   _stat("upcoming", "Upcoming Appointments", str(upcoming))],
         "recentAppointments": recent,
         "monthlySpendingTrends": [{"name": MONTH_NAMES[w.start.month - 1],
-                                   "value": number(spent.get(w.start.date(), (0,))[0])} for w in trend],
+                                   "value": number(spent.get(w.start.date(), 0))} for w in trend],
         "monthlyApptTrends": [{"name": MONTH_NAMES[w.start.month - 1],
                                "total": int(appointments.get(w.start.date(), (0, 0))[0]),
                                "completed": int(appointments.get(w.start.date(), (0, 0))[1])} for w in trend],
