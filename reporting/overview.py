@@ -25,6 +25,14 @@ from reporting.periods import (
 )
 
 PLACEHOLDER_RATING = 4.5
+# Category resolution in two steps, so the join with consultants runs on grouped rows only: group by
+# the stored category (`cat`, unless empty or General) or, for appointments without one, by consultant
+# (`cid`); then resolve `cid` groups to the consultant's primary category. Same rule as the
+# `appointment_facts` view.
+STORED = "nullif(nullif(category, ''), 'General')"
+BY_STORED_CATEGORY = f"SELECT {STORED} AS cat, CASE WHEN {STORED} IS NULL THEN consultant_id END AS cid,"
+RESOLVED = "coalesce(g.cat, nullif(c.primary_category, ''), 'General')"
+RESOLVED_ROW = "coalesce(nullif(nullif(a.category, ''), 'General'), nullif(c.primary_category, ''), 'General')"
 
 
 def money_by_month(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime, where: str,
@@ -96,31 +104,40 @@ def overview(con: duckdb.DuckDBPyConnection, period: Period, now: datetime, now_
         {"title": title, "appointmentCount": int(n), "monthlyRevenue": 0, "consultants": 0, "clients": 0,
          "rating": PLACEHOLDER_RATING}
         for title, n in con.execute(
-            """SELECT category_resolved, count(*) AS n FROM appointment_facts
-               WHERE status NOT IN ('Cancelled', 'Hold', 'Expired') GROUP BY 1 ORDER BY n DESC, 1 LIMIT 5""").fetchall()]
+            f"""WITH grouped AS ({BY_STORED_CATEGORY} count(*) AS n FROM appointments
+                                 WHERE NOT deleted AND status NOT IN ('Cancelled', 'Hold', 'Expired') GROUP BY 1, 2)
+                SELECT {RESOLVED} AS title, sum(n) AS total FROM grouped g LEFT JOIN consultants c ON c.id = g.cid
+                GROUP BY 1 ORDER BY total DESC, 1 LIMIT 5""").fetchall()]
 
     recent = []
     for row in con.execute(
-            """SELECT a.id, coalesce(nullif(a.client_name, ''), nullif(cl.name, ''), 'Unknown Client'),
-                      coalesce(nullif(a.consultant_name, ''), nullif(c.name, ''), 'Unknown Consultant'),
-                      a.category_resolved, a.start_local, a.start_at, a.status
-               FROM appointment_facts a LEFT JOIN clients cl ON cl.id = a.client_id
-                    LEFT JOIN consultants c ON c.id = a.consultant_id
-               WHERE a.counted AND a.status <> 'Cancelled' AND a.start_at >= ?
-               ORDER BY a.start_at, a.id LIMIT 5""", [now_utc]).fetchall():
+            f"""WITH next AS (SELECT id, client_id, consultant_id, client_name, consultant_name, category, start_local,
+                                     start_at, status FROM appointments
+                              WHERE NOT deleted AND status NOT IN ('Hold', 'Expired', 'Cancelled') AND start_at >= ?
+                              ORDER BY start_at, id LIMIT 5)
+                SELECT a.id, coalesce(nullif(a.client_name, ''), nullif(cl.name, ''), 'Unknown Client'),
+                       coalesce(nullif(a.consultant_name, ''), nullif(c.name, ''), 'Unknown Consultant'),
+                       {RESOLVED_ROW}, a.start_local, a.start_at, a.status
+                FROM next a LEFT JOIN clients cl ON cl.id = a.client_id
+                     LEFT JOIN consultants c ON c.id = a.consultant_id
+                ORDER BY a.start_at, a.id""", [now_utc]).fetchall():
         recent.append({"_id": row[0], "client": row[1], "consultant": row[2], "category": row[3],
                        "date": row[4].date().isoformat(), "time": clock_text(row[4]), "startAt": iso_utc(row[5]),
                        "status": row[6]})
 
     performance = []
     for name, revenue, sessions, last in con.execute(
-            """SELECT category_resolved,
-                      coalesce(sum(fee) FILTER (WHERE status = 'Completed' AND start_local >= $p0), 0),
-                      count(*) FILTER (WHERE status = 'Completed' AND start_local >= $p0),
-                      coalesce(sum(fee) FILTER (WHERE status = 'Completed' AND start_local < $p0), 0)
-               FROM appointment_facts
-               WHERE status IN ('Completed', 'Upcoming') AND start_local >= $q0 AND start_local < $p1
-               GROUP BY 1""", {"p0": window.start, "p1": window.end, "q0": previous.start}).fetchall():
+            f"""WITH grouped AS ({BY_STORED_CATEGORY}
+                        coalesce(sum(fee) FILTER (WHERE status = 'Completed' AND start_local >= $p0), 0) AS revenue,
+                        count(*) FILTER (WHERE status = 'Completed' AND start_local >= $p0) AS sessions,
+                        coalesce(sum(fee) FILTER (WHERE status = 'Completed' AND start_local < $p0), 0) AS last
+                    FROM appointments
+                    WHERE NOT deleted AND status IN ('Completed', 'Upcoming') AND start_local >= $q0
+                          AND start_local < $p1
+                    GROUP BY 1, 2)
+                SELECT {RESOLVED} AS name, sum(revenue), sum(sessions), sum(last)
+                FROM grouped g LEFT JOIN consultants c ON c.id = g.cid GROUP BY 1""",
+            {"p0": window.start, "p1": window.end, "q0": previous.start}).fetchall():
         performance.append({"name": name, "revenue": number(revenue), "sessions": int(sessions),
                             "rate": f"\u20b9{js_round(float(revenue) / sessions) if sessions else 0}/hr avg",
                             "growth": category_growth(revenue, last)})
