@@ -245,7 +245,8 @@ def copy_to_postgres(store_path: Path, url: str, work: Path) -> None:
             out.unlink()
         for statement in PG_INDEXES:
             pg.execute(statement)
-        pg.execute("VACUUM ANALYZE")
+        for table in PG_TABLES:
+            pg.execute(f"VACUUM ANALYZE bench_{table}")
     con.close()
 
 
