@@ -172,11 +172,10 @@ def _seed_demo(_: argparse.Namespace, settings: Settings) -> int:
 
 
 def _rebuild(_: argparse.Namespace, settings: Settings) -> int:
-    import duckdb
     from tqdm import tqdm
 
     from infrastructure.bootstrap import build
-    from reporting.wiring import open_store
+    from reporting.wiring import ReportingLocked, open_store
 
     container = build(settings, run_projections=False)
     try:
@@ -186,9 +185,9 @@ def _rebuild(_: argparse.Namespace, settings: Settings) -> int:
             container.runner.catch_up(progress=bar.update)
         try:
             store = open_store(settings, container)
-        except duckdb.IOException as error:  # the file is locked by the running owner process
-            print(f"consult rebuild: the reporting store is in use by another process ({error}); stop "
-                  "`consult serve` / `consult worker --reporting` first", file=sys.stderr)
+        except ReportingLocked as error:  # the file is locked by the running owner process
+            print(f"consult rebuild: {error}; stop `consult serve` / `consult worker --reporting` first",
+                  file=sys.stderr)
             return 1
         try:
             store.reset()

@@ -5,20 +5,29 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+import duckdb
+
 from infrastructure.bootstrap import Container
 from infrastructure.settings import Settings
 from reporting.service import Analytics
 from reporting.store import LIVE_FILE, ReportingStore
 
 
+class ReportingLocked(Exception):
+    """The DuckDB file is owned (locked) by another process."""
+
+
 def open_store(settings: Settings, container: Container) -> ReportingStore:
     market = container.market
-    return ReportingStore(
-        settings.data_dir / LIVE_FILE,
-        read_notifications=lambda start, limit: list(market.recorder.select_notifications(start, limit)),
-        decode=market.mapper.to_domain_event,
-        max_position=lambda: market.recorder.max_notification_id() or 0,
-        zone=ZoneInfo(settings.business_timezone))
+    try:
+        return ReportingStore(
+            settings.data_dir / LIVE_FILE,
+            read_notifications=lambda start, limit: list(market.recorder.select_notifications(start, limit)),
+            decode=market.mapper.to_domain_event,
+            max_position=lambda: market.recorder.max_notification_id() or 0,
+            zone=ZoneInfo(settings.business_timezone))
+    except duckdb.IOException as error:
+        raise ReportingLocked(f"the reporting store {settings.data_dir / LIVE_FILE} is in use: {error}") from error
 
 
 def attach(container: Container) -> Analytics:

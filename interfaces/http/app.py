@@ -31,7 +31,7 @@ from interfaces.http.routers import (
     users,
 )
 from interfaces.realtime import create_socket_server
-from reporting.wiring import attach, owns_reporting
+from reporting.wiring import ReportingLocked, attach, owns_reporting
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
@@ -111,7 +111,10 @@ def create_app(settings: Settings | None = None, *, run_projections: bool | None
         run_projections = os.environ.get("CONSULT_RUN_PROJECTIONS", "1") != "0"
     app_container = build(settings, run_projections=run_projections)
     if owns_reporting(settings, run_projections):
-        attach(app_container)
+        try:
+            attach(app_container)
+        except ReportingLocked as locked:  # another process on this DATA_DIR owns the store
+            log.warning("%s: this process does not serve analytics (set REPORTING_URL to forward them)", locked)
     tokens = app_container.tokens
     server = create_socket_server(tokens, settings.redis_url, settings.socketio_channel)
     if run_projections:

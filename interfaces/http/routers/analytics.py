@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from domain.errors import Forbidden, Invalid, NotFound
 from interfaces.http.deps import HEX_ID, AppContainer, Principal, require
 from interfaces.http.envelope import ERROR_RESPONSES, Envelope, ok
+from interfaces.http.errors import ApiError
 from reporting.csv_export import consultant_csv, overview_csv
 from reporting.periods import BadParameter, Period
 from reporting.service import Analytics, NotLinked, UnknownClient
@@ -23,7 +24,7 @@ Text = Annotated[str | None, Query()]
 
 def _analytics(app: AppContainer) -> Analytics:
     if app.analytics is None:  # an API process without REPORTING_URL: nobody to forward to
-        raise Invalid("Analytics are served by the reporting process; set REPORTING_URL")
+        raise ApiError(503, "Analytics are served by the reporting process; set REPORTING_URL")
     return app.analytics
 
 
