@@ -67,6 +67,10 @@ class Container:
     payments: Payments
     payouts: Payouts
     ledger: LedgerQueries
+    # the DuckDB reporting store and its queries, attached (reporting.wiring.attach) only in the one
+    # process that owns the store
+    reporting: Any = None
+    analytics: Any = None
     _threads: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -82,12 +86,24 @@ class Container:
                 thread = threading.Thread(target=target, args=(self._stop,), daemon=True, name=name)
                 thread.start()
                 self._threads.append(thread)
+        if self.reporting is not None and not any(t.name == "reporting" for t in self._threads):
+            self.start_reporting()
+
+    def start_reporting(self) -> None:
+        assert self.reporting is not None
+        self._stop.clear()
+        thread = threading.Thread(target=self.reporting.run_forever, args=(self._stop,), daemon=True,
+                                  name="reporting")
+        thread.start()
+        self._threads.append(thread)
 
     def close(self) -> None:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads.clear()
+        if self.reporting is not None:
+            self.reporting.close()
         self.market.close()
         self.engine.dispose()
         self.write_engine.dispose()

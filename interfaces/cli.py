@@ -1,4 +1,4 @@
-"""The `consult` command line: serve, worker, migrate, create-admin, seed-demo, rebuild."""
+"""The `consult` command line: serve, worker, migrate, create-admin, seed-demo, rebuild, report."""
 
 from __future__ import annotations
 
@@ -33,9 +33,15 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     migrate(settings)
     projector = None
     if args.workers > 1:
-        # N API processes run no projections; one `consult worker` child runs them.
+        # N API processes run no projections; one `consult worker` child runs them and, unless
+        # REPORTING_URL names a reporting process elsewhere, owns the DuckDB store and serves analytics.
         os.environ["CONSULT_RUN_PROJECTIONS"] = "0"
-        projector = subprocess.Popen([sys.executable, "-m", "interfaces.cli", "worker"], env=os.environ.copy())
+        command = [sys.executable, "-m", "interfaces.cli", "worker"]
+        if not settings.reporting_url:
+            port = args.reporting_port or _free_port()
+            command += ["--reporting", "--host", "127.0.0.1", "--port", str(port)]
+            os.environ["REPORTING_URL"] = f"http://127.0.0.1:{port}"
+        projector = subprocess.Popen(command, env=os.environ.copy())
     print(f"consult: serving on http://{args.host}:{args.port} (API docs at /docs)", flush=True)
     try:
         uvicorn.run("interfaces.asgi:create", factory=True, host=args.host, port=args.port, workers=args.workers,
@@ -47,8 +53,17 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    """Projections (and the scheduler) only, for multi-process deployments."""
+    """Projections (and the scheduler), for multi-process deployments; with `--reporting` also the
+    DuckDB reporting store and the analytics routes on `--port`."""
     from infrastructure.bootstrap import build
     from infrastructure.realtime import RedisBroadcaster
 
@@ -59,11 +74,42 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         signal.signal(sig, lambda *_: stop.set())
     scheduler = threading.Thread(target=container.scheduler.run_forever, args=(stop,), daemon=True, name="scheduler")
     scheduler.start()
-    print("consult worker: following the event log", flush=True)
+    threads = [scheduler]
+    if args.reporting:
+        threads.append(_serve_reporting(container, args, stop))
+    print("consult worker: following the event log" + (f"; analytics on port {args.port}" if args.reporting else ""),
+          flush=True)
     container.runner.run_forever(stop, interval=args.interval)
-    scheduler.join(timeout=10)
+    for thread in threads:
+        thread.join(timeout=10)
     container.close()
     return 0
+
+
+def _serve_reporting(container: Any, args: argparse.Namespace, stop: threading.Event) -> threading.Thread:
+    """Own the DuckDB store: follow the log into it and answer /api/v1/analytics/* on --port."""
+    import uvicorn
+
+    from interfaces.http.app import create_reporting_api
+    from reporting.wiring import attach
+
+    attach(container)
+    container.start_reporting()
+    server = uvicorn.Server(uvicorn.Config(create_reporting_api(container), host=args.host, port=args.port,
+                                           log_level="warning", access_log=False))
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # the worker handles signals
+
+    def run() -> None:
+        server.run()
+
+    def watch() -> None:
+        stop.wait()
+        server.should_exit = True
+
+    thread = threading.Thread(target=run, daemon=True, name="reporting-http")
+    thread.start()
+    threading.Thread(target=watch, daemon=True, name="reporting-stop").start()
+    return thread
 
 
 def _migrate(_: argparse.Namespace, settings: Settings) -> int:
@@ -130,6 +176,7 @@ def _rebuild(_: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
     from infrastructure.bootstrap import build
+    from reporting.wiring import ReportingLocked, open_store
 
     container = build(settings, run_projections=False)
     try:
@@ -137,15 +184,43 @@ def _rebuild(_: argparse.Namespace, settings: Settings) -> int:
         container.runner.reset()
         with tqdm(total=total, unit="event", desc="rebuilding read models") as bar:
             container.runner.catch_up(progress=bar.update)
+        try:
+            store = open_store(settings, container)
+        except ReportingLocked as error:  # the file is locked by the running owner process
+            print(f"consult rebuild: {error}; stop `consult serve` / `consult worker --reporting` first",
+                  file=sys.stderr)
+            return 1
+        try:
+            store.reset()
+            with tqdm(total=total, unit="event", desc="rebuilding reporting store") as bar:
+                store.catch_up(progress=bar.update)
+            store.publish_snapshot(force=True)
+        finally:
+            store.close()
     finally:
         container.close()
-    print(f"consult rebuild: read models rebuilt from {total} events")
+    print(f"consult rebuild: read models rebuilt from {total} events; reporting store rebuilt from {total} events")
+    return 0
+
+
+def _report(args: argparse.Namespace, settings: Settings) -> int:
+    """Ad-hoc SQL over the analyst snapshot (read-only; never the live store)."""
+    from reporting.analyst import SnapshotMissing, run_sql
+
+    try:
+        print(run_sql(settings.data_dir, args.query, as_csv=args.csv, limit=args.max_rows))
+    except SnapshotMissing as error:
+        print(f"consult report: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # noqa: BLE001 - a SQL error, a write refused by the read-only snapshot
+        print(f"consult report: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
 COMMANDS: dict[str, Any] = {
     "serve": _serve, "worker": _worker, "migrate": _migrate, "create-admin": _create_admin,
-    "seed-demo": _seed_demo, "rebuild": _rebuild,
+    "seed-demo": _seed_demo, "rebuild": _rebuild, "report": _report,
 }
 
 
@@ -157,8 +232,14 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--log-level", default="info")
+    serve.add_argument("--reporting-port", type=int, default=0,
+                       help="with --workers N: port of the reporting worker child (default: a free port)")
     worker = sub.add_parser("worker", help="projections and scheduler only (multi-process deployments)")
     worker.add_argument("--interval", type=float, default=0.02, help="seconds between polls of the event log")
+    worker.add_argument("--reporting", action="store_true",
+                        help="also own the DuckDB reporting store and serve /api/v1/analytics/* on --port")
+    worker.add_argument("--host", default="127.0.0.1")
+    worker.add_argument("--port", type=int, default=8001)
     sub.add_parser("migrate", help="create the event store and upgrade the read-model tables")
     admin = sub.add_parser("create-admin", help="create the first admin (password from CONSULT_ADMIN_PASSWORD "
                            "or a prompt; never printed)")
@@ -166,7 +247,13 @@ def parser() -> argparse.ArgumentParser:
     admin.add_argument("--name", required=True)
     admin.add_argument("--mobile", required=True)
     sub.add_parser("seed-demo", help="add demo data, only to an empty store")
-    sub.add_parser("rebuild", help="drop the read models and rebuild them from the events")
+    sub.add_parser("rebuild", help="drop the read models and the reporting store and rebuild them from the events")
+    report = sub.add_parser("report", help="analyst access to the reporting snapshot")
+    report_sub = report.add_subparsers(dest="report_command", required=True)
+    sql = report_sub.add_parser("sql", help="run read-only SQL over the latest reporting snapshot")
+    sql.add_argument("query")
+    sql.add_argument("--csv", action="store_true", help="CSV output instead of a table")
+    sql.add_argument("--max-rows", type=int, default=1000, help="rows shown in table output (CSV: all)")
     return root
 
 

@@ -18,8 +18,10 @@ from infrastructure.realtime import LoopBroadcaster, RedisBroadcaster
 from infrastructure.settings import Settings
 from interfaces.http import errors
 from interfaces.http.envelope import ok
+from interfaces.http.forwarding import ForwardAnalytics
 from interfaces.http.middleware import BodyLimit, PushAfterResponse, RateLimit
 from interfaces.http.routers import (
+    analytics,
     appointments,
     auth,
     catalogue,
@@ -32,11 +34,13 @@ from interfaces.http.routers import (
     users,
 )
 from interfaces.realtime import create_socket_server
+from reporting.wiring import ReportingLocked, attach, owns_reporting
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 ROUTERS = (auth.router, catalogue.router, consultants.router, clients.router, users.router,
-           consultant_settings.router, appointments.router, payments.router, transactions.router, storage.router)
+           consultant_settings.router, appointments.router, payments.router, transactions.router, storage.router,
+           analytics.router)
 DEV_ORIGINS = r"https?://(localhost|127\.0\.0\.1)(:\d+)?"
 
 
@@ -70,6 +74,8 @@ def create_api(app_container: Container) -> FastAPI:
         return ok("OK", {"status": "up"})
 
     api.add_middleware(PushAfterResponse, runner=app_container.runner)
+    if app_container.analytics is None and settings.reporting_url:
+        api.add_middleware(ForwardAnalytics, base_url=settings.reporting_url, prefix=f"{API_PREFIX}/analytics")
     api.add_middleware(RateLimit, limiter=app_container.limiter, api_max=settings.rate_limit_max,
                        auth_max=settings.auth_rate_limit_max, window=settings.rate_limit_window_seconds)
     api.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
@@ -86,6 +92,22 @@ def create_api(app_container: Container) -> FastAPI:
     return api
 
 
+def create_reporting_api(app_container: Container) -> FastAPI:
+    """The HTTP face of `consult worker --reporting`: the analytics routes (and health) only. API
+    processes forward to it and apply the rate limits and CORS themselves."""
+    api = FastAPI(title="Consultation marketplace reporting", version="1.0", docs_url="/docs")
+    api.state.container = app_container
+    errors.install(api)
+    api.include_router(analytics.router, prefix=API_PREFIX)
+
+    @api.get(f"{API_PREFIX}/health", tags=["ops"])
+    def health() -> Any:
+        store = app_container.reporting
+        return ok("OK", {"status": "up", "reportingPosition": store.position if store else None})
+
+    return api
+
+
 def create_app(settings: Settings | None = None, *, run_projections: bool | None = None) -> Any:
     """Build the whole service. A process runs the projections unless told otherwise
     (`CONSULT_RUN_PROJECTIONS=0` is set by `consult serve --workers N` for its API processes)."""
@@ -93,6 +115,11 @@ def create_app(settings: Settings | None = None, *, run_projections: bool | None
     if run_projections is None:
         run_projections = os.environ.get("CONSULT_RUN_PROJECTIONS", "1") != "0"
     app_container = build(settings, run_projections=run_projections)
+    if owns_reporting(settings, run_projections):
+        try:
+            attach(app_container)
+        except ReportingLocked as locked:  # another process on this DATA_DIR owns the store
+            log.warning("%s: this process does not serve analytics (set REPORTING_URL to forward them)", locked)
     tokens = app_container.tokens
     server = create_socket_server(tokens, settings.redis_url, settings.socketio_channel)
     if run_projections:

@@ -1,0 +1,185 @@
+"""The reporting store: one DuckDB file owned by the process that runs its projection.
+
+- Tracking: the position lives in DuckDB (`reporting_tracking`) and is advanced in the same DuckDB
+  transaction as the rows of its batch, so each event takes effect exactly once across restarts.
+- Consistent reads on demand: `wait_for(position)` (bounded) lets an analytics request include every
+  command that returned before it was sent; commands never wait for this store.
+- Analyst access: the owner publishes a read-only snapshot (a complete copy of the database, atomically
+  replaced, at most `snapshot_interval` seconds behind) that any DuckDB can open."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from reporting import schema
+from reporting.projection import TOPICS, ReportingProjection
+
+log = logging.getLogger(__name__)
+LIVE_FILE = "reporting.duckdb"
+SNAPSHOT_FILE = "reporting-snapshot.duckdb"
+
+
+class ReportingStore:
+    def __init__(self, path: Path, read_notifications: Callable[[int, int], list[Any]],
+                 decode: Callable[[Any], Any], max_position: Callable[[], int], zone: ZoneInfo,
+                 snapshot_path: Path | None = None, batch_size: int = 5000, snapshot_interval: float = 2.0):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.snapshot_path = snapshot_path or path.with_name(SNAPSHOT_FILE)
+        self._read = read_notifications
+        self._decode = decode
+        self._max_position = max_position
+        self.zone = zone
+        self.batch_size = batch_size
+        self.snapshot_interval = snapshot_interval
+        self.con = duckdb.connect(str(path))  # the writer's connection (used under self._lock only)
+        schema.ensure(self.con, zone.key)
+        self._readers = self.con.cursor()  # the root that hands out one connection per reader
+        self._readers_lock = threading.Lock()
+        self.projection = ReportingProjection(zone)
+        self._lock = threading.Lock()  # one writer: the projection (catch-up, reset)
+        self._snapshot_lock = threading.Lock()
+        self.position = self.committed_position()
+        self._published = -1
+        self._closed = False
+
+    # -- tracking ------------------------------------------------------------------------------------
+
+    def committed_position(self) -> int:
+        row = self.cursor().execute("SELECT position FROM reporting_tracking WHERE name = ?",
+                                    [schema.TRACKING]).fetchone()
+        return int(row[0]) if row else 0
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own to the live database (one per thread or per query)."""
+        with self._readers_lock:
+            return self._readers.cursor()
+
+    @contextmanager
+    def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        cursor = self.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+
+    # -- processing ----------------------------------------------------------------------------------
+
+    def catch_up(self, progress: Callable[[int], None] | None = None, until: int | None = None) -> int:
+        with self._lock:
+            if until is not None and self.position >= until:
+                return self.position
+            while self._process_batch(progress):
+                pass
+            return self.position
+
+    def _process_batch(self, progress: Callable[[int], None] | None) -> int:
+        start = self.position
+        notifications = self._read(start + 1, self.batch_size)
+        if not notifications:
+            return 0
+        events = [self._decode(n) for n in notifications if n.topic in TOPICS]
+        last = notifications[-1].id
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if events:
+                self.projection.apply(con, events)
+            con.execute("UPDATE reporting_tracking SET position = ? WHERE name = ?", [last, schema.TRACKING])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        self.position = last
+        if progress:
+            progress(len(notifications))
+        return len(notifications)
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Process (or wait for the background loop to process) the log up to `position`."""
+        if self.position >= position:
+            return True
+        deadline = time.monotonic() + timeout
+        acquired = self._lock.acquire(timeout=timeout)
+        if acquired:
+            try:
+                while self.position < position and time.monotonic() < deadline and self._process_batch(None):
+                    pass
+            finally:
+                self._lock.release()
+        if self.position < position:
+            log.warning("reporting store did not reach position %s within %.1fs (at %s)", position, timeout,
+                        self.position)
+            return False
+        return True
+
+    def reset(self) -> None:
+        """Empty the store and rewind its position (for a rebuild)."""
+        with self._lock:
+            self.con.execute("BEGIN TRANSACTION")
+            schema.truncate(self.con)
+            self.con.execute("COMMIT")
+            self.position = 0
+            self._published = -1
+
+    def pending(self) -> int:
+        return max(0, (self._max_position() or 0) - self.position)
+
+    def run_forever(self, stop: threading.Event, interval: float = 0.05) -> None:
+        last_snapshot = 0.0
+        while not stop.is_set():
+            try:
+                if (self._max_position() or 0) > self.position:
+                    self.catch_up()
+                if time.monotonic() - last_snapshot >= self.snapshot_interval:
+                    self.publish_snapshot()
+                    last_snapshot = time.monotonic()
+            except Exception:
+                log.exception("reporting projection failed; retrying")
+                stop.wait(1.0)
+            stop.wait(interval)
+
+    # -- analyst snapshot ----------------------------------------------------------------------------
+
+    def publish_snapshot(self, force: bool = False) -> bool:
+        """Copy the whole database into a new file and move it over the snapshot atomically.
+        Readers that have the old snapshot open keep reading it; new readers get the new one. The
+        copy runs in a transaction of its own (a consistent view, tracking row included) while the
+        projection goes on writing."""
+        with self._snapshot_lock:
+            if not force and self._published == self.position and self.snapshot_path.exists():
+                return False
+            position = self.position
+            temporary = self.snapshot_path.with_name(f".{self.snapshot_path.name}.{os.getpid()}.tmp")
+            temporary.unlink(missing_ok=True)
+            cursor = self.cursor()
+            try:
+                catalog = cursor.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
+                cursor.execute(f"ATTACH '{temporary}' AS snapshot_out")
+                try:
+                    cursor.execute(f'COPY FROM DATABASE "{catalog}" TO snapshot_out')
+                finally:
+                    cursor.execute("DETACH snapshot_out")
+            finally:
+                cursor.close()
+            os.replace(temporary, self.snapshot_path)
+            self._published = position
+            return True
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        with self._snapshot_lock, self._lock:
+            self._readers.close()
+            self.con.close()

@@ -1,0 +1,195 @@
+"""Consistency of the reporting store: after each command of a history (every save of the scripted
+history, then booking commands, a rename and a re-categorisation over HTTP), the analytics answers
+of the live store equal those of a store rebuilt from the events alone, with batches cut at other
+places. And an answer includes every command that returned before the request."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi.testclient import TestClient
+
+from infrastructure.settings import Settings
+from interfaces.http.app import create_app
+from reporting.service import Analytics
+from reporting.store import ReportingStore
+from tests import analytics_history as history
+from tests.conftest import bearer, create_admin
+from tests.test_appointments import next_weekday, slot_body
+
+API = "/api/v1"
+PERIODS = [("monthly", "2025", "6"), ("yearly", "2025", None)]
+WATCHED = ("A", "C", "k1")
+
+
+def answers(analytics: Analytics) -> list[Any]:
+    out: list[Any] = []
+    for view, year, month in PERIODS:
+        period = analytics.period(view, year, month)
+        out.append(analytics.overview(period))
+        for person in history.CONSULTANTS:
+            if person.id and person.key in WATCHED:
+                out.append(analytics.consultant(person.id, period))
+        for person in history.CLIENTS:
+            if person.id and person.key in WATCHED:
+                out.append(analytics.client(person.id, period))
+    for person in history.CLIENTS:
+        if person.id and person.key in WATCHED:
+            out.append(analytics.client_detail(person.id, None))
+    return out
+
+
+ROLLUP = """SELECT month, consultant_id, kind, status, earned, n, amount, platform_fee, net_amount
+             FROM transaction_months ORDER BY ALL"""
+RAW = """SELECT CAST(date_trunc('month', created_local) AS DATE), coalesce(consultant_id, ''), kind, status, earned,
+                count(*), sum(amount), sum(platform_fee), sum(net_amount) FROM transactions GROUP BY ALL ORDER BY ALL"""
+EARNED_BY_RULE = """SELECT t.id, (t.kind = 'Payment' AND t.status = 'Success' AND (t.appointment_id IS NULL OR a.id IS NULL
+                           OR a.deleted OR a.status = 'Completed')) FROM transactions t
+                    LEFT JOIN appointments a ON a.id = t.appointment_id ORDER BY 1"""
+
+
+def check_derived(store: ReportingStore) -> None:
+    """The rollup equals the grouped facts, and `earned` equals the earnings rule evaluated by a join."""
+    with store.reading() as con:
+        assert con.execute(ROLLUP).fetchall() == con.execute(RAW).fetchall()
+        assert con.execute(EARNED_BY_RULE).fetchall() == con.execute(
+            "SELECT id, earned FROM transactions ORDER BY 1").fetchall()
+
+
+def first_difference(left: Any, right: Any, path: str = "") -> str:
+    if isinstance(left, dict) and isinstance(right, dict):
+        for key in {**left, **right}:
+            if left.get(key) != right.get(key):
+                return first_difference(left.get(key), right.get(key), f"{path}.{key}")
+    if isinstance(left, list) and isinstance(right, list) and len(left) == len(right):
+        for index, (a, b) in enumerate(zip(left, right, strict=True)):
+            if a != b:
+                return first_difference(a, b, f"{path}[{index}]")
+    return f"{path}: {left!r} != {right!r}"
+
+
+def rebuilt_answers(container: Any, directory: Path, count: int) -> list[Any]:
+    market = container.market
+    store = ReportingStore(
+        directory / f"rebuilt-{count}.duckdb",
+        read_notifications=lambda start, limit: list(market.recorder.select_notifications(start, limit)),
+        decode=market.mapper.to_domain_event, max_position=lambda: market.recorder.max_notification_id() or 0,
+        zone=ZoneInfo("Asia/Kolkata"), batch_size=7)
+    try:
+        store.catch_up()
+        check_derived(store)
+        analytics = Analytics(store, lambda: market.recorder.max_notification_id() or 0, ZoneInfo("Asia/Kolkata"))
+        analytics.clock = lambda: history.NOW
+        return answers(analytics)
+    finally:
+        store.close()
+        for leftover in directory.glob(f"rebuilt-{count}.duckdb*"):
+            leftover.unlink()
+
+
+def test_after_each_command_the_live_answers_equal_a_rebuilt_store(settings: Settings, tmp_path: Path) -> None:
+    for person in (*history.CONSULTANTS, *history.CLIENTS):
+        person.id = ""
+    with TestClient(create_app(settings)) as api:
+        admin = bearer(create_admin(api))
+        container = api.app.state.container
+        container.analytics.clock = lambda: history.NOW
+        market = container.market
+        save = market.save
+        checks: list[int] = []
+
+        def checked_save(*aggregates: Any, **kwargs: Any) -> Any:
+            recordings = save(*aggregates, **kwargs)
+            if threading.current_thread().name == "scheduler" or not aggregates:
+                return recordings  # the scheduler's idle passes run beside the script
+            checks.append(1)
+            if len(checks) % 10 == 0 or len(checks) > 60:  # every tenth save of the script, then every one
+                live, rebuilt = answers(container.analytics), rebuilt_answers(container, tmp_path, len(checks))
+                check_derived(container.reporting)
+                assert live == rebuilt, (len(checks), first_difference(live, rebuilt))
+            return recordings
+
+        market.save = checked_save  # type: ignore[method-assign]
+        history.script(container)
+        # commands through the routes, at the real time of the test
+        a, k1 = history.by_key(history.CONSULTANTS)["A"], history.by_key(history.CLIENTS)["k1"]
+        checks.extend([0] * 60)  # from here on, every save is checked
+        day = next_weekday(2)
+        made = api.post(f"{API}/appointments", headers=admin, json=slot_body(
+            a.id, k1.id, day, "09:00", "10:00", status="Upcoming", session="Video Call", category="Finance"))
+        assert made.status_code == 201, made.text
+        appointment_id = made.json()["data"]["_id"]
+        overview = api.get(f"{API}/analytics/overview", headers=admin).json()["data"]
+        assert appointment_id in [r["_id"] for r in overview["recentAppointments"]]  # read after the command
+        moved = api.patch(f"{API}/appointments/{appointment_id}", headers=admin, json={
+            "startAt": f"{(day + timedelta(days=7)).isoformat()}T10:15:00+05:30",
+            "endAt": f"{(day + timedelta(days=7)).isoformat()}T11:15:00+05:30"})
+        assert moved.status_code == 200, moved.text
+        renamed = api.patch(f"{API}/consultants/{a.id}", headers=admin, json={"name": "Asha Renamed", "displayName": "Asha Renamed"})
+        assert renamed.status_code == 200, renamed.text
+        overview = api.get(f"{API}/analytics/overview", headers=admin,
+                           params={"viewType": "monthly", "year": 2025, "month": 6}).json()["data"]
+        assert "Asha Renamed" in [c["name"] for c in overview["topConsultants"]]
+        cancelled = api.patch(f"{API}/appointments/{appointment_id}", headers=admin, json={"status": "Cancelled"})
+        assert cancelled.status_code == 200, cancelled.text
+        gone = api.delete(f"{API}/appointments/{appointment_id}", headers=admin)
+        assert gone.status_code == 200, gone.text
+        assert sum(checks) > 15
+        market.save = save  # type: ignore[method-assign]
+
+
+def test_commands_do_not_wait_for_the_reporting_store(settings: Settings) -> None:
+    """With the reporting thread stopped, commands still answer at once; the next analytics request
+    catches the store up itself before it answers."""
+    with TestClient(create_app(settings)) as api:
+        admin = bearer(create_admin(api))
+        container = api.app.state.container
+        container.reporting.catch_up()
+        before = container.reporting.position
+        lock = container.reporting._lock
+        with lock:  # nobody can advance the store meanwhile
+            started = datetime.now(UTC)
+            for index in range(3):
+                reply = api.post(f"{API}/categories", headers=admin, json={"title": f"Topic {index}"})
+                assert reply.status_code == 201, reply.text
+            assert (datetime.now(UTC) - started).total_seconds() < 5
+            assert container.reporting.position == before
+        overview = api.get(f"{API}/analytics/overview", headers=admin)
+        assert overview.status_code == 200
+        assert container.reporting.position == (container.market.recorder.max_notification_id() or 0)
+
+
+def test_consult_rebuild_rebuilds_the_reporting_store(settings: Settings) -> None:
+    import subprocess
+    import sys
+
+    import duckdb
+
+    from tests.conftest import ROOT, settings_env
+
+    for person in (*history.CONSULTANTS, *history.CLIENTS):
+        person.id = ""
+    with TestClient(create_app(settings)) as api:
+        create_admin(api)
+        container = api.app.state.container
+        history.script(container)
+        container.analytics.clock = lambda: history.NOW
+        before = answers(container.analytics)
+    con = duckdb.connect(str(settings.data_dir / "reporting.duckdb"))
+    for table in ("transactions", "appointments", "consultants"):
+        con.execute(f"DELETE FROM {table}")  # damage the store; the events are the truth
+    con.close()
+    done = subprocess.run([sys.executable, "-m", "interfaces.cli", "rebuild"], env=settings_env(settings), cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "reporting store rebuilt from" in done.stdout and "rebuilding reporting store" in done.stderr
+    app = create_app(settings)
+    history.hold_the_scheduler(app.state.container)  # before its first pass, which runs at start
+    with TestClient(app) as api:
+        container = api.app.state.container
+        container.analytics.clock = lambda: history.NOW
+        assert answers(container.analytics) == before
