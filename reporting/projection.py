@@ -120,7 +120,9 @@ class ReportingProjection:
 
     def _derive_earned(self, con: duckdb.DuckDBPyConnection, batch: BatchRows) -> None:
         """Keep `transactions.earned` equal to the one earnings rule: a Success payment whose
-        appointment is Completed, or that has none (none linked, unknown or deleted). It changes with
+        appointment is Completed, or that has none (none linked, or unknown). A deleted appointment keeps the
+        status it had, as the write side's `Earnings` aggregate does (the remaining balance payouts are checked
+        against). It changes with
         the transaction and with its appointment, so the payments of every appointment touched by the
         batch are loaded and recomputed too."""
         transactions, appointments = batch.rows["transactions"], batch.rows["appointments"]
@@ -138,14 +140,14 @@ class ReportingProjection:
         missing = sorted({row["appointment_id"] for row in transactions.values()
                           if row["appointment_id"] and row["appointment_id"] not in appointments})
         known = dict(con.execute(
-            "SELECT id, CASE WHEN deleted THEN 'Deleted' ELSE status END FROM appointments "
+            "SELECT id, status FROM appointments "
             "WHERE id IN (SELECT unnest(?))", [missing]).fetchall()) if missing else {}
         for row in appointments.values():
-            known[row["id"]] = "Deleted" if row["deleted"] else row["status"]
+            known[row["id"]] = row["status"]
         for row in transactions.values():
             linked = known.get(row["appointment_id"]) if row["appointment_id"] else None
             row["earned"] = (row["kind"] == "Payment" and row["status"] == "Success"
-                             and linked in (None, "Deleted", "Completed"))
+                             and linked in (None, "Completed"))
 
     def _load(self, con: duckdb.DuckDBPyConnection, batch: BatchRows, events: Iterable[Any]) -> None:
         created: set[str] = set()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import duckdb
 
 # Bump when a table changes shape or meaning: the store is then dropped and rebuilt from the events.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 TRACKING = "reporting"
 
 TABLES = ("consultants", "clients", "categories", "consultant_categories", "client_consultants", "appointments",
@@ -63,7 +63,8 @@ DDL = [
     """CREATE OR REPLACE VIEW successful_payments AS
         SELECT * FROM transactions WHERE kind = 'Payment' AND status = 'Success'""",
     # The one earnings rule (CONTRACT.md "Earnings"): Success payments whose appointment is Completed;
-    # payments with no appointment (none linked, or the appointment was deleted) count at once. The
+    # payments with no appointment count at once; a deleted appointment keeps its last status (as the
+    # write side's `Earnings` aggregate, which payouts are checked against, does). The
     # projection keeps `transactions.earned` equal to that rule (reporting/projection.py, `_derive_earned`).
     """CREATE OR REPLACE VIEW earned_payments AS SELECT * FROM transactions WHERE earned""",
     """CREATE OR REPLACE VIEW payouts AS

@@ -3,7 +3,7 @@ plain Python (never by the reporting store's SQL).
 
 The history spans 2024 and 2025: consultants in several categories (one with two), a legacy
 consultant whose appointments carry no category, completions, a cancellation with a refund, a
-deleted appointment whose payment stays earned, a payment without appointment, pending and failed
+deleted Completed appointment whose payment stays earned, a payment without appointment, pending and failed
 payments, a hold, payouts (one pending). Every event is recorded at its scripted instant."""
 
 from __future__ import annotations
@@ -308,7 +308,7 @@ def earned(tx: Tx) -> bool:
     if tx.appointment is None:
         return True
     appt = next(a for a in APPOINTMENTS if a.key == tx.appointment)
-    return appt.deleted or appt.status == "Completed"
+    return appt.status == "Completed"  # a deleted appointment keeps the status it had
 
 
 def expected_overview(view: str, year: int, month: int) -> dict[str, Any]:

@@ -48,7 +48,7 @@ ROLLUP = """SELECT month, consultant_id, kind, status, earned, n, amount, platfo
 RAW = """SELECT CAST(date_trunc('month', created_local) AS DATE), coalesce(consultant_id, ''), kind, status, earned,
                 count(*), sum(amount), sum(platform_fee), sum(net_amount) FROM transactions GROUP BY ALL ORDER BY ALL"""
 EARNED_BY_RULE = """SELECT t.id, (t.kind = 'Payment' AND t.status = 'Success' AND (t.appointment_id IS NULL OR a.id IS NULL
-                           OR a.deleted OR a.status = 'Completed')) FROM transactions t
+                           OR a.status = 'Completed')) FROM transactions t
                     LEFT JOIN appointments a ON a.id = t.appointment_id ORDER BY 1"""
 
 
