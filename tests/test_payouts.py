@@ -183,6 +183,12 @@ def test_category_stats_and_balances_replayed_from_the_events(api):
     assert balances == {c: {"earned": int(earned[c] * 100), "paid_out": int(paid_out[c] * 100)}
                         for c in set(earned) | set(paid_out) | set(balances)}
     assert balances[consultant.id] == {"earned": 80000, "paid_out": 30050}
+    # the analytics' payout summary (DuckDB, from the same events) tells the balance payouts are checked against
+    summary = api.get(f"{API}/analytics/consultant", headers=bearer(consultant.token)).json()["data"]["payoutSummary"]
+    assert summary == {"totalEarnings": 800, "totalPaidOut": 300.5, "remainingBalance": 499.5}
+    overview = api.get(f"{API}/analytics/overview", headers=admin).json()["data"]["payoutSummary"]
+    assert overview["totalEarnings"] * 100 == sum(b["earned"] for b in balances.values())
+    assert overview["totalPaidOut"] * 100 == sum(b["paid_out"] for b in balances.values())
     # and a rebuild of the read models from the events answers the same
     before = world.transactions(world.admin, limit=100)
     world.container.runner.reset()
