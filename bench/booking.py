@@ -360,6 +360,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--http-ops", type=int, default=600)
     parser.add_argument("--contenders", type=int, default=200)
     parser.add_argument("--contests", type=int, default=5, help="contended slots (rounds of the contention part)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="API processes for the HTTP parts (above 1: plus a projection worker, needs Redis)")
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
     parser.add_argument("--target-ratio", type=float, default=0.6)
     parser.add_argument("--target-p99-ms", type=float, default=400.0)
     parser.add_argument("--write", type=Path, help="write the report (markdown) to this file")
@@ -389,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             container.close()
         print("parts 2 and 3: over HTTP", flush=True)
-        with consult_server(settings, work / "server.log") as served:
+        with consult_server(settings, work / "server.log", workers=args.workers,
+                            redis_url=args.redis_url if args.workers > 1 else None) as served:
             base = served.url
             days = weekdays(-(-args.http_ops // (len(DEFAULT_SLOTS) * args.consultants)) + 1, weeks_ahead=3)
             slots = distinct_slots(http_consultants, days)[:args.http_ops]
@@ -433,8 +437,12 @@ def main(argv: list[str] | None = None) -> int:
         f"- Date: {started_at}",
         f"- Machine: {machine(load_before)}",
         f"- Command: {command}",
-        "- Database: a throwaway PostgreSQL database on 127.0.0.1 (dropped afterwards); one `consult serve` "
-        "process (uvicorn, projections in-process) for the HTTP parts; the load generator on the same machine.",
+        "- Database: a throwaway PostgreSQL database on 127.0.0.1 (dropped afterwards). HTTP parts: "
+        + ("one `consult serve` process (uvicorn, projections in-process)" if args.workers == 1 else
+           f"`consult serve --workers {args.workers}` ({args.workers} API processes without projections, one "
+           "`consult worker` child running them, Redis for Socket.IO and rate limits; read-your-writes by polling "
+           "the committed projection position)")
+        + "; the load generator on the same machine.",
         "",
         f"## Throughput on distinct slots ({args.threads} in-process threads; {args.connections} HTTP connections)",
         "",

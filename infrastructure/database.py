@@ -15,10 +15,11 @@ from infrastructure.settings import Settings
 MIGRATION_LOCK_KEY = 7_264_001  # any constant shared by every process of this service
 
 
-def create_read_engine(settings: Settings, pool_size: int = 5, max_overflow: int = 10) -> sa.Engine:
+def create_read_engine(settings: Settings, pool_size: int = 5, max_overflow: int = 10,
+                       connect_args: dict[str, str] | None = None) -> sa.Engine:
     if settings.uses_postgres:
         return sa.create_engine(settings.sqlalchemy_url, pool_size=pool_size, max_overflow=max_overflow,
-                                pool_recycle=1800, pool_timeout=30)
+                                pool_recycle=1800, pool_timeout=30, connect_args=connect_args or {})
     settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(
         settings.sqlalchemy_url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=20,
@@ -107,3 +108,14 @@ def create_write_engine(settings: Settings) -> sa.Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def create_projection_engine(settings: Settings, write_engine: sa.Engine) -> sa.Engine:
+    """The engine the projection runner writes through. On PostgreSQL its commits do not wait for the
+    WAL flush (`synchronous_commit=off`): a crash can lose the last few projected batches, but each
+    batch and its tracking position commit or vanish together, so the runner projects those events
+    again from the (durable) event store: read models stay exactly-once. Elsewhere the write engine."""
+    if not settings.uses_postgres:
+        return write_engine
+    return create_read_engine(settings, pool_size=2, max_overflow=3,
+                              connect_args={"options": "-c synchronous_commit=off"})
