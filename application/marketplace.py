@@ -44,6 +44,20 @@ class NoBarrier:
         return None
 
 
+class _Versions:
+    def __init__(self, maxsize: int):
+        self._cache: LRUCache[UUID, int] = LRUCache(maxsize=maxsize)
+
+    def get(self, uuid: UUID, default: int) -> int:
+        try:
+            return self._cache.get(uuid)
+        except KeyError:
+            return default
+
+    def put(self, uuid: UUID, version: int) -> None:
+        self._cache.put(uuid, version)
+
+
 EventsReader = Callable[[Sequence[tuple[UUID, int]]], list[StoredEvent]]
 
 
@@ -62,6 +76,7 @@ class Marketplace(Application[Any]):
         self.barrier: ProjectionBarrier = barrier or NoBarrier()
         self.read_events: EventsReader = self._read_each
         self._states: LRUCache[UUID, Any] = LRUCache(maxsize=cache_size)
+        self._versions = _Versions(cache_size)  # the highest committed version seen, per aggregate
         self._attempt = threading.local()
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -85,7 +100,11 @@ class Marketplace(Application[Any]):
             self._attempt.loaded, self._attempt.shared = {}, set()
             try:
                 result, aggregates = command()
-                return result, self.commit(*aggregates)
+                if self._outdated(aggregates):  # this process already committed a newer version
+                    continue  # retry at once from a fresh load, without a write that must fail
+                position = self.commit(*aggregates)
+                self._committed(aggregates)
+                return result, position
             except RecordConflictError:
                 if attempt == MAX_ATTEMPTS - 1:
                     raise
@@ -96,7 +115,21 @@ class Marketplace(Application[Any]):
                 time.sleep(0.01 * (attempt + 1))
             finally:
                 self._attempt.loaded, self._attempt.shared = outer
-        raise AssertionError("unreachable")
+        raise RecordConflictError(f"still outdated after {MAX_ATTEMPTS} attempts")
+
+    def _outdated(self, aggregates: list[Aggregate | None]) -> bool:
+        """Whether a write would conflict for certain: a version it writes is already committed
+        (as this process saw it). Never true for a write that could succeed."""
+        for aggregate in aggregates:
+            pending = getattr(aggregate, "pending_events", None)
+            if pending and self._versions.get(aggregate.id, 0) >= pending[0].originator_version:
+                return True
+        return False
+
+    def _committed(self, aggregates: list[Aggregate | None]) -> None:
+        for aggregate in aggregates:
+            if aggregate is not None and hasattr(aggregate, "version"):
+                self._versions.put(aggregate.id, max(aggregate.version, self._versions.get(aggregate.id, 0)))
 
     def find(self, aggregate_uuid: UUID, *, readonly: bool = False) -> Any | None:
         return self.find_many([aggregate_uuid], readonly=readonly)[aggregate_uuid]
@@ -132,6 +165,7 @@ class Marketplace(Application[Any]):
                     for stored in newer[uuid]:
                         state = self.mapper.to_domain_event(stored).mutate(state)
                     self._states.put(uuid, state)
+                    self._versions.put(uuid, max(state.version, self._versions.get(uuid, 0)))
                 found[uuid] = state if readonly else deepcopy(state)  # commands change their own copy
             if loaded is not None:
                 loaded.update(found)
