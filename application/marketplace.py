@@ -28,7 +28,7 @@ from domain.ids import aggregate_id, key_id, new_object_id
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_ATTEMPTS = 8
-CACHE_SIZE = 20_000  # committed aggregate states kept by find() to read only newer events
+CACHE_SIZE = 5_000  # committed states kept by find() to read only newer events (~2 kB per account)
 
 
 class KeyTaken(Conflict):
