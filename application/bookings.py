@@ -22,6 +22,7 @@ from domain.appointments import (
     CANCELLED,
     HOLD,
     HOLD_LIFETIME,
+    MAX_BUFFER,
     NOT_OPEN,
     TAKEN_BY_DIRECT,
     TAKEN_BY_HOLD,
@@ -30,13 +31,13 @@ from domain.appointments import (
     Appointment,
     ClientLink,
     ConsultantDay,
-    business_days,
     ensure_interval,
+    reach_days,
     refuse_overlap,
 )
 from domain.availability import default_settings, open_slots, session_lengths
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
-from domain.ids import aggregate_id, key_id, new_object_id
+from domain.ids import aggregate_id, is_object_id, key_id, new_object_id
 from domain.notifications import Notification, long_date, month_day, notify, short_time, template
 from domain.settings import ConsultantSettings
 
@@ -65,27 +66,41 @@ class Bookings:
         self.zone = zone
         self.clock = clock or (lambda: datetime.now(UTC))
         self.money = money  # application.payments.Payments: the money effects saved with each booking change
+        self._default_availability = default_settings()["availability"]  # read-only, like the stored ones
 
     # -- loading ----------------------------------------------------------------------------------
 
     def _account(self, account_id: str, kind: str, missing: str) -> Account:
-        found = self.market.find(aggregate_id(account_id)) if len(account_id) == 24 else None
+        found = self.market.find(aggregate_id(account_id), readonly=True) if is_object_id(account_id) else None
         if not isinstance(found, Account) or found.deleted or found.kind != kind:
             raise NotFound(missing)
         return found
 
     def _availability(self, consultant_id: str) -> dict[str, Any]:
-        found = self.market.find(key_id("settings:" + consultant_id))
+        """The consultant's availability, to read only (shared, never changed by a booking)."""
+        found = self.market.find(key_id("settings:" + consultant_id), readonly=True)
         if isinstance(found, ConsultantSettings):
             return found.availability
-        return default_settings()["availability"]  # type: ignore[no-any-return]
-
-    def _day(self, consultant_id: str, day: str) -> ConsultantDay:
-        found = self.market.find(key_id(f"day:{consultant_id}:{day}"))
-        return found if isinstance(found, ConsultantDay) else ConsultantDay(consultant_id=consultant_id, day=day)
+        return self._default_availability  # type: ignore[no-any-return]
 
     def _days(self, consultant_id: str, start: datetime, end: datetime) -> list[ConsultantDay]:
-        return [self._day(consultant_id, day.isoformat()) for day in business_days(start, end, self.zone)]
+        """The day aggregates a booking of [start, end) is written to: every date within the largest
+        buffer of the interval (`reach_days`), so buffers are enforced atomically across midnight too."""
+        names = {key_id(f"day:{consultant_id}:{d.isoformat()}"): d.isoformat() for d in reach_days(start, end, self.zone)}
+        days = []
+        for uuid, day in self.market.find_many(names).items():
+            if not isinstance(day, ConsultantDay):  # opened now: the attempt then reuses this object
+                day = self.market.adopt(uuid, ConsultantDay(consultant_id=consultant_id, day=names[uuid]))
+            days.append(day)
+        return days
+
+    def _prefetch(self, consultant_id: str, client_id: str, start: datetime, end: datetime) -> None:
+        """Load every aggregate a booking check may read in one query (the attempt's identity map then
+        serves `_account`, `_availability`, `_linked` and `_days`)."""
+        ids = [key_id("settings:" + consultant_id), key_id(f"link:{client_id}:{consultant_id}")]
+        ids += [aggregate_id(a) for a in (consultant_id, client_id) if is_object_id(a)]
+        ids += [key_id(f"day:{consultant_id}:{d.isoformat()}") for d in reach_days(start, end, self.zone)]
+        self.market.find_many(ids, readonly=True)  # `_days` then takes its own copies of the days
 
     def appointment(self, appointment_id: str) -> Appointment:
         found = self.market.find(aggregate_id(appointment_id))
@@ -94,7 +109,7 @@ class Bookings:
         return found
 
     def _linked(self, client_id: str, consultant_id: str) -> bool:
-        return self.market.find(key_id(f"link:{client_id}:{consultant_id}")) is not None
+        return self.market.find(key_id(f"link:{client_id}:{consultant_id}"), readonly=True) is not None
 
     # -- the slot check shared by every booking command ----------------------------------------
 
@@ -114,12 +129,15 @@ class Bookings:
         if (availability.get("acceptingNewClients") is False and caller_role == "Client"
                 and not self._linked(client_id, consultant_id)):
             raise Conflict(NOT_OPEN)
-        context = {d.day: d for d in reserve_in}
         margin = timedelta(minutes=buffer)
-        for neighbour_day in business_days(start - margin, end + margin, self.zone):
-            if neighbour_day.isoformat() not in context:  # within the buffer of another date
-                context[neighbour_day.isoformat()] = self._day(consultant_id, neighbour_day.isoformat())
-        bookings = [e.booking() for d in context.values() for e in d.bookings(now, excluding)]
+        context = list(reserve_in)
+        if margin > MAX_BUFFER:  # only settings stored beyond the accepted range; read, not written
+            names = {d.day for d in context}
+            context += [d for d in self._days(consultant_id, start - margin + MAX_BUFFER, end + margin - MAX_BUFFER)
+                        if d.day not in names]
+        # a booking within reach of two dates is listed in both day aggregates: count it once
+        bookings = [e.booking() for e in {e.appointment_id: e for d in context for e in d.bookings(now, excluding)}
+                    .values()]
         day = start.astimezone(self.zone).date()
         label = f"{start.astimezone(self.zone):%H:%M} - {end.astimezone(self.zone):%H:%M}"
         if label not in open_slots(availability, day, bookings, now, self.zone, client_id):
@@ -151,6 +169,7 @@ class Bookings:
             now = self.clock()
             if start < now - timedelta(seconds=60):
                 raise Invalid("Cannot hold slots in the past")
+            self._prefetch(consultant_id, client_id, start, end)
             consultant = self._account(consultant_id, CONSULTANT, "Consultant not found")
             self._account(client_id, CLIENT, "Client not found")
             expires = now + HOLD_LIFETIME

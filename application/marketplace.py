@@ -8,13 +8,16 @@ the event store itself, never by check-then-insert."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from copy import deepcopy
 from typing import Any, TypeVar
+from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application, LRUCache
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import OperationalError, RecordConflictError
+from eventsourcing.persistence import OperationalError, RecordConflictError, StoredEvent
 
 from application.ports import ProjectionBarrier
 from domain.accounts import Account, Singleton, UniqueKey, unique_keys
@@ -26,6 +29,7 @@ from domain.ledger import Earnings
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_ATTEMPTS = 8
+CACHE_SIZE = 5_000  # committed states kept by find() to read only newer events (~2 kB per account)
 
 
 class KeyTaken(Conflict):
@@ -41,14 +45,42 @@ class NoBarrier:
         return None
 
 
+class _Versions:
+    def __init__(self, maxsize: int):
+        self._cache: LRUCache[UUID, int] = LRUCache(maxsize=maxsize)
+
+    def get(self, uuid: UUID, default: int) -> int:
+        try:
+            return self._cache.get(uuid)
+        except KeyError:
+            return default
+
+    def put(self, uuid: UUID, version: int) -> None:
+        self._cache.put(uuid, version)
+
+
+EventsReader = Callable[[Sequence[tuple[UUID, int]]], list[StoredEvent]]
+
+
 class Marketplace(Application[Any]):
+    """Loading: `find`/`find_many` read the store on every call, but only the events written after
+    the state this process last saw (a cache of committed states keyed by aggregate id, read in one
+    query for all the aggregates of a command), so a loaded aggregate is as fresh as a full replay.
+    Within one attempt of `run`, each aggregate is loaded once and the same object is returned again
+    (an identity map), so a command never holds two copies of one aggregate."""
+
     name = "marketplace"
     # A consultant's Earnings gains events with every payment for ever: snapshots bound its loading.
     snapshotting_intervals = {Earnings: 100}  # type: ignore[dict-item]
 
-    def __init__(self, env: dict[str, str] | None = None, barrier: ProjectionBarrier | None = None):
+    def __init__(self, env: dict[str, str] | None = None, barrier: ProjectionBarrier | None = None,
+                 cache_size: int = CACHE_SIZE):
         super().__init__(env)
         self.barrier: ProjectionBarrier = barrier or NoBarrier()
+        self.read_events: EventsReader = self._read_each
+        self._states: LRUCache[UUID, Any] = LRUCache(maxsize=cache_size)
+        self._versions = _Versions(cache_size)  # the highest committed version seen, per aggregate
+        self._attempt = threading.local()
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -60,30 +92,113 @@ class Marketplace(Application[Any]):
     def run(self, command: Callable[[], tuple[T, list[Aggregate | None]]]) -> T:
         """Run `command` (load, decide, return result and aggregates to save) with retries on
         version conflicts, then wait until the projections reflect it (read-your-writes)."""
+        result, position = self._attempts(command)
+        if position:
+            self.barrier.wait_for(position)
+        return result
+
+    def _attempts(self, command: Callable[[], tuple[T, list[Aggregate | None]]]) -> tuple[T, int]:
         for attempt in range(MAX_ATTEMPTS):
-            result, aggregates = command()
+            outer = getattr(self._attempt, "loaded", None), getattr(self._attempt, "shared", None)
+            self._attempt.loaded, self._attempt.shared = {}, set()
             try:
+                result, aggregates = command()
+                if self._outdated(aggregates):  # this process already committed a newer version
+                    continue  # retry at once from a fresh load, without a write that must fail
                 position = self.commit(*aggregates)
+                self._committed(aggregates)
+                return result, position
             except RecordConflictError:
                 if attempt == MAX_ATTEMPTS - 1:
                     raise
                 time.sleep(0.002 * (attempt + 1))
-                continue
             except OperationalError as error:  # SQLite "database is locked" under heavy write load
                 if "locked" not in str(error) or attempt == MAX_ATTEMPTS - 1:
                     raise
                 time.sleep(0.01 * (attempt + 1))
-                continue
-            if position:
-                self.barrier.wait_for(position)
-            return result
-        raise AssertionError("unreachable")
+            finally:
+                self._attempt.loaded, self._attempt.shared = outer
+        raise RecordConflictError(f"still outdated after {MAX_ATTEMPTS} attempts")
 
-    def find(self, aggregate_uuid: Any) -> Any | None:
+    def _outdated(self, aggregates: list[Aggregate | None]) -> bool:
+        """Whether a write would conflict for certain: a version it writes is already committed
+        (as this process saw it). Never true for a write that could succeed."""
+        for aggregate in aggregates:
+            pending = getattr(aggregate, "pending_events", None)
+            if pending and self._versions.get(aggregate.id, 0) >= pending[0].originator_version:
+                return True
+        return False
+
+    def _committed(self, aggregates: list[Aggregate | None]) -> None:
+        for aggregate in aggregates:
+            if aggregate is not None and hasattr(aggregate, "version"):
+                self._versions.put(aggregate.id, max(aggregate.version, self._versions.get(aggregate.id, 0)))
+
+    def find(self, aggregate_uuid: UUID, *, readonly: bool = False, snapshotted: bool = False) -> Any | None:
+        """`snapshotted=True` for an aggregate of a class in `snapshotting_intervals`: a state this
+        process has not seen yet starts from its latest snapshot instead of its first event."""
+        if snapshotted and self.snapshots is not None:
+            self._from_snapshot(aggregate_uuid)
+        return self.find_many([aggregate_uuid], readonly=readonly)[aggregate_uuid]
+
+    def _from_snapshot(self, aggregate_uuid: UUID) -> None:
         try:
-            return self.repository.get(aggregate_uuid)
-        except AggregateNotFoundError:
-            return None
+            self._states.get(aggregate_uuid)
+            return
+        except KeyError:
+            pass
+        assert self.snapshots is not None
+        for snapshot in self.snapshots.get(aggregate_uuid, desc=True, limit=1):
+            self._states.put(aggregate_uuid, snapshot.mutate(None))
+
+    def find_many(self, aggregate_uuids: Iterable[UUID], *, readonly: bool = False) -> dict[UUID, Any | None]:
+        """The current state of each aggregate (None when it has no events), read in one query.
+
+        `readonly=True` returns the shared committed state itself (no copy): the caller only reads it
+        and never saves it. Otherwise each command gets its own copy to change and save."""
+        uuids = list(dict.fromkeys(aggregate_uuids))
+        loaded: dict[UUID, Any] | None = getattr(self._attempt, "loaded", None)
+        shared: set[UUID] = getattr(self._attempt, "shared", set())
+        if loaded is not None and not readonly:  # a copy for whoever changes what was only read so far
+            for uuid in [u for u in uuids if u in shared]:
+                loaded[uuid] = deepcopy(loaded[uuid])
+                shared.discard(uuid)
+        wanted = [u for u in uuids if loaded is None or u not in loaded]
+        found: dict[UUID, Any | None] = {}
+        if wanted:
+            known: dict[UUID, Any] = {}
+            for uuid in wanted:
+                try:
+                    known[uuid] = self._states.get(uuid)
+                except KeyError:
+                    pass
+            newer: dict[UUID, list[StoredEvent]] = {}
+            for stored in self.read_events([(u, known[u].version if u in known else 0) for u in wanted]):
+                newer.setdefault(stored.originator_id, []).append(stored)
+            for uuid in wanted:
+                state = known.get(uuid)
+                if uuid in newer:
+                    state = deepcopy(state)  # the cached state stays as committed
+                    for stored in newer[uuid]:
+                        state = self.mapper.to_domain_event(stored).mutate(state)
+                    self._states.put(uuid, state)
+                    self._versions.put(uuid, max(state.version, self._versions.get(uuid, 0)))
+                found[uuid] = state if readonly else deepcopy(state)  # commands change their own copy
+            if loaded is not None:
+                loaded.update(found)
+                if readonly:
+                    shared.update(u for u in wanted if found[u] is not None)
+        return {u: loaded[u] if loaded is not None else found[u] for u in uuids}
+
+    def adopt(self, aggregate_uuid: UUID, aggregate: T) -> T:
+        """Let the current attempt's later loads of `aggregate_uuid` return this new aggregate."""
+        loaded = getattr(self._attempt, "loaded", None)
+        if loaded is not None:
+            loaded[aggregate_uuid] = aggregate
+        return aggregate
+
+    def _read_each(self, wanted: Sequence[tuple[UUID, int]]) -> list[StoredEvent]:
+        return [e for uuid, version in wanted for e in self.recorder.select_events(uuid, gt=version)]
 
     # -- unique keys ----------------------------------------------------------------------------
 

@@ -114,7 +114,7 @@ class Payments:
         return found if isinstance(found, Appointment) and not found.deleted else None
 
     def _earnings(self, consultant_id: str) -> Earnings:
-        found = self.market.find(key_id("earnings:" + consultant_id))
+        found = self.market.find(key_id("earnings:" + consultant_id), snapshotted=True)
         return found if isinstance(found, Earnings) else Earnings(consultant_id=consultant_id)
 
     def _cancellation_window(self, consultant_id: str) -> float:

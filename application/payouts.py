@@ -35,7 +35,7 @@ class Payouts:
         return found if isinstance(found, Account) else None
 
     def _earnings(self, consultant_id: str) -> Earnings:
-        found = self.market.find(key_id("earnings:" + consultant_id))
+        found = self.market.find(key_id("earnings:" + consultant_id), snapshotted=True)
         return found if isinstance(found, Earnings) else Earnings(consultant_id=consultant_id)
 
     def payout(self, admin_id: str, consultant_id: str, amount: Decimal, notes: str | None,

@@ -73,21 +73,25 @@ TAKEN = "Slot is already booked or held by another user"
 
 NOTES = [
     "- A raw save is one write transaction (eventsourcing's Postgres recorder takes its table lock to keep the",
-    "  notification log gap-free). A hold is six event-store reads (consultant and client accounts, settings, and",
-    "  the consultant-day aggregate three times: the refresh check, the overlap check and the buffer neighbours),",
-    "  the pure slot rule, then one write of two aggregates (appointment and day). Every read and write checks a",
-    "  connection out of the pool with `POSTGRES_PRE_PING=y`, one more round trip each. Profiled single-threaded,",
-    "  loading the day once instead of three times takes about 16% off a hold; reading the accounts and the",
-    "  settings from the read models (or a cache) instead of replaying them would take most of the rest.",
-    "- As served, every command waits for its events to be projected (read-your-writes); in a process that runs",
-    "  the projections the waiting request drives the projection runner itself, under one lock, so concurrent",
-    "  commands queue behind one projector transaction per batch.",
-    "- Under contention the one process receives 200 requests at once: each loser pays authentication (a JWT and",
-    "  an account-status read), the command's reads, and usually one failed optimistic write (the day aggregate",
-    "  moved) before the retry sees the winner and answers 409; with the GIL and two cores shared with the load",
-    "  generator the last of them answers after all the others' work is done, so p99 is close to the time to",
-    "  serve the whole burst. Refusing from the read model before loading anything, or more API processes,",
-    "  would shorten it; the invariant itself does not depend on either.",
+    "  notification log gap-free). A hold is one read query for every aggregate it checks (consultant and client",
+    "  accounts, settings, client link, the consultant-day aggregates within 120 minutes of the interval), which",
+    "  returns only the events written after the states this process has cached, the pure slot rule, then one",
+    "  write of the appointment and its day aggregate(s) in that same table lock, then (as served) the projection",
+    "  of its events before it answers.",
+    "- CPU profile of holds as served, one thread (cProfile): about 46% the projection transaction the request",
+    "  drives (tracking row lock, appointment row, slot row, tracking update), 28% the event-store write, 12% the",
+    "  one loading query, 5% the slot rule; the rest building the events. With 8 threads the waiting requests share",
+    "  projection batches (one waiter projects every event committed so far, the others find theirs done).",
+    "- Over HTTP most of the CPU is the web stack (uvicorn, Starlette middleware, FastAPI dependency solving, two",
+    "  thread-pool hops per request: the principal dependency and the route), not the command: py-spy on the",
+    "  server put the hold command and its projection at about 40% of the GIL time.",
+    "- Under contention every loser still pays that web stack, authentication (a JWT and an account-status read)",
+    "  and one loading query; a loser that loaded before the winner committed writes once and fails (or, when",
+    "  the winner ran in the same process, skips that write), then reloads and answers 409. The burst of 200",
+    "  requests is bounded by how fast the API processes can serve 200 requests: p99 is close to the time to",
+    "  serve the whole burst, on 2 cores shared with the load generator. An in-process lock per consultant-day",
+    "  (losers wait and read the winner) was measured and dropped: with the GIL it made every lock holder's",
+    "  round trips wait for the interpreter behind 40 request threads (p99 about 7 s instead of 1.3 s).",
 ]
 
 
@@ -360,6 +364,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--http-ops", type=int, default=600)
     parser.add_argument("--contenders", type=int, default=200)
     parser.add_argument("--contests", type=int, default=5, help="contended slots (rounds of the contention part)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="API processes for the HTTP parts (above 1: plus a projection worker, needs Redis)")
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
     parser.add_argument("--target-ratio", type=float, default=0.6)
     parser.add_argument("--target-p99-ms", type=float, default=400.0)
     parser.add_argument("--write", type=Path, help="write the report (markdown) to this file")
@@ -389,7 +396,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             container.close()
         print("parts 2 and 3: over HTTP", flush=True)
-        with consult_server(settings, work / "server.log") as served:
+        with consult_server(settings, work / "server.log", workers=args.workers,
+                            redis_url=args.redis_url if args.workers > 1 else None) as served:
             base = served.url
             days = weekdays(-(-args.http_ops // (len(DEFAULT_SLOTS) * args.consultants)) + 1, weeks_ahead=3)
             slots = distinct_slots(http_consultants, days)[:args.http_ops]
@@ -433,8 +441,12 @@ def main(argv: list[str] | None = None) -> int:
         f"- Date: {started_at}",
         f"- Machine: {machine(load_before)}",
         f"- Command: {command}",
-        "- Database: a throwaway PostgreSQL database on 127.0.0.1 (dropped afterwards); one `consult serve` "
-        "process (uvicorn, projections in-process) for the HTTP parts; the load generator on the same machine.",
+        "- Database: a throwaway PostgreSQL database on 127.0.0.1 (dropped afterwards). HTTP parts: "
+        + ("one `consult serve` process (uvicorn, projections in-process)" if args.workers == 1 else
+           f"`consult serve --workers {args.workers}` ({args.workers} API processes without projections, one "
+           "`consult worker` child running them, Redis for Socket.IO and rate limits; read-your-writes by polling "
+           "the committed projection position)")
+        + "; the load generator on the same machine.",
         "",
         f"## Throughput on distinct slots ({args.threads} in-process threads; {args.connections} HTTP connections)",
         "",

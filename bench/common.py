@@ -130,9 +130,11 @@ class Served:
 
 
 @contextlib.contextmanager
-def consult_server(settings: Settings, log_path: Path) -> Iterator[Served]:
-    """A real `consult serve` process (one uvicorn process, projections in-process), rate limits
-    lifted; yields its base URL and process (for a profiler to attach to)."""
+def consult_server(settings: Settings, log_path: Path, workers: int = 1, redis_url: str | None = None
+                   ) -> Iterator[Served]:
+    """A real `consult serve` process (one uvicorn process, projections in-process; or with
+    `workers` > 1 the production shape: N API processes, a projection worker child, Redis), rate
+    limits lifted; yields its base URL and process (for a profiler to attach to)."""
     port = free_port()
     env = {
         **os.environ,
@@ -147,10 +149,13 @@ def consult_server(settings: Settings, log_path: Path) -> Iterator[Served]:
         env.pop(name, None)
     if settings.database_url:
         env["DATABASE_URL"] = settings.database_url
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port), "--log-level", "warning"],
+            [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port), "--log-level", "warning",
+             "--workers", str(workers)],
             env=env,
             cwd=ROOT,
             stdout=log,

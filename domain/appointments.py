@@ -26,6 +26,10 @@ TAKEN_BY_HOLD = "Slot is already booked or held by another user"
 TAKEN_BY_DIRECT = "Time slot not available for this consultant"
 TAKEN_BY_RESCHEDULE = "Updated time conflicts with another appointment"
 NOT_OPEN = "Slot is not available"
+# The largest buffer the settings accept (`bufferTime` 0..120 minutes). A booking is listed in every
+# consultant-day within this reach of its interval, so two bookings whose buffers collide always
+# write at least one day aggregate in common, even across midnight, whatever buffer is configured.
+MAX_BUFFER = timedelta(minutes=120)
 
 
 def business_days(start: datetime, end: datetime, zone: ZoneInfo) -> list[date]:
@@ -33,6 +37,12 @@ def business_days(start: datetime, end: datetime, zone: ZoneInfo) -> list[date]:
     first = start.astimezone(zone).date()
     last = (end - timedelta(microseconds=1)).astimezone(zone).date()
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def reach_days(start: datetime, end: datetime, zone: ZoneInfo) -> list[date]:
+    """The business dates whose slots a booking of [start, end) can close: the dates of the interval
+    widened by `MAX_BUFFER` on both sides. Its day aggregates are the ones a booking is written to."""
+    return business_days(start - MAX_BUFFER, end + MAX_BUFFER, zone)
 
 
 def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -57,7 +67,7 @@ class Entry:
 
 
 class ConsultantDay(Aggregate):
-    """The live bookings of one consultant that touch one business date."""
+    """The live bookings of one consultant within `MAX_BUFFER` of one business date (see `reach_days`)."""
 
     @staticmethod
     def create_id(consultant_id: str, day: str) -> UUID:  # type: ignore[override]
@@ -68,6 +78,13 @@ class ConsultantDay(Aggregate):
         self.consultant_id = consultant_id
         self.day = day
         self.entries: dict[str, dict[str, Any]] = {}
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ConsultantDay:
+        """A cheap copy: `entries` and its values are replaced, never changed in place, so copies share them."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone._pending_events = list(self._pending_events)
+        return clone
 
     def bookings(self, now: datetime, excluding: str | None = None) -> list[Entry]:
         out = []

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from domain.appointments import CANCELLED, HOLD, Appointment, ClientLink
+from domain.appointments import CANCELLED, HOLD, Appointment, ClientLink, ConsultantDay
 from domain.notifications import Notification
 from infrastructure.directory_projection import dumps, iso_utc
 from infrastructure.projections import Batch, Emit, Handles
@@ -22,6 +22,14 @@ from infrastructure.settings_projection import availability_updated
 from infrastructure.tables import appointments, client_links, slot_bookings
 
 LIVE = ("Hold", "Upcoming", "Completed")
+# Built once and executed with parameter dicts: building `.values(...)` per event costs more than the SQL.
+INSERT_APPOINTMENT = appointments.insert()
+SELECT_DOCUMENT = sa.select(appointments.c.document).where(appointments.c.id == sa.bindparam("b_id"))
+UPDATE_APPOINTMENT = appointments.update().where(appointments.c.id == sa.bindparam("b_id"))
+DELETE_APPOINTMENT = appointments.delete().where(appointments.c.id == sa.bindparam("b_id"))
+INSERT_SLOT = slot_bookings.insert()
+NEW_BOOKINGS = "appointments:new"  # Batch.pending key: (appointment row, slot row or None) of Created events
+DELETE_SLOT = slot_bookings.delete().where(slot_bookings.c.appointment_id == sa.bindparam("b_id"))
 
 
 class AppointmentsProjector:
@@ -38,9 +46,18 @@ class AppointmentsProjector:
         conn.execute(client_links.delete())
 
     def flush(self, batch: Batch) -> None:
-        """Writes go straight to the tables."""
+        """New bookings are inserted together (two multi-row statements per batch); every other write
+        goes straight to the tables."""
+        rows = batch.pending.pop(NEW_BOOKINGS, None)
+        if rows:
+            batch.conn.execute(INSERT_APPOINTMENT, [appointment for appointment, _ in rows])
+            slots = [slot for _, slot in rows if slot is not None]
+            if slots:
+                batch.conn.execute(INSERT_SLOT, slots)
 
     def apply(self, batch: Batch, event: Any, position: int) -> None:
+        if not isinstance(event, (Appointment.Created, ConsultantDay.Event)):
+            self.flush(batch)  # before any other statement (of any projector) could read those rows
         if not self.handles.covers(event):
             return
         if isinstance(event, Appointment.Event):
@@ -73,19 +90,21 @@ class AppointmentsProjector:
                         "createdAt": when, "updatedAt": when}
             if event.expires_at is not None:
                 document["expiresAt"] = iso_utc(event.expires_at)
-            conn.execute(appointments.insert().values(
-                id=appointment_id, consultant_id=event.consultant_id, client_id=event.client_id,
-                status=event.status, start_at=event.start, end_at=event.end, search_text=_search(document),
-                document=dumps(document)))
-            self._sync_slot(batch, appointment_id, document, before=None)
+            row = {"id": appointment_id, "consultant_id": event.consultant_id, "client_id": event.client_id,
+                   "status": event.status, "start_at": event.start, "end_at": event.end,
+                   "search_text": _search(document), "document": dumps(document)}
+            slot = self._slot_row(appointment_id, document, self._live(document))
+            batch.pending.setdefault(NEW_BOOKINGS, []).append((row, slot))
+            if slot is not None:  # a live booking closes slots
+                self._announce(batch, document, None, document)
             return
-        row = conn.execute(sa.select(appointments.c.document).where(appointments.c.id == appointment_id)).scalar()
+        row = conn.execute(SELECT_DOCUMENT, {"b_id": appointment_id}).scalar()
         if row is None:
             return
         document = json.loads(row)
         before = dict(document)
         if isinstance(event, (Appointment.Deleted, Appointment.HoldExpired)):
-            conn.execute(appointments.delete().where(appointments.c.id == appointment_id))
+            conn.execute(DELETE_APPOINTMENT, {"b_id": appointment_id})
             self._sync_slot(batch, appointment_id, None, before)
             return
         if isinstance(event, Appointment.HoldRefreshed):
@@ -108,31 +127,43 @@ class AppointmentsProjector:
         elif isinstance(event, Appointment.ReminderSent):
             document["reminderSent"] = True
         document["updatedAt"] = when
-        conn.execute(appointments.update().where(appointments.c.id == appointment_id).values(
-            status=document["status"], start_at=_instant(document["startAt"]), end_at=_instant(document["endAt"]),
-            search_text=_search(document), document=dumps(document)))
+        conn.execute(UPDATE_APPOINTMENT, {
+            "b_id": appointment_id, "status": document["status"], "start_at": _instant(document["startAt"]),
+            "end_at": _instant(document["endAt"]), "search_text": _search(document), "document": dumps(document)})
         self._sync_slot(batch, appointment_id, document, before)
 
     def _sync_slot(self, batch: Batch, appointment_id: str, after: dict[str, Any] | None,
                    before: dict[str, Any] | None) -> None:
         """Keep `slot_bookings` equal to the live bookings; announce every change of the open slots."""
-        def live(doc: dict[str, Any] | None) -> tuple[Any, ...] | None:
-            if doc is None or doc["status"] not in LIVE:
-                return None
-            return doc["startAt"], doc["endAt"], doc["status"] == HOLD, doc.get("expiresAt")
-
-        old, new = live(before), live(after)
+        old, new = self._live(before), self._live(after)
         if old == new:
             return
         conn = batch.conn
-        conn.execute(slot_bookings.delete().where(slot_bookings.c.appointment_id == appointment_id))
+        if old is not None:  # a new booking has no row yet
+            conn.execute(DELETE_SLOT, {"b_id": appointment_id})
         document = after or before
         assert document is not None
-        if new is not None:
-            conn.execute(slot_bookings.insert().values(
-                appointment_id=appointment_id, consultant_id=document["consultant"], client_id=document["client"],
-                start_at=_instant(new[0]), end_at=_instant(new[1]), is_hold=new[2],
-                expires_at=_instant(new[3]) if new[3] else None))
+        slot = self._slot_row(appointment_id, document, new)
+        if slot is not None:
+            conn.execute(INSERT_SLOT, slot)
+        self._announce(batch, document, before, after)
+
+    @staticmethod
+    def _live(doc: dict[str, Any] | None) -> tuple[Any, ...] | None:
+        if doc is None or doc["status"] not in LIVE:
+            return None
+        return doc["startAt"], doc["endAt"], doc["status"] == HOLD, doc.get("expiresAt")
+
+    @staticmethod
+    def _slot_row(appointment_id: str, document: dict[str, Any], live: tuple[Any, ...] | None) -> dict[str, Any] | None:
+        if live is None:
+            return None
+        return {"appointment_id": appointment_id, "consultant_id": document["consultant"],
+                "client_id": document["client"], "start_at": _instant(live[0]), "end_at": _instant(live[1]),
+                "is_hold": live[2], "expires_at": _instant(live[3]) if live[3] else None}
+
+    def _announce(self, batch: Batch, document: dict[str, Any], before: dict[str, Any] | None,
+                  after: dict[str, Any] | None) -> None:
         dates = {self._business_date(_instant(doc["startAt"])) for doc in (before, after) if doc is not None}
         reason = _reason(before, after)
         for day in sorted(dates):

@@ -23,9 +23,16 @@ from application.people import People
 from infrastructure import migrations
 from infrastructure.appointment_queries import AppointmentQueries
 from infrastructure.appointments_projection import AppointmentsProjector
-from infrastructure.database import create_read_engine, create_write_engine, event_store_env, migration_lock
+from infrastructure.database import (
+    create_projection_engine,
+    create_read_engine,
+    create_write_engine,
+    event_store_env,
+    migration_lock,
+)
 from infrastructure.directory import Directory
 from infrastructure.directory_projection import DirectoryProjector
+from infrastructure.event_reads import events_reader
 from infrastructure.gateways import Gateways, PayPalGateway, RazorpayGateway, SandboxGateway
 from infrastructure.ledger_projection import LedgerProjector
 from infrastructure.ledger_queries import LedgerQueries
@@ -107,6 +114,7 @@ class Container:
         self.market.close()
         self.engine.dispose()
         self.write_engine.dispose()
+        self.runner.engine.dispose()
 
 
 def migrate(settings: Settings) -> None:
@@ -154,12 +162,13 @@ def build(settings: Settings | None = None, *, run_projections: bool = True,
     engine = create_read_engine(settings)
     write_engine = create_write_engine(settings)
     market = Marketplace(env=event_store_env(settings))
+    market.read_events = events_reader(market.recorder)
     runner = ProjectionRunner(
         READ_MODELS,
         read_notifications=lambda start, limit: list(market.recorder.select_notifications(start, limit)),
         decode=market.mapper.to_domain_event,
         max_position=lambda: market.recorder.max_notification_id() or 0,
-        engine=write_engine,
+        engine=create_projection_engine(settings, write_engine),
         projectors=[SettingsProjector(), DirectoryProjector(), AppointmentsProjector(zone), LedgerProjector()],
         broadcaster=broadcaster or NullBroadcaster(),
         batch_size=2000,

@@ -15,10 +15,11 @@ from infrastructure.settings import Settings
 MIGRATION_LOCK_KEY = 7_264_001  # any constant shared by every process of this service
 
 
-def create_read_engine(settings: Settings, pool_size: int = 5, max_overflow: int = 10) -> sa.Engine:
+def create_read_engine(settings: Settings, pool_size: int = 5, max_overflow: int = 5,
+                       connect_args: dict[str, str] | None = None) -> sa.Engine:
     if settings.uses_postgres:
         return sa.create_engine(settings.sqlalchemy_url, pool_size=pool_size, max_overflow=max_overflow,
-                                pool_recycle=1800, pool_timeout=30)
+                                pool_recycle=1800, pool_timeout=30, connect_args=connect_args or {})
     settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(
         settings.sqlalchemy_url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=20,
@@ -48,10 +49,11 @@ def event_store_env(settings: Settings, *, create_tables: bool = False) -> dict[
             "POSTGRES_PORT": str(parts.port or 5432),
             "POSTGRES_USER": unquote(parts.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
-            # per process: event store 8+12, read models 5+10, projections 2+3 connections at most,
-            # so a few processes stay well inside PostgreSQL's default 100 connections
-            "POSTGRES_POOL_SIZE": "8",
-            "POSTGRES_MAX_OVERFLOW": "12",
+            # per process at most: event store 6+6, read models 5+5, secrets 2+2, projections 2+2
+            # connections (28); a burst of requests waits for a pooled connection instead, so
+            # `serve --workers 2` plus its projection worker stay inside PostgreSQL's default 100
+            "POSTGRES_POOL_SIZE": "6",
+            "POSTGRES_MAX_OVERFLOW": "6",
             "POSTGRES_LOCK_TIMEOUT": "10",
         }
     else:
@@ -95,7 +97,7 @@ def create_write_engine(settings: Settings) -> sa.Engine:
     """The engine projections write through. On SQLite its transactions start with BEGIN IMMEDIATE,
     so a projector takes the write lock up front instead of failing to upgrade a read lock."""
     if settings.uses_postgres:
-        return create_read_engine(settings, pool_size=2, max_overflow=3)
+        return create_read_engine(settings, pool_size=2, max_overflow=2)
     engine = create_read_engine(settings)
 
     @sa_event.listens_for(engine, "connect")
@@ -107,3 +109,14 @@ def create_write_engine(settings: Settings) -> sa.Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def create_projection_engine(settings: Settings, write_engine: sa.Engine) -> sa.Engine:
+    """The engine the projection runner writes through. On PostgreSQL its commits do not wait for the
+    WAL flush (`synchronous_commit=off`): a crash can lose the last few projected batches, but each
+    batch and its tracking position commit or vanish together, so the runner projects those events
+    again from the (durable) event store: read models stay exactly-once. Elsewhere the write engine."""
+    if not settings.uses_postgres:
+        return write_engine
+    return create_read_engine(settings, pool_size=2, max_overflow=2,
+                              connect_args={"options": "-c synchronous_commit=off"})

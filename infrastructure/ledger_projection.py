@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from domain.ledger import Earnings, Transaction, major_units
 from infrastructure.directory_projection import dumps, iso_utc
-from infrastructure.projections import Batch
+from infrastructure.projections import Batch, Handles
 from infrastructure.tables import consultant_balances, transactions
 
 
@@ -30,6 +30,11 @@ def earned_minor(state: dict[str, Any]) -> int:
 
 
 class LedgerProjector:
+    handles = Handles(Transaction.Event, Earnings.Event)
+
+    def unneeded(self, notifications: list[Any]) -> set[int]:
+        return self.handles.unneeded(notifications)
+
     def reset(self, conn: sa.Connection) -> None:
         conn.execute(transactions.delete())
         conn.execute(consultant_balances.delete())

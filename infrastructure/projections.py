@@ -157,24 +157,29 @@ class ProjectionRunner:
             if until is not None and self.position >= until:
                 return self.position  # another waiter processed our events while we queued for the lock
             while self._process_batch(progress):
-                pass
+                if until is not None and self.position >= until:
+                    break  # a waiter stops at its own events (no extra read of an empty log tail)
             return self.position
 
     def _process_batch(self, progress: Callable[[int], None] | None) -> int:
-        start = self.committed_position()
+        # Read from the position this runner last saw (no round trip for the committed one); the
+        # locked tracking row below decides, and what another worker already applied is dropped.
+        start = self.position
         notifications = self._read(start + 1, self.batch_size)
         if not notifications:
-            self.position = start
             return 0
         with self.engine.begin() as conn:
-            locked = conn.execute(
+            locked = int(conn.execute(
                 sa.select(projection_tracking.c.position)
                 .where(projection_tracking.c.name == self.name)
                 .with_for_update()
-            ).scalar()
-            if locked != start:  # another worker processed these events meanwhile
-                self.position = int(locked or 0)
-                return 1
+            ).scalar() or 0)
+            if locked != start:  # another worker processed events meanwhile (or a rebuild rewound)
+                notifications = [n for n in notifications if n.id > locked] if locked > start else []
+                if not notifications:
+                    self.position = locked
+                    return 1
+                start = locked
             batch = Batch(conn, start=start, end=notifications[-1].id)
             # A notification is decoded only when some projector needs it: decoding is most of the cost.
             unneeded: set[int] | None = None

@@ -38,7 +38,10 @@ class RedisLimiter:
     def __init__(self, url: str, prefix: str = "consult:rl:"):
         from redis import asyncio as aioredis
 
-        self.redis = aioredis.Redis.from_url(url)
+        # A burst of requests waits for one of a bounded set of connections instead of failing with
+        # "Too many connections" (a 500) once the default pool is exhausted.
+        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=32, timeout=10)
+        self.redis = aioredis.Redis(connection_pool=pool)
         self.prefix = prefix
 
     async def hit(self, key: str, limit: int, window: int) -> Verdict:

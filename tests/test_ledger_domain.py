@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -65,5 +66,16 @@ def test_earnings_are_snapshotted_and_load_the_same(settings):
         assert loaded.version == replayed.version == 101  # 1 + 60 payments + 40 completions
         assert loaded.earned == replayed.earned == Decimal("10.50") * 40
         assert loaded.payments == replayed.payments and loaded.completed == replayed.completed
+        # the commands' loader: a process that has not seen it yet starts from the snapshot too
+        cold = build(settings, run_projections=False)
+        try:
+            asked: list[Any] = []
+            read = cold.market.read_events
+            cold.market.read_events = lambda wanted: asked.extend(wanted) or read(wanted)
+            found = cold.market.find(earnings.id, snapshotted=True)
+            assert asked == [(earnings.id, 100)]  # only the events after the snapshot were read
+            assert (found.version, found.earned, found.payments) == (101, replayed.earned, replayed.payments)
+        finally:
+            cold.close()
     finally:
         container.close()

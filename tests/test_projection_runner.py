@@ -28,11 +28,13 @@ from domain.appointments import Appointment, ClientLink
 from domain.availability import default_settings
 from domain.catalogue import Category
 from domain.ids import new_object_id
+from domain.ledger import Earnings, Transaction
 from domain.notifications import Notification
 from domain.settings import ConsultantSettings
 from infrastructure.appointments_projection import AppointmentsProjector
 from infrastructure.bootstrap import build
 from infrastructure.directory_projection import DirectoryProjector
+from infrastructure.ledger_projection import LedgerProjector
 from infrastructure.projections import Emit, deferred_pushes
 from infrastructure.settings_projection import STATUS_EVENTS, SettingsProjector
 from infrastructure.tables import READ_MODEL_TABLES
@@ -63,11 +65,13 @@ def test_no_projector_skips_a_topic_it_handles() -> None:
 
     classes = event_classes()
     assert len(classes) > 30 and ConsultantSettings.AvailabilityUpdated in classes
-    projectors = [SettingsProjector(), DirectoryProjector(), AppointmentsProjector(ZoneInfo("Asia/Kolkata"))]
+    projectors = [SettingsProjector(), DirectoryProjector(), AppointmentsProjector(ZoneInfo("Asia/Kolkata")),
+                  LedgerProjector()]
     expected = {
         DirectoryProjector: (Account.Event, Category.Event),
         AppointmentsProjector: (Appointment.Event, ClientLink.Linked, Notification.Sent),
         SettingsProjector: (ConsultantSettings.Event, *STATUS_EVENTS),
+        LedgerProjector: (Transaction.Event, Earnings.Event),
     }
     for projector in projectors:
         assert set(projector.handles.classes) == set(expected[type(projector)])
