@@ -116,9 +116,8 @@ def test_analyst_sql_while_serving_is_read_only(server: Server, settings: Settin
 
 
 @pytest.mark.redis
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)  # --workers needs PostgreSQL
 def test_serve_workers_forwards_analytics_to_the_reporting_worker(settings: Settings, redis_url: str) -> None:
-    if not settings.uses_postgres:
-        pytest.skip("--workers needs PostgreSQL")
     settings = settings.model_copy(update={"redis_url": redis_url})
     running = Server(settings, "--workers", "2", extra_env={"SOCKETIO_CHANNEL": f"analytics-{time.time_ns()}"})
     try:
