@@ -8,6 +8,10 @@
 from __future__ import annotations
 
 import ast
+import re
+import sys
+import tomllib
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -108,3 +112,36 @@ def late():
     found = {name for _, name in imported_modules(source, "application.sub.module", False)}
     assert {"interfaces.http.app", "interfaces.http", "interfaces.http.deps", "application.sub.sibling",
             "application.ports", "application.ports.Port", "infrastructure.settings"} <= found
+
+
+def _requirement_name(requirement: str) -> str:
+    return re.split(r"[\s\[<>=!~;(]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_every_third_party_import_of_the_service_is_a_runtime_dependency():
+    """`pip install .` (the README's run command) installs no test extras: whatever the service's
+    packages import must come with a declared dependency (directly or as one of its requirements)."""
+    declared = {_requirement_name(r) for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "dependencies"]}
+    installed: set[str] = set()
+    todo = [*declared, "websockets", "httptools", "uvloop", "watchfiles", "python-dotenv", "pyyaml"]  # uvicorn[standard]
+    while todo:  # what `pip install .` brings: the declared dependencies and, transitively, theirs
+        name = todo.pop()
+        if name in installed:
+            continue
+        installed.add(name)
+        try:
+            todo += [_requirement_name(r) for r in (metadata.requires(name) or []) if "extra ==" not in r]
+        except metadata.PackageNotFoundError:
+            pass
+    providers = metadata.packages_distributions()
+    missing = []
+    for top in ("domain", "application", "infrastructure", "reporting", "interfaces"):
+        for path in sources(top):
+            for line, name in imported_modules(path.read_text(), *module_name(path)):
+                root = name.split(".")[0]
+                if root in OURS or root in sys.stdlib_module_names or root == "__future__" or root not in providers:
+                    continue
+                if not {_requirement_name(d) for d in providers[root]} & installed:
+                    missing.append(f"{path.relative_to(ROOT)}:{line} imports {root} ({providers[root]})")
+    assert missing == []
