@@ -23,8 +23,8 @@ from application.ports import ProjectionBarrier
 from domain.accounts import Account, Singleton, UniqueKey, unique_keys
 from domain.catalogue import Category
 from domain.errors import Conflict, Invalid, NotFound
-from domain.ids import aggregate_id, key_id, new_object_id
-from domain.ledger import Earnings
+from domain.ids import aggregate_id, is_object_id, key_id, new_object_id
+from domain.ledger import Earnings, Transaction
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -283,6 +283,14 @@ class Marketplace(Application[Any]):
             return account, [account, *self.release(keys, account_id)]
 
         return self.run(command)
+
+    # -- ledger ---------------------------------------------------------------------------------
+
+    def transaction(self, transaction_id: str) -> Transaction:
+        found = self.find(aggregate_id(transaction_id)) if is_object_id(transaction_id) else None
+        if not isinstance(found, Transaction):
+            raise NotFound("Transaction not found")
+        return found
 
     # -- catalogue ------------------------------------------------------------------------------
 

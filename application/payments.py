@@ -93,10 +93,7 @@ class Payments:
     # -- loading ----------------------------------------------------------------------------------
 
     def transaction(self, transaction_id: str) -> Transaction:
-        found = self.market.find(aggregate_id(transaction_id)) if is_object_id(transaction_id) else None
-        if not isinstance(found, Transaction):
-            raise NotFound("Transaction not found")
-        return found
+        return self.market.transaction(transaction_id)
 
     def by_order(self, order_id: str) -> Transaction | None:
         key = self.market.find(key_id("unique:order:" + order_id))

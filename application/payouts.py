@@ -25,10 +25,7 @@ class Payouts:
         self.currency = currency.upper()
 
     def transaction(self, transaction_id: str) -> Transaction:
-        found = self.market.find(aggregate_id(transaction_id)) if is_object_id(transaction_id) else None
-        if not isinstance(found, Transaction):
-            raise NotFound("Transaction not found")
-        return found
+        return self.market.transaction(transaction_id)
 
     def _account(self, account_id: str) -> Account | None:
         found = self.market.find(aggregate_id(account_id)) if is_object_id(account_id) else None

@@ -234,3 +234,15 @@ def employee_token(api: Any, admin: dict[str, str]) -> str:
     reply = api.post("/api/v1/auth/verify-otp", json={"mobile": mobile, "otp": otp, "role": "Employee"})
     assert reply.status_code == 200, reply.text
     return str(reply.json()["data"]["token"])
+
+
+def signed_up(container: Any, role: str) -> str:
+    """A new account made through the identity service of an in-process container (Consultants approved)."""
+    unique = secrets.token_hex(4)
+    data = container.identity.signup({
+        "fullName": f"{role} {unique}", "email": f"{role.lower()}.{unique}@example.com",
+        "mobile": "+9194" + str(int(unique, 16) % 10**8).zfill(8), "password": "secret1", "role": role})
+    account_id = str(data["user"]["id"])
+    if role == "Consultant":
+        container.people.set_consultant_status(account_id, "approve")
+    return account_id

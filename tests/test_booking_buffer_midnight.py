@@ -8,7 +8,6 @@ check first, then both commit (a barrier in front of the first commit of each)."
 
 from __future__ import annotations
 
-import secrets
 import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -23,6 +22,7 @@ from domain.errors import Conflict
 from infrastructure.bootstrap import Container, build
 from infrastructure.tables import slot_bookings
 from tests.conftest import make_settings
+from tests.conftest import signed_up as account
 
 IST = ZoneInfo("Asia/Kolkata")
 
@@ -34,15 +34,6 @@ def container(tmp_path: Any, backend: str | None) -> Iterator[Container]:
     built.close()
 
 
-def account(container: Container, role: str) -> str:
-    unique = secrets.token_hex(4)
-    data = container.identity.signup({
-        "fullName": f"{role} {unique}", "email": f"{role.lower()}.{unique}@example.com",
-        "mobile": "+9194" + str(int(unique, 16) % 10**8).zfill(8), "password": "secret1", "role": role})
-    account_id = str(data["user"]["id"])
-    if role == "Consultant":
-        container.people.set_consultant_status(account_id, "approve")
-    return account_id
 
 
 def next_monday() -> date:

@@ -9,7 +9,6 @@ projections run in-process so the slot read model reflects each command before t
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -24,6 +23,7 @@ from domain.availability import WEEKDAYS, candidate_slots, hhmm
 from domain.errors import DomainError
 from infrastructure.bootstrap import Container, build
 from tests.conftest import make_settings
+from tests.conftest import signed_up as account
 
 ADMIN = Caller("f" * 24, "Admin")
 
@@ -35,15 +35,6 @@ def container(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Container]:
     built.close()
 
 
-def account(container: Container, role: str) -> str:
-    unique = secrets.token_hex(4)
-    data = container.identity.signup({
-        "fullName": f"{role} {unique}", "email": f"{role.lower()}.{unique}@example.com",
-        "mobile": "+9195" + str(int(unique, 16) % 10**8).zfill(8), "password": "secret1", "role": role})
-    account_id = str(data["user"]["id"])
-    if role == "Consultant":
-        container.people.set_consultant_status(account_id, "approve")
-    return account_id
 
 
 # -- strategies -----------------------------------------------------------------------------------
