@@ -111,7 +111,79 @@ def bare_server(port: int) -> None:
                 ws=WEBSOCKET_PROTOCOL)
 
 
-# -- a receiver process: many AsyncClients, driven over stdin/stdout -------------------------------
+# -- a receiver process: many Socket.IO clients, driven over stdin/stdout --------------------------
+
+
+class WireClient:
+    """A Socket.IO client written at protocol level on one aiohttp websocket: Engine.IO v4 over the
+    websocket transport, as `socket.io-client` with `transports: ["websocket"]` speaks it.
+
+    Handshake: the server's open packet `0{"sid":..,"pingInterval":..}`; `40{"token":..}` connects the
+    default namespace with the auth payload; the answer is `40{"sid":..}` (or `44{..}`, a refusal:
+    the connection fails). Then every server ping `2` is answered with a pong `3`, every event
+    `42["name",payload]` is parsed (JSON) and handed to `on_event` when its name is the benchmark's,
+    and `41` / `1` (namespace disconnect / engine close) end the reader. `disconnect()` sends `41` and
+    closes the websocket, as the JS client does.
+
+    Why it exists: python-socketio's `AsyncClient` spends about 160 microseconds of CPU per received
+    event (its engine.io reader and writer tasks, a `wait_for` per packet, queues, the event
+    dispatch); 1,000 of them then take as much of the machine's 2 cores per round as the server
+    they measure. This client does the same protocol work with one task per socket and
+    aiohttp's C frame reader (`--client socketio` keeps the python-socketio receivers)."""
+
+    def __init__(self, ws: Any, on_event: Any):
+        self.ws = ws
+        self.on_event = on_event
+        self.connected = True
+        self.reader = asyncio.get_running_loop().create_task(self._read())
+
+    @classmethod
+    async def connect(cls, session: Any, url: str, token: str, on_event: Any, timeout: float = 60) -> WireClient:
+        ws = await session.ws_connect(
+            url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket", timeout=timeout, autoping=False
+        )
+        try:
+            opening = await ws.receive_str(timeout=timeout)
+            if not opening.startswith("0") or "sid" not in json.loads(opening[1:]):
+                raise ConnectionError(f"not an engine.io open packet: {opening[:80]!r}")
+            await ws.send_str("40" + json.dumps({"token": token}))
+            answer = await ws.receive_str(timeout=timeout)
+            if not answer.startswith("40") or "sid" not in json.loads(answer[2:]):
+                raise ConnectionError(f"namespace connection refused: {answer[:200]!r}")
+        except BaseException:
+            await ws.close()
+            raise
+        return cls(ws, on_event)
+
+    async def _read(self) -> None:
+        import aiohttp
+
+        try:
+            async for message in self.ws:
+                if message.type is not aiohttp.WSMsgType.TEXT:
+                    continue
+                data = message.data
+                if data == "2":  # engine.io ping
+                    await self.ws.send_str("3")
+                elif data.startswith("42"):
+                    name, *args = json.loads(data[2:])
+                    if name == EVENT:
+                        self.on_event(args[0] if args else None)
+                elif data.startswith("41") or data == "1":
+                    break
+        finally:
+            self.connected = False
+
+    async def disconnect(self) -> None:
+        if self.connected and not self.ws.closed:
+            with contextlib.suppress(Exception):
+                await self.ws.send_str("41")
+        await self.ws.close()
+        self.reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.reader
+
+
 
 
 class ReceiverState:
@@ -131,7 +203,8 @@ def emit_line(payload: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-async def receiver() -> None:
+async def receiver(kind: str) -> None:
+    import aiohttp
     import socketio
 
     state = ReceiverState()
@@ -172,11 +245,16 @@ async def receiver() -> None:
 
         return on_event
 
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) if kind == "wire" else None
+
     async def connect(tag: str, url: str, token: str, index: int) -> bool:
-        client = socketio.AsyncClient(reconnection=False)
-        client.on(EVENT, handler_for(tag, index))
         try:
-            await client.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=60)
+            if session is not None:
+                client: Any = await WireClient.connect(session, url, token, handler_for(tag, index))
+            else:
+                client = socketio.AsyncClient(reconnection=False)
+                client.on(EVENT, handler_for(tag, index))
+                await client.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=60)
         except Exception:  # noqa: BLE001 - counted and reported as a failed connection
             return False
         state.sockets[tag].append(client)
@@ -187,26 +265,26 @@ async def receiver() -> None:
         if not line:
             break
         command = json.loads(line)
-        kind = command["cmd"]
-        if kind == "connect":
+        cmd = command["cmd"]
+        if cmd == "connect":
             tag, results = command["tag"], []
             for first in range(0, command["count"], 50):  # 50 handshakes at a time
                 batch = range(first, min(command["count"], first + 50))
                 results += await asyncio.gather(*(connect(tag, command["url"], command["token"], i) for i in batch))
             emit_line({"type": "connected", "tag": tag, "ok": sum(results), "failed": len(results) - sum(results)})
-        elif kind == "begin":  # a round starts: every receipt from now on belongs to it
+        elif cmd == "begin":  # a round starts: every receipt from now on belongs to it
             tag = command["tag"]
             state.round[tag], state.times[tag], state.reported = command["round"], {}, False
             state.duplicates[tag] = 0
             state.cpu_start = time.process_time()
             emit_line({"type": "ready", "tag": tag, "round": command["round"]})
-        elif kind == "report":  # the coordinator timed out: say what arrived
+        elif cmd == "report":  # the coordinator timed out: say what arrived
             if not state.reported:
                 report(command["tag"], False)
-        elif kind == "end":
+        elif cmd == "end":
             state.round[command["tag"]] = None
             emit_line({"type": "ended", "tag": command["tag"]})
-        elif kind == "stats":
+        elif cmd == "stats":
             usage = os.times()
             emit_line(
                 {
@@ -216,10 +294,12 @@ async def receiver() -> None:
                     "connected": {t: sum(c.connected for c in state.sockets[t]) for t in TAGS},
                 }
             )
-        elif kind == "quit":
+        elif cmd == "quit":
             break
     for tag in TAGS:
         await asyncio.gather(*(client.disconnect() for client in state.sockets[tag]), return_exceptions=True)
+    if session is not None:
+        await session.close()
 
 
 # -- the coordinator ------------------------------------------------------------------------------
@@ -328,6 +408,8 @@ async def coordinate(
             sys.executable,
             str(Path(__file__).resolve()),
             "--receiver",
+            "--client",
+            args.client,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             cwd=ROOT,
@@ -449,6 +531,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--sockets", type=int, default=1000, help="sockets per server")
     parser.add_argument("--receivers", type=int, default=4, help="client processes holding the sockets")
+    parser.add_argument(
+        "--client",
+        choices=("wire", "socketio"),
+        default="wire",
+        help="receiving clients: protocol-level Socket.IO clients on aiohttp websockets (wire, the default) "
+        "or python-socketio AsyncClients (socketio); the same kind for the product and the bare server",
+    )
     parser.add_argument("--puts", type=int, default=60, help="measured PUTs (and as many bare broadcasts)")
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured rounds per server first")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds a round waits for every socket")
@@ -460,7 +549,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.receiver:
-        asyncio.run(receiver())
+        asyncio.run(receiver(args.client))
         return 0
     if args.bare_server:
         bare_server(args.bare_server)
@@ -485,7 +574,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(
         f"{utc_stamp()}, `{command}`, {args.backend}, {args.sockets} sockets per server over "
-        f"{args.receivers} receiver processes, {args.puts} rounds per server (ABBA), timeout {args.timeout:g} s"
+        f"{args.receivers} receiver processes ({args.client} clients), {args.puts} rounds per server (ABBA), timeout {args.timeout:g} s"
     )
     print()
     print(
