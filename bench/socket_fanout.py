@@ -347,7 +347,7 @@ class Round:
     # per receiver process: CPU seconds / wall seconds between its first and its last receipt (1.0 = saturated)
     receiver_busy: list[float] = field(default_factory=list)
     response_seconds: float = 0.0  # the PUT / trigger request's own duration
-    server_cpu: float = 0.0  # CPU seconds the server process used during the round
+    server_cpu: float = 0.0  # CPU seconds the server's processes used during the round
 
     @property
     def last(self) -> float:
@@ -361,7 +361,7 @@ async def one_round(
         await r.send({"cmd": "begin", "tag": tag, "round": number})
     for r in receivers:
         await r.expect("ready", 30)
-    cpu_before = cpu_seconds(server_pid)
+    cpu_before = tree_cpu_seconds(server_pid)
     sent = time.time()
     status = await fire()
     responded = time.time()
@@ -374,7 +374,7 @@ async def one_round(
         except TimeoutError:
             await r.send({"cmd": "report", "tag": tag})
             reports.append(await r.expect("round", 30))
-    result.server_cpu = cpu_seconds(server_pid) - cpu_before
+    result.server_cpu = tree_cpu_seconds(server_pid) - cpu_before
     for r, report in zip(receivers, reports, strict=True):
         result.delays += [t - responded for t in report["times"]]
         result.misses += r.sockets - len(report["times"])
@@ -495,6 +495,22 @@ def bare_process(log_path: Path) -> Iterator[tuple[str, int]]:
         stop_process(process)
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and all its descendants (`consult serve --workers N`: uvicorn's
+    supervisor, its N API processes and the projection worker)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            children.setdefault(int(stat.read_text().rsplit(")", 1)[1].split()[1]), []).append(int(stat.parent.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        with contextlib.suppress(OSError):
+            total += cpu_seconds(current)
+        todo += children.get(current, [])
+    return total
+
+
 def ms(value: float) -> str:
     return f"{value * 1000:.0f}"
 
@@ -521,7 +537,8 @@ def summarise(rounds: list[Round], tag: str) -> dict[str, Any]:
         "response_p50": median(r.response_seconds for r in mine),
         "since_sent_p50": median(r.last + r.response_seconds for r in mine),
         "since_sent_p95": percentile((r.last + r.response_seconds for r in mine), 0.95),
-        "server_cpu_p50": median(r.server_cpu for r in mine),
+        # a mean: /proc counts CPU in 10 ms ticks, too coarse for one round's median
+        "server_cpu_mean": sum(r.server_cpu for r in mine) / len(mine),
         "busy_p50": median(max(r.receiver_busy) for r in mine if r.receiver_busy),
     }
 
@@ -538,12 +555,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="receiving clients: protocol-level Socket.IO clients on aiohttp websockets (wire, the default) "
         "or python-socketio AsyncClients (socketio); the same kind for the product and the bare server",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="`consult serve --workers N` for the product: N API processes sharing the sockets, a projection "
+        "worker, Socket.IO emits through Redis (needs --backend postgres)",
+    )
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), help="for --workers above 1"
+    )
     parser.add_argument("--puts", type=int, default=60, help="measured PUTs (and as many bare broadcasts)")
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured rounds per server first")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds a round waits for every socket")
     parser.add_argument("--receiver", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--bare-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.workers > 1 and args.backend != "postgres":
+        parser.error("--workers above 1 needs --backend postgres (as `consult serve` does)")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -560,27 +590,34 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="consult-bench-fanout-")))
         settings = bench_settings(work, stack.enter_context(database(args.backend)))
-        served = stack.enter_context(consult_server(settings, work / "server.log"))
+        if args.workers > 1:  # a channel of its own: no other process on this Redis reaches the sockets
+            os.environ["SOCKETIO_CHANNEL"] = f"consult-bench-fanout-{os.getpid()}"
+        served = stack.enter_context(
+            consult_server(
+                settings, work / "server.log", args.workers, args.redis_url if args.workers > 1 else None
+            )
+        )
         scenario = Scenario(served.url)
         stack.callback(scenario.close)
         bare_url, bare_pid = stack.enter_context(bare_process(work / "bare.log"))
-        server_cpu_before = cpu_seconds(served.process.pid)
+        server_cpu_before = tree_cpu_seconds(served.process.pid)
         rounds = asyncio.run(
             coordinate(args, served.url, scenario, bare_url, {"product": served.process.pid, "bare": bare_pid}, out)
         )
-        server_cpu = cpu_seconds(served.process.pid) - server_cpu_before
+        server_cpu = tree_cpu_seconds(served.process.pid) - server_cpu_before
 
     product, bare = summarise(rounds, "product"), summarise(rounds, "bare")
     print()
     print(
         f"{utc_stamp()}, `{command}`, {args.backend}, {args.sockets} sockets per server over "
-        f"{args.receivers} receiver processes ({args.client} clients), {args.puts} rounds per server (ABBA), timeout {args.timeout:g} s"
+        f"{args.receivers} receiver processes ({args.client} clients), product on {args.workers} API "
+        f"process{'es' if args.workers > 1 else ''}, {args.puts} rounds per server (ABBA), timeout {args.timeout:g} s"
     )
     print()
     print(
         "| | rounds | statuses | last socket p50 ms | last socket p95 ms | last socket max ms | "
         "every socket p50 ms | first socket p50 ms | misses | duplicates | request ms p50 | "
-        "last socket after the request was sent p50 / p95 ms | server CPU ms per round p50 |"
+        "last socket after the request was sent p50 / p95 ms | server CPU ms per round (mean) |"
     )
     print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
     for name, s in (("product: PUT availability", product), ("bare python-socketio broadcast", bare)):
@@ -588,13 +625,13 @@ def main(argv: list[str] | None = None) -> int:
             f"| {name} | {s['rounds']} | {statuses_text(s['statuses'])} | {ms(s['last_p50'])} | "
             f"{ms(s['last_p95'])} | {ms(s['last_max'])} | {ms(s['socket_p50'])} | {ms(s['first_p50'])} | "
             f"{s['misses']} | {s['duplicates']} | {ms(s['response_p50'])} | "
-            f"{ms(s['since_sent_p50'])} / {ms(s['since_sent_p95'])} | {ms(s['server_cpu_p50'])} |"
+            f"{ms(s['since_sent_p50'])} / {ms(s['since_sent_p95'])} | {ms(s['server_cpu_mean'])} |"
         )
     print(
         f"| product - bare | | | {ms(product['last_p50'] - bare['last_p50'])} | "
         f"{ms(product['last_p95'] - bare['last_p95'])} | | {ms(product['socket_p50'] - bare['socket_p50'])} | | | | | "
         f"{ms(product['since_sent_p50'] - bare['since_sent_p50'])} / {ms(product['since_sent_p95'] - bare['since_sent_p95'])} | "
-        f"{ms(product['server_cpu_p50'] - bare['server_cpu_p50'])} |"
+        f"{ms(product['server_cpu_mean'] - bare['server_cpu_mean'])} |"
     )
     print(
         f"| product / bare | | | {product['last_p50'] / bare['last_p50']:.2f}x | "
