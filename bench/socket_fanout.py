@@ -139,8 +139,12 @@ class WireClient:
 
     @classmethod
     async def connect(cls, session: Any, url: str, token: str, on_event: Any, timeout: float = 60) -> WireClient:
+        import aiohttp
+
         ws = await session.ws_connect(
-            url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket", timeout=timeout, autoping=False
+            url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket",
+            timeout=aiohttp.ClientWSTimeout(ws_close=timeout),
+            autoping=False,
         )
         try:
             opening = await ws.receive_str(timeout=timeout)

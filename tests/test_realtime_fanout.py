@@ -104,12 +104,16 @@ class LiveServer:
     def __init__(self, ping_interval: float = 0.3, ping_timeout: float = 0.6):
         self.sio = SocketServer(async_mode="asgi", ping_interval=ping_interval, ping_timeout=ping_timeout)
         self.connected: set[str] = set()
+        self.auth: dict[str, Any] = {}
         self.disconnected: dict[str, Any] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
 
         @self.sio.event
         async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
             self.loop = asyncio.get_running_loop()
+            if auth == {"token": "refused"}:
+                raise socketio.exceptions.ConnectionRefusedError("Authentication error: Invalid token")
+            self.auth[sid] = auth
             self.connected.add(sid)
 
         @self.sio.event
@@ -188,3 +192,34 @@ def test_a_client_that_never_answers_pings_is_disconnected(live):
         assert reason in (live.sio.reason.PING_TIMEOUT, live.sio.reason.TRANSPORT_CLOSE)
     finally:
         ws.close()
+
+
+def test_the_benchmark_wire_client_speaks_socket_io(live):
+    """`bench/socket_fanout.py`'s protocol-level receiver: handshake with the auth token, pongs (it stays
+    connected over several ping cycles), parsed events of the benchmark's name only, a refusal fails
+    the connection, and its disconnect reaches the server."""
+    import aiohttp
+
+    from bench.socket_fanout import EVENT, WireClient
+
+    async def scenario() -> None:
+        received: list[Any] = []
+        async with aiohttp.ClientSession() as session:
+            with pytest.raises(ConnectionError, match="refused"):
+                await WireClient.connect(session, live.url, "refused", received.append, timeout=10)
+            client = await WireClient.connect(session, live.url, "secret", received.append, timeout=10)
+            assert list(live.auth.values()) == [{"token": "secret"}]
+            await asyncio.sleep(2.0)  # six ping cycles
+            assert client.connected and not live.disconnected
+            await asyncio.to_thread(live.emit, "something:else", {"n": -1})
+            for n in range(3):
+                await asyncio.to_thread(live.emit, EVENT, {"consultantId": "c", "n": n})
+            for _ in range(250):
+                if len(received) == 3:
+                    break
+                await asyncio.sleep(0.02)
+            assert [event["n"] for event in received] == [0, 1, 2]
+            await client.disconnect()
+        await asyncio.to_thread(wait_until, lambda: live.disconnected.keys() == live.connected)
+
+    asyncio.run(scenario())
