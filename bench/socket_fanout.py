@@ -12,17 +12,30 @@ against a bare python-socketio broadcast to 1,000 clients in the same run.
   schedules its emit on the event loop after the projection committed). The difference between the
   two is the product's overhead (HTTP handling of the PUT, command, event store, projection, emit).
 
-1,000 python-socketio `AsyncClient`s per server (websocket transport, `auth={"token": ...}`) are
-spread over `--receivers` processes (`--receiver`), which timestamp every receipt with
+1,000 Socket.IO clients per server (websocket transport, the client's token as `auth={"token": ...}`)
+are spread over `--receivers` processes (`--receiver`), which timestamp every receipt with
 `time.time()` (one host, one clock) and report their own CPU time per round, so one can check that
-the client side is not the bottleneck. Rounds alternate product/bare (ABBA). A round ends when every
-socket has the event, or after `--timeout` seconds (then the sockets still waiting are misses).
+the client side is not the bottleneck. The clients are the same kind for both servers:
+`--client wire` (the default) is `WireClient`, Socket.IO spoken at protocol level over aiohttp
+websockets (Engine.IO v4 handshake, `40` connect with the token, pongs, parsed `42` events), about
+a third of the CPU per received event of `--client socketio`, python-socketio's `AsyncClient`. On
+this 2-core machine the receivers share the cores with the server, so the lighter client leaves the
+server the CPU a deployment's server has (its clients are elsewhere). Rounds alternate product/bare
+(ABBA). A round ends when every socket has the event, or after `--timeout` seconds (then the
+sockets still waiting are misses).
+
+`--workers N` (PostgreSQL) runs the product as `consult serve --workers N` with Redis: the sockets
+spread over N API processes, the projections run in the worker child, which pushes through Redis,
+so the push can reach the sockets before the PUT's answer (the API process waits until the worker
+has the change); the "after the request was sent" column then compares fairly.
 
 Exit status 1: invalid run (a socket failed to connect, a non-2xx answer, a miss, a duplicate or a
 stray event). Exit status 2: valid but the product misses a target (median < 150 ms, p95 < 300 ms).
 
-    .venv/bin/python bench/socket_fanout.py                      # SQLite (embedded default)
+    .venv/bin/python bench/socket_fanout.py                      # SQLite (embedded default), wire clients
+    .venv/bin/python bench/socket_fanout.py --client socketio    # python-socketio AsyncClient receivers
     .venv/bin/python bench/socket_fanout.py --backend postgres   # throwaway database, dropped after
+    .venv/bin/python bench/socket_fanout.py --backend postgres --workers 2   # + Redis (REDIS_URL)
 """
 
 from __future__ import annotations
