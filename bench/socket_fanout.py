@@ -18,7 +18,7 @@ are spread over `--receivers` processes (`--receiver`), which timestamp every re
 the client side is not the bottleneck. The clients are the same kind for both servers:
 `--client wire` (the default) is `WireClient`, Socket.IO spoken at protocol level over aiohttp
 websockets (Engine.IO v4 handshake, `40` connect with the token, pongs, parsed `42` events), about
-a third of the CPU per received event of `--client socketio`, python-socketio's `AsyncClient`. On
+40 % of the CPU per received event of `--client socketio`, python-socketio's `AsyncClient`. On
 this 2-core machine the receivers share the cores with the server, so the lighter client leaves the
 server the CPU a deployment's server has (its clients are elsewhere). Rounds alternate product/bare
 (ABBA). A round ends when every socket has the event, or after `--timeout` seconds (then the
@@ -138,10 +138,10 @@ class WireClient:
     and `41` / `1` (namespace disconnect / engine close) end the reader. `disconnect()` sends `41` and
     closes the websocket, as the JS client does.
 
-    Why it exists: python-socketio's `AsyncClient` spends about 160 microseconds of CPU per received
-    event (its engine.io reader and writer tasks, a `wait_for` per packet, queues, the event
-    dispatch); 1,000 of them then take as much of the machine's 2 cores per round as the server
-    they measure. This client does the same protocol work with one task per socket and
+    Why it exists: python-socketio's `AsyncClient` spends about 2.5 times this client's CPU per
+    received event (its engine.io reader and writer tasks, a `wait_for` per packet, queues, the
+    event dispatch); 1,000 of them take about as much of the machine's 2 cores per round as the
+    server they measure. This client does the same protocol work with one task per socket and
     aiohttp's C frame reader (`--client socketio` keeps the python-socketio receivers)."""
 
     def __init__(self, ws: Any, on_event: Any):
