@@ -602,7 +602,7 @@ def main(argv: list[str] | None = None) -> int:
         bare_server(args.bare_server)
         return 0
     print(f"machine: {machine()}", flush=True)
-    command = ".venv/bin/python bench/socket_fanout.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = " ".join([".venv/bin/python bench/socket_fanout.py", *(sys.argv[1:] if argv is None else argv)])
     out: dict[str, Any] = {}
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="consult-bench-fanout-")))
