@@ -55,6 +55,7 @@ def event_store_env(settings: Settings, *, create_tables: bool = False) -> dict[
             "POSTGRES_POOL_SIZE": "6",
             "POSTGRES_MAX_OVERFLOW": "6",
             "POSTGRES_LOCK_TIMEOUT": "10",
+            "APPLICATION_RECORDER_TOPIC": "infrastructure.event_store:OneTripRecorder",  # one round trip a write
         }
     else:
         settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
