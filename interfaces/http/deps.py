@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from domain.accounts import CLIENT, CONSULTANT, USER, account_status_refusal
 from infrastructure.bootstrap import Container
 from interfaces.http.errors import ApiError
+from interfaces.http.turns import Turns
 
 KIND_OF_ROLE = {"Consultant": CONSULTANT, "Client": CLIENT, "Admin": USER, "Employee": USER}
 HEX_ID = r"^[0-9a-fA-F]{24}$"
@@ -21,6 +22,11 @@ T = TypeVar("T")
 
 def container_of(request: Request) -> Container:
     return request.app.state.container  # type: ignore[no-any-return]
+
+
+def turns_of(request: Request) -> Turns:
+    """The app's `Turns`: booking commands of one consultant-day take turns in this process."""
+    return request.app.state.turns  # type: ignore[no-any-return]
 
 
 async def container(request: Request) -> Container:

@@ -8,13 +8,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from starlette.concurrency import run_in_threadpool
 
 from application.bookings import Caller
 from domain.errors import Forbidden, Invalid, NotFound
 from domain.ids import is_object_id
-from interfaces.http.deps import AppContainer, CurrentUser, ObjectIdPath, Principal, read_model
+from interfaces.http.deps import AppContainer, CurrentUser, ObjectIdPath, Principal, read_model, turns_of
 from interfaces.http.envelope import ERROR_RESPONSES, Document, Envelope, ok
 from interfaces.http.fields import Body, ObjectIdStr
 
@@ -191,13 +192,17 @@ def get_appointment(id: ObjectIdPath, who: CurrentUser, app: AppContainer) -> An
 
 
 @router.post("/hold", response_model=Envelope[dict[str, str]])
-def hold(body: HoldBody, who: CurrentUser, app: AppContainer) -> Any:
-    """Hold a slot for five minutes (clients, for themselves); an identical retry refreshes the hold."""
+async def hold(body: HoldBody, who: CurrentUser, app: AppContainer, request: Request) -> Any:
+    """Hold a slot for five minutes (clients, for themselves); an identical retry refreshes the hold.
+    Holds of one consultant-day take turns in this process (`interfaces.http.turns`)."""
     if not body.consultant or not body.client:
         raise Invalid("Consultant and Client are required")
-    start, end = body.interval(_zone(app))
-    hold_id, expires, refreshed = app.bookings.hold(_caller(who), body.consultant.lower(), body.client.lower(), start,
-                                                    end, body.category)
+    zone = _zone(app)
+    start, end = body.interval(zone)
+    consultant = body.consultant.lower()
+    async with turns_of(request).turn((consultant, start.astimezone(zone).date())):
+        hold_id, expires, refreshed = await run_in_threadpool(
+            app.bookings.hold, _caller(who), consultant, body.client.lower(), start, end, body.category)
     expires_at = expires.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{expires.microsecond // 1000:03d}Z"
     return ok("Slot hold refreshed" if refreshed else "Slot held successfully",
               {"holdId": hold_id, "expiresAt": expires_at})
