@@ -128,6 +128,15 @@ class Marketplace(Application[Any]):
                 self._attempt.loaded, self._attempt.shared = outer
         raise RecordConflictError(f"still outdated after {MAX_ATTEMPTS} attempts")
 
+    def evaluate(self, decide: Callable[[], T]) -> T:
+        """Run `decide` as one attempt of a command that writes nothing (loads share its identity map)."""
+        outer = getattr(self._attempt, "loaded", None), getattr(self._attempt, "shared", None)
+        self._attempt.loaded, self._attempt.shared = {}, set()
+        try:
+            return decide()
+        finally:
+            self._attempt.loaded, self._attempt.shared = outer
+
     def _outdated(self, aggregates: list[Aggregate | None]) -> bool:
         """Whether a write would conflict for certain: a version it writes is already committed
         (as this process saw it). Never true for a write that could succeed."""

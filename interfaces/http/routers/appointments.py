@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 
-from application.bookings import Caller
+from application.bookings import Caller, HoldRequest
 from domain.errors import Forbidden, Invalid, NotFound
 from domain.ids import is_object_id
 from interfaces.http.deps import AppContainer, CurrentUser, ObjectIdPath, Principal, read_model, turns_of
@@ -199,10 +199,14 @@ async def hold(body: HoldBody, who: CurrentUser, app: AppContainer, request: Req
         raise Invalid("Consultant and Client are required")
     zone = _zone(app)
     start, end = body.interval(zone)
-    consultant = body.consultant.lower()
-    async with turns_of(request).turn((consultant, start.astimezone(zone).date())):
+    asked = HoldRequest(_caller(who), body.consultant.lower(), body.client.lower(), start, end)
+    async with turns_of(request).turn((asked.consultant_id, start.astimezone(zone).date()), asked) as seat:
+        if seat.crowded:  # the requests that queued with this one: losers are answered from one read
+            refusal = await seat.shared(lambda asks: run_in_threadpool(app.bookings.hold_refusals, asks))
+            if refusal is not None:
+                raise refusal
         hold_id, expires, refreshed = await run_in_threadpool(
-            app.bookings.hold, _caller(who), consultant, body.client.lower(), start, end, body.category)
+            app.bookings.hold, asked.caller, asked.consultant_id, asked.client_id, start, end, body.category)
     expires_at = expires.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{expires.microsecond // 1000:03d}Z"
     return ok("Slot hold refreshed" if refreshed else "Slot held successfully",
               {"holdId": hold_id, "expiresAt": expires_at})
