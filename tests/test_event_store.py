@@ -60,7 +60,10 @@ def test_a_write_records_all_its_events_in_order_or_none(container: Container) -
     assert ids == list(range(ids[0], ids[0] + 3))  # one id per event, consecutive, in the order given
     logged = market.recorder.select_notifications(ids[0], 10)
     assert [(n.id, n.originator_id, n.originator_version) for n in logged] == [
-        (ids[0], first.id, 1), (ids[1], first.id, 2), (ids[2], second.id, 1)]
+        (ids[0], first.id, 1),
+        (ids[1], first.id, 2),
+        (ids[2], second.id, 1),
+    ]
 
     stale = market.repository.get(second.id)  # two writers of one version: the second is refused
     fresh = market.repository.get(second.id)
@@ -90,8 +93,9 @@ def test_a_write_waits_for_the_table_lock(container: Container, database: str) -
     assert done.is_set()
 
 
-def test_a_notification_of_another_process_is_read_from_the_log(container: Container, tmp_path: Any,
-                                                              database: str) -> None:
+def test_a_notification_of_another_process_is_read_from_the_log(
+    container: Container, tmp_path: Any, database: str
+) -> None:
     runner = container.runner
     reads: list[tuple[int, int]] = []
     read = runner._read
