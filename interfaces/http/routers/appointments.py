@@ -4,6 +4,7 @@ Validation errors on these routes carry the field messages joined by ", " as `me
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -19,6 +20,7 @@ from interfaces.http.deps import AppContainer, CurrentUser, ObjectIdPath, Princi
 from interfaces.http.envelope import ERROR_RESPONSES, Document, Envelope, ok
 from interfaces.http.fields import Body, ObjectIdStr
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/appointments", tags=["appointments"], responses=ERROR_RESPONSES)
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 TIME_PATTERN = r"^([01]?\d|2[0-3]):[0-5]\d$"
@@ -202,7 +204,11 @@ async def hold(body: HoldBody, who: CurrentUser, app: AppContainer, request: Req
     asked = HoldRequest(_caller(who), body.consultant.lower(), body.client.lower(), start, end)
     async with turns_of(request).turn((asked.consultant_id, start.astimezone(zone).date()), asked) as seat:
         if seat.crowded:  # the requests that queued with this one: losers are answered from one read
-            refusal = await seat.shared(lambda asks: run_in_threadpool(app.bookings.hold_refusals, asks))
+            try:
+                refusal = await seat.shared(lambda asks: run_in_threadpool(app.bookings.hold_refusals, asks))
+            except Exception:  # the shared read failed: each request runs its own command, as alone
+                log.exception("shared hold check failed")
+                refusal = None
             if refusal is not None:
                 raise refusal
         hold_id, expires, refreshed = await run_in_threadpool(
