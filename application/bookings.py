@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate
@@ -36,7 +37,7 @@ from domain.appointments import (
     refuse_overlap,
 )
 from domain.availability import default_settings, open_slots, session_lengths
-from domain.errors import Conflict, Forbidden, Invalid, NotFound
+from domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from domain.ids import aggregate_id, is_object_id, key_id, new_object_id
 from domain.notifications import Notification, long_date, month_day, notify, short_time, template
 from domain.settings import ConsultantSettings
@@ -49,6 +50,15 @@ SLOT_TIMEOUT = "Slot timeout: This slot was booked by someone else while you wer
 class Caller:
     id: str
     role: str
+
+
+@dataclass(frozen=True)
+class HoldRequest:
+    caller: Caller
+    consultant_id: str
+    client_id: str
+    start: datetime
+    end: datetime
 
 
 def money(value: Any) -> Decimal:
@@ -97,10 +107,13 @@ class Bookings:
     def _prefetch(self, consultant_id: str, client_id: str, start: datetime, end: datetime) -> None:
         """Load every aggregate a booking check may read in one query (the attempt's identity map then
         serves `_account`, `_availability`, `_linked` and `_days`)."""
+        self.market.find_many(self._prefetch_ids(consultant_id, client_id, start, end), readonly=True)
+
+    def _prefetch_ids(self, consultant_id: str, client_id: str, start: datetime, end: datetime) -> list[UUID]:
         ids = [key_id("settings:" + consultant_id), key_id(f"link:{client_id}:{consultant_id}")]
         ids += [aggregate_id(a) for a in (consultant_id, client_id) if is_object_id(a)]
         ids += [key_id(f"day:{consultant_id}:{d.isoformat()}") for d in reach_days(start, end, self.zone)]
-        self.market.find_many(ids, readonly=True)  # `_days` then takes its own copies of the days
+        return ids  # `_days` then takes its own copies of the days
 
     def appointment(self, appointment_id: str) -> Appointment:
         found = self.market.find(aggregate_id(appointment_id))
@@ -167,21 +180,14 @@ class Bookings:
 
         def command() -> tuple[tuple[str, datetime, bool], list[Any]]:
             now = self.clock()
-            if start < now - timedelta(seconds=60):
-                raise Invalid("Cannot hold slots in the past")
-            self._prefetch(consultant_id, client_id, start, end)
-            consultant = self._account(consultant_id, CONSULTANT, "Consultant not found")
-            self._account(client_id, CLIENT, "Client not found")
+            consultant, days, own = self._hold_check(consultant_id, client_id, start, end, now)
             expires = now + HOLD_LIFETIME
-            days = self._days(consultant_id, start, end)
-            for entry in (e for day in days for e in day.overlapping(start, end, now)):
-                if entry.is_hold and entry.client_id == client_id and (entry.start, entry.end) == (start, end):
-                    existing = self.appointment(entry.appointment_id)
-                    existing.refresh_hold(expires)
-                    for day in days:
-                        day.reserve(existing.appointment_id, start, end, client_id, True, expires)
-                    return (existing.appointment_id, expires, True), [existing, *days]
-            days = self._check_slot(consultant, client_id, start, end, now, TAKEN_BY_HOLD, days=days)
+            if own is not None:  # the same client's identical hold: refreshed
+                existing = self.appointment(own.appointment_id)
+                existing.refresh_hold(expires)
+                for day in days:
+                    day.reserve(existing.appointment_id, start, end, client_id, True, expires)
+                return (existing.appointment_id, expires, True), [existing, *days]
             appointment_id = new_object_id()
             fee = money(consultant.profile.get("fees"))
             appointment = Appointment(
@@ -195,6 +201,45 @@ class Bookings:
             return (appointment_id, expires, False), [appointment, *days]
 
         return self.market.run(command)  # type: ignore[no-any-return]
+
+    def _hold_check(self, consultant_id: str, client_id: str, start: datetime, end: datetime, now: datetime
+                    ) -> tuple[Account, list[ConsultantDay], Any]:
+        """Every refusal of a hold, in order, changing nothing: the consultant, the day aggregates to
+        reserve in, and the client's own identical live hold (to refresh) if there is one."""
+        if start < now - timedelta(seconds=60):
+            raise Invalid("Cannot hold slots in the past")
+        self._prefetch(consultant_id, client_id, start, end)
+        consultant = self._account(consultant_id, CONSULTANT, "Consultant not found")
+        self._account(client_id, CLIENT, "Client not found")
+        days = self._days(consultant_id, start, end)
+        for entry in (e for day in days for e in day.overlapping(start, end, now)):
+            if entry.is_hold and entry.client_id == client_id and (entry.start, entry.end) == (start, end):
+                return consultant, days, entry
+        return consultant, self._check_slot(consultant, client_id, start, end, now, TAKEN_BY_HOLD, days=days), None
+
+    def hold_refusals(self, requests: list[HoldRequest]) -> list[DomainError | None]:
+        """The refusal each of these holds would get now (None: it would be placed or refreshed),
+        decided from ONE read of every aggregate they check, without writing anything: for
+        requests that queued together for one consultant-day (see interfaces.http.turns) the
+        losers are answered at once. A refusal is what the request's own command would answer at
+        the instant of that read, which falls within every one of these requests."""
+
+        def check_all() -> list[DomainError | None]:
+            now = self.clock()
+            ids = [i for r in requests for i in self._prefetch_ids(r.consultant_id, r.client_id, r.start, r.end)]
+            self.market.find_many(ids, readonly=True)
+            verdicts: list[DomainError | None] = []
+            for r in requests:
+                try:
+                    if r.caller.role != "Client" or r.caller.id != r.client_id:
+                        raise Forbidden("Clients can only create appointments for themselves")
+                    self._hold_check(r.consultant_id, r.client_id, r.start, r.end, now)
+                    verdicts.append(None)
+                except DomainError as refusal:
+                    verdicts.append(refusal)
+            return verdicts
+
+        return self.market.evaluate(check_all)
 
     # -- confirm a hold --------------------------------------------------------------------------
 

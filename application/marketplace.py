@@ -81,8 +81,16 @@ class Marketplace(Application[Any]):
         self._states: LRUCache[UUID, Any] = LRUCache(maxsize=cache_size)
         self._versions = _Versions(cache_size)  # the highest committed version seen, per aggregate
         self._attempt = threading.local()
+        # told the notifications of every save (the projection runner of this process takes them)
+        self.on_saved: Callable[[list[Any]], None] | None = None
 
     # -- plumbing -------------------------------------------------------------------------------
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        recordings = super().save(*objs, **kwargs)
+        if self.on_saved is not None and recordings:
+            self.on_saved([r.notification for r in recordings])
+        return recordings
 
     def commit(self, *aggregates: Aggregate | None) -> int:
         """Save in one atomic write; return the last notification id (0 when nothing changed)."""
@@ -119,6 +127,15 @@ class Marketplace(Application[Any]):
             finally:
                 self._attempt.loaded, self._attempt.shared = outer
         raise RecordConflictError(f"still outdated after {MAX_ATTEMPTS} attempts")
+
+    def evaluate(self, decide: Callable[[], T]) -> T:
+        """Run `decide` as one attempt of a command that writes nothing (loads share its identity map)."""
+        outer = getattr(self._attempt, "loaded", None), getattr(self._attempt, "shared", None)
+        self._attempt.loaded, self._attempt.shared = {}, set()
+        try:
+            return decide()
+        finally:
+            self._attempt.loaded, self._attempt.shared = outer
 
     def _outdated(self, aggregates: list[Aggregate | None]) -> bool:
         """Whether a write would conflict for certain: a version it writes is already committed

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from domain.appointments import CANCELLED, HOLD, Appointment, ClientLink, ConsultantDay
+from domain.appointments import CANCELLED, HOLD, Appointment, ClientLink
 from domain.notifications import Notification
 from infrastructure.directory_projection import dumps, iso_utc
 from infrastructure.projections import Batch, Emit, Handles
@@ -28,7 +28,6 @@ SELECT_DOCUMENT = sa.select(appointments.c.document).where(appointments.c.id == 
 UPDATE_APPOINTMENT = appointments.update().where(appointments.c.id == sa.bindparam("b_id"))
 DELETE_APPOINTMENT = appointments.delete().where(appointments.c.id == sa.bindparam("b_id"))
 INSERT_SLOT = slot_bookings.insert()
-NEW_BOOKINGS = "appointments:new"  # Batch.pending key: (appointment row, slot row or None) of Created events
 DELETE_SLOT = slot_bookings.delete().where(slot_bookings.c.appointment_id == sa.bindparam("b_id"))
 
 
@@ -46,18 +45,10 @@ class AppointmentsProjector:
         conn.execute(client_links.delete())
 
     def flush(self, batch: Batch) -> None:
-        """New bookings are inserted together (two multi-row statements per batch); every other write
-        goes straight to the tables."""
-        rows = batch.pending.pop(NEW_BOOKINGS, None)
-        if rows:
-            batch.conn.execute(INSERT_APPOINTMENT, [appointment for appointment, _ in rows])
-            slots = [slot for _, slot in rows if slot is not None]
-            if slots:
-                batch.conn.execute(INSERT_SLOT, slots)
+        """New bookings are handed to `Batch.insert` (inserted together at the end of the batch, or
+        before the next statement that could read them); every other write goes straight to the tables."""
 
     def apply(self, batch: Batch, event: Any, position: int) -> None:
-        if not isinstance(event, (Appointment.Created, ConsultantDay.Event)):
-            self.flush(batch)  # before any other statement (of any projector) could read those rows
         if not self.handles.covers(event):
             return
         if isinstance(event, Appointment.Event):
@@ -79,7 +70,6 @@ class AppointmentsProjector:
         return str(moment.astimezone(self.zone).date().isoformat())
 
     def _appointment(self, batch: Batch, event: Any) -> None:
-        conn = batch.conn
         appointment_id = event.originator_id.hex[:24]
         when = iso_utc(event.timestamp)
         if isinstance(event, Appointment.Created):
@@ -93,11 +83,13 @@ class AppointmentsProjector:
             row = {"id": appointment_id, "consultant_id": event.consultant_id, "client_id": event.client_id,
                    "status": event.status, "start_at": event.start, "end_at": event.end,
                    "search_text": _search(document), "document": dumps(document)}
+            batch.insert(INSERT_APPOINTMENT, row)
             slot = self._slot_row(appointment_id, document, self._live(document))
-            batch.pending.setdefault(NEW_BOOKINGS, []).append((row, slot))
             if slot is not None:  # a live booking closes slots
+                batch.insert(INSERT_SLOT, slot)
                 self._announce(batch, document, None, document)
             return
+        conn = batch.conn
         row = conn.execute(SELECT_DOCUMENT, {"b_id": appointment_id}).scalar()
         if row is None:
             return

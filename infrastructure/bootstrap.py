@@ -174,6 +174,8 @@ def build(settings: Settings | None = None, *, run_projections: bool = True,
         batch_size=2000,
     )
     runner.ensure_tracking_row()
+    if run_projections:
+        market.on_saved = runner.offer
     market.barrier = Barrier(runner, in_process=run_projections, timeout=settings.read_your_writes_timeout)
     directory = Directory(engine, zone)
     tokens = JwtTokens(settings.resolved_jwt_secret, settings.jwt_lifetime_seconds())

@@ -19,10 +19,10 @@ Reader = Callable[[Wanted], list[StoredEvent]]
 
 def events_reader(recorder: Any) -> Reader:
     """The fastest reader the recorder allows (PostgreSQL, SQLite; one query per aggregate otherwise)."""
-    module = type(recorder).__module__
-    if module == "eventsourcing.postgres" and getattr(recorder.datastore, "originator_id_type", "uuid") == "uuid":
+    modules = {cls.__module__ for cls in type(recorder).__mro__}  # subclasses of eventsourcing's recorders too
+    if "eventsourcing.postgres" in modules and getattr(recorder.datastore, "originator_id_type", "uuid") == "uuid":
         return _postgres_reader(recorder)
-    if module == "eventsourcing.sqlite":
+    if "eventsourcing.sqlite" in modules:
         return _sqlite_reader(recorder)
     return lambda wanted: [e for uuid, version in wanted for e in recorder.select_events(uuid, gt=version)]
 

@@ -2,13 +2,16 @@
 
 Each batch of events is applied and the tracking position advanced in ONE database
 transaction, so every event takes effect exactly once across crashes, restarts and competing
-workers (the tracking row is locked and compared before anything is written). Realtime pushes
+workers: the batch claims the tracking row (advances it from the position the runner last saw,
+which locks it) before any statement that reads or changes existing rows, and a batch of new rows
+only sends its claim together with the inserts; a failed claim rolls the whole batch back. Realtime pushes
 collected while applying a batch are emitted only after that transaction committed; a batch
 committed inside `deferred_pushes()` (an HTTP request driving the runner) hands them to that
 context instead, which sends them once its response is out."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -18,12 +21,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import psycopg
 import sqlalchemy as sa
 from eventsourcing.utils import get_topic
 
 from infrastructure.tables import projection_tracking
 
 log = logging.getLogger(__name__)
+OFFERED_MAX = 10_000  # committed notifications kept for the runner (`ProjectionRunner.offer`)
 
 
 @dataclass(frozen=True)
@@ -66,14 +71,56 @@ class NullBroadcaster:
 
 @dataclass
 class Batch:
-    """What projectors see while applying a batch: the connection and the pushes to send."""
+    """What projectors see while applying a batch: the connection and the pushes to send.
 
-    conn: sa.Connection
+    A projector that only inserts new rows hands them to `insert` (run at the end of the batch, in
+    its transaction); anything else goes through `conn`. The first use of `conn` claims the batch
+    (locks the tracking row: see `ProjectionRunner`) and runs the inserts handed over so far, so a
+    statement always sees every row projected before it."""
+
+    connection: sa.Connection
     emits: list[Emit] = field(default_factory=list)
     pending: dict[str, Any] = field(default_factory=dict)  # projectors' write-behind state, flushed before commit
     start: int = 0  # the committed position this batch follows
     end: int = 0  # the position of its last event
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    inserts: list[tuple[sa.Insert, list[dict[str, Any]]]] = field(default_factory=list)
+    claim: Callable[[], None] | None = None  # set by the runner; None once claimed
+
+    @property
+    def conn(self) -> sa.Connection:
+        if self.claim is not None:
+            claim, self.claim = self.claim, None
+            claim()
+        if self.inserts:
+            inserts, self.inserts = self.inserts, []
+            for statement, rows in inserts:
+                self.connection.execute(statement, rows)
+        return self.connection
+
+    def insert(self, statement: sa.Insert, row: dict[str, Any]) -> None:
+        """Insert `row` (a new row: nothing of this batch reads or changes it before) with `statement`."""
+        if self.inserts and self.inserts[-1][0] is statement:
+            self.inserts[-1][1].append(row)
+        else:
+            self.inserts.append((statement, [row]))
+
+
+class _Moved(Exception):
+    """Another worker moved the tracking position since this runner last saw it: the batch is rolled back."""
+
+    def __init__(self, position: int):
+        super().__init__(position)
+        self.position = position
+
+
+# Advances the tracking row from `start` to `end`, or fails (division by zero) when the row is not at
+# `start`, which aborts its transaction: the claim of a batch sent together with its inserts and COMMIT.
+CLAIM_OR_FAIL = (
+    "WITH claimed AS (UPDATE projection_tracking SET position = %(end)s "
+    "WHERE name = %(name)s AND position = %(start)s RETURNING 1) "
+    "SELECT 1 / count(*) FROM claimed"
+)
 
 
 class Handles:
@@ -103,6 +150,12 @@ class Projector(Protocol):
     def reset(self, conn: sa.Connection) -> None: ...
 
 
+def _processed(row: dict[str, Any], processors: dict[str, Any]) -> dict[str, Any]:
+    if not processors:
+        return row
+    return {k: processors[k](v) if k in processors else v for k, v in row.items()}
+
+
 class ProjectionRunner:
     def __init__(
         self,
@@ -125,6 +178,15 @@ class ProjectionRunner:
         self.batch_size = batch_size
         self._lock = threading.Lock()
         self.position = 0
+        # notifications this process committed, by id, until projected (see `offer`)
+        self._offered: dict[int, Any] = {}
+        self._offered_lock = threading.Lock()
+        self._select_position = sa.select(projection_tracking.c.position).where(
+            projection_tracking.c.name == name)
+        self._statements: dict[Any, tuple[str, dict[str, Any]]] = {}
+        self._claim_statement = projection_tracking.update().where(
+            projection_tracking.c.name == name, projection_tracking.c.position == sa.bindparam("b_start")
+        ).values(position=sa.bindparam("b_end"))
 
     # -- tracking -------------------------------------------------------------------------------
 
@@ -143,7 +205,7 @@ class ProjectionRunner:
                 pass  # another process created it first
 
     def committed_position(self, conn: sa.Connection | None = None) -> int:
-        query = sa.select(projection_tracking.c.position).where(projection_tracking.c.name == self.name)
+        query = self._select_position
         if conn is not None:
             return int(conn.execute(query).scalar() or 0)
         with self.engine.connect() as own:
@@ -161,47 +223,70 @@ class ProjectionRunner:
                     break  # a waiter stops at its own events (no extra read of an empty log tail)
             return self.position
 
+    def offer(self, notifications: Iterable[Any]) -> None:
+        """Notifications this process has just committed (as the event store returned them): a batch
+        that would read exactly these from the log takes them from here instead, one round trip
+        fewer on the path a read-your-writes request waits on. Only an unbroken run of ids right
+        after the position is taken, so an id this process did not commit (another process's event,
+        or a gap) is always read from the log."""
+        with self._offered_lock:
+            if len(self._offered) < OFFERED_MAX:  # a runner far behind reads from the log anyway
+                for notification in notifications:
+                    if notification.id > self.position:
+                        self._offered[notification.id] = notification
+
+    def _take_offered(self, start: int) -> list[Any]:
+        taken: list[Any] = []
+        with self._offered_lock:
+            while len(taken) < self.batch_size:
+                notification = self._offered.pop(start + 1 + len(taken), None)
+                if notification is None:
+                    break
+                taken.append(notification)
+        return taken
+
+    def _forget_offered(self, upto: int) -> None:
+        with self._offered_lock:
+            for stale in [i for i in self._offered if i <= upto]:
+                del self._offered[stale]
+
     def _process_batch(self, progress: Callable[[int], None] | None) -> int:
         # Read from the position this runner last saw (no round trip for the committed one); the
-        # locked tracking row below decides, and what another worker already applied is dropped.
+        # tracking row decides when the batch is claimed, and a batch another worker already
+        # applied is dropped.
         start = self.position
-        notifications = self._read(start + 1, self.batch_size)
+        notifications = self._take_offered(start) or self._read(start + 1, self.batch_size)
         if not notifications:
             return 0
-        with self.engine.begin() as conn:
-            locked = int(conn.execute(
-                sa.select(projection_tracking.c.position)
-                .where(projection_tracking.c.name == self.name)
-                .with_for_update()
-            ).scalar() or 0)
-            if locked != start:  # another worker processed events meanwhile (or a rebuild rewound)
-                notifications = [n for n in notifications if n.id > locked] if locked > start else []
-                if not notifications:
-                    self.position = locked
-                    return 1
-                start = locked
-            batch = Batch(conn, start=start, end=notifications[-1].id)
-            # A notification is decoded only when some projector needs it: decoding is most of the cost.
-            unneeded: set[int] | None = None
-            for projector in self.projectors:
-                skip = projector.unneeded(notifications) if hasattr(projector, "unneeded") else set()
-                unneeded = skip if unneeded is None else unneeded & skip
-            unneeded = unneeded or set()
-            for notification in notifications:
-                if notification.id in unneeded:
-                    continue
-                event = self._decode(notification)
+        last = notifications[-1].id
+        try:
+            with self.engine.begin() as conn:
+                batch = Batch(conn, start=start, end=last)
+                batch.claim = lambda: self._claim(conn, start, last)
+                # A notification is decoded only when some projector needs it: decoding is most of the cost.
+                unneeded: set[int] | None = None
                 for projector in self.projectors:
-                    projector.apply(batch, event, notification.id)
-            for projector in self.projectors:
-                projector.flush(batch)
-            last = notifications[-1].id
-            conn.execute(
-                projection_tracking.update()
-                .where(projection_tracking.c.name == self.name)
-                .values(position=last)
-            )
+                    skip = projector.unneeded(notifications) if hasattr(projector, "unneeded") else set()
+                    unneeded = skip if unneeded is None else unneeded & skip
+                unneeded = unneeded or set()
+                for notification in notifications:
+                    if notification.id in unneeded:
+                        continue
+                    event = self._decode(notification)
+                    for projector in self.projectors:
+                        projector.apply(batch, event, notification.id)
+                for projector in self.projectors:
+                    projector.flush(batch)
+                if batch.claim is not None and conn.dialect.driver == "psycopg":
+                    self._claim_insert_commit(conn, batch)
+                else:
+                    batch.conn  # noqa: B018  (claims the batch if nothing did, and runs its inserts)
+        except _Moved as moved:  # another worker processed events meanwhile (or a rebuild rewound)
+            self.position = moved.position
+            self._forget_offered(moved.position)
+            return 1
         self.position = last
+        self._forget_offered(last)
         for callback in batch.after_commit:
             callback()
         deferred = _deferred.get()
@@ -212,6 +297,50 @@ class ProjectionRunner:
         if progress:
             progress(len(notifications))
         return len(notifications)
+
+    def _claim(self, conn: sa.Connection, start: int, end: int) -> None:
+        """Advance the tracking row from `start` to `end` in this transaction, which locks it until
+        the commit; raise `_Moved` when another worker moved it."""
+        if conn.execute(self._claim_statement, {"b_start": start, "b_end": end}).rowcount != 1:
+            raise _Moved(int(conn.execute(self._select_position).scalar() or 0))
+
+    def _claim_insert_commit(self, conn: sa.Connection, batch: Batch) -> None:
+        """PostgreSQL, a batch of new rows only (no projector used the connection): BEGIN, the claim,
+        the inserts and COMMIT go out in one pipeline, one round trip. A failed claim aborts the
+        transaction before anything of it is committed."""
+        raw = conn.connection.driver_connection
+        assert raw is not None and raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE  # nothing ran
+        statements = [(self._compiled(conn, statement, tuple(rows[0])), rows) for statement, rows in batch.inserts]
+        raw.autocommit = True  # BEGIN is sent in the pipeline instead of by the driver, a round trip earlier
+        try:
+            with raw.pipeline(), raw.cursor() as cursor:
+                cursor.execute("BEGIN")
+                cursor.execute(CLAIM_OR_FAIL, {"name": self.name, "start": batch.start, "end": batch.end})
+                for (sql, processors), rows in statements:
+                    cursor.executemany(sql, [_processed(row, processors) for row in rows])
+                cursor.execute("COMMIT")
+        except Exception as error:
+            with contextlib.suppress(psycopg.Error):
+                raw.execute("ROLLBACK")
+            if isinstance(error, psycopg.errors.DivisionByZero):
+                raise _Moved(self.committed_position()) from None
+            raise
+        finally:
+            raw.autocommit = False
+        batch.inserts = []
+
+    def _compiled(self, conn: sa.Connection, statement: sa.Insert, keys: tuple[str, ...]
+                  ) -> tuple[str, dict[str, Any]]:
+        """The driver's SQL of `statement` for rows of these columns, and the columns' bind processors
+        (what SQLAlchemy would apply to the values)."""
+        found = self._statements.get((statement, keys))
+        if found is None:
+            columns = statement.table.c
+            processors = {key: columns[key].type.bind_processor(conn.dialect) for key in keys}
+            found = self._statements[(statement, keys)] = (
+                str(statement.compile(dialect=conn.dialect, column_keys=list(keys))),
+                {k: p for k, p in processors.items() if p})
+        return found
 
     def send(self, messages: Iterable[Emit]) -> None:
         """Push committed changes; identical pushes go out once (the read model already holds every change)."""

@@ -33,14 +33,17 @@ from interfaces.http.routers import (
     transactions,
     users,
 )
+from interfaces.http.turns import Turns
 from interfaces.realtime import create_socket_server
 from reporting.wiring import ReportingLocked, attach, owns_reporting
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
-ROUTERS = (auth.router, catalogue.router, consultants.router, clients.router, users.router,
-           consultant_settings.router, appointments.router, payments.router, transactions.router, storage.router,
-           analytics.router)
+# FastAPI matches a request against the routes in order (every router's routes in turn): the booking
+# routes, the hottest under load, come first (measured 0.2-0.3 ms of CPU per hold request when they
+# were seventh). No two routers share a path prefix, so the order changes nothing else.
+ROUTERS = (appointments.router, auth.router, catalogue.router, consultants.router, clients.router, users.router,
+           consultant_settings.router, payments.router, transactions.router, storage.router, analytics.router)
 DEV_ORIGINS = r"https?://(localhost|127\.0\.0\.1)(:\d+)?"
 
 
@@ -65,6 +68,7 @@ def create_api(app_container: Container) -> FastAPI:
         "`{success, message, data}`; errors `{success: false, message, errors?}`.",
     )
     api.state.container = app_container
+    api.state.turns = Turns()
     errors.install(api, joined_message_prefixes=(f"{API_PREFIX}/appointments",))
     for router in ROUTERS:
         api.include_router(router, prefix=API_PREFIX)

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Path, Request
 from pydantic import AfterValidator
-from starlette.concurrency import run_in_threadpool
 
 from domain.accounts import CLIENT, CONSULTANT, USER, account_status_refusal
 from infrastructure.bootstrap import Container
 from interfaces.http.errors import ApiError
+from interfaces.http.turns import Turns
 
 KIND_OF_ROLE = {"Consultant": CONSULTANT, "Client": CLIENT, "Admin": USER, "Employee": USER}
 HEX_ID = r"^[0-9a-fA-F]{24}$"
@@ -23,18 +28,38 @@ def container_of(request: Request) -> Container:
     return request.app.state.container  # type: ignore[no-any-return]
 
 
+def turns_of(request: Request) -> Turns:
+    """The app's `Turns`: booking commands of one consultant-day take turns in this process."""
+    return request.app.state.turns  # type: ignore[no-any-return]
+
+
 async def container(request: Request) -> Container:
     """A dependency: `async`, so resolving it costs no thread-pool hop."""
     return container_of(request)
 
 
+READS_AT_ONCE = 8
+_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
+
+
+def _reads_limiter() -> anyio.CapacityLimiter:
+    """One limiter per event loop (an anyio limiter belongs to the loop it was first used on)."""
+    loop = asyncio.get_running_loop()
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        limiter = _limiters[loop] = anyio.CapacityLimiter(READS_AT_ONCE)
+    return limiter
+
+
 async def read_model(app: Container, query: Callable[..., T], *args: Any) -> T:
     """Run a short read-model query from async code. Embedded SQLite reads are in-process work on
     a WAL database (a reader never waits for a writer), so they run inline: a thread-pool hop
-    would cost more than the query. On PostgreSQL a query waits on the network, so it runs in the
-    thread pool and the event loop keeps serving."""
+    would cost more than the query. On PostgreSQL a query waits on the network, so it runs in a
+    worker thread and the event loop keeps serving; at most `READS_AT_ONCE` at a time, under their
+    own limiter: a burst of requests authenticating (one status read each) then never queues ahead
+    of the commands in the route's thread pool (a winning hold under 200-way contention did)."""
     if app.settings.uses_postgres:
-        return await run_in_threadpool(query, *args)
+        return await anyio.to_thread.run_sync(functools.partial(query, *args), limiter=_reads_limiter())
     return query(*args)
 
 

@@ -4,20 +4,23 @@ Validation errors on these routes carry the field messages joined by ", " as `me
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from starlette.concurrency import run_in_threadpool
 
-from application.bookings import Caller
+from application.bookings import Caller, HoldRequest
 from domain.errors import Forbidden, Invalid, NotFound
 from domain.ids import is_object_id
-from interfaces.http.deps import AppContainer, CurrentUser, ObjectIdPath, Principal, read_model
+from interfaces.http.deps import AppContainer, CurrentUser, ObjectIdPath, Principal, read_model, turns_of
 from interfaces.http.envelope import ERROR_RESPONSES, Document, Envelope, ok
 from interfaces.http.fields import Body, ObjectIdStr
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/appointments", tags=["appointments"], responses=ERROR_RESPONSES)
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 TIME_PATTERN = r"^([01]?\d|2[0-3]):[0-5]\d$"
@@ -191,13 +194,25 @@ def get_appointment(id: ObjectIdPath, who: CurrentUser, app: AppContainer) -> An
 
 
 @router.post("/hold", response_model=Envelope[dict[str, str]])
-def hold(body: HoldBody, who: CurrentUser, app: AppContainer) -> Any:
-    """Hold a slot for five minutes (clients, for themselves); an identical retry refreshes the hold."""
+async def hold(body: HoldBody, who: CurrentUser, app: AppContainer, request: Request) -> Any:
+    """Hold a slot for five minutes (clients, for themselves); an identical retry refreshes the hold.
+    Holds of one consultant-day take turns in this process (`interfaces.http.turns`)."""
     if not body.consultant or not body.client:
         raise Invalid("Consultant and Client are required")
-    start, end = body.interval(_zone(app))
-    hold_id, expires, refreshed = app.bookings.hold(_caller(who), body.consultant.lower(), body.client.lower(), start,
-                                                    end, body.category)
+    zone = _zone(app)
+    start, end = body.interval(zone)
+    asked = HoldRequest(_caller(who), body.consultant.lower(), body.client.lower(), start, end)
+    async with turns_of(request).turn((asked.consultant_id, start.astimezone(zone).date()), asked) as seat:
+        if seat.crowded:  # the requests that queued with this one: losers are answered from one read
+            try:
+                refusal = await seat.shared(lambda asks: run_in_threadpool(app.bookings.hold_refusals, asks))
+            except Exception:  # the shared read failed: each request runs its own command, as alone
+                log.exception("shared hold check failed")
+                refusal = None
+            if refusal is not None:
+                raise refusal
+        hold_id, expires, refreshed = await run_in_threadpool(
+            app.bookings.hold, asked.caller, asked.consultant_id, asked.client_id, start, end, body.category)
     expires_at = expires.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{expires.microsecond // 1000:03d}Z"
     return ok("Slot hold refreshed" if refreshed else "Slot held successfully",
               {"holdId": hold_id, "expiresAt": expires_at})

@@ -1,0 +1,71 @@
+"""`Bookings.hold_refusals` answers, from one read and without writing, exactly what each hold's own
+command would answer at that moment (the hold route uses it for requests that queued together)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from application.bookings import Caller, HoldRequest
+from domain.errors import DomainError
+from domain.ids import new_object_id
+from infrastructure.bootstrap import Container, build
+from tests.conftest import make_settings, signed_up
+
+IST = ZoneInfo("Asia/Kolkata")
+
+
+@pytest.fixture
+def container(tmp_path: Any, backend: str | None) -> Iterator[Container]:
+    built = build(make_settings(tmp_path, backend), run_projections=True)
+    yield built
+    built.close()
+
+
+def weekday_ahead() -> date:
+    today = datetime.now(UTC).astimezone(IST).date()
+    return today + timedelta(days=14 - today.weekday())  # a Monday two weeks ahead: default working hours
+
+
+def interval(day: date, hhmm: str) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, datetime.strptime(hhmm, "%H:%M").time(), tzinfo=IST)
+    return start, start + timedelta(hours=1)
+
+
+def outcome(container: Container, request: HoldRequest) -> str:
+    try:
+        container.bookings.hold(request.caller, request.consultant_id, request.client_id, request.start, request.end)
+    except DomainError as refusal:
+        return f"{refusal.status} {refusal.message}"
+    return "placed"
+
+
+def test_refusals_are_what_each_command_answers(container: Container) -> None:
+    consultant = signed_up(container, "Consultant")
+    holder, other, third = (signed_up(container, "Client") for _ in range(3))
+    day = weekday_ahead()
+    taken, free = interval(day, "09:00"), interval(day, "10:15")
+    container.bookings.hold(Caller(holder, "Client"), consultant, holder, *taken)
+    past = (datetime.now(UTC) - timedelta(days=1), datetime.now(UTC) - timedelta(days=1) + timedelta(hours=1))
+    requests = [
+        HoldRequest(Caller(other, "Client"), consultant, other, *taken),  # the slot is held by someone else
+        HoldRequest(Caller(holder, "Client"), consultant, holder, *taken),  # the holder's retry: refreshed
+        HoldRequest(Caller(third, "Client"), consultant, third, *free),  # another, open slot
+        HoldRequest(Caller(other, "Client"), consultant, third, *free),  # for somebody else
+        HoldRequest(Caller(other, "Client"), consultant, other, *past),
+        HoldRequest(Caller(other, "Client"), new_object_id(), other, *free),  # no such consultant
+        HoldRequest(Caller(other, "Client"), consultant, other, taken[0], taken[0] + timedelta(minutes=17)),
+    ]
+    written = container.market.recorder.max_notification_id()
+    verdicts = container.bookings.hold_refusals(requests)
+    assert container.market.recorder.max_notification_id() == written  # decided without a write
+    assert [v is None for v in verdicts] == [False, True, True, False, False, False, False]
+    for request, verdict in zip(requests, verdicts, strict=True):
+        if verdict is not None:
+            assert f"{verdict.status} {verdict.message}" == outcome(container, request)
+    assert verdicts[0] is not None and verdicts[0].message == "Slot is already booked or held by another user"
+    assert outcome(container, requests[2]) == "placed"  # the open slot really was open
