@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import duckdb
 
+from reporting.rollups import ROLLUPS
+
 # Bump when a table changes shape or meaning: the store is then dropped and rebuilt from the events.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 TRACKING = "reporting"
 
 TABLES = ("consultants", "clients", "categories", "consultant_categories", "client_consultants", "appointments",
-          "transactions", "transaction_months")
+          "transactions", *(rollup.table for rollup in ROLLUPS))
 VIEWS = ("appointment_facts", "successful_payments", "earned_payments", "payouts", "monthly_consultant_revenue")
 
 DDL = [
@@ -47,12 +49,8 @@ DDL = [
         consultant_id VARCHAR, appointment_id VARCHAR, payment_method VARCHAR, reference VARCHAR,
         refund_id VARCHAR, created_at TIMESTAMP, created_local TIMESTAMP, updated_at TIMESTAMP,
         earned BOOLEAN NOT NULL)""",
-    # rollup kept by the projection: transactions per business month, consultant, kind, status, earned
-    """CREATE TABLE IF NOT EXISTS transaction_months (
-        month DATE NOT NULL, consultant_id VARCHAR NOT NULL, kind VARCHAR NOT NULL, status VARCHAR NOT NULL,
-        earned BOOLEAN NOT NULL, n BIGINT NOT NULL, amount DECIMAL(18, 2) NOT NULL,
-        platform_fee DECIMAL(18, 2) NOT NULL, net_amount DECIMAL(18, 2) NOT NULL,
-        PRIMARY KEY (month, consultant_id, kind, status, earned))""",
+    # the rollups kept by the projection (reporting/rollups.py)
+    *(rollup.ddl() for rollup in ROLLUPS),
     # -- views: the definitions every analytics answer shares ----------------------------------------
     """CREATE OR REPLACE VIEW appointment_facts AS
         SELECT a.*, coalesce(nullif(nullif(a.category, ''), 'General'), nullif(c.primary_category, ''),

@@ -43,19 +43,29 @@ def answers(analytics: Analytics) -> list[Any]:
     return out
 
 
-ROLLUP = """SELECT month, consultant_id, kind, status, earned, n, amount, platform_fee, net_amount
-             FROM transaction_months ORDER BY ALL"""
-RAW = """SELECT CAST(date_trunc('month', created_local) AS DATE), coalesce(consultant_id, ''), kind, status, earned,
-                count(*), sum(amount), sum(platform_fee), sum(net_amount) FROM transactions GROUP BY ALL ORDER BY ALL"""
+# each rollup of reporting/rollups.py, and the same figures grouped from the facts by SQL
+ROLLUPS = {
+    "transaction_months": """SELECT CAST(date_trunc('month', created_local) AS DATE), coalesce(consultant_id, ''), kind,
+                                    status, earned, count(*), sum(amount), sum(platform_fee), sum(net_amount)
+                             FROM transactions GROUP BY ALL""",
+    "platform_months": """SELECT CAST(date_trunc('month', created_local) AS DATE), kind, status, earned, count(*),
+                                 sum(amount), sum(platform_fee), sum(net_amount) FROM transactions GROUP BY ALL""",
+    "appointment_days": """SELECT CAST(start_local AS DATE), status, category_resolved, count(*), sum(fee)
+                              FROM appointment_facts WHERE status IS NOT NULL GROUP BY ALL""",
+    "appointment_months": """SELECT CAST(date_trunc('month', start_local) AS DATE), coalesce(consultant_id, ''), status,
+                                    count(*), sum(fee) FROM appointment_facts WHERE status IS NOT NULL GROUP BY ALL""",
+}
 EARNED_BY_RULE = """SELECT t.id, (t.kind = 'Payment' AND t.status = 'Success' AND (t.appointment_id IS NULL OR a.id IS NULL
                            OR a.status = 'Completed')) FROM transactions t
                     LEFT JOIN appointments a ON a.id = t.appointment_id ORDER BY 1"""
 
 
 def check_derived(store: ReportingStore) -> None:
-    """The rollup equals the grouped facts, and `earned` equals the earnings rule evaluated by a join."""
+    """Each rollup equals the grouped facts, and `earned` equals the earnings rule evaluated by a join."""
     with store.reading() as con:
-        assert con.execute(ROLLUP).fetchall() == con.execute(RAW).fetchall()
+        for table, grouped in ROLLUPS.items():
+            assert con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall() == \
+                con.execute(f"{grouped} ORDER BY ALL").fetchall(), table
         assert con.execute(EARNED_BY_RULE).fetchall() == con.execute(
             "SELECT id, earned FROM transactions ORDER BY 1").fetchall()
 
@@ -134,6 +144,18 @@ def test_after_each_command_the_live_answers_equal_a_rebuilt_store(settings: Set
         overview = api.get(f"{API}/analytics/overview", headers=admin,
                            params={"viewType": "monthly", "year": 2025, "month": 6}).json()["data"]
         assert "Asha Renamed" in [c["name"] for c in overview["topConsultants"]]
+        # re-categorisations: the legacy consultant's uncategorised appointments follow its new primary
+        # category, and an appointment's own category moves it
+        made = api.post(f"{API}/categories", headers=admin, json={"title": "Wellness"})
+        assert made.status_code == 201, made.text
+        c = history.by_key(history.CONSULTANTS)["C"]
+        recategorised = api.patch(f"{API}/consultants/{c.id}", headers=admin, json={"category": made.json()["data"]["_id"]})
+        assert recategorised.status_code == 200, recategorised.text
+        june = {"viewType": "monthly", "year": 2025, "month": 6}
+        overview = api.get(f"{API}/analytics/overview", headers=admin, params=june).json()["data"]
+        assert "Wellness" in [row["name"] for row in overview["categoryPerformance"]]
+        retagged = api.patch(f"{API}/appointments/{appointment_id}", headers=admin, json={"category": "Health"})
+        assert retagged.status_code == 200, retagged.text
         cancelled = api.patch(f"{API}/appointments/{appointment_id}", headers=admin, json={"status": "Cancelled"})
         assert cancelled.status_code == 200, cancelled.text
         gone = api.delete(f"{API}/appointments/{appointment_id}", headers=admin)
