@@ -46,12 +46,14 @@ def payout_sql(table: str, where: str = "") -> str:
 
 
 def _people(con: duckdb.DuckDBPyConnection, trend: list[Window]) -> dict[str, tuple[int, list[int]]]:
-    """Per dimension table: the Active accounts, and the accounts created before each trend month ends."""
-    made = ", ".join(f"count(*) FILTER (WHERE created_local < ${i + 1})" for i in range(len(trend)))
-    rows = con.execute(" UNION ALL ".join(
-        f"SELECT '{table}', count(*) FILTER (WHERE status = 'Active'), list_value({made}) FROM {table} WHERE NOT deleted"
-        for table in ("consultants", "clients")), [bucket.end for bucket in trend]).fetchall()
-    return {table: (int(active), [int(n) for n in made_before]) for table, active, made_before in rows}
+    """Per kind (`consultant`, `client`): the Active accounts, and those registered before each trend
+    month ends (trend months end on the first of a month)."""
+    out = {kind: (0, [0] * len(trend)) for kind in ("consultant", "client")}
+    for month, kind, status, n in con.execute("SELECT month, kind, status, n FROM account_months").fetchall():
+        active, made = out[kind]
+        out[kind] = (active + n if status == "Active" else active,
+                     [count + n if month < bucket.end.date() else count for count, bucket in zip(made, trend, strict=True)])
+    return out
 
 
 @dataclass
@@ -178,7 +180,7 @@ def overview(con: duckdb.DuckDBPyConnection, period: Period, now: datetime, now_
         monthly_trends.append({
             "name": MONTH_NAMES[bucket.start.month - 1], "gmv": number(values[0]), "revenue": number(values[1]),
             "consultantPayouts": number(values[2]), "appt": sessions.count(counted, bucket),
-            "consultants": people["consultants"][1][index], "clients": people["clients"][1][index]})
+            "consultants": people["consultant"][1][index], "clients": people["client"][1][index]})
     performance = [
         {"name": name, "revenue": number(revenue), "sessions": int(done),
          "rate": f"\u20b9{js_round(float(revenue) / done) if done else 0}/hr avg",
@@ -188,8 +190,8 @@ def overview(con: duckdb.DuckDBPyConnection, period: Period, now: datetime, now_
     top_consultants = con.execute(TOP_CONSULTANTS, [window.start.date(), window.end.date()]).fetchall()
     recent = con.execute(RECENT, [now_utc]).fetchall()
     return {
-        "cards": {"totalConsultants": people["consultants"][0], "totalAppointments": sessions.count(counted),
-                  "activeClients": people["clients"][0], "monthlyRevenue": number(fee)},
+        "cards": {"totalConsultants": people["consultant"][0], "totalAppointments": sessions.count(counted),
+                  "activeClients": people["client"][0], "monthlyRevenue": number(fee)},
         "revenueBreakdown": {
             "monthlyGmv": number(gmv), "monthlyPlatformRevenue": number(fee), "monthlyConsultantPayouts": number(net),
             "monthlyTransactions": int(count), "monthlyGmvGrowth": growth(gmv, money.total(previous, 0)),

@@ -12,6 +12,8 @@ against a rebuilt store and against the facts grouped by SQL).
   category (the overview's counts, categories and activity).
 - `appointment_months`: non-deleted appointments by business month of `start_local`, consultant and
   status (the overview's top consultants).
+- `account_months`: non-deleted consultants and clients by business month of registration, kind and
+  status (the overview's account cards and trends).
 
 The resolved category of an appointment depends on its consultant's primary category when the
 appointment has no stored category, so a batch that changes a consultant's primary category also
@@ -54,7 +56,9 @@ APPOINTMENT_DAYS = Rollup("appointment_days", (("day", "DATE"), ("status", "VARC
                           ("fee",))
 APPOINTMENT_MONTHS = Rollup("appointment_months", (("month", "DATE"), ("consultant_id", "VARCHAR"),
                                                    ("status", "VARCHAR")), ("fee",))
-ROLLUPS = (TRANSACTION_MONTHS, PLATFORM_MONTHS, APPOINTMENT_DAYS, APPOINTMENT_MONTHS)
+ACCOUNT_MONTHS = Rollup("account_months", (("month", "DATE"), ("kind", "VARCHAR"), ("status", "VARCHAR")), ())
+ROLLUPS = (TRANSACTION_MONTHS, PLATFORM_MONTHS, APPOINTMENT_DAYS, APPOINTMENT_MONTHS, ACCOUNT_MONTHS)
+ACCOUNT_KINDS = {"consultants": "consultant", "clients": "client"}
 
 
 def resolved_category(stored: str | None, primary: str | None) -> str:
@@ -98,6 +102,10 @@ class Deltas:
         self.add(APPOINTMENT_DAYS, (local.date(), status, category), [row["fee"]], sign)
         self.add(APPOINTMENT_MONTHS, (_month(local), row["consultant_id"] or "", status), [row["fee"]], sign)
 
+    def account(self, table: str, row: dict[str, Any], sign: int) -> None:
+        if not row["deleted"]:
+            self.add(ACCOUNT_MONTHS, (_month(row["created_local"]), ACCOUNT_KINDS[table], row["status"] or ""), (), sign)
+
     def write(self, con: duckdb.DuckDBPyConnection) -> None:
         for rollup, entries in self.entries.items():
             changed = [(*key, *values) for key, values in entries.items() if any(values)]
@@ -136,6 +144,13 @@ def roll_up(con: duckdb.DuckDBPyConnection, rows: dict[str, dict[str, dict[str, 
         if old is not None:
             deltas.transaction(old, -1)
         deltas.transaction(row, 1)
+
+    for table in ACCOUNT_KINDS:
+        for account_id, row in rows[table].items():
+            old = before[table].get(account_id)
+            if old is not None:
+                deltas.account(table, old, -1)
+            deltas.account(table, row, 1)
 
     consultants, appointments = rows["consultants"], rows["appointments"]
     old_primary = {cid: _primary(before["consultants"].get(cid)) for cid in consultants}

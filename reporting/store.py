@@ -67,11 +67,14 @@ class ReportingStore:
 
     @contextmanager
     def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection inside one read transaction: every statement of an answer sees the same
+        committed state, even when the projection commits a batch meanwhile."""
         cursor = self.cursor()
         try:
+            cursor.execute("BEGIN TRANSACTION")
             yield cursor
         finally:
-            cursor.close()
+            cursor.close()  # ends the (read-only) transaction
 
     # -- processing ----------------------------------------------------------------------------------
 

@@ -54,6 +54,10 @@ ROLLUPS = {
                               FROM appointment_facts WHERE status IS NOT NULL GROUP BY ALL""",
     "appointment_months": """SELECT CAST(date_trunc('month', start_local) AS DATE), coalesce(consultant_id, ''), status,
                                     count(*), sum(fee) FROM appointment_facts WHERE status IS NOT NULL GROUP BY ALL""",
+    "account_months": """SELECT CAST(date_trunc('month', created_local) AS DATE), kind, coalesce(status, ''), count(*)
+                         FROM (SELECT 'consultant' AS kind, * FROM consultants WHERE NOT deleted
+                               UNION ALL BY NAME SELECT 'client' AS kind, * FROM clients WHERE NOT deleted)
+                         GROUP BY ALL""",
 }
 EARNED_BY_RULE = """SELECT t.id, (t.kind = 'Payment' AND t.status = 'Success' AND (t.appointment_id IS NULL OR a.id IS NULL
                            OR a.status = 'Completed')) FROM transactions t
@@ -215,3 +219,49 @@ def test_consult_rebuild_rebuilds_the_reporting_store(settings: Settings) -> Non
         container = api.app.state.container
         container.analytics.clock = lambda: history.NOW
         assert answers(container.analytics) == before
+
+
+def test_an_answer_reads_one_state_of_the_store(settings: Settings) -> None:
+    """The statements of one answer run in one read transaction: a batch the projection commits
+    meanwhile is not half seen."""
+    with TestClient(create_app(settings)) as api:
+        admin = bearer(create_admin(api))
+        store = api.app.state.container.reporting
+        store.catch_up()
+        with store.reading() as con:
+            before = con.execute("SELECT count(*) FROM categories").fetchone()
+            made = api.post(f"{API}/categories", headers=admin, json={"title": "Mid-answer"})
+            assert made.status_code == 201, made.text
+            store.catch_up()
+            assert con.execute("SELECT count(*) FROM categories").fetchone() == before
+        with store.reading() as con:
+            assert con.execute("SELECT count(*) FROM categories").fetchone() == (before[0] + 1,)  # type: ignore[index]
+
+
+def test_a_store_of_the_previous_schema_is_rebuilt_at_start(settings: Settings) -> None:
+    """A store written by the previous schema version (no appointment or account rollups) is
+    dropped and rebuilt from the events when the service starts, with the same answers."""
+    import duckdb
+
+    from reporting import schema
+
+    for person in (*history.CONSULTANTS, *history.CLIENTS):
+        person.id = ""
+    with TestClient(create_app(settings)) as api:
+        create_admin(api)
+        container = api.app.state.container
+        history.script(container)
+        container.analytics.clock = lambda: history.NOW
+        before = answers(container.analytics)
+    con = duckdb.connect(str(settings.data_dir / "reporting.duckdb"))
+    for table in ("appointment_days", "appointment_months", "platform_months", "account_months"):
+        con.execute(f"DROP TABLE {table}")
+    con.execute("UPDATE reporting_tracking SET schema_version = ?", [schema.SCHEMA_VERSION - 1])
+    con.close()
+    app = create_app(settings)
+    history.hold_the_scheduler(app.state.container)
+    with TestClient(app) as api:
+        container = api.app.state.container
+        container.analytics.clock = lambda: history.NOW
+        assert answers(container.analytics) == before
+        check_derived(container.reporting)
