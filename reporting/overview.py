@@ -20,6 +20,7 @@ from typing import Any
 
 import duckdb
 
+from reporting import upcoming
 from reporting.periods import (
     MONTH_NAMES,
     Period,
@@ -148,17 +149,32 @@ TOP_CONSULTANTS = """
           WHERE status = 'Completed' AND month >= $1 AND month < $2 GROUP BY 1) per
     LEFT JOIN consultants c ON c.id = per.consultant_id
     ORDER BY per.revenue DESC, per.sessions DESC, name, per.consultant_id LIMIT 5"""
-# the next five appointments from now: exact, from the facts (the rollups have no instants)
+# The next five listable appointments from now ($1): from the index of upcoming appointments when
+# now >= its upcoming_since (reporting/upcoming.py), else from every appointment; the same answer.
+FROM_APPOINTMENTS = """
+    SELECT id, client_id, consultant_id, client_name, consultant_name, category, start_local, start_at, status
+    FROM appointments WHERE NOT deleted AND status NOT IN ('Hold', 'Expired', 'Cancelled') AND start_at >= $1
+    ORDER BY start_at, id LIMIT 5"""
+FROM_UPCOMING = """
+    SELECT a.id, a.client_id, a.consultant_id, a.client_name, a.consultant_name, a.category, a.start_local,
+           a.start_at, a.status
+    FROM (SELECT id FROM upcoming_appointments WHERE start_at >= $1 ORDER BY start_at, id LIMIT 5) u
+    JOIN appointments a ON a.id = u.id"""
 RECENT = """
     SELECT a.id, coalesce(nullif(a.client_name, ''), nullif(cl.name, ''), 'Unknown Client'),
            coalesce(nullif(a.consultant_name, ''), nullif(c.name, ''), 'Unknown Consultant'),
            coalesce(nullif(nullif(a.category, ''), 'General'), nullif(c.primary_category, ''), 'General'),
            a.start_local, a.start_at, a.status
-    FROM (SELECT id, client_id, consultant_id, client_name, consultant_name, category, start_local, start_at, status
-          FROM appointments WHERE NOT deleted AND status NOT IN ('Hold', 'Expired', 'Cancelled') AND start_at >= $1
-          ORDER BY start_at, id LIMIT 5) a
-    LEFT JOIN clients cl ON cl.id = a.client_id LEFT JOIN consultants c ON c.id = a.consultant_id
+    FROM ({source}) a LEFT JOIN clients cl ON cl.id = a.client_id LEFT JOIN consultants c ON c.id = a.consultant_id
     ORDER BY a.start_at, a.id"""
+
+
+def recent_appointments(con: duckdb.DuckDBPyConnection, now_utc: datetime,
+                        indexed: bool | None = None) -> list[tuple[Any, ...]]:
+    """`indexed` forces a source (tests compare both); by default the index whenever it covers now."""
+    if indexed is None:
+        indexed = now_utc >= upcoming.since(con)
+    return con.execute(RECENT.format(source=FROM_UPCOMING if indexed else FROM_APPOINTMENTS), [now_utc]).fetchall()
 
 
 def overview(con: duckdb.DuckDBPyConnection, period: Period, now: datetime, now_utc: datetime) -> dict[str, Any]:
@@ -188,7 +204,7 @@ def overview(con: duckdb.DuckDBPyConnection, period: Period, now: datetime, now_
         for name, (revenue, done, last) in sessions.performance(window, previous).items()]
     performance.sort(key=lambda item: (-item["revenue"], item["name"]))
     top_consultants = con.execute(TOP_CONSULTANTS, [window.start.date(), window.end.date()]).fetchall()
-    recent = con.execute(RECENT, [now_utc]).fetchall()
+    recent = recent_appointments(con, now_utc)
     return {
         "cards": {"totalConsultants": people["consultant"][0], "totalAppointments": sessions.count(counted),
                   "activeClients": people["client"][0], "monthlyRevenue": number(fee)},

@@ -25,6 +25,7 @@ from domain.appointments import Appointment, ClientLink
 from domain.catalogue import Category
 from domain.ledger import Transaction
 from domain.profiles import consultant_display_name
+from reporting import upcoming
 from reporting.rollups import roll_up
 
 COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -184,6 +185,7 @@ class ReportingProjection:
             if replaced:
                 con.execute(f"DELETE FROM {table} WHERE id IN (SELECT unnest(?))", [replaced])
             insert(con, table, list(rows.values()))
+        upcoming.replace(con, batch.rows["appointments"].values())
         if batch.category_lists:
             con.execute("DELETE FROM consultant_categories WHERE consultant_id IN (SELECT unnest(?))",
                         [sorted(batch.category_lists)])

@@ -16,13 +16,13 @@ SCHEMA_VERSION = 5
 TRACKING = "reporting"
 
 TABLES = ("consultants", "clients", "categories", "consultant_categories", "client_consultants", "appointments",
-          "transactions", *(rollup.table for rollup in ROLLUPS))
+          "transactions", *(rollup.table for rollup in ROLLUPS), "upcoming_appointments")
 VIEWS = ("appointment_facts", "successful_payments", "earned_payments", "payouts", "monthly_consultant_revenue")
 
 DDL = [
     """CREATE TABLE IF NOT EXISTS reporting_tracking (
         name VARCHAR PRIMARY KEY, position BIGINT NOT NULL, schema_version INTEGER NOT NULL,
-        business_timezone VARCHAR NOT NULL)""",
+        business_timezone VARCHAR NOT NULL, upcoming_since TIMESTAMP NOT NULL DEFAULT TIMESTAMP '1970-01-01')""",
     """CREATE TABLE IF NOT EXISTS consultants (
         id VARCHAR PRIMARY KEY, name VARCHAR, email VARCHAR, status VARCHAR, primary_category VARCHAR,
         primary_subcategory VARCHAR, fees DECIMAL(18, 2), platform_percent DECIMAL(9, 4),
@@ -51,6 +51,8 @@ DDL = [
         earned BOOLEAN NOT NULL)""",
     # the rollups kept by the projection (reporting/rollups.py)
     *(rollup.ddl() for rollup in ROLLUPS),
+    # the listable appointments from reporting_tracking.upcoming_since on (reporting/upcoming.py)
+    "CREATE TABLE IF NOT EXISTS upcoming_appointments (id VARCHAR PRIMARY KEY, start_at TIMESTAMP NOT NULL)",
     # -- views: the definitions every analytics answer shares ----------------------------------------
     """CREATE OR REPLACE VIEW appointment_facts AS
         SELECT a.*, coalesce(nullif(nullif(a.category, ''), 'General'), nullif(c.primary_category, ''),
@@ -91,7 +93,8 @@ def ensure(con: duckdb.DuckDBPyConnection, business_timezone: str) -> bool:
             return False
     drop(con)
     _create(con)
-    con.execute("INSERT INTO reporting_tracking VALUES (?, 0, ?, ?)", [TRACKING, SCHEMA_VERSION, business_timezone])
+    con.execute("INSERT INTO reporting_tracking (name, position, schema_version, business_timezone) VALUES (?, 0, ?, ?)",
+                [TRACKING, SCHEMA_VERSION, business_timezone])
     return True
 
 

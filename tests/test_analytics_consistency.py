@@ -15,6 +15,8 @@ from fastapi.testclient import TestClient
 
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
+from reporting import upcoming
+from reporting.overview import recent_appointments
 from reporting.service import Analytics
 from reporting.store import ReportingStore
 from tests import analytics_history as history
@@ -43,8 +45,8 @@ def answers(analytics: Analytics) -> list[Any]:
     return out
 
 
-# each rollup of reporting/rollups.py, and the same figures grouped from the facts by SQL
-ROLLUPS = {
+# each rollup of reporting/rollups.py and the index of reporting/upcoming.py, and the same rows from the facts
+DERIVED = {
     "transaction_months": """SELECT CAST(date_trunc('month', created_local) AS DATE), coalesce(consultant_id, ''), kind,
                                     status, earned, count(*), sum(amount), sum(platform_fee), sum(net_amount)
                              FROM transactions GROUP BY ALL""",
@@ -58,6 +60,9 @@ ROLLUPS = {
                          FROM (SELECT 'consultant' AS kind, * FROM consultants WHERE NOT deleted
                                UNION ALL BY NAME SELECT 'client' AS kind, * FROM clients WHERE NOT deleted)
                          GROUP BY ALL""",
+    "upcoming_appointments": """SELECT id, start_at FROM appointments
+                                WHERE NOT deleted AND status NOT IN ('Hold', 'Expired', 'Cancelled')
+                                      AND start_at >= (SELECT upcoming_since FROM reporting_tracking)""",
 }
 EARNED_BY_RULE = """SELECT t.id, (t.kind = 'Payment' AND t.status = 'Success' AND (t.appointment_id IS NULL OR a.id IS NULL
                            OR a.status = 'Completed')) FROM transactions t
@@ -65,9 +70,17 @@ EARNED_BY_RULE = """SELECT t.id, (t.kind = 'Payment' AND t.status = 'Success' AN
 
 
 def check_derived(store: ReportingStore) -> None:
-    """Each rollup equals the grouped facts, and `earned` equals the earnings rule evaluated by a join."""
+    """Each rollup equals the grouped facts, the upcoming index its rows of the facts, the next
+    appointments from the index those from the facts (at every start, and just after it, that the index
+    covers), and `earned` equals the earnings rule evaluated by a join."""
     with store.reading() as con:
-        for table, grouped in ROLLUPS.items():
+        since = upcoming.since(con)
+        starts = [row[0] for row in con.execute("SELECT start_at FROM appointments").fetchall()]
+        for moment in {since, *starts, *(start + timedelta(microseconds=1) for start in starts)}:
+            if moment >= since:
+                assert recent_appointments(con, moment, indexed=True) == \
+                    recent_appointments(con, moment, indexed=False), moment
+        for table, grouped in DERIVED.items():
             assert con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall() == \
                 con.execute(f"{grouped} ORDER BY ALL").fetchall(), table
         assert con.execute(EARNED_BY_RULE).fetchall() == con.execute(
@@ -139,6 +152,12 @@ def test_after_each_command_the_live_answers_equal_a_rebuilt_store(settings: Set
         appointment_id = made.json()["data"]["_id"]
         overview = api.get(f"{API}/analytics/overview", headers=admin).json()["data"]
         assert appointment_id in [r["_id"] for r in overview["recentAppointments"]]  # read after the command
+        container.analytics.clock = lambda: datetime.now(UTC)  # the real clock: read from the upcoming index
+        current = container.analytics.overview(container.analytics.period(None, None, None))
+        assert appointment_id in [r["_id"] for r in current["recentAppointments"]]
+        with container.reporting.reading() as con:
+            assert upcoming.since(con) > datetime.now(UTC).replace(tzinfo=None) - timedelta(days=2)  # advanced
+        container.analytics.clock = lambda: history.NOW
         moved = api.patch(f"{API}/appointments/{appointment_id}", headers=admin, json={
             "startAt": f"{(day + timedelta(days=7)).isoformat()}T10:15:00+05:30",
             "endAt": f"{(day + timedelta(days=7)).isoformat()}T11:15:00+05:30"})
