@@ -185,7 +185,7 @@ class ReportingProjection:
             if replaced:
                 con.execute(f"DELETE FROM {table} WHERE id IN (SELECT unnest(?))", [replaced])
             insert(con, table, list(rows.values()))
-        upcoming.replace(con, batch.rows["appointments"].values())
+        upcoming.replace(con, batch.rows["appointments"].values(), batch.existing["appointments"])
         if batch.category_lists:
             con.execute("DELETE FROM consultant_categories WHERE consultant_id IN (SELECT unnest(?))",
                         [sorted(batch.category_lists)])

@@ -128,7 +128,8 @@ def _upsert(con: duckdb.DuckDBPyConnection, rollup: Rollup, changed: list[tuple[
     totals = ["n", *rollup.sums]
     con.execute(f"""INSERT INTO {rollup.table} SELECT {', '.join(selects)}
                     ON CONFLICT DO UPDATE SET {', '.join(f'{c} = {c} + excluded.{c}' for c in totals)}""", values)
-    con.execute(f"DELETE FROM {rollup.table} WHERE n = 0")
+    if any(row[len(rollup.keys)] < 0 for row in changed):  # only a group that lost rows can be left empty
+        con.execute(f"DELETE FROM {rollup.table} WHERE n = 0")
 
 
 APPOINTMENT_COLUMNS = ("id", "consultant_id", "status", "start_local", "fee", "category", "deleted")

@@ -32,14 +32,15 @@ def since(con: duckdb.DuckDBPyConnection) -> datetime:
     return row[0]  # type: ignore[no-any-return]
 
 
-def replace(con: duckdb.DuckDBPyConnection, rows: Iterable[dict[str, Any]]) -> None:
-    """In the projection's transaction: the appointments a batch touched leave the index, and come
-    back when they are listable and start at or after upcoming_since."""
+def replace(con: duckdb.DuckDBPyConnection, rows: Iterable[dict[str, Any]], existing: set[str]) -> None:
+    """In the projection's transaction: the appointments a batch touched (`existing`: those stored
+    before it) leave the index, and come back when listable and starting at or after upcoming_since."""
     rows = list(rows)
     if not rows:
         return
     start = since(con)
-    con.execute("DELETE FROM upcoming_appointments WHERE id IN (SELECT unnest(?))", [[row["id"] for row in rows]])
+    if existing:
+        con.execute("DELETE FROM upcoming_appointments WHERE id IN (SELECT unnest(?))", [sorted(existing)])
     kept = [row for row in rows if listed(row) and row["start_at"] >= start]
     if kept:
         con.execute("INSERT INTO upcoming_appointments SELECT unnest($1::VARCHAR[]), unnest($2::TIMESTAMP[])",
