@@ -14,7 +14,8 @@ tables holding the same rows, and DuckDB ingestion against the raw notification-
 3. A real `consult serve` process on that store (read models fast-forwarded past the bulk data,
    which the overview never reads; the DuckDB store is already at the end of the log), then
    `GET /api/v1/analytics/overview` (monthly and yearly view of the current month/year), one request
-   at a time, beside `GET /api/v1/health` in the same rounds.
+   at a time, beside `GET /api/v1/health` in the same rounds; the rounds start once the server has
+   published the analyst snapshot of the position its login reached (steady state).
 4. The same numbers computed by a benchmark-only query set over PostgreSQL tables that hold the
    same rows (copied from the store, indexed, analysed), timed from Python over one connection;
    its numbers must equal those of the HTTP answer, or the run is invalid (exit status 1).

@@ -1,6 +1,7 @@
 """The DuckDB tables of the reporting store (facts, dimensions, views) and its tracking table.
 
-Every table is rebuilt from the events alone. Instants are stored twice: `*_at` in UTC and
+Every table is rebuilt from the events alone (the upcoming index from the events and its
+`upcoming_since` mark, reporting/upcoming.py). Instants are stored twice: `*_at` in UTC and
 `*_local` as the wall clock of the business time zone (naive), so calendar windows are plain
 half-open comparisons on `*_local` and analysts can group by month with `date_trunc`.
 Column meanings are documented in docs/REPORTING.md; keep the two in step."""
