@@ -14,7 +14,8 @@ tables holding the same rows, and DuckDB ingestion against the raw notification-
 3. A real `consult serve` process on that store (read models fast-forwarded past the bulk data,
    which the overview never reads; the DuckDB store is already at the end of the log), then
    `GET /api/v1/analytics/overview` (monthly and yearly view of the current month/year), one request
-   at a time, beside `GET /api/v1/health` in the same rounds.
+   at a time, beside `GET /api/v1/health` in the same rounds; the rounds start once the server has
+   published the analyst snapshot of the position its login reached (steady state).
 4. The same numbers computed by a benchmark-only query set over PostgreSQL tables that hold the
    same rows (copied from the store, indexed, analysed), timed from Python over one connection;
    its numbers must equal those of the HTTP answer, or the run is invalid (exit status 1).
@@ -371,6 +372,26 @@ def event_store(keep: bool, reuse: str | None) -> Any:
     yield url
 
 
+def wait_for_snapshot(path: Path, events: int, timeout: float = 300) -> float:
+    """Wait until the server's analyst snapshot holds its latest position: the login wrote events, so
+    the server copies the whole store (`COPY FROM DATABASE`, seconds for this size) once; the rounds
+    measure the overview in the steady state, without that copy running beside them."""
+    import duckdb
+
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        with contextlib.suppress(duckdb.Error, OSError):
+            snapshot = duckdb.connect(str(path), read_only=True)
+            try:
+                position = snapshot.execute("SELECT position FROM reporting_tracking").fetchone()
+            finally:
+                snapshot.close()
+            if position and position[0] > events:
+                return time.perf_counter() - started
+        time.sleep(0.5)
+    raise RuntimeError(f"no snapshot past position {events} within {timeout} s")
+
+
 def timed_http(client: httpx.Client, path: str, params: dict[str, Any], headers: dict[str, str]) -> float:
     started = time.perf_counter()
     reply = client.get(path, params=params, headers=headers)
@@ -388,10 +409,12 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the throwaway event store (prints its URL)")
     parser.add_argument("--load-only", action="store_true", help="stop after loading the events")
     parser.add_argument("--reuse", help="an event store loaded by an earlier --keep run: skip the load")
+    parser.add_argument("--pg-rounds", type=int, help="rounds of the PostgreSQL query set (default: requests / 10, "
+                                                      "at least 5)")
     args = parser.parse_args()
     print(f"machine: {machine()}; {utc_stamp()}", flush=True)
     from infrastructure.bootstrap import build
-    from reporting.store import LIVE_FILE
+    from reporting.store import LIVE_FILE, SNAPSHOT_FILE
     from reporting.wiring import open_store
 
     rng = random.Random(args.seed)
@@ -455,6 +478,8 @@ def main() -> int:
             for _ in range(10):
                 for params in views.values():
                     timed_http(client, API + "/analytics/overview", params, headers)
+            waited = wait_for_snapshot(work / "var" / SNAPSHOT_FILE, loaded["events"])
+            print(f"analyst snapshot of the login's position published {waited:.1f} s after the warm-up", flush=True)
             times: dict[str, list[float]] = {"health": [], "monthly": [], "yearly": []}
             for _ in range(args.requests):
                 times["health"].append(timed_http(client, HEALTH, {}, {}))
@@ -467,7 +492,7 @@ def main() -> int:
             for name in views:
                 for _ in range(3):  # warm
                     postgres_overview(pg, today.year, today.month, name == "yearly")
-            for _ in range(max(5, args.requests // 10)):
+            for _ in range(args.pg_rounds or max(5, args.requests // 10)):
                 for name in views:
                     started = time.perf_counter()
                     result = postgres_overview(pg, today.year, today.month, name == "yearly")

@@ -1,17 +1,28 @@
 """`GET /analytics/overview`: the admin platform overview (contract analytics §1.4/§1.5 as fixed by
 CONTRACT.md), as SQL over the reporting store.
 
+Every figure but `recentAppointments` comes from the rollups the projection keeps
+(reporting/rollups.py: `account_months`, `platform_months`, `appointment_days`, `appointment_months`),
+each read once, and the rest is done in Python on those few hundred rows: DuckDB's fixed cost per
+statement (about 0.5 ms to parse, bind and optimise) is a large share of an overview. One statement with
+a scalar subquery per part was tried and dropped: DuckDB took far longer to plan it than to run the
+parts. `recentAppointments` reads the index of upcoming appointments (reporting/upcoming.py).
+Calendar windows are whole local days or months, so `start_local >= start` is `day >= start`.
+
 Decisions where the contract leaves room (documented in docs/REPORTING.md): holds (live or expired)
 and deleted appointments are never counted; `recentAppointments` skips cancelled ones;
 `topConsultants` is bounded to the period; ties sort by name."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import duckdb
 
+from reporting import upcoming
 from reporting.periods import (
     MONTH_NAMES,
     Period,
@@ -25,14 +36,211 @@ from reporting.periods import (
 )
 
 PLACEHOLDER_RATING = 4.5
-# Category resolution in two steps, so the join with consultants runs on grouped rows only: group by
-# the stored category (`cat`, unless empty or General) or, for appointments without one, by consultant
-# (`cid`); then resolve `cid` groups to the consultant's primary category. Same rule as the
-# `appointment_facts` view.
-STORED = "nullif(nullif(category, ''), 'General')"
-BY_STORED_CATEGORY = f"SELECT {STORED} AS cat, CASE WHEN {STORED} IS NULL THEN consultant_id END AS cid,"
-RESOLVED = "coalesce(g.cat, nullif(c.primary_category, ''), 'General')"
-RESOLVED_ROW = "coalesce(nullif(nullif(a.category, ''), 'General'), nullif(c.primary_category, ''), 'General')"
+NOT_COUNTED = ("Hold", "Expired")  # holds, live or lapsed, are in no appointment figure
+NOT_BOOKED = ("Cancelled", *NOT_COUNTED)
+SESSIONS = ("Completed", "Upcoming")  # the statuses of `activityTrend` and of `categoryPerformance`'s list
+
+
+def payout_sql(table: str, where: str = "") -> str:
+    """All-time earnings (the one rule) and successful payouts from a money rollup."""
+    return f"""SELECT coalesce(sum(net_amount) FILTER (WHERE earned), 0),
+                      coalesce(sum(amount) FILTER (WHERE kind = 'Payout' AND status = 'Success'), 0)
+               FROM {table} {where}"""
+
+
+def _people(con: duckdb.DuckDBPyConnection, trend: list[Window]) -> dict[str, tuple[int, list[int]]]:
+    """Per kind (`consultant`, `client`): the Active accounts, and those registered before each trend
+    month ends (trend months end on the first of a month)."""
+    out = {kind: (0, [0] * len(trend)) for kind in ("consultant", "client")}
+    for month, kind, status, n in con.execute("SELECT month, kind, status, n FROM account_months").fetchall():
+        active, made = out[kind]
+        out[kind] = (active + n if status == "Active" else active,
+                     [count + n if month < bucket.end.date() else count for count, bucket in zip(made, trend, strict=True)])
+    return out
+
+
+@dataclass
+class Money:
+    """Successful payments per business month (GMV, platform fee, consultants' share, count) and the
+    all-time payout figures, from one pass over `platform_months`."""
+
+    months: dict[date, tuple[Any, Any, Any, int]]
+    earned: Any
+    paid: Any
+
+    def total(self, window: Window, column: int) -> Any:
+        return sum((values[column] or 0 for month, values in self.months.items()
+                    if window.start.date() <= month < window.end.date()), 0)
+
+    def month(self, bucket: Window) -> tuple[Any, Any, Any, int]:
+        return self.months.get(bucket.start.date(), (0, 0, 0, 0))
+
+
+def _money(con: duckdb.DuckDBPyConnection) -> Money:
+    paid_in = "kind = 'Payment' AND status = 'Success'"
+    rows = con.execute(
+        f"""SELECT month, sum(amount) FILTER (WHERE {paid_in}), sum(platform_fee) FILTER (WHERE {paid_in}),
+                   sum(net_amount) FILTER (WHERE {paid_in}), coalesce(sum(n) FILTER (WHERE {paid_in}), 0),
+                   coalesce(sum(net_amount) FILTER (WHERE earned), 0),
+                   coalesce(sum(amount) FILTER (WHERE kind = 'Payout' AND status = 'Success'), 0)
+            FROM platform_months GROUP BY 1""").fetchall()
+    return Money({row[0]: row[1:5] for row in rows}, sum((row[5] for row in rows), 0), sum((row[6] for row in rows), 0))
+
+
+@dataclass
+class Sessions:
+    """Appointment counts and gross fees by business month (`None`: outside the months asked for,
+    kept for the all-time figures), status and resolved category, from `appointment_days`."""
+
+    rows: list[tuple[date | None, str, str, int, Any]]
+
+    def count(self, statuses: Callable[[str], bool], window: Window | None = None) -> int:
+        """The appointments whose status `statuses` accepts, all-time or in the months of `window`."""
+        return sum(n for month, status, _, n, _ in self.rows
+                   if statuses(status) and (window is None or _inside(month, window)))
+
+    def top_categories(self) -> list[tuple[str, int]]:
+        counts: dict[str, int] = {}
+        for _, status, category, n, _ in self.rows:
+            if status not in NOT_BOOKED:
+                counts[category] = counts.get(category, 0) + n
+        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:5]
+
+    def performance(self, window: Window, previous: Window) -> dict[str, list[Any]]:
+        """Per category with a Completed or Upcoming appointment in the previous period or this one:
+        [revenue, sessions] of the Completed ones of this period, revenue of the previous period."""
+        out: dict[str, list[Any]] = {}
+        for month, status, category, n, fee in self.rows:
+            if status not in SESSIONS or not (_inside(month, previous) or _inside(month, window)):
+                continue
+            entry = out.setdefault(category, [0, 0, 0])
+            if status == "Completed" and _inside(month, window):
+                entry[0] += fee
+                entry[1] += n
+            elif status == "Completed":
+                entry[2] += fee
+        return out
+
+
+def counted(status: str) -> bool:
+    return status not in NOT_COUNTED
+
+
+def _inside(month: date | None, window: Window) -> bool:
+    return month is not None and window.start.date() <= month < window.end.date()
+
+
+def _sessions(con: duckdb.DuckDBPyConnection, months: Window) -> Sessions:
+    return Sessions(con.execute(
+        """SELECT CASE WHEN day >= $1 AND day < $2 THEN CAST(date_trunc('month', day) AS DATE) END, status, category,
+                  sum(n), sum(fee)
+           FROM appointment_days GROUP BY ALL""", [months.start.date(), months.end.date()]).fetchall())
+
+
+def _daily_activity(con: duckdb.DuckDBPyConnection, window: Window) -> dict[date, int]:
+    return dict(con.execute(
+        """SELECT day, sum(n) FROM appointment_days WHERE status IN ('Completed', 'Upcoming') AND day >= $1 AND day < $2
+           GROUP BY 1""", [window.start.date(), window.end.date()]).fetchall())
+
+
+TOP_CONSULTANTS = """
+    SELECT coalesce(nullif(c.name, ''), 'Unknown Consultant') AS name,
+           coalesce(nullif(c.primary_category, ''), nullif(c.primary_subcategory, ''), 'General'), per.revenue,
+           per.sessions
+    FROM (SELECT consultant_id, sum(fee) AS revenue, sum(n) AS sessions FROM appointment_months
+          WHERE status = 'Completed' AND month >= $1 AND month < $2 GROUP BY 1) per
+    LEFT JOIN consultants c ON c.id = per.consultant_id
+    ORDER BY per.revenue DESC, per.sessions DESC, name, per.consultant_id LIMIT 5"""
+# The next five listable appointments from now ($1): from the index of upcoming appointments when
+# now >= its upcoming_since (reporting/upcoming.py), else from every appointment; the same answer.
+FROM_APPOINTMENTS = """
+    SELECT id, client_id, consultant_id, client_name, consultant_name, category, start_local, start_at, status
+    FROM appointments WHERE NOT deleted AND status NOT IN ('Hold', 'Expired', 'Cancelled') AND start_at >= $1
+    ORDER BY start_at, id LIMIT 5"""
+FROM_UPCOMING = """
+    SELECT a.id, a.client_id, a.consultant_id, a.client_name, a.consultant_name, a.category, a.start_local,
+           a.start_at, a.status
+    FROM (SELECT id FROM upcoming_appointments WHERE start_at >= $1 ORDER BY start_at, id LIMIT 5) u
+    JOIN appointments a ON a.id = u.id"""
+RECENT = """
+    SELECT a.id, coalesce(nullif(a.client_name, ''), nullif(cl.name, ''), 'Unknown Client'),
+           coalesce(nullif(a.consultant_name, ''), nullif(c.name, ''), 'Unknown Consultant'),
+           coalesce(nullif(nullif(a.category, ''), 'General'), nullif(c.primary_category, ''), 'General'),
+           a.start_local, a.start_at, a.status
+    FROM ({source}) a LEFT JOIN clients cl ON cl.id = a.client_id LEFT JOIN consultants c ON c.id = a.consultant_id
+    ORDER BY a.start_at, a.id"""
+
+
+def recent_appointments(con: duckdb.DuckDBPyConnection, now_utc: datetime,
+                        indexed: bool | None = None) -> list[tuple[Any, ...]]:
+    """`indexed` forces a source (tests compare both); by default the index whenever it covers now."""
+    if indexed is None:
+        indexed = now_utc >= upcoming.since(con)
+    return con.execute(RECENT.format(source=FROM_UPCOMING if indexed else FROM_APPOINTMENTS), [now_utc]).fetchall()
+
+
+def overview(con: duckdb.DuckDBPyConnection, period: Period, now: datetime, now_utc: datetime) -> dict[str, Any]:
+    window, previous, year = period.window, period.previous, period.year_window
+    trend = period.trend_months()
+    people = _people(con, trend)
+    money = _money(con)
+    months = Window(min(trend[0].start, previous.start), max(trend[-1].end, window.end))
+    sessions = _sessions(con, months)
+    if period.view == "yearly":
+        activity = [sessions.count(SESSIONS.__contains__, bucket) for bucket in period.activity_buckets()]
+    else:
+        daily = _daily_activity(con, window)
+        activity = [int(daily.get(bucket.start.date(), 0)) for bucket in period.activity_buckets()]
+    gmv, fee, net, count = (money.total(window, column) for column in range(4))
+    monthly_trends = []
+    for index, bucket in enumerate(trend):
+        values = money.month(bucket)
+        monthly_trends.append({
+            "name": MONTH_NAMES[bucket.start.month - 1], "gmv": number(values[0]), "revenue": number(values[1]),
+            "consultantPayouts": number(values[2]), "appt": sessions.count(counted, bucket),
+            "consultants": people["consultant"][1][index], "clients": people["client"][1][index]})
+    performance = [
+        {"name": name, "revenue": number(revenue), "sessions": int(done),
+         "rate": f"\u20b9{js_round(float(revenue) / done) if done else 0}/hr avg",
+         "growth": category_growth(revenue, last)}
+        for name, (revenue, done, last) in sessions.performance(window, previous).items()]
+    performance.sort(key=lambda item: (-item["revenue"], item["name"]))
+    top_consultants = con.execute(TOP_CONSULTANTS, [window.start.date(), window.end.date()]).fetchall()
+    recent = recent_appointments(con, now_utc)
+    return {
+        "cards": {"totalConsultants": people["consultant"][0], "totalAppointments": sessions.count(counted),
+                  "activeClients": people["client"][0], "monthlyRevenue": number(fee)},
+        "revenueBreakdown": {
+            "monthlyGmv": number(gmv), "monthlyPlatformRevenue": number(fee), "monthlyConsultantPayouts": number(net),
+            "monthlyTransactions": int(count), "monthlyGmvGrowth": growth(gmv, money.total(previous, 0)),
+            "monthlyPlatformGrowth": growth(fee, money.total(previous, 1)), "yearlyGmv": number(money.total(year, 0)),
+            "yearlyPlatformRevenue": number(money.total(year, 1)),
+            "yearlyConsultantPayouts": number(money.total(year, 2)),
+            "yoyGrowth": growth(money.total(year, 1), money.total(period.previous_year, 1))},
+        "topCategories": [{"title": title, "appointmentCount": n, "monthlyRevenue": 0, "consultants": 0, "clients": 0,
+                           "rating": PLACEHOLDER_RATING} for title, n in sessions.top_categories()],
+        "recentAppointments": [{"_id": row[0], "client": row[1], "consultant": row[2], "category": row[3],
+                                "date": row[4].date().isoformat(), "time": clock_text(row[4]),
+                                "startAt": iso_utc(row[5]), "status": row[6]} for row in recent],
+        "monthlyTrends": monthly_trends,
+        "categoryPerformance": performance,
+        "topConsultants": [{"rank": rank, "name": name, "category": category, "rating": PLACEHOLDER_RATING,
+                            "sessions": int(done), "revenue": number(revenue)}
+                           for rank, (name, category, revenue, done) in enumerate(top_consultants, start=1)],
+        "activityTrend": activity,
+        "payoutSummary": payout_view(money.earned, money.paid),
+    }
+
+
+def payout_view(earned: Any, paid: Any) -> dict[str, int | float]:
+    return {"totalEarnings": number(earned), "totalPaidOut": number(paid), "remainingBalance": number(earned - paid)}
+
+
+def payout_summary(con: duckdb.DuckDBPyConnection, consultant_id: str) -> dict[str, int | float]:
+    """One consultant's all-time earnings, successful payouts and their difference, from the rollup."""
+    earned, paid = con.execute(payout_sql("transaction_months", "WHERE consultant_id = ?"),
+                               [consultant_id]).fetchone() or (0, 0)
+    return payout_view(earned, paid)
 
 
 def money_by_month(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime, where: str,
@@ -46,14 +254,6 @@ def money_by_month(con: duckdb.DuckDBPyConnection, start: datetime, end: datetim
     return {row[0]: tuple(row[1:]) for row in rows}
 
 
-SUCCESSFUL_PAYMENTS = "kind = 'Payment' AND status = 'Success'"
-
-
-def sum_months(buckets: dict[date, tuple[Any, ...]], window: Window, column: int) -> Any:
-    return sum((values[column] or 0 for month, values in buckets.items()
-                if window.start.date() <= month < window.end.date()), 0)
-
-
 def activity(con: duckdb.DuckDBPyConnection, period: Period, where: str, params: list[Any]) -> list[int]:
     """Upcoming and Completed appointments per month (yearly) or per day (monthly) of the period."""
     window = period.window
@@ -63,127 +263,6 @@ def activity(con: duckdb.DuckDBPyConnection, period: Period, where: str, params:
             WHERE NOT deleted AND status IN ('Upcoming', 'Completed') AND start_local >= ? AND start_local < ? {where}
             GROUP BY 1""", [window.start, window.end, *params]).fetchall())
     return [int(rows.get(bucket.start.date(), 0)) for bucket in period.activity_buckets()]
-
-
-def overview(con: duckdb.DuckDBPyConnection, period: Period, now: datetime, now_utc: datetime) -> dict[str, Any]:
-    window, previous = period.window, period.previous
-    trend = period.trend_months()
-    consultants, appointments_total, clients = con.execute(
-        """SELECT (SELECT count(*) FROM consultants WHERE NOT deleted AND status = 'Active'),
-                  (SELECT count(*) FROM appointments WHERE NOT deleted AND status NOT IN ('Hold', 'Expired')),
-                  (SELECT count(*) FROM clients WHERE NOT deleted AND status = 'Active')""").fetchone() or (0, 0, 0)
-
-    lo = min(period.previous_year.start, trend[0].start, previous.start)
-    hi = max(period.year_window.end, window.end)
-    money = money_by_month(con, lo, hi, SUCCESSFUL_PAYMENTS)
-    gmv, fee, net, count = (sum_months(money, window, c) for c in range(4))
-    previous_gmv, previous_fee = sum_months(money, previous, 0), sum_months(money, previous, 1)
-    year = period.year_window
-    yearly_gmv, yearly_fee, yearly_net = (sum_months(money, year, c) for c in range(3))
-    previous_year_fee = sum_months(money, period.previous_year, 1)
-
-    appointments_by_month = {row[0]: row[1] for row in con.execute(
-        """SELECT CAST(date_trunc('month', start_local) AS DATE), count(*) FROM appointments
-           WHERE NOT deleted AND status NOT IN ('Hold', 'Expired') AND start_local >= ? AND start_local < ?
-           GROUP BY 1""", [trend[0].start, trend[-1].end]).fetchall()}
-    ends = [w.end for w in trend]
-    counts = ", ".join(f"count(*) FILTER (WHERE created_local < ${i + 1})" for i in range(len(ends)))
-    made_consultants = con.execute(f"SELECT {counts} FROM consultants WHERE NOT deleted", ends).fetchone() or ()
-    made_clients = con.execute(f"SELECT {counts} FROM clients WHERE NOT deleted", ends).fetchone() or ()
-    accounts_by_end = {end: (made_consultants[i], made_clients[i]) for i, end in enumerate(ends)}
-    monthly_trends = []
-    for bucket in trend:
-        values = money.get(bucket.start.date(), (0, 0, 0, 0))
-        made = accounts_by_end.get(bucket.end, (0, 0))
-        monthly_trends.append({
-            "name": MONTH_NAMES[bucket.start.month - 1], "gmv": number(values[0]), "revenue": number(values[1]),
-            "consultantPayouts": number(values[2]), "appt": int(appointments_by_month.get(bucket.start.date(), 0)),
-            "consultants": int(made[0]), "clients": int(made[1])})
-
-    top_categories = [
-        {"title": title, "appointmentCount": int(n), "monthlyRevenue": 0, "consultants": 0, "clients": 0,
-         "rating": PLACEHOLDER_RATING}
-        for title, n in con.execute(
-            f"""WITH grouped AS ({BY_STORED_CATEGORY} count(*) AS n FROM appointments
-                                 WHERE NOT deleted AND status NOT IN ('Cancelled', 'Hold', 'Expired') GROUP BY 1, 2)
-                SELECT {RESOLVED} AS title, sum(n) AS total FROM grouped g LEFT JOIN consultants c ON c.id = g.cid
-                GROUP BY 1 ORDER BY total DESC, 1 LIMIT 5""").fetchall()]
-
-    recent = []
-    for row in con.execute(
-            f"""WITH next AS (SELECT id, client_id, consultant_id, client_name, consultant_name, category, start_local,
-                                     start_at, status FROM appointments
-                              WHERE NOT deleted AND status NOT IN ('Hold', 'Expired', 'Cancelled') AND start_at >= ?
-                              ORDER BY start_at, id LIMIT 5)
-                SELECT a.id, coalesce(nullif(a.client_name, ''), nullif(cl.name, ''), 'Unknown Client'),
-                       coalesce(nullif(a.consultant_name, ''), nullif(c.name, ''), 'Unknown Consultant'),
-                       {RESOLVED_ROW}, a.start_local, a.start_at, a.status
-                FROM next a LEFT JOIN clients cl ON cl.id = a.client_id
-                     LEFT JOIN consultants c ON c.id = a.consultant_id
-                ORDER BY a.start_at, a.id""", [now_utc]).fetchall():
-        recent.append({"_id": row[0], "client": row[1], "consultant": row[2], "category": row[3],
-                       "date": row[4].date().isoformat(), "time": clock_text(row[4]), "startAt": iso_utc(row[5]),
-                       "status": row[6]})
-
-    performance = []
-    for name, revenue, sessions, last in con.execute(
-            f"""WITH grouped AS ({BY_STORED_CATEGORY}
-                        coalesce(sum(fee) FILTER (WHERE status = 'Completed' AND start_local >= $p0), 0) AS revenue,
-                        count(*) FILTER (WHERE status = 'Completed' AND start_local >= $p0) AS sessions,
-                        coalesce(sum(fee) FILTER (WHERE status = 'Completed' AND start_local < $p0), 0) AS last
-                    FROM appointments
-                    WHERE NOT deleted AND status IN ('Completed', 'Upcoming') AND start_local >= $q0
-                          AND start_local < $p1
-                    GROUP BY 1, 2)
-                SELECT {RESOLVED} AS name, sum(revenue), sum(sessions), sum(last)
-                FROM grouped g LEFT JOIN consultants c ON c.id = g.cid GROUP BY 1""",
-            {"p0": window.start, "p1": window.end, "q0": previous.start}).fetchall():
-        performance.append({"name": name, "revenue": number(revenue), "sessions": int(sessions),
-                            "rate": f"\u20b9{js_round(float(revenue) / sessions) if sessions else 0}/hr avg",
-                            "growth": category_growth(revenue, last)})
-    performance.sort(key=lambda item: (-item["revenue"], item["name"]))
-
-    top_consultants = [
-        {"rank": rank, "name": name, "category": category, "rating": PLACEHOLDER_RATING, "sessions": int(sessions),
-         "revenue": number(revenue)}
-        for rank, (_, name, category, revenue, sessions) in enumerate(con.execute(
-            """WITH per AS (SELECT consultant_id, sum(fee) AS revenue, count(*) AS sessions FROM appointments
-                            WHERE NOT deleted AND status = 'Completed' AND start_local >= ? AND start_local < ?
-                            GROUP BY 1)
-               SELECT per.consultant_id, coalesce(nullif(c.name, ''), 'Unknown Consultant') AS name,
-                      coalesce(nullif(c.primary_category, ''), nullif(c.primary_subcategory, ''), 'General'),
-                      per.revenue, per.sessions
-               FROM per LEFT JOIN consultants c ON c.id = per.consultant_id
-               ORDER BY per.revenue DESC, per.sessions DESC, name, per.consultant_id LIMIT 5""",
-            [window.start, window.end]).fetchall(), start=1)]
-
-    return {
-        "cards": {"totalConsultants": int(consultants), "totalAppointments": int(appointments_total),
-                  "activeClients": int(clients), "monthlyRevenue": number(fee)},
-        "revenueBreakdown": {
-            "monthlyGmv": number(gmv), "monthlyPlatformRevenue": number(fee), "monthlyConsultantPayouts": number(net),
-            "monthlyTransactions": int(count), "monthlyGmvGrowth": growth(gmv, previous_gmv),
-            "monthlyPlatformGrowth": growth(fee, previous_fee), "yearlyGmv": number(yearly_gmv),
-            "yearlyPlatformRevenue": number(yearly_fee), "yearlyConsultantPayouts": number(yearly_net),
-            "yoyGrowth": growth(yearly_fee, previous_year_fee)},
-        "topCategories": top_categories,
-        "recentAppointments": recent,
-        "monthlyTrends": monthly_trends,
-        "categoryPerformance": performance,
-        "topConsultants": top_consultants,
-        "activityTrend": activity(con, period, "", []),
-        "payoutSummary": payout_summary(con, None),
-    }
-
-
-def payout_summary(con: duckdb.DuckDBPyConnection, consultant_id: str | None) -> dict[str, int | float]:
-    """All-time earnings (the one rule), successful payouts and their difference, from the rollup."""
-    where, params = ("WHERE consultant_id = ?", [consultant_id]) if consultant_id else ("", [])
-    earned, paid = con.execute(
-        f"""SELECT coalesce(sum(net_amount) FILTER (WHERE earned), 0),
-                   coalesce(sum(amount) FILTER (WHERE kind = 'Payout' AND status = 'Success'), 0)
-            FROM transaction_months {where}""", params).fetchone() or (0, 0)
-    return {"totalEarnings": number(earned), "totalPaidOut": number(paid), "remainingBalance": number(earned - paid)}
 
 
 def today_window(now: datetime) -> Window:

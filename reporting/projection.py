@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,6 +25,8 @@ from domain.appointments import Appointment, ClientLink
 from domain.catalogue import Category
 from domain.ledger import Transaction
 from domain.profiles import consultant_display_name
+from reporting import upcoming
+from reporting.rollups import roll_up
 
 COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "consultants": (("id", "VARCHAR"), ("name", "VARCHAR"), ("email", "VARCHAR"), ("status", "VARCHAR"),
@@ -92,8 +94,8 @@ class BatchRows:
     existing: dict[str, set[str]] = field(default_factory=lambda: {t: set() for t in ENTITY_TABLES})
     category_lists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     links: list[dict[str, Any]] = field(default_factory=list)
-    # transactions as they were before this batch (for the rollup's deltas)
-    before: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # the loaded rows as they were before this batch, by table (for the rollups' deltas)
+    before: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {t: {} for t in ENTITY_TABLES})
 
 
 class ReportingProjection:
@@ -134,7 +136,7 @@ class ReportingProjection:
                 if values[0] not in transactions:
                     transactions[values[0]] = dict(zip(names, values, strict=True))
                     batch.existing["transactions"].add(values[0])
-                    batch.before[values[0]] = dict(transactions[values[0]])
+                    batch.before["transactions"][values[0]] = dict(transactions[values[0]])
         if not transactions:
             return
         missing = sorted({row["appointment_id"] for row in transactions.values()
@@ -172,8 +174,7 @@ class ReportingProjection:
                     row = dict(zip(names, values, strict=True))
                     batch.rows[target][row["id"]] = row
                     batch.existing[target].add(row["id"])
-                    if target == "transactions":
-                        batch.before[row["id"]] = dict(row)
+                    batch.before[target][row["id"]] = dict(row)
 
     def _write(self, con: duckdb.DuckDBPyConnection, batch: BatchRows) -> None:
         for table in ENTITY_TABLES:
@@ -184,51 +185,14 @@ class ReportingProjection:
             if replaced:
                 con.execute(f"DELETE FROM {table} WHERE id IN (SELECT unnest(?))", [replaced])
             insert(con, table, list(rows.values()))
+        upcoming.replace(con, batch.rows["appointments"].values(), batch.existing["appointments"])
         if batch.category_lists:
             con.execute("DELETE FROM consultant_categories WHERE consultant_id IN (SELECT unnest(?))",
                         [sorted(batch.category_lists)])
             insert(con, "consultant_categories", [row for rows in batch.category_lists.values() for row in rows])
         if batch.links:
             insert(con, "client_consultants", batch.links)
-        self._roll_up(con, batch)
-
-    @staticmethod
-    def _roll_up(con: duckdb.DuckDBPyConnection, batch: BatchRows) -> None:
-        """Keep `transaction_months` equal to the transactions grouped by business month, consultant,
-        kind, status and `earned`: each touched transaction moves its old contribution out and its
-        new one in."""
-        deltas: dict[tuple[Any, ...], list[Any]] = {}
-
-        def add(row: dict[str, Any], sign: int) -> None:
-            local = row["created_local"]
-            key = (date(local.year, local.month, 1), row["consultant_id"] or "", row["kind"], row["status"],
-                   bool(row["earned"]))
-            entry = deltas.setdefault(key, [0, Decimal(0), Decimal(0), Decimal(0)])
-            entry[0] += sign
-            entry[1] += sign * (row["amount"] or 0)
-            entry[2] += sign * (row["platform_fee"] or 0)
-            entry[3] += sign * (row["net_amount"] or 0)
-
-        for transaction_id, row in batch.rows["transactions"].items():
-            old = batch.before.get(transaction_id)
-            if old is not None:
-                add(old, -1)
-            add(row, 1)
-        changed = [(*key, *values) for key, values in deltas.items() if any(values)]
-        if not changed:
-            return
-        columns = list(zip(*changed, strict=True))
-        con.execute(
-            """INSERT INTO transaction_months
-               SELECT unnest($1::DATE[]), unnest($2::VARCHAR[]), unnest($3::VARCHAR[]), unnest($4::VARCHAR[]),
-                      unnest($5::BOOLEAN[]), unnest($6::BIGINT[]), CAST(unnest($7::VARCHAR[]) AS DECIMAL(18, 2)),
-                      CAST(unnest($8::VARCHAR[]) AS DECIMAL(18, 2)), CAST(unnest($9::VARCHAR[]) AS DECIMAL(18, 2))
-               ON CONFLICT DO UPDATE SET n = n + excluded.n, amount = amount + excluded.amount,
-                   platform_fee = platform_fee + excluded.platform_fee, net_amount = net_amount + excluded.net_amount""",
-            [list(columns[0]), list(columns[1]), list(columns[2]), list(columns[3]), list(columns[4]),
-             list(columns[5]), [str(v) for v in columns[6]], [str(v) for v in columns[7]],
-             [str(v) for v in columns[8]]])
-        con.execute("DELETE FROM transaction_months WHERE n = 0")
+        roll_up(con, batch.rows, batch.before)
 
     # -- accounts ------------------------------------------------------------------------------------
 

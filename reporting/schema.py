@@ -1,6 +1,7 @@
 """The DuckDB tables of the reporting store (facts, dimensions, views) and its tracking table.
 
-Every table is rebuilt from the events alone. Instants are stored twice: `*_at` in UTC and
+Every table is rebuilt from the events alone (the upcoming index from the events and its
+`upcoming_since` mark, reporting/upcoming.py). Instants are stored twice: `*_at` in UTC and
 `*_local` as the wall clock of the business time zone (naive), so calendar windows are plain
 half-open comparisons on `*_local` and analysts can group by month with `date_trunc`.
 Column meanings are documented in docs/REPORTING.md; keep the two in step."""
@@ -9,18 +10,20 @@ from __future__ import annotations
 
 import duckdb
 
+from reporting.rollups import ROLLUPS
+
 # Bump when a table changes shape or meaning: the store is then dropped and rebuilt from the events.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 TRACKING = "reporting"
 
 TABLES = ("consultants", "clients", "categories", "consultant_categories", "client_consultants", "appointments",
-          "transactions", "transaction_months")
+          "transactions", *(rollup.table for rollup in ROLLUPS), "upcoming_appointments")
 VIEWS = ("appointment_facts", "successful_payments", "earned_payments", "payouts", "monthly_consultant_revenue")
 
 DDL = [
     """CREATE TABLE IF NOT EXISTS reporting_tracking (
         name VARCHAR PRIMARY KEY, position BIGINT NOT NULL, schema_version INTEGER NOT NULL,
-        business_timezone VARCHAR NOT NULL)""",
+        business_timezone VARCHAR NOT NULL, upcoming_since TIMESTAMP NOT NULL DEFAULT TIMESTAMP '1970-01-01')""",
     """CREATE TABLE IF NOT EXISTS consultants (
         id VARCHAR PRIMARY KEY, name VARCHAR, email VARCHAR, status VARCHAR, primary_category VARCHAR,
         primary_subcategory VARCHAR, fees DECIMAL(18, 2), platform_percent DECIMAL(9, 4),
@@ -47,12 +50,10 @@ DDL = [
         consultant_id VARCHAR, appointment_id VARCHAR, payment_method VARCHAR, reference VARCHAR,
         refund_id VARCHAR, created_at TIMESTAMP, created_local TIMESTAMP, updated_at TIMESTAMP,
         earned BOOLEAN NOT NULL)""",
-    # rollup kept by the projection: transactions per business month, consultant, kind, status, earned
-    """CREATE TABLE IF NOT EXISTS transaction_months (
-        month DATE NOT NULL, consultant_id VARCHAR NOT NULL, kind VARCHAR NOT NULL, status VARCHAR NOT NULL,
-        earned BOOLEAN NOT NULL, n BIGINT NOT NULL, amount DECIMAL(18, 2) NOT NULL,
-        platform_fee DECIMAL(18, 2) NOT NULL, net_amount DECIMAL(18, 2) NOT NULL,
-        PRIMARY KEY (month, consultant_id, kind, status, earned))""",
+    # the rollups kept by the projection (reporting/rollups.py)
+    *(rollup.ddl() for rollup in ROLLUPS),
+    # the listable appointments from reporting_tracking.upcoming_since on (reporting/upcoming.py)
+    "CREATE TABLE IF NOT EXISTS upcoming_appointments (id VARCHAR PRIMARY KEY, start_at TIMESTAMP NOT NULL)",
     # -- views: the definitions every analytics answer shares ----------------------------------------
     """CREATE OR REPLACE VIEW appointment_facts AS
         SELECT a.*, coalesce(nullif(nullif(a.category, ''), 'General'), nullif(c.primary_category, ''),
@@ -93,7 +94,8 @@ def ensure(con: duckdb.DuckDBPyConnection, business_timezone: str) -> bool:
             return False
     drop(con)
     _create(con)
-    con.execute("INSERT INTO reporting_tracking VALUES (?, 0, ?, ?)", [TRACKING, SCHEMA_VERSION, business_timezone])
+    con.execute("INSERT INTO reporting_tracking (name, position, schema_version, business_timezone) VALUES (?, 0, ?, ?)",
+                [TRACKING, SCHEMA_VERSION, business_timezone])
     return True
 
 

@@ -15,17 +15,20 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import duckdb
 
-from reporting import schema
+from reporting import schema, upcoming
 from reporting.projection import TOPICS, ReportingProjection
 
 log = logging.getLogger(__name__)
 LIVE_FILE = "reporting.duckdb"
+UPCOMING_LAG = timedelta(days=1)  # how far upcoming_since stays behind the wall clock
+UPCOMING_INTERVAL = 600.0  # seconds between two advances of upcoming_since
 SNAPSHOT_FILE = "reporting-snapshot.duckdb"
 
 
@@ -67,11 +70,14 @@ class ReportingStore:
 
     @contextmanager
     def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection inside one read transaction: every statement of an answer sees the same
+        committed state, even when the projection commits a batch meanwhile."""
         cursor = self.cursor()
         try:
+            cursor.execute("BEGIN TRANSACTION")
             yield cursor
         finally:
-            cursor.close()
+            cursor.close()  # ends the (read-only) transaction
 
     # -- processing ----------------------------------------------------------------------------------
 
@@ -132,13 +138,30 @@ class ReportingStore:
             self.position = 0
             self._published = -1
 
+    def advance_upcoming(self, now: datetime | None = None) -> None:
+        """Keep `upcoming_since` a day behind the wall clock (reporting/upcoming.py): the index of
+        upcoming appointments then holds the future and the last day only."""
+        moment = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None) - UPCOMING_LAG
+        with self._lock:
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                upcoming.advance(self.con, moment)
+                self.con.execute("COMMIT")
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+
     def pending(self) -> int:
         return max(0, (self._max_position() or 0) - self.position)
 
     def run_forever(self, stop: threading.Event, interval: float = 0.05) -> None:
         last_snapshot = 0.0
+        last_advance = -UPCOMING_INTERVAL
         while not stop.is_set():
             try:
+                if time.monotonic() - last_advance >= UPCOMING_INTERVAL:
+                    self.advance_upcoming()
+                    last_advance = time.monotonic()
                 if (self._max_position() or 0) > self.position:
                     self.catch_up()
                 if time.monotonic() - last_snapshot >= self.snapshot_interval:

@@ -15,6 +15,8 @@ from fastapi.testclient import TestClient
 
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
+from reporting import upcoming
+from reporting.overview import recent_appointments
 from reporting.service import Analytics
 from reporting.store import ReportingStore
 from tests import analytics_history as history
@@ -43,19 +45,44 @@ def answers(analytics: Analytics) -> list[Any]:
     return out
 
 
-ROLLUP = """SELECT month, consultant_id, kind, status, earned, n, amount, platform_fee, net_amount
-             FROM transaction_months ORDER BY ALL"""
-RAW = """SELECT CAST(date_trunc('month', created_local) AS DATE), coalesce(consultant_id, ''), kind, status, earned,
-                count(*), sum(amount), sum(platform_fee), sum(net_amount) FROM transactions GROUP BY ALL ORDER BY ALL"""
+# each rollup of reporting/rollups.py and the index of reporting/upcoming.py, and the same rows from the facts
+DERIVED = {
+    "transaction_months": """SELECT CAST(date_trunc('month', created_local) AS DATE), coalesce(consultant_id, ''), kind,
+                                    status, earned, count(*), sum(amount), sum(platform_fee), sum(net_amount)
+                             FROM transactions GROUP BY ALL""",
+    "platform_months": """SELECT CAST(date_trunc('month', created_local) AS DATE), kind, status, earned, count(*),
+                                 sum(amount), sum(platform_fee), sum(net_amount) FROM transactions GROUP BY ALL""",
+    "appointment_days": """SELECT CAST(start_local AS DATE), status, category_resolved, count(*), sum(fee)
+                              FROM appointment_facts WHERE status IS NOT NULL GROUP BY ALL""",
+    "appointment_months": """SELECT CAST(date_trunc('month', start_local) AS DATE), coalesce(consultant_id, ''), status,
+                                    count(*), sum(fee) FROM appointment_facts WHERE status IS NOT NULL GROUP BY ALL""",
+    "account_months": """SELECT CAST(date_trunc('month', created_local) AS DATE), kind, coalesce(status, ''), count(*)
+                         FROM (SELECT 'consultant' AS kind, * FROM consultants WHERE NOT deleted
+                               UNION ALL BY NAME SELECT 'client' AS kind, * FROM clients WHERE NOT deleted)
+                         GROUP BY ALL""",
+    "upcoming_appointments": """SELECT id, start_at FROM appointments
+                                WHERE NOT deleted AND status NOT IN ('Hold', 'Expired', 'Cancelled')
+                                      AND start_at >= (SELECT upcoming_since FROM reporting_tracking)""",
+}
 EARNED_BY_RULE = """SELECT t.id, (t.kind = 'Payment' AND t.status = 'Success' AND (t.appointment_id IS NULL OR a.id IS NULL
                            OR a.status = 'Completed')) FROM transactions t
                     LEFT JOIN appointments a ON a.id = t.appointment_id ORDER BY 1"""
 
 
 def check_derived(store: ReportingStore) -> None:
-    """The rollup equals the grouped facts, and `earned` equals the earnings rule evaluated by a join."""
+    """Each rollup equals the grouped facts, the upcoming index its rows of the facts, the next
+    appointments from the index those from the facts (at every start, and just after it, that the index
+    covers), and `earned` equals the earnings rule evaluated by a join."""
     with store.reading() as con:
-        assert con.execute(ROLLUP).fetchall() == con.execute(RAW).fetchall()
+        since = upcoming.since(con)
+        starts = [row[0] for row in con.execute("SELECT start_at FROM appointments").fetchall()]
+        for moment in {since, *starts, *(start + timedelta(microseconds=1) for start in starts)}:
+            if moment >= since:
+                assert recent_appointments(con, moment, indexed=True) == \
+                    recent_appointments(con, moment, indexed=False), moment
+        for table, grouped in DERIVED.items():
+            assert con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall() == \
+                con.execute(f"{grouped} ORDER BY ALL").fetchall(), table
         assert con.execute(EARNED_BY_RULE).fetchall() == con.execute(
             "SELECT id, earned FROM transactions ORDER BY 1").fetchall()
 
@@ -125,6 +152,12 @@ def test_after_each_command_the_live_answers_equal_a_rebuilt_store(settings: Set
         appointment_id = made.json()["data"]["_id"]
         overview = api.get(f"{API}/analytics/overview", headers=admin).json()["data"]
         assert appointment_id in [r["_id"] for r in overview["recentAppointments"]]  # read after the command
+        container.analytics.clock = lambda: datetime.now(UTC)  # the real clock: read from the upcoming index
+        current = container.analytics.overview(container.analytics.period(None, None, None))
+        assert appointment_id in [r["_id"] for r in current["recentAppointments"]]
+        with container.reporting.reading() as con:
+            assert upcoming.since(con) > datetime.now(UTC).replace(tzinfo=None) - timedelta(days=2)  # advanced
+        container.analytics.clock = lambda: history.NOW
         moved = api.patch(f"{API}/appointments/{appointment_id}", headers=admin, json={
             "startAt": f"{(day + timedelta(days=7)).isoformat()}T10:15:00+05:30",
             "endAt": f"{(day + timedelta(days=7)).isoformat()}T11:15:00+05:30"})
@@ -134,6 +167,18 @@ def test_after_each_command_the_live_answers_equal_a_rebuilt_store(settings: Set
         overview = api.get(f"{API}/analytics/overview", headers=admin,
                            params={"viewType": "monthly", "year": 2025, "month": 6}).json()["data"]
         assert "Asha Renamed" in [c["name"] for c in overview["topConsultants"]]
+        # re-categorisations: the legacy consultant's uncategorised appointments follow its new primary
+        # category, and an appointment's own category moves it
+        made = api.post(f"{API}/categories", headers=admin, json={"title": "Wellness"})
+        assert made.status_code == 201, made.text
+        c = history.by_key(history.CONSULTANTS)["C"]
+        recategorised = api.patch(f"{API}/consultants/{c.id}", headers=admin, json={"category": made.json()["data"]["_id"]})
+        assert recategorised.status_code == 200, recategorised.text
+        june = {"viewType": "monthly", "year": 2025, "month": 6}
+        overview = api.get(f"{API}/analytics/overview", headers=admin, params=june).json()["data"]
+        assert "Wellness" in [row["name"] for row in overview["categoryPerformance"]]
+        retagged = api.patch(f"{API}/appointments/{appointment_id}", headers=admin, json={"category": "Health"})
+        assert retagged.status_code == 200, retagged.text
         cancelled = api.patch(f"{API}/appointments/{appointment_id}", headers=admin, json={"status": "Cancelled"})
         assert cancelled.status_code == 200, cancelled.text
         gone = api.delete(f"{API}/appointments/{appointment_id}", headers=admin)
@@ -193,3 +238,49 @@ def test_consult_rebuild_rebuilds_the_reporting_store(settings: Settings) -> Non
         container = api.app.state.container
         container.analytics.clock = lambda: history.NOW
         assert answers(container.analytics) == before
+
+
+def test_an_answer_reads_one_state_of_the_store(settings: Settings) -> None:
+    """The statements of one answer run in one read transaction: a batch the projection commits
+    meanwhile is not half seen."""
+    with TestClient(create_app(settings)) as api:
+        admin = bearer(create_admin(api))
+        store = api.app.state.container.reporting
+        store.catch_up()
+        with store.reading() as con:
+            before = con.execute("SELECT count(*) FROM categories").fetchone()
+            made = api.post(f"{API}/categories", headers=admin, json={"title": "Mid-answer"})
+            assert made.status_code == 201, made.text
+            store.catch_up()
+            assert con.execute("SELECT count(*) FROM categories").fetchone() == before
+        with store.reading() as con:
+            assert con.execute("SELECT count(*) FROM categories").fetchone() == (before[0] + 1,)  # type: ignore[index]
+
+
+def test_a_store_of_the_previous_schema_is_rebuilt_at_start(settings: Settings) -> None:
+    """A store written by the previous schema version (no appointment or account rollups) is
+    dropped and rebuilt from the events when the service starts, with the same answers."""
+    import duckdb
+
+    from reporting import schema
+
+    for person in (*history.CONSULTANTS, *history.CLIENTS):
+        person.id = ""
+    with TestClient(create_app(settings)) as api:
+        create_admin(api)
+        container = api.app.state.container
+        history.script(container)
+        container.analytics.clock = lambda: history.NOW
+        before = answers(container.analytics)
+    con = duckdb.connect(str(settings.data_dir / "reporting.duckdb"))
+    for table in ("appointment_days", "appointment_months", "platform_months", "account_months"):
+        con.execute(f"DROP TABLE {table}")
+    con.execute("UPDATE reporting_tracking SET schema_version = ?", [schema.SCHEMA_VERSION - 1])
+    con.close()
+    app = create_app(settings)
+    history.hold_the_scheduler(app.state.container)
+    with TestClient(app) as api:
+        container = api.app.state.container
+        container.analytics.clock = lambda: history.NOW
+        assert answers(container.analytics) == before
+        check_derived(container.reporting)

@@ -1,0 +1,194 @@
+"""The rollups the projection keeps beside the facts, so that no overview query scans the facts.
+
+A rollup is a table of a count `n` and sums, grouped by a key. It is maintained by deltas: each fact
+row a batch touches takes its old contribution out and puts its new one in, and a group whose count
+falls to 0 is deleted, so a rollup always equals the grouped facts (the consistency test checks it
+against a rebuilt store and against the facts grouped by SQL).
+
+- `transaction_months`: transactions by business month of `created_local`, consultant, kind, status
+  and `earned` (consultant stats, payout summaries).
+- `platform_months`: the same without the consultant (the overview's money figures).
+- `appointment_days`: non-deleted appointments by local day of `start_local`, status and resolved
+  category (the overview's counts, categories and activity).
+- `appointment_months`: non-deleted appointments by business month of `start_local`, consultant and
+  status (the overview's top consultants).
+- `account_months`: non-deleted consultants and clients by business month of registration, kind and
+  status (the overview's account cards and trends).
+
+The resolved category of an appointment depends on its consultant's primary category when the
+appointment has no stored category, so a batch that changes a consultant's primary category also
+moves that consultant's uncategorised appointments from the old category to the new one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+NO_CATEGORY = ("", "General")  # stored categories that defer to the consultant's primary category
+GENERAL = "General"
+
+
+@dataclass(frozen=True)
+class Rollup:
+    table: str
+    keys: tuple[tuple[str, str], ...]  # (column, type)
+    sums: tuple[str, ...]  # DECIMAL(18, 2) sums beside the count `n`
+
+    def ddl(self) -> str:
+        columns = [f"{name} {kind} NOT NULL" for name, kind in self.keys]
+        columns += ["n BIGINT NOT NULL", *(f"{name} DECIMAL(18, 2) NOT NULL" for name in self.sums)]
+        return (f"CREATE TABLE IF NOT EXISTS {self.table} ({', '.join(columns)}, "
+                f"PRIMARY KEY ({', '.join(name for name, _ in self.keys)}))")
+
+
+MONEY = ("amount", "platform_fee", "net_amount")
+TRANSACTION_MONTHS = Rollup("transaction_months", (("month", "DATE"), ("consultant_id", "VARCHAR"),
+                                                   ("kind", "VARCHAR"), ("status", "VARCHAR"),
+                                                   ("earned", "BOOLEAN")), MONEY)
+PLATFORM_MONTHS = Rollup("platform_months", (("month", "DATE"), ("kind", "VARCHAR"), ("status", "VARCHAR"),
+                                             ("earned", "BOOLEAN")), MONEY)
+APPOINTMENT_DAYS = Rollup("appointment_days", (("day", "DATE"), ("status", "VARCHAR"), ("category", "VARCHAR")),
+                          ("fee",))
+APPOINTMENT_MONTHS = Rollup("appointment_months", (("month", "DATE"), ("consultant_id", "VARCHAR"),
+                                                   ("status", "VARCHAR")), ("fee",))
+ACCOUNT_MONTHS = Rollup("account_months", (("month", "DATE"), ("kind", "VARCHAR"), ("status", "VARCHAR")), ())
+ROLLUPS = (TRANSACTION_MONTHS, PLATFORM_MONTHS, APPOINTMENT_DAYS, APPOINTMENT_MONTHS, ACCOUNT_MONTHS)
+ACCOUNT_KINDS = {"consultants": "consultant", "clients": "client"}
+
+
+def resolved_category(stored: str | None, primary: str | None) -> str:
+    """The category an appointment counts under: the stored one unless empty or `General`, else the
+    consultant's primary category (`primary` is None for an unknown consultant), else `General`.
+    The `appointment_facts` view computes the same in SQL."""
+    if stored is not None and stored not in NO_CATEGORY:
+        return stored
+    return primary or GENERAL
+
+
+def _month(moment: Any) -> date:
+    return date(moment.year, moment.month, 1)
+
+
+class Deltas:
+    """Signed contributions per rollup and key, written with one statement per rollup."""
+
+    def __init__(self) -> None:
+        self.entries: dict[Rollup, dict[tuple[Any, ...], list[Any]]] = {rollup: {} for rollup in ROLLUPS}
+
+    def add(self, rollup: Rollup, key: tuple[Any, ...], sums: Iterable[Any], sign: int) -> None:
+        entry = self.entries[rollup].setdefault(key, [0] + [Decimal(0)] * len(rollup.sums))
+        entry[0] += sign
+        for index, value in enumerate(sums, start=1):
+            entry[index] += sign * (value or 0)
+
+    def transaction(self, row: dict[str, Any], sign: int) -> None:
+        month, earned = _month(row["created_local"]), bool(row["earned"])
+        sums = [row[name] for name in MONEY]
+        self.add(TRANSACTION_MONTHS, (month, row["consultant_id"] or "", row["kind"], row["status"], earned), sums,
+                 sign)
+        self.add(PLATFORM_MONTHS, (month, row["kind"], row["status"], earned), sums, sign)
+
+    def appointment(self, row: dict[str, Any], primary: str | None, sign: int) -> None:
+        """A deleted appointment, or one without a status, is in no figure and so in no rollup."""
+        if row["deleted"] or row["status"] is None:
+            return
+        local, status = row["start_local"], row["status"]
+        category = resolved_category(row["category"], primary)
+        self.add(APPOINTMENT_DAYS, (local.date(), status, category), [row["fee"]], sign)
+        self.add(APPOINTMENT_MONTHS, (_month(local), row["consultant_id"] or "", status), [row["fee"]], sign)
+
+    def account(self, table: str, row: dict[str, Any], sign: int) -> None:
+        if not row["deleted"]:
+            self.add(ACCOUNT_MONTHS, (_month(row["created_local"]), ACCOUNT_KINDS[table], row["status"] or ""), (), sign)
+
+    def write(self, con: duckdb.DuckDBPyConnection) -> None:
+        for rollup, entries in self.entries.items():
+            changed = [(*key, *values) for key, values in entries.items() if any(values)]
+            if changed:
+                _upsert(con, rollup, changed)
+
+
+def _upsert(con: duckdb.DuckDBPyConnection, rollup: Rollup, changed: list[tuple[Any, ...]]) -> None:
+    """Add the deltas to their groups (decimals travel as text), then drop the groups left empty."""
+    columns = list(zip(*changed, strict=True))
+    selects, values = [], []
+    kinds = [kind for _, kind in rollup.keys] + ["BIGINT"] + ["DECIMAL(18, 2)"] * len(rollup.sums)
+    for index, (kind, column) in enumerate(zip(kinds, columns, strict=True), start=1):
+        if kind.startswith("DECIMAL"):
+            selects.append(f"CAST(unnest(${index}::VARCHAR[]) AS {kind})")
+            values.append([str(v) for v in column])
+        else:
+            selects.append(f"unnest(${index}::{kind}[])")
+            values.append(list(column))
+    totals = ["n", *rollup.sums]
+    con.execute(f"""INSERT INTO {rollup.table} SELECT {', '.join(selects)}
+                    ON CONFLICT DO UPDATE SET {', '.join(f'{c} = {c} + excluded.{c}' for c in totals)}""", values)
+    if any(row[len(rollup.keys)] < 0 for row in changed):  # only a group that lost rows can be left empty
+        con.execute(f"DELETE FROM {rollup.table} WHERE n = 0")
+
+
+APPOINTMENT_COLUMNS = ("id", "consultant_id", "status", "start_local", "fee", "category", "deleted")
+
+
+def roll_up(con: duckdb.DuckDBPyConnection, rows: dict[str, dict[str, dict[str, Any]]],
+            before: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """Apply one batch to every rollup. `rows` holds each row the batch touched as it is after the
+    batch, `before` those that existed before it as they were then (same shape, by table and id)."""
+    deltas = Deltas()
+    for transaction_id, row in rows["transactions"].items():
+        old = before["transactions"].get(transaction_id)
+        if old is not None:
+            deltas.transaction(old, -1)
+        deltas.transaction(row, 1)
+
+    for table in ACCOUNT_KINDS:
+        for account_id, row in rows[table].items():
+            old = before[table].get(account_id)
+            if old is not None:
+                deltas.account(table, old, -1)
+            deltas.account(table, row, 1)
+
+    consultants, appointments = rows["consultants"], rows["appointments"]
+    old_primary = {cid: _primary(before["consultants"].get(cid)) for cid in consultants}
+    new_primary = {cid: _primary(row) for cid, row in consultants.items()}
+    others = {row["consultant_id"] for row in (*appointments.values(), *before["appointments"].values())
+              if row["consultant_id"] and row["consultant_id"] not in consultants}
+    if others:
+        unchanged = dict(con.execute("SELECT id, primary_category FROM consultants WHERE id IN (SELECT unnest(?))",
+                                     [sorted(others)]).fetchall())
+        for cid in others:
+            old_primary[cid] = new_primary[cid] = unchanged.get(cid)  # None: not (yet) a known consultant
+    for appointment_id, row in appointments.items():
+        old = before["appointments"].get(appointment_id)
+        if old is not None:
+            deltas.appointment(old, old_primary.get(old["consultant_id"]), -1)
+        deltas.appointment(row, new_primary.get(row["consultant_id"]), 1)
+    recategorised = sorted(cid for cid in consultants if (old_primary[cid] or GENERAL) != (new_primary[cid] or GENERAL))
+    for row in _uncategorised_appointments(con, recategorised, exclude=appointments):
+        deltas.appointment(row, old_primary[row["consultant_id"]], -1)
+        deltas.appointment(row, new_primary[row["consultant_id"]], 1)
+    deltas.write(con)
+
+
+def _primary(consultant: dict[str, Any] | None) -> str | None:
+    return None if consultant is None else consultant["primary_category"]
+
+
+def _uncategorised_appointments(con: duckdb.DuckDBPyConnection, consultant_ids: list[str],
+                                exclude: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The stored appointments of these consultants that count under their primary category
+    (those the batch touched are accounted for already)."""
+    if not consultant_ids:
+        return
+    for values in con.execute(
+            f"""SELECT {', '.join(APPOINTMENT_COLUMNS)} FROM appointments
+                WHERE consultant_id IN (SELECT unnest(?)) AND NOT deleted
+                      AND (category IS NULL OR category IN (SELECT unnest(?)))""",
+            [consultant_ids, list(NO_CATEGORY)]).fetchall():
+        if values[0] not in exclude:
+            yield dict(zip(APPOINTMENT_COLUMNS, values, strict=True))
