@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Request
 from pydantic import AfterValidator
@@ -12,6 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from domain.accounts import CLIENT, CONSULTANT, USER, account_status_refusal
 from infrastructure.bootstrap import Container
+from infrastructure.directory import status_plan
+from infrastructure.reads import Plan, run_plan
 from interfaces.http.errors import ApiError
 
 KIND_OF_ROLE = {"Consultant": CONSULTANT, "Client": CLIENT, "Admin": USER, "Employee": USER}
@@ -28,14 +30,17 @@ async def container(request: Request) -> Container:
     return container_of(request)
 
 
-async def read_model(app: Container, query: Callable[..., T], *args: Any) -> T:
-    """Run a short read-model query from async code. Embedded SQLite reads are in-process work on
-    a WAL database (a reader never waits for a writer), so they run inline: a thread-pool hop
-    would cost more than the query. On PostgreSQL a query waits on the network, so it runs in the
-    thread pool and the event loop keeps serving."""
+async def read_model(app: Container, plan: Plan[T]) -> T:
+    """Run a short read-model plan (`infrastructure.reads`) from async code. Embedded SQLite reads
+    are in-process work on a WAL database (a reader never waits for a writer), so they run inline: a
+    thread-pool hop would cost more than the query. On PostgreSQL a query waits on the network: it
+    runs on the event loop through the async connections opened by the app's lifespan, or, on a
+    loop those do not serve, in the thread pool."""
+    if app.reads is not None and app.reads.serves_this_loop():
+        return await app.reads.run(plan)
     if app.settings.uses_postgres:
-        return await run_in_threadpool(query, *args)
-    return query(*args)
+        return await run_in_threadpool(run_plan, app.engine, plan)
+    return run_plan(app.engine, plan)
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,7 @@ async def current_principal(request: Request) -> Principal:
     claims = app.tokens.read_access_token(token)
     if claims is None:
         raise ApiError(401, "Invalid or expired token")
-    found = await read_model(app, app.directory.status_of, str(claims["id"]))
+    found = await read_model(app, status_plan(str(claims["id"])))
     kind = KIND_OF_ROLE.get(str(claims["role"]))
     if found is None or found[0] != kind:  # deleted account, or a token of another store
         raise ApiError(401, "Invalid or expired token")
