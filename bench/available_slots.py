@@ -72,7 +72,7 @@ async def drive(
     concurrency: int,
     expected: bytes | None,
     server_pid: int | None = None,
-    database_cpu: Callable[[], float] | None = None,
+    database_cpu: Callable[[], dict[int, float]] | None = None,
 ) -> Run:
     """`concurrency` keep-alive connections, each sending the next request as soon as the previous
     answer is read, for `duration` seconds."""
@@ -82,7 +82,7 @@ async def drive(
         connector=connector, timeout=aiohttp.ClientTimeout(total=60), headers=headers
     ) as session:
         cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
-        database_before = database_cpu() if database_cpu else 0.0
+        database_before = database_cpu() if database_cpu else {}
         start = time.perf_counter()
         deadline = start + duration
 
@@ -103,30 +103,36 @@ async def drive(
         await asyncio.gather(*(connection() for _ in range(concurrency)))
         run.elapsed = time.perf_counter() - start
         run.server_cpu = cpu_seconds(server_pid) - cpu_before if server_pid else 0.0
-        run.database_cpu = database_cpu() - database_before if database_cpu else 0.0
+        run.database_cpu = cpu_delta(database_before, database_cpu()) if database_cpu else 0.0
     return run
 
 
-def backends_cpu(database_url: str, stack: contextlib.ExitStack) -> Callable[[], float]:
-    """CPU seconds so far of the PostgreSQL backends connected to the database of `database_url`
-    (PostgreSQL runs on this machine; a backend that disconnects during a run takes its share with it,
-    so the figure is a lower bound: the server's pooled connections stay open)."""
+def backends_cpu(database_url: str, stack: contextlib.ExitStack) -> Callable[[], dict[int, float]]:
+    """CPU seconds so far of each PostgreSQL backend connected to the database of `database_url`
+    (PostgreSQL runs on this machine), by pid. See `cpu_delta`."""
     import psycopg
 
     name = database_url.rsplit("/", 1)[1]
     admin = stack.enter_context(psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5))
 
-    def total() -> float:
+    def by_pid() -> dict[int, float]:
         pids = admin.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (name,)
         ).fetchall()
-        seconds = 0.0
+        seconds = {}
         for (pid,) in pids:
             with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-                seconds += cpu_seconds(pid)
+                seconds[pid] = cpu_seconds(pid)
         return seconds
 
-    return total
+    return by_pid
+
+
+def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    """The CPU the backends alive at the end used since `before` (a backend started during the run
+    counts whole; one that disconnected during it is missed, so this is a lower bound: the server's
+    pooled connections stay open)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 @dataclass
