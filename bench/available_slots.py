@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,7 @@ import httpx  # noqa: E402
 from bench.common import (  # noqa: E402
     API,
     HEALTH,
+    POSTGRES_ADMIN_URL,
     Scenario,
     all_2xx,
     bearer,
@@ -60,6 +62,7 @@ class Run:
     wrong_bodies: int = 0
     elapsed: float = 0.0
     server_cpu: float = 0.0  # seconds of the server process's CPU during the run
+    database_cpu: float = 0.0  # seconds of CPU of the PostgreSQL backends serving the bench database
 
 
 async def drive(
@@ -69,6 +72,7 @@ async def drive(
     concurrency: int,
     expected: bytes | None,
     server_pid: int | None = None,
+    database_cpu: Callable[[], dict[int, float]] | None = None,
 ) -> Run:
     """`concurrency` keep-alive connections, each sending the next request as soon as the previous
     answer is read, for `duration` seconds."""
@@ -78,6 +82,7 @@ async def drive(
         connector=connector, timeout=aiohttp.ClientTimeout(total=60), headers=headers
     ) as session:
         cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
+        database_before = database_cpu() if database_cpu else {}
         start = time.perf_counter()
         deadline = start + duration
 
@@ -98,7 +103,36 @@ async def drive(
         await asyncio.gather(*(connection() for _ in range(concurrency)))
         run.elapsed = time.perf_counter() - start
         run.server_cpu = cpu_seconds(server_pid) - cpu_before if server_pid else 0.0
+        run.database_cpu = cpu_delta(database_before, database_cpu()) if database_cpu else 0.0
     return run
+
+
+def backends_cpu(database_url: str, stack: contextlib.ExitStack) -> Callable[[], dict[int, float]]:
+    """CPU seconds so far of each PostgreSQL backend connected to the database of `database_url`
+    (PostgreSQL runs on this machine), by pid. See `cpu_delta`."""
+    import psycopg
+
+    name = database_url.rsplit("/", 1)[1]
+    admin = stack.enter_context(psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5))
+
+    def by_pid() -> dict[int, float]:
+        pids = admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (name,)
+        ).fetchall()
+        seconds = {}
+        for (pid,) in pids:
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                seconds[pid] = cpu_seconds(pid)
+        return seconds
+
+    return by_pid
+
+
+def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    """The CPU the backends alive at the end used since `before` (a backend started during the run
+    counts whole; one that disconnected during it is missed, so this is a lower bound: the server's
+    pooled connections stay open)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 @dataclass
@@ -130,6 +164,11 @@ class Summary:
     def cpu_ms(self) -> float:
         """Server CPU milliseconds per request."""
         return 1000 * sum(run.server_cpu for run in self.runs) / self.requests
+
+    @property
+    def database_cpu_ms(self) -> float:
+        """CPU milliseconds of the database backends per request."""
+        return 1000 * sum(run.database_cpu for run in self.runs) / self.requests
 
     @property
     def statuses(self) -> Counter[str]:
@@ -170,7 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     day = weekday_two_weeks_ahead()
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="consult-bench-slots-")))
-        settings = bench_settings(work, stack.enter_context(database(args.backend)))
+        database_url = stack.enter_context(database(args.backend))
+        settings = bench_settings(work, database_url)
+        database_cpu = backends_cpu(database_url, stack) if database_url else None
         served = stack.enter_context(consult_server(settings, work / "server.log"))
         scenario = Scenario(served.url)
         stack.callback(scenario.close)
@@ -209,7 +250,9 @@ def main(argv: list[str] | None = None) -> int:
         for number in range(args.rounds):
             for route in order if number % 2 == 0 else list(reversed(order)):
                 url, expected = routes[route]
-                run = asyncio.run(drive(url, headers, args.duration, args.concurrency, expected, served.process.pid))
+                run = asyncio.run(
+                    drive(url, headers, args.duration, args.concurrency, expected, served.process.pid, database_cpu)
+                )
                 runs[route].append(run)
                 print(
                     f"round {number + 1} {route}: {len(run.latencies) / run.elapsed:.0f} req/s, "
@@ -225,16 +268,21 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.rounds} rounds x {args.duration:g} s per route (ABBA), date {day.isoformat()}"
     )
     print()
-    print("| route | requests | req/s | p50 ms | p99 ms | server CPU ms / request | statuses | valid |")
-    print("|---|---:|---:|---:|---:|---:|---|---|")
+    print(
+        "| route | requests | req/s | p50 ms | p99 ms | server CPU ms / request | database CPU ms / request "
+        "| statuses | valid |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---|---|")
     for summary, label in ((health, f"`GET {HEALTH}`"), (slots_summary, f"`GET {SLOTS}?consultant=&date=`")):
+        database_ms = f"{summary.database_cpu_ms:.2f}" if database_cpu else "-"
         print(
             f"| {label} | {summary.requests} | {summary.rps:.0f} | {summary.p50_ms:.1f} | {summary.p99_ms:.1f} | "
-            f"{summary.cpu_ms:.2f} | {statuses_text(summary.statuses)} | {'yes' if summary.valid else 'NO'} |"
+            f"{summary.cpu_ms:.2f} | {database_ms} | {statuses_text(summary.statuses)} | "
+            f"{'yes' if summary.valid else 'NO'} |"
         )
     print(
         f"| ratio slots / health | | **{ratio:.2f}** | {slots_summary.p50_ms / health.p50_ms:.2f}x | "
-        f"{slots_summary.p99_ms / health.p99_ms:.2f}x | {slots_summary.cpu_ms / health.cpu_ms:.2f}x | | |"
+        f"{slots_summary.p99_ms / health.p99_ms:.2f}x | {slots_summary.cpu_ms / health.cpu_ms:.2f}x | | | |"
     )
     per_round = [
         len(s.latencies) / s.elapsed / (len(h.latencies) / h.elapsed)

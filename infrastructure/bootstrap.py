@@ -24,6 +24,7 @@ from infrastructure import migrations
 from infrastructure.appointment_queries import AppointmentQueries
 from infrastructure.appointments_projection import AppointmentsProjector
 from infrastructure.database import (
+    ASYNC_READ_POOL_SIZE,
     create_projection_engine,
     create_read_engine,
     create_write_engine,
@@ -39,6 +40,7 @@ from infrastructure.ledger_queries import LedgerQueries
 from infrastructure.messaging import LoggingMailer, LoggingSms
 from infrastructure.projections import Barrier, Broadcaster, NullBroadcaster, ProjectionRunner
 from infrastructure.ratelimit import MemoryLimiter, RedisLimiter
+from infrastructure.reads import AsyncReads
 from infrastructure.scheduler import Scheduler
 from infrastructure.secrets_store import SqlSecrets
 from infrastructure.security import BcryptHasher, JwtTokens
@@ -78,6 +80,8 @@ class Container:
     # process that owns the store
     reporting: Any = None
     analytics: Any = None
+    # PostgreSQL only: hot read-model reads on the server's event loop, opened by the app's lifespan
+    reads: AsyncReads | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -201,4 +205,6 @@ def build(settings: Settings | None = None, *, run_projections: bool = True,
     return Container(settings, run_projections, engine, write_engine, market, runner, directory, identity,
                      people, settings_service, slots, bookings, appointment_queries,
                      Scheduler(bookings, appointment_queries), tokens, limiter, sms, mailer, gateway, payments,
-                     Payouts(market, settings.platform_currency), LedgerQueries(engine, invoice_url))
+                     Payouts(market, settings.platform_currency), LedgerQueries(engine, invoice_url),
+                     reads=AsyncReads(settings.database_url, ASYNC_READ_POOL_SIZE)
+                     if settings.uses_postgres and settings.database_url else None)

@@ -13,9 +13,13 @@ from sqlalchemy import event as sa_event
 from infrastructure.settings import Settings
 
 MIGRATION_LOCK_KEY = 7_264_001  # any constant shared by every process of this service
+# PostgreSQL: an API process's read-model connections on its event loop (`infrastructure.reads`:
+# every request's account-status check and the available-slots query), taken from the read
+# engine's former overflow (5 + 5 before), so a process still opens at most 28 connections
+ASYNC_READ_POOL_SIZE = 4
 
 
-def create_read_engine(settings: Settings, pool_size: int = 5, max_overflow: int = 5,
+def create_read_engine(settings: Settings, pool_size: int = 5, max_overflow: int = 1,
                        connect_args: dict[str, str] | None = None, *, autocommit: bool = True) -> sa.Engine:
     """On PostgreSQL the read engine runs each statement in its own implicit transaction
     (`autocommit`): a read-committed read sees a fresh snapshot per statement either way, and a
@@ -54,8 +58,8 @@ def event_store_env(settings: Settings, *, create_tables: bool = False) -> dict[
             "POSTGRES_PORT": str(parts.port or 5432),
             "POSTGRES_USER": unquote(parts.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
-            # per process at most: event store 6+6, read models 5+5, secrets 2+2, projections 2+2
-            # connections (28); a burst of requests waits for a pooled connection instead, so
+            # per process at most: event store 6+6, read models 5+1 and 4 on the event loop, secrets
+            # 2+2, projections 2+2 connections (28); a burst of requests waits for a pooled connection instead, so
             # `serve --workers 2` plus its projection worker stay inside PostgreSQL's default 100
             "POSTGRES_POOL_SIZE": "6",
             "POSTGRES_MAX_OVERFLOW": "6",

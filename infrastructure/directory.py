@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from domain.accounts import CONSULTANT
 from infrastructure.ledger_queries import earnings_in, month_window
+from infrastructure.reads import Plan, run_plan
 from infrastructure.tables import (
     accounts,
     categories,
@@ -43,6 +44,12 @@ def _account(row: Any) -> AccountRow | None:
 
 
 STATUS_OF = sa.select(accounts.c.kind, accounts.c.status).where(accounts.c.id == sa.bindparam("account"))
+
+
+def status_plan(account_id: str) -> Plan[tuple[str, str | None] | None]:
+    """(kind, status) of an account as it is now, or None: the per-request status check."""
+    rows = yield STATUS_OF, {"account": account_id}
+    return (rows[0][0], rows[0][1]) if rows else None
 
 
 class Directory:
@@ -79,9 +86,7 @@ class Directory:
 
     def status_of(self, account_id: str) -> tuple[str, str | None] | None:
         """(kind, status) of an account, for the per-request status check."""
-        with self.engine.connect() as conn:
-            row = conn.execute(STATUS_OF, {"account": account_id}).first()
-        return (row.kind, row.status) if row else None
+        return run_plan(self.engine, status_plan(account_id))
 
     # -- lists ---------------------------------------------------------------------------------
 

@@ -56,7 +56,11 @@ def create_api(app_container: Container) -> FastAPI:
         if isinstance(broadcaster, LoopBroadcaster):
             broadcaster.bind(asyncio.get_running_loop())
         app_container.start_background()
+        if app_container.reads is not None:
+            app_container.reads.open()
         yield
+        if app_container.reads is not None:
+            await app_container.reads.close()
         await asyncio.get_running_loop().run_in_executor(None, app_container.close)
 
     api = FastAPI(

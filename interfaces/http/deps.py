@@ -7,7 +7,7 @@ import functools
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -16,6 +16,8 @@ from pydantic import AfterValidator
 
 from domain.accounts import CLIENT, CONSULTANT, USER, account_status_refusal
 from infrastructure.bootstrap import Container
+from infrastructure.directory import status_plan
+from infrastructure.reads import Plan, run_plan
 from interfaces.http.errors import ApiError
 from interfaces.http.turns import Turns
 
@@ -51,16 +53,19 @@ def _reads_limiter() -> anyio.CapacityLimiter:
     return limiter
 
 
-async def read_model(app: Container, query: Callable[..., T], *args: Any) -> T:
-    """Run a short read-model query from async code. Embedded SQLite reads are in-process work on
-    a WAL database (a reader never waits for a writer), so they run inline: a thread-pool hop
-    would cost more than the query. On PostgreSQL a query waits on the network, so it runs in a
-    worker thread and the event loop keeps serving; at most `READS_AT_ONCE` at a time, under their
-    own limiter: a burst of requests authenticating (one status read each) then never queues ahead
-    of the commands in the route's thread pool (a winning hold under 200-way contention did)."""
+async def read_model(app: Container, plan: Plan[T]) -> T:
+    """Run a short read-model plan (`infrastructure.reads`) from async code. Embedded SQLite reads
+    are in-process work on a WAL database (a reader never waits for a writer), so they run inline: a
+    thread-pool hop would cost more than the query. On PostgreSQL a query waits on the network: it
+    runs on the event loop through the async connections opened by the app's lifespan, or, on a
+    loop those do not serve, in a worker thread, at most `READS_AT_ONCE` at a time under their own
+    limiter: a burst of requests authenticating (one status read each) then never queues ahead of
+    the commands in the route's thread pool (a winning hold under 200-way contention did)."""
+    if app.reads is not None and app.reads.serves_this_loop():
+        return await app.reads.run(plan)
     if app.settings.uses_postgres:
-        return await anyio.to_thread.run_sync(functools.partial(query, *args), limiter=_reads_limiter())
-    return query(*args)
+        return await anyio.to_thread.run_sync(functools.partial(run_plan, app.engine, plan), limiter=_reads_limiter())
+    return run_plan(app.engine, plan)
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,7 @@ async def current_principal(request: Request) -> Principal:
     claims = app.tokens.read_access_token(token)
     if claims is None:
         raise ApiError(401, "Invalid or expired token")
-    found = await read_model(app, app.directory.status_of, str(claims["id"]))
+    found = await read_model(app, status_plan(str(claims["id"])))
     kind = KIND_OF_ROLE.get(str(claims["role"]))
     if found is None or found[0] != kind:  # deleted account, or a token of another store
         raise ApiError(401, "Invalid or expired token")

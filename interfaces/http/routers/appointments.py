@@ -181,7 +181,7 @@ async def available_slots(
     except ValueError:
         raise Invalid(f'"date" with value "{date_}" is not a valid calendar date') from None
     consultant_id = consultant.lower()
-    slots = (await read_model(app, app.slots.open_slots, consultant_id, day, who.id, who.role)
+    slots = (await read_model(app, app.slots.open_slots_plan(consultant_id, day, who.id, who.role))
              if is_object_id(consultant_id) else None)
     if slots is None:
         raise NotFound("Consultant not found")
