@@ -88,6 +88,16 @@ def settings(tmp_path: Path, backend: str | None) -> Settings:
 
 
 @pytest.fixture
+def container(settings: Settings) -> Iterator[Any]:
+    """The application in-process, projections included, on the backend of the test's parameter."""
+    from infrastructure.bootstrap import build
+
+    built = build(settings, run_projections=True)
+    yield built
+    built.close()
+
+
+@pytest.fixture
 def api(settings: Settings) -> Iterator[Any]:
     """An in-process client of the whole ASGI app (lifespan run)."""
     from fastapi.testclient import TestClient

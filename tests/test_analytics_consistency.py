@@ -28,6 +28,18 @@ PERIODS = [("monthly", "2025", "6"), ("yearly", "2025", None)]
 WATCHED = ("A", "C", "k1")
 
 
+def scripted_answers(settings: Settings) -> list[Any]:
+    """Play the scripted history on a fresh store and return its analytics answers."""
+    for person in (*history.CONSULTANTS, *history.CLIENTS):
+        person.id = ""
+    with TestClient(create_app(settings)) as api:
+        create_admin(api)
+        container = api.app.state.container
+        history.script(container)
+        container.analytics.clock = lambda: history.NOW
+        return answers(container.analytics)
+
+
 def answers(analytics: Analytics) -> list[Any]:
     out: list[Any] = []
     for view, year, month in PERIODS:
@@ -216,14 +228,7 @@ def test_consult_rebuild_rebuilds_the_reporting_store(settings: Settings) -> Non
 
     from tests.conftest import ROOT, settings_env
 
-    for person in (*history.CONSULTANTS, *history.CLIENTS):
-        person.id = ""
-    with TestClient(create_app(settings)) as api:
-        create_admin(api)
-        container = api.app.state.container
-        history.script(container)
-        container.analytics.clock = lambda: history.NOW
-        before = answers(container.analytics)
+    before = scripted_answers(settings)
     con = duckdb.connect(str(settings.data_dir / "reporting.duckdb"))
     for table in ("transactions", "appointments", "consultants"):
         con.execute(f"DELETE FROM {table}")  # damage the store; the events are the truth
@@ -264,14 +269,7 @@ def test_a_store_of_the_previous_schema_is_rebuilt_at_start(settings: Settings) 
 
     from reporting import schema
 
-    for person in (*history.CONSULTANTS, *history.CLIENTS):
-        person.id = ""
-    with TestClient(create_app(settings)) as api:
-        create_admin(api)
-        container = api.app.state.container
-        history.script(container)
-        container.analytics.clock = lambda: history.NOW
-        before = answers(container.analytics)
+    before = scripted_answers(settings)
     con = duckdb.connect(str(settings.data_dir / "reporting.duckdb"))
     for table in ("appointment_days", "appointment_months", "platform_months", "account_months"):
         con.execute(f"DROP TABLE {table}")

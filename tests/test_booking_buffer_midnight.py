@@ -9,7 +9,6 @@ check first, then both commit (a barrier in front of the first commit of each)."
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,19 +18,11 @@ import sqlalchemy as sa
 
 from application.bookings import Caller
 from domain.errors import Conflict
-from infrastructure.bootstrap import Container, build
+from infrastructure.bootstrap import Container
 from infrastructure.tables import slot_bookings
-from tests.conftest import make_settings
 from tests.conftest import signed_up as account
 
 IST = ZoneInfo("Asia/Kolkata")
-
-
-@pytest.fixture
-def container(tmp_path: Any, backend: str | None) -> Iterator[Container]:
-    built = build(make_settings(tmp_path, backend), run_projections=True)
-    yield built
-    built.close()
 
 
 

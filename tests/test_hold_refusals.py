@@ -3,27 +3,16 @@ command would answer at that moment (the hold route uses it for requests that qu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
-
-import pytest
 
 from application.bookings import Caller, HoldRequest
 from domain.errors import DomainError
 from domain.ids import new_object_id
-from infrastructure.bootstrap import Container, build
-from tests.conftest import make_settings, signed_up
+from infrastructure.bootstrap import Container
+from tests.conftest import signed_up
 
 IST = ZoneInfo("Asia/Kolkata")
-
-
-@pytest.fixture
-def container(tmp_path: Any, backend: str | None) -> Iterator[Container]:
-    built = build(make_settings(tmp_path, backend), run_projections=True)
-    yield built
-    built.close()
 
 
 def weekday_ahead() -> date:

@@ -29,13 +29,6 @@ MONDAY, TUESDAY = date(2030, 1, 14), date(2030, 1, 15)
 
 
 @pytest.fixture
-def container(tmp_path: Any, backend: str | None) -> Iterator[Container]:
-    built = build(make_settings(tmp_path, backend), run_projections=True)
-    yield built
-    built.close()
-
-
-@pytest.fixture
 def postgres_container(tmp_path: Any) -> Iterator[Container]:
     with postgres_database() as url:
         built = build(make_settings(tmp_path, url), run_projections=True)
