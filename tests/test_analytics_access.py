@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -133,3 +134,25 @@ def test_serve_workers_forwards_analytics_to_the_reporting_worker(settings: Sett
             refused(api.get(f"{API}/overview", headers=bearer(consultant["token"])), 403, "Forbidden: Access denied")
     finally:
         running.stop()
+
+
+def test_snapshots_take_at_most_a_tenth_of_the_owners_time(tmp_path: Path) -> None:
+    """The wait after a snapshot is `snapshot_interval`, or ten times what the copy took if longer."""
+    from zoneinfo import ZoneInfo
+
+    from reporting.store import SNAPSHOT_DUTY, ReportingStore
+
+    store = ReportingStore(tmp_path / "reporting.duckdb", read_notifications=lambda start, limit: [],
+                           decode=lambda notification: notification, max_position=lambda: 0,
+                           zone=ZoneInfo("Asia/Kolkata"), snapshot_interval=3600.0)
+    try:
+        assert store.snapshot_wait() == 3600.0  # nothing copied yet
+        assert store.publish_snapshot() and (tmp_path / "reporting-snapshot.duckdb").exists()
+        assert not store.publish_snapshot()  # nothing new to copy
+        assert store.publish_snapshot(force=True)
+        assert store.snapshot_wait() == 3600.0  # a small store: the interval
+        store.snapshot_interval = 0.0
+        copied = store.snapshot_wait() / SNAPSHOT_DUTY
+        assert 0.0 < copied < 60.0  # the measured duration of the last copy
+    finally:
+        store.close()
