@@ -142,7 +142,7 @@ class Marketplace(Application[Any]):
         (as this process saw it). Never true for a write that could succeed."""
         for aggregate in aggregates:
             pending = getattr(aggregate, "pending_events", None)
-            if pending and self._versions.get(aggregate.id, 0) >= pending[0].originator_version:
+            if aggregate is not None and pending and self._versions.get(aggregate.id, 0) >= pending[0].originator_version:
                 return True
         return False
 
@@ -166,7 +166,7 @@ class Marketplace(Application[Any]):
             pass
         assert self.snapshots is not None
         for snapshot in self.snapshots.get(aggregate_uuid, desc=True, limit=1):
-            self._states.put(aggregate_uuid, snapshot.mutate(None))
+            self._states.put(aggregate_uuid, snapshot.mutate(None))  # type: ignore[attr-defined]
 
     def find_many(self, aggregate_uuids: Iterable[UUID], *, readonly: bool = False) -> dict[UUID, Any | None]:
         """The current state of each aggregate (None when it has no events), read in one query.
@@ -189,7 +189,7 @@ class Marketplace(Application[Any]):
                     known[uuid] = self._states.get(uuid)
                 except KeyError:
                     pass
-            newer: dict[UUID, list[StoredEvent]] = {}
+            newer: dict[UUID | str, list[StoredEvent]] = {}
             for stored in self.read_events([(u, known[u].version if u in known else 0) for u in wanted]):
                 newer.setdefault(stored.originator_id, []).append(stored)
             for uuid in wanted:
@@ -197,7 +197,8 @@ class Marketplace(Application[Any]):
                 if uuid in newer:
                     state = deepcopy(state)  # the cached state stays as committed
                     for stored in newer[uuid]:
-                        state = self.mapper.to_domain_event(stored).mutate(state)
+                        state = self.mapper.to_domain_event(stored).mutate(state)  # type: ignore[attr-defined]
+                    assert state is not None  # events were read for it
                     self._states.put(uuid, state)
                     self._versions.put(uuid, max(state.version, self._versions.get(uuid, 0)))
                 found[uuid] = state if readonly else deepcopy(state)  # commands change their own copy
