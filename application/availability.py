@@ -29,15 +29,20 @@ def _with_ids(availability: dict[str, Any], previous: dict[str, Any]) -> dict[st
     """Give each working window and time-off entry an `_id`/`id`, keeping the id a window had before."""
     out = copy.deepcopy(availability)
     for name, day in (out.get("workingHours") or {}).items():
-        before = {(w.get("start"), w.get("end")): w.get("_id")
-                  for w in ((previous.get("workingHours") or {}).get(name) or {}).get("slots") or []}
+        before = {
+            (w.get("start"), w.get("end")): w.get("_id")
+            for w in ((previous.get("workingHours") or {}).get(name) or {}).get("slots") or []
+        }
         for window in (day or {}).get("slots") or []:
             window_id = before.get((window.get("start"), window.get("end"))) or new_object_id()
             window["_id"] = window["id"] = window_id
-    before_leave = {(t.get("startDate"), t.get("endDate"), t.get("type")): t.get("_id")
-                    for t in previous.get("timeOff") or []}
+    before_leave = {
+        (t.get("startDate"), t.get("endDate"), t.get("type")): t.get("_id") for t in previous.get("timeOff") or []
+    }
     for leave in out.get("timeOff") or []:
-        leave_id = before_leave.get((leave.get("startDate"), leave.get("endDate"), leave.get("type"))) or new_object_id()
+        leave_id = (
+            before_leave.get((leave.get("startDate"), leave.get("endDate"), leave.get("type"))) or new_object_id()
+        )
         leave["_id"] = leave["id"] = leave_id
         leave.setdefault("type", "personal")
         leave.setdefault("status", "approved")

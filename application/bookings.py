@@ -70,8 +70,9 @@ def major(value: Decimal) -> int | float:
 
 
 class Bookings:
-    def __init__(self, market: Marketplace, zone: ZoneInfo, clock: Callable[[], datetime] | None = None,
-                 money: Any = None):
+    def __init__(
+        self, market: Marketplace, zone: ZoneInfo, clock: Callable[[], datetime] | None = None, money: Any = None
+    ):
         self.market = market
         self.zone = zone
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -96,7 +97,9 @@ class Bookings:
     def _days(self, consultant_id: str, start: datetime, end: datetime) -> list[ConsultantDay]:
         """The day aggregates a booking of [start, end) is written to: every date within the largest
         buffer of the interval (`reach_days`), so buffers are enforced atomically across midnight too."""
-        names = {key_id(f"day:{consultant_id}:{d.isoformat()}"): d.isoformat() for d in reach_days(start, end, self.zone)}
+        names = {
+            key_id(f"day:{consultant_id}:{d.isoformat()}"): d.isoformat() for d in reach_days(start, end, self.zone)
+        }
         days = []
         for uuid, day in self.market.find_many(names).items():
             if not isinstance(day, ConsultantDay):  # opened now: the attempt then reuses this object
@@ -126,9 +129,18 @@ class Bookings:
 
     # -- the slot check shared by every booking command ----------------------------------------
 
-    def _check_slot(self, consultant: Account, client_id: str, start: datetime, end: datetime, now: datetime,
-                    taken: str, excluding: str | None = None, caller_role: str = "Client",
-                    days: list[ConsultantDay] | None = None) -> list[ConsultantDay]:
+    def _check_slot(
+        self,
+        consultant: Account,
+        client_id: str,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+        taken: str,
+        excluding: str | None = None,
+        caller_role: str = "Client",
+        days: list[ConsultantDay] | None = None,
+    ) -> list[ConsultantDay]:
         """Refuse an overlap with a live booking (`taken`), or any time that is not an open slot of
         the consultant for another reason (NOT_OPEN). Returns the day aggregates to reserve in."""
         ensure_interval(start, end)
@@ -139,18 +151,25 @@ class Bookings:
         refuse_overlap(reserve_in, start, end, now, taken, excluding)
         if consultant.status != "Active":
             raise Conflict(NOT_OPEN)
-        if (availability.get("acceptingNewClients") is False and caller_role == "Client"
-                and not self._linked(client_id, consultant_id)):
+        if (
+            availability.get("acceptingNewClients") is False
+            and caller_role == "Client"
+            and not self._linked(client_id, consultant_id)
+        ):
             raise Conflict(NOT_OPEN)
         margin = timedelta(minutes=buffer)
         context = list(reserve_in)
         if margin > MAX_BUFFER:  # only settings stored beyond the accepted range; read, not written
             names = {d.day for d in context}
-            context += [d for d in self._days(consultant_id, start - margin + MAX_BUFFER, end + margin - MAX_BUFFER)
-                        if d.day not in names]
+            context += [
+                d
+                for d in self._days(consultant_id, start - margin + MAX_BUFFER, end + margin - MAX_BUFFER)
+                if d.day not in names
+            ]
         # a booking within reach of two dates is listed in both day aggregates: count it once
-        bookings = [e.booking() for e in {e.appointment_id: e for d in context for e in d.bookings(now, excluding)}
-                    .values()]
+        bookings = [
+            e.booking() for e in {e.appointment_id: e for d in context for e in d.bookings(now, excluding)}.values()
+        ]
         day = start.astimezone(self.zone).date()
         label = f"{start.astimezone(self.zone):%H:%M} - {end.astimezone(self.zone):%H:%M}"
         if label not in open_slots(availability, day, bookings, now, self.zone, client_id):
@@ -167,13 +186,23 @@ class Bookings:
         return released
 
     def _link(self, client_id: str, consultant_id: str) -> list[Aggregate]:
-        return [] if self._linked(client_id, consultant_id) else [
-            ClientLink(client_id=client_id, consultant_id=consultant_id)]
+        return (
+            []
+            if self._linked(client_id, consultant_id)
+            else [ClientLink(client_id=client_id, consultant_id=consultant_id)]
+        )
 
     # -- hold ------------------------------------------------------------------------------------
 
-    def hold(self, caller: Caller, consultant_id: str, client_id: str, start: datetime, end: datetime,
-             category: str | None = None) -> tuple[str, datetime, bool]:
+    def hold(
+        self,
+        caller: Caller,
+        consultant_id: str,
+        client_id: str,
+        start: datetime,
+        end: datetime,
+        category: str | None = None,
+    ) -> tuple[str, datetime, bool]:
         """Hold a slot for five minutes; an identical retry by the same client refreshes its hold."""
         if caller.role != "Client" or caller.id != client_id:
             raise Forbidden("Clients can only create appointments for themselves")
@@ -191,10 +220,21 @@ class Bookings:
             appointment_id = new_object_id()
             fee = money(consultant.profile.get("fees"))
             appointment = Appointment(
-                appointment_id=appointment_id, consultant_id=consultant_id, client_id=client_id, start=start,
-                end=end, status=HOLD, expires_at=expires, created_by=caller.role,
-                fields={"fee": major(fee), "category": self._category(consultant, category), "session": "Video Call",
-                        "payment": {"amount": major(fee), "status": "Pending", "method": "System"}})
+                appointment_id=appointment_id,
+                consultant_id=consultant_id,
+                client_id=client_id,
+                start=start,
+                end=end,
+                status=HOLD,
+                expires_at=expires,
+                created_by=caller.role,
+                fields={
+                    "fee": major(fee),
+                    "category": self._category(consultant, category),
+                    "session": "Video Call",
+                    "payment": {"amount": major(fee), "status": "Pending", "method": "System"},
+                },
+            )
             for day in days:
                 day.prune(now)
                 day.reserve(appointment_id, start, end, client_id, True, expires)
@@ -202,8 +242,9 @@ class Bookings:
 
         return self.market.run(command)  # type: ignore[no-any-return]
 
-    def _hold_check(self, consultant_id: str, client_id: str, start: datetime, end: datetime, now: datetime
-                    ) -> tuple[Account, list[ConsultantDay], Any]:
+    def _hold_check(
+        self, consultant_id: str, client_id: str, start: datetime, end: datetime, now: datetime
+    ) -> tuple[Account, list[ConsultantDay], Any]:
         """Every refusal of a hold, in order, changing nothing: the consultant, the day aggregates to
         reserve in, and the client's own identical live hold (to refresh) if there is one."""
         if start < now - timedelta(seconds=60):
@@ -243,8 +284,17 @@ class Bookings:
 
     # -- confirm a hold --------------------------------------------------------------------------
 
-    def confirm(self, caller: Caller, hold_id: str, consultant_id: str, client_id: str, start: datetime,
-                end: datetime, changes: dict[str, Any], payment: Any = None) -> tuple[str, bool]:
+    def confirm(
+        self,
+        caller: Caller,
+        hold_id: str,
+        consultant_id: str,
+        client_id: str,
+        start: datetime,
+        end: datetime,
+        changes: dict[str, Any],
+        payment: Any = None,
+    ) -> tuple[str, bool]:
         """Turn the caller's hold into an Upcoming appointment. Confirming twice answers the first
         confirmation. Returns (appointment id, already confirmed). `payment` is a gateway-checked
         proof (`application.payments.Proof`); a paid hold whose slot was lost is refunded (409)."""
@@ -302,9 +352,18 @@ class Bookings:
 
     # -- direct create (consultant for a linked client, admin for anyone) ------------------------
 
-    def create_direct(self, caller: Caller, consultant_id: str, client_id: str, start: datetime, end: datetime,
-                      status: str, fields: dict[str, Any], payment: dict[str, Any] | None,
-                      category: str | None) -> str:
+    def create_direct(
+        self,
+        caller: Caller,
+        consultant_id: str,
+        client_id: str,
+        start: datetime,
+        end: datetime,
+        status: str,
+        fields: dict[str, Any],
+        payment: dict[str, Any] | None,
+        category: str | None,
+    ) -> str:
         if caller.role == "Client":
             raise Forbidden("Clients book through a hold: POST /appointments/hold, then confirm with holdId")
         if caller.role == "Consultant" and caller.id != consultant_id:
@@ -321,17 +380,38 @@ class Bookings:
             days = self._check_slot(consultant, client_id, start, end, now, TAKEN_BY_DIRECT, caller_role=caller.role)
             appointment_id = new_object_id()
             fee = money(consultant.profile.get("fees"))
-            paid, settled = (self.money.offline_payment(appointment_id, consultant, client, payment, status == "Completed")
-                             if self.money else (self._offline_payment(consultant, payment), []))
-            document = {**fields, "fee": major(fee), "category": self._category(consultant, category),
-                        "session": "Video Call", "clientSnapshot": _client_snapshot(client),
-                        "consultantSnapshot": _consultant_snapshot(consultant),
-                        "payment": paid,
-                        "agora": {"channelName": f"appointment-{appointment_id}", "resourceId": None,
-                                  "recordingSid": None, "recordingStatus": None, "recordingFileUrl": None}}
-            appointment = Appointment(appointment_id=appointment_id, consultant_id=consultant_id, client_id=client_id,
-                                      start=start, end=end, status=status, expires_at=None, fields=document,
-                                      created_by=caller.role)
+            paid, settled = (
+                self.money.offline_payment(appointment_id, consultant, client, payment, status == "Completed")
+                if self.money
+                else (self._offline_payment(consultant, payment), [])
+            )
+            document = {
+                **fields,
+                "fee": major(fee),
+                "category": self._category(consultant, category),
+                "session": "Video Call",
+                "clientSnapshot": _client_snapshot(client),
+                "consultantSnapshot": _consultant_snapshot(consultant),
+                "payment": paid,
+                "agora": {
+                    "channelName": f"appointment-{appointment_id}",
+                    "resourceId": None,
+                    "recordingSid": None,
+                    "recordingStatus": None,
+                    "recordingFileUrl": None,
+                },
+            }
+            appointment = Appointment(
+                appointment_id=appointment_id,
+                consultant_id=consultant_id,
+                client_id=client_id,
+                start=start,
+                end=end,
+                status=status,
+                expires_at=None,
+                fields=document,
+                created_by=caller.role,
+            )
             for day in days:
                 day.reserve(appointment_id, start, end, client_id, False, None)
             notices = self._booked_notices(appointment, consultant, client)
@@ -348,8 +428,13 @@ class Bookings:
         amount = money(payment.get("amount"))
         percent = money((consultant.profile.get("commission") or {}).get("platformPercent"))
         fee = (amount * percent / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-        return {"amount": major(amount), "status": payment.get("status", "Pending"),
-                "method": payment.get("method") or "Offline", "platformFee": major(fee), "netAmount": major(amount - fee)}
+        return {
+            "amount": major(amount),
+            "status": payment.get("status", "Pending"),
+            "method": payment.get("method") or "Offline",
+            "platformFee": major(fee),
+            "netAmount": major(amount - fee),
+        }
 
     @staticmethod
     def _category(consultant: Account, requested: str | None) -> str:
@@ -369,8 +454,15 @@ class Bookings:
             return
         raise Forbidden("Not authorized to update this appointment")
 
-    def change(self, caller: Caller, appointment_id: str, start: datetime | None, end: datetime | None,
-               status: str | None, fields: dict[str, Any]) -> None:
+    def change(
+        self,
+        caller: Caller,
+        appointment_id: str,
+        start: datetime | None,
+        end: datetime | None,
+        status: str | None,
+        fields: dict[str, Any],
+    ) -> None:
         """PATCH: reschedule (new times), cancel, notes and reason for the parties; anything for an admin."""
 
         def command() -> tuple[None, list[Any]]:
@@ -398,8 +490,16 @@ class Bookings:
                     raise Invalid("Cannot reschedule an appointment into the past")
                 if appointment.status == CANCELLED and status != UPCOMING:
                     raise Invalid("Cannot reschedule a cancelled appointment")
-                new_days = self._check_slot(consultant, appointment.client_id, new_start, new_end, now,
-                                            TAKEN_BY_RESCHEDULE, excluding=appointment_id, caller_role=caller.role)
+                new_days = self._check_slot(
+                    consultant,
+                    appointment.client_id,
+                    new_start,
+                    new_end,
+                    now,
+                    TAKEN_BY_RESCHEDULE,
+                    excluding=appointment_id,
+                    caller_role=caller.role,
+                )
                 changed += self._release(appointment, keep={d.day for d in new_days})
                 for day in new_days:
                     day.reserve(appointment_id, new_start, new_end, appointment.client_id, False, None)
@@ -413,11 +513,13 @@ class Bookings:
             elif status is not None and status != appointment.status:
                 if appointment.status == CANCELLED and not moving:  # reviving reserves the slot again
                     days = self._days(appointment.consultant_id, appointment.start, appointment.end)
-                    refuse_overlap(days, appointment.start, appointment.end, now, TAKEN_BY_RESCHEDULE,
-                                   excluding=appointment_id)
+                    refuse_overlap(
+                        days, appointment.start, appointment.end, now, TAKEN_BY_RESCHEDULE, excluding=appointment_id
+                    )
                     for day in days:
-                        day.reserve(appointment_id, appointment.start, appointment.end, appointment.client_id,
-                                    False, None)
+                        day.reserve(
+                            appointment_id, appointment.start, appointment.end, appointment.client_id, False, None
+                        )
                         changed.append(day)
                 appointment.change_status(status, caller.role)
             if fields:
@@ -467,8 +569,10 @@ class Bookings:
             if appointment.status != UPCOMING or appointment.end > self.clock():
                 return None, []
             appointment.complete()
-            return None, [appointment, *(self.money.after_status_change(appointment, UPCOMING, "System",
-                                                                          self.clock()) if self.money else [])]
+            return None, [
+                appointment,
+                *(self.money.after_status_change(appointment, UPCOMING, "System", self.clock()) if self.money else []),
+            ]
 
         self.market.run(command)
 
@@ -476,22 +580,45 @@ class Bookings:
         def command() -> tuple[None, list[Any]]:
             appointment = self.appointment(appointment_id)
             now = self.clock()
-            if appointment.status != UPCOMING or appointment.reminder_sent or not (
-                    now <= appointment.start <= now + REMINDER_LEAD):
+            if (
+                appointment.status != UPCOMING
+                or appointment.reminder_sent
+                or not (now <= appointment.start <= now + REMINDER_LEAD)
+            ):
                 return None, []
             appointment.mark_reminded()
             consultant = self._account(appointment.consultant_id, CONSULTANT, "Consultant not found")
             client = self._account(appointment.client_id, CLIENT, "Client not found")
             at = short_time(appointment.start, self.zone)
-            return None, [appointment,
-                          notify(client.account_id, template(
-                              "Appointment Reminder", f"Reminder: Your appointment with {_name(consultant)} is in "
-                              f"15 minutes at {at}.", "reminder", "reminders", "urgent", "/my-bookings", "Join Now",
-                              appointment.appointment_id)),
-                          notify(consultant.account_id, template(
-                              "Appointment Reminder", f"Reminder: Appointment with {_name(client)} in 15 minutes at "
-                              f"{at}.", "reminder", "reminders", "urgent", "/appointments", "Prepare",
-                              appointment.appointment_id))]
+            return None, [
+                appointment,
+                notify(
+                    client.account_id,
+                    template(
+                        "Appointment Reminder",
+                        f"Reminder: Your appointment with {_name(consultant)} is in 15 minutes at {at}.",
+                        "reminder",
+                        "reminders",
+                        "urgent",
+                        "/my-bookings",
+                        "Join Now",
+                        appointment.appointment_id,
+                    ),
+                ),
+                notify(
+                    consultant.account_id,
+                    template(
+                        "Appointment Reminder",
+                        f"Reminder: Appointment with {_name(client)} in 15 minutes at {at}.",
+                        "reminder",
+                        "reminders",
+                        "urgent",
+                        "/appointments",
+                        "Prepare",
+                        appointment.appointment_id,
+                    ),
+                ),
+            ]
 
         self.market.run(command)
 
@@ -503,42 +630,101 @@ class Bookings:
     def _booked_notices(self, appointment: Appointment, consultant: Account, client: Account) -> list[Notification]:
         day, at = self._when(appointment)
         return [
-            notify(client.account_id, template(
-                "Appointment Confirmed", f"Your appointment with {_name(consultant)} on {day} at {at} has been "
-                "confirmed.", "appointment", "appointments", "high", "/my-bookings", "View Booking",
-                appointment.appointment_id)),
-            notify(consultant.account_id, template(
-                "New Appointment", f"{_name(client)} has booked an appointment for {day} at {at}.", "appointment",
-                "appointments", "high", "/appointments", "View Appointment", appointment.appointment_id)),
+            notify(
+                client.account_id,
+                template(
+                    "Appointment Confirmed",
+                    f"Your appointment with {_name(consultant)} on {day} at {at} has been confirmed.",
+                    "appointment",
+                    "appointments",
+                    "high",
+                    "/my-bookings",
+                    "View Booking",
+                    appointment.appointment_id,
+                ),
+            ),
+            notify(
+                consultant.account_id,
+                template(
+                    "New Appointment",
+                    f"{_name(client)} has booked an appointment for {day} at {at}.",
+                    "appointment",
+                    "appointments",
+                    "high",
+                    "/appointments",
+                    "View Appointment",
+                    appointment.appointment_id,
+                ),
+            ),
         ]
 
-    def _cancelled_notices(self, appointment: Appointment, consultant: Account, client: Account,
-                           by_role: str) -> list[Notification]:
+    def _cancelled_notices(
+        self, appointment: Appointment, consultant: Account, client: Account, by_role: str
+    ) -> list[Notification]:
         day, at = self._when(appointment)
-        to_client = notify(client.account_id, template(
-            "Appointment Cancelled", f"Your appointment with {_name(consultant)} on {day} has been cancelled.",
-            "appointment", "appointments", "high", "/my-bookings", "Book Again", appointment.appointment_id))
-        to_consultant = notify(consultant.account_id, template(
-            "Appointment Cancelled", f"{_name(client)} has cancelled their appointment on {day} at {at}.",
-            "appointment", "appointments", "normal", "/appointments", "View Details", appointment.appointment_id))
+        to_client = notify(
+            client.account_id,
+            template(
+                "Appointment Cancelled",
+                f"Your appointment with {_name(consultant)} on {day} has been cancelled.",
+                "appointment",
+                "appointments",
+                "high",
+                "/my-bookings",
+                "Book Again",
+                appointment.appointment_id,
+            ),
+        )
+        to_consultant = notify(
+            consultant.account_id,
+            template(
+                "Appointment Cancelled",
+                f"{_name(client)} has cancelled their appointment on {day} at {at}.",
+                "appointment",
+                "appointments",
+                "normal",
+                "/appointments",
+                "View Details",
+                appointment.appointment_id,
+            ),
+        )
         if by_role == "Client":
             return [to_consultant]
         if by_role == "Consultant":
             return [to_client]
         return [to_client, to_consultant]
 
-    def _rescheduled_notices(self, appointment: Appointment, consultant: Account,
-                             client: Account) -> list[Notification]:
+    def _rescheduled_notices(
+        self, appointment: Appointment, consultant: Account, client: Account
+    ) -> list[Notification]:
         when = f"{month_day(appointment.start, self.zone)} at {short_time(appointment.start, self.zone)}"
         return [
-            notify(client.account_id, template(
-                "Appointment Rescheduled", f"Your appointment with {_name(consultant)} has been rescheduled to "
-                f"{when}.", "appointment", "appointments", "high", "/my-bookings", "View Booking",
-                appointment.appointment_id)),
-            notify(consultant.account_id, template(
-                "Appointment Rescheduled", f"Appointment with {_name(client)} has been rescheduled to {when}.",
-                "appointment", "appointments", "high", "/appointments", "View Appointment",
-                appointment.appointment_id)),
+            notify(
+                client.account_id,
+                template(
+                    "Appointment Rescheduled",
+                    f"Your appointment with {_name(consultant)} has been rescheduled to {when}.",
+                    "appointment",
+                    "appointments",
+                    "high",
+                    "/my-bookings",
+                    "View Booking",
+                    appointment.appointment_id,
+                ),
+            ),
+            notify(
+                consultant.account_id,
+                template(
+                    "Appointment Rescheduled",
+                    f"Appointment with {_name(client)} has been rescheduled to {when}.",
+                    "appointment",
+                    "appointments",
+                    "high",
+                    "/appointments",
+                    "View Appointment",
+                    appointment.appointment_id,
+                ),
+            ),
         ]
 
 
@@ -553,10 +739,13 @@ def _client_snapshot(client: Account) -> dict[str, str]:
 
 def _consultant_snapshot(consultant: Account) -> dict[str, str]:
     profile = consultant.profile
-    return {"name": _name(consultant), "email": profile.get("email", ""),
-            "mobile": profile.get("mobile") or profile.get("phone", ""),
-            "category": (profile.get("category") or {}).get("name") or "General",
-            "subcategory": (profile.get("subcategory") or {}).get("name") or ""}
+    return {
+        "name": _name(consultant),
+        "email": profile.get("email", ""),
+        "mobile": profile.get("mobile") or profile.get("phone", ""),
+        "category": (profile.get("category") or {}).get("name") or "General",
+        "subcategory": (profile.get("subcategory") or {}).get("name") or "",
+    }
 
 
 def _unique(aggregates: list[Any]) -> list[Any]:
@@ -564,4 +753,3 @@ def _unique(aggregates: list[Any]) -> list[Any]:
     for aggregate in aggregates:
         seen.setdefault(id(aggregate), aggregate)
     return list(seen.values())
-

@@ -38,10 +38,11 @@ from domain.profiles import (
 OTP_LIFETIME = 300
 OTP_MAX_ATTEMPTS = 5
 RESET_LIFETIME = 600
-DUPLICATE = {CONSULTANT: "Consultant with this email or mobile already exists",
-             CLIENT: "Client with this email or mobile already exists"}
-LOGIN_STATUS = {"Pending": "Account pending approval", "Rejected": "Account rejected",
-                "Blocked": "Account blocked"}
+DUPLICATE = {
+    CONSULTANT: "Consultant with this email or mobile already exists",
+    CLIENT: "Client with this email or mobile already exists",
+}
+LOGIN_STATUS = {"Pending": "Account pending approval", "Rejected": "Account rejected", "Blocked": "Account blocked"}
 FIRST_ADMIN = "first-admin"
 
 
@@ -103,8 +104,9 @@ class Identity:
             raise Invalid("Invalid OTP")
         account = self._find_by_phone(mobile, role)
         if account is not None and account.status not in (None, "", "Active"):
-            raise Forbidden(account_status_refusal("", account.status) or "Account is inactive. Please contact "
-                            "administrator.")
+            raise Forbidden(
+                account_status_refusal("", account.status) or "Account is inactive. Please contact administrator."
+            )
         if not self.one_time.consume_otp(key, code_hash):  # single use, even against a concurrent twin
             raise Invalid("Invalid OTP")
         if account is None:
@@ -114,8 +116,12 @@ class Identity:
         return {
             "token": self.tokens.access_token(account.id, account.email, account.role),
             "user": {
-                "id": account.id, "name": _display_name(account), "email": account.email, "role": account.role,
-                "mobile": mobile, "avatar": pick_image(doc, "avatar", "image", "profileImage"),
+                "id": account.id,
+                "name": _display_name(account),
+                "email": account.email,
+                "role": account.role,
+                "mobile": mobile,
+                "avatar": pick_image(doc, "avatar", "image", "profileImage"),
                 "image": pick_image(doc, "image", "avatar", "profileImage"),
                 "profileImage": pick_image(doc, "profileImage", "avatar", "image"),
             },
@@ -125,7 +131,8 @@ class Identity:
     def _find_by_phone(self, mobile: str, role: str | None) -> Account | None:
         variants = phone_variants(mobile)
         order = {"Consultant": [CONSULTANT], "Client": [CLIENT], "Admin": [USER], "Employee": [USER]}.get(
-            role or "", [CLIENT, CONSULTANT])
+            role or "", [CLIENT, CONSULTANT]
+        )
         for kind in order:
             found = self.directory.by_phone(kind, variants)
             if found is not None:
@@ -136,8 +143,11 @@ class Identity:
 
     def login(self, email: str, password: str, role: str | None) -> dict[str, Any]:
         role = _normalise_role(role)
-        order = {None: [CLIENT, CONSULTANT, USER], "Client": [CLIENT, CONSULTANT, USER],
-                 "Consultant": [CONSULTANT, CLIENT, USER]}.get(role, [USER])
+        order = {
+            None: [CLIENT, CONSULTANT, USER],
+            "Client": [CLIENT, CONSULTANT, USER],
+            "Consultant": [CONSULTANT, CLIENT, USER],
+        }.get(role, [USER])
         account = None
         for kind in order:
             account = self.directory.by_email(kind, email)
@@ -160,9 +170,14 @@ class Identity:
         doc = account.document
         return {
             "token": self.tokens.access_token(account.id, account.email, account.role),
-            "user": {"id": account.id, "name": _display_name(account), "email": account.email,
-                     "role": account.role, "mobile": doc.get("mobile") or doc.get("phone") or "",
-                     "avatar": pick_image(doc, "avatar", "image", "profileImage")},
+            "user": {
+                "id": account.id,
+                "name": _display_name(account),
+                "email": account.email,
+                "role": account.role,
+                "mobile": doc.get("mobile") or doc.get("phone") or "",
+                "avatar": pick_image(doc, "avatar", "image", "profileImage"),
+            },
         }
 
     # -- registration ---------------------------------------------------------------------------
@@ -184,20 +199,36 @@ class Identity:
         if kind == CONSULTANT:
             resolved = resolve_categories(body.get("categories") or [], self.catalogue)
             category, subcategory = primary_category(
-                resolved, body.get("category"), body.get("subcategory"), self.catalogue,
-                ids_only=channel == "register")
-            profile = normalise_consultant({
-                **consultant_defaults(), "name": body["fullName"].strip(), "email": email, "phone": phone,
-                "mobile": phone, "category": category, "subcategory": subcategory, "categories": resolved,
-                "status": "Pending", "fees": body.get("fees") or 0,
-                "termsAcceptedAt": accepted, "privacyAcceptedAt": accepted,
-            })
+                resolved, body.get("category"), body.get("subcategory"), self.catalogue, ids_only=channel == "register"
+            )
+            profile = normalise_consultant(
+                {
+                    **consultant_defaults(),
+                    "name": body["fullName"].strip(),
+                    "email": email,
+                    "phone": phone,
+                    "mobile": phone,
+                    "category": category,
+                    "subcategory": subcategory,
+                    "categories": resolved,
+                    "status": "Pending",
+                    "fees": body.get("fees") or 0,
+                    "termsAcceptedAt": accepted,
+                    "privacyAcceptedAt": accepted,
+                }
+            )
             if body.get("currency"):
                 profile["currency"] = body["currency"]
             name = profile["name"]
         else:
-            profile = {**client_defaults(), "fullName": body["fullName"].strip(), "email": email, "mobile": phone,
-                       "termsAcceptedAt": accepted, "privacyAcceptedAt": accepted}
+            profile = {
+                **client_defaults(),
+                "fullName": body["fullName"].strip(),
+                "email": email,
+                "mobile": phone,
+                "termsAcceptedAt": accepted,
+                "privacyAcceptedAt": accepted,
+            }
             name = profile["fullName"]
         password_hash = self.hasher.hash(body["password"]) if body.get("password") else None
         try:
@@ -205,14 +236,17 @@ class Identity:
         except KeyTaken:
             raise Conflict(DUPLICATE[kind]) from None
         role = "Consultant" if kind == CONSULTANT else "Client"
-        return {"token": self.tokens.access_token(account_id, email, role),
-                "user": {"id": account_id, "name": name, "email": email, "role": role, "mobile": phone}}
+        return {
+            "token": self.tokens.access_token(account_id, email, role),
+            "user": {"id": account_id, "name": name, "email": email, "role": role, "mobile": phone},
+        }
 
     # -- password reset -------------------------------------------------------------------------
 
     def forgot_password(self, email: str, role: str | None) -> None:
         order = {"Consultant": [CONSULTANT], "Client": [CLIENT], "Admin": [USER], "Employee": [USER]}.get(
-            role or "", [CONSULTANT, CLIENT, USER])
+            role or "", [CONSULTANT, CLIENT, USER]
+        )
         account = next((a for a in (self.directory.by_email(k, email) for k in order) if a), None)
         if account is None:
             raise NotFound("Account does not exist with this email and role")
@@ -221,9 +255,15 @@ class Identity:
         doc = account.document
         user_name = doc.get("fullName") or doc.get("name") or account.email.split("@")[0]
         try:
-            self.mailer.send(account.email, "reset-password", {
-                "user_name": user_name, "reset_link": f"{self.frontend_url}/reset-password/{token}",
-                "expiry_time": "10 minutes"})
+            self.mailer.send(
+                account.email,
+                "reset-password",
+                {
+                    "user_name": user_name,
+                    "reset_link": f"{self.frontend_url}/reset-password/{token}",
+                    "expiry_time": "10 minutes",
+                },
+            )
         except Exception:
             self.one_time.clear_reset(account.kind, account.id)
             raise
@@ -247,19 +287,38 @@ class Identity:
         if self.directory.admin_exists():
             raise Forbidden(refusal)
         user_id = "ADM-" + secrets.token_hex(4).upper()
-        profile = {**user_defaults(), "userId": user_id, "fullName": full_name.strip(), "email": email.strip().lower(),
-                   "mobile": mobile, "role": "Admin", "status": "Active", "verificationStatus": "Approved"}
+        profile = {
+            **user_defaults(),
+            "userId": user_id,
+            "fullName": full_name.strip(),
+            "email": email.strip().lower(),
+            "mobile": mobile,
+            "role": "Admin",
+            "status": "Active",
+            "verificationStatus": "Approved",
+        }
         try:
             account_id = self.market.register(
-                USER, profile, self.hasher.hash(password), "bootstrap", unique_keys(USER, profile),
-                extra=lambda owner: [self.market.take_singleton(FIRST_ADMIN, owner)])
+                USER,
+                profile,
+                self.hasher.hash(password),
+                "bootstrap",
+                unique_keys(USER, profile),
+                extra=lambda owner: [self.market.take_singleton(FIRST_ADMIN, owner)],
+            )
         except KeyTaken as taken:
-            raise Conflict(f"User with this {'email' if taken.field == 'email' else 'mobile number'} "
-                           "already exists") from None
+            raise Conflict(
+                f"User with this {'email' if taken.field == 'email' else 'mobile number'} already exists"
+            ) from None
         except Conflict:  # the singleton was taken: another admin won the race
             raise Forbidden(refusal) from None
-        return {"id": account_id, "userId": user_id, "email": profile["email"], "fullName": profile["fullName"],
-                "role": "Admin"}
+        return {
+            "id": account_id,
+            "userId": user_id,
+            "email": profile["email"],
+            "fullName": profile["fullName"],
+            "role": "Admin",
+        }
 
 
 def _normalise_role(role: str | None) -> str | None:
@@ -267,7 +326,8 @@ def _normalise_role(role: str | None) -> str | None:
         return None
     cleaned = role.strip()
     return {"client": "Client", "consultant": "Consultant", "admin": "Admin", "employee": "Employee"}.get(
-        cleaned.lower(), cleaned) or None
+        cleaned.lower(), cleaned
+    ) or None
 
 
 def _display_name(account: Account) -> str:
@@ -283,4 +343,3 @@ def _sha256(value: str) -> str:
 def _now_iso() -> str:
     now = datetime.now(UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-

@@ -73,8 +73,9 @@ class Marketplace(Application[Any]):
     # A consultant's Earnings gains events with every payment for ever: snapshots bound its loading.
     snapshotting_intervals = {Earnings: 100}  # type: ignore[dict-item]
 
-    def __init__(self, env: dict[str, str] | None = None, barrier: ProjectionBarrier | None = None,
-                 cache_size: int = CACHE_SIZE):
+    def __init__(
+        self, env: dict[str, str] | None = None, barrier: ProjectionBarrier | None = None, cache_size: int = CACHE_SIZE
+    ):
         super().__init__(env)
         self.barrier: ProjectionBarrier = barrier or NoBarrier()
         self.read_events: EventsReader = self._read_each
@@ -142,7 +143,11 @@ class Marketplace(Application[Any]):
         (as this process saw it). Never true for a write that could succeed."""
         for aggregate in aggregates:
             pending = getattr(aggregate, "pending_events", None)
-            if aggregate is not None and pending and self._versions.get(aggregate.id, 0) >= pending[0].originator_version:
+            if (
+                aggregate is not None
+                and pending
+                and self._versions.get(aggregate.id, 0) >= pending[0].originator_version
+            ):
                 return True
         return False
 

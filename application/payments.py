@@ -81,8 +81,15 @@ def _minor(amount: Decimal) -> int:
 
 
 class Payments:
-    def __init__(self, market: Marketplace, gateway: PaymentGateway, currency: str, zone: ZoneInfo,
-                 invoice_url: Callable[[str, str], str], clock: Callable[[], datetime] | None = None):
+    def __init__(
+        self,
+        market: Marketplace,
+        gateway: PaymentGateway,
+        currency: str,
+        zone: ZoneInfo,
+        invoice_url: Callable[[str, str], str],
+        clock: Callable[[], datetime] | None = None,
+    ):
         self.market = market
         self.gateway = gateway
         self.currency = currency.upper()
@@ -106,8 +113,9 @@ class Payments:
         return found if isinstance(found, Account) else None
 
     def _appointment(self, appointment_id: str | None) -> Appointment | None:
-        found = self.market.find(aggregate_id(appointment_id)) if appointment_id and is_object_id(
-            appointment_id) else None
+        found = (
+            self.market.find(aggregate_id(appointment_id)) if appointment_id and is_object_id(appointment_id) else None
+        )
         return found if isinstance(found, Appointment) and not found.deleted else None
 
     def _earnings(self, consultant_id: str) -> Earnings:
@@ -121,8 +129,16 @@ class Payments:
 
     # -- orders -----------------------------------------------------------------------------------
 
-    def create_order(self, who: Who, amount: Decimal | None, hold_id: str | None, appointment_id: str | None,
-                     consultant_id: str | None, currency: str | None, method: str | None) -> dict[str, Any]:
+    def create_order(
+        self,
+        who: Who,
+        amount: Decimal | None,
+        hold_id: str | None,
+        appointment_id: str | None,
+        consultant_id: str | None,
+        currency: str | None,
+        method: str | None,
+    ) -> dict[str, Any]:
         """A gateway order for the booking's fee (never the amount the client sent) and its Pending
         Payment transaction, with platform fee and net from the consultant's commission now."""
         if amount is None or amount <= 0:
@@ -137,12 +153,14 @@ class Payments:
         if target is None:
             raise Invalid("Booking hold expired or invalid") if hold_id else NotFound("Appointment not found")
         if (who.role == "Client" and target.client_id != who.id) or (
-                who.role == "Consultant" and target.consultant_id != who.id):
+            who.role == "Consultant" and target.consultant_id != who.id
+        ):
             raise Forbidden("Forbidden: Access denied")
         if hold_id and not target.hold_is_live(self.clock()):
             raise Invalid("Booking hold expired or invalid")
-        if not hold_id and (target.status not in (UPCOMING, COMPLETED)
-                            or (target.fields.get("payment") or {}).get("status") == SUCCESS):
+        if not hold_id and (
+            target.status not in (UPCOMING, COMPLETED) or (target.fields.get("payment") or {}).get("status") == SUCCESS
+        ):
             raise Invalid("Appointment is already paid or not payable")
         if consultant_id and consultant_id.lower() != target.consultant_id:
             raise Invalid("Consultant does not match the booking")
@@ -150,31 +168,60 @@ class Payments:
         if price <= 0:
             raise Invalid("This booking has no fee to pay")
         consultant = self._account(target.consultant_id)
-        percent = ((consultant.profile.get("commission") or {}).get("platformPercent") if consultant else 0)
+        percent = (consultant.profile.get("commission") or {}).get("platformPercent") if consultant else 0
         fee, net = split_fee(price, percent)
         method = "PayPal" if method == "PayPal" else "Razorpay"
         prefix, ref = ("HOLD", hold_id) if hold_id else ("APPT", appointment_id)
         receipt = f"{prefix}_{(ref or '')[-12:]}_{str(int(time.time() * 1000))[-8:]}"[:40]
-        notes = {"appointmentId": appointment_id or "", "holdId": hold_id or "", "consultantId": target.consultant_id,
-                 "clientId": target.client_id, "userId": who.id}
+        notes = {
+            "appointmentId": appointment_id or "",
+            "holdId": hold_id or "",
+            "consultantId": target.consultant_id,
+            "clientId": target.client_id,
+            "userId": who.id,
+        }
         order = self.gateway.create_order(method, _minor(price), self.currency, receipt, notes)
-        metadata: dict[str, Any] = ({"razorpayOrderId": order.order_id, "razorpayReceipt": receipt}
-                                    if method == "Razorpay" else {"paypalOrderId": order.order_id})
+        metadata: dict[str, Any] = (
+            {"razorpayOrderId": order.order_id, "razorpayReceipt": receipt}
+            if method == "Razorpay"
+            else {"paypalOrderId": order.order_id}
+        )
         if hold_id:
             metadata["holdId"] = hold_id
         transaction_id = new_object_id()
         transaction = Transaction(
-            transaction_id=transaction_id, kind=PAYMENT, status=PENDING, amount=price, platform_fee=fee,
-            net_amount=net, currency=self.currency, user_id=target.client_id, consultant_id=target.consultant_id,
-            appointment_id=None if hold_id else appointment_id, payment_method=method, reference=order.order_id,
-            metadata=metadata, snapshots={})
+            transaction_id=transaction_id,
+            kind=PAYMENT,
+            status=PENDING,
+            amount=price,
+            platform_fee=fee,
+            net_amount=net,
+            currency=self.currency,
+            user_id=target.client_id,
+            consultant_id=target.consultant_id,
+            appointment_id=None if hold_id else appointment_id,
+            payment_method=method,
+            reference=order.order_id,
+            metadata=metadata,
+            snapshots={},
+        )
         key = UniqueKey(key="order:" + order.order_id, owner=transaction_id)
         self.market.run(lambda: (None, [transaction, key]))
         if method == "PayPal":
-            return {"orderId": order.order_id, "amount": major_units(price), "currency": self.currency,
-                    "paymentMethod": "PayPal", "transactionId": transaction_id}
-        return {"orderId": order.order_id, "amount": order.amount_minor, "currency": order.currency,
-                "key": self.gateway.key_id, "transactionId": transaction_id}
+            return {
+                "orderId": order.order_id,
+                "amount": major_units(price),
+                "currency": self.currency,
+                "paymentMethod": "PayPal",
+                "transactionId": transaction_id,
+            }
+        return {
+            "orderId": order.order_id,
+            "amount": order.amount_minor,
+            "currency": order.currency,
+            "key": self.gateway.key_id,
+            "transactionId": transaction_id,
+        }
 
     @staticmethod
     def _order_id(method: str, proof: dict[str, Any]) -> str:
@@ -186,8 +233,9 @@ class Payments:
             raise Invalid("Missing payment verification data")
         return str(proof["razorpay_order_id"])
 
-    def check_proof(self, method: str, proof: dict[str, Any], hold_id: str | None = None,
-                    client_id: str | None = None) -> Proof:
+    def check_proof(
+        self, method: str, proof: dict[str, Any], hold_id: str | None = None, client_id: str | None = None
+    ) -> Proof:
         """Check a proof with the gateway (HMAC signature, or PayPal capture); 400 when it fails.
         With `hold_id`, an order that is not this client's order for this hold is refused before
         the gateway is asked (so nothing is captured for a booking it cannot pay)."""
@@ -201,8 +249,9 @@ class Payments:
 
     # -- verification -------------------------------------------------------------------------------
 
-    def verify(self, who: Who, method: str, raw_proof: dict[str, Any], transaction_id: str | None,
-               appointment_id: str | None) -> Transaction:
+    def verify(
+        self, who: Who, method: str, raw_proof: dict[str, Any], transaction_id: str | None, appointment_id: str | None
+    ) -> Transaction:
         """Mark the order's payment Success (once: a replay answers the first verification) and link
         it to its booking. A booking that is gone (expired hold, cancelled) is refunded at once.
         Lookups and ownership are checked before the gateway is asked."""
@@ -222,14 +271,20 @@ class Payments:
                 return tx, []
             target_id = appointment_id or tx.metadata.get("holdId") or tx.appointment_id
             appointment = self._appointment(target_id)
-            if appointment is not None and (appointment.client_id != tx.user_id
-                                            or appointment.consultant_id != tx.consultant_id):
+            if appointment is not None and (
+                appointment.client_id != tx.user_id or appointment.consultant_id != tx.consultant_id
+            ):
                 raise Invalid(MISMATCH)
             client, consultant = self._account(tx.user_id), self._account(tx.consultant_id)
             changed: list[Aggregate | None] = []
             doc, earnings, settled = self._succeed(
-                tx, proof, appointment.appointment_id if appointment else None, client, consultant,
-                completed=bool(appointment and appointment.status == COMPLETED))
+                tx,
+                proof,
+                appointment.appointment_id if appointment else None,
+                client,
+                consultant,
+                completed=bool(appointment and appointment.status == COMPLETED),
+            )
             changed += settled
             if appointment is not None:
                 current = appointment.fields.get("payment") or {}
@@ -246,9 +301,17 @@ class Payments:
         self.complete_refund(tx)
         return tx
 
-    def _succeed(self, tx: Transaction, proof: Proof | None, appointment_id: str | None, client: Account | None,
-                 consultant: Account | None, *, completed: bool, announce: bool = True,
-                 ) -> tuple[dict[str, Any], Earnings, list[Aggregate]]:
+    def _succeed(
+        self,
+        tx: Transaction,
+        proof: Proof | None,
+        appointment_id: str | None,
+        client: Account | None,
+        consultant: Account | None,
+        *,
+        completed: bool,
+        announce: bool = True,
+    ) -> tuple[dict[str, Any], Earnings, list[Aggregate]]:
         """Pending → Success with its invoice, counted in the consultant's earnings, announced."""
         now = self.clock()
         if proof is not None:
@@ -262,31 +325,59 @@ class Payments:
         if completed and tx.appointment_id:
             earnings.set_completed(tx.appointment_id, True)
         url = self.invoice_url(key, tx.invoice_filename or "")
-        doc = {"amount": major_units(tx.amount), "status": SUCCESS, "method": tx.payment_method,
-               "transactionId": tx.transaction_id, "invoiceUrl": url,
-               "platformFee": major_units(tx.platform_fee), "netAmount": major_units(tx.net_amount)}
+        doc = {
+            "amount": major_units(tx.amount),
+            "status": SUCCESS,
+            "method": tx.payment_method,
+            "transactionId": tx.transaction_id,
+            "invoiceUrl": url,
+            "platformFee": major_units(tx.platform_fee),
+            "netAmount": major_units(tx.net_amount),
+        }
         notices: list[Aggregate] = list(self._payment_notices(tx, client, consultant, url)) if announce else []
         return doc, earnings, [tx, earnings, *notices]
 
-    def _payment_notices(self, tx: Transaction, client: Account | None, consultant: Account | None,
-                         url: str) -> list[Notification]:
+    def _payment_notices(
+        self, tx: Transaction, client: Account | None, consultant: Account | None, url: str
+    ) -> list[Notification]:
         """Contract availability §6.2: "Payment Received" to the admins, "Payment Successful" to the client."""
         amount = major_units(tx.amount)
         return [
-            notify(None, {"name": "Payment Received", "message": f"Payment of ₹{amount} received from "
-                          f"{_name(client)} for appointment with {_name(consultant)}.", "type": "payment",
-                          "category": "payments", "priority": "high", "actionUrl": "/admin/revenue",
-                          "actionLabel": "View Revenue"}, recipient_role="Admin"),
-            notify(tx.user_id, {"name": "Payment Successful", "message": f"Your payment of ₹{amount} was "
-                                "successful.", "type": "payment", "category": "payments", "priority": "normal",
-                                "actionUrl": f"{url}&view=inline", "actionLabel": "View Receipt",
-                                "relatedId": tx.transaction_id, "relatedType": "payment"}),
+            notify(
+                None,
+                {
+                    "name": "Payment Received",
+                    "message": f"Payment of ₹{amount} received from "
+                    f"{_name(client)} for appointment with {_name(consultant)}.",
+                    "type": "payment",
+                    "category": "payments",
+                    "priority": "high",
+                    "actionUrl": "/admin/revenue",
+                    "actionLabel": "View Revenue",
+                },
+                recipient_role="Admin",
+            ),
+            notify(
+                tx.user_id,
+                {
+                    "name": "Payment Successful",
+                    "message": f"Your payment of ₹{amount} was successful.",
+                    "type": "payment",
+                    "category": "payments",
+                    "priority": "normal",
+                    "actionUrl": f"{url}&view=inline",
+                    "actionLabel": "View Receipt",
+                    "relatedId": tx.transaction_id,
+                    "relatedType": "payment",
+                },
+            ),
         ]
 
     # -- hooks of the booking commands (aggregates saved in the booking's atomic write) ------------
 
-    def settle_for_hold(self, hold: Appointment, proof: Proof, client: Account,
-                        consultant: Account) -> tuple[dict[str, Any], list[Aggregate]]:
+    def settle_for_hold(
+        self, hold: Appointment, proof: Proof, client: Account, consultant: Account
+    ) -> tuple[dict[str, Any], list[Aggregate]]:
         """The hold's payment: the proof's order must be this hold's, this client's and this amount.
         Returns the appointment's `payment` document and the aggregates to save (none when the
         payment was already recorded, by `/payments/verify` or an earlier confirmation)."""
@@ -298,8 +389,9 @@ class Payments:
         doc, _, changed = self._succeed(tx, proof, hold.appointment_id, client, consultant, completed=False)
         return doc, changed
 
-    def settle_lost_hold(self, hold: Appointment, proof: Proof, client: Account,
-                         consultant: Account) -> list[Aggregate]:
+    def settle_lost_hold(
+        self, hold: Appointment, proof: Proof, client: Account, consultant: Account
+    ) -> list[Aggregate]:
         """A payment whose slot was lost (late confirmation): Success, then refunded in full."""
         tx = self._matching(hold, proof)
         if tx.status == REFUNDED:
@@ -313,15 +405,21 @@ class Payments:
 
     def _matching(self, hold: Appointment, proof: Proof) -> Transaction:
         tx = self.by_order(proof.order_id)
-        if (tx is None or tx.kind != PAYMENT or tx.payment_method != proof.method or tx.user_id != hold.client_id
-                or tx.consultant_id != hold.consultant_id
-                or hold.appointment_id not in (tx.metadata.get("holdId"), tx.appointment_id)
-                or tx.amount != exact(hold.fields.get("fee"))):
+        if (
+            tx is None
+            or tx.kind != PAYMENT
+            or tx.payment_method != proof.method
+            or tx.user_id != hold.client_id
+            or tx.consultant_id != hold.consultant_id
+            or hold.appointment_id not in (tx.metadata.get("holdId"), tx.appointment_id)
+            or tx.amount != exact(hold.fields.get("fee"))
+        ):
             raise Invalid(MISMATCH)
         return tx
 
-    def offline_payment(self, appointment_id: str, consultant: Account, client: Account,
-                        payment: dict[str, Any] | None, completed: bool) -> tuple[dict[str, Any], list[Aggregate]]:
+    def offline_payment(
+        self, appointment_id: str, consultant: Account, client: Account, payment: dict[str, Any] | None, completed: bool
+    ) -> tuple[dict[str, Any], list[Aggregate]]:
         """A direct booking's offline payment: a ledger transaction (Pending or Success) with fee and
         net from the commission; a Success one gets its invoice and counts in the earnings."""
         if not payment or exact(payment.get("amount")) <= 0:
@@ -332,28 +430,51 @@ class Payments:
         amount = exact(payment.get("amount"))
         fee, net = split_fee(amount, (consultant.profile.get("commission") or {}).get("platformPercent"))
         transaction_id = new_object_id()
-        reference = payment.get("transactionId") or f"TXN-{int(time.time() * 1000)}-{int.from_bytes(os.urandom(2), 'big') % 1000}"
+        reference = (
+            payment.get("transactionId")
+            or f"TXN-{int(time.time() * 1000)}-{int.from_bytes(os.urandom(2), 'big') % 1000}"
+        )
         profile = consultant.profile
         snapshots = {
-            "userSnapshot": {"name": _name(client), "email": client.profile.get("email", ""),
-                             "mobile": client.profile.get("mobile", "")},
-            "consultantSnapshot": {"name": _name(consultant), "email": profile.get("email", ""),
-                                   "mobile": profile.get("mobile") or profile.get("phone", ""),
-                                   "category": (profile.get("category") or {}).get("name") or "General",
-                                   "subcategory": (profile.get("subcategory") or {}).get("name") or ""}}
+            "userSnapshot": {
+                "name": _name(client),
+                "email": client.profile.get("email", ""),
+                "mobile": client.profile.get("mobile", ""),
+            },
+            "consultantSnapshot": {
+                "name": _name(consultant),
+                "email": profile.get("email", ""),
+                "mobile": profile.get("mobile") or profile.get("phone", ""),
+                "category": (profile.get("category") or {}).get("name") or "General",
+                "subcategory": (profile.get("subcategory") or {}).get("name") or "",
+            },
+        }
         tx = Transaction(
-            transaction_id=transaction_id, kind=PAYMENT, status=status, amount=amount, platform_fee=fee,
-            net_amount=net, currency=self.currency, user_id=client.account_id, consultant_id=consultant.account_id,
-            appointment_id=appointment_id, payment_method=payment.get("method") or "System", reference=reference,
-            metadata={"offline": True}, snapshots=snapshots)
+            transaction_id=transaction_id,
+            kind=PAYMENT,
+            status=status,
+            amount=amount,
+            platform_fee=fee,
+            net_amount=net,
+            currency=self.currency,
+            user_id=client.account_id,
+            consultant_id=consultant.account_id,
+            appointment_id=appointment_id,
+            payment_method=payment.get("method") or "System",
+            reference=reference,
+            metadata={"offline": True},
+            snapshots=snapshots,
+        )
         if status != SUCCESS:
             return {**self._payment_doc(tx), "status": PENDING}, [tx]
-        doc, _, changed = self._succeed(tx, None, appointment_id, client, consultant, completed=completed,
-                                        announce=False)
+        doc, _, changed = self._succeed(
+            tx, None, appointment_id, client, consultant, completed=completed, announce=False
+        )
         return doc, changed
 
-    def after_status_change(self, appointment: Appointment, before: str, by_role: str,
-                            now: datetime) -> list[Aggregate]:
+    def after_status_change(
+        self, appointment: Appointment, before: str, by_role: str, now: datetime
+    ) -> list[Aggregate]:
         """Money effects of an appointment's status change: completion counts its payment in the
         earnings; cancelling a paid Upcoming appointment refunds it per the refund rule; a paid
         hold that expired is refunded in full."""
@@ -370,11 +491,22 @@ class Payments:
         if COMPLETED in (before, after):
             earnings.set_completed(appointment.appointment_id, after == COMPLETED)
             changed.append(earnings)
-        refund_due = tx.status == SUCCESS and tx.kind == PAYMENT and (
-            (before == HOLD and after == "Expired")
-            or (before == UPCOMING and after == CANCELLED and (
-                by_role in ("Consultant", "Admin")
-                or appointment.start - now >= timedelta(hours=self._cancellation_window(appointment.consultant_id)))))
+        refund_due = (
+            tx.status == SUCCESS
+            and tx.kind == PAYMENT
+            and (
+                (before == HOLD and after == "Expired")
+                or (
+                    before == UPCOMING
+                    and after == CANCELLED
+                    and (
+                        by_role in ("Consultant", "Admin")
+                        or appointment.start - now
+                        >= timedelta(hours=self._cancellation_window(appointment.consultant_id))
+                    )
+                )
+            )
+        )
         if refund_due:
             reason = "Hold expired after payment" if after == "Expired" else f"Cancelled by {by_role}"
             changed += self._refund(tx, earnings, reason)
@@ -388,12 +520,21 @@ class Payments:
         from the payment, so it is recorded once), the payment out of the earnings."""
         refund_id = derived_object_id("refund", payment.transaction_id)
         refund = Transaction(
-            transaction_id=refund_id, kind=REFUND, status=PENDING, amount=payment.amount,
-            platform_fee=payment.platform_fee, net_amount=payment.net_amount, currency=payment.currency,
-            user_id=payment.user_id, consultant_id=payment.consultant_id, appointment_id=payment.appointment_id,
-            payment_method=payment.payment_method, reference="",
+            transaction_id=refund_id,
+            kind=REFUND,
+            status=PENDING,
+            amount=payment.amount,
+            platform_fee=payment.platform_fee,
+            net_amount=payment.net_amount,
+            currency=payment.currency,
+            user_id=payment.user_id,
+            consultant_id=payment.consultant_id,
+            appointment_id=payment.appointment_id,
+            payment_method=payment.payment_method,
+            reference="",
             metadata={"refundOf": payment.transaction_id, "paymentReference": payment.reference, "reason": reason},
-            snapshots={})
+            snapshots={},
+        )
         payment.mark_refunded(refund_id)
         earnings.withdraw(payment.transaction_id)
         return [payment, refund, earnings]
@@ -410,8 +551,13 @@ class Payments:
             return
         try:
             if refund.payment_method in GATEWAY_METHODS:
-                reference = self.gateway.refund(refund.payment_method, str(refund.metadata.get("paymentReference")),
-                                                _minor(refund.amount), refund.currency, refund.transaction_id)
+                reference = self.gateway.refund(
+                    refund.payment_method,
+                    str(refund.metadata.get("paymentReference")),
+                    _minor(refund.amount),
+                    refund.currency,
+                    refund.transaction_id,
+                )
             else:
                 reference = f"MANUAL-{refund.transaction_id}"
         except Exception:  # the refund stays Pending, visible in the ledger for a retry by hand
@@ -436,9 +582,14 @@ class Payments:
             self.complete_refund((appointment.fields.get("payment") or {}).get("transactionId"))
 
     def _payment_doc(self, tx: Transaction) -> dict[str, Any]:
-        doc = {"amount": major_units(tx.amount), "status": tx.status, "method": tx.payment_method,
-               "transactionId": tx.transaction_id, "platformFee": major_units(tx.platform_fee),
-               "netAmount": major_units(tx.net_amount)}
+        doc = {
+            "amount": major_units(tx.amount),
+            "status": tx.status,
+            "method": tx.payment_method,
+            "transactionId": tx.transaction_id,
+            "platformFee": major_units(tx.platform_fee),
+            "netAmount": major_units(tx.net_amount),
+        }
         if tx.invoice_key:
             doc["invoiceUrl"] = self.invoice_url(tx.invoice_key, tx.invoice_filename or "")
         return doc

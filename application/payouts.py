@@ -35,8 +35,9 @@ class Payouts:
         found = self.market.find(key_id("earnings:" + consultant_id), snapshotted=True)
         return found if isinstance(found, Earnings) else Earnings(consultant_id=consultant_id)
 
-    def payout(self, admin_id: str, consultant_id: str, amount: Decimal, notes: str | None,
-               reference_id: str | None) -> tuple[Transaction, bool]:
+    def payout(
+        self, admin_id: str, consultant_id: str, amount: Decimal, notes: str | None, reference_id: str | None
+    ) -> tuple[Transaction, bool]:
         """Record a manual payout; refused when it exceeds the remaining balance. With a
         `referenceId` it is recorded once: a replay returns the first payout (second value True)."""
         if amount <= 0:
@@ -57,22 +58,46 @@ class Payouts:
             earnings.pay_out(transaction_id, amount, self.currency)
             metadata = {"notes": notes or "", "referenceId": reference_id or "", "recordedBy": admin_id}
             tx = Transaction(
-                transaction_id=transaction_id, kind=PAYOUT, status=SUCCESS, amount=amount,
-                platform_fee=Decimal("0.00"), net_amount=Decimal("0.00"), currency=self.currency, user_id=admin_id,
-                consultant_id=consultant_id, appointment_id=None, payment_method="Manual",
-                reference=reference_id or transaction_id, metadata=metadata, snapshots={})
+                transaction_id=transaction_id,
+                kind=PAYOUT,
+                status=SUCCESS,
+                amount=amount,
+                platform_fee=Decimal("0.00"),
+                net_amount=Decimal("0.00"),
+                currency=self.currency,
+                user_id=admin_id,
+                consultant_id=consultant_id,
+                appointment_id=None,
+                payment_method="Manual",
+                reference=reference_id or transaction_id,
+                metadata=metadata,
+                snapshots={},
+            )
             message = f"A payout of {self.currency} {major_units(amount)} has been processed for your account."
             if notes:
                 message += f" Notes: {notes}"
-            notice = notify(consultant_id, {"name": "Payout Processed", "message": message, "type": "payment",
-                                            "category": "payments", "priority": "high", "actionUrl": "/payments",
-                                            "actionLabel": "View Payments", "relatedId": transaction_id,
-                                            "relatedType": "payment"})
+            notice = notify(
+                consultant_id,
+                {
+                    "name": "Payout Processed",
+                    "message": message,
+                    "type": "payment",
+                    "category": "payments",
+                    "priority": "high",
+                    "actionUrl": "/payments",
+                    "actionLabel": "View Payments",
+                    "relatedId": transaction_id,
+                    "relatedType": "payment",
+                },
+            )
             return (tx, False), [tx, earnings, key, notice]
 
         return self.market.run(command)
 
     def balance(self, consultant_id: str) -> dict[str, Decimal]:
         earnings = self._earnings(consultant_id)
-        return {"totalEarnings": earnings.earned, "totalPaidOut": earnings.paid_out,
-                "remainingBalance": earnings.remaining}
+        return {
+            "totalEarnings": earnings.earned,
+            "totalPaidOut": earnings.paid_out,
+            "remainingBalance": earnings.remaining,
+        }

@@ -33,11 +33,13 @@ class People:
     def _snapshots(self, changes: dict[str, Any]) -> dict[str, Any]:
         out = dict(changes)
         if "category" in out:
-            out["category"] = snapshot_from(out["category"], self.catalogue.category, self.catalogue.category_by_title,
-                                            "General", ids_only=False)
+            out["category"] = snapshot_from(
+                out["category"], self.catalogue.category, self.catalogue.category_by_title, "General", ids_only=False
+            )
         if "subcategory" in out:
-            out["subcategory"] = snapshot_from(out["subcategory"], self.catalogue.subcategory,
-                                               self.catalogue.subcategory_by_title, "", ids_only=False)
+            out["subcategory"] = snapshot_from(
+                out["subcategory"], self.catalogue.subcategory, self.catalogue.subcategory_by_title, "", ids_only=False
+            )
         for key in ("tags", "languages"):
             if key in out:
                 out[key] = split_list(out[key])
@@ -115,11 +117,18 @@ class People:
 
     def create_user(self, body: dict[str, Any]) -> str:
         if body["role"] in ("Consultant", "Client"):
-            raise Invalid(f"Cannot create {body['role']} using User endpoint. Please use the {body['role']} "
-                          "creation endpoint instead.")
+            raise Invalid(
+                f"Cannot create {body['role']} using User endpoint. Please use the {body['role']} "
+                "creation endpoint instead."
+            )
         self._check_user_refs(body)
-        profile = {**user_defaults(), **body, "email": body["email"].strip().lower(), "status": "Active",
-                   "verificationStatus": "Approved"}
+        profile = {
+            **user_defaults(),
+            **body,
+            "email": body["email"].strip().lower(),
+            "status": "Active",
+            "verificationStatus": "Approved",
+        }
         try:
             return self.market.register(USER, profile, None, "admin", unique_keys(USER, profile))
         except KeyTaken as taken:
@@ -163,8 +172,10 @@ class People:
         return {"deletedUserId": user_id, "deletedUserName": name}
 
     def _check_user_refs(self, fields: dict[str, Any]) -> None:
-        for key, finder, label in (("category", self.catalogue.category, "Category"),
-                                   ("subcategory", self.catalogue.subcategory, "Subcategory")):
+        for key, finder, label in (
+            ("category", self.catalogue.category, "Category"),
+            ("subcategory", self.catalogue.subcategory, "Subcategory"),
+        ):
             if fields.get(key) in ("", None):
                 if key in fields:
                     fields[key] = None
@@ -179,16 +190,22 @@ class People:
 
     def update_category(self, category_id: str, changes: dict[str, Any], *, subcategory: bool) -> None:
         parent = changes.pop("parentCategory", None)
-        self.market.update_category(category_id, _trimmed(changes), subcategory=subcategory,
-                                    parent_id=parent)
+        self.market.update_category(category_id, _trimmed(changes), subcategory=subcategory, parent_id=parent)
 
     def delete_category(self, category_id: str, *, subcategory: bool) -> None:
         children = [] if subcategory else self.catalogue.child_ids(category_id)
         self.market.delete_category(category_id, subcategory=subcategory, children=children)
 
 
-CATALOGUE_DEFAULTS = {"description": "", "image": "", "rating": 0, "consultants": 0, "clients": 0,
-                      "monthlyRevenue": 0, "status": "Active"}
+CATALOGUE_DEFAULTS = {
+    "description": "",
+    "image": "",
+    "rating": 0,
+    "consultants": 0,
+    "clients": 0,
+    "monthlyRevenue": 0,
+    "status": "Active",
+}
 
 
 NESTED_CONSULTANT_FIELDS = ("commission", "socials")
@@ -207,8 +224,10 @@ def _merged(profile: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
 def _refuse_archived(fields: dict[str, Any]) -> None:
     """`Archived` passes the request schema but is not a status the store keeps (contract auth §6.3)."""
     if fields.get("status") == "Archived":
-        raise Invalid("Validation failed", [{"field": "status", "message": "`Archived` is not a valid enum value "
-                                             "for path `status`."}])
+        raise Invalid(
+            "Validation failed",
+            [{"field": "status", "message": "`Archived` is not a valid enum value for path `status`."}],
+        )
 
 
 def _trimmed(fields: dict[str, Any]) -> dict[str, Any]:

@@ -37,34 +37,44 @@ def resolve_categories(entries: list[dict[str, Any]], catalogue: CatalogueLookup
             subcategory = _lookup("Subcategory", catalogue.subcategory, subcategory_id)
             subcategory_name = subcategory.get("title") or ""
             if category_id and subcategory.get("parentCategory") != category_id:
-                raise Invalid(
-                    f'Subcategory "{subcategory_name}" does not belong to category "{category_name}"')
-        resolved.append({"_id": new_object_id(), "categoryId": category_id, "categoryName": category_name,
-                         "subcategoryId": subcategory_id, "subcategoryName": subcategory_name})
+                raise Invalid(f'Subcategory "{subcategory_name}" does not belong to category "{category_name}"')
+        resolved.append(
+            {
+                "_id": new_object_id(),
+                "categoryId": category_id,
+                "categoryName": category_name,
+                "subcategoryId": subcategory_id,
+                "subcategoryName": subcategory_name,
+            }
+        )
     return resolved
 
 
-def snapshot_from(value: Any, finder_by_id: Any, finder_by_title: Any | None, default_name: str,
-                  *, ids_only: bool) -> dict[str, str]:
+def snapshot_from(
+    value: Any, finder_by_id: Any, finder_by_title: Any | None, default_name: str, *, ids_only: bool
+) -> dict[str, str]:
     """The legacy single `category`/`subcategory` snapshot from an id, a title or an object."""
     if isinstance(value, dict):
-        return category_snapshot(value.get("name") or default_name, value.get("description") or "",
-                                 value.get("imageUrl") or "")
+        return category_snapshot(
+            value.get("name") or default_name, value.get("description") or "", value.get("imageUrl") or ""
+        )
     if not isinstance(value, str) or value == "":
         return category_snapshot(default_name)
     if is_object_id(value):
         found = finder_by_id(value)
         if found:
-            return category_snapshot(found.get("title") or default_name, found.get("description") or "",
-                                     found.get("image") or "")
+            return category_snapshot(
+                found.get("title") or default_name, found.get("description") or "", found.get("image") or ""
+            )
         return category_snapshot(default_name)
     if ids_only:
         raise Invalid("Invalid ID format")
     if finder_by_title is not None:
         found = finder_by_title(value)
         if found:
-            return category_snapshot(found.get("title") or value, found.get("description") or "",
-                                     found.get("image") or "")
+            return category_snapshot(
+                found.get("title") or value, found.get("description") or "", found.get("image") or ""
+            )
     return category_snapshot(value)
 
 
@@ -75,8 +85,10 @@ def primary_category(
     if resolved:
         first = resolved[0]
         return category_snapshot(first["categoryName"]), category_snapshot(first["subcategoryName"] or "")
-    primary = snapshot_from(category, catalogue.category, None if ids_only else catalogue.category_by_title,
-                            "General", ids_only=ids_only)
-    secondary = snapshot_from(subcategory, catalogue.subcategory,
-                              None if ids_only else catalogue.subcategory_by_title, "", ids_only=ids_only)
+    primary = snapshot_from(
+        category, catalogue.category, None if ids_only else catalogue.category_by_title, "General", ids_only=ids_only
+    )
+    secondary = snapshot_from(
+        subcategory, catalogue.subcategory, None if ids_only else catalogue.subcategory_by_title, "", ids_only=ids_only
+    )
     return primary, secondary

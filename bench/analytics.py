@@ -112,26 +112,41 @@ def load(container: Any, transactions: int, appointments: int, rng: random.Rando
             first, second = rng.sample(CATEGORIES, 2)
             entries = [{"categoryId": None, "categoryName": first, "subcategoryId": None, "subcategoryName": ""}]
             if index % 3 == 0:
-                entries.append({"categoryId": None, "categoryName": second, "subcategoryId": None,
-                                "subcategoryName": ""})
+                entries.append(
+                    {"categoryId": None, "categoryName": second, "subcategoryId": None, "subcategoryName": ""}
+                )
             account_id = new_object_id()
             fees = rng.choice((500, 800, 1000, 1500, 2000, 2500))
             percent = rng.choice((0, 10, 15, 20))
-            profile = {**consultant_defaults(), "name": f"Consultant {index}", "displayName": f"Consultant {index}",
-                       "email": f"c{index}@bench.test", "status": "Active" if index % 10 else "Pending",
-                       "category": {"name": first}, "categories": entries, "fees": fees,
-                       "commission": {"platformPercent": percent}}
-            pending.append(Account(kind="consultant", account_id=account_id, profile=profile, password_hash=None,
-                                   channel="import"))
+            profile = {
+                **consultant_defaults(),
+                "name": f"Consultant {index}",
+                "displayName": f"Consultant {index}",
+                "email": f"c{index}@bench.test",
+                "status": "Active" if index % 10 else "Pending",
+                "category": {"name": first},
+                "categories": entries,
+                "fees": fees,
+                "commission": {"platformPercent": percent},
+            }
+            pending.append(
+                Account(kind="consultant", account_id=account_id, profile=profile, password_hash=None, channel="import")
+            )
             consultants.append((account_id, fees, percent, [e["categoryName"] for e in entries]))
             flush()
         clients = []
         for index in range(max(100, appointments // 10)):
             stamp(when())
             account_id = new_object_id()
-            pending.append(Account(kind="client", account_id=account_id, profile={
-                **client_defaults(), "fullName": f"Client {index}", "email": f"k{index}@bench.test"},
-                password_hash=None, channel="import"))
+            pending.append(
+                Account(
+                    kind="client",
+                    account_id=account_id,
+                    profile={**client_defaults(), "fullName": f"Client {index}", "email": f"k{index}@bench.test"},
+                    password_hash=None,
+                    channel="import",
+                )
+            )
             clients.append(account_id)
             flush()
         made = 0
@@ -149,43 +164,102 @@ def load(container: Any, transactions: int, appointments: int, rng: random.Rando
                 fields["category"] = rng.choice(names)
             appointment_id = new_object_id()
             stamp(created)
-            pending.append(Appointment(appointment_id=appointment_id, consultant_id=consultant_id,
-                                       client_id=client_id, start=begin, end=begin + timedelta(hours=1), status=status,
-                                       expires_at=None, fields=fields, created_by="Admin"))
+            pending.append(
+                Appointment(
+                    appointment_id=appointment_id,
+                    consultant_id=consultant_id,
+                    client_id=client_id,
+                    start=begin,
+                    end=begin + timedelta(hours=1),
+                    status=status,
+                    expires_at=None,
+                    fields=fields,
+                    created_by="Admin",
+                )
+            )
             fee = (Decimal(fees) * percent / 100).quantize(Decimal("1"))
             refunded = status == "Cancelled" and rng.random() < 0.5
             payment = Transaction(
-                transaction_id=new_object_id(), kind="Payment", status="Refunded" if refunded else "Success",
-                amount=Decimal(fees), platform_fee=fee, net_amount=Decimal(fees) - fee, currency="INR",
-                user_id=client_id, consultant_id=consultant_id, appointment_id=appointment_id,
-                payment_method="Razorpay", reference=f"pay_{appointment_id}", metadata={}, snapshots={})
+                transaction_id=new_object_id(),
+                kind="Payment",
+                status="Refunded" if refunded else "Success",
+                amount=Decimal(fees),
+                platform_fee=fee,
+                net_amount=Decimal(fees) - fee,
+                currency="INR",
+                user_id=client_id,
+                consultant_id=consultant_id,
+                appointment_id=appointment_id,
+                payment_method="Razorpay",
+                reference=f"pay_{appointment_id}",
+                metadata={},
+                snapshots={},
+            )
             pending.append(payment)
             made += 1
             if refunded:
-                pending.append(Transaction(
-                    transaction_id=new_object_id(), kind="Refund", status="Success", amount=Decimal(fees),
-                    platform_fee=Decimal(0), net_amount=Decimal(0), currency="INR", user_id=client_id,
-                    consultant_id=consultant_id, appointment_id=appointment_id, payment_method="Razorpay",
-                    reference=f"rfnd_{appointment_id}", metadata={}, snapshots={}))
+                pending.append(
+                    Transaction(
+                        transaction_id=new_object_id(),
+                        kind="Refund",
+                        status="Success",
+                        amount=Decimal(fees),
+                        platform_fee=Decimal(0),
+                        net_amount=Decimal(0),
+                        currency="INR",
+                        user_id=client_id,
+                        consultant_id=consultant_id,
+                        appointment_id=appointment_id,
+                        payment_method="Razorpay",
+                        reference=f"rfnd_{appointment_id}",
+                        metadata={},
+                        snapshots={},
+                    )
+                )
                 made += 1
             flush()
         while made < transactions:
             consultant_id, fees, percent, _ = rng.choice(consultants)
             stamp(when())
             if rng.random() < 0.03:
-                pending.append(Transaction(
-                    transaction_id=new_object_id(), kind="Payout", status="Success" if rng.random() < 0.9 else "Pending",
-                    amount=Decimal(rng.choice((1000, 5000, 10000))), platform_fee=Decimal(0), net_amount=Decimal(0),
-                    currency="INR", user_id=None, consultant_id=consultant_id, appointment_id=None,
-                    payment_method="Manual", reference="", metadata={}, snapshots={}))
+                pending.append(
+                    Transaction(
+                        transaction_id=new_object_id(),
+                        kind="Payout",
+                        status="Success" if rng.random() < 0.9 else "Pending",
+                        amount=Decimal(rng.choice((1000, 5000, 10000))),
+                        platform_fee=Decimal(0),
+                        net_amount=Decimal(0),
+                        currency="INR",
+                        user_id=None,
+                        consultant_id=consultant_id,
+                        appointment_id=None,
+                        payment_method="Manual",
+                        reference="",
+                        metadata={},
+                        snapshots={},
+                    )
+                )
             else:
                 fee = (Decimal(fees) * percent / 100).quantize(Decimal("1"))
-                pending.append(Transaction(
-                    transaction_id=new_object_id(), kind="Payment",
-                    status=rng.choice(("Success", "Success", "Success", "Pending", "Failed")),
-                    amount=Decimal(fees), platform_fee=fee, net_amount=Decimal(fees) - fee, currency="INR",
-                    user_id=rng.choice(clients), consultant_id=consultant_id, appointment_id=None,
-                    payment_method="Card", reference="", metadata={}, snapshots={}))
+                pending.append(
+                    Transaction(
+                        transaction_id=new_object_id(),
+                        kind="Payment",
+                        status=rng.choice(("Success", "Success", "Success", "Pending", "Failed")),
+                        amount=Decimal(fees),
+                        platform_fee=fee,
+                        net_amount=Decimal(fees) - fee,
+                        currency="INR",
+                        user_id=rng.choice(clients),
+                        consultant_id=consultant_id,
+                        appointment_id=None,
+                        payment_method="Card",
+                        reference="",
+                        metadata={},
+                        snapshots={},
+                    )
+                )
             made += 1
             flush()
         flush(force=True)
@@ -210,12 +284,12 @@ def raw_read_rate(container: Any) -> tuple[int, float]:
 
 PG_TABLES = {
     "consultants": "id text primary key, name text, status text, primary_category text, primary_subcategory text,"
-                   " created_local timestamp, deleted boolean",
+    " created_local timestamp, deleted boolean",
     "clients": "id text primary key, status text, created_local timestamp, deleted boolean",
     "appointments": "id text primary key, consultant_id text, status text, start_at timestamp, start_local timestamp,"
-                    " fee numeric(18,2), category text, deleted boolean",
+    " fee numeric(18,2), category text, deleted boolean",
     "transactions": "id text primary key, kind text, status text, amount numeric(18,2), platform_fee numeric(18,2),"
-                    " net_amount numeric(18,2), consultant_id text, appointment_id text, created_local timestamp",
+    " net_amount numeric(18,2), consultant_id text, appointment_id text, created_local timestamp",
 }
 PG_INDEXES = [
     "CREATE INDEX ON bench_transactions (kind, status, created_local)",
@@ -239,8 +313,11 @@ def copy_to_postgres(store_path: Path, url: str, work: Path) -> None:
             pg.execute(f"CREATE TABLE bench_{table} ({columns})")
             out = work / f"{table}.csv"
             con.execute(f"COPY (SELECT {', '.join(names)} FROM {table}) TO '{out}' (HEADER false)")
-            with pg.cursor() as cur, cur.copy(f"COPY bench_{table} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv)") \
-                    as copy, out.open("rb") as source:
+            with (
+                pg.cursor() as cur,
+                cur.copy(f"COPY bench_{table} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv)") as copy,
+                out.open("rb") as source,
+            ):
                 while chunk := source.read(1 << 20):
                     copy.write(chunk)
             out.unlink()
@@ -259,8 +336,10 @@ def month_start(year: int, month: int) -> datetime:
 def postgres_overview(pg: Any, year: int, month: int, yearly: bool) -> dict[str, Any]:
     """The overview's numbers from plain SQL over the copied rows (the same rules as the store)."""
     if yearly:
-        period, previous = (datetime(year, 1, 1), datetime(year + 1, 1, 1)), (datetime(year - 1, 1, 1),
-                                                                              datetime(year, 1, 1))
+        period, previous = (
+            (datetime(year, 1, 1), datetime(year + 1, 1, 1)),
+            (datetime(year - 1, 1, 1), datetime(year, 1, 1)),
+        )
         trend = [(month_start(year, m), month_start(year, m + 1)) for m in range(1, 13)]
     else:
         period = (month_start(year, month), month_start(year, month + 1))
@@ -271,39 +350,52 @@ def postgres_overview(pg: Any, year: int, month: int, yearly: bool) -> dict[str,
         (SELECT count(*) FROM bench_consultants WHERE NOT deleted AND status = 'Active'),
         (SELECT count(*) FROM {FACTS} f WHERE status NOT IN ('Hold', 'Expired')),
         (SELECT count(*) FROM bench_clients WHERE NOT deleted AND status = 'Active')""").fetchone()
-    out["money"] = pg.execute("""SELECT date_trunc('month', created_local)::date, sum(amount), sum(platform_fee),
+    out["money"] = pg.execute(
+        """SELECT date_trunc('month', created_local)::date, sum(amount), sum(platform_fee),
         sum(net_amount), count(*) FROM bench_transactions WHERE kind = 'Payment' AND status = 'Success'
         AND created_local >= %s AND created_local < %s GROUP BY 1 ORDER BY 1""",
-                              (datetime(year - 1, 1, 1), max(datetime(year + 1, 1, 1), period[1]))).fetchall()
-    out["appt"] = pg.execute(f"""SELECT date_trunc('month', start_local)::date, count(*) FROM {FACTS} f
+        (datetime(year - 1, 1, 1), max(datetime(year + 1, 1, 1), period[1])),
+    ).fetchall()
+    out["appt"] = pg.execute(
+        f"""SELECT date_trunc('month', start_local)::date, count(*) FROM {FACTS} f
         WHERE status NOT IN ('Hold', 'Expired') AND start_local >= %s AND start_local < %s GROUP BY 1 ORDER BY 1""",
-                             (trend[0][0], trend[-1][1])).fetchall()
-    out["cumulative"] = pg.execute("""SELECT e, (SELECT count(*) FROM bench_consultants WHERE NOT deleted
+        (trend[0][0], trend[-1][1]),
+    ).fetchall()
+    out["cumulative"] = pg.execute(
+        """SELECT e, (SELECT count(*) FROM bench_consultants WHERE NOT deleted
         AND created_local < e), (SELECT count(*) FROM bench_clients WHERE NOT deleted AND created_local < e)
-        FROM unnest(%s::timestamp[]) AS e ORDER BY e""", ([w[1] for w in trend],)).fetchall()
+        FROM unnest(%s::timestamp[]) AS e ORDER BY e""",
+        ([w[1] for w in trend],),
+    ).fetchall()
     out["topCategories"] = pg.execute(f"""SELECT category_resolved, count(*) AS n FROM {FACTS} f
         WHERE status NOT IN ('Cancelled', 'Hold', 'Expired') GROUP BY 1 ORDER BY n DESC, 1 LIMIT 5""").fetchall()
-    out["categoryPerformance"] = pg.execute(f"""SELECT category_resolved,
+    out["categoryPerformance"] = pg.execute(
+        f"""SELECT category_resolved,
         coalesce(sum(fee) FILTER (WHERE status = 'Completed' AND start_local >= %(p0)s), 0),
         count(*) FILTER (WHERE status = 'Completed' AND start_local >= %(p0)s),
         coalesce(sum(fee) FILTER (WHERE status = 'Completed' AND start_local < %(p0)s), 0)
         FROM {FACTS} f WHERE status IN ('Completed', 'Upcoming') AND start_local >= %(q0)s AND start_local < %(p1)s
-        GROUP BY 1 ORDER BY 2 DESC, 1""", {"p0": period[0], "p1": period[1], "q0": previous[0]}).fetchall()
-    out["topConsultants"] = pg.execute(f"""SELECT coalesce(nullif(c.name, ''), 'Unknown Consultant') AS name,
+        GROUP BY 1 ORDER BY 2 DESC, 1""",
+        {"p0": period[0], "p1": period[1], "q0": previous[0]},
+    ).fetchall()
+    out["topConsultants"] = pg.execute(
+        f"""SELECT coalesce(nullif(c.name, ''), 'Unknown Consultant') AS name,
         sum(f.fee) AS revenue, count(*) AS sessions FROM {FACTS} f LEFT JOIN bench_consultants c
         ON c.id = f.consultant_id WHERE f.status = 'Completed' AND f.start_local >= %s AND f.start_local < %s
         GROUP BY f.consultant_id, 1 ORDER BY revenue DESC, sessions DESC, name, f.consultant_id LIMIT 5""",
-                                       period).fetchall()
+        period,
+    ).fetchall()
     unit = "month" if yearly else "day"
-    out["activity"] = pg.execute(f"""SELECT date_trunc('{unit}', start_local)::date, count(*) FROM {FACTS} f
+    out["activity"] = pg.execute(
+        f"""SELECT date_trunc('{unit}', start_local)::date, count(*) FROM {FACTS} f
         WHERE status IN ('Upcoming', 'Completed') AND start_local >= %s AND start_local < %s GROUP BY 1 ORDER BY 1""",
-                                 period).fetchall()
+        period,
+    ).fetchall()
     out["payout"] = pg.execute("""SELECT
         (SELECT coalesce(sum(t.net_amount), 0) FROM bench_transactions t LEFT JOIN bench_appointments a
            ON a.id = t.appointment_id WHERE t.kind = 'Payment' AND t.status = 'Success'
            AND (t.appointment_id IS NULL OR a.id IS NULL OR a.deleted OR a.status = 'Completed')),
-        (SELECT coalesce(sum(amount), 0) FROM bench_transactions WHERE kind = 'Payout' AND status = 'Success')"""
-                               ).fetchone()
+        (SELECT coalesce(sum(amount), 0) FROM bench_transactions WHERE kind = 'Payout' AND status = 'Success')""").fetchone()
     out["_windows"] = (period, trend)
     return out
 
@@ -326,24 +418,33 @@ def same_numbers(http: dict[str, Any], pg: dict[str, Any]) -> list[str]:
     if [cards["totalConsultants"], cards["totalAppointments"], cards["activeClients"]] != list(pg["cards"]):
         wrong.append("cards")
     rev = http["revenueBreakdown"]
-    if [rev["monthlyGmv"], rev["monthlyPlatformRevenue"], rev["monthlyConsultantPayouts"],
-            rev["monthlyTransactions"]] != [total(period, c) for c in range(4)]:
+    if [
+        rev["monthlyGmv"],
+        rev["monthlyPlatformRevenue"],
+        rev["monthlyConsultantPayouts"],
+        rev["monthlyTransactions"],
+    ] != [total(period, c) for c in range(4)]:
         wrong.append("revenueBreakdown")
     appt = {row[0]: row[1] for row in pg["appt"]}
     cumulative = [(row[1], row[2]) for row in pg["cumulative"]]
-    expected_trends = [(total(w, 0), total(w, 1), total(w, 2), appt.get(w[0].date(), 0), *cumulative[i])
-                       for i, w in enumerate(trend)]
-    got_trends = [(t["gmv"], t["revenue"], t["consultantPayouts"], t["appt"], t["consultants"], t["clients"])
-                  for t in http["monthlyTrends"]]
+    expected_trends = [
+        (total(w, 0), total(w, 1), total(w, 2), appt.get(w[0].date(), 0), *cumulative[i]) for i, w in enumerate(trend)
+    ]
+    got_trends = [
+        (t["gmv"], t["revenue"], t["consultantPayouts"], t["appt"], t["consultants"], t["clients"])
+        for t in http["monthlyTrends"]
+    ]
     if got_trends != expected_trends:
         wrong.append("monthlyTrends")
     if [(c["title"], c["appointmentCount"]) for c in http["topCategories"]] != [tuple(r) for r in pg["topCategories"]]:
         wrong.append("topCategories")
-    if [(c["name"], c["revenue"], c["sessions"]) for c in http["categoryPerformance"]] != \
-            [(r[0], num(r[1]), r[2]) for r in pg["categoryPerformance"]]:
+    if [(c["name"], c["revenue"], c["sessions"]) for c in http["categoryPerformance"]] != [
+        (r[0], num(r[1]), r[2]) for r in pg["categoryPerformance"]
+    ]:
         wrong.append("categoryPerformance")
-    if [(c["name"], c["revenue"], c["sessions"]) for c in http["topConsultants"]] != \
-            [(r[0], num(r[1]), r[2]) for r in pg["topConsultants"]]:
+    if [(c["name"], c["revenue"], c["sessions"]) for c in http["topConsultants"]] != [
+        (r[0], num(r[1]), r[2]) for r in pg["topConsultants"]
+    ]:
         wrong.append("topConsultants")
     if sum(http["activityTrend"]) != sum(r[1] for r in pg["activity"]):
         wrong.append("activityTrend")
@@ -409,8 +510,9 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the throwaway event store (prints its URL)")
     parser.add_argument("--load-only", action="store_true", help="stop after loading the events")
     parser.add_argument("--reuse", help="an event store loaded by an earlier --keep run: skip the load")
-    parser.add_argument("--pg-rounds", type=int, help="rounds of the PostgreSQL query set (default: requests / 10, "
-                                                      "at least 5)")
+    parser.add_argument(
+        "--pg-rounds", type=int, help="rounds of the PostgreSQL query set (default: requests / 10, at least 5)"
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}; {utc_stamp()}", flush=True)
     from infrastructure.bootstrap import build
@@ -423,26 +525,33 @@ def main() -> int:
         settings = bench_settings(work, url)
         if args.reuse:  # the bulk data is never read by the overview: read models skip past it
             with psycopg.connect(url, autocommit=True) as pg:
-                pg.execute("UPDATE projection_tracking SET position = (SELECT max(notification_id) FROM "
-                           "marketplace_events) WHERE name = 'read_models'")
+                pg.execute(
+                    "UPDATE projection_tracking SET position = (SELECT max(notification_id) FROM "
+                    "marketplace_events) WHERE name = 'read_models'"
+                )
         container = build(settings, run_projections=True)
         if args.reuse:
             loaded = {"events": container.market.recorder.max_notification_id() or 0}
             print(f"reusing {args.reuse}: {loaded['events']} events", flush=True)
         else:
-            container.identity.create_first_admin("Bench Admin", "admin@bench.example.com", ADMIN_PASSWORD,
-                                                  "9000000001")
+            container.identity.create_first_admin(
+                "Bench Admin", "admin@bench.example.com", ADMIN_PASSWORD, "9000000001"
+            )
             started = time.perf_counter()
             loaded = load(container, args.transactions, args.appointments, rng)
             load_seconds = time.perf_counter() - started
-            print(f"loaded {json.dumps(loaded)} in {load_seconds:.0f} s "
-                  f"({loaded['events'] / load_seconds:.0f} events/s through market.save)", flush=True)
+            print(
+                f"loaded {json.dumps(loaded)} in {load_seconds:.0f} s "
+                f"({loaded['events'] / load_seconds:.0f} events/s through market.save)",
+                flush=True,
+            )
         if args.load_only:
             container.close()
             return 0
         with container.write_engine.begin() as conn:  # the bulk data is never read by the overview
-            conn.exec_driver_sql(f"UPDATE projection_tracking SET position = {loaded['events']} "
-                                 "WHERE name = 'read_models'")
+            conn.exec_driver_sql(
+                f"UPDATE projection_tracking SET position = {loaded['events']} WHERE name = 'read_models'"
+            )
         read_count, read_seconds = raw_read_rate(container)
         store = open_store(settings, container)
         started = time.perf_counter()
@@ -455,26 +564,40 @@ def main() -> int:
         store.close()
         read_again, read_again_seconds = raw_read_rate(container)
         container.close()
-        print(f"raw log read: {read_count} notifications in {read_seconds:.1f} s ({read_count / read_seconds:.0f}/s); "
-              f"again: {read_again / read_again_seconds:.0f}/s", flush=True)
-        print(f"DuckDB ingestion: {loaded['events']} notifications in {ingest_seconds:.1f} s "
-              f"({loaded['events'] / ingest_seconds:.0f}/s) = "
-              f"{(loaded['events'] / ingest_seconds) / (read_count / read_seconds):.2f} x the raw read rate; "
-              f"snapshot publish {snapshot_seconds:.1f} s, store file "
-              f"{(work / 'var' / LIVE_FILE).stat().st_size / 1e6:.0f} MB", flush=True)
+        print(
+            f"raw log read: {read_count} notifications in {read_seconds:.1f} s ({read_count / read_seconds:.0f}/s); "
+            f"again: {read_again / read_again_seconds:.0f}/s",
+            flush=True,
+        )
+        print(
+            f"DuckDB ingestion: {loaded['events']} notifications in {ingest_seconds:.1f} s "
+            f"({loaded['events'] / ingest_seconds:.0f}/s) = "
+            f"{(loaded['events'] / ingest_seconds) / (read_count / read_seconds):.2f} x the raw read rate; "
+            f"snapshot publish {snapshot_seconds:.1f} s, store file "
+            f"{(work / 'var' / LIVE_FILE).stat().st_size / 1e6:.0f} MB",
+            flush=True,
+        )
 
-        with consult_server(settings, work / "server.log") as served, \
-                httpx.Client(base_url=served.url, timeout=60) as client:
-            login = client.post(API + "/auth/login", json={"email": "admin@bench.example.com", "password": ADMIN_PASSWORD,
-                                                           "role": "Admin"})
+        with (
+            consult_server(settings, work / "server.log") as served,
+            httpx.Client(base_url=served.url, timeout=60) as client,
+        ):
+            login = client.post(
+                API + "/auth/login",
+                json={"email": "admin@bench.example.com", "password": ADMIN_PASSWORD, "role": "Admin"},
+            )
             assert login.status_code == 200, login.text
             token = login.json()["data"]["token"]
             headers = {"Authorization": f"Bearer {token}"}
             today = datetime.now(IST)
-            views = {"monthly": {"viewType": "monthly", "year": today.year, "month": today.month},
-                     "yearly": {"viewType": "yearly", "year": today.year}}
-            answers = {name: client.get(API + "/analytics/overview", params=params, headers=headers).json()["data"]
-                       for name, params in views.items()}
+            views = {
+                "monthly": {"viewType": "monthly", "year": today.year, "month": today.month},
+                "yearly": {"viewType": "yearly", "year": today.year},
+            }
+            answers = {
+                name: client.get(API + "/analytics/overview", params=params, headers=headers).json()["data"]
+                for name, params in views.items()
+            }
             for _ in range(10):
                 for params in views.values():
                     timed_http(client, API + "/analytics/overview", params, headers)
@@ -501,10 +624,12 @@ def main() -> int:
     for name in ("monthly", "yearly"):
         p50, p95 = median(times[name]) * 1000, percentile(times[name], 0.95) * 1000
         pg50 = median(pg_times[name]) * 1000
-        print(f"overview {name}: HTTP p50 {p50:.1f} ms, p95 {p95:.1f} ms; health p50 "
-              f"{median(times['health']) * 1000:.1f} ms; PostgreSQL query set p50 {pg50:.1f} ms "
-              f"(= {pg50 / p50:.1f} x the HTTP overview); numbers equal: {not wrong[name]} {wrong[name] or ''}",
-              flush=True)
+        print(
+            f"overview {name}: HTTP p50 {p50:.1f} ms, p95 {p95:.1f} ms; health p50 "
+            f"{median(times['health']) * 1000:.1f} ms; PostgreSQL query set p50 {pg50:.1f} ms "
+            f"(= {pg50 / p50:.1f} x the HTTP overview); numbers equal: {not wrong[name]} {wrong[name] or ''}",
+            flush=True,
+        )
     if any(wrong.values()):
         return 1
     return 0 if median(times["monthly"]) < 0.05 and median(times["yearly"]) < 0.05 else 2

@@ -110,6 +110,7 @@ class Probe(Aggregate):
 
 # -- setup ---------------------------------------------------------------------------------------
 
+
 def weekdays(count: int, weeks_ahead: int = 2) -> list[date]:
     today = datetime.now(UTC).date()
     day = today + timedelta(days=7 * weeks_ahead - today.weekday())
@@ -140,10 +141,15 @@ class People:
     def make(self, role: str) -> tuple[str, str]:
         self.serial += 1
         unique = f"{self.serial:06d}{secrets.token_hex(2)}"
-        data = self.container.identity.signup({
-            "fullName": f"Bench {role} {self.serial}", "email": f"{role.lower()}{unique}@example.com",
-            "mobile": ("+9196" if role == "Consultant" else "+9197") + f"{self.serial:08d}",
-            "password": "secret1", "role": role})
+        data = self.container.identity.signup(
+            {
+                "fullName": f"Bench {role} {self.serial}",
+                "email": f"{role.lower()}{unique}@example.com",
+                "mobile": ("+9196" if role == "Consultant" else "+9197") + f"{self.serial:08d}",
+                "password": "secret1",
+                "role": role,
+            }
+        )
         account_id = str(data["user"]["id"])
         if role == "Consultant":
             self.container.people.set_consultant_status(account_id, "approve")
@@ -164,6 +170,7 @@ def distinct_slots(consultants: list[str], days: list[date]) -> list[Slot]:
 
 
 # -- part 1: in process ---------------------------------------------------------------------------
+
 
 @dataclass
 class Rate:
@@ -258,8 +265,12 @@ def in_process(container: Container, people: People, args: argparse.Namespace) -
     warm = [Slot(c, weekdays(1, weeks_ahead=8)[0], s) for c in consultants[:2] for s in DEFAULT_SLOTS]
     closed_loop(args.threads, warm, hold)
 
-    totals = {"raw saves": Rate(), "raw saves (service's recorder)": Rate(), "holds (as served)": Rate(),
-              "holds (write side only)": Rate()}
+    totals = {
+        "raw saves": Rate(),
+        "raw saves (service's recorder)": Rate(),
+        "holds (as served)": Rate(),
+        "holds (write side only)": Rate(),
+    }
     cursor = 0
     served_barrier = market.barrier
     for round_index in range(args.rounds):
@@ -267,7 +278,7 @@ def in_process(container: Container, people: People, args: argparse.Namespace) -
             if name.startswith("raw saves"):
                 rate = closed_loop(args.threads, list(range(per_round)), raw if name == "raw saves" else raw_service)
             else:
-                batch, cursor = slots[cursor:cursor + per_round], cursor + per_round
+                batch, cursor = slots[cursor : cursor + per_round], cursor + per_round
                 market.barrier = served_barrier if name == "holds (as served)" else NoBarrier()
                 try:
                     rate = closed_loop(args.threads, batch, hold)
@@ -286,14 +297,14 @@ def in_process(container: Container, people: People, args: argparse.Namespace) -
 # -- parts 2 and 3: over HTTP ---------------------------------------------------------------------
 
 
-
 def hold_body(consultant: str, client: str, slot: Slot) -> dict[str, str]:
     start, end = interval(slot.day, slot.start)
     return {"consultant": consultant, "client": client, "startAt": iso(start), "endAt": iso(end)}
 
 
-async def http_throughput(url: str, client: tuple[str, str], slots: list[Slot], connections: int
-                          ) -> tuple[Rate, Counter[int]]:
+async def http_throughput(
+    url: str, client: tuple[str, str], slots: list[Slot], connections: int
+) -> tuple[Rate, Counter[int]]:
     client_id, token = client
     work: asyncio.Queue[Slot] = asyncio.Queue()
     for slot in slots:
@@ -301,16 +312,16 @@ async def http_throughput(url: str, client: tuple[str, str], slots: list[Slot], 
     statuses: Counter[int] = Counter()
     latencies: list[float] = []
     connector = aiohttp.TCPConnector(limit=connections)
-    async with aiohttp.ClientSession(url, connector=connector,
-                                     headers={"Authorization": f"Bearer {token}"}) as session:
+    async with aiohttp.ClientSession(url, connector=connector, headers={"Authorization": f"Bearer {token}"}) as session:
         await asyncio.gather(*(session.get(API + "/health") for _ in range(connections)))
 
         async def worker() -> None:
             while not work.empty():
                 slot = work.get_nowait()
                 began = time.perf_counter()
-                async with session.post(API + "/appointments/hold",
-                                        json=hold_body(slot.consultant, client_id, slot)) as reply:
+                async with session.post(
+                    API + "/appointments/hold", json=hold_body(slot.consultant, client_id, slot)
+                ) as reply:
                     await reply.read()
                     statuses[reply.status] += 1
                 latencies.append(time.perf_counter() - began)
@@ -339,8 +350,11 @@ async def contention(url: str, clients: list[tuple[str, str]], slot: Slot) -> Co
         async def contender(client_id: str, token: str) -> None:
             await start.wait()
             began = time.perf_counter()
-            async with session.post(API + "/appointments/hold", json=hold_body(slot.consultant, client_id, slot),
-                                    headers={"Authorization": f"Bearer {token}"}) as reply:
+            async with session.post(
+                API + "/appointments/hold",
+                json=hold_body(slot.consultant, client_id, slot),
+                headers={"Authorization": f"Bearer {token}"},
+            ) as reply:
                 body = await reply.json()
             results.append((reply.status, str(body.get("message", "")), time.perf_counter() - began))
 
@@ -348,12 +362,15 @@ async def contention(url: str, clients: list[tuple[str, str]], slot: Slot) -> Co
         await asyncio.sleep(0.2)
         start.set()
         await asyncio.gather(*tasks)
-    return Contest(Counter(s for s, _, _ in results), Counter(m for s, m, _ in results if s != 200),
-                   [t for s, _, t in results if s == 409], [t for s, _, t in results if s == 200])
+    return Contest(
+        Counter(s for s, _, _ in results),
+        Counter(m for s, m, _ in results if s != 200),
+        [t for s, _, t in results if s == 409],
+        [t for s, _, t in results if s == 200],
+    )
 
 
 # -- report ---------------------------------------------------------------------------------------
-
 
 
 def ms(seconds: float) -> str:
@@ -373,10 +390,12 @@ def machine(load_before: tuple[float, float, float]) -> str:
         version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
     from importlib.metadata import version as installed
 
-    return (f"`nproc` {len(os.sched_getaffinity(0))}, {cpu}, Python {platform.python_version()}, "
-            f"{platform.system()} {platform.release()}, PostgreSQL {version}, eventsourcing "
-            f"{installed('eventsourcing')}; load average before the run "
-            f"{load_before[0]:.2f} / {load_before[1]:.2f} / {load_before[2]:.2f} (1/5/15 min)")
+    return (
+        f"`nproc` {len(os.sched_getaffinity(0))}, {cpu}, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}, PostgreSQL {version}, eventsourcing "
+        f"{installed('eventsourcing')}; load average before the run "
+        f"{load_before[0]:.2f} / {load_before[1]:.2f} / {load_before[2]:.2f} (1/5/15 min)"
+    )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -389,8 +408,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--http-ops", type=int, default=600)
     parser.add_argument("--contenders", type=int, default=200)
     parser.add_argument("--contests", type=int, default=5, help="contended slots (rounds of the contention part)")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="API processes for the HTTP parts (above 1: plus a projection worker, needs Redis)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="API processes for the HTTP parts (above 1: plus a projection worker, needs Redis)",
+    )
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
     parser.add_argument("--target-ratio", type=float, default=0.6)
     parser.add_argument("--target-p99-ms", type=float, default=400.0)
@@ -406,8 +429,14 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-booking-"))
     invalid: list[str] = []
     with database("postgres") as url:
-        settings = Settings(data_dir=work / "var", database_url=url, jwt_secret=JWT_SECRET, password_hash_rounds=4,
-                            rate_limit_max=int(NO_LIMIT), auth_rate_limit_max=int(NO_LIMIT))
+        settings = Settings(
+            data_dir=work / "var",
+            database_url=url,
+            jwt_secret=JWT_SECRET,
+            password_hash_rounds=4,
+            rate_limit_max=int(NO_LIMIT),
+            auth_rate_limit_max=int(NO_LIMIT),
+        )
         container = build(settings, run_projections=True)
         people = People(container)
         try:
@@ -421,13 +450,17 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             container.close()
         print("parts 2 and 3: over HTTP", flush=True)
-        with consult_server(settings, work / "server.log", workers=args.workers,
-                            redis_url=args.redis_url if args.workers > 1 else None) as served:
+        with consult_server(
+            settings, work / "server.log", workers=args.workers, redis_url=args.redis_url if args.workers > 1 else None
+        ) as served:
             base = served.url
             days = weekdays(-(-args.http_ops // (len(DEFAULT_SLOTS) * args.consultants)) + 1, weeks_ahead=3)
-            slots = distinct_slots(http_consultants, days)[:args.http_ops]
-            asyncio.run(http_throughput(base, http_client, distinct_slots(http_consultants, weekdays(1, 9))[:64],
-                                        args.connections))  # warm-up
+            slots = distinct_slots(http_consultants, days)[: args.http_ops]
+            asyncio.run(
+                http_throughput(
+                    base, http_client, distinct_slots(http_consultants, weekdays(1, 9))[:64], args.connections
+                )
+            )  # warm-up
             over_http, http_statuses = asyncio.run(http_throughput(base, http_client, slots, args.connections))
             if set(http_statuses) != {200}:
                 invalid.append(f"HTTP throughput statuses {dict(http_statuses)}")
@@ -436,8 +469,11 @@ def main(argv: list[str] | None = None) -> int:
                 slot = Slot(consultant, weekdays(1, weeks_ahead=2)[0], DEFAULT_SLOTS[index % len(DEFAULT_SLOTS)])
                 contest = asyncio.run(contention(base, contenders, slot))
                 contests.append(contest)
-                print(f"  contest {index + 1}: {dict(contest.statuses)}, losers p99 "
-                      f"{ms(percentile(contest.losers, 0.99))} ms", flush=True)
+                print(
+                    f"  contest {index + 1}: {dict(contest.statuses)}, losers p99 "
+                    f"{ms(percentile(contest.losers, 0.99))} ms",
+                    flush=True,
+                )
                 if contest.statuses != Counter({200: 1, 409: args.contenders - 1}) or set(contest.messages) != {TAKEN}:
                     invalid.append(f"contest {index + 1}: {dict(contest.statuses)} {dict(contest.messages)}")
 
@@ -454,8 +490,10 @@ def main(argv: list[str] | None = None) -> int:
     p99_met = p99 * 1000 < args.target_p99_ms
 
     def row(name: str, rate: Rate, ratio: float | None) -> str:
-        return (f"| {name} | {rate.ops} | {rate.per_second:.0f} | {ms(statistics.median(rate.latencies))} | "
-                f"{ms(percentile(rate.latencies, 0.99))} | {'' if ratio is None else f'{ratio:.2f}'} |")
+        return (
+            f"| {name} | {rate.ops} | {rate.per_second:.0f} | {ms(statistics.median(rate.latencies))} | "
+            f"{ms(percentile(rate.latencies, 0.99))} | {'' if ratio is None else f'{ratio:.2f}'} |"
+        )
 
     lines = [
         "# Benchmarks: booking (issue 4)",
@@ -468,10 +506,13 @@ def main(argv: list[str] | None = None) -> int:
         f"- Machine: {machine(load_before)}",
         f"- Command: {command}",
         "- Database: a throwaway PostgreSQL database on 127.0.0.1 (dropped afterwards). HTTP parts: "
-        + ("one `consult serve` process (uvicorn, projections in-process)" if args.workers == 1 else
-           f"`consult serve --workers {args.workers}` ({args.workers} API processes without projections, one "
-           "`consult worker` child running them, Redis for Socket.IO and rate limits; read-your-writes by polling "
-           "the committed projection position)")
+        + (
+            "one `consult serve` process (uvicorn, projections in-process)"
+            if args.workers == 1
+            else f"`consult serve --workers {args.workers}` ({args.workers} API processes without projections, one "
+            "`consult worker` child running them, Redis for Socket.IO and rate limits; read-your-writes by polling "
+            "the committed projection position)"
+        )
         + "; the load generator on the same machine.",
         "",
         f"## Throughput on distinct slots ({args.threads} in-process threads; {args.connections} HTTP connections)",
@@ -479,8 +520,11 @@ def main(argv: list[str] | None = None) -> int:
         "| what | operations | per second | p50 ms | p99 ms | ratio to raw saves |",
         "|---|---:|---:|---:|---:|---:|",
         row("raw `eventsourcing` saves (one trivial aggregate each, eventsourcing's recorder)", raw, None),
-        row("raw saves through the service's recorder (`infrastructure.event_store`)", raw_service,
-            raw_service.per_second / raw.per_second),
+        row(
+            "raw saves through the service's recorder (`infrastructure.event_store`)",
+            raw_service,
+            raw_service.per_second / raw.per_second,
+        ),
         row("holds through the application layer, as served (read-your-writes projection)", served, ratio_served),
         row("holds through the application layer, write side only", write_only, ratio_write),
         row(f"holds over HTTP (POST /appointments/hold, {args.connections} connections)", over_http, ratio_http),

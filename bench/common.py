@@ -130,8 +130,9 @@ class Served:
 
 
 @contextlib.contextmanager
-def consult_server(settings: Settings, log_path: Path, workers: int = 1, redis_url: str | None = None
-                   ) -> Iterator[Served]:
+def consult_server(
+    settings: Settings, log_path: Path, workers: int = 1, redis_url: str | None = None
+) -> Iterator[Served]:
     """A real `consult serve` process (one uvicorn process, projections in-process; or with
     `workers` > 1 the production shape: N API processes, a projection worker child, Redis), rate
     limits lifted; yields its base URL and process (for a profiler to attach to)."""
@@ -154,8 +155,18 @@ def consult_server(settings: Settings, log_path: Path, workers: int = 1, redis_u
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port), "--log-level", "warning",
-             "--workers", str(workers)],
+            [
+                sys.executable,
+                "-m",
+                "interfaces.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--workers",
+                str(workers),
+            ],
             env=env,
             cwd=ROOT,
             stdout=log,

@@ -142,8 +142,6 @@ def populate(settings: Settings, consultants: int, categories: int, seed: int) -
 # -- the server ----------------------------------------------------------------------------------
 
 
-
-
 # -- the load ------------------------------------------------------------------------------------
 
 
@@ -186,8 +184,6 @@ async def drive(url: str, duration: float, concurrency: int) -> Run:
     return run
 
 
-
-
 @dataclass
 class Summary:
     route: str
@@ -223,8 +219,6 @@ class Summary:
     @property
     def valid(self) -> bool:
         return all(run.valid for run in self.runs)
-
-
 
 
 def revision() -> str:

@@ -44,8 +44,14 @@ from bench.common import (  # noqa: E402
     utc_stamp,
 )
 
-SLOTS = [("09:00", "10:00"), ("10:15", "11:15"), ("11:30", "12:30"), ("12:45", "13:45"), ("14:00", "15:00"),
-         ("15:15", "16:15")]
+SLOTS = [
+    ("09:00", "10:00"),
+    ("10:15", "11:15"),
+    ("11:30", "12:30"),
+    ("12:45", "13:45"),
+    ("14:00", "15:00"),
+    ("15:15", "16:15"),
+]
 
 
 def weekdays(count: int, weeks_ahead: int = 2) -> list[date]:
@@ -67,53 +73,81 @@ class Money(Scenario):
         self.paid_id, self.paid = self.register("Consultant", "+9195", unique)
         admin = bearer(self.admin)
         self.http.post(f"/consultants/{self.paid_id}/approve", headers=admin).raise_for_status()
-        self.http.patch(f"/consultants/{self.paid_id}", headers=admin,
-                        json={"fees": 1500, "commission": {"platformPercent": 10}}).raise_for_status()
+        self.http.patch(
+            f"/consultants/{self.paid_id}", headers=admin, json={"fees": 1500, "commission": {"platformPercent": 10}}
+        ).raise_for_status()
         self.slots = [(d, s) for d in weekdays(60) for s in SLOTS]
         self.free_slots, self.paid_slots = list(self.slots), list(self.slots)
         self.direct_slots = list(self.slots[::-1])
         self.serial = 0
 
     def _body(self, consultant: str, day: date, slot: tuple[str, str]) -> dict[str, Any]:
-        return {"consultant": consultant, "client": self.client_id, "startAt": at(day, slot[0]),
-                "endAt": at(day, slot[1])}
+        return {
+            "consultant": consultant,
+            "client": self.client_id,
+            "startAt": at(day, slot[0]),
+            "endAt": at(day, slot[1]),
+        }
 
     def free_booking(self) -> int:
         day, slot = self.free_slots.pop(0)
         body = self._body(self.consultant_id, day, slot)
         held = self.http.post("/appointments/hold", json=body, headers=bearer(self.client))
-        confirmed = self.http.post("/appointments", json={**body, "holdId": held.json()["data"]["holdId"]},
-                                   headers=bearer(self.client))
+        confirmed = self.http.post(
+            "/appointments", json={**body, "holdId": held.json()["data"]["holdId"]}, headers=bearer(self.client)
+        )
         return confirmed.status_code
 
     def paid_booking(self) -> int:
         day, slot = self.paid_slots.pop(0)
         body = self._body(self.paid_id, day, slot)
         hold_id = self.http.post("/appointments/hold", json=body, headers=bearer(self.client)).json()["data"]["holdId"]
-        order = self.http.post("/payments/create-order", headers=bearer(self.client), json={
-            "amount": 1500, "holdId": hold_id, "consultantId": self.paid_id}).json()["data"]
+        order = self.http.post(
+            "/payments/create-order",
+            headers=bearer(self.client),
+            json={"amount": 1500, "holdId": hold_id, "consultantId": self.paid_id},
+        ).json()["data"]
         payment_id = "pay_" + secrets.token_hex(7)
-        signature = hmac.new(self.secret.encode(), f"{order['orderId']}|{payment_id}".encode(),
-                             hashlib.sha256).hexdigest()
-        confirmed = self.http.post("/appointments", headers=bearer(self.client), json={
-            **body, "holdId": hold_id, "payment": {"razorpayResponse": {
-                "razorpay_order_id": order["orderId"], "razorpay_payment_id": payment_id,
-                "razorpay_signature": signature}}})
+        signature = hmac.new(
+            self.secret.encode(), f"{order['orderId']}|{payment_id}".encode(), hashlib.sha256
+        ).hexdigest()
+        confirmed = self.http.post(
+            "/appointments",
+            headers=bearer(self.client),
+            json={
+                **body,
+                "holdId": hold_id,
+                "payment": {
+                    "razorpayResponse": {
+                        "razorpay_order_id": order["orderId"],
+                        "razorpay_payment_id": payment_id,
+                        "razorpay_signature": signature,
+                    }
+                },
+            },
+        )
         return confirmed.status_code
 
     def earn(self) -> None:
         """One more completed offline payment of the paid consultant (not timed)."""
         day, slot = self.direct_slots.pop(0)
-        created = self.http.post("/appointments", headers=bearer(self.admin), json={
-            **self._body(self.paid_id, day, slot), "payment": {"amount": 1000, "status": "Success"}})
+        created = self.http.post(
+            "/appointments",
+            headers=bearer(self.admin),
+            json={**self._body(self.paid_id, day, slot), "payment": {"amount": 1000, "status": "Success"}},
+        )
         created.raise_for_status()
-        self.http.patch(f"/appointments/{created.json()['data']['_id']}", headers=bearer(self.admin),
-                        json={"status": "Completed"}).raise_for_status()
+        self.http.patch(
+            f"/appointments/{created.json()['data']['_id']}", headers=bearer(self.admin), json={"status": "Completed"}
+        ).raise_for_status()
 
     def payout(self) -> int:
         self.serial += 1
-        return self.http.post("/transactions/payout", headers=bearer(self.admin), json={
-            "consultantId": self.paid_id, "amount": 10, "referenceId": f"BENCH-{self.serial}"}).status_code
+        return self.http.post(
+            "/transactions/payout",
+            headers=bearer(self.admin),
+            json={"consultantId": self.paid_id, "amount": 10, "referenceId": f"BENCH-{self.serial}"},
+        ).status_code
 
     def transactions(self) -> int:
         return self.http.get("/transactions", params={"limit": 100}, headers=bearer(self.admin)).status_code
@@ -132,10 +166,12 @@ def main() -> int:
         with consult_server(settings, Path(work) / "server.log") as served:
             scenario = Money(served.url, settings.resolved_razorpay_secret)
             kinds: dict[str, Callable[[], int]] = {
-                "GET /health": scenario.health, "free booking (hold + confirm)": scenario.free_booking,
+                "GET /health": scenario.health,
+                "free booking (hold + confirm)": scenario.free_booking,
                 "paid booking (hold + create-order + confirm)": scenario.paid_booking,
                 "POST /transactions/payout": scenario.payout,
-                "GET /transactions?limit=100 (admin)": scenario.transactions}
+                "GET /transactions?limit=100 (admin)": scenario.transactions,
+            }
             times: dict[str, list[float]] = {name: [] for name in kinds}
             statuses: Counter[str] = Counter()
             scenario.earn()
@@ -153,13 +189,19 @@ def main() -> int:
     print("| request | n | p50 ms | p90 ms | p50 / health |")
     print("|---|---:|---:|---:|---:|")
     for name, values in times.items():
-        print(f"| {name} | {len(values)} | {median(values) * 1000:.1f} | {percentile(values, 0.9) * 1000:.1f} | "
-              f"{median(values) / base:.1f}x |")
+        print(
+            f"| {name} | {len(values)} | {median(values) * 1000:.1f} | {percentile(values, 0.9) * 1000:.1f} | "
+            f"{median(values) / base:.1f}x |"
+        )
     print()
     print("statuses: " + ", ".join(f"{k} x{v}" for k, v in sorted(statuses.items())))
-    expected = {"GET /health: 200", "free booking (hold + confirm): 201",
-                "paid booking (hold + create-order + confirm): 201", "POST /transactions/payout: 201",
-                "GET /transactions?limit=100 (admin): 200"}
+    expected = {
+        "GET /health: 200",
+        "free booking (hold + confirm): 201",
+        "paid booking (hold + create-order + confirm): 201",
+        "POST /transactions/payout: 201",
+        "GET /transactions?limit=100 (admin): 200",
+    }
     return 0 if set(statuses) == expected else 1
 
 

@@ -120,8 +120,13 @@ def bare_server(port: int) -> None:
         )
         await send({"type": "http.response.body", "body": body})
 
-    uvicorn.run(socketio.ASGIApp(sio, other_asgi_app=http), host="127.0.0.1", port=port, log_level="warning",
-                ws=WEBSOCKET_PROTOCOL)
+    uvicorn.run(
+        socketio.ASGIApp(sio, other_asgi_app=http),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        ws=WEBSOCKET_PROTOCOL,
+    )
 
 
 # -- a receiver process: many Socket.IO clients, driven over stdin/stdout --------------------------
@@ -199,8 +204,6 @@ class WireClient:
         self.reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.reader
-
-
 
 
 class ReceiverState:
@@ -610,9 +613,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.workers > 1:  # a channel of its own: no other process on this Redis reaches the sockets
             os.environ["SOCKETIO_CHANNEL"] = f"consult-bench-fanout-{os.getpid()}"
         served = stack.enter_context(
-            consult_server(
-                settings, work / "server.log", args.workers, args.redis_url if args.workers > 1 else None
-            )
+            consult_server(settings, work / "server.log", args.workers, args.redis_url if args.workers > 1 else None)
         )
         scenario = Scenario(served.url)
         stack.callback(scenario.close)

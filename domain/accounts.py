@@ -26,9 +26,7 @@ USER_STATUSES = ("Active", "Inactive")
 VERIFICATION_STATUSES = ("Approved", "Pending", "Rejected", "Blocked")
 
 # Fields a consultant may not change on its own record (contract auth §8.1.7).
-ADMIN_ONLY_CONSULTANT_FIELDS = frozenset(
-    {"status", "commission", "ratingSummary", "reviews", "clientInfo", "clients"}
-)
+ADMIN_ONLY_CONSULTANT_FIELDS = frozenset({"status", "commission", "ratingSummary", "reviews", "clientInfo", "clients"})
 
 
 class Account(Aggregate):

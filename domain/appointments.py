@@ -46,8 +46,10 @@ def reach_days(start: datetime, end: datetime, zone: ZoneInfo) -> list[date]:
 
 
 def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    return (datetime.combine(day, time(0), tzinfo=zone),
-            datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone))
+    return (
+        datetime.combine(day, time(0), tzinfo=zone),
+        datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone),
+    )
 
 
 @dataclass(frozen=True)
@@ -98,10 +100,25 @@ class ConsultantDay(Aggregate):
         return [e for e in self.bookings(now, excluding) if e.start < end and e.end > start]
 
     @event("Reserved")
-    def reserve(self, appointment_id: str, start: datetime, end: datetime, client_id: str, is_hold: bool,
-                expires_at: datetime | None) -> None:
-        self.entries = {**self.entries, appointment_id: {"start": start, "end": end, "client_id": client_id,
-                                                        "is_hold": is_hold, "expires_at": expires_at}}
+    def reserve(
+        self,
+        appointment_id: str,
+        start: datetime,
+        end: datetime,
+        client_id: str,
+        is_hold: bool,
+        expires_at: datetime | None,
+    ) -> None:
+        self.entries = {
+            **self.entries,
+            appointment_id: {
+                "start": start,
+                "end": end,
+                "client_id": client_id,
+                "is_hold": is_hold,
+                "expires_at": expires_at,
+            },
+        }
 
     @event("Released")
     def release(self, appointment_id: str) -> None:
@@ -134,8 +151,18 @@ class Appointment(Aggregate):
         return aggregate_id(appointment_id)
 
     @event("Created")
-    def __init__(self, appointment_id: str, consultant_id: str, client_id: str, start: datetime, end: datetime,
-                 status: str, expires_at: datetime | None, fields: dict[str, Any], created_by: str) -> None:
+    def __init__(
+        self,
+        appointment_id: str,
+        consultant_id: str,
+        client_id: str,
+        start: datetime,
+        end: datetime,
+        status: str,
+        expires_at: datetime | None,
+        fields: dict[str, Any],
+        created_by: str,
+    ) -> None:
         self.appointment_id = appointment_id
         self.consultant_id = consultant_id
         self.client_id = client_id
@@ -205,8 +232,9 @@ def ensure_interval(start: datetime, end: datetime) -> None:
         raise Invalid("Invalid time range: startAt must be before endAt")
 
 
-def refuse_overlap(days: list[ConsultantDay], start: datetime, end: datetime, now: datetime, message: str,
-                   excluding: str | None = None) -> None:
+def refuse_overlap(
+    days: list[ConsultantDay], start: datetime, end: datetime, now: datetime, message: str, excluding: str | None = None
+) -> None:
     for day in days:
         if day.overlapping(start, end, now, excluding):
             raise Conflict(message)

@@ -28,16 +28,29 @@ def default_availability() -> dict[str, Any]:
         "acceptingNewClients": True,
         "currentStatus": "available",
         "workingHours": {
-            day: ({"enabled": True, "slots": [{"start": "09:00", "end": "17:00"}]} if index < 5
-                  else {"enabled": False, "slots": []})
+            day: (
+                {"enabled": True, "slots": [{"start": "09:00", "end": "17:00"}]}
+                if index < 5
+                else {"enabled": False, "slots": []}
+            )
             for index, day in enumerate(WEEKDAYS)
         },
         "breakTimes": [],
         "advanceBooking": {},
-        "sessionSettings": {"defaultDuration": 60, "minDuration": 30, "maxDuration": 180, "bufferTime": 15,
-                            "maxSessionsPerDay": 8, "overlappingAllowed": False},
-        "cancellation": {"cancellationWindow": 24, "cancellationPolicy": "", "autoCancelUnpaid": False,
-                         "unpaidBookingWindow": 2},
+        "sessionSettings": {
+            "defaultDuration": 60,
+            "minDuration": 30,
+            "maxDuration": 180,
+            "bufferTime": 15,
+            "maxSessionsPerDay": 8,
+            "overlappingAllowed": False,
+        },
+        "cancellation": {
+            "cancellationWindow": 24,
+            "cancellationPolicy": "",
+            "autoCancelUnpaid": False,
+            "unpaidBookingWindow": 2,
+        },
         "timeOff": [],
     }
 
@@ -46,31 +59,70 @@ def default_settings() -> dict[str, Any]:
     return {
         "notifications": {flag: True for flag in NOTIFICATION_FLAGS},
         "availability": with_generated_slots(default_availability()),
-        "calendar": {"defaultView": "week", "workingDaysOnly": True, "showWeekends": False, "timeSlotInterval": 30,
-                     "syncWithGoogle": False, "googleCalendarId": "", "syncWithOutlook": False,
-                     "outlookCalendarId": ""},
-        "payments": {"acceptedMethods": [], "autoConfirmPayments": False, "requirePaymentUpfront": True,
-                     "partialPaymentAllowed": False, "partialPaymentPercentage": 50, "refundPolicy": "",
-                     "currency": "USD"},
-        "communication": {"preferredContactMethod": "email", "autoResponseEnabled": False,
-                          "autoResponseMessage": "", "responseTimeSLA": 24, "allowVideoCalls": True,
-                          "allowAudioCalls": True, "allowChat": True, "allowInPerson": True},
-        "privacy": {"showProfilePublicly": True, "showEmailPublicly": False, "showPhonePublicly": False,
-                    "showAddressPublicly": False, "allowReviews": True, "moderateReviews": True,
-                    "showAvailabilityPublicly": True},
-        "professional": {"consultationTypes": [], "languages": [], "specializations": [],
-                         "consultationFees": {"initial": 0, "followUp": 0, "emergency": 0}, "qualifications": [],
-                         "memberships": []},
-        "integrations": {"zoom": {"enabled": False, "apiKey": "", "apiSecret": "", "meetingUrlTemplate": ""},
-                         "googleMeet": {"enabled": False, "clientId": "", "clientSecret": ""},
-                         "skype": {"enabled": False, "username": ""},
-                         "teams": {"enabled": False, "tenantId": "", "clientId": "", "clientSecret": ""}},
-        "dashboard": {"defaultView": "overview", "widgets": [], "refreshInterval": 30, "showTips": True,
-                      "compactMode": False},
+        "calendar": {
+            "defaultView": "week",
+            "workingDaysOnly": True,
+            "showWeekends": False,
+            "timeSlotInterval": 30,
+            "syncWithGoogle": False,
+            "googleCalendarId": "",
+            "syncWithOutlook": False,
+            "outlookCalendarId": "",
+        },
+        "payments": {
+            "acceptedMethods": [],
+            "autoConfirmPayments": False,
+            "requirePaymentUpfront": True,
+            "partialPaymentAllowed": False,
+            "partialPaymentPercentage": 50,
+            "refundPolicy": "",
+            "currency": "USD",
+        },
+        "communication": {
+            "preferredContactMethod": "email",
+            "autoResponseEnabled": False,
+            "autoResponseMessage": "",
+            "responseTimeSLA": 24,
+            "allowVideoCalls": True,
+            "allowAudioCalls": True,
+            "allowChat": True,
+            "allowInPerson": True,
+        },
+        "privacy": {
+            "showProfilePublicly": True,
+            "showEmailPublicly": False,
+            "showPhonePublicly": False,
+            "showAddressPublicly": False,
+            "allowReviews": True,
+            "moderateReviews": True,
+            "showAvailabilityPublicly": True,
+        },
+        "professional": {
+            "consultationTypes": [],
+            "languages": [],
+            "specializations": [],
+            "consultationFees": {"initial": 0, "followUp": 0, "emergency": 0},
+            "qualifications": [],
+            "memberships": [],
+        },
+        "integrations": {
+            "zoom": {"enabled": False, "apiKey": "", "apiSecret": "", "meetingUrlTemplate": ""},
+            "googleMeet": {"enabled": False, "clientId": "", "clientSecret": ""},
+            "skype": {"enabled": False, "username": ""},
+            "teams": {"enabled": False, "tenantId": "", "clientId": "", "clientSecret": ""},
+        },
+        "dashboard": {
+            "defaultView": "overview",
+            "widgets": [],
+            "refreshInterval": 30,
+            "showTips": True,
+            "compactMode": False,
+        },
     }
 
 
 # -- merging -----------------------------------------------------------------------------------
+
 
 def deep_merge(stored: Any, patch: dict[str, Any]) -> dict[str, Any]:
     """Contract §3.6: objects merge recursively, arrays and scalars replace, absent keys are kept."""
@@ -98,6 +150,7 @@ def normalise_status(value: str) -> str:
 
 
 # -- generated slots ---------------------------------------------------------------------------
+
 
 def minutes(hhmm: str) -> int:
     hours, mins = hhmm.split(":")
@@ -140,6 +193,7 @@ def with_generated_slots(availability: dict[str, Any]) -> dict[str, Any]:
 
 # -- validation of a merged availability --------------------------------------------------------
 
+
 def availability_problems(availability: dict[str, Any]) -> list[dict[str, str]]:
     """Cross-field rules that a partial body cannot check alone (after the merge)."""
     problems = []
@@ -147,19 +201,25 @@ def availability_problems(availability: dict[str, Any]) -> list[dict[str, str]]:
         for index, window in enumerate((day or {}).get("slots") or []):
             start, end = window.get("start", ""), window.get("end", "")
             if HHMM.match(start or "") and HHMM.match(end or "") and minutes(end) <= minutes(start):
-                problems.append({"field": f"availability.workingHours.{name}.slots.{index}.end",
-                                 "message": "end must be after start"})
+                problems.append(
+                    {
+                        "field": f"availability.workingHours.{name}.slots.{index}.end",
+                        "message": "end must be after start",
+                    }
+                )
     for index, pause in enumerate(availability.get("breakTimes") or []):
         if minutes(pause["end"]) <= minutes(pause["start"]):
             problems.append({"field": f"availability.breakTimes.{index}.end", "message": "end must be after start"})
     for index, leave in enumerate(availability.get("timeOff") or []):
         if str(leave.get("endDate", ""))[:10] < str(leave.get("startDate", ""))[:10]:
-            problems.append({"field": f"availability.timeOff.{index}.endDate",
-                             "message": "endDate must be on or after startDate"})
+            problems.append(
+                {"field": f"availability.timeOff.{index}.endDate", "message": "endDate must be on or after startDate"}
+            )
     return problems
 
 
 # -- the slot rule -------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Booking:
@@ -280,8 +340,11 @@ def open_slots(
             continue
         # the caller's own hold frees its own slot only (a retry refreshes it); like any other
         # booking it still blocks the slots it overlaps, which the hold command would refuse
-        if any(slot.start < b.end + buffer and slot.end > b.start - buffer for b in live
-               if not (is_own and b in own and (b.start, b.end) == (slot.start, slot.end))):
+        if any(
+            slot.start < b.end + buffer and slot.end > b.start - buffer
+            for b in live
+            if not (is_own and b in own and (b.start, b.end) == (slot.start, slot.end))
+        ):
             continue
         out.append(slot.label)
     return out

@@ -143,8 +143,14 @@ class Earnings(Aggregate):
 
     @property
     def earned(self) -> Decimal:
-        return sum((exact(p["net"]) for p in self.payments.values()
-                    if p["appointment"] is None or self.completed.get(p["appointment"])), Decimal("0.00"))
+        return sum(
+            (
+                exact(p["net"])
+                for p in self.payments.values()
+                if p["appointment"] is None or self.completed.get(p["appointment"])
+            ),
+            Decimal("0.00"),
+        )
 
     @property
     def remaining(self) -> Decimal:

@@ -20,8 +20,9 @@ class Notification(Aggregate):
         return aggregate_id(notification_id)
 
     @event("Sent")
-    def __init__(self, notification_id: str, recipient: str | None, recipient_role: str | None,
-                 content: dict[str, Any]) -> None:
+    def __init__(
+        self, notification_id: str, recipient: str | None, recipient_role: str | None, content: dict[str, Any]
+    ) -> None:
         self.notification_id = notification_id
         self.recipient = recipient
         self.recipient_role = recipient_role
@@ -29,8 +30,9 @@ class Notification(Aggregate):
 
 
 def notify(recipient: str | None, content: dict[str, Any], recipient_role: str | None = None) -> Notification:
-    return Notification(notification_id=new_object_id(), recipient=recipient, recipient_role=recipient_role,
-                        content=content)
+    return Notification(
+        notification_id=new_object_id(), recipient=recipient, recipient_role=recipient_role, content=content
+    )
 
 
 def long_date(moment: datetime, zone: ZoneInfo) -> str:
@@ -48,10 +50,25 @@ def month_day(moment: datetime, zone: ZoneInfo) -> str:
     return f"{local:%b} {local.day}"
 
 
-def template(name: str, message: str, kind: str, category: str, priority: str, url: str, label: str,
-             related_id: str | None = None) -> dict[str, Any]:
-    content = {"name": name, "message": message, "type": kind, "category": category, "priority": priority,
-               "actionUrl": url, "actionLabel": label}
+def template(
+    name: str,
+    message: str,
+    kind: str,
+    category: str,
+    priority: str,
+    url: str,
+    label: str,
+    related_id: str | None = None,
+) -> dict[str, Any]:
+    content = {
+        "name": name,
+        "message": message,
+        "type": kind,
+        "category": category,
+        "priority": priority,
+        "actionUrl": url,
+        "actionLabel": label,
+    }
     if related_id:
         content.update(relatedId=related_id, relatedType="appointment")
     return content

@@ -26,9 +26,18 @@ class AppointmentQueries:
             document = json.loads(raw)
             return self._populate(conn, [document])[0] if populated else document
 
-    def list(self, *, client_id: str | None, consultant_id: str | None, status: str | None,
-             start_from: datetime | None, start_to: datetime | None, q: str | None, page: int,
-             limit: int) -> list[dict[str, Any]]:
+    def list(
+        self,
+        *,
+        client_id: str | None,
+        consultant_id: str | None,
+        status: str | None,
+        start_from: datetime | None,
+        start_to: datetime | None,
+        q: str | None,
+        page: int,
+        limit: int,
+    ) -> list[dict[str, Any]]:
         where: list[Any] = []
         if client_id:
             where.append(appointments.c.client_id == client_id)
@@ -41,8 +50,13 @@ class AppointmentQueries:
             where.append(appointments.c.start_at <= start_to)
         if q:
             where.append(appointments.c.search_text.like(contains(q[:100]), escape="\\"))
-        query = (sa.select(appointments.c.document).where(*where).order_by(appointments.c.start_at, appointments.c.id)
-                 .limit(limit).offset((page - 1) * limit))
+        query = (
+            sa.select(appointments.c.document)
+            .where(*where)
+            .order_by(appointments.c.start_at, appointments.c.id)
+            .limit(limit)
+            .offset((page - 1) * limit)
+        )
         with self.engine.connect() as conn:
             documents = [json.loads(raw) for raw in conn.execute(query).scalars()]
             return self._populate(conn, documents)
@@ -52,21 +66,37 @@ class AppointmentQueries:
         ids = {d["client"] for d in documents} | {d["consultant"] for d in documents}
         if not ids:
             return documents
-        parties = {row.id: json.loads(row.document) for row in conn.execute(
-            sa.select(accounts.c.id, accounts.c.document).where(accounts.c.id.in_(ids)))}
+        parties = {
+            row.id: json.loads(row.document)
+            for row in conn.execute(sa.select(accounts.c.id, accounts.c.document).where(accounts.c.id.in_(ids)))
+        }
         out = []
         for document in documents:
             client, consultant = parties.get(document["client"]), parties.get(document["consultant"])
             populated = {**document}
-            populated["client"] = None if client is None else {
-                "_id": client["_id"], "fullName": client.get("fullName", ""), "email": client.get("email", ""),
-                "mobile": client.get("mobile", "")}
-            populated["consultant"] = None if consultant is None else {
-                "_id": consultant["_id"],
-                "fullName": consultant.get("displayName") or consultant.get("name") or "",
-                "email": consultant.get("email", ""), "mobile": consultant.get("mobile") or consultant.get("phone", ""),
-                "role": "Consultant", "category": (consultant.get("category") or {}).get("name") or "General",
-                "subcategory": (consultant.get("subcategory") or {}).get("name") or ""}
+            populated["client"] = (
+                None
+                if client is None
+                else {
+                    "_id": client["_id"],
+                    "fullName": client.get("fullName", ""),
+                    "email": client.get("email", ""),
+                    "mobile": client.get("mobile", ""),
+                }
+            )
+            populated["consultant"] = (
+                None
+                if consultant is None
+                else {
+                    "_id": consultant["_id"],
+                    "fullName": consultant.get("displayName") or consultant.get("name") or "",
+                    "email": consultant.get("email", ""),
+                    "mobile": consultant.get("mobile") or consultant.get("phone", ""),
+                    "role": "Consultant",
+                    "category": (consultant.get("category") or {}).get("name") or "General",
+                    "subcategory": (consultant.get("subcategory") or {}).get("name") or "",
+                }
+            )
             out.append(populated)
         return out
 
@@ -74,11 +104,29 @@ class AppointmentQueries:
 
     def due(self, now: datetime, reminder_lead: timedelta) -> dict[str, list[str]]:
         with self.engine.connect() as conn:
-            holds = [row.id for row in conn.execute(sa.select(appointments.c.id, appointments.c.document).where(
-                appointments.c.status == "Hold")) if json.loads(row.document).get("expiresAt", "") <= iso_utc(now)]
-            finished = list(conn.execute(sa.select(appointments.c.id).where(
-                appointments.c.status == "Upcoming", appointments.c.end_at <= now)).scalars())
-            soon = [row.id for row in conn.execute(sa.select(appointments.c.id, appointments.c.document).where(
-                appointments.c.status == "Upcoming", appointments.c.start_at >= now,
-                appointments.c.start_at <= now + reminder_lead)) if not json.loads(row.document).get("reminderSent")]
+            holds = [
+                row.id
+                for row in conn.execute(
+                    sa.select(appointments.c.id, appointments.c.document).where(appointments.c.status == "Hold")
+                )
+                if json.loads(row.document).get("expiresAt", "") <= iso_utc(now)
+            ]
+            finished = list(
+                conn.execute(
+                    sa.select(appointments.c.id).where(
+                        appointments.c.status == "Upcoming", appointments.c.end_at <= now
+                    )
+                ).scalars()
+            )
+            soon = [
+                row.id
+                for row in conn.execute(
+                    sa.select(appointments.c.id, appointments.c.document).where(
+                        appointments.c.status == "Upcoming",
+                        appointments.c.start_at >= now,
+                        appointments.c.start_at <= now + reminder_lead,
+                    )
+                )
+                if not json.loads(row.document).get("reminderSent")
+            ]
         return {"expire": holds, "complete": finished, "remind": soon}

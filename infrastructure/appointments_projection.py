@@ -54,15 +54,31 @@ class AppointmentsProjector:
         if isinstance(event, Appointment.Event):
             self._appointment(batch, event)
         elif isinstance(event, ClientLink.Linked):
-            batch.conn.execute(client_links.insert().values(
-                client_id=event.client_id, consultant_id=event.consultant_id, status="Active",
-                created_at=iso_utc(event.timestamp)))
+            batch.conn.execute(
+                client_links.insert().values(
+                    client_id=event.client_id,
+                    consultant_id=event.consultant_id,
+                    status="Active",
+                    created_at=iso_utc(event.timestamp),
+                )
+            )
         elif isinstance(event, Notification.Sent):
             when = iso_utc(event.timestamp)
-            document = {"_id": event.notification_id, "avatar": "", "read": False, "recipient": event.recipient,
-                        "recipientRole": event.recipient_role, "isGlobal": False, "sender": None,
-                        "senderRole": "System", "metadata": {}, "expiresAt": None, **event.content,
-                        "createdAt": when, "updatedAt": when}
+            document = {
+                "_id": event.notification_id,
+                "avatar": "",
+                "read": False,
+                "recipient": event.recipient,
+                "recipientRole": event.recipient_role,
+                "isGlobal": False,
+                "sender": None,
+                "senderRole": "System",
+                "metadata": {},
+                "expiresAt": None,
+                **event.content,
+                "createdAt": when,
+                "updatedAt": when,
+            }
             room = f"user:{event.recipient}" if event.recipient else f"role:{event.recipient_role}"
             batch.emits.append(Emit("notification:new", document, room=room))
 
@@ -73,16 +89,34 @@ class AppointmentsProjector:
         appointment_id = event.originator_id.hex[:24]
         when = iso_utc(event.timestamp)
         if isinstance(event, Appointment.Created):
-            document = {"_id": appointment_id, "client": event.client_id, "consultant": event.consultant_id,
-                        "session": "Video Call", "date": self._business_date(event.start),
-                        "startAt": iso_utc(event.start), "endAt": iso_utc(event.end), "status": event.status,
-                        "reminderSent": False, "reason": "", "notes": "", **event.fields,
-                        "createdAt": when, "updatedAt": when}
+            document = {
+                "_id": appointment_id,
+                "client": event.client_id,
+                "consultant": event.consultant_id,
+                "session": "Video Call",
+                "date": self._business_date(event.start),
+                "startAt": iso_utc(event.start),
+                "endAt": iso_utc(event.end),
+                "status": event.status,
+                "reminderSent": False,
+                "reason": "",
+                "notes": "",
+                **event.fields,
+                "createdAt": when,
+                "updatedAt": when,
+            }
             if event.expires_at is not None:
                 document["expiresAt"] = iso_utc(event.expires_at)
-            row = {"id": appointment_id, "consultant_id": event.consultant_id, "client_id": event.client_id,
-                   "status": event.status, "start_at": event.start, "end_at": event.end,
-                   "search_text": _search(document), "document": dumps(document)}
+            row = {
+                "id": appointment_id,
+                "consultant_id": event.consultant_id,
+                "client_id": event.client_id,
+                "status": event.status,
+                "start_at": event.start,
+                "end_at": event.end,
+                "search_text": _search(document),
+                "document": dumps(document),
+            }
             batch.insert(INSERT_APPOINTMENT, row)
             slot = self._slot_row(appointment_id, document, self._live(document))
             if slot is not None:  # a live booking closes slots
@@ -106,8 +140,12 @@ class AppointmentsProjector:
             document["status"] = "Upcoming"
             document.pop("expiresAt", None)
         elif isinstance(event, Appointment.Rescheduled):
-            document.update(startAt=iso_utc(event.start), endAt=iso_utc(event.end),
-                            date=self._business_date(event.start), reminderSent=False)
+            document.update(
+                startAt=iso_utc(event.start),
+                endAt=iso_utc(event.end),
+                date=self._business_date(event.start),
+                reminderSent=False,
+            )
         elif isinstance(event, Appointment.Cancelled):
             document["status"] = CANCELLED
         elif isinstance(event, Appointment.Completed):
@@ -119,13 +157,22 @@ class AppointmentsProjector:
         elif isinstance(event, Appointment.ReminderSent):
             document["reminderSent"] = True
         document["updatedAt"] = when
-        conn.execute(UPDATE_APPOINTMENT, {
-            "b_id": appointment_id, "status": document["status"], "start_at": _instant(document["startAt"]),
-            "end_at": _instant(document["endAt"]), "search_text": _search(document), "document": dumps(document)})
+        conn.execute(
+            UPDATE_APPOINTMENT,
+            {
+                "b_id": appointment_id,
+                "status": document["status"],
+                "start_at": _instant(document["startAt"]),
+                "end_at": _instant(document["endAt"]),
+                "search_text": _search(document),
+                "document": dumps(document),
+            },
+        )
         self._sync_slot(batch, appointment_id, document, before)
 
-    def _sync_slot(self, batch: Batch, appointment_id: str, after: dict[str, Any] | None,
-                   before: dict[str, Any] | None) -> None:
+    def _sync_slot(
+        self, batch: Batch, appointment_id: str, after: dict[str, Any] | None, before: dict[str, Any] | None
+    ) -> None:
         """Keep `slot_bookings` equal to the live bookings; announce every change of the open slots."""
         old, new = self._live(before), self._live(after)
         if old == new:
@@ -150,12 +197,19 @@ class AppointmentsProjector:
     def _slot_row(appointment_id: str, document: dict[str, Any], live: tuple[Any, ...] | None) -> dict[str, Any] | None:
         if live is None:
             return None
-        return {"appointment_id": appointment_id, "consultant_id": document["consultant"],
-                "client_id": document["client"], "start_at": _instant(live[0]), "end_at": _instant(live[1]),
-                "is_hold": live[2], "expires_at": _instant(live[3]) if live[3] else None}
+        return {
+            "appointment_id": appointment_id,
+            "consultant_id": document["consultant"],
+            "client_id": document["client"],
+            "start_at": _instant(live[0]),
+            "end_at": _instant(live[1]),
+            "is_hold": live[2],
+            "expires_at": _instant(live[3]) if live[3] else None,
+        }
 
-    def _announce(self, batch: Batch, document: dict[str, Any], before: dict[str, Any] | None,
-                  after: dict[str, Any] | None) -> None:
+    def _announce(
+        self, batch: Batch, document: dict[str, Any], before: dict[str, Any] | None, after: dict[str, Any] | None
+    ) -> None:
         dates = {self._business_date(_instant(doc["startAt"])) for doc in (before, after) if doc is not None}
         reason = _reason(before, after)
         for day in sorted(dates):

@@ -92,8 +92,7 @@ class Container:
         """Projections (when this process runs them) follow the event log in a thread."""
         if self.run_projections and not self._threads:
             self._stop.clear()
-            for name, target in (("projections", self.runner.run_forever),
-                                 ("scheduler", self.scheduler.run_forever)):
+            for name, target in (("projections", self.runner.run_forever), ("scheduler", self.scheduler.run_forever)):
                 thread = threading.Thread(target=target, args=(self._stop,), daemon=True, name=name)
                 thread.start()
                 self._threads.append(thread)
@@ -103,8 +102,7 @@ class Container:
     def start_reporting(self) -> None:
         assert self.reporting is not None
         self._stop.clear()
-        thread = threading.Thread(target=self.reporting.run_forever, args=(self._stop,), daemon=True,
-                                  name="reporting")
+        thread = threading.Thread(target=self.reporting.run_forever, args=(self._stop,), daemon=True, name="reporting")
         thread.start()
         self._threads.append(thread)
 
@@ -147,19 +145,22 @@ def build_gateway(settings: Settings) -> Any:
     """The sandbox (embedded default) or the live Razorpay and PayPal adapters."""
     if settings.payment_gateway == "live":
         if not (settings.razorpay_key_id and settings.paypal_client_id and settings.paypal_client_secret):
-            raise RuntimeError("PAYMENT_GATEWAY=live needs RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, PAYPAL_CLIENT_ID "
-                               "and PAYPAL_CLIENT_SECRET")
-        return Gateways(RazorpayGateway(settings.razorpay_key_id, settings.resolved_razorpay_secret,
-                                        settings.razorpay_api_url),
-                        PayPalGateway(settings.paypal_client_id, settings.paypal_client_secret,
-                                      settings.paypal_api_url))
+            raise RuntimeError(
+                "PAYMENT_GATEWAY=live needs RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, PAYPAL_CLIENT_ID "
+                "and PAYPAL_CLIENT_SECRET"
+            )
+        return Gateways(
+            RazorpayGateway(settings.razorpay_key_id, settings.resolved_razorpay_secret, settings.razorpay_api_url),
+            PayPalGateway(settings.paypal_client_id, settings.paypal_client_secret, settings.paypal_api_url),
+        )
     if settings.is_production:
         log.warning("PAYMENT_GATEWAY=sandbox in production: no real payment can be taken")
     return SandboxGateway(settings.razorpay_key_id or "rzp_test_sandbox", settings.resolved_razorpay_secret)
 
 
-def build(settings: Settings | None = None, *, run_projections: bool = True,
-          broadcaster: Broadcaster | None = None) -> Container:
+def build(
+    settings: Settings | None = None, *, run_projections: bool = True, broadcaster: Broadcaster | None = None
+) -> Container:
     settings = settings or Settings()
     migrate(settings)
     zone = ZoneInfo(settings.business_timezone)
@@ -187,7 +188,14 @@ def build(settings: Settings | None = None, *, run_projections: bool = True,
     sms, mailer = LoggingSms(), LoggingMailer()
     hasher = BcryptHasher(settings.password_hash_rounds)
     identity = Identity(
-        market, directory, directory, hasher, tokens, SqlSecrets(write_engine), sms, mailer,
+        market,
+        directory,
+        directory,
+        hasher,
+        tokens,
+        SqlSecrets(write_engine),
+        sms,
+        mailer,
         secret_digest=lambda value: hmac.new(secret_key, value.encode(), hashlib.sha256).hexdigest(),
         frontend_url=settings.frontend_url,
     )
@@ -202,9 +210,30 @@ def build(settings: Settings | None = None, *, run_projections: bool = True,
     limiter = RedisLimiter(settings.redis_url) if settings.redis_url else MemoryLimiter()
     if run_projections:
         runner.catch_up()
-    return Container(settings, run_projections, engine, write_engine, market, runner, directory, identity,
-                     people, settings_service, slots, bookings, appointment_queries,
-                     Scheduler(bookings, appointment_queries), tokens, limiter, sms, mailer, gateway, payments,
-                     Payouts(market, settings.platform_currency), LedgerQueries(engine, invoice_url),
-                     reads=AsyncReads(settings.database_url, ASYNC_READ_POOL_SIZE)
-                     if settings.uses_postgres and settings.database_url else None)
+    return Container(
+        settings,
+        run_projections,
+        engine,
+        write_engine,
+        market,
+        runner,
+        directory,
+        identity,
+        people,
+        settings_service,
+        slots,
+        bookings,
+        appointment_queries,
+        Scheduler(bookings, appointment_queries),
+        tokens,
+        limiter,
+        sms,
+        mailer,
+        gateway,
+        payments,
+        Payouts(market, settings.platform_currency),
+        LedgerQueries(engine, invoice_url),
+        reads=AsyncReads(settings.database_url, ASYNC_READ_POOL_SIZE)
+        if settings.uses_postgres and settings.database_url
+        else None,
+    )

@@ -19,19 +19,33 @@ MIGRATION_LOCK_KEY = 7_264_001  # any constant shared by every process of this s
 ASYNC_READ_POOL_SIZE = 4
 
 
-def create_read_engine(settings: Settings, pool_size: int = 5, max_overflow: int = 1,
-                       connect_args: dict[str, str] | None = None, *, autocommit: bool = True) -> sa.Engine:
+def create_read_engine(
+    settings: Settings,
+    pool_size: int = 5,
+    max_overflow: int = 1,
+    connect_args: dict[str, str] | None = None,
+    *,
+    autocommit: bool = True,
+) -> sa.Engine:
     """On PostgreSQL the read engine runs each statement in its own implicit transaction
     (`autocommit`): a read-committed read sees a fresh snapshot per statement either way, and a
     query then costs one round trip instead of three (BEGIN, the query, the ROLLBACK of the
     connection's return to the pool). Engines that write pass `autocommit=False`."""
     if settings.uses_postgres:
-        return sa.create_engine(settings.sqlalchemy_url, pool_size=pool_size, max_overflow=max_overflow,
-                                pool_recycle=1800, pool_timeout=30, connect_args=connect_args or {},
-                                **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}))
+        return sa.create_engine(
+            settings.sqlalchemy_url,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_recycle=1800,
+            pool_timeout=30,
+            connect_args=connect_args or {},
+            **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
+        )
     settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(
-        settings.sqlalchemy_url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=20,
+        settings.sqlalchemy_url,
+        connect_args={"timeout": 30, "check_same_thread": False},
+        pool_size=20,
         max_overflow=40,
     )
 
@@ -128,5 +142,6 @@ def create_projection_engine(settings: Settings, write_engine: sa.Engine) -> sa.
     again from the (durable) event store: read models stay exactly-once. Elsewhere the write engine."""
     if not settings.uses_postgres:
         return write_engine
-    return create_read_engine(settings, pool_size=2, max_overflow=2,
-                              connect_args={"options": "-c synchronous_commit=off"}, autocommit=False)
+    return create_read_engine(
+        settings, pool_size=2, max_overflow=2, connect_args={"options": "-c synchronous_commit=off"}, autocommit=False
+    )

@@ -80,9 +80,12 @@ class Directory:
 
     def admin_exists(self) -> bool:
         with self.engine.connect() as conn:
-            return conn.execute(
-                sa.select(accounts.c.id).where(accounts.c.kind == "user", accounts.c.role == "Admin").limit(1)
-            ).first() is not None
+            return (
+                conn.execute(
+                    sa.select(accounts.c.id).where(accounts.c.kind == "user", accounts.c.role == "Admin").limit(1)
+                ).first()
+                is not None
+            )
 
     def status_of(self, account_id: str) -> tuple[str, str | None] | None:
         """(kind, status) of an account, for the per-request status check."""
@@ -91,8 +94,7 @@ class Directory:
     # -- lists ---------------------------------------------------------------------------------
 
     def documents(self, kind: str, *where: Any, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
-        query = sa.select(accounts.c.document).where(accounts.c.kind == kind, *where).order_by(
-            accounts.c.seq.desc())
+        query = sa.select(accounts.c.document).where(accounts.c.kind == kind, *where).order_by(accounts.c.seq.desc())
         if limit is not None:
             query = query.limit(limit).offset(offset)
         with self.engine.connect() as conn:
@@ -100,15 +102,19 @@ class Directory:
 
     def document(self, kind: str, account_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
-            doc = conn.execute(sa.select(accounts.c.document).where(
-                accounts.c.id == account_id, accounts.c.kind == kind)).scalar()
+            doc = conn.execute(
+                sa.select(accounts.c.document).where(accounts.c.id == account_id, accounts.c.kind == kind)
+            ).scalar()
         return json.loads(doc) if doc else None
 
     def count(self, kind: str, *where: Any) -> int:
         with self.engine.connect() as conn:
-            return int(conn.execute(
-                sa.select(sa.func.count()).select_from(accounts).where(accounts.c.kind == kind, *where)
-            ).scalar() or 0)
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count()).select_from(accounts).where(accounts.c.kind == kind, *where)
+                ).scalar()
+                or 0
+            )
 
     @staticmethod
     def _consultant_filters(category: str | None, status: str | None, q: str | None) -> list[Any]:
@@ -116,7 +122,8 @@ class Directory:
         where: list[Any] = []
         if category is not None:
             in_list = sa.select(consultant_categories.c.consultant_id).where(
-                consultant_categories.c.category_name == category)
+                consultant_categories.c.category_name == category
+            )
             where.append(sa.or_(accounts.c.category_name == category, accounts.c.id.in_(in_list)))
         if status is not None:
             where.append(accounts.c.status == status)
@@ -134,9 +141,11 @@ class Directory:
     def public_consultants_json(self, category: str | None, q: str | None) -> list[str]:
         """Active consultants' public documents as JSON text, newest first, with `clientsCount`
         spliced in last (where the public view puts it)."""
-        query = (sa.select(accounts.c.id, accounts.c.public_document)
-                 .where(accounts.c.kind == CONSULTANT, *self._consultant_filters(category, "Active", q))
-                 .order_by(accounts.c.seq.desc()))
+        query = (
+            sa.select(accounts.c.id, accounts.c.public_document)
+            .where(accounts.c.kind == CONSULTANT, *self._consultant_filters(category, "Active", q))
+            .order_by(accounts.c.seq.desc())
+        )
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         counts = self.clients_counts([row.id for row in rows])
@@ -181,8 +190,12 @@ class Directory:
         if parent_id is not None:
             where.append(categories.c.parent_id == parent_id)
         with self.engine.connect() as conn:
-            return [json.loads(doc) for doc in conn.execute(
-                sa.select(categories.c.document).where(*where).order_by(categories.c.seq.desc())).scalars()]
+            return [
+                json.loads(doc)
+                for doc in conn.execute(
+                    sa.select(categories.c.document).where(*where).order_by(categories.c.seq.desc())
+                ).scalars()
+            ]
 
     def child_ids(self, category_id: str) -> list[str]:
         with self.engine.connect() as conn:
@@ -195,15 +208,20 @@ class Directory:
         `subcategory.name` (the legacy rule, by title) or by any `categories[]` entry with its id."""
         subs = sa.select(categories.c.id, categories.c.title).where(categories.c.parent_id.is_not(None)).subquery()
         by_title = sa.select(subs.c.id.label("sub_id"), accounts.c.id.label("consultant_id")).join(
-            accounts, sa.and_(accounts.c.kind == CONSULTANT, accounts.c.subcategory_name == subs.c.title,
-                              subs.c.title != ""))
-        by_entry = sa.select(consultant_categories.c.subcategory_id.label("sub_id"),
-                             consultant_categories.c.consultant_id).where(
-            consultant_categories.c.subcategory_id.is_not(None))
+            accounts,
+            sa.and_(accounts.c.kind == CONSULTANT, accounts.c.subcategory_name == subs.c.title, subs.c.title != ""),
+        )
+        by_entry = sa.select(
+            consultant_categories.c.subcategory_id.label("sub_id"), consultant_categories.c.consultant_id
+        ).where(consultant_categories.c.subcategory_id.is_not(None))
         members = sa.union(by_title, by_entry).subquery()
         revenue = earnings_in(*month_window(datetime.now(UTC), self.zone)).subquery()
-        links = (sa.select(client_links.c.consultant_id, sa.func.count().label("n"))
-                 .where(client_links.c.status == "Active").group_by(client_links.c.consultant_id).subquery())
+        links = (
+            sa.select(client_links.c.consultant_id, sa.func.count().label("n"))
+            .where(client_links.c.status == "Active")
+            .group_by(client_links.c.consultant_id)
+            .subquery()
+        )
         query = (
             sa.select(
                 members.c.sub_id,
@@ -218,28 +236,43 @@ class Directory:
             .group_by(members.c.sub_id)
         )
         with self.engine.connect() as conn:
-            return {row[0]: {"consultants": int(row[1]), "clients": int(row[2]), "monthlyRevenue": row[3] / 100}
-                    for row in conn.execute(query)}
+            return {
+                row[0]: {"consultants": int(row[1]), "clients": int(row[2]), "monthlyRevenue": row[3] / 100}
+                for row in conn.execute(query)
+            }
 
     # -- clients -------------------------------------------------------------------------------
 
-    def clients(self, search: str | None, status: str | None, linked_to: str | None, page: int,
-                limit: int) -> tuple[list[dict[str, Any]], int]:
+    def clients(
+        self, search: str | None, status: str | None, linked_to: str | None, page: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
         where: list[Any] = []
         if search:
             needle = contains(search)
-            where.append(sa.or_(*(sa.func.lower(column).like(needle, escape="\\")
-                                  for column in (accounts.c.name, accounts.c.email, accounts.c.mobile))))
+            where.append(
+                sa.or_(
+                    *(
+                        sa.func.lower(column).like(needle, escape="\\")
+                        for column in (accounts.c.name, accounts.c.email, accounts.c.mobile)
+                    )
+                )
+            )
         if status:
             where.append(accounts.c.status == status)
         if linked_to is not None:
-            where.append(accounts.c.id.in_(sa.select(client_links.c.client_id).where(
-                client_links.c.consultant_id == linked_to)))
+            where.append(
+                accounts.c.id.in_(sa.select(client_links.c.client_id).where(client_links.c.consultant_id == linked_to))
+            )
         total = self.count("client", *where)
         return self.documents("client", *where, limit=limit, offset=(page - 1) * limit), total
 
     def is_linked(self, client_id: str, consultant_id: str) -> bool:
         with self.engine.connect() as conn:
-            return conn.execute(sa.select(client_links.c.client_id).where(
-                client_links.c.client_id == client_id, client_links.c.consultant_id == consultant_id)).first() \
+            return (
+                conn.execute(
+                    sa.select(client_links.c.client_id).where(
+                        client_links.c.client_id == client_id, client_links.c.consultant_id == consultant_id
+                    )
+                ).first()
                 is not None
+            )

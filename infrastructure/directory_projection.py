@@ -28,14 +28,27 @@ def dumps(document: dict[str, Any]) -> str:
 
 
 REGISTRATION_NOTICES = {
-    (CONSULTANT, "register"): ("New Consultant Registration",
-                               "{name} has registered as a consultant and is pending approval.", "high",
-                               "/consultants", "Review"),
-    (CONSULTANT, "signup"): ("New Consultant Signup",
-                             "{name} has signed up as a consultant and is pending approval.", "high",
-                             "/consultants", "Review"),
-    (CLIENT, "register"): ("New Client Registration", "{name} has registered as a client.", "normal",
-                           "/clients", "View"),
+    (CONSULTANT, "register"): (
+        "New Consultant Registration",
+        "{name} has registered as a consultant and is pending approval.",
+        "high",
+        "/consultants",
+        "Review",
+    ),
+    (CONSULTANT, "signup"): (
+        "New Consultant Signup",
+        "{name} has signed up as a consultant and is pending approval.",
+        "high",
+        "/consultants",
+        "Review",
+    ),
+    (CLIENT, "register"): (
+        "New Client Registration",
+        "{name} has registered as a client.",
+        "normal",
+        "/clients",
+        "View",
+    ),
     (CLIENT, "signup"): ("New Client Signup", "{name} has signed up as a client.", "normal", "/clients", "View"),
 }
 
@@ -43,11 +56,25 @@ REGISTRATION_NOTICES = {
 def admin_notification(event_id: str, when: str, notice: tuple[str, str, str, str, str], name: str) -> dict[str, Any]:
     title, message, priority, url, label = notice
     return {
-        "_id": event_id, "name": title, "message": message.format(name=name), "avatar": "", "read": False,
-        "recipient": None, "recipientRole": "Admin", "isGlobal": False, "type": "registration",
-        "category": "system", "priority": priority, "actionUrl": url, "actionLabel": label,
-        "sender": None, "senderRole": "System", "metadata": {}, "expiresAt": None,
-        "createdAt": when, "updatedAt": when,
+        "_id": event_id,
+        "name": title,
+        "message": message.format(name=name),
+        "avatar": "",
+        "read": False,
+        "recipient": None,
+        "recipientRole": "Admin",
+        "isGlobal": False,
+        "type": "registration",
+        "category": "system",
+        "priority": priority,
+        "actionUrl": url,
+        "actionLabel": label,
+        "sender": None,
+        "senderRole": "System",
+        "metadata": {},
+        "expiresAt": None,
+        "createdAt": when,
+        "updatedAt": when,
     }
 
 
@@ -83,21 +110,33 @@ class DirectoryProjector:
         when = iso_utc(event.timestamp)
         if isinstance(event, Account.Registered):
             document = {"_id": account_id, "id": account_id, **event.profile, "createdAt": when, "updatedAt": when}
-            conn.execute(INSERT_ACCOUNT, {
-                "id": account_id, "kind": event.kind, "seq": position, "created_at": when,
-                "password_hash": event.password_hash, **self._columns(event.kind, document)})
+            conn.execute(
+                INSERT_ACCOUNT,
+                {
+                    "id": account_id,
+                    "kind": event.kind,
+                    "seq": position,
+                    "created_at": when,
+                    "password_hash": event.password_hash,
+                    **self._columns(event.kind, document),
+                },
+            )
             if event.kind == CONSULTANT and document.get("categories"):
                 self._insert_categories(conn, account_id, document["categories"])
             notice = REGISTRATION_NOTICES.get((event.kind, event.channel))
             if notice:
                 name = event.profile.get("name") or event.profile.get("fullName") or ""
-                batch.emits.append(Emit("notification:new", admin_notification(
-                    derived_object_id(event.originator_id, event.originator_version), when, notice, name),
-                    room="role:Admin"))
+                batch.emits.append(
+                    Emit(
+                        "notification:new",
+                        admin_notification(
+                            derived_object_id(event.originator_id, event.originator_version), when, notice, name
+                        ),
+                        room="role:Admin",
+                    )
+                )
             return
-        row = conn.execute(
-            sa.select(accounts.c.kind, accounts.c.document).where(accounts.c.id == account_id)
-        ).first()
+        row = conn.execute(sa.select(accounts.c.kind, accounts.c.document).where(accounts.c.id == account_id)).first()
         if row is None:
             return
         if isinstance(event, Account.Deleted):
@@ -105,8 +144,7 @@ class DirectoryProjector:
             conn.execute(consultant_categories.delete().where(consultant_categories.c.consultant_id == account_id))
             return
         if isinstance(event, Account.PasswordSet):
-            conn.execute(accounts.update().where(accounts.c.id == account_id).values(
-                password_hash=event.password_hash))
+            conn.execute(accounts.update().where(accounts.c.id == account_id).values(password_hash=event.password_hash))
             return
         document = json.loads(row.document)
         if isinstance(event, Account.LoggedIn):
@@ -118,27 +156,42 @@ class DirectoryProjector:
                 if row.kind == CONSULTANT and "categories" in event.changes:
                     self._replace_categories(conn, account_id, document.get("categories") or [])
             else:  # Approved, Rejected, Blocked, Unblocked
-                document["status"] = {"Approved": "Active", "Rejected": "Rejected", "Blocked": "Blocked",
-                                      "Unblocked": "Active"}[type(event).__name__]
-        conn.execute(accounts.update().where(accounts.c.id == account_id).values(
-            **self._columns(row.kind, document)))
+                document["status"] = {
+                    "Approved": "Active",
+                    "Rejected": "Rejected",
+                    "Blocked": "Blocked",
+                    "Unblocked": "Active",
+                }[type(event).__name__]
+        conn.execute(accounts.update().where(accounts.c.id == account_id).values(**self._columns(row.kind, document)))
 
     @staticmethod
     def _columns(kind: str, document: dict[str, Any]) -> dict[str, Any]:
         if kind == CONSULTANT:
             name = consultant_display_name(document) or document.get("name", "")
             return {
-                "role": "Consultant", "email": document.get("email", ""), "phone": document.get("phone", ""),
-                "mobile": document.get("mobile", ""), "status": document.get("status"), "name": name,
+                "role": "Consultant",
+                "email": document.get("email", ""),
+                "phone": document.get("phone", ""),
+                "mobile": document.get("mobile", ""),
+                "status": document.get("status"),
+                "name": name,
                 "category_name": (document.get("category") or {}).get("name", ""),
                 "subcategory_name": (document.get("subcategory") or {}).get("name", ""),
-                "document": dumps(document), "public_document": dumps(public_consultant(document)),
+                "document": dumps(document),
+                "public_document": dumps(public_consultant(document)),
             }
         role = "Client" if kind == CLIENT else document.get("role", "Employee")
         return {
-            "role": role, "email": document.get("email", ""), "phone": "", "mobile": document.get("mobile", ""),
-            "status": document.get("status"), "name": document.get("fullName", ""), "category_name": "",
-            "subcategory_name": "", "document": dumps(document), "public_document": None,
+            "role": role,
+            "email": document.get("email", ""),
+            "phone": "",
+            "mobile": document.get("mobile", ""),
+            "status": document.get("status"),
+            "name": document.get("fullName", ""),
+            "category_name": "",
+            "subcategory_name": "",
+            "document": dumps(document),
+            "public_document": None,
         }
 
     @staticmethod
@@ -149,12 +202,20 @@ class DirectoryProjector:
     @staticmethod
     def _insert_categories(conn: sa.Connection, consultant_id: str, entries: list[dict[str, Any]]) -> None:
         if entries:
-            conn.execute(consultant_categories.insert(), [
-                {"consultant_id": consultant_id, "position": index, "category_id": entry.get("categoryId"),
-                 "category_name": entry.get("categoryName") or "", "subcategory_id": entry.get("subcategoryId"),
-                 "subcategory_name": entry.get("subcategoryName") or ""}
-                for index, entry in enumerate(entries)
-            ])
+            conn.execute(
+                consultant_categories.insert(),
+                [
+                    {
+                        "consultant_id": consultant_id,
+                        "position": index,
+                        "category_id": entry.get("categoryId"),
+                        "category_name": entry.get("categoryName") or "",
+                        "subcategory_id": entry.get("subcategoryId"),
+                        "subcategory_name": entry.get("subcategoryName") or "",
+                    }
+                    for index, entry in enumerate(entries)
+                ],
+            )
 
     # -- catalogue ------------------------------------------------------------------------------
 
@@ -166,9 +227,16 @@ class DirectoryProjector:
             document = {"_id": category_id, **event.fields, "createdAt": when, "updatedAt": when}
             if event.parent_id:
                 document["parentCategory"] = event.parent_id
-            conn.execute(categories.insert().values(
-                id=category_id, parent_id=event.parent_id, title=document.get("title", ""),
-                status=document.get("status", "Active"), seq=position, document=dumps(document)))
+            conn.execute(
+                categories.insert().values(
+                    id=category_id,
+                    parent_id=event.parent_id,
+                    title=document.get("title", ""),
+                    status=document.get("status", "Active"),
+                    seq=position,
+                    document=dumps(document),
+                )
+            )
             return
         row = conn.execute(sa.select(categories).where(categories.c.id == category_id)).first()
         if row is None:
@@ -181,9 +249,16 @@ class DirectoryProjector:
         document["updatedAt"] = when
         if event.parent_id:
             document["parentCategory"] = event.parent_id
-        conn.execute(categories.update().where(categories.c.id == category_id).values(
-            parent_id=event.parent_id, title=document.get("title", ""), status=document.get("status", "Active"),
-            document=dumps(document)))
+        conn.execute(
+            categories.update()
+            .where(categories.c.id == category_id)
+            .values(
+                parent_id=event.parent_id,
+                title=document.get("title", ""),
+                status=document.get("status", "Active"),
+                document=dumps(document),
+            )
+        )
         new_title = document.get("title", "")
         if new_title != row.title:
             self._cascade_rename(conn, category_id, row.title, new_title, sub=row.parent_id is not None)
@@ -197,10 +272,12 @@ class DirectoryProjector:
         linked = sa.select(consultant_categories.c.consultant_id).where(link_id == category_id)
         rows = conn.execute(
             sa.select(accounts.c.id, accounts.c.kind, accounts.c.document).where(
-                accounts.c.kind == CONSULTANT, sa.or_(primary == old, accounts.c.id.in_(linked)))
+                accounts.c.kind == CONSULTANT, sa.or_(primary == old, accounts.c.id.in_(linked))
+            )
         ).all()
         snapshot_key, id_key, name_key = (
-            ("subcategory", "subcategoryId", "subcategoryName") if sub else ("category", "categoryId", "categoryName"))
+            ("subcategory", "subcategoryId", "subcategoryName") if sub else ("category", "categoryId", "categoryName")
+        )
         for row in rows:
             document = json.loads(row.document)
             if (document.get(snapshot_key) or {}).get("name") == old:
@@ -208,6 +285,9 @@ class DirectoryProjector:
             for entry in document.get("categories") or []:
                 if entry.get(id_key) == category_id:
                     entry[name_key] = new
-            conn.execute(accounts.update().where(accounts.c.id == row.id).values(
-                **DirectoryProjector._columns(row.kind, document)))
+            conn.execute(
+                accounts.update()
+                .where(accounts.c.id == row.id)
+                .values(**DirectoryProjector._columns(row.kind, document))
+            )
             DirectoryProjector._replace_categories(conn, row.id, document.get("categories") or [])

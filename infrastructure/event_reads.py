@@ -44,8 +44,15 @@ def _postgres_reader(recorder: Any) -> Reader:
             ids = "{" + ",".join(str(u) for u, _ in wanted) + "}"
             versions = "{" + ",".join(str(int(v)) for _, v in wanted) + "}"
             cursor.execute(statement, (ids, versions), prepare=True)
-            return [StoredEvent(originator_id=row["originator_id"], originator_version=row["originator_version"],
-                                topic=row["topic"], state=bytes(row["state"])) for row in cursor.fetchall()]
+            return [
+                StoredEvent(
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in cursor.fetchall()
+            ]
 
     return read
 
@@ -61,10 +68,19 @@ def _sqlite_reader(recorder: Any) -> Reader:
         for uuid, version in wanted:
             params += [uuid.hex, version]
         with recorder.datastore.transaction(commit=False) as cursor:
-            cursor.execute(f"SELECT originator_id, originator_version, topic, state FROM {table} WHERE {where} "
-                           "ORDER BY originator_id, originator_version", params)
-            return [StoredEvent(originator_id=recorder.convert_originator_id(row["originator_id"]),
-                                originator_version=row["originator_version"], topic=row["topic"],
-                                state=row["state"]) for row in cursor.fetchall()]
+            cursor.execute(
+                f"SELECT originator_id, originator_version, topic, state FROM {table} WHERE {where} "
+                "ORDER BY originator_id, originator_version",
+                params,
+            )
+            return [
+                StoredEvent(
+                    originator_id=recorder.convert_originator_id(row["originator_id"]),
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=row["state"],
+                )
+                for row in cursor.fetchall()
+            ]
 
     return read

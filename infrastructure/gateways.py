@@ -65,18 +65,23 @@ class SandboxGateway:
     def _mac(self, purpose: str, value: str) -> str:
         return hmac.new(self.secret.encode(), f"{purpose}|{value}".encode(), hashlib.sha256).hexdigest()
 
-    def create_order(self, method: str, amount_minor: int, currency: str, receipt: str,
-                     notes: dict[str, Any]) -> Order:
+    def create_order(self, method: str, amount_minor: int, currency: str, receipt: str, notes: dict[str, Any]) -> Order:
         if method == "PayPal":
-            return Order("".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(17)),
-                         amount_minor, currency)
+            return Order(
+                "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(17)),
+                amount_minor,
+                currency,
+            )
         return Order(_random_id("order_"), amount_minor, currency)
 
     # what the buyer's checkout hands to the client app
     def pay(self, order_id: str) -> dict[str, str]:
         payment_id = _random_id("pay_")
-        return {"razorpay_order_id": order_id, "razorpay_payment_id": payment_id,
-                "razorpay_signature": signature(self.secret, order_id, payment_id)}
+        return {
+            "razorpay_order_id": order_id,
+            "razorpay_payment_id": payment_id,
+            "razorpay_signature": signature(self.secret, order_id, payment_id),
+        }
 
     def approve_paypal(self, order_id: str) -> dict[str, str]:
         return {"orderID": order_id, "payerID": "PAYER" + self._mac("approve", order_id)[:12].upper()}
@@ -94,8 +99,9 @@ class SandboxGateway:
         return ("rfnd_" if method != "PayPal" else "REF") + self._mac("refund", receipt)[:14]
 
 
-def _request(method: str, url: str, headers: dict[str, str], body: bytes | None = None,
-             timeout: float = 20) -> tuple[int, dict[str, Any]]:
+def _request(
+    method: str, url: str, headers: dict[str, str], body: bytes | None = None, timeout: float = 20
+) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(url, data=body, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (configured https URL)
@@ -123,18 +129,21 @@ class RazorpayGateway:
             raise RuntimeError(f"Razorpay: {message}")
         return payload
 
-    def create_order(self, method: str, amount_minor: int, currency: str, receipt: str,
-                     notes: dict[str, Any]) -> Order:
-        payload = self._call("POST", "/orders", {"amount": amount_minor, "currency": currency, "receipt": receipt,
-                                                 "notes": notes})
+    def create_order(self, method: str, amount_minor: int, currency: str, receipt: str, notes: dict[str, Any]) -> Order:
+        payload = self._call(
+            "POST", "/orders", {"amount": amount_minor, "currency": currency, "receipt": receipt, "notes": notes}
+        )
         return Order(str(payload["id"]), int(payload["amount"]), str(payload["currency"]))
 
     def verify(self, method: str, proof: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
         return check_signature(self.secret, proof)
 
     def refund(self, method: str, payment_reference: str, amount_minor: int, currency: str, receipt: str) -> str:
-        payload = self._call("POST", f"/payments/{payment_reference}/refund",
-                             {"amount": amount_minor, "receipt": receipt, "notes": {"refundId": receipt}})
+        payload = self._call(
+            "POST",
+            f"/payments/{payment_reference}/refund",
+            {"amount": amount_minor, "receipt": receipt, "notes": {"refundId": receipt}},
+        )
         return str(payload["id"])
 
 
@@ -147,28 +156,35 @@ class PayPalGateway:
 
     def _token(self) -> str:
         basic = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
-        status, payload = _request("POST", self.api_url + "/v1/oauth2/token",
-                                   {"Authorization": f"Basic {basic}",
-                                    "Content-Type": "application/x-www-form-urlencoded"},
-                                   b"grant_type=client_credentials")
+        status, payload = _request(
+            "POST",
+            self.api_url + "/v1/oauth2/token",
+            {"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"},
+            b"grant_type=client_credentials",
+        )
         if status >= 300:
             raise RuntimeError("PayPal: authentication failed")
         return str(payload["access_token"])
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None,
-              request_id: str | None = None) -> tuple[int, dict[str, Any]]:
+    def _call(
+        self, method: str, path: str, body: dict[str, Any] | None, request_id: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
         headers = {"Authorization": f"Bearer {self._token()}", "Content-Type": "application/json"}
         if request_id:
             headers["PayPal-Request-Id"] = request_id
         return _request(method, self.api_url + path, headers, json.dumps(body).encode() if body is not None else None)
 
-    def create_order(self, method: str, amount_minor: int, currency: str, receipt: str,
-                     notes: dict[str, Any]) -> Order:
+    def create_order(self, method: str, amount_minor: int, currency: str, receipt: str, notes: dict[str, Any]) -> Order:
         value = str((Decimal(amount_minor) / 100).quantize(Decimal("0.01")))
-        status, payload = self._call("POST", "/v2/checkout/orders", {
-            "intent": "CAPTURE",
-            "purchase_units": [{"reference_id": receipt, "amount": {"currency_code": currency, "value": value}}]},
-            request_id=receipt)
+        status, payload = self._call(
+            "POST",
+            "/v2/checkout/orders",
+            {
+                "intent": "CAPTURE",
+                "purchase_units": [{"reference_id": receipt, "amount": {"currency_code": currency, "value": value}}],
+            },
+            request_id=receipt,
+        )
         if status >= 300:
             raise RuntimeError("PayPal: Failed to create order")
         return Order(str(payload["id"]), amount_minor, currency)
@@ -185,8 +201,12 @@ class PayPalGateway:
 
     def refund(self, method: str, payment_reference: str, amount_minor: int, currency: str, receipt: str) -> str:
         value = str((Decimal(amount_minor) / 100).quantize(Decimal("0.01")))
-        status, payload = self._call("POST", f"/v2/payments/captures/{payment_reference}/refund",
-                                     {"amount": {"currency_code": currency, "value": value}}, request_id=receipt)
+        status, payload = self._call(
+            "POST",
+            f"/v2/payments/captures/{payment_reference}/refund",
+            {"amount": {"currency_code": currency, "value": value}},
+            request_id=receipt,
+        )
         if status >= 300:
             raise RuntimeError("PayPal: refund failed")
         return str(payload["id"])
@@ -203,8 +223,7 @@ class Gateways:
     def _of(self, method: str) -> Any:
         return self.paypal if method == "PayPal" else self.razorpay
 
-    def create_order(self, method: str, amount_minor: int, currency: str, receipt: str,
-                     notes: dict[str, Any]) -> Order:
+    def create_order(self, method: str, amount_minor: int, currency: str, receipt: str, notes: dict[str, Any]) -> Order:
         return self._of(method).create_order(method, amount_minor, currency, receipt, notes)  # type: ignore[no-any-return]
 
     def verify(self, method: str, proof: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:

@@ -20,8 +20,9 @@ def _latin(text: Any) -> str:
     return str(text or "").encode("latin-1", "replace").decode("latin-1")
 
 
-def render_invoice(transaction: dict[str, Any], client: dict[str, Any], consultant: dict[str, Any],
-                   zone: ZoneInfo) -> bytes:
+def render_invoice(
+    transaction: dict[str, Any], client: dict[str, Any], consultant: dict[str, Any], zone: ZoneInfo
+) -> bytes:
     currency = transaction.get("currency") or "INR"
     paid_at = (transaction.get("metadata") or {}).get("verifiedAt") or transaction.get("createdAt")
     issued = datetime.fromisoformat(str(paid_at).replace("Z", "+00:00")).astimezone(zone)
@@ -47,10 +48,14 @@ def render_invoice(transaction: dict[str, Any], client: dict[str, Any], consulta
     pdf.cell(0, 7, "Consultant", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 10)
     consultant_name = consultant.get("displayName") or consultant.get("name") or consultant.get("fullName") or ""
-    category = (consultant.get("category") or {}).get("name", "") if isinstance(consultant.get("category"), dict) else ""
-    for left, right in ((client.get("fullName") or client.get("name") or "", consultant_name),
-                        (client.get("email", ""), consultant.get("email", "")),
-                        (client.get("mobile", ""), category)):
+    category = (
+        (consultant.get("category") or {}).get("name", "") if isinstance(consultant.get("category"), dict) else ""
+    )
+    for left, right in (
+        (client.get("fullName") or client.get("name") or "", consultant_name),
+        (client.get("email", ""), consultant.get("email", "")),
+        (client.get("mobile", ""), category),
+    ):
         pdf.cell(95, 6, _latin(left))
         pdf.cell(0, 6, _latin(right), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
@@ -68,7 +73,12 @@ def render_invoice(transaction: dict[str, Any], client: dict[str, Any], consulta
     pdf.cell(0, 8, _money(transaction.get("amount"), currency), border=1, align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 8)
     pdf.ln(4)
-    pdf.multi_cell(0, 5, _latin(
-        f"Of which platform fee {_money(transaction.get('platformFee'), currency)}; consultant's share "
-        f"{_money(transaction.get('netAmount'), currency)}. Transaction {transaction['_id']}."))
+    pdf.multi_cell(
+        0,
+        5,
+        _latin(
+            f"Of which platform fee {_money(transaction.get('platformFee'), currency)}; consultant's share "
+            f"{_money(transaction.get('netAmount'), currency)}. Transaction {transaction['_id']}."
+        ),
+    )
     return bytes(pdf.output())

@@ -25,8 +25,11 @@ def order_of(metadata: dict[str, Any]) -> str | None:
 
 def earned_minor(state: dict[str, Any]) -> int:
     completed = state["completed"]
-    return sum(p["net_minor"] for p in state["payments"].values()
-               if p["appointment"] is None or completed.get(p["appointment"]))
+    return sum(
+        p["net_minor"]
+        for p in state["payments"].values()
+        if p["appointment"] is None or completed.get(p["appointment"])
+    )
 
 
 class LedgerProjector:
@@ -53,27 +56,49 @@ class LedgerProjector:
         when = iso_utc(event.timestamp)
         if isinstance(event, Transaction.Recorded):
             document = {
-                "_id": transaction_id, "user": event.user_id, "consultant": event.consultant_id,
-                "appointment": event.appointment_id, "amount": major_units(event.amount),
-                "currency": event.currency, "type": event.kind, "status": event.status,
-                "paymentMethod": event.payment_method, "transactionId": event.reference,
-                "metadata": dict(event.metadata), **event.snapshots,
-                "platformFee": major_units(event.platform_fee), "netAmount": major_units(event.net_amount),
-                "createdAt": when, "updatedAt": when, "__v": 0}
-            conn.execute(transactions.insert().values(
-                id=transaction_id, kind=event.kind, status=event.status, user_id=event.user_id,
-                consultant_id=event.consultant_id, appointment_id=event.appointment_id,
-                order_id=order_of(event.metadata), amount_minor=minor(event.amount),
-                net_minor=minor(event.net_amount), created_at=event.timestamp, seq=position,
-                document=dumps(document)))
+                "_id": transaction_id,
+                "user": event.user_id,
+                "consultant": event.consultant_id,
+                "appointment": event.appointment_id,
+                "amount": major_units(event.amount),
+                "currency": event.currency,
+                "type": event.kind,
+                "status": event.status,
+                "paymentMethod": event.payment_method,
+                "transactionId": event.reference,
+                "metadata": dict(event.metadata),
+                **event.snapshots,
+                "platformFee": major_units(event.platform_fee),
+                "netAmount": major_units(event.net_amount),
+                "createdAt": when,
+                "updatedAt": when,
+                "__v": 0,
+            }
+            conn.execute(
+                transactions.insert().values(
+                    id=transaction_id,
+                    kind=event.kind,
+                    status=event.status,
+                    user_id=event.user_id,
+                    consultant_id=event.consultant_id,
+                    appointment_id=event.appointment_id,
+                    order_id=order_of(event.metadata),
+                    amount_minor=minor(event.amount),
+                    net_minor=minor(event.net_amount),
+                    created_at=event.timestamp,
+                    seq=position,
+                    document=dumps(document),
+                )
+            )
             return
         raw = conn.execute(sa.select(transactions.c.document).where(transactions.c.id == transaction_id)).scalar()
         if raw is None:
             return
         document = json.loads(raw)
         if isinstance(event, Transaction.Succeeded):
-            document.update(status="Success", transactionId=event.reference,
-                            metadata={**document["metadata"], **event.metadata})
+            document.update(
+                status="Success", transactionId=event.reference, metadata={**document["metadata"], **event.metadata}
+            )
             if event.appointment_id is not None:
                 document["appointment"] = event.appointment_id
         elif isinstance(event, Transaction.Failed):
@@ -81,26 +106,43 @@ class LedgerProjector:
         elif isinstance(event, Transaction.Refunded):
             document.update(status="Refunded", refundTransaction=event.refund_id)
         elif isinstance(event, Transaction.InvoiceIssued):
-            document.update(invoiceKey=event.key, invoiceFilename=event.filename,
-                            metadata={**document["metadata"], "invoiceId": f"INV-{transaction_id}"})
+            document.update(
+                invoiceKey=event.key,
+                invoiceFilename=event.filename,
+                metadata={**document["metadata"], "invoiceId": f"INV-{transaction_id}"},
+            )
         document["updatedAt"] = when
-        conn.execute(transactions.update().where(transactions.c.id == transaction_id).values(
-            status=document["status"], appointment_id=document["appointment"], document=dumps(document)))
+        conn.execute(
+            transactions.update()
+            .where(transactions.c.id == transaction_id)
+            .values(status=document["status"], appointment_id=document["appointment"], document=dumps(document))
+        )
 
     def _earnings(self, conn: sa.Connection, event: Any) -> None:
         if isinstance(event, Earnings.Opened):
-            conn.execute(consultant_balances.insert().values(
-                consultant_id=event.consultant_id, aggregate_id=event.originator_id.hex, earned_minor=0, paid_out_minor=0,
-                state=dumps({"payments": {}, "completed": {}, "paid_minor": 0})))
+            conn.execute(
+                consultant_balances.insert().values(
+                    consultant_id=event.consultant_id,
+                    aggregate_id=event.originator_id.hex,
+                    earned_minor=0,
+                    paid_out_minor=0,
+                    state=dumps({"payments": {}, "completed": {}, "paid_minor": 0}),
+                )
+            )
             return
-        row = conn.execute(sa.select(consultant_balances.c.consultant_id, consultant_balances.c.state).where(
-            consultant_balances.c.aggregate_id == event.originator_id.hex)).first()
+        row = conn.execute(
+            sa.select(consultant_balances.c.consultant_id, consultant_balances.c.state).where(
+                consultant_balances.c.aggregate_id == event.originator_id.hex
+            )
+        ).first()
         if row is None:
             return
         state = json.loads(row.state)
         if isinstance(event, Earnings.PaymentCounted):
-            state["payments"][event.transaction_id] = {"appointment": event.appointment_id,
-                                                       "net_minor": minor(event.net_amount)}
+            state["payments"][event.transaction_id] = {
+                "appointment": event.appointment_id,
+                "net_minor": minor(event.net_amount),
+            }
         elif isinstance(event, Earnings.PaymentWithdrawn):
             state["payments"].pop(event.transaction_id, None)
         elif isinstance(event, Earnings.AppointmentCompleted):
@@ -109,6 +151,8 @@ class LedgerProjector:
             state["completed"].pop(event.appointment_id, None)
         elif isinstance(event, Earnings.PaidOut):
             state["paid_minor"] += minor(event.amount)
-        conn.execute(consultant_balances.update().where(consultant_balances.c.consultant_id == row.consultant_id)
-                     .values(earned_minor=earned_minor(state), paid_out_minor=state["paid_minor"],
-                             state=dumps(state)))
+        conn.execute(
+            consultant_balances.update()
+            .where(consultant_balances.c.consultant_id == row.consultant_id)
+            .values(earned_minor=earned_minor(state), paid_out_minor=state["paid_minor"], state=dumps(state))
+        )

@@ -28,9 +28,13 @@ def earnings_in(since: datetime, until: datetime) -> Any:
     return (
         sa.select(transactions.c.consultant_id, sa.func.sum(transactions.c.net_minor).label("earned_minor"))
         .select_from(transactions.outerjoin(appointments, appointments.c.id == transactions.c.appointment_id))
-        .where(transactions.c.kind == "Payment", transactions.c.status == "Success",
-               transactions.c.created_at >= since, transactions.c.created_at < until,
-               sa.or_(transactions.c.appointment_id.is_(None), appointments.c.status == "Completed"))
+        .where(
+            transactions.c.kind == "Payment",
+            transactions.c.status == "Success",
+            transactions.c.created_at >= since,
+            transactions.c.created_at < until,
+            sa.or_(transactions.c.appointment_id.is_(None), appointments.c.status == "Completed"),
+        )
         .group_by(transactions.c.consultant_id)
     )
 
@@ -40,21 +44,29 @@ class LedgerQueries:
         self.engine = engine
         self.invoice_url = invoice_url
 
-    def list(self, *, parties: list[str] | None, consultant_only: bool, kind: str | None, page: int,
-             limit: int) -> tuple[list[dict[str, Any]], int]:
+    def list(
+        self, *, parties: list[str] | None, consultant_only: bool, kind: str | None, page: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
         """Newest first. `parties`: the ids whose transactions are visible (None = all); with
         `consultant_only` they must be the consultant, else the user or the consultant."""
         where: list[Any] = []
         if parties is not None:
-            where.append(transactions.c.consultant_id.in_(parties) if consultant_only else sa.or_(
-                transactions.c.user_id.in_(parties), transactions.c.consultant_id.in_(parties)))
+            where.append(
+                transactions.c.consultant_id.in_(parties)
+                if consultant_only
+                else sa.or_(transactions.c.user_id.in_(parties), transactions.c.consultant_id.in_(parties))
+            )
         if kind:
             where.append(transactions.c.kind == kind)
-        query = (sa.select(transactions.c.document).where(*where).order_by(transactions.c.seq.desc())
-                 .limit(limit).offset((page - 1) * limit))
+        query = (
+            sa.select(transactions.c.document)
+            .where(*where)
+            .order_by(transactions.c.seq.desc())
+            .limit(limit)
+            .offset((page - 1) * limit)
+        )
         with self.engine.connect() as conn:
-            total = int(conn.execute(sa.select(sa.func.count()).select_from(transactions).where(*where)).scalar()
-                        or 0)
+            total = int(conn.execute(sa.select(sa.func.count()).select_from(transactions).where(*where)).scalar() or 0)
             documents = [json.loads(raw) for raw in conn.execute(query).scalars()]
             return self._populate(conn, documents), total
 
@@ -65,20 +77,33 @@ class LedgerQueries:
 
     def by_order(self, order_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
-            raw = conn.execute(sa.select(transactions.c.document).where(transactions.c.order_id == order_id)
-                               .order_by(transactions.c.seq)).scalars().first()
+            raw = (
+                conn.execute(
+                    sa.select(transactions.c.document)
+                    .where(transactions.c.order_id == order_id)
+                    .order_by(transactions.c.seq)
+                )
+                .scalars()
+                .first()
+            )
             return self._public(json.loads(raw)) if raw else None
 
     def balances(self) -> dict[str, dict[str, int]]:
         """Every consultant's balance read model in minor units."""
         with self.engine.connect() as conn:
-            return {row.consultant_id: {"earned": int(row.earned_minor), "paid_out": int(row.paid_out_minor)}
-                    for row in conn.execute(sa.select(consultant_balances))}
+            return {
+                row.consultant_id: {"earned": int(row.earned_minor), "paid_out": int(row.paid_out_minor)}
+                for row in conn.execute(sa.select(consultant_balances))
+            }
 
     def party_names(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         with self.engine.connect() as conn:
-            return {row.id: json.loads(row.document) for row in conn.execute(
-                sa.select(accounts.c.id, accounts.c.document).where(accounts.c.id.in_([i for i in ids if i])))}
+            return {
+                row.id: json.loads(row.document)
+                for row in conn.execute(
+                    sa.select(accounts.c.id, accounts.c.document).where(accounts.c.id.in_([i for i in ids if i]))
+                )
+            }
 
     def _public(self, document: dict[str, Any]) -> dict[str, Any]:
         key, filename = document.pop("invoiceKey", None), document.pop("invoiceFilename", None)
@@ -88,41 +113,72 @@ class LedgerQueries:
 
     def _populate(self, conn: sa.Connection, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
         documents = [self._public(d) for d in documents]
-        ids = {d["user"] for d in documents if d.get("user")} | {d["consultant"] for d in documents if d.get("consultant")}
-        parties = {row.id: (row.kind, json.loads(row.document)) for row in conn.execute(
-            sa.select(accounts.c.id, accounts.c.kind, accounts.c.document).where(accounts.c.id.in_(ids)))} if ids else {}
+        ids = {d["user"] for d in documents if d.get("user")} | {
+            d["consultant"] for d in documents if d.get("consultant")
+        }
+        parties = (
+            {
+                row.id: (row.kind, json.loads(row.document))
+                for row in conn.execute(
+                    sa.select(accounts.c.id, accounts.c.kind, accounts.c.document).where(accounts.c.id.in_(ids))
+                )
+            }
+            if ids
+            else {}
+        )
         appointment_ids = {d["appointment"] for d in documents if d.get("appointment")}
-        booked = {row.id: json.loads(row.document) for row in conn.execute(
-            sa.select(appointments.c.id, appointments.c.document).where(appointments.c.id.in_(appointment_ids)))
-        } if appointment_ids else {}
+        booked = (
+            {
+                row.id: json.loads(row.document)
+                for row in conn.execute(
+                    sa.select(appointments.c.id, appointments.c.document).where(appointments.c.id.in_(appointment_ids))
+                )
+            }
+            if appointment_ids
+            else {}
+        )
         for document in documents:
             user = parties.get(document.get("user") or "")
             if user is not None:
                 profile = user[1]
-                document["user"] = {"_id": document["user"], "email": profile.get("email", ""),
-                                    "fullName": profile.get("fullName") or profile.get("displayName")
-                                    or profile.get("name") or ""}
+                document["user"] = {
+                    "_id": document["user"],
+                    "email": profile.get("email", ""),
+                    "fullName": profile.get("fullName") or profile.get("displayName") or profile.get("name") or "",
+                }
             consultant = parties.get(document.get("consultant") or "")
             if consultant is not None:
                 profile = consultant[1]
                 document["consultant"] = {
-                    "_id": document["consultant"], "name": profile.get("name", ""),
+                    "_id": document["consultant"],
+                    "name": profile.get("name", ""),
                     "displayName": profile.get("displayName", ""),
                     "fullName": profile.get("displayName") or profile.get("name") or profile.get("fullName", ""),
-                    "email": profile.get("email", ""), "category": _snapshot(profile.get("category")),
-                    "subcategory": _snapshot(profile.get("subcategory"))}
+                    "email": profile.get("email", ""),
+                    "category": _snapshot(profile.get("category")),
+                    "subcategory": _snapshot(profile.get("subcategory")),
+                }
             appointment = booked.get(document.get("appointment") or "")
             if appointment is not None:
                 payment = appointment.get("payment") or {}
                 document["appointment"] = {
-                    "_id": appointment["_id"], "reason": appointment.get("reason", ""),
-                    "session": appointment.get("session", "Video Call"), "status": appointment.get("status"),
-                    "payment": {k: payment.get(k) for k in ("amount", "status", "method", "transactionId",
-                                                            "invoiceUrl") if k in payment}}
+                    "_id": appointment["_id"],
+                    "reason": appointment.get("reason", ""),
+                    "session": appointment.get("session", "Video Call"),
+                    "status": appointment.get("status"),
+                    "payment": {
+                        k: payment.get(k)
+                        for k in ("amount", "status", "method", "transactionId", "invoiceUrl")
+                        if k in payment
+                    },
+                }
         return documents
 
 
 def _snapshot(value: Any) -> dict[str, str]:
     value = value if isinstance(value, dict) else {}
-    return {"name": value.get("name", ""), "description": value.get("description", ""),
-            "imageUrl": value.get("imageUrl", "")}
+    return {
+        "name": value.get("name", ""),
+        "description": value.get("description", ""),
+        "imageUrl": value.get("imageUrl", ""),
+    }

@@ -181,12 +181,13 @@ class ProjectionRunner:
         # notifications this process committed, by id, until projected (see `offer`)
         self._offered: dict[int, Any] = {}
         self._offered_lock = threading.Lock()
-        self._select_position = sa.select(projection_tracking.c.position).where(
-            projection_tracking.c.name == name)
+        self._select_position = sa.select(projection_tracking.c.position).where(projection_tracking.c.name == name)
         self._statements: dict[Any, tuple[str, dict[str, Any]]] = {}
-        self._claim_statement = projection_tracking.update().where(
-            projection_tracking.c.name == name, projection_tracking.c.position == sa.bindparam("b_start")
-        ).values(position=sa.bindparam("b_end"))
+        self._claim_statement = (
+            projection_tracking.update()
+            .where(projection_tracking.c.name == name, projection_tracking.c.position == sa.bindparam("b_start"))
+            .values(position=sa.bindparam("b_end"))
+        )
 
     # -- tracking -------------------------------------------------------------------------------
 
@@ -329,8 +330,7 @@ class ProjectionRunner:
             raw.autocommit = False
         batch.inserts = []
 
-    def _compiled(self, conn: sa.Connection, statement: sa.Insert, keys: tuple[str, ...]
-                  ) -> tuple[str, dict[str, Any]]:
+    def _compiled(self, conn: sa.Connection, statement: sa.Insert, keys: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
         """The driver's SQL of `statement` for rows of these columns, and the columns' bind processors
         (what SQLAlchemy would apply to the values)."""
         found = self._statements.get((statement, keys))
@@ -339,7 +339,8 @@ class ProjectionRunner:
             processors = {key: columns[key].type.bind_processor(conn.dialect) for key in keys}
             found = self._statements[(statement, keys)] = (
                 str(statement.compile(dialect=conn.dialect, column_keys=list(keys))),
-                {k: p for k, p in processors.items() if p})
+                {k: p for k, p in processors.items() if p},
+            )
         return found
 
     def send(self, messages: Iterable[Emit]) -> None:
@@ -360,9 +361,7 @@ class ProjectionRunner:
         with self._lock, self.engine.begin() as conn:
             for projector in self.projectors:
                 projector.reset(conn)
-            conn.execute(
-                projection_tracking.update().where(projection_tracking.c.name == self.name).values(position=0)
-            )
+            conn.execute(projection_tracking.update().where(projection_tracking.c.name == self.name).values(position=0))
             self.position = 0
 
     def pending(self) -> int:

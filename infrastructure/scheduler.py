@@ -23,8 +23,11 @@ class Scheduler:
 
     def run_once(self, now: datetime | None = None) -> dict[str, int]:
         due = self.queries.due(now or datetime.now(UTC), REMINDER_LEAD)
-        steps = {"expire": self.bookings.expire_hold, "complete": self.bookings.complete,
-                 "remind": self.bookings.remind}
+        steps = {
+            "expire": self.bookings.expire_hold,
+            "complete": self.bookings.complete,
+            "remind": self.bookings.remind,
+        }
         done = {}
         for name, ids in due.items():
             for appointment_id in ids:

@@ -42,14 +42,25 @@ class JwtTokens:
 
     def access_token(self, account_id: str, email: str, role: str) -> str:
         now = int(time.time())
-        claims = {"id": account_id, "email": email, "role": role, "typ": "access", "iat": now,
-                  "exp": now + self.access_lifetime}
+        claims = {
+            "id": account_id,
+            "email": email,
+            "role": role,
+            "typ": "access",
+            "iat": now,
+            "exp": now + self.access_lifetime,
+        }
         return jwt.encode(claims, self.secret, algorithm="HS256")
 
     def registration_token(self, mobile: str) -> str:
         now = int(time.time())
-        claims = {"mobile": mobile, "typ": "registration", "aud": REGISTRATION_AUDIENCE, "iat": now,
-                  "exp": now + self.registration_lifetime}
+        claims = {
+            "mobile": mobile,
+            "typ": "registration",
+            "aud": REGISTRATION_AUDIENCE,
+            "iat": now,
+            "exp": now + self.registration_lifetime,
+        }
         return jwt.encode(claims, self.secret, algorithm="HS256")
 
     def read_access_token(self, token: str) -> dict[str, Any] | None:

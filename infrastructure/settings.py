@@ -42,8 +42,17 @@ class Settings(BaseSettings):
     paypal_client_secret: str | None = None
     paypal_api_url: str = "https://api-m.sandbox.paypal.com"
 
-    @field_validator("database_url", "redis_url", "jwt_secret", "reporting_url", "razorpay_key_id",
-                     "razorpay_key_secret", "paypal_client_id", "paypal_client_secret", mode="before")
+    @field_validator(
+        "database_url",
+        "redis_url",
+        "jwt_secret",
+        "reporting_url",
+        "razorpay_key_id",
+        "razorpay_key_secret",
+        "paypal_client_id",
+        "paypal_client_secret",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value

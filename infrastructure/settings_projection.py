@@ -31,6 +31,7 @@ def availability_updated(consultant_id: str, reason: str, day: str | None = None
 
 def _slot_rules(availability: dict[str, Any]) -> str:
     """The availability without window ids: what the slot rule depends on."""
+
     def strip(value: Any) -> Any:
         if isinstance(value, dict):
             return {k: strip(v) for k, v in value.items() if k not in ("_id", "id")}
@@ -95,10 +96,19 @@ class SettingsProjector:
         when = iso_utc(event.timestamp)
         documents: dict[str, dict[str, Any]] = batch.pending.setdefault("settings", {})
         if isinstance(event, ConsultantSettings.Created):
-            document = {"_id": event.settings_id, "id": event.settings_id, "consultant": event.consultant_id,
-                        **event.document, "createdAt": when, "updatedAt": when}
-            documents[event.originator_id.hex] = {"consultant_id": event.consultant_id, "document": document,
-                                                  "new": True}
+            document = {
+                "_id": event.settings_id,
+                "id": event.settings_id,
+                "consultant": event.consultant_id,
+                **event.document,
+                "createdAt": when,
+                "updatedAt": when,
+            }
+            documents[event.originator_id.hex] = {
+                "consultant_id": event.consultant_id,
+                "document": document,
+                "new": True,
+            }
             if _slot_rules(event.document["availability"]) != _slot_rules(default_settings()["availability"]):
                 batch.emits.append(availability_updated(event.consultant_id, "availability"))
             return
@@ -106,8 +116,11 @@ class SettingsProjector:
             batch.pending["settings_start"] = batch.start
             if self._known_position != batch.start:  # another process projected meanwhile
                 self._known = {}
-        entry = documents.get(event.originator_id.hex) or self._remembered(event.originator_id.hex) or self._load(
-            batch.conn, event.originator_id.hex)
+        entry = (
+            documents.get(event.originator_id.hex)
+            or self._remembered(event.originator_id.hex)
+            or self._load(batch.conn, event.originator_id.hex)
+        )
         if entry is None:
             return
         documents[event.originator_id.hex] = entry
@@ -134,8 +147,11 @@ class SettingsProjector:
 
     @staticmethod
     def _load(conn: sa.Connection, aggregate_id: str) -> dict[str, Any] | None:
-        found = conn.execute(sa.select(consultant_settings.c.consultant_id, consultant_settings.c.document).where(
-            consultant_settings.c.aggregate_id == aggregate_id)).first()
+        found = conn.execute(
+            sa.select(consultant_settings.c.consultant_id, consultant_settings.c.document).where(
+                consultant_settings.c.aggregate_id == aggregate_id
+            )
+        ).first()
         if found is None:
             return None
         return {"consultant_id": found.consultant_id, "document": json.loads(found.document), "new": False}
@@ -154,13 +170,17 @@ class SettingsProjector:
             self._known_position = batch.end
 
         batch.after_commit.append(remember)
-        new = [{"consultant_id": e["consultant_id"], "aggregate_id": key, "document": dumps(e["document"])}
-               for key, e in documents.items() if e["new"]]
-        changed = [{"key": e["consultant_id"], "document": dumps(e["document"])}
-                   for e in documents.values() if not e["new"]]
+        new = [
+            {"consultant_id": e["consultant_id"], "aggregate_id": key, "document": dumps(e["document"])}
+            for key, e in documents.items()
+            if e["new"]
+        ]
+        changed = [
+            {"key": e["consultant_id"], "document": dumps(e["document"])} for e in documents.values() if not e["new"]
+        ]
         if new:
             batch.conn.execute(consultant_settings.insert(), new)
         if changed:
             batch.conn.execute(
-                consultant_settings.update().where(consultant_settings.c.consultant_id == sa.bindparam("key")),
-                changed)
+                consultant_settings.update().where(consultant_settings.c.consultant_id == sa.bindparam("key")), changed
+            )

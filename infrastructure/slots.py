@@ -17,12 +17,18 @@ from infrastructure.reads import Plan, run_plan
 from infrastructure.tables import accounts, client_links, consultant_settings, slot_bookings
 
 # Built once: building a Core statement per call costs more than SQLite running it.
-BOOKING_COLUMNS = (slot_bookings.c.start_at, slot_bookings.c.end_at, slot_bookings.c.client_id,
-                   slot_bookings.c.is_hold, slot_bookings.c.expires_at)
+BOOKING_COLUMNS = (
+    slot_bookings.c.start_at,
+    slot_bookings.c.end_at,
+    slot_bookings.c.client_id,
+    slot_bookings.c.is_hold,
+    slot_bookings.c.expires_at,
+)
 BOOKINGS = sa.select(*BOOKING_COLUMNS).where(
     slot_bookings.c.consultant_id == sa.bindparam("consultant"),
     slot_bookings.c.start_at < sa.bindparam("end"),
-    slot_bookings.c.end_at > sa.bindparam("start"))
+    slot_bookings.c.end_at > sa.bindparam("start"),
+)
 # The consultant's status, its settings document and its bookings within `MAX_BUFFER` of the day, in
 # one statement (one round trip on PostgreSQL): a row per booking, the document repeated (a day
 # holds a few bookings), or one row whose booking columns are NULL.
@@ -30,13 +36,19 @@ SLOT_INPUTS = (
     sa.select(accounts.c.status, consultant_settings.c.document, *BOOKING_COLUMNS)
     .select_from(
         accounts.outerjoin(consultant_settings, consultant_settings.c.consultant_id == accounts.c.id).outerjoin(
-            slot_bookings, sa.and_(slot_bookings.c.consultant_id == accounts.c.id,
-                                   slot_bookings.c.start_at < sa.bindparam("end"),
-                                   slot_bookings.c.end_at > sa.bindparam("start"))))
+            slot_bookings,
+            sa.and_(
+                slot_bookings.c.consultant_id == accounts.c.id,
+                slot_bookings.c.start_at < sa.bindparam("end"),
+                slot_bookings.c.end_at > sa.bindparam("start"),
+            ),
+        )
+    )
     .where(accounts.c.id == sa.bindparam("consultant"), accounts.c.kind == CONSULTANT)
 )
 LINKED = sa.select(client_links.c.client_id).where(
-    client_links.c.client_id == sa.bindparam("client"), client_links.c.consultant_id == sa.bindparam("consultant"))
+    client_links.c.client_id == sa.bindparam("client"), client_links.c.consultant_id == sa.bindparam("consultant")
+)
 DEFAULT_AVAILABILITY = default_settings()["availability"]
 
 
@@ -61,23 +73,28 @@ class SlotQueries:
 
     def settings_document(self, consultant_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
-            document = conn.execute(sa.select(consultant_settings.c.document).where(
-                consultant_settings.c.consultant_id == consultant_id)).scalar()
+            document = conn.execute(
+                sa.select(consultant_settings.c.document).where(consultant_settings.c.consultant_id == consultant_id)
+            ).scalar()
         return json.loads(document) if document else None
 
-    def open_slots(self, consultant_id: str, day: date, caller_id: str, caller_role: str,
-                   now: datetime | None = None) -> list[str] | None:
+    def open_slots(
+        self, consultant_id: str, day: date, caller_id: str, caller_role: str, now: datetime | None = None
+    ) -> list[str] | None:
         """None when there is no such consultant; [] when it offers nothing to this caller."""
         return run_plan(self.engine, self.open_slots_plan(consultant_id, day, caller_id, caller_role, now))
 
-    def open_slots_plan(self, consultant_id: str, day: date, caller_id: str, caller_role: str,
-                        now: datetime | None = None) -> Plan[list[str] | None]:
+    def open_slots_plan(
+        self, consultant_id: str, day: date, caller_id: str, caller_role: str, now: datetime | None = None
+    ) -> Plan[list[str] | None]:
         """`open_slots` as a plan of reads (`infrastructure.reads`), for either driver."""
         now = now or datetime.now(UTC)
         midnight = datetime.combine(day, time(0), tzinfo=self.zone)
         next_midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.zone)
-        found = yield SLOT_INPUTS, {"consultant": consultant_id, "start": midnight - MAX_BUFFER,
-                                    "end": next_midnight + MAX_BUFFER}
+        found = yield (
+            SLOT_INPUTS,
+            {"consultant": consultant_id, "start": midnight - MAX_BUFFER, "end": next_midnight + MAX_BUFFER},
+        )
         if not found:
             return None
         status, document = found[0][:2]
@@ -93,7 +110,9 @@ class SlotQueries:
             rows = [row[2:] for row in found if row[2] is not None and row[2] < end and row[3] > start]
         else:  # only settings stored beyond the accepted range: read their whole reach
             rows = yield BOOKINGS, {"consultant": consultant_id, "start": start, "end": end}
-        bookings = [Booking(start_at, end_at, client, bool(hold), expires)
-                    for start_at, end_at, client, hold, expires in rows]
-        return open_slots(availability, day, bookings, now, self.zone, caller_id,
-                          working=day_slots(document, day, self.zone))
+        bookings = [
+            Booking(start_at, end_at, client, bool(hold), expires) for start_at, end_at, client, hold, expires in rows
+        ]
+        return open_slots(
+            availability, day, bookings, now, self.zone, caller_id, working=day_slots(document, day, self.zone)
+        )

@@ -206,5 +206,14 @@ reset_tokens = sa.Table(
     sa.Index("ix_reset_tokens_account", "kind", "account_id"),
 )
 
-READ_MODEL_TABLES = (accounts, consultant_categories, categories, client_links,
-                     consultant_settings, slot_bookings, appointments, transactions, consultant_balances)
+READ_MODEL_TABLES = (
+    accounts,
+    consultant_categories,
+    categories,
+    client_links,
+    consultant_settings,
+    slot_bookings,
+    appointments,
+    transactions,
+    consultant_balances,
+)

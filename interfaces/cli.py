@@ -22,8 +22,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     if args.workers > 1 and not settings.redis_url:
-        print("consult serve: --workers above 1 needs REDIS_URL (Socket.IO fan-out and shared rate limits "
-              "across processes). Set REDIS_URL or run one worker.", file=sys.stderr)
+        print(
+            "consult serve: --workers above 1 needs REDIS_URL (Socket.IO fan-out and shared rate limits "
+            "across processes). Set REDIS_URL or run one worker.",
+            file=sys.stderr,
+        )
         return 2
     if args.workers > 1 and not settings.uses_postgres:
         print("consult serve: --workers above 1 needs DATABASE_URL pointing at PostgreSQL.", file=sys.stderr)
@@ -44,8 +47,16 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         projector = subprocess.Popen(command, env=os.environ.copy())
     print(f"consult: serving on http://{args.host}:{args.port} (API docs at /docs)", flush=True)
     try:
-        uvicorn.run("interfaces.asgi:create", factory=True, host=args.host, port=args.port, workers=args.workers,
-                    log_level=args.log_level, access_log=args.log_level == "debug", ws=WEBSOCKET_PROTOCOL)
+        uvicorn.run(
+            "interfaces.asgi:create",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+            access_log=args.log_level == "debug",
+            ws=WEBSOCKET_PROTOCOL,
+        )
     finally:
         if projector is not None:
             projector.terminate()
@@ -67,8 +78,11 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from infrastructure.bootstrap import build
     from infrastructure.realtime import RedisBroadcaster
 
-    container = build(settings, run_projections=True,
-                      broadcaster=RedisBroadcaster(settings.redis_url, settings.socketio_channel) if settings.redis_url else None)
+    container = build(
+        settings,
+        run_projections=True,
+        broadcaster=RedisBroadcaster(settings.redis_url, settings.socketio_channel) if settings.redis_url else None,
+    )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -77,8 +91,10 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     threads = [scheduler]
     if args.reporting:
         threads.append(_serve_reporting(container, args, stop))
-    print("consult worker: following the event log" + (f"; analytics on port {args.port}" if args.reporting else ""),
-          flush=True)
+    print(
+        "consult worker: following the event log" + (f"; analytics on port {args.port}" if args.reporting else ""),
+        flush=True,
+    )
     container.runner.run_forever(stop, interval=args.interval)
     for thread in threads:
         thread.join(timeout=10)
@@ -95,8 +111,11 @@ def _serve_reporting(container: Any, args: argparse.Namespace, stop: threading.E
 
     attach(container)
     container.start_reporting()
-    server = uvicorn.Server(uvicorn.Config(create_reporting_api(container), host=args.host, port=args.port,
-                                           log_level="warning", access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_reporting_api(container), host=args.host, port=args.port, log_level="warning", access_log=False
+        )
+    )
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # the worker handles signals
 
     def run() -> None:
@@ -139,8 +158,7 @@ def _create_admin(args: argparse.Namespace, settings: Settings) -> int:
         body = CreateAdminBody(fullName=args.name, email=args.email, password=password, mobile=args.mobile)
     except Exception as error:  # pydantic ValidationError: show the messages, never the password
         messages = [e.get("msg", "") for e in getattr(error, "errors", lambda: [])()]
-        print("consult create-admin: " + "; ".join(m.removeprefix("Value error, ") for m in messages),
-              file=sys.stderr)
+        print("consult create-admin: " + "; ".join(m.removeprefix("Value error, ") for m in messages), file=sys.stderr)
         return 2
     container = build(settings, run_projections=True)
     try:
@@ -187,8 +205,9 @@ def _rebuild(_: argparse.Namespace, settings: Settings) -> int:
         try:
             store = open_store(settings, container)
         except ReportingLocked as error:  # the file is locked by the running owner process
-            print(f"consult rebuild: {error}; stop `consult serve` / `consult worker --reporting` first",
-                  file=sys.stderr)
+            print(
+                f"consult rebuild: {error}; stop `consult serve` / `consult worker --reporting` first", file=sys.stderr
+            )
             return 1
         try:
             store.reset()
@@ -219,8 +238,13 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 COMMANDS: dict[str, Any] = {
-    "serve": _serve, "worker": _worker, "migrate": _migrate, "create-admin": _create_admin,
-    "seed-demo": _seed_demo, "rebuild": _rebuild, "report": _report,
+    "serve": _serve,
+    "worker": _worker,
+    "migrate": _migrate,
+    "create-admin": _create_admin,
+    "seed-demo": _seed_demo,
+    "rebuild": _rebuild,
+    "report": _report,
 }
 
 
@@ -232,17 +256,25 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--log-level", default="info")
-    serve.add_argument("--reporting-port", type=int, default=0,
-                       help="with --workers N: port of the reporting worker child (default: a free port)")
+    serve.add_argument(
+        "--reporting-port",
+        type=int,
+        default=0,
+        help="with --workers N: port of the reporting worker child (default: a free port)",
+    )
     worker = sub.add_parser("worker", help="projections and scheduler only (multi-process deployments)")
     worker.add_argument("--interval", type=float, default=0.02, help="seconds between polls of the event log")
-    worker.add_argument("--reporting", action="store_true",
-                        help="also own the DuckDB reporting store and serve /api/v1/analytics/* on --port")
+    worker.add_argument(
+        "--reporting",
+        action="store_true",
+        help="also own the DuckDB reporting store and serve /api/v1/analytics/* on --port",
+    )
     worker.add_argument("--host", default="127.0.0.1")
     worker.add_argument("--port", type=int, default=8001)
     sub.add_parser("migrate", help="create the event store and upgrade the read-model tables")
-    admin = sub.add_parser("create-admin", help="create the first admin (password from CONSULT_ADMIN_PASSWORD "
-                           "or a prompt; never printed)")
+    admin = sub.add_parser(
+        "create-admin", help="create the first admin (password from CONSULT_ADMIN_PASSWORD or a prompt; never printed)"
+    )
     admin.add_argument("--email", required=True)
     admin.add_argument("--name", required=True)
     admin.add_argument("--mobile", required=True)

@@ -36,27 +36,41 @@ CONSULTANTS = [
 
 def _week(windows: list[tuple[str, str]], days: tuple[str, ...]) -> dict[str, Any]:
     all_days = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-    return {day: {"enabled": day in days, "slots": [{"start": s, "end": e} for s, e in windows] if day in days else []}
-            for day in all_days}
+    return {
+        day: {"enabled": day in days, "slots": [{"start": s, "end": e} for s, e in windows] if day in days else []}
+        for day in all_days
+    }
 
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
 # Different hours, session lengths and buffers per consultant, a lunch break, and a time-off period.
 AVAILABILITY: list[dict[str, Any]] = [
-    {"workingHours": _week([("09:00", "13:00"), ("14:00", "18:00")], WEEKDAYS),
-     "sessionSettings": {"defaultDuration": 60, "bufferTime": 15, "maxSessionsPerDay": 6}},
-    {"workingHours": _week([("10:00", "19:00")], (*WEEKDAYS, "saturday")),
-     "sessionSettings": {"defaultDuration": 45, "bufferTime": 15, "maxSessionsPerDay": 8},
-     "breakTimes": [{"start": "13:00", "end": "14:00", "days": list(WEEKDAYS)}]},
-    {"workingHours": _week([("08:00", "12:00"), ("16:00", "20:00")], ("monday", "wednesday", "friday", "saturday")),
-     "sessionSettings": {"defaultDuration": 30, "bufferTime": 10, "maxSessionsPerDay": 12}},
-    {"workingHours": _week([("11:00", "17:00")], ("tuesday", "wednesday", "thursday")),
-     "sessionSettings": {"defaultDuration": 90, "bufferTime": 30, "maxSessionsPerDay": 3},
-     "advanceBooking": {"minHoursInAdvance": 24, "maxDaysInAdvance": 60, "sameDayBooking": False}},
-    {"workingHours": _week([("18:00", "22:00")], (*WEEKDAYS, "saturday", "sunday")),
-     "sessionSettings": {"defaultDuration": 60, "bufferTime": 0, "maxSessionsPerDay": 4}},
-    {"workingHours": _week([("09:00", "17:00")], WEEKDAYS),
-     "sessionSettings": {"defaultDuration": 60, "bufferTime": 15}},
+    {
+        "workingHours": _week([("09:00", "13:00"), ("14:00", "18:00")], WEEKDAYS),
+        "sessionSettings": {"defaultDuration": 60, "bufferTime": 15, "maxSessionsPerDay": 6},
+    },
+    {
+        "workingHours": _week([("10:00", "19:00")], (*WEEKDAYS, "saturday")),
+        "sessionSettings": {"defaultDuration": 45, "bufferTime": 15, "maxSessionsPerDay": 8},
+        "breakTimes": [{"start": "13:00", "end": "14:00", "days": list(WEEKDAYS)}],
+    },
+    {
+        "workingHours": _week([("08:00", "12:00"), ("16:00", "20:00")], ("monday", "wednesday", "friday", "saturday")),
+        "sessionSettings": {"defaultDuration": 30, "bufferTime": 10, "maxSessionsPerDay": 12},
+    },
+    {
+        "workingHours": _week([("11:00", "17:00")], ("tuesday", "wednesday", "thursday")),
+        "sessionSettings": {"defaultDuration": 90, "bufferTime": 30, "maxSessionsPerDay": 3},
+        "advanceBooking": {"minHoursInAdvance": 24, "maxDaysInAdvance": 60, "sameDayBooking": False},
+    },
+    {
+        "workingHours": _week([("18:00", "22:00")], (*WEEKDAYS, "saturday", "sunday")),
+        "sessionSettings": {"defaultDuration": 60, "bufferTime": 0, "maxSessionsPerDay": 4},
+    },
+    {
+        "workingHours": _week([("09:00", "17:00")], WEEKDAYS),
+        "sessionSettings": {"defaultDuration": 60, "bufferTime": 15},
+    },
 ]
 CLIENTS = ["Priya Sharma", "Arjun Singh", "Neha Gupta", "Kabir Das"]
 
@@ -78,9 +92,18 @@ def seed(container: Any) -> list[tuple[str, str, str]]:
     for index, (name, entries, fees, status) in enumerate(CONSULTANTS):
         email = _email(name, "consultants.demo")
         categories = [{"categoryId": ids[e][0], "subcategoryId": ids[e][1]} for e in entries]
-        created = identity.signup({"fullName": name, "email": email, "mobile": f"+9190000100{index:02d}",
-                                   "password": DEMO_PASSWORD, "role": "Consultant", "fees": fees,
-                                   "currency": "INR", "categories": categories})
+        created = identity.signup(
+            {
+                "fullName": name,
+                "email": email,
+                "mobile": f"+9190000100{index:02d}",
+                "password": DEMO_PASSWORD,
+                "role": "Consultant",
+                "fees": fees,
+                "currency": "INR",
+                "categories": categories,
+            }
+        )
         consultant_id = created["user"]["id"]
         if status == "Active":
             consultant_ids.append(consultant_id)
@@ -88,15 +111,29 @@ def seed(container: Any) -> list[tuple[str, str, str]]:
         availability = dict(AVAILABILITY[index])
         if index == 2:  # on leave for a few days, starting a week from now
             start = date.today() + timedelta(days=7)
-            availability["timeOff"] = [{"startDate": start.isoformat(), "endDate": (start + timedelta(days=4)).isoformat(),
-                                        "type": "vacation", "reason": "Annual leave", "status": "approved"}]
+            availability["timeOff"] = [
+                {
+                    "startDate": start.isoformat(),
+                    "endDate": (start + timedelta(days=4)).isoformat(),
+                    "type": "vacation",
+                    "reason": "Annual leave",
+                    "status": "approved",
+                }
+            ]
         container.settings_service.update_availability(consultant_id, availability)
         logins.append((f"Consultant{'' if status == 'Active' else ' (pending)'}", email, DEMO_PASSWORD))
     client_ids = []
     for index, name in enumerate(CLIENTS):
         email = _email(name, "clients.demo")
-        created = identity.signup({"fullName": name, "email": email, "mobile": f"+9190000200{index:02d}",
-                                   "password": DEMO_PASSWORD, "role": "Client"})
+        created = identity.signup(
+            {
+                "fullName": name,
+                "email": email,
+                "mobile": f"+9190000200{index:02d}",
+                "password": DEMO_PASSWORD,
+                "role": "Client",
+            }
+        )
         client_ids.append(created["user"]["id"])
         logins.append(("Client", email, DEMO_PASSWORD))
     for consultant_id in consultant_ids:  # the platform keeps 10 %
@@ -136,8 +173,16 @@ def _appointments(container: Any, admin_id: str, consultant_ids: list[str], clie
             fee = container.market.account(consultant_id).profile.get("fees", 0)
             try:
                 appointment_id = bookings.create_direct(
-                    admin, consultant_id, client_id, start, end, "Upcoming", {"reason": rng.choice(REASONS)},
-                    {"amount": fee, "status": "Success", "method": "Card"}, None)
+                    admin,
+                    consultant_id,
+                    client_id,
+                    start,
+                    end,
+                    "Upcoming",
+                    {"reason": rng.choice(REASONS)},
+                    {"amount": fee, "status": "Success", "method": "Card"},
+                    None,
+                )
             except DomainError:
                 continue  # taken or closed that day: try the next one
             if offset < 0:
@@ -173,13 +218,24 @@ def _paid_bookings(container: Any, consultant_ids: list[str], client_ids: list[s
         client = Caller(client_id, "Client")
         try:
             hold_id, _, _ = container.bookings.hold(client, consultant_id, client_id, start, end)
-            order = payments.create_order(Who(client_id, "Client"), Decimal(1), hold_id, None, consultant_id,
-                                          None, "PayPal" if made % 3 == 2 else "Razorpay")
-            checkout = (gateway.approve_paypal(order["orderId"]) if order.get("paymentMethod") == "PayPal"
-                        else gateway.pay(order["orderId"]))
+            order = payments.create_order(
+                Who(client_id, "Client"),
+                Decimal(1),
+                hold_id,
+                None,
+                consultant_id,
+                None,
+                "PayPal" if made % 3 == 2 else "Razorpay",
+            )
+            checkout = (
+                gateway.approve_paypal(order["orderId"])
+                if order.get("paymentMethod") == "PayPal"
+                else gateway.pay(order["orderId"])
+            )
             proof = payments.check_proof(order.get("paymentMethod", "Razorpay"), checkout)
-            container.bookings.confirm(client, hold_id, consultant_id, client_id, start, end,
-                                       {"reason": "Booked in the app"}, payment=proof)
+            container.bookings.confirm(
+                client, hold_id, consultant_id, client_id, start, end, {"reason": "Booked in the app"}, payment=proof
+            )
             made += 1
         except DomainError:
             continue

@@ -28,11 +28,19 @@ class SequentialEmit(socketio.AsyncManager):
     fraction of the event loop's time (`availability:updated` goes to every socket). Emits with a
     callback keep the library's path (each recipient needs its own ack id)."""
 
-    async def emit(self, event: str, data: Any, namespace: str, room: Any = None, skip_sid: Any = None,
-                   callback: Any = None, to: Any = None, **kwargs: Any) -> None:
+    async def emit(
+        self,
+        event: str,
+        data: Any,
+        namespace: str,
+        room: Any = None,
+        skip_sid: Any = None,
+        callback: Any = None,
+        to: Any = None,
+        **kwargs: Any,
+    ) -> None:
         if callback is not None:
-            await super().emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, to=to,
-                               **kwargs)
+            await super().emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, to=to, **kwargs)
             return
         room = to or room
         if namespace not in self.rooms:
@@ -45,8 +53,9 @@ class SequentialEmit(socketio.AsyncManager):
             data = []
         skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
         encoded = self.server.packet_class(packet.EVENT, namespace=namespace, data=[event, *data]).encode()
-        eio_packets = [eio_packet.Packet(eio_packet.MESSAGE, p) for p in
-                       (encoded if isinstance(encoded, list) else [encoded])]
+        eio_packets = [
+            eio_packet.Packet(eio_packet.MESSAGE, p) for p in (encoded if isinstance(encoded, list) else [encoded])
+        ]
         for sid, eio_sid in list(self.get_participants(namespace, room)):
             if sid in skip:
                 continue

@@ -27,8 +27,9 @@ def snapshot_path(data_dir: Path) -> Path:
 def query(data_dir: Path, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     path = snapshot_path(data_dir)
     if not path.exists():
-        raise SnapshotMissing(f"no reporting snapshot at {path}: start `consult serve` (or the reporting "
-                              "worker) or run `consult rebuild`")
+        raise SnapshotMissing(
+            f"no reporting snapshot at {path}: start `consult serve` (or the reporting worker) or run `consult rebuild`"
+        )
     con = duckdb.connect(str(path), read_only=True)
     try:
         cursor = con.execute(sql)

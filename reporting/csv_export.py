@@ -51,12 +51,24 @@ def overview_csv(data: dict[str, Any]) -> str:
         *(["Trend", t["name"], t["gmv"], t["appt"]] for t in data["monthlyTrends"]),
         [],
         ["Category Performance", "Category", "Revenue", "Sessions", "Growth"],
-        *(["Category", user_text(c["name"]), c["revenue"], c["sessions"], c["growth"]]
-          for c in data["categoryPerformance"]),
+        *(
+            ["Category", user_text(c["name"]), c["revenue"], c["sessions"], c["growth"]]
+            for c in data["categoryPerformance"]
+        ),
         [],
         ["Top Consultants", "Rank", "Name", "Category", "Rating", "Sessions", "Revenue"],
-        *(["Consultant", c["rank"], user_text(c["name"]), user_text(c["category"]), c["rating"], c["sessions"],
-           c["revenue"]] for c in data["topConsultants"]),
+        *(
+            [
+                "Consultant",
+                c["rank"],
+                user_text(c["name"]),
+                user_text(c["category"]),
+                c["rating"],
+                c["sessions"],
+                c["revenue"],
+            ]
+            for c in data["topConsultants"]
+        ),
     ]
     return _render(rows)
 

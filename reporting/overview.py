@@ -54,8 +54,10 @@ def _people(con: duckdb.DuckDBPyConnection, trend: list[Window]) -> dict[str, tu
     out = {kind: (0, [0] * len(trend)) for kind in ("consultant", "client")}
     for month, kind, status, n in con.execute("SELECT month, kind, status, n FROM account_months").fetchall():
         active, made = out[kind]
-        out[kind] = (active + n if status == "Active" else active,
-                     [count + n if month < bucket.end.date() else count for count, bucket in zip(made, trend, strict=True)])
+        out[kind] = (
+            active + n if status == "Active" else active,
+            [count + n if month < bucket.end.date() else count for count, bucket in zip(made, trend, strict=True)],
+        )
     return out
 
 
@@ -69,8 +71,14 @@ class Money:
     paid: Any
 
     def total(self, window: Window, column: int) -> Any:
-        return sum((values[column] or 0 for month, values in self.months.items()
-                    if window.start.date() <= month < window.end.date()), 0)
+        return sum(
+            (
+                values[column] or 0
+                for month, values in self.months.items()
+                if window.start.date() <= month < window.end.date()
+            ),
+            0,
+        )
 
     def month(self, bucket: Window) -> tuple[Any, Any, Any, int]:
         return self.months.get(bucket.start.date(), (0, 0, 0, 0))
@@ -83,7 +91,8 @@ def _money(con: duckdb.DuckDBPyConnection) -> Money:
                    sum(net_amount) FILTER (WHERE {paid_in}), coalesce(sum(n) FILTER (WHERE {paid_in}), 0),
                    coalesce(sum(net_amount) FILTER (WHERE earned), 0),
                    coalesce(sum(amount) FILTER (WHERE kind = 'Payout' AND status = 'Success'), 0)
-            FROM platform_months GROUP BY 1""").fetchall()
+            FROM platform_months GROUP BY 1"""
+    ).fetchall()
     return Money({row[0]: row[1:5] for row in rows}, sum((row[5] for row in rows), 0), sum((row[6] for row in rows), 0))
 
 
@@ -96,8 +105,9 @@ class Sessions:
 
     def count(self, statuses: Callable[[str], bool], window: Window | None = None) -> int:
         """The appointments whose status `statuses` accepts, all-time or in the months of `window`."""
-        return sum(n for month, status, _, n, _ in self.rows
-                   if statuses(status) and (window is None or _inside(month, window)))
+        return sum(
+            n for month, status, _, n, _ in self.rows if statuses(status) and (window is None or _inside(month, window))
+        )
 
     def top_categories(self) -> list[tuple[str, int]]:
         counts: dict[str, int] = {}
@@ -131,16 +141,24 @@ def _inside(month: date | None, window: Window) -> bool:
 
 
 def _sessions(con: duckdb.DuckDBPyConnection, months: Window) -> Sessions:
-    return Sessions(con.execute(
-        """SELECT CASE WHEN day >= $1 AND day < $2 THEN CAST(date_trunc('month', day) AS DATE) END, status, category,
+    return Sessions(
+        con.execute(
+            """SELECT CASE WHEN day >= $1 AND day < $2 THEN CAST(date_trunc('month', day) AS DATE) END, status, category,
                   sum(n), sum(fee)
-           FROM appointment_days GROUP BY ALL""", [months.start.date(), months.end.date()]).fetchall())
+           FROM appointment_days GROUP BY ALL""",
+            [months.start.date(), months.end.date()],
+        ).fetchall()
+    )
 
 
 def _daily_activity(con: duckdb.DuckDBPyConnection, window: Window) -> dict[date, int]:
-    return dict(con.execute(
-        """SELECT day, sum(n) FROM appointment_days WHERE status IN ('Completed', 'Upcoming') AND day >= $1 AND day < $2
-           GROUP BY 1""", [window.start.date(), window.end.date()]).fetchall())
+    return dict(
+        con.execute(
+            """SELECT day, sum(n) FROM appointment_days WHERE status IN ('Completed', 'Upcoming') AND day >= $1 AND day < $2
+           GROUP BY 1""",
+            [window.start.date(), window.end.date()],
+        ).fetchall()
+    )
 
 
 TOP_CONSULTANTS = """
@@ -171,8 +189,9 @@ RECENT = """
     ORDER BY a.start_at, a.id"""
 
 
-def recent_appointments(con: duckdb.DuckDBPyConnection, now_utc: datetime,
-                        indexed: bool | None = None) -> list[tuple[Any, ...]]:
+def recent_appointments(
+    con: duckdb.DuckDBPyConnection, now_utc: datetime, indexed: bool | None = None
+) -> list[tuple[Any, ...]]:
     """`indexed` forces a source (tests compare both); by default the index whenever it covers now."""
     if indexed is None:
         indexed = now_utc >= upcoming.since(con)
@@ -195,38 +214,86 @@ def overview(con: duckdb.DuckDBPyConnection, period: Period, now: datetime, now_
     monthly_trends = []
     for index, bucket in enumerate(trend):
         values = money.month(bucket)
-        monthly_trends.append({
-            "name": MONTH_NAMES[bucket.start.month - 1], "gmv": number(values[0]), "revenue": number(values[1]),
-            "consultantPayouts": number(values[2]), "appt": sessions.count(counted, bucket),
-            "consultants": people["consultant"][1][index], "clients": people["client"][1][index]})
+        monthly_trends.append(
+            {
+                "name": MONTH_NAMES[bucket.start.month - 1],
+                "gmv": number(values[0]),
+                "revenue": number(values[1]),
+                "consultantPayouts": number(values[2]),
+                "appt": sessions.count(counted, bucket),
+                "consultants": people["consultant"][1][index],
+                "clients": people["client"][1][index],
+            }
+        )
     performance = [
-        {"name": name, "revenue": number(revenue), "sessions": int(done),
-         "rate": f"\u20b9{js_round(float(revenue) / done) if done else 0}/hr avg",
-         "growth": category_growth(revenue, last)}
-        for name, (revenue, done, last) in sessions.performance(window, previous).items()]
+        {
+            "name": name,
+            "revenue": number(revenue),
+            "sessions": int(done),
+            "rate": f"\u20b9{js_round(float(revenue) / done) if done else 0}/hr avg",
+            "growth": category_growth(revenue, last),
+        }
+        for name, (revenue, done, last) in sessions.performance(window, previous).items()
+    ]
     performance.sort(key=lambda item: (-item["revenue"], item["name"]))
     top_consultants = con.execute(TOP_CONSULTANTS, [window.start.date(), window.end.date()]).fetchall()
     recent = recent_appointments(con, now_utc)
     return {
-        "cards": {"totalConsultants": people["consultant"][0], "totalAppointments": sessions.count(counted),
-                  "activeClients": people["client"][0], "monthlyRevenue": number(fee)},
+        "cards": {
+            "totalConsultants": people["consultant"][0],
+            "totalAppointments": sessions.count(counted),
+            "activeClients": people["client"][0],
+            "monthlyRevenue": number(fee),
+        },
         "revenueBreakdown": {
-            "monthlyGmv": number(gmv), "monthlyPlatformRevenue": number(fee), "monthlyConsultantPayouts": number(net),
-            "monthlyTransactions": int(count), "monthlyGmvGrowth": growth(gmv, money.total(previous, 0)),
-            "monthlyPlatformGrowth": growth(fee, money.total(previous, 1)), "yearlyGmv": number(money.total(year, 0)),
+            "monthlyGmv": number(gmv),
+            "monthlyPlatformRevenue": number(fee),
+            "monthlyConsultantPayouts": number(net),
+            "monthlyTransactions": int(count),
+            "monthlyGmvGrowth": growth(gmv, money.total(previous, 0)),
+            "monthlyPlatformGrowth": growth(fee, money.total(previous, 1)),
+            "yearlyGmv": number(money.total(year, 0)),
             "yearlyPlatformRevenue": number(money.total(year, 1)),
             "yearlyConsultantPayouts": number(money.total(year, 2)),
-            "yoyGrowth": growth(money.total(year, 1), money.total(period.previous_year, 1))},
-        "topCategories": [{"title": title, "appointmentCount": n, "monthlyRevenue": 0, "consultants": 0, "clients": 0,
-                           "rating": PLACEHOLDER_RATING} for title, n in sessions.top_categories()],
-        "recentAppointments": [{"_id": row[0], "client": row[1], "consultant": row[2], "category": row[3],
-                                "date": row[4].date().isoformat(), "time": clock_text(row[4]),
-                                "startAt": iso_utc(row[5]), "status": row[6]} for row in recent],
+            "yoyGrowth": growth(money.total(year, 1), money.total(period.previous_year, 1)),
+        },
+        "topCategories": [
+            {
+                "title": title,
+                "appointmentCount": n,
+                "monthlyRevenue": 0,
+                "consultants": 0,
+                "clients": 0,
+                "rating": PLACEHOLDER_RATING,
+            }
+            for title, n in sessions.top_categories()
+        ],
+        "recentAppointments": [
+            {
+                "_id": row[0],
+                "client": row[1],
+                "consultant": row[2],
+                "category": row[3],
+                "date": row[4].date().isoformat(),
+                "time": clock_text(row[4]),
+                "startAt": iso_utc(row[5]),
+                "status": row[6],
+            }
+            for row in recent
+        ],
         "monthlyTrends": monthly_trends,
         "categoryPerformance": performance,
-        "topConsultants": [{"rank": rank, "name": name, "category": category, "rating": PLACEHOLDER_RATING,
-                            "sessions": int(done), "revenue": number(revenue)}
-                           for rank, (name, category, revenue, done) in enumerate(top_consultants, start=1)],
+        "topConsultants": [
+            {
+                "rank": rank,
+                "name": name,
+                "category": category,
+                "rating": PLACEHOLDER_RATING,
+                "sessions": int(done),
+                "revenue": number(revenue),
+            }
+            for rank, (name, category, revenue, done) in enumerate(top_consultants, start=1)
+        ],
         "activityTrend": activity,
         "payoutSummary": payout_view(money.earned, money.paid),
     }
@@ -238,19 +305,22 @@ def payout_view(earned: Any, paid: Any) -> dict[str, int | float]:
 
 def payout_summary(con: duckdb.DuckDBPyConnection, consultant_id: str) -> dict[str, int | float]:
     """One consultant's all-time earnings, successful payouts and their difference, from the rollup."""
-    earned, paid = con.execute(payout_sql("transaction_months", "WHERE consultant_id = ?"),
-                               [consultant_id]).fetchone() or (0, 0)
+    earned, paid = con.execute(
+        payout_sql("transaction_months", "WHERE consultant_id = ?"), [consultant_id]
+    ).fetchone() or (0, 0)
     return payout_view(earned, paid)
 
 
-def money_by_month(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime, where: str,
-                   params: list[Any] | None = None) -> dict[date, tuple[Any, ...]]:
+def money_by_month(
+    con: duckdb.DuckDBPyConnection, start: datetime, end: datetime, where: str, params: list[Any] | None = None
+) -> dict[date, tuple[Any, ...]]:
     """(amount, platform fee, net amount, count) per business month from the `transaction_months`
     rollup, for the transactions `where` selects (on kind, status, earned, consultant_id)."""
     rows = con.execute(
         f"""SELECT month, sum(amount), sum(platform_fee), sum(net_amount), sum(n) FROM transaction_months
             WHERE month >= ? AND month < ? AND {where} GROUP BY 1""",
-        [start.date(), end.date(), *(params or [])]).fetchall()
+        [start.date(), end.date(), *(params or [])],
+    ).fetchall()
     return {row[0]: tuple(row[1:]) for row in rows}
 
 
@@ -258,10 +328,14 @@ def activity(con: duckdb.DuckDBPyConnection, period: Period, where: str, params:
     """Upcoming and Completed appointments per month (yearly) or per day (monthly) of the period."""
     window = period.window
     unit = "month" if period.view == "yearly" else "day"
-    rows = dict(con.execute(
-        f"""SELECT CAST(date_trunc('{unit}', start_local) AS DATE), count(*) FROM appointments
+    rows = dict(
+        con.execute(
+            f"""SELECT CAST(date_trunc('{unit}', start_local) AS DATE), count(*) FROM appointments
             WHERE NOT deleted AND status IN ('Upcoming', 'Completed') AND start_local >= ? AND start_local < ? {where}
-            GROUP BY 1""", [window.start, window.end, *params]).fetchall())
+            GROUP BY 1""",
+            [window.start, window.end, *params],
+        ).fetchall()
+    )
     return [int(rows.get(bucket.start.date(), 0)) for bucket in period.activity_buckets()]
 
 

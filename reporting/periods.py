@@ -74,8 +74,10 @@ class Period:
         """Yearly: January..December of the year; monthly: the five months before and the month."""
         if self.view == YEARLY:
             return [Window(month_start(self.year, m), month_start(self.year, m + 1)) for m in range(1, 13)]
-        return [Window(month_start(self.year, self.month + k), month_start(self.year, self.month + k + 1))
-                for k in range(-5, 1)]
+        return [
+            Window(month_start(self.year, self.month + k), month_start(self.year, self.month + k + 1))
+            for k in range(-5, 1)
+        ]
 
     def activity_buckets(self) -> list[Window]:
         """Yearly: one per month; monthly: one per day of the month."""
@@ -124,6 +126,7 @@ def now_local(zone: ZoneInfo) -> datetime:
 
 
 # -- numbers and strings of the contract -----------------------------------------------------------
+
 
 def number(value: Any) -> int | float:
     """A money or count value as JSON: integral values without a fraction, else a float."""

@@ -29,47 +29,125 @@ from reporting import upcoming
 from reporting.rollups import roll_up
 
 COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
-    "consultants": (("id", "VARCHAR"), ("name", "VARCHAR"), ("email", "VARCHAR"), ("status", "VARCHAR"),
-                    ("primary_category", "VARCHAR"), ("primary_subcategory", "VARCHAR"),
-                    ("fees", "DECIMAL(18,2)"), ("platform_percent", "DECIMAL(9,4)"), ("created_at", "TIMESTAMP"),
-                    ("created_local", "TIMESTAMP"), ("deleted", "BOOLEAN"), ("name_fields", "VARCHAR")),
-    "clients": (("id", "VARCHAR"), ("name", "VARCHAR"), ("email", "VARCHAR"), ("status", "VARCHAR"),
-                ("avatar", "VARCHAR"), ("created_at", "TIMESTAMP"), ("created_local", "TIMESTAMP"),
-                ("deleted", "BOOLEAN")),
-    "categories": (("id", "VARCHAR"), ("title", "VARCHAR"), ("parent_id", "VARCHAR"), ("status", "VARCHAR"),
-                   ("deleted", "BOOLEAN")),
-    "appointments": (("id", "VARCHAR"), ("consultant_id", "VARCHAR"), ("client_id", "VARCHAR"),
-                     ("status", "VARCHAR"), ("start_at", "TIMESTAMP"), ("end_at", "TIMESTAMP"),
-                     ("start_local", "TIMESTAMP"), ("created_at", "TIMESTAMP"), ("created_local", "TIMESTAMP"),
-                     ("fee", "DECIMAL(18,2)"), ("category", "VARCHAR"), ("client_name", "VARCHAR"),
-                     ("consultant_name", "VARCHAR"), ("created_by", "VARCHAR"), ("deleted", "BOOLEAN")),
-    "transactions": (("id", "VARCHAR"), ("kind", "VARCHAR"), ("status", "VARCHAR"), ("amount", "DECIMAL(18,2)"),
-                     ("platform_fee", "DECIMAL(18,2)"), ("net_amount", "DECIMAL(18,2)"), ("currency", "VARCHAR"),
-                     ("user_id", "VARCHAR"), ("consultant_id", "VARCHAR"), ("appointment_id", "VARCHAR"),
-                     ("payment_method", "VARCHAR"), ("reference", "VARCHAR"), ("refund_id", "VARCHAR"),
-                     ("created_at", "TIMESTAMP"), ("created_local", "TIMESTAMP"), ("updated_at", "TIMESTAMP"),
-                     ("earned", "BOOLEAN")),
-    "consultant_categories": (("consultant_id", "VARCHAR"), ("position", "INTEGER"), ("category_id", "VARCHAR"),
-                              ("category_name", "VARCHAR"), ("subcategory_id", "VARCHAR"),
-                              ("subcategory_name", "VARCHAR")),
-    "client_consultants": (("client_id", "VARCHAR"), ("consultant_id", "VARCHAR"), ("status", "VARCHAR"),
-                           ("created_at", "TIMESTAMP"), ("created_local", "TIMESTAMP")),
+    "consultants": (
+        ("id", "VARCHAR"),
+        ("name", "VARCHAR"),
+        ("email", "VARCHAR"),
+        ("status", "VARCHAR"),
+        ("primary_category", "VARCHAR"),
+        ("primary_subcategory", "VARCHAR"),
+        ("fees", "DECIMAL(18,2)"),
+        ("platform_percent", "DECIMAL(9,4)"),
+        ("created_at", "TIMESTAMP"),
+        ("created_local", "TIMESTAMP"),
+        ("deleted", "BOOLEAN"),
+        ("name_fields", "VARCHAR"),
+    ),
+    "clients": (
+        ("id", "VARCHAR"),
+        ("name", "VARCHAR"),
+        ("email", "VARCHAR"),
+        ("status", "VARCHAR"),
+        ("avatar", "VARCHAR"),
+        ("created_at", "TIMESTAMP"),
+        ("created_local", "TIMESTAMP"),
+        ("deleted", "BOOLEAN"),
+    ),
+    "categories": (
+        ("id", "VARCHAR"),
+        ("title", "VARCHAR"),
+        ("parent_id", "VARCHAR"),
+        ("status", "VARCHAR"),
+        ("deleted", "BOOLEAN"),
+    ),
+    "appointments": (
+        ("id", "VARCHAR"),
+        ("consultant_id", "VARCHAR"),
+        ("client_id", "VARCHAR"),
+        ("status", "VARCHAR"),
+        ("start_at", "TIMESTAMP"),
+        ("end_at", "TIMESTAMP"),
+        ("start_local", "TIMESTAMP"),
+        ("created_at", "TIMESTAMP"),
+        ("created_local", "TIMESTAMP"),
+        ("fee", "DECIMAL(18,2)"),
+        ("category", "VARCHAR"),
+        ("client_name", "VARCHAR"),
+        ("consultant_name", "VARCHAR"),
+        ("created_by", "VARCHAR"),
+        ("deleted", "BOOLEAN"),
+    ),
+    "transactions": (
+        ("id", "VARCHAR"),
+        ("kind", "VARCHAR"),
+        ("status", "VARCHAR"),
+        ("amount", "DECIMAL(18,2)"),
+        ("platform_fee", "DECIMAL(18,2)"),
+        ("net_amount", "DECIMAL(18,2)"),
+        ("currency", "VARCHAR"),
+        ("user_id", "VARCHAR"),
+        ("consultant_id", "VARCHAR"),
+        ("appointment_id", "VARCHAR"),
+        ("payment_method", "VARCHAR"),
+        ("reference", "VARCHAR"),
+        ("refund_id", "VARCHAR"),
+        ("created_at", "TIMESTAMP"),
+        ("created_local", "TIMESTAMP"),
+        ("updated_at", "TIMESTAMP"),
+        ("earned", "BOOLEAN"),
+    ),
+    "consultant_categories": (
+        ("consultant_id", "VARCHAR"),
+        ("position", "INTEGER"),
+        ("category_id", "VARCHAR"),
+        ("category_name", "VARCHAR"),
+        ("subcategory_id", "VARCHAR"),
+        ("subcategory_name", "VARCHAR"),
+    ),
+    "client_consultants": (
+        ("client_id", "VARCHAR"),
+        ("consultant_id", "VARCHAR"),
+        ("status", "VARCHAR"),
+        ("created_at", "TIMESTAMP"),
+        ("created_local", "TIMESTAMP"),
+    ),
 }
 ENTITY_TABLES = ("consultants", "clients", "categories", "appointments", "transactions")
 
-ACCOUNT_EVENTS = (Account.Registered, Account.ProfileUpdated, Account.Approved, Account.Rejected,
-                  Account.Blocked, Account.Unblocked, Account.Deleted)
-APPOINTMENT_EVENTS = (Appointment.Created, Appointment.Confirmed, Appointment.HoldExpired, Appointment.Rescheduled,
-                      Appointment.Cancelled, Appointment.Completed, Appointment.StatusChanged, Appointment.Updated,
-                      Appointment.Deleted)
+ACCOUNT_EVENTS = (
+    Account.Registered,
+    Account.ProfileUpdated,
+    Account.Approved,
+    Account.Rejected,
+    Account.Blocked,
+    Account.Unblocked,
+    Account.Deleted,
+)
+APPOINTMENT_EVENTS = (
+    Appointment.Created,
+    Appointment.Confirmed,
+    Appointment.HoldExpired,
+    Appointment.Rescheduled,
+    Appointment.Cancelled,
+    Appointment.Completed,
+    Appointment.StatusChanged,
+    Appointment.Updated,
+    Appointment.Deleted,
+)
 LEDGER_EVENTS = (Transaction.Recorded, Transaction.Succeeded, Transaction.Failed, Transaction.Refunded)
 CATALOGUE_EVENTS = (Category.Created, Category.Updated, Category.Deleted)
 # The topics this projection decodes; every other notification is skipped undecoded.
-TOPICS = frozenset(get_topic(cls) for cls in (*ACCOUNT_EVENTS, *APPOINTMENT_EVENTS, *LEDGER_EVENTS,
-                                              *CATALOGUE_EVENTS, ClientLink.Linked))
+TOPICS = frozenset(
+    get_topic(cls)
+    for cls in (*ACCOUNT_EVENTS, *APPOINTMENT_EVENTS, *LEDGER_EVENTS, *CATALOGUE_EVENTS, ClientLink.Linked)
+)
 NAME_FIELDS = ("displayName", "name", "firstName", "lastName")
-ACCOUNT_STATUS = {Account.Approved: "Active", Account.Rejected: "Rejected", Account.Blocked: "Blocked",
-                  Account.Unblocked: "Active"}
+ACCOUNT_STATUS = {
+    Account.Approved: "Active",
+    Account.Rejected: "Rejected",
+    Account.Blocked: "Blocked",
+    Account.Unblocked: "Active",
+}
 
 
 def money(value: Any) -> Decimal:
@@ -131,25 +209,34 @@ class ReportingProjection:
         if appointments:
             names = [c for c, _ in COLUMNS["transactions"]]
             for values in con.execute(
-                    f"SELECT {', '.join(names)} FROM transactions WHERE appointment_id IN (SELECT unnest(?))",
-                    [sorted(appointments)]).fetchall():
+                f"SELECT {', '.join(names)} FROM transactions WHERE appointment_id IN (SELECT unnest(?))",
+                [sorted(appointments)],
+            ).fetchall():
                 if values[0] not in transactions:
                     transactions[values[0]] = dict(zip(names, values, strict=True))
                     batch.existing["transactions"].add(values[0])
                     batch.before["transactions"][values[0]] = dict(transactions[values[0]])
         if not transactions:
             return
-        missing = sorted({row["appointment_id"] for row in transactions.values()
-                          if row["appointment_id"] and row["appointment_id"] not in appointments})
-        known = dict(con.execute(
-            "SELECT id, status FROM appointments "
-            "WHERE id IN (SELECT unnest(?))", [missing]).fetchall()) if missing else {}
+        missing = sorted(
+            {
+                row["appointment_id"]
+                for row in transactions.values()
+                if row["appointment_id"] and row["appointment_id"] not in appointments
+            }
+        )
+        known = (
+            dict(
+                con.execute("SELECT id, status FROM appointments WHERE id IN (SELECT unnest(?))", [missing]).fetchall()
+            )
+            if missing
+            else {}
+        )
         for row in appointments.values():
             known[row["id"]] = row["status"]
         for row in transactions.values():
             linked = known.get(row["appointment_id"]) if row["appointment_id"] else None
-            row["earned"] = (row["kind"] == "Payment" and row["status"] == "Success"
-                             and linked in (None, "Completed"))
+            row["earned"] = row["kind"] == "Payment" and row["status"] == "Success" and linked in (None, "Completed")
 
     def _load(self, con: duckdb.DuckDBPyConnection, batch: BatchRows, events: Iterable[Any]) -> None:
         created: set[str] = set()
@@ -159,17 +246,24 @@ class ReportingProjection:
             if isinstance(event, (Account.Registered, Appointment.Created, Transaction.Recorded, Category.Created)):
                 created.add(entity)
             elif entity not in created and not isinstance(event, ClientLink.Linked):
-                table = ("accounts" if isinstance(event, Account.Event) else "categories"
-                         if isinstance(event, Category.Event) else "appointments"
-                         if isinstance(event, Appointment.Event) else "transactions")
+                table = (
+                    "accounts"
+                    if isinstance(event, Account.Event)
+                    else "categories"
+                    if isinstance(event, Category.Event)
+                    else "appointments"
+                    if isinstance(event, Appointment.Event)
+                    else "transactions"
+                )
                 wanted[table].add(entity)
         for table, ids in wanted.items():
             if not ids:
                 continue
-            for target in (("consultants", "clients") if table == "accounts" else (table,)):
+            for target in ("consultants", "clients") if table == "accounts" else (table,):
                 names = [c for c, _ in COLUMNS[target]]
-                found = con.execute(f"SELECT {', '.join(names)} FROM {target} WHERE id IN (SELECT unnest(?))",
-                                    [sorted(ids)]).fetchall()
+                found = con.execute(
+                    f"SELECT {', '.join(names)} FROM {target} WHERE id IN (SELECT unnest(?))", [sorted(ids)]
+                ).fetchall()
                 for values in found:
                     row = dict(zip(names, values, strict=True))
                     batch.rows[target][row["id"]] = row
@@ -187,8 +281,10 @@ class ReportingProjection:
             insert(con, table, list(rows.values()))
         upcoming.replace(con, batch.rows["appointments"].values(), batch.existing["appointments"])
         if batch.category_lists:
-            con.execute("DELETE FROM consultant_categories WHERE consultant_id IN (SELECT unnest(?))",
-                        [sorted(batch.category_lists)])
+            con.execute(
+                "DELETE FROM consultant_categories WHERE consultant_id IN (SELECT unnest(?))",
+                [sorted(batch.category_lists)],
+            )
             insert(con, "consultant_categories", [row for rows in batch.category_lists.values() for row in rows])
         if batch.links:
             insert(con, "client_consultants", batch.links)
@@ -201,12 +297,20 @@ class ReportingProjection:
         if isinstance(event, Account.Registered):
             when = {"created_at": self._utc(event.timestamp), "created_local": self._local(event.timestamp)}
             if event.kind == CONSULTANT:
-                batch.rows["consultants"][account_id] = {"id": account_id, **self._consultant(event.profile), **when,
-                                                         "deleted": False}
+                batch.rows["consultants"][account_id] = {
+                    "id": account_id,
+                    **self._consultant(event.profile),
+                    **when,
+                    "deleted": False,
+                }
                 self._categories(batch, account_id, event.profile)
             elif event.kind == CLIENT:
-                batch.rows["clients"][account_id] = {"id": account_id, **self._client(event.profile), **when,
-                                                     "deleted": False}
+                batch.rows["clients"][account_id] = {
+                    "id": account_id,
+                    **self._client(event.profile),
+                    **when,
+                    "deleted": False,
+                }
             return
         consultant = batch.rows["consultants"].get(account_id)
         client = batch.rows["clients"].get(account_id)
@@ -231,8 +335,10 @@ class ReportingProjection:
         """The consultant columns from a (possibly partial) profile; a partial one keeps the rest."""
         out = dict(before or {})
         if before is None or set(NAME_FIELDS) & set(profile):
-            names = {**json.loads((before or {}).get("name_fields") or "{}"),
-                     **{k: profile[k] for k in NAME_FIELDS if k in profile}}
+            names = {
+                **json.loads((before or {}).get("name_fields") or "{}"),
+                **{k: profile[k] for k in NAME_FIELDS if k in profile},
+            }
             out["name"] = consultant_display_name(names) or ""
             out["name_fields"] = json.dumps(names, ensure_ascii=False)
         for column, key in (("email", "email"), ("status", "status")):
@@ -261,10 +367,17 @@ class ReportingProjection:
     @staticmethod
     def _categories(batch: BatchRows, consultant_id: str, profile: dict[str, Any]) -> None:
         batch.category_lists[consultant_id] = [
-            {"consultant_id": consultant_id, "position": index, "category_id": entry.get("categoryId"),
-             "category_name": entry.get("categoryName") or "", "subcategory_id": entry.get("subcategoryId"),
-             "subcategory_name": entry.get("subcategoryName") or ""}
-            for index, entry in enumerate(profile.get("categories") or []) if isinstance(entry, dict)]
+            {
+                "consultant_id": consultant_id,
+                "position": index,
+                "category_id": entry.get("categoryId"),
+                "category_name": entry.get("categoryName") or "",
+                "subcategory_id": entry.get("subcategoryId"),
+                "subcategory_name": entry.get("subcategoryName") or "",
+            }
+            for index, entry in enumerate(profile.get("categories") or [])
+            if isinstance(entry, dict)
+        ]
 
     # -- catalogue -----------------------------------------------------------------------------------
 
@@ -272,9 +385,13 @@ class ReportingProjection:
         category_id = event.originator_id.hex[:24]
         rows = batch.rows["categories"]
         if isinstance(event, Category.Created):
-            rows[category_id] = {"id": category_id, "title": str(event.fields.get("title", "")),
-                                 "parent_id": event.parent_id, "status": event.fields.get("status", "Active"),
-                                 "deleted": False}
+            rows[category_id] = {
+                "id": category_id,
+                "title": str(event.fields.get("title", "")),
+                "parent_id": event.parent_id,
+                "status": event.fields.get("status", "Active"),
+                "deleted": False,
+            }
             return
         row = rows.get(category_id)
         if row is None:
@@ -296,14 +413,22 @@ class ReportingProjection:
         if isinstance(event, Appointment.Created):
             fields = event.fields
             rows[appointment_id] = {
-                "id": appointment_id, "consultant_id": event.consultant_id, "client_id": event.client_id,
-                "status": event.status, "start_at": self._utc(event.start), "end_at": self._utc(event.end),
-                "start_local": self._local(event.start), "created_at": self._utc(event.timestamp),
-                "created_local": self._local(event.timestamp), "fee": money(fields.get("fee")),
+                "id": appointment_id,
+                "consultant_id": event.consultant_id,
+                "client_id": event.client_id,
+                "status": event.status,
+                "start_at": self._utc(event.start),
+                "end_at": self._utc(event.end),
+                "start_local": self._local(event.start),
+                "created_at": self._utc(event.timestamp),
+                "created_local": self._local(event.timestamp),
+                "fee": money(fields.get("fee")),
                 "category": _name_of(fields.get("category")) or None,
                 "client_name": (fields.get("clientSnapshot") or {}).get("name") or None,
                 "consultant_name": (fields.get("consultantSnapshot") or {}).get("name") or None,
-                "created_by": event.created_by, "deleted": False}
+                "created_by": event.created_by,
+                "deleted": False,
+            }
             return
         row = rows.get(appointment_id)
         if row is None:
@@ -311,8 +436,9 @@ class ReportingProjection:
         if isinstance(event, Appointment.Deleted):
             row["deleted"] = True
         elif isinstance(event, Appointment.Rescheduled):
-            row.update(start_at=self._utc(event.start), end_at=self._utc(event.end),
-                       start_local=self._local(event.start))
+            row.update(
+                start_at=self._utc(event.start), end_at=self._utc(event.end), start_local=self._local(event.start)
+            )
         elif isinstance(event, (Appointment.Confirmed, Appointment.Updated)):
             if isinstance(event, Appointment.Confirmed):
                 row["status"] = "Upcoming"
@@ -326,12 +452,22 @@ class ReportingProjection:
             if "consultantSnapshot" in changes:
                 row["consultant_name"] = (changes["consultantSnapshot"] or {}).get("name") or row["consultant_name"]
         else:
-            row["status"] = {Appointment.HoldExpired: "Expired", Appointment.Cancelled: "Cancelled",
-                             Appointment.Completed: "Completed"}.get(type(event)) or event.status
+            row["status"] = {
+                Appointment.HoldExpired: "Expired",
+                Appointment.Cancelled: "Cancelled",
+                Appointment.Completed: "Completed",
+            }.get(type(event)) or event.status
 
     def _link(self, batch: BatchRows, event: Any) -> None:
-        batch.links.append({"client_id": event.client_id, "consultant_id": event.consultant_id, "status": "Active",
-                            "created_at": self._utc(event.timestamp), "created_local": self._local(event.timestamp)})
+        batch.links.append(
+            {
+                "client_id": event.client_id,
+                "consultant_id": event.consultant_id,
+                "status": "Active",
+                "created_at": self._utc(event.timestamp),
+                "created_local": self._local(event.timestamp),
+            }
+        )
 
     # -- the ledger ----------------------------------------------------------------------------------
 
@@ -340,12 +476,23 @@ class ReportingProjection:
         rows = batch.rows["transactions"]
         if isinstance(event, Transaction.Recorded):
             rows[transaction_id] = {
-                "id": transaction_id, "kind": event.kind, "status": event.status, "amount": money(event.amount),
-                "platform_fee": money(event.platform_fee), "net_amount": money(event.net_amount),
-                "currency": event.currency, "user_id": event.user_id, "consultant_id": event.consultant_id,
-                "appointment_id": event.appointment_id, "payment_method": event.payment_method,
-                "reference": event.reference, "refund_id": None, "created_at": self._utc(event.timestamp),
-                "created_local": self._local(event.timestamp), "updated_at": self._utc(event.timestamp)}
+                "id": transaction_id,
+                "kind": event.kind,
+                "status": event.status,
+                "amount": money(event.amount),
+                "platform_fee": money(event.platform_fee),
+                "net_amount": money(event.net_amount),
+                "currency": event.currency,
+                "user_id": event.user_id,
+                "consultant_id": event.consultant_id,
+                "appointment_id": event.appointment_id,
+                "payment_method": event.payment_method,
+                "reference": event.reference,
+                "refund_id": None,
+                "created_at": self._utc(event.timestamp),
+                "created_local": self._local(event.timestamp),
+                "updated_at": self._utc(event.timestamp),
+            }
             return
         row = rows.get(transaction_id)
         if row is None:

@@ -42,20 +42,33 @@ class Rollup:
     def ddl(self) -> str:
         columns = [f"{name} {kind} NOT NULL" for name, kind in self.keys]
         columns += ["n BIGINT NOT NULL", *(f"{name} DECIMAL(18, 2) NOT NULL" for name in self.sums)]
-        return (f"CREATE TABLE IF NOT EXISTS {self.table} ({', '.join(columns)}, "
-                f"PRIMARY KEY ({', '.join(name for name, _ in self.keys)}))")
+        return (
+            f"CREATE TABLE IF NOT EXISTS {self.table} ({', '.join(columns)}, "
+            f"PRIMARY KEY ({', '.join(name for name, _ in self.keys)}))"
+        )
 
 
 MONEY = ("amount", "platform_fee", "net_amount")
-TRANSACTION_MONTHS = Rollup("transaction_months", (("month", "DATE"), ("consultant_id", "VARCHAR"),
-                                                   ("kind", "VARCHAR"), ("status", "VARCHAR"),
-                                                   ("earned", "BOOLEAN")), MONEY)
-PLATFORM_MONTHS = Rollup("platform_months", (("month", "DATE"), ("kind", "VARCHAR"), ("status", "VARCHAR"),
-                                             ("earned", "BOOLEAN")), MONEY)
-APPOINTMENT_DAYS = Rollup("appointment_days", (("day", "DATE"), ("status", "VARCHAR"), ("category", "VARCHAR")),
-                          ("fee",))
-APPOINTMENT_MONTHS = Rollup("appointment_months", (("month", "DATE"), ("consultant_id", "VARCHAR"),
-                                                   ("status", "VARCHAR")), ("fee",))
+TRANSACTION_MONTHS = Rollup(
+    "transaction_months",
+    (
+        ("month", "DATE"),
+        ("consultant_id", "VARCHAR"),
+        ("kind", "VARCHAR"),
+        ("status", "VARCHAR"),
+        ("earned", "BOOLEAN"),
+    ),
+    MONEY,
+)
+PLATFORM_MONTHS = Rollup(
+    "platform_months", (("month", "DATE"), ("kind", "VARCHAR"), ("status", "VARCHAR"), ("earned", "BOOLEAN")), MONEY
+)
+APPOINTMENT_DAYS = Rollup(
+    "appointment_days", (("day", "DATE"), ("status", "VARCHAR"), ("category", "VARCHAR")), ("fee",)
+)
+APPOINTMENT_MONTHS = Rollup(
+    "appointment_months", (("month", "DATE"), ("consultant_id", "VARCHAR"), ("status", "VARCHAR")), ("fee",)
+)
 ACCOUNT_MONTHS = Rollup("account_months", (("month", "DATE"), ("kind", "VARCHAR"), ("status", "VARCHAR")), ())
 ROLLUPS = (TRANSACTION_MONTHS, PLATFORM_MONTHS, APPOINTMENT_DAYS, APPOINTMENT_MONTHS, ACCOUNT_MONTHS)
 ACCOUNT_KINDS = {"consultants": "consultant", "clients": "client"}
@@ -89,8 +102,9 @@ class Deltas:
     def transaction(self, row: dict[str, Any], sign: int) -> None:
         month, earned = _month(row["created_local"]), bool(row["earned"])
         sums = [row[name] for name in MONEY]
-        self.add(TRANSACTION_MONTHS, (month, row["consultant_id"] or "", row["kind"], row["status"], earned), sums,
-                 sign)
+        self.add(
+            TRANSACTION_MONTHS, (month, row["consultant_id"] or "", row["kind"], row["status"], earned), sums, sign
+        )
         self.add(PLATFORM_MONTHS, (month, row["kind"], row["status"], earned), sums, sign)
 
     def appointment(self, row: dict[str, Any], primary: str | None, sign: int) -> None:
@@ -104,7 +118,9 @@ class Deltas:
 
     def account(self, table: str, row: dict[str, Any], sign: int) -> None:
         if not row["deleted"]:
-            self.add(ACCOUNT_MONTHS, (_month(row["created_local"]), ACCOUNT_KINDS[table], row["status"] or ""), (), sign)
+            self.add(
+                ACCOUNT_MONTHS, (_month(row["created_local"]), ACCOUNT_KINDS[table], row["status"] or ""), (), sign
+            )
 
     def write(self, con: duckdb.DuckDBPyConnection) -> None:
         for rollup, entries in self.entries.items():
@@ -126,8 +142,11 @@ def _upsert(con: duckdb.DuckDBPyConnection, rollup: Rollup, changed: list[tuple[
             selects.append(f"unnest(${index}::{kind}[])")
             values.append(list(column))
     totals = ["n", *rollup.sums]
-    con.execute(f"""INSERT INTO {rollup.table} SELECT {', '.join(selects)}
-                    ON CONFLICT DO UPDATE SET {', '.join(f'{c} = {c} + excluded.{c}' for c in totals)}""", values)
+    con.execute(
+        f"""INSERT INTO {rollup.table} SELECT {", ".join(selects)}
+                    ON CONFLICT DO UPDATE SET {", ".join(f"{c} = {c} + excluded.{c}" for c in totals)}""",
+        values,
+    )
     if any(row[len(rollup.keys)] < 0 for row in changed):  # only a group that lost rows can be left empty
         con.execute(f"DELETE FROM {rollup.table} WHERE n = 0")
 
@@ -135,8 +154,11 @@ def _upsert(con: duckdb.DuckDBPyConnection, rollup: Rollup, changed: list[tuple[
 APPOINTMENT_COLUMNS = ("id", "consultant_id", "status", "start_local", "fee", "category", "deleted")
 
 
-def roll_up(con: duckdb.DuckDBPyConnection, rows: dict[str, dict[str, dict[str, Any]]],
-            before: dict[str, dict[str, dict[str, Any]]]) -> None:
+def roll_up(
+    con: duckdb.DuckDBPyConnection,
+    rows: dict[str, dict[str, dict[str, Any]]],
+    before: dict[str, dict[str, dict[str, Any]]],
+) -> None:
     """Apply one batch to every rollup. `rows` holds each row the batch touched as it is after the
     batch, `before` those that existed before it as they were then (same shape, by table and id)."""
     deltas = Deltas()
@@ -156,11 +178,17 @@ def roll_up(con: duckdb.DuckDBPyConnection, rows: dict[str, dict[str, dict[str, 
     consultants, appointments = rows["consultants"], rows["appointments"]
     old_primary = {cid: _primary(before["consultants"].get(cid)) for cid in consultants}
     new_primary = {cid: _primary(row) for cid, row in consultants.items()}
-    others = {row["consultant_id"] for row in (*appointments.values(), *before["appointments"].values())
-              if row["consultant_id"] and row["consultant_id"] not in consultants}
+    others = {
+        row["consultant_id"]
+        for row in (*appointments.values(), *before["appointments"].values())
+        if row["consultant_id"] and row["consultant_id"] not in consultants
+    }
     if others:
-        unchanged = dict(con.execute("SELECT id, primary_category FROM consultants WHERE id IN (SELECT unnest(?))",
-                                     [sorted(others)]).fetchall())
+        unchanged = dict(
+            con.execute(
+                "SELECT id, primary_category FROM consultants WHERE id IN (SELECT unnest(?))", [sorted(others)]
+            ).fetchall()
+        )
         for cid in others:
             old_primary[cid] = new_primary[cid] = unchanged.get(cid)  # None: not (yet) a known consultant
     for appointment_id, row in appointments.items():
@@ -179,16 +207,18 @@ def _primary(consultant: dict[str, Any] | None) -> str | None:
     return None if consultant is None else consultant["primary_category"]
 
 
-def _uncategorised_appointments(con: duckdb.DuckDBPyConnection, consultant_ids: list[str],
-                                exclude: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def _uncategorised_appointments(
+    con: duckdb.DuckDBPyConnection, consultant_ids: list[str], exclude: dict[str, Any]
+) -> Iterator[dict[str, Any]]:
     """The stored appointments of these consultants that count under their primary category
     (those the batch touched are accounted for already)."""
     if not consultant_ids:
         return
     for values in con.execute(
-            f"""SELECT {', '.join(APPOINTMENT_COLUMNS)} FROM appointments
+        f"""SELECT {", ".join(APPOINTMENT_COLUMNS)} FROM appointments
                 WHERE consultant_id IN (SELECT unnest(?)) AND NOT deleted
                       AND (category IS NULL OR category IN (SELECT unnest(?)))""",
-            [consultant_ids, list(NO_CATEGORY)]).fetchall():
+        [consultant_ids, list(NO_CATEGORY)],
+    ).fetchall():
         if values[0] not in exclude:
             yield dict(zip(APPOINTMENT_COLUMNS, values, strict=True))

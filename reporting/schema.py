@@ -16,8 +16,17 @@ from reporting.rollups import ROLLUPS
 SCHEMA_VERSION = 5
 TRACKING = "reporting"
 
-TABLES = ("consultants", "clients", "categories", "consultant_categories", "client_consultants", "appointments",
-          "transactions", *(rollup.table for rollup in ROLLUPS), "upcoming_appointments")
+TABLES = (
+    "consultants",
+    "clients",
+    "categories",
+    "consultant_categories",
+    "client_consultants",
+    "appointments",
+    "transactions",
+    *(rollup.table for rollup in ROLLUPS),
+    "upcoming_appointments",
+)
 VIEWS = ("appointment_facts", "successful_payments", "earned_payments", "payouts", "monthly_consultant_revenue")
 
 DDL = [
@@ -84,18 +93,25 @@ INDEXES = [
 def ensure(con: duckdb.DuckDBPyConnection, business_timezone: str) -> bool:
     """Create the store; drop it first when it was built by another schema version or for another
     business time zone. Returns True when the store is (now) empty and must be filled from the start."""
-    existing = {row[0] for row in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+    existing = {
+        row[0]
+        for row in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+        ).fetchall()
+    }
     if "reporting_tracking" in existing:
-        row = con.execute("SELECT schema_version, business_timezone FROM reporting_tracking WHERE name = ?",
-                          [TRACKING]).fetchone()
+        row = con.execute(
+            "SELECT schema_version, business_timezone FROM reporting_tracking WHERE name = ?", [TRACKING]
+        ).fetchone()
         if row is not None and tuple(row) == (SCHEMA_VERSION, business_timezone):
             _create(con)
             return False
     drop(con)
     _create(con)
-    con.execute("INSERT INTO reporting_tracking (name, position, schema_version, business_timezone) VALUES (?, 0, ?, ?)",
-                [TRACKING, SCHEMA_VERSION, business_timezone])
+    con.execute(
+        "INSERT INTO reporting_tracking (name, position, schema_version, business_timezone) VALUES (?, 0, ?, ?)",
+        [TRACKING, SCHEMA_VERSION, business_timezone],
+    )
     return True
 
 

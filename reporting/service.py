@@ -29,8 +29,14 @@ class UnknownClient(Exception):
 
 
 class Analytics:
-    def __init__(self, store: ReportingStore, max_position: Callable[[], int], zone: ZoneInfo,
-                 timeout: float = 5.0, clock: Callable[[], datetime] | None = None):
+    def __init__(
+        self,
+        store: ReportingStore,
+        max_position: Callable[[], int],
+        zone: ZoneInfo,
+        timeout: float = 5.0,
+        clock: Callable[[], datetime] | None = None,
+    ):
         self.store = store
         self._max_position = max_position
         self.zone = zone

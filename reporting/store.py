@@ -35,9 +35,17 @@ SNAPSHOT_DUTY = 10  # the wait after a snapshot is at least this many times what
 
 
 class ReportingStore:
-    def __init__(self, path: Path, read_notifications: Callable[[int, int], list[Any]],
-                 decode: Callable[[Any], Any], max_position: Callable[[], int], zone: ZoneInfo,
-                 snapshot_path: Path | None = None, batch_size: int = 5000, snapshot_interval: float = 2.0):
+    def __init__(
+        self,
+        path: Path,
+        read_notifications: Callable[[int, int], list[Any]],
+        decode: Callable[[Any], Any],
+        max_position: Callable[[], int],
+        zone: ZoneInfo,
+        snapshot_path: Path | None = None,
+        batch_size: int = 5000,
+        snapshot_interval: float = 2.0,
+    ):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.snapshot_path = snapshot_path or path.with_name(SNAPSHOT_FILE)
@@ -62,8 +70,11 @@ class ReportingStore:
     # -- tracking ------------------------------------------------------------------------------------
 
     def committed_position(self) -> int:
-        row = self.cursor().execute("SELECT position FROM reporting_tracking WHERE name = ?",
-                                    [schema.TRACKING]).fetchone()
+        row = (
+            self.cursor()
+            .execute("SELECT position FROM reporting_tracking WHERE name = ?", [schema.TRACKING])
+            .fetchone()
+        )
         return int(row[0]) if row else 0
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -127,8 +138,9 @@ class ReportingStore:
             finally:
                 self._lock.release()
         if self.position < position:
-            log.warning("reporting store did not reach position %s within %.1fs (at %s)", position, timeout,
-                        self.position)
+            log.warning(
+                "reporting store did not reach position %s within %.1fs (at %s)", position, timeout, self.position
+            )
             return False
         return True
 

@@ -43,14 +43,21 @@ def replace(con: duckdb.DuckDBPyConnection, rows: Iterable[dict[str, Any]], exis
         con.execute("DELETE FROM upcoming_appointments WHERE id IN (SELECT unnest(?))", [sorted(existing)])
     kept = [row for row in rows if listed(row) and row["start_at"] >= start]
     if kept:
-        con.execute("INSERT INTO upcoming_appointments SELECT unnest($1::VARCHAR[]), unnest($2::TIMESTAMP[])",
-                    [[row["id"] for row in kept], [row["start_at"] for row in kept]])
+        con.execute(
+            "INSERT INTO upcoming_appointments SELECT unnest($1::VARCHAR[]), unnest($2::TIMESTAMP[])",
+            [[row["id"] for row in kept], [row["start_at"] for row in kept]],
+        )
 
 
 def advance(con: duckdb.DuckDBPyConnection, moment: datetime) -> None:
     """In the caller's transaction: move upcoming_since forward to `moment` (naive UTC; never back)
     and drop the rows that now start before it."""
-    con.execute("UPDATE reporting_tracking SET upcoming_since = ? WHERE name = ? AND upcoming_since < ?",
-                [moment, TRACKING, moment])
-    con.execute("DELETE FROM upcoming_appointments WHERE start_at < (SELECT upcoming_since FROM reporting_tracking "
-                "WHERE name = ?)", [TRACKING])
+    con.execute(
+        "UPDATE reporting_tracking SET upcoming_since = ? WHERE name = ? AND upcoming_since < ?",
+        [moment, TRACKING, moment],
+    )
+    con.execute(
+        "DELETE FROM upcoming_appointments WHERE start_at < (SELECT upcoming_since FROM reporting_tracking "
+        "WHERE name = ?)",
+        [TRACKING],
+    )

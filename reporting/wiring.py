@@ -25,7 +25,8 @@ def open_store(settings: Settings, container: Container) -> ReportingStore:
             read_notifications=lambda start, limit: list(market.recorder.select_notifications(start, limit)),
             decode=market.mapper.to_domain_event,
             max_position=lambda: market.recorder.max_notification_id() or 0,
-            zone=ZoneInfo(settings.business_timezone))
+            zone=ZoneInfo(settings.business_timezone),
+        )
     except duckdb.IOException as error:
         raise ReportingLocked(f"the reporting store {settings.data_dir / LIVE_FILE} is in use: {error}") from error
 
@@ -34,8 +35,12 @@ def attach(container: Container) -> Analytics:
     settings = container.settings
     store = open_store(settings, container)
     market = container.market
-    analytics = Analytics(store, lambda: market.recorder.max_notification_id() or 0,
-                          ZoneInfo(settings.business_timezone), timeout=settings.read_your_writes_timeout)
+    analytics = Analytics(
+        store,
+        lambda: market.recorder.max_notification_id() or 0,
+        ZoneInfo(settings.business_timezone),
+        timeout=settings.read_your_writes_timeout,
+    )
     container.reporting, container.analytics = store, analytics
     return analytics
 

@@ -86,13 +86,26 @@ CONSULTANTS = [
     Person("C", "Chandra Legacy", ist(2024, 11, 20), primary="Health", percent=0),
     Person("D", "=Dev Pending", ist(2025, 3, 1), primary="Legal", status="Pending"),
 ]
-CLIENTS = [Person("k1", "Kiran One", ist(2024, 2, 1)), Person("k2", "Kavya Two", ist(2024, 7, 1)),
-           Person("k3", "Kabir Three", ist(2025, 5, 20))]
+CLIENTS = [
+    Person("k1", "Kiran One", ist(2024, 2, 1)),
+    Person("k2", "Kavya Two", ist(2024, 7, 1)),
+    Person("k3", "Kabir Three", ist(2025, 5, 20)),
+]
 APPOINTMENTS = [
     Appt("1", "A", "k1", ist(2024, 3, 5), 1000, "Legal", "Completed", ist(2024, 3, 1), "Success"),
     # paid 00:15 IST on 1 January 2025: January in the business zone, still December in UTC
-    Appt("2", "A", "k2", ist(2024, 12, 31, 23, 30), 1000, "Finance", "Completed", ist(2024, 12, 28), "Success",
-         paid_at=ist(2025, 1, 1, 0, 15)),
+    Appt(
+        "2",
+        "A",
+        "k2",
+        ist(2024, 12, 31, 23, 30),
+        1000,
+        "Finance",
+        "Completed",
+        ist(2024, 12, 28),
+        "Success",
+        paid_at=ist(2025, 1, 1, 0, 15),
+    ),
     Appt("3", "B", "k1", ist(2025, 1, 15, 11), 2000, "Finance", "Completed", ist(2025, 1, 10), "Success"),
     Appt("4", "B", "k2", ist(2025, 5, 10, 15), 2000, "Finance", "Cancelled", ist(2025, 5, 1), "Refunded"),
     Appt("5", "C", "k3", ist(2025, 6, 2, 9), 500, None, "Completed", ist(2025, 5, 25), "Success"),
@@ -144,6 +157,7 @@ def all_transactions() -> list[Tx]:
 
 # -- writing the history through the application ----------------------------------------------------
 
+
 def hold_the_scheduler(container: Any) -> None:
     """The background scheduler would complete the scripted appointments (their end is in the real
     past) while the script still decides their fate: its commands see a clock long before the history."""
@@ -162,9 +176,14 @@ def script(container: Any) -> None:
         subs = {title: people.create_category({"title": f"{title} basics"}, parent_id=ids[title]) for title in ids}
     entries = {"A": ["Legal", "Finance"], "B": ["Finance"], "D": ["Legal"]}
     for index, person in enumerate(CONSULTANTS):
-        body: dict[str, Any] = {"fullName": person.name, "email": f"{person.key.lower()}@consult.test",
-                                "mobile": f"+91980000{index:04d}", "password": "secret1", "role": "Consultant",
-                                "fees": 1000}
+        body: dict[str, Any] = {
+            "fullName": person.name,
+            "email": f"{person.key.lower()}@consult.test",
+            "mobile": f"+91980000{index:04d}",
+            "password": "secret1",
+            "role": "Consultant",
+            "fees": 1000,
+        }
         if person.key in entries:
             body["categories"] = [{"categoryId": ids[t], "subcategoryId": subs[t]} for t in entries[person.key]]
         else:
@@ -176,33 +195,61 @@ def script(container: Any) -> None:
                 people.set_consultant_status(person.id, "approve")
     for index, person in enumerate(CLIENTS):
         with at(person.created):
-            created = identity.signup({"fullName": person.name, "email": f"{person.key}@client.test",
-                                       "mobile": f"+91970000{index:04d}", "password": "secret1", "role": "Client"})
+            created = identity.signup(
+                {
+                    "fullName": person.name,
+                    "email": f"{person.key}@client.test",
+                    "mobile": f"+91970000{index:04d}",
+                    "password": "secret1",
+                    "role": "Client",
+                }
+            )
             person.id, person.token = created["user"]["id"], created["token"]
     consultants, clients = by_key(CONSULTANTS), by_key(CLIENTS)
     linked: set[tuple[str, str]] = set()
     for appt in APPOINTMENTS:
         appt.id = new_object_id()
         consultant, client = consultants[appt.consultant], clients[appt.client]
-        fields: dict[str, Any] = {"fee": appt.fee, "session": "Video Call",
-                                  "clientSnapshot": {"name": client.name}, "consultantSnapshot": {"name": consultant.name}}
+        fields: dict[str, Any] = {
+            "fee": appt.fee,
+            "session": "Video Call",
+            "clientSnapshot": {"name": client.name},
+            "consultantSnapshot": {"name": consultant.name},
+        }
         if appt.category is not None:
             fields["category"] = appt.category
         with at(appt.created):
-            aggregate = Appointment(appointment_id=appt.id, consultant_id=consultant.id, client_id=client.id,
-                                    start=appt.start, end=appt.start + timedelta(hours=1),
-                                    status="Hold" if appt.status == "Hold" else "Upcoming",
-                                    expires_at=appt.created + timedelta(minutes=5) if appt.status == "Hold" else None,
-                                    fields=fields, created_by="Admin")
+            aggregate = Appointment(
+                appointment_id=appt.id,
+                consultant_id=consultant.id,
+                client_id=client.id,
+                start=appt.start,
+                end=appt.start + timedelta(hours=1),
+                status="Hold" if appt.status == "Hold" else "Upcoming",
+                expires_at=appt.created + timedelta(minutes=5) if appt.status == "Hold" else None,
+                fields=fields,
+                created_by="Admin",
+            )
         payment = None
         if appt.payment is not None:
             fee, net = fee_of(appt)
             with at(appt.paid_at or appt.created):  # the order is created when the client pays
                 payment = Transaction(
-                    transaction_id=new_object_id(), kind="Payment", status="Pending", amount=Decimal(appt.fee),
-                    platform_fee=Decimal(fee), net_amount=Decimal(net), currency="INR", user_id=client.id,
-                    consultant_id=consultant.id, appointment_id=None, payment_method="Razorpay",
-                    reference=f"order_{appt.key}", metadata={}, snapshots={})
+                    transaction_id=new_object_id(),
+                    kind="Payment",
+                    status="Pending",
+                    amount=Decimal(appt.fee),
+                    platform_fee=Decimal(fee),
+                    net_amount=Decimal(net),
+                    currency="INR",
+                    user_id=client.id,
+                    consultant_id=consultant.id,
+                    appointment_id=None,
+                    payment_method="Razorpay",
+                    reference=f"order_{appt.key}",
+                    metadata={},
+                    snapshots={},
+                )
         with at(appt.created):
             link = None
             if appt.status != "Hold" and (appt.client, appt.consultant) not in linked:
@@ -228,10 +275,21 @@ def script(container: Any) -> None:
                 if appt.payment == "Refunded":
                     assert payment is not None
                     refund = Transaction(
-                        transaction_id=new_object_id(), kind="Refund", status="Success", amount=Decimal(appt.fee),
-                        platform_fee=Decimal(0), net_amount=Decimal(0), currency="INR", user_id=client.id,
-                        consultant_id=consultant.id, appointment_id=appt.id, payment_method="Razorpay",
-                        reference=f"rfnd_{appt.key}", metadata={}, snapshots={})
+                        transaction_id=new_object_id(),
+                        kind="Refund",
+                        status="Success",
+                        amount=Decimal(appt.fee),
+                        platform_fee=Decimal(0),
+                        net_amount=Decimal(0),
+                        currency="INR",
+                        user_id=client.id,
+                        consultant_id=consultant.id,
+                        appointment_id=appt.id,
+                        payment_method="Razorpay",
+                        reference=f"rfnd_{appt.key}",
+                        metadata={},
+                        snapshots={},
+                    )
                     payment.mark_refunded(refund.transaction_id)
                     changed += [payment, refund]
                 market.save(*changed)
@@ -241,15 +299,28 @@ def script(container: Any) -> None:
                 market.save(aggregate)
     for tx in EXTRA:
         with at(tx.created):
-            market.save(Transaction(
-                transaction_id=new_object_id(), kind=tx.kind, status=tx.status, amount=Decimal(tx.amount),
-                platform_fee=Decimal(tx.fee), net_amount=Decimal(tx.amount - tx.fee), currency="INR",
-                user_id=clients[tx.client].id if tx.client else None, consultant_id=consultants[tx.consultant].id,
-                appointment_id=None, payment_method="Manual" if tx.kind == "Payout" else "Card", reference="",
-                metadata={}, snapshots={}))
+            market.save(
+                Transaction(
+                    transaction_id=new_object_id(),
+                    kind=tx.kind,
+                    status=tx.status,
+                    amount=Decimal(tx.amount),
+                    platform_fee=Decimal(tx.fee),
+                    net_amount=Decimal(tx.amount - tx.fee),
+                    currency="INR",
+                    user_id=clients[tx.client].id if tx.client else None,
+                    consultant_id=consultants[tx.consultant].id,
+                    appointment_id=None,
+                    payment_method="Manual" if tx.kind == "Payout" else "Card",
+                    reference="",
+                    metadata={},
+                    snapshots={},
+                )
+            )
 
 
 # -- the expected figures, from the script ------------------------------------------------------------
+
 
 def month_windows(view: str, year: int, month: int) -> list[tuple[date, date]]:
     def start(y: int, m: int) -> date:
@@ -313,8 +384,10 @@ def earned(tx: Tx) -> bool:
 
 def expected_overview(view: str, year: int, month: int) -> dict[str, Any]:
     period, previous = period_of(view, year, month)
-    year_w, prev_year_w = (datetime(year, 1, 1), datetime(year + 1, 1, 1)), (datetime(year - 1, 1, 1),
-                                                                              datetime(year, 1, 1))
+    year_w, prev_year_w = (
+        (datetime(year, 1, 1), datetime(year + 1, 1, 1)),
+        (datetime(year - 1, 1, 1), datetime(year, 1, 1)),
+    )
     pays = [t for t in all_transactions() if t.kind == "Payment" and t.status == "Success"]
 
     def total(window: tuple[datetime, datetime], what: str) -> int:
@@ -324,26 +397,43 @@ def expected_overview(view: str, year: int, month: int) -> dict[str, Any]:
     trends = []
     for start, end in month_windows(view, year, month):
         w = (datetime.combine(start, datetime.min.time()), datetime.combine(end, datetime.min.time()))
-        trends.append({"name": MONTHS[start.month - 1], "gmv": total(w, "gmv"), "revenue": total(w, "fee"),
-                       "consultantPayouts": total(w, "net"),
-                       "appt": sum(1 for a in APPOINTMENTS if counted(a) and inside(a.start, w)),
-                       "consultants": sum(1 for c in CONSULTANTS if inside(c.created, (datetime.min, w[1]))),
-                       "clients": sum(1 for c in CLIENTS if inside(c.created, (datetime.min, w[1])))})
+        trends.append(
+            {
+                "name": MONTHS[start.month - 1],
+                "gmv": total(w, "gmv"),
+                "revenue": total(w, "fee"),
+                "consultantPayouts": total(w, "net"),
+                "appt": sum(1 for a in APPOINTMENTS if counted(a) and inside(a.start, w)),
+                "consultants": sum(1 for c in CONSULTANTS if inside(c.created, (datetime.min, w[1]))),
+                "clients": sum(1 for c in CLIENTS if inside(c.created, (datetime.min, w[1]))),
+            }
+        )
     counts: dict[str, int] = {}
     for a in APPOINTMENTS:
         if counted(a) and a.status != "Cancelled":
             counts[category(a)] = counts.get(category(a), 0) + 1
-    top_categories = [{"title": t, "appointmentCount": n, "monthlyRevenue": 0, "consultants": 0, "clients": 0,
-                       "rating": 4.5} for t, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:5]]
-    upcoming = sorted((a for a in APPOINTMENTS if counted(a) and a.status != "Cancelled" and a.start >= NOW),
-                      key=lambda a: a.start)[:5]
+    top_categories = [
+        {"title": t, "appointmentCount": n, "monthlyRevenue": 0, "consultants": 0, "clients": 0, "rating": 4.5}
+        for t, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+    ]
+    upcoming = sorted(
+        (a for a in APPOINTMENTS if counted(a) and a.status != "Cancelled" and a.start >= NOW), key=lambda a: a.start
+    )[:5]
     consultants, clients = by_key(CONSULTANTS), by_key(CLIENTS)
-    recent = [{"_id": a.id, "client": clients[a.client].name, "consultant": consultants[a.consultant].name,
-               "category": category(a), "date": local(a.start).date().isoformat(),
-               "time": f"{local(a.start).hour % 12 or 12}:{local(a.start).minute:02d} "
-                       f"{'AM' if local(a.start).hour < 12 else 'PM'}",
-               "startAt": a.start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"), "status": a.status}
-              for a in upcoming]
+    recent = [
+        {
+            "_id": a.id,
+            "client": clients[a.client].name,
+            "consultant": consultants[a.consultant].name,
+            "category": category(a),
+            "date": local(a.start).date().isoformat(),
+            "time": f"{local(a.start).hour % 12 or 12}:{local(a.start).minute:02d} "
+            f"{'AM' if local(a.start).hour < 12 else 'PM'}",
+            "startAt": a.start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "status": a.status,
+        }
+        for a in upcoming
+    ]
     perf: dict[str, list[int]] = {}
     for a in live(APPOINTMENTS):
         if a.status not in ("Completed", "Upcoming") or not inside(a.start, (previous[0], period[1])):
@@ -357,9 +447,15 @@ def expected_overview(view: str, year: int, month: int) -> dict[str, Any]:
     performance = []
     for name, (revenue, sessions, last) in sorted(perf.items(), key=lambda kv: (-kv[1][0], kv[0])):
         g = js_round((revenue - last) / last * 100) if last > 0 else 0
-        performance.append({"name": name, "revenue": revenue, "sessions": sessions,
-                            "rate": f"\u20b9{js_round(revenue / sessions) if sessions else 0}/hr avg",
-                            "growth": f"+{g}%" if g >= 0 else f"{g}%"})
+        performance.append(
+            {
+                "name": name,
+                "revenue": revenue,
+                "sessions": sessions,
+                "rate": f"\u20b9{js_round(revenue / sessions) if sessions else 0}/hr avg",
+                "growth": f"+{g}%" if g >= 0 else f"{g}%",
+            }
+        )
     per_consultant: dict[str, list[int]] = {}
     for a in live(APPOINTMENTS):
         if a.status == "Completed" and inside(a.start, period):
@@ -367,30 +463,51 @@ def expected_overview(view: str, year: int, month: int) -> dict[str, Any]:
             entry[0] += a.fee
             entry[1] += 1
     ranked = sorted(per_consultant.items(), key=lambda kv: (-kv[1][0], -kv[1][1], consultants[kv[0]].name))[:5]
-    top_consultants = [{"rank": i, "name": consultants[k].name, "category": consultants[k].primary, "rating": 4.5,
-                        "sessions": s, "revenue": r} for i, (k, (r, s)) in enumerate(ranked, start=1)]
+    top_consultants = [
+        {
+            "rank": i,
+            "name": consultants[k].name,
+            "category": consultants[k].primary,
+            "rating": 4.5,
+            "sessions": s,
+            "revenue": r,
+        }
+        for i, (k, (r, s)) in enumerate(ranked, start=1)
+    ]
     if view == "yearly":
         buckets = [(datetime(year, m, 1), datetime(year + (m == 12), m % 12 + 1, 1)) for m in range(1, 13)]
     else:
         days = (period[1] - period[0]).days
         buckets = [(period[0] + timedelta(days=d), period[0] + timedelta(days=d + 1)) for d in range(days)]
-    activity = [sum(1 for a in live(APPOINTMENTS) if a.status in ("Upcoming", "Completed") and inside(a.start, b))
-                for b in buckets]
+    activity = [
+        sum(1 for a in live(APPOINTMENTS) if a.status in ("Upcoming", "Completed") and inside(a.start, b))
+        for b in buckets
+    ]
     return {
-        "cards": {"totalConsultants": sum(1 for c in CONSULTANTS if c.status == "Active"),
-                  "totalAppointments": sum(1 for a in APPOINTMENTS if counted(a)),
-                  "activeClients": len(CLIENTS), "monthlyRevenue": total(period, "fee")},
+        "cards": {
+            "totalConsultants": sum(1 for c in CONSULTANTS if c.status == "Active"),
+            "totalAppointments": sum(1 for a in APPOINTMENTS if counted(a)),
+            "activeClients": len(CLIENTS),
+            "monthlyRevenue": total(period, "fee"),
+        },
         "revenueBreakdown": {
-            "monthlyGmv": total(period, "gmv"), "monthlyPlatformRevenue": total(period, "fee"),
+            "monthlyGmv": total(period, "gmv"),
+            "monthlyPlatformRevenue": total(period, "fee"),
             "monthlyConsultantPayouts": total(period, "net"),
             "monthlyTransactions": sum(1 for t in pays if inside(t.created, period)),
             "monthlyGmvGrowth": growth(total(period, "gmv"), total(previous, "gmv")),
             "monthlyPlatformGrowth": growth(total(period, "fee"), total(previous, "fee")),
-            "yearlyGmv": total(year_w, "gmv"), "yearlyPlatformRevenue": total(year_w, "fee"),
+            "yearlyGmv": total(year_w, "gmv"),
+            "yearlyPlatformRevenue": total(year_w, "fee"),
             "yearlyConsultantPayouts": total(year_w, "net"),
-            "yoyGrowth": growth(total(year_w, "fee"), total(prev_year_w, "fee"))},
-        "topCategories": top_categories, "recentAppointments": recent, "monthlyTrends": trends,
-        "categoryPerformance": performance, "topConsultants": top_consultants, "activityTrend": activity,
+            "yoyGrowth": growth(total(year_w, "fee"), total(prev_year_w, "fee")),
+        },
+        "topCategories": top_categories,
+        "recentAppointments": recent,
+        "monthlyTrends": trends,
+        "categoryPerformance": performance,
+        "topConsultants": top_consultants,
+        "activityTrend": activity,
         "payoutSummary": payout_summary(None),
     }
 
@@ -414,22 +531,36 @@ def expected_consultant(key: str, view: str, year: int, month: int) -> dict[str,
     def revenue(window: tuple[datetime, datetime]) -> int:
         return sum(t.amount - t.fee for t in earned_txs if inside(t.created, window))
 
-    trend = [{"name": MONTHS[s.month - 1], "revenue": revenue((datetime.combine(s, datetime.min.time()),
-                                                               datetime.combine(e, datetime.min.time())))}
-             for s, e in month_windows(view, year, month)]
+    trend = [
+        {
+            "name": MONTHS[s.month - 1],
+            "revenue": revenue((datetime.combine(s, datetime.min.time()), datetime.combine(e, datetime.min.time()))),
+        }
+        for s, e in month_windows(view, year, month)
+    ]
     consultants_names, clients = by_key(CONSULTANTS), by_key(CLIENTS)
-    in_period = sorted((a for a in mine if counted(a) and inside(a.start, period)), key=lambda a: a.start,
-                       reverse=True)[:5]
+    in_period = sorted(
+        (a for a in mine if counted(a) and inside(a.start, period)), key=lambda a: a.start, reverse=True
+    )[:5]
 
     def label(moment: datetime) -> str:
         offset = (local(moment).date() - date(2025, 6, 15)).days
         return {0: "Today", 1: "Tomorrow", -1: "Yesterday"}.get(offset) or local(moment).strftime("%d/%m/%Y")
 
-    recent = [{"id": a.id, "name": clients[a.client].name, "with": "You", "tag": category(a),
-               "time": f"{local(a.start).hour % 12 or 12}:{local(a.start).minute:02d} "
-                       f"{'AM' if local(a.start).hour < 12 else 'PM'}",
-               "date": label(a.start), "status": a.status, "avatar": "https://via.placeholder.com/40"}
-              for a in in_period]
+    recent = [
+        {
+            "id": a.id,
+            "name": clients[a.client].name,
+            "with": "You",
+            "tag": category(a),
+            "time": f"{local(a.start).hour % 12 or 12}:{local(a.start).minute:02d} "
+            f"{'AM' if local(a.start).hour < 12 else 'PM'}",
+            "date": label(a.start),
+            "status": a.status,
+            "avatar": "https://via.placeholder.com/40",
+        }
+        for a in in_period
+    ]
     if view == "yearly":
         buckets = [(datetime(year, m, 1), datetime(year + (m == 12), m % 12 + 1, 1)) for m in range(1, 13)]
     else:
@@ -444,19 +575,45 @@ def expected_consultant(key: str, view: str, year: int, month: int) -> dict[str,
     period_revenue = revenue(period)
     del consultants_names
     return {
-        "stats": [{"id": "total", "title": "Completed Appointments", "value": str(completed_in_period), "delta": "+0%",
-                   "up": True},
-                  {"id": "today", "title": "Today Appointments", "value": str(today_count), "delta": "+0%", "up": True},
-                  {"id": "active", "title": "Active Clients", "value": str(len(links)), "delta": "+0%", "up": True},
-                  {"id": "revenue", "title": "Total Revenue", "value": f"\u20b9{period_revenue:,}", "delta": "+0%",
-                   "up": True}],
-        "clientStats": {"total": len(links), "active": len(links), "inactive": 0,
-                        "activePercent": 100 if links else 0, "inactivePercent": 0},
-        "recentAppointments": recent, "monthlyRevenueTrends": trend, "activityTrend": activity,
-        "performance": {"sessionCompletion": js_round(completed / booked * 100) if booked else 0, "avgRating": 4.5,
-                        "responseTime": 2,
-                        "rebookingRate": js_round(len(rebooked) / len(distinct) * 100) if distinct else 0},
-        "metrics": {"monthlyRevenue": period_revenue, "monthlyRevenueDelta": "+0%",
-                    "totalSessions": completed_in_period, "totalSessionsDelta": "+0%"},
+        "stats": [
+            {
+                "id": "total",
+                "title": "Completed Appointments",
+                "value": str(completed_in_period),
+                "delta": "+0%",
+                "up": True,
+            },
+            {"id": "today", "title": "Today Appointments", "value": str(today_count), "delta": "+0%", "up": True},
+            {"id": "active", "title": "Active Clients", "value": str(len(links)), "delta": "+0%", "up": True},
+            {
+                "id": "revenue",
+                "title": "Total Revenue",
+                "value": f"\u20b9{period_revenue:,}",
+                "delta": "+0%",
+                "up": True,
+            },
+        ],
+        "clientStats": {
+            "total": len(links),
+            "active": len(links),
+            "inactive": 0,
+            "activePercent": 100 if links else 0,
+            "inactivePercent": 0,
+        },
+        "recentAppointments": recent,
+        "monthlyRevenueTrends": trend,
+        "activityTrend": activity,
+        "performance": {
+            "sessionCompletion": js_round(completed / booked * 100) if booked else 0,
+            "avgRating": 4.5,
+            "responseTime": 2,
+            "rebookingRate": js_round(len(rebooked) / len(distinct) * 100) if distinct else 0,
+        },
+        "metrics": {
+            "monthlyRevenue": period_revenue,
+            "monthlyRevenueDelta": "+0%",
+            "totalSessions": completed_in_period,
+            "totalSessionsDelta": "+0%",
+        },
         "payoutSummary": payout_summary(key),
     }

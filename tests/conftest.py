@@ -64,9 +64,14 @@ def postgres_database() -> Iterator[str]:
 
 def make_settings(tmp_path: Path, database_url: str | None = None, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "data_dir": tmp_path / "var", "database_url": database_url, "jwt_secret": "test-secret-" + "x" * 32,
-        "password_hash_rounds": 4, "allow_otp_in_response": True, "rate_limit_max": 1_000_000,
-        "auth_rate_limit_max": 1_000_000, "read_your_writes_timeout": 10.0,
+        "data_dir": tmp_path / "var",
+        "database_url": database_url,
+        "jwt_secret": "test-secret-" + "x" * 32,
+        "password_hash_rounds": 4,
+        "allow_otp_in_response": True,
+        "rate_limit_max": 1_000_000,
+        "auth_rate_limit_max": 1_000_000,
+        "read_your_writes_timeout": 10.0,
     }
     values.update(overrides)
     return Settings(**values)
@@ -126,11 +131,17 @@ def free_port() -> int:
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATA_DIR": str(settings.data_dir),
-           "JWT_SECRET": settings.resolved_jwt_secret, "PASSWORD_HASH_ROUNDS": str(settings.password_hash_rounds),
-           "ALLOW_OTP_IN_RESPONSE": "true", "RATE_LIMIT_MAX": str(settings.rate_limit_max),
-           "AUTH_RATE_LIMIT_MAX": str(settings.auth_rate_limit_max),
-           "READ_YOUR_WRITES_TIMEOUT": str(settings.read_your_writes_timeout)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DATA_DIR": str(settings.data_dir),
+        "JWT_SECRET": settings.resolved_jwt_secret,
+        "PASSWORD_HASH_ROUNDS": str(settings.password_hash_rounds),
+        "ALLOW_OTP_IN_RESPONSE": "true",
+        "RATE_LIMIT_MAX": str(settings.rate_limit_max),
+        "AUTH_RATE_LIMIT_MAX": str(settings.auth_rate_limit_max),
+        "READ_YOUR_WRITES_TIMEOUT": str(settings.read_your_writes_timeout),
+    }
     if settings.database_url:
         env["DATABASE_URL"] = settings.database_url
     else:
@@ -150,9 +161,22 @@ class Server:
         self.log = settings.data_dir.parent / f"server-{self.port}.log"
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(self.port), "--log-level", "warning",
-             *args],
-            env=self.env, cwd=ROOT, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "interfaces.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+                *args,
+            ],
+            env=self.env,
+            cwd=ROOT,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
         try:
             self.wait_ready()
         except BaseException:
@@ -190,9 +214,12 @@ def server(settings: Settings) -> Iterator[Server]:
 
 # -- helpers for tests that drive the API ------------------------------------------------------
 
+
 def create_admin(api: Any, email: str = "admin@example.com") -> str:
-    reply = api.post("/api/v1/auth/create-admin", json={
-        "fullName": "Site Admin", "email": email, "password": ADMIN_PASSWORD, "mobile": "9000000001"})
+    reply = api.post(
+        "/api/v1/auth/create-admin",
+        json={"fullName": "Site Admin", "email": email, "password": ADMIN_PASSWORD, "mobile": "9000000001"},
+    )
     assert reply.status_code == 201, reply.text
     return login(api, email, ADMIN_PASSWORD, "Admin")
 
@@ -212,8 +239,14 @@ def bearer(token: str) -> dict[str, str]:
 
 def signup(api: Any, role: str = "Client", **fields: Any) -> dict[str, Any]:
     unique = secrets.token_hex(4)
-    body = {"fullName": f"{role} {unique}", "email": f"{role.lower()}.{unique}@example.com",
-            "mobile": "+9198" + str(int(unique, 16) % 10**8).zfill(8), "password": "secret1", "role": role, **fields}
+    body = {
+        "fullName": f"{role} {unique}",
+        "email": f"{role.lower()}.{unique}@example.com",
+        "mobile": "+9198" + str(int(unique, 16) % 10**8).zfill(8),
+        "password": "secret1",
+        "role": role,
+        **fields,
+    }
     reply = api.post("/api/v1/auth/signup", json=body)
     assert reply.status_code == 201, reply.text
     return reply.json()["data"]  # type: ignore[no-any-return]
@@ -236,9 +269,17 @@ def refused(reply: Any, status: int, message: str) -> dict[str, Any]:
 def employee_token(api: Any, admin: dict[str, str]) -> str:
     unique = secrets.token_hex(3)
     mobile = "97" + str(int(unique, 16)).zfill(8)
-    created = api.post("/api/v1/users", headers=admin, json={
-        "userId": f"EMP{unique}", "fullName": "Emma Employee", "email": f"emp.{unique}@example.com",
-        "mobile": mobile, "role": "Employee"})
+    created = api.post(
+        "/api/v1/users",
+        headers=admin,
+        json={
+            "userId": f"EMP{unique}",
+            "fullName": "Emma Employee",
+            "email": f"emp.{unique}@example.com",
+            "mobile": mobile,
+            "role": "Employee",
+        },
+    )
     assert created.status_code == 201, created.text
     otp = api.post("/api/v1/auth/send-otp", json={"mobile": mobile}).json()["data"]["otp"]
     reply = api.post("/api/v1/auth/verify-otp", json={"mobile": mobile, "otp": otp, "role": "Employee"})
@@ -249,9 +290,15 @@ def employee_token(api: Any, admin: dict[str, str]) -> str:
 def signed_up(container: Any, role: str) -> str:
     """A new account made through the identity service of an in-process container (Consultants approved)."""
     unique = secrets.token_hex(4)
-    data = container.identity.signup({
-        "fullName": f"{role} {unique}", "email": f"{role.lower()}.{unique}@example.com",
-        "mobile": "+9194" + str(int(unique, 16) % 10**8).zfill(8), "password": "secret1", "role": role})
+    data = container.identity.signup(
+        {
+            "fullName": f"{role} {unique}",
+            "email": f"{role.lower()}.{unique}@example.com",
+            "mobile": "+9194" + str(int(unique, 16) % 10**8).zfill(8),
+            "password": "secret1",
+            "role": role,
+        }
+    )
     account_id = str(data["user"]["id"])
     if role == "Consultant":
         container.people.set_consultant_status(account_id, "approve")

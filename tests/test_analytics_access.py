@@ -25,9 +25,15 @@ def test_bad_parameters_are_refused_with_400(api: Any) -> None:
     client = bearer(signup(api, "Client")["token"])
     before = api.app.state.container.market.recorder.max_notification_id()
     for path, headers in (("/overview", admin), ("/consultant", consultant), ("/client", client)):
-        for params, field in (({"month": "13"}, "month"), ({"month": "0"}, "month"), ({"month": "x"}, "month"),
-                              ({"year": "2025abc"}, "year"), ({"year": "99999"}, "year"),
-                              ({"viewType": "weekly"}, "viewType"), ({"month": "1.5"}, "month")):
+        for params, field in (
+            ({"month": "13"}, "month"),
+            ({"month": "0"}, "month"),
+            ({"month": "x"}, "month"),
+            ({"year": "2025abc"}, "year"),
+            ({"year": "99999"}, "year"),
+            ({"viewType": "weekly"}, "viewType"),
+            ({"month": "1.5"}, "month"),
+        ):
             body = refused(api.get(API + path, params=params, headers=headers), 400, "Validation failed")
             assert body["errors"][0]["field"] == field, (path, params, body)
     for path, headers in (("/overview", admin), ("/consultant", consultant)):
@@ -48,8 +54,7 @@ def test_roles_and_ownership(api: Any) -> None:
     refused(api.get(API + "/overview"), 401, "Access denied. No token provided.")
     for headers in (employee, bearer(consultant["token"]), bearer(client["token"])):
         refused(api.get(API + "/overview", headers=headers), 403, "Forbidden: Access denied")
-        refused(api.get(API + "/overview", params={"format": "csv"}, headers=headers), 403,
-                "Forbidden: Access denied")
+        refused(api.get(API + "/overview", params={"format": "csv"}, headers=headers), 403, "Forbidden: Access denied")
     for headers in (admin, employee, bearer(client["token"])):
         refused(api.get(API + "/consultant", headers=headers), 403, "Forbidden: Access denied")
     for headers in (admin, bearer(consultant["token"])):
@@ -64,10 +69,16 @@ def test_roles_and_ownership(api: Any) -> None:
     container.market.save(ClientLink(client_id=client_id, consultant_id=consultant["user"]["id"]))
     reply = api.get(f"{API}/client/{client_id}", headers=bearer(consultant["token"]))
     assert reply.status_code == 200, reply.text
-    assert reply.json()["data"]["stats"][3] == {"id": "consultants", "title": "Active Consultants", "value": "1",
-                                                "delta": "+0%", "up": True}
-    refused(api.get(f"{API}/client/{client_id}", headers=bearer(other_consultant["token"])), 403,
-            "Forbidden: Access denied")
+    assert reply.json()["data"]["stats"][3] == {
+        "id": "consultants",
+        "title": "Active Consultants",
+        "value": "1",
+        "delta": "+0%",
+        "up": True,
+    }
+    refused(
+        api.get(f"{API}/client/{client_id}", headers=bearer(other_consultant["token"])), 403, "Forbidden: Access denied"
+    )
     assert api.get(f"{API}/client/{client_id}", headers=admin).status_code == 200
     refused(api.get(f"{API}/client/{'a' * 24}", headers=admin), 404, "Client not found")
     # ?token= works for the CSV download links
@@ -76,8 +87,14 @@ def test_roles_and_ownership(api: Any) -> None:
 
 
 def report(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "interfaces.cli", "report", "sql", *args], cwd=ROOT,
-                          env=settings_env(settings), capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "interfaces.cli", "report", "sql", *args],
+        cwd=ROOT,
+        env=settings_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def wait_until(check: Any, timeout: float = 20.0) -> Any:
@@ -102,8 +119,12 @@ def test_analyst_sql_while_serving_is_read_only(server: Server, settings: Settin
         as_csv = report(settings, "--csv", "SELECT id, status FROM consultants ORDER BY id")
         assert as_csv.returncode == 0 and as_csv.stdout.splitlines()[0] == "id,status"
         assert len(as_csv.stdout.splitlines()) == 4
-        for statement in ("DELETE FROM consultants", "DROP TABLE consultants", "UPDATE reporting_tracking SET position = 0",
-                          "CREATE TABLE x (a INT)"):
+        for statement in (
+            "DELETE FROM consultants",
+            "DROP TABLE consultants",
+            "UPDATE reporting_tracking SET position = 0",
+            "CREATE TABLE x (a INT)",
+        ):
             refused_run = report(settings, statement)
             assert refused_run.returncode == 1 and "read-only" in refused_run.stderr, refused_run.stderr
         overview = api.get(f"{API}/overview", headers=admin).json()["data"]
@@ -142,9 +163,14 @@ def test_snapshots_take_at_most_a_tenth_of_the_owners_time(tmp_path: Path) -> No
 
     from reporting.store import SNAPSHOT_DUTY, ReportingStore
 
-    store = ReportingStore(tmp_path / "reporting.duckdb", read_notifications=lambda start, limit: [],
-                           decode=lambda notification: notification, max_position=lambda: 0,
-                           zone=ZoneInfo("Asia/Kolkata"), snapshot_interval=3600.0)
+    store = ReportingStore(
+        tmp_path / "reporting.duckdb",
+        read_notifications=lambda start, limit: [],
+        decode=lambda notification: notification,
+        max_position=lambda: 0,
+        zone=ZoneInfo("Asia/Kolkata"),
+        snapshot_interval=3600.0,
+    )
     try:
         assert store.snapshot_wait() == 3600.0  # nothing copied yet
         assert store.publish_snapshot() and (tmp_path / "reporting-snapshot.duckdb").exists()

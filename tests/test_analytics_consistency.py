@@ -90,13 +90,18 @@ def check_derived(store: ReportingStore) -> None:
         starts = [row[0] for row in con.execute("SELECT start_at FROM appointments").fetchall()]
         for moment in {since, *starts, *(start + timedelta(microseconds=1) for start in starts)}:
             if moment >= since:
-                assert recent_appointments(con, moment, indexed=True) == \
-                    recent_appointments(con, moment, indexed=False), moment
+                assert recent_appointments(con, moment, indexed=True) == recent_appointments(
+                    con, moment, indexed=False
+                ), moment
         for table, grouped in DERIVED.items():
-            assert con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall() == \
-                con.execute(f"{grouped} ORDER BY ALL").fetchall(), table
-        assert con.execute(EARNED_BY_RULE).fetchall() == con.execute(
-            "SELECT id, earned FROM transactions ORDER BY 1").fetchall()
+            assert (
+                con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
+                == con.execute(f"{grouped} ORDER BY ALL").fetchall()
+            ), table
+        assert (
+            con.execute(EARNED_BY_RULE).fetchall()
+            == con.execute("SELECT id, earned FROM transactions ORDER BY 1").fetchall()
+        )
 
 
 def first_difference(left: Any, right: Any, path: str = "") -> str:
@@ -116,8 +121,11 @@ def rebuilt_answers(container: Any, directory: Path, count: int) -> list[Any]:
     store = ReportingStore(
         directory / f"rebuilt-{count}.duckdb",
         read_notifications=lambda start, limit: list(market.recorder.select_notifications(start, limit)),
-        decode=market.mapper.to_domain_event, max_position=lambda: market.recorder.max_notification_id() or 0,
-        zone=ZoneInfo("Asia/Kolkata"), batch_size=7)
+        decode=market.mapper.to_domain_event,
+        max_position=lambda: market.recorder.max_notification_id() or 0,
+        zone=ZoneInfo("Asia/Kolkata"),
+        batch_size=7,
+    )
     try:
         store.catch_up()
         check_derived(store)
@@ -158,8 +166,13 @@ def test_after_each_command_the_live_answers_equal_a_rebuilt_store(settings: Set
         a, k1 = history.by_key(history.CONSULTANTS)["A"], history.by_key(history.CLIENTS)["k1"]
         checks.extend([0] * 60)  # from here on, every save is checked
         day = next_weekday(2)
-        made = api.post(f"{API}/appointments", headers=admin, json=slot_body(
-            a.id, k1.id, day, "09:00", "10:00", status="Upcoming", session="Video Call", category="Finance"))
+        made = api.post(
+            f"{API}/appointments",
+            headers=admin,
+            json=slot_body(
+                a.id, k1.id, day, "09:00", "10:00", status="Upcoming", session="Video Call", category="Finance"
+            ),
+        )
         assert made.status_code == 201, made.text
         appointment_id = made.json()["data"]["_id"]
         overview = api.get(f"{API}/analytics/overview", headers=admin).json()["data"]
@@ -170,21 +183,31 @@ def test_after_each_command_the_live_answers_equal_a_rebuilt_store(settings: Set
         with container.reporting.reading() as con:
             assert upcoming.since(con) > datetime.now(UTC).replace(tzinfo=None) - timedelta(days=2)  # advanced
         container.analytics.clock = lambda: history.NOW
-        moved = api.patch(f"{API}/appointments/{appointment_id}", headers=admin, json={
-            "startAt": f"{(day + timedelta(days=7)).isoformat()}T10:15:00+05:30",
-            "endAt": f"{(day + timedelta(days=7)).isoformat()}T11:15:00+05:30"})
+        moved = api.patch(
+            f"{API}/appointments/{appointment_id}",
+            headers=admin,
+            json={
+                "startAt": f"{(day + timedelta(days=7)).isoformat()}T10:15:00+05:30",
+                "endAt": f"{(day + timedelta(days=7)).isoformat()}T11:15:00+05:30",
+            },
+        )
         assert moved.status_code == 200, moved.text
-        renamed = api.patch(f"{API}/consultants/{a.id}", headers=admin, json={"name": "Asha Renamed", "displayName": "Asha Renamed"})
+        renamed = api.patch(
+            f"{API}/consultants/{a.id}", headers=admin, json={"name": "Asha Renamed", "displayName": "Asha Renamed"}
+        )
         assert renamed.status_code == 200, renamed.text
-        overview = api.get(f"{API}/analytics/overview", headers=admin,
-                           params={"viewType": "monthly", "year": 2025, "month": 6}).json()["data"]
+        overview = api.get(
+            f"{API}/analytics/overview", headers=admin, params={"viewType": "monthly", "year": 2025, "month": 6}
+        ).json()["data"]
         assert "Asha Renamed" in [c["name"] for c in overview["topConsultants"]]
         # re-categorisations: the legacy consultant's uncategorised appointments follow its new primary
         # category, and an appointment's own category moves it
         made = api.post(f"{API}/categories", headers=admin, json={"title": "Wellness"})
         assert made.status_code == 201, made.text
         c = history.by_key(history.CONSULTANTS)["C"]
-        recategorised = api.patch(f"{API}/consultants/{c.id}", headers=admin, json={"category": made.json()["data"]["_id"]})
+        recategorised = api.patch(
+            f"{API}/consultants/{c.id}", headers=admin, json={"category": made.json()["data"]["_id"]}
+        )
         assert recategorised.status_code == 200, recategorised.text
         june = {"viewType": "monthly", "year": 2025, "month": 6}
         overview = api.get(f"{API}/analytics/overview", headers=admin, params=june).json()["data"]
@@ -233,8 +256,14 @@ def test_consult_rebuild_rebuilds_the_reporting_store(settings: Settings) -> Non
     for table in ("transactions", "appointments", "consultants"):
         con.execute(f"DELETE FROM {table}")  # damage the store; the events are the truth
     con.close()
-    done = subprocess.run([sys.executable, "-m", "interfaces.cli", "rebuild"], env=settings_env(settings), cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "interfaces.cli", "rebuild"],
+        env=settings_env(settings),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "reporting store rebuilt from" in done.stdout and "rebuilding reporting store" in done.stderr
     app = create_app(settings)

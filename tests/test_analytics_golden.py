@@ -14,8 +14,7 @@ from tests import analytics_history as history
 from tests.conftest import bearer, create_admin
 
 API = "/api/v1/analytics"
-PERIODS = [("monthly", 2025, 6), ("monthly", 2025, 1), ("monthly", 2024, 12), ("yearly", 2025, 6),
-           ("yearly", 2024, 6)]
+PERIODS = [("monthly", 2025, 6), ("monthly", 2025, 1), ("monthly", 2024, 12), ("yearly", 2025, 6), ("yearly", 2024, 6)]
 
 
 @pytest.fixture
@@ -78,35 +77,61 @@ def test_csv_exports_carry_the_numbers_of_the_json(api: Any, scripted: dict[str,
         rows = parse(reply.text)
         e = history.expected_overview(view, year, month)
         cards, rev, pay = e["cards"], e["revenueBreakdown"], e["payoutSummary"]
-        head = [["Section", "Metric", "Value"],
-                ["Cards", "Total Consultants", str(cards["totalConsultants"])],
-                ["Cards", "Total Appointments", str(cards["totalAppointments"])],
-                ["Cards", "Active Clients", str(cards["activeClients"])],
-                ["Cards", "Monthly Revenue", number_text(cards["monthlyRevenue"])],
-                ["Revenue", "Monthly GMV", number_text(rev["monthlyGmv"])],
-                ["Revenue", "Platform Revenue", number_text(rev["monthlyPlatformRevenue"])],
-                ["Revenue", "Consultant Payouts", number_text(rev["monthlyConsultantPayouts"])],
-                ["Revenue", "Transactions", str(rev["monthlyTransactions"])],
-                ["Revenue", "Monthly GMV Growth", rev["monthlyGmvGrowth"]],
-                ["Revenue", "Yearly GMV", number_text(rev["yearlyGmv"])],
-                ["Revenue", "YoY Growth", rev["yoyGrowth"]],
-                ["Payout", "Total Consultant Earnings", number_text(pay["totalEarnings"])],
-                ["Payout", "Total Paid Out", number_text(pay["totalPaidOut"])],
-                ["Payout", "Remaining Balance", number_text(pay["remainingBalance"])], []]
-        trends = [["Monthly Trends", "Month", "GMV", "Appointments"],
-                  *(["Trend", t["name"], number_text(t["gmv"]), str(t["appt"])] for t in e["monthlyTrends"]), []]
-        categories = [["Category Performance", "Category", "Revenue", "Sessions", "Growth"],
-                      *(["Category", safe(c["name"]), number_text(c["revenue"]), str(c["sessions"]), c["growth"]]
-                        for c in e["categoryPerformance"]), []]
-        consultants = [["Top Consultants", "Rank", "Name", "Category", "Rating", "Sessions", "Revenue"],
-                       *(["Consultant", str(c["rank"]), safe(c["name"]), safe(c["category"]), "4.5", str(c["sessions"]),
-                          number_text(c["revenue"])] for c in e["topConsultants"])]
+        head = [
+            ["Section", "Metric", "Value"],
+            ["Cards", "Total Consultants", str(cards["totalConsultants"])],
+            ["Cards", "Total Appointments", str(cards["totalAppointments"])],
+            ["Cards", "Active Clients", str(cards["activeClients"])],
+            ["Cards", "Monthly Revenue", number_text(cards["monthlyRevenue"])],
+            ["Revenue", "Monthly GMV", number_text(rev["monthlyGmv"])],
+            ["Revenue", "Platform Revenue", number_text(rev["monthlyPlatformRevenue"])],
+            ["Revenue", "Consultant Payouts", number_text(rev["monthlyConsultantPayouts"])],
+            ["Revenue", "Transactions", str(rev["monthlyTransactions"])],
+            ["Revenue", "Monthly GMV Growth", rev["monthlyGmvGrowth"]],
+            ["Revenue", "Yearly GMV", number_text(rev["yearlyGmv"])],
+            ["Revenue", "YoY Growth", rev["yoyGrowth"]],
+            ["Payout", "Total Consultant Earnings", number_text(pay["totalEarnings"])],
+            ["Payout", "Total Paid Out", number_text(pay["totalPaidOut"])],
+            ["Payout", "Remaining Balance", number_text(pay["remainingBalance"])],
+            [],
+        ]
+        trends = [
+            ["Monthly Trends", "Month", "GMV", "Appointments"],
+            *(["Trend", t["name"], number_text(t["gmv"]), str(t["appt"])] for t in e["monthlyTrends"]),
+            [],
+        ]
+        categories = [
+            ["Category Performance", "Category", "Revenue", "Sessions", "Growth"],
+            *(
+                ["Category", safe(c["name"]), number_text(c["revenue"]), str(c["sessions"]), c["growth"]]
+                for c in e["categoryPerformance"]
+            ),
+            [],
+        ]
+        consultants = [
+            ["Top Consultants", "Rank", "Name", "Category", "Rating", "Sessions", "Revenue"],
+            *(
+                [
+                    "Consultant",
+                    str(c["rank"]),
+                    safe(c["name"]),
+                    safe(c["category"]),
+                    "4.5",
+                    str(c["sessions"]),
+                    number_text(c["revenue"]),
+                ]
+                for c in e["topConsultants"]
+            ),
+        ]
         assert rows == head + trends + categories + consultants, (view, year, month)
 
         for person in history.CONSULTANTS:
             reply = get(api, "/consultant", bearer(person.token), format="csv", **params)
-            name = (f"consultant-analytics-{year}.csv" if view == "yearly"
-                    else f"consultant-analytics-{year}-{month:02d}.csv")
+            name = (
+                f"consultant-analytics-{year}.csv"
+                if view == "yearly"
+                else f"consultant-analytics-{year}-{month:02d}.csv"
+            )
             assert reply.headers["content-disposition"] == f'attachment; filename="{name}"'
             c = history.expected_consultant(person.key, view, year, month)
             perf, metrics, pay = c["performance"], c["metrics"], c["payoutSummary"]
@@ -121,9 +146,11 @@ def test_csv_exports_carry_the_numbers_of_the_json(api: Any, scripted: dict[str,
                 ["Metrics", "Total Sessions", str(metrics["totalSessions"])],
                 ["Payout", "Total Earnings", number_text(pay["totalEarnings"])],
                 ["Payout", "Total Paid Out", number_text(pay["totalPaidOut"])],
-                ["Payout", "Remaining Balance", number_text(pay["remainingBalance"])], [],
+                ["Payout", "Remaining Balance", number_text(pay["remainingBalance"])],
+                [],
                 ["Monthly Revenue Trends", "Month", "Revenue"],
-                *(["Trend", t["name"], number_text(t["revenue"])] for t in c["monthlyRevenueTrends"])]
+                *(["Trend", t["name"], number_text(t["revenue"])] for t in c["monthlyRevenueTrends"]),
+            ]
 
 
 def test_a_formula_in_a_name_is_neutralised_and_a_comma_is_quoted(api: Any, scripted: dict[str, Any]) -> None:

@@ -31,6 +31,7 @@ sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 # -- helpers ------------------------------------------------------------------------------------
 
+
 def next_weekday(weekday: int, weeks_ahead: int = 2) -> date:
     today = datetime.now(UTC).date()
     return today + timedelta(days=(weekday - today.weekday()) % 7 + 7 * weeks_ahead)
@@ -84,24 +85,44 @@ class World:
 
     def slots(self, who: Party | str, consultant: Party, day: date) -> list[str]:
         token = who if isinstance(who, str) else who.token
-        reply = self.api.get(f"{API}/appointments/available-slots",
-                             params={"consultant": consultant.id, "date": day.isoformat(), "slotDurationMin": 60},
-                             headers=bearer(token))
+        reply = self.api.get(
+            f"{API}/appointments/available-slots",
+            params={"consultant": consultant.id, "date": day.isoformat(), "slotDurationMin": 60},
+            headers=bearer(token),
+        )
         assert reply.status_code == 200, reply.text
         return list(reply.json()["data"])
 
     def hold(self, client: Party, consultant: Party, day: date, start: str, end: str, **extra: Any) -> httpx.Response:
-        return self.api.post(f"{API}/appointments/hold", json=slot_body(consultant.id, client.id, day, start, end,
-                                                                        **extra), headers=client.auth)
+        return self.api.post(
+            f"{API}/appointments/hold",
+            json=slot_body(consultant.id, client.id, day, start, end, **extra),
+            headers=client.auth,
+        )
 
-    def confirm(self, client: Party, consultant: Party, day: date, start: str, end: str, hold_id: str,
-                **extra: Any) -> httpx.Response:
-        body = slot_body(consultant.id, client.id, day, start, end,
-                         **{"status": "Upcoming", "reason": "", "notes": "", "fee": 0, "holdId": hold_id, **extra})
+    def confirm(
+        self, client: Party, consultant: Party, day: date, start: str, end: str, hold_id: str, **extra: Any
+    ) -> httpx.Response:
+        body = slot_body(
+            consultant.id,
+            client.id,
+            day,
+            start,
+            end,
+            **{"status": "Upcoming", "reason": "", "notes": "", "fee": 0, "holdId": hold_id, **extra},
+        )
         return self.api.post(f"{API}/appointments", json=body, headers=client.auth)
 
-    def book(self, client: Party, consultant: Party, day: date, start: str, end: str, category: str | None = None,
-             **extra: Any) -> str:
+    def book(
+        self,
+        client: Party,
+        consultant: Party,
+        day: date,
+        start: str,
+        end: str,
+        category: str | None = None,
+        **extra: Any,
+    ) -> str:
         """The client's flow: hold, then confirm (with `extra`). Returns the appointment id."""
         held = self.hold(client, consultant, day, start, end, **({"category": category} if category else {}))
         assert held.status_code == 200, held.text
@@ -110,11 +131,18 @@ class World:
         assert confirmed.status_code == 201, confirmed.text
         return str(hold_id)
 
-    def direct(self, caller: Party | str, client: Party, consultant: Party, day: date, start: str, end: str,
-               **extra: Any) -> httpx.Response:
+    def direct(
+        self, caller: Party | str, client: Party, consultant: Party, day: date, start: str, end: str, **extra: Any
+    ) -> httpx.Response:
         token = caller if isinstance(caller, str) else caller.token
-        body = slot_body(consultant.id, client.id, day, start, end,
-                         **{"status": "Upcoming", "session": "Video Call", "reason": "", "notes": "", **extra})
+        body = slot_body(
+            consultant.id,
+            client.id,
+            day,
+            start,
+            end,
+            **{"status": "Upcoming", "session": "Video Call", "reason": "", "notes": "", **extra},
+        )
         return self.api.post(f"{API}/appointments", json=body, headers=bearer(token))
 
     def patch(self, who: Party | str, appointment_id: str, body: dict[str, Any]) -> httpx.Response:
@@ -130,8 +158,9 @@ class World:
         return list(body["data"]["data"])
 
     def put_availability(self, consultant: Party, body: dict[str, Any]) -> None:
-        reply = self.api.put(f"{API}/consultant-settings/{consultant.id}/availability", json=body,
-                             headers=consultant.auth)
+        reply = self.api.put(
+            f"{API}/consultant-settings/{consultant.id}/availability", json=body, headers=consultant.auth
+        )
         assert reply.status_code == 200, reply.text
 
 
@@ -145,14 +174,25 @@ def refused(reply: httpx.Response, status: int, message: str | None = None) -> N
 
 # -- the client's hold → confirm flow (contract §5.4) -------------------------------------------
 
+
 def test_client_hold_then_confirm(api):
     world = World(api)
     consultant = world.consultant()
     asha, ravi = world.client(), world.client()
     day = next_weekday(1)
     before = datetime.now(UTC)
-    held = world.hold(asha, consultant, day, "09:00", "10:00", date=day.isoformat(), timeStart="09:00",
-                      timeEnd="10:00", amount=500, somethingUnknown=True)
+    held = world.hold(
+        asha,
+        consultant,
+        day,
+        "09:00",
+        "10:00",
+        date=day.isoformat(),
+        timeStart="09:00",
+        timeEnd="10:00",
+        amount=500,
+        somethingUnknown=True,
+    )
     assert held.status_code == 200, held.text
     body = held.json()
     assert body["success"] is True and body["message"] == "Slot held successfully"
@@ -173,8 +213,9 @@ def test_client_hold_then_confirm(api):
     assert world.slots(asha, consultant, day) == SIX_DEFAULT
     assert world.slots(ravi, consultant, day) == SIX_DEFAULT[1:]
     refused(world.hold(ravi, consultant, day, "09:00", "10:00"), 409, TAKEN_BY_HOLD)
-    assert api.post(f"{API}/appointments/hold", json=slot_body(consultant.id, ravi.id, day, "09:00", "10:00"),
-                    headers=ravi.auth).json() == {"success": False, "message": TAKEN_BY_HOLD}
+    assert api.post(
+        f"{API}/appointments/hold", json=slot_body(consultant.id, ravi.id, day, "09:00", "10:00"), headers=ravi.auth
+    ).json() == {"success": False, "message": TAKEN_BY_HOLD}
 
     # holds are hidden from lists unless asked for
     assert world.list(asha) == []
@@ -185,13 +226,25 @@ def test_client_hold_then_confirm(api):
     # only the holder may confirm, and only for the held consultant and times
     refused(world.confirm(ravi, consultant, day, "09:00", "10:00", hold_id), 403)
     stolen = slot_body(consultant.id, asha.id, day, "09:00", "10:00", holdId=hold_id)
-    refused(api.post(f"{API}/appointments", json=stolen, headers=ravi.auth), 403,
-            "Clients can only create appointments for themselves")
+    refused(
+        api.post(f"{API}/appointments", json=stolen, headers=ravi.auth),
+        403,
+        "Clients can only create appointments for themselves",
+    )
     refused(world.confirm(asha, consultant, day, "09:00", "10:30", hold_id), 400)
     refused(world.confirm(asha, consultant, day, "10:15", "11:15", hold_id), 400)
 
-    confirmed = world.confirm(asha, consultant, day, "09:00", "10:00", hold_id, reason="Diet plan",
-                              payment={"razorpayResponse": None}, unknownKey="ignored")
+    confirmed = world.confirm(
+        asha,
+        consultant,
+        day,
+        "09:00",
+        "10:00",
+        hold_id,
+        reason="Diet plan",
+        payment={"razorpayResponse": None},
+        unknownKey="ignored",
+    )
     assert confirmed.status_code == 201, confirmed.text
     body = confirmed.json()
     assert body["message"] == "Appointment confirmed successfully"
@@ -218,37 +271,78 @@ def test_client_hold_then_confirm(api):
     # a hold id that does not exist
     refused(world.confirm(ravi, consultant, day, "10:15", "11:15", "b" * 24), 400, "Booking hold expired or invalid")
     # holds are for clients, for themselves
-    refused(api.post(f"{API}/appointments/hold", json=slot_body(consultant.id, asha.id, day, "10:15", "11:15"),
-                     headers=ravi.auth), 403)
-    refused(api.post(f"{API}/appointments/hold", json=slot_body(consultant.id, ravi.id, day, "10:15", "11:15"),
-                     headers=consultant.auth), 403)
-    refused(api.post(f"{API}/appointments/hold", json=slot_body(consultant.id, ravi.id, day, "10:15", "11:15"),
-                     headers=bearer(world.admin)), 403)
-    assert api.post(f"{API}/appointments/hold", json=slot_body(consultant.id, ravi.id, day, "10:15", "11:15"
-                                                               )).status_code == 401
+    refused(
+        api.post(
+            f"{API}/appointments/hold", json=slot_body(consultant.id, asha.id, day, "10:15", "11:15"), headers=ravi.auth
+        ),
+        403,
+    )
+    refused(
+        api.post(
+            f"{API}/appointments/hold",
+            json=slot_body(consultant.id, ravi.id, day, "10:15", "11:15"),
+            headers=consultant.auth,
+        ),
+        403,
+    )
+    refused(
+        api.post(
+            f"{API}/appointments/hold",
+            json=slot_body(consultant.id, ravi.id, day, "10:15", "11:15"),
+            headers=bearer(world.admin),
+        ),
+        403,
+    )
+    assert (
+        api.post(f"{API}/appointments/hold", json=slot_body(consultant.id, ravi.id, day, "10:15", "11:15")).status_code
+        == 401
+    )
 
 
 # -- the consultant's direct create for a linked client; the admin's ------------------------------
+
 
 def test_direct_create_by_consultant_for_linked_client_and_by_admin(api):
     world = World(api)
     consultant = world.consultant()
     other_consultant = world.consultant()
-    assert api.patch(f"{API}/consultants/{consultant.id}", json={"commission": {"platformPercent": 10}},
-                     headers=bearer(world.admin)).status_code == 200
+    assert (
+        api.patch(
+            f"{API}/consultants/{consultant.id}",
+            json={"commission": {"platformPercent": 10}},
+            headers=bearer(world.admin),
+        ).status_code
+        == 200
+    )
     asha, ravi = world.client(), world.client()
     day = next_weekday(2)
     payment = {"amount": 590, "status": "Success", "method": "Card"}
 
-    refused(world.direct(consultant, asha, consultant, day, "10:15", "11:15", fee=500, payment=payment,
-                         category="General"), 403, "Client is not linked to this consultant")
+    refused(
+        world.direct(consultant, asha, consultant, day, "10:15", "11:15", fee=500, payment=payment, category="General"),
+        403,
+        "Client is not linked to this consultant",
+    )
     # the failed attempt created no link: still refused
-    refused(world.direct(consultant, asha, consultant, day, "10:15", "11:15", payment=payment), 403,
-            "Client is not linked to this consultant")
+    refused(
+        world.direct(consultant, asha, consultant, day, "10:15", "11:15", payment=payment),
+        403,
+        "Client is not linked to this consultant",
+    )
 
     world.book(asha, consultant, day, "09:00", "10:00")  # a confirmed booking links them
-    created = world.direct(consultant, asha, consultant, day, "10:15", "11:15", fee=500, payment=payment,
-                           category="General", extraField="ignored")
+    created = world.direct(
+        consultant,
+        asha,
+        consultant,
+        day,
+        "10:15",
+        "11:15",
+        fee=500,
+        payment=payment,
+        category="General",
+        extraField="ignored",
+    )
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["message"] == "Appointment created successfully"
@@ -260,21 +354,39 @@ def test_direct_create_by_consultant_for_linked_client_and_by_admin(api):
     assert data["payment"]["platformFee"] == 59 and data["payment"]["netAmount"] == 531
     assert data["clientSnapshot"]["email"] == asha.data["email"]
     assert data["consultantSnapshot"]["category"] == "General"
-    assert data["agora"] == {"channelName": f"appointment-{data['_id']}", "resourceId": None, "recordingSid": None,
-                             "recordingStatus": None, "recordingFileUrl": None}
+    assert data["agora"] == {
+        "channelName": f"appointment-{data['_id']}",
+        "resourceId": None,
+        "recordingSid": None,
+        "recordingStatus": None,
+        "recordingFileUrl": None,
+    }
     assert data["client"]["_id"] == asha.id and data["consultant"]["_id"] == consultant.id
     assert data["fee"] == 0  # the price is the consultant's fee, never the body's
 
     # a failed offline payment is refused, and nothing is booked
-    refused(world.direct(consultant, asha, consultant, day, "11:30", "12:30",
-                         payment={"amount": 590, "status": "Failed", "method": "Card"}), 400)
+    refused(
+        world.direct(
+            consultant,
+            asha,
+            consultant,
+            day,
+            "11:30",
+            "12:30",
+            payment={"amount": 590, "status": "Failed", "method": "Card"},
+        ),
+        400,
+    )
     assert "11:30 - 12:30" in world.slots(ravi, consultant, day)
     # a taken slot
     refused(world.direct(consultant, asha, consultant, day, "10:15", "11:15", payment=payment), 409, TAKEN_BY_DIRECT)
     refused(world.direct(consultant, asha, consultant, day, "09:00", "10:00"), 409, TAKEN_BY_DIRECT)
     # consultants act for themselves only; clients book through holds
-    refused(world.direct(other_consultant, asha, consultant, day, "11:30", "12:30"), 403,
-            "Consultants can only create appointments for themselves")
+    refused(
+        world.direct(other_consultant, asha, consultant, day, "11:30", "12:30"),
+        403,
+        "Consultants can only create appointments for themselves",
+    )
     refused(world.direct(asha, asha, consultant, day, "11:30", "12:30"), 403)
     # the admin books anyone with anyone
     by_admin = world.direct(world.admin, ravi, consultant, day, "11:30", "12:30")
@@ -288,6 +400,7 @@ def test_direct_create_by_consultant_for_linked_client_and_by_admin(api):
 
 
 # -- My Bookings: cancel, reschedule, notes ------------------------------------------------------
+
 
 def test_my_bookings_cancel_reschedule_and_notes(api):
     world = World(api)
@@ -309,8 +422,7 @@ def test_my_bookings_cancel_reschedule_and_notes(api):
     assert moved.json()["data"]["startAt"] == utc(day, "14:00") and moved.json()["data"]["status"] == "Upcoming"
     assert world.slots(ravi, consultant, day) == ["09:00 - 10:00", "10:15 - 11:15", "12:45 - 13:45", "15:15 - 16:15"]
     # onto someone else's booking
-    refused(world.patch(asha, mine, {"startAt": at(day, "11:30"), "endAt": at(day, "12:30")}), 409,
-            TAKEN_BY_RESCHEDULE)
+    refused(world.patch(asha, mine, {"startAt": at(day, "11:30"), "endAt": at(day, "12:30")}), 409, TAKEN_BY_RESCHEDULE)
     # onto a time that is no open slot, into the past, half a pair of times
     refused(world.patch(asha, mine, {"startAt": at(day, "18:00"), "endAt": at(day, "19:00")}), 409, NOT_OPEN)
     refused(world.patch(asha, mine, {"startAt": at(day, "09:30"), "endAt": at(day, "10:30")}), 409, NOT_OPEN)
@@ -339,17 +451,20 @@ def test_my_bookings_cancel_reschedule_and_notes(api):
     assert world.hold(ravi, consultant, day, "15:15", "16:15").status_code == 200
     # the consultant cancels its own appointment; the admin may change anything
     assert world.patch(consultant, theirs, {"status": "Cancelled"}).status_code == 200
-    assert world.patch(world.admin, theirs, {"notes": "called the client"}).json()["data"]["notes"] == \
-        "called the client"
+    assert (
+        world.patch(world.admin, theirs, {"notes": "called the client"}).json()["data"]["notes"] == "called the client"
+    )
     refused(world.patch(asha, "a" * 24, {"notes": "x"}), 404, "Appointment not found")
 
 
 # -- GET /appointments and GET /appointments/{id} ------------------------------------------------
 
+
 def test_listing_scoping_population_filters_and_get(api):
     world = World(api)
-    legal = world.consultant(categories=[{"categoryName": "Legal", "subcategoryName": "Contracts"},
-                                         {"categoryName": "Finance"}])
+    legal = world.consultant(
+        categories=[{"categoryName": "Legal", "subcategoryName": "Contracts"}, {"categoryName": "Finance"}]
+    )
     other = world.consultant()
     asha, ravi = world.client(), world.client()
     day, later = next_weekday(1), next_weekday(1, weeks_ahead=3)
@@ -382,11 +497,21 @@ def test_listing_scoping_population_filters_and_get(api):
 
     # the populated parties and the fields the apps read
     item = world.list(asha)[0]
-    assert item["client"] == {"_id": asha.id, "fullName": asha.data["name"], "email": asha.data["email"],
-                              "mobile": asha.data["mobile"]}
-    assert item["consultant"] == {"_id": legal.id, "fullName": legal.data["name"], "email": legal.data["email"],
-                                  "mobile": legal.data["mobile"], "role": "Consultant", "category": "Legal",
-                                  "subcategory": "Contracts"}
+    assert item["client"] == {
+        "_id": asha.id,
+        "fullName": asha.data["name"],
+        "email": asha.data["email"],
+        "mobile": asha.data["mobile"],
+    }
+    assert item["consultant"] == {
+        "_id": legal.id,
+        "fullName": legal.data["name"],
+        "email": legal.data["email"],
+        "mobile": legal.data["mobile"],
+        "role": "Consultant",
+        "category": "Legal",
+        "subcategory": "Contracts",
+    }
     for key in ("startAt", "endAt", "status", "fee", "payment", "agora", "session", "reason", "notes"):
         assert key in item, key
     assert item["status"] == "Upcoming" and item["payment"]["amount"] == 0
@@ -395,16 +520,22 @@ def test_listing_scoping_population_filters_and_get(api):
     assert world.list(ravi)[0]["category"] == "Legal"
 
     # from / to / q
-    assert [a["_id"] for a in world.list(world.admin, **{"from": day.isoformat(), "to": day.isoformat()})] == \
-        [first, second, third]
+    assert [a["_id"] for a in world.list(world.admin, **{"from": day.isoformat(), "to": day.isoformat()})] == [
+        first,
+        second,
+        third,
+    ]
     assert [a["_id"] for a in world.list(world.admin, **{"from": at(day, "10:00")})] == [second, third]
     assert [a["_id"] for a in world.list(world.admin, to=at(day, "10:15"))] == [first, second]
     assert world.list(world.admin, **{"from": (day + timedelta(days=1)).isoformat()}) == []
     assert [a["_id"] for a in world.list(world.admin, q="diet")] == [first]
     assert [a["_id"] for a in world.list(world.admin, q="TAX")] == [third]
     assert [a["_id"] for a in world.list(asha, q="tax")] == []
-    refused(api.get(f"{API}/appointments", params={"from": "not a date"}, headers=bearer(world.admin)), 400,
-            '"from" must be a valid date')
+    refused(
+        api.get(f"{API}/appointments", params={"from": "not a date"}, headers=bearer(world.admin)),
+        400,
+        '"from" must be a valid date',
+    )
 
     # one appointment
     got = api.get(f"{API}/appointments/{first}", headers=asha.auth)
@@ -421,16 +552,21 @@ def test_listing_scoping_population_filters_and_get(api):
 
 # -- DELETE --------------------------------------------------------------------------------------
 
+
 def test_delete_is_admin_only_and_frees_the_slot(api):
     world = World(api)
     consultant = world.consultant()
     asha, ravi = world.client(), world.client()
     day = next_weekday(4)
     booked = world.book(asha, consultant, day, "09:00", "10:00")
-    refused(api.delete(f"{API}/appointments/{booked}", headers=asha.auth), 403,
-            "Not authorized to delete this appointment")
-    refused(api.delete(f"{API}/appointments/{booked}", headers=consultant.auth), 403,
-            "Not authorized to delete this appointment")
+    refused(
+        api.delete(f"{API}/appointments/{booked}", headers=asha.auth), 403, "Not authorized to delete this appointment"
+    )
+    refused(
+        api.delete(f"{API}/appointments/{booked}", headers=consultant.auth),
+        403,
+        "Not authorized to delete this appointment",
+    )
     refused(api.delete(f"{API}/appointments/{booked}", headers=ravi.auth), 403)
     assert world.slots(ravi, consultant, day) == SIX_DEFAULT[1:]
     deleted = api.delete(f"{API}/appointments/{booked}", headers=bearer(world.admin))
@@ -445,6 +581,7 @@ def test_delete_is_admin_only_and_frees_the_slot(api):
 
 # -- refusals: not an open slot, past, bad input ------------------------------------------------
 
+
 def test_times_that_are_no_open_slot_are_refused(api):
     world = World(api)
     consultant = world.consultant()
@@ -452,10 +589,15 @@ def test_times_that_are_no_open_slot_are_refused(api):
     today = datetime.now(IST).date()
     # time off on one working day, a 30-day horizon, a long minimum notice (7 days)
     leave = next_weekday(0, weeks_ahead=2)
-    world.put_availability(consultant, {
-        "advanceBooking": {"minHoursInAdvance": 168, "maxDaysInAdvance": 30},
-        "timeOff": [{"startDate": leave.isoformat(), "endDate": leave.isoformat(), "type": "vacation",
-                     "status": "approved"}]})
+    world.put_availability(
+        consultant,
+        {
+            "advanceBooking": {"minHoursInAdvance": 168, "maxDaysInAdvance": 30},
+            "timeOff": [
+                {"startDate": leave.isoformat(), "endDate": leave.isoformat(), "type": "vacation", "status": "approved"}
+            ],
+        },
+    )
     day = next_weekday(2, weeks_ahead=2)
     soon = next(today + timedelta(days=n) for n in range(2, 7) if (today + timedelta(days=n)).weekday() < 5)
     far = next(today + timedelta(days=n) for n in range(33, 40) if (today + timedelta(days=n)).weekday() < 5)
@@ -493,26 +635,46 @@ def test_bad_input_is_refused_with_joined_messages(api):
     asha = world.client()
     day = next_weekday(1)
     hold_url, book_url = f"{API}/appointments/hold", f"{API}/appointments"
-    refused(api.post(hold_url, json={"client": asha.id, "startAt": at(day, "09:00"), "endAt": at(day, "10:00")},
-                     headers=asha.auth), 400, "Consultant and Client are required")
-    refused(api.post(hold_url, json={"consultant": consultant.id, "startAt": at(day, "09:00")}, headers=asha.auth),
-            400, "Consultant and Client are required")
-    refused(api.post(hold_url, json={"consultant": consultant.id, "client": asha.id}, headers=asha.auth), 400,
-            "Invalid time provided")
+    refused(
+        api.post(
+            hold_url,
+            json={"client": asha.id, "startAt": at(day, "09:00"), "endAt": at(day, "10:00")},
+            headers=asha.auth,
+        ),
+        400,
+        "Consultant and Client are required",
+    )
+    refused(
+        api.post(hold_url, json={"consultant": consultant.id, "startAt": at(day, "09:00")}, headers=asha.auth),
+        400,
+        "Consultant and Client are required",
+    )
+    refused(
+        api.post(hold_url, json={"consultant": consultant.id, "client": asha.id}, headers=asha.auth),
+        400,
+        "Invalid time provided",
+    )
     for bad in ("not-a-date", "2030-13-45T09:00:00+05:30", "2030-01-15T09:00:00", [1]):
-        reply = api.post(hold_url, json={**slot_body(consultant.id, asha.id, day, "09:00", "10:00"), "startAt": bad},
-                         headers=asha.auth)
+        reply = api.post(
+            hold_url,
+            json={**slot_body(consultant.id, asha.id, day, "09:00", "10:00"), "startAt": bad},
+            headers=asha.auth,
+        )
         refused(reply, 400)
         assert "startAt" in reply.json()["message"]
     refused(api.post(hold_url, json=slot_body(consultant.id, asha.id, day, "10:00", "09:00"), headers=asha.auth), 400)
     refused(api.post(hold_url, json=slot_body("x" * 24, asha.id, day, "09:00", "10:00"), headers=asha.auth), 400)
 
     # the legacy date + timeStart (+ timeEnd) form is the same IST slot
-    legacy = api.post(hold_url, json={"consultant": consultant.id, "client": asha.id, "date": day.isoformat(),
-                                      "timeStart": "09:00"}, headers=asha.auth)
+    legacy = api.post(
+        hold_url,
+        json={"consultant": consultant.id, "client": asha.id, "date": day.isoformat(), "timeStart": "09:00"},
+        headers=asha.auth,
+    )
     assert legacy.status_code == 200, legacy.text
-    assert api.get(f"{API}/appointments/{legacy.json()['data']['holdId']}",
-                   headers=asha.auth).json()["data"]["endAt"] == utc(day, "10:00")
+    assert api.get(f"{API}/appointments/{legacy.json()['data']['holdId']}", headers=asha.auth).json()["data"][
+        "endAt"
+    ] == utc(day, "10:00")
 
     # validation errors on /appointments: message = the field messages joined by ", "
     reply = api.post(book_url, json={"reason": "x"}, headers=asha.auth)
@@ -522,8 +684,11 @@ def test_bad_input_is_refused_with_joined_messages(api):
     assert {"client", "consultant", "startAt", "endAt"} <= fields
     assert body["message"] == ", ".join(error["message"] for error in body["errors"])
     assert '"client" is required' in body["message"]
-    reply = api.post(book_url, json={**slot_body(consultant.id, asha.id, day, "09:00", "10:00"), "status": "Hold",
-                                     "session": "Phone"}, headers=asha.auth)
+    reply = api.post(
+        book_url,
+        json={**slot_body(consultant.id, asha.id, day, "09:00", "10:00"), "status": "Hold", "session": "Phone"},
+        headers=asha.auth,
+    )
     refused(reply, 400)
     assert reply.json()["message"] == ", ".join(error["message"] for error in reply.json()["errors"])
     assert len(reply.json()["errors"]) == 2
@@ -533,16 +698,35 @@ def test_bad_input_is_refused_with_joined_messages(api):
     # a hold cannot be patched
     refused(api.patch(f"{book_url}/{legacy.json()['data']['holdId']}", json={"notes": "x"}, headers=asha.auth), 400)
     # available-slots: unknown consultant, bad date, unknown keys ignored
-    refused(api.get(f"{API}/appointments/available-slots", params={"consultant": "a" * 24, "date": day.isoformat()},
-                    headers=asha.auth), 404, "Consultant not found")
-    refused(api.get(f"{API}/appointments/available-slots", params={"consultant": consultant.id, "date": "2030-1-5"},
-                    headers=asha.auth), 400)
-    assert api.get(f"{API}/appointments/available-slots", params={"consultant": consultant.id,
-                   "date": day.isoformat(), "token": asha.token, "whatever": 1},
-                   headers=asha.auth).status_code == 200
+    refused(
+        api.get(
+            f"{API}/appointments/available-slots",
+            params={"consultant": "a" * 24, "date": day.isoformat()},
+            headers=asha.auth,
+        ),
+        404,
+        "Consultant not found",
+    )
+    refused(
+        api.get(
+            f"{API}/appointments/available-slots",
+            params={"consultant": consultant.id, "date": "2030-1-5"},
+            headers=asha.auth,
+        ),
+        400,
+    )
+    assert (
+        api.get(
+            f"{API}/appointments/available-slots",
+            params={"consultant": consultant.id, "date": day.isoformat(), "token": asha.token, "whatever": 1},
+            headers=asha.auth,
+        ).status_code
+        == 200
+    )
 
 
 # -- the scheduler --------------------------------------------------------------------------------
+
 
 def reminders_sent(container: Any) -> list[str]:
     out = []
@@ -600,6 +784,7 @@ def test_scheduler_expires_holds_completes_and_reminds_once(api):
 
 # -- Socket.IO: notification:new and availability:updated (against a real server) ----------------
 
+
 class Listener:
     """A python-socketio client over the websocket transport, as the apps connect; it keeps every
     event, and `next` takes the first unconsumed one that matches (in arrival order)."""
@@ -650,33 +835,39 @@ def test_socket_events_for_booking_changes(server):
         assert world.confirm(asha, consultant, day, "09:00", "10:00", hold_id).status_code == 201
         booked = to_client.next("notification:new", lambda d: d["name"] == "Appointment Confirmed")
         long_day = f"{day:%A}, {day:%B} {day.day}, {day.year}"
-        assert booked["message"] == (f"Your appointment with {consultant.data['name']} on {long_day} at 9:00 AM "
-                                     "has been confirmed.")
+        assert booked["message"] == (
+            f"Your appointment with {consultant.data['name']} on {long_day} at 9:00 AM has been confirmed."
+        )
         assert booked["type"] == "appointment" and booked["recipient"] == asha.id
         assert booked["actionUrl"] == "/my-bookings" and booked["relatedId"] == hold_id and booked["read"] is False
         new = to_consultant.next("notification:new", lambda d: d["name"] == "New Appointment")
         assert new["message"] == f"{asha.data['name']} has booked an appointment for {long_day} at 9:00 AM."
         assert new["recipient"] == consultant.id
-        assert to_client.next("availability:updated", lambda d: mine(d) and d.get("reason") == "booking")[
-            "date"] == day.isoformat()
+        assert (
+            to_client.next("availability:updated", lambda d: mine(d) and d.get("reason") == "booking")["date"]
+            == day.isoformat()
+        )
 
         moved = world.patch(asha, hold_id, {"startAt": at(day, "14:00"), "endAt": at(day, "15:00")})
         assert moved.status_code == 200, moved.text
         for listener in (to_client, to_consultant):
             rescheduled = listener.next("notification:new", lambda d: d["name"] == "Appointment Rescheduled")
             assert f"{day:%b} {day.day} at 2:00 PM" in rescheduled["message"]
-        assert to_client.next("availability:updated", lambda d: mine(d) and d.get("reason") == "reschedule")[
-            "date"] == day.isoformat()
+        assert (
+            to_client.next("availability:updated", lambda d: mine(d) and d.get("reason") == "reschedule")["date"]
+            == day.isoformat()
+        )
 
         assert world.patch(asha, hold_id, {"status": "Cancelled"}).status_code == 200
         cancelled = to_consultant.next("notification:new", lambda d: d["name"] == "Appointment Cancelled")
         assert cancelled["message"] == f"{asha.data['name']} has cancelled their appointment on {long_day} at 2:00 PM."
-        assert to_client.next("availability:updated", lambda d: mine(d) and d.get("reason") == "cancellation")[
-            "date"] == day.isoformat()
+        assert (
+            to_client.next("availability:updated", lambda d: mine(d) and d.get("reason") == "cancellation")["date"]
+            == day.isoformat()
+        )
         # the client cancelled: only the consultant is told
         with pytest.raises(AssertionError):
             to_client.next("notification:new", lambda d: d["name"] == "Appointment Cancelled", timeout=1)
     finally:
         to_client.client.disconnect()
         to_consultant.client.disconnect()
-

@@ -85,9 +85,11 @@ def test_nothing_outside_interfaces_imports_interfaces():
         if relative.parts[0] in ("interfaces", "tests", ".venv", "build") or relative.parts[0].startswith("."):
             continue
         module, is_package = module_name(path)
-        offenders += [f"{relative}:{line} imports {name}"
-                      for line, name in imported_modules(path.read_text(), module, is_package)
-                      if name.split(".")[0] == "interfaces"]
+        offenders += [
+            f"{relative}:{line} imports {name}"
+            for line, name in imported_modules(path.read_text(), module, is_package)
+            if name.split(".")[0] == "interfaces"
+        ]
     assert offenders == []
 
 
@@ -95,8 +97,11 @@ def test_the_layers_exist_and_the_scanner_sees_their_imports():
     for layer in ("domain", "application", "infrastructure", "interfaces"):
         assert sources(layer), layer
     # the outer layers do use the inner ones, so an empty scan would be a broken scanner
-    seen = {name.split(".")[0] for path in sources("interfaces")
-            for _, name in imported_modules(path.read_text(), *module_name(path))}
+    seen = {
+        name.split(".")[0]
+        for path in sources("interfaces")
+        for _, name in imported_modules(path.read_text(), *module_name(path))
+    }
     assert {"domain", "infrastructure", "interfaces"} <= seen
 
 
@@ -110,8 +115,15 @@ def late():
     from infrastructure.settings import Settings
 """
     found = {name for _, name in imported_modules(source, "application.sub.module", False)}
-    assert {"interfaces.http.app", "interfaces.http", "interfaces.http.deps", "application.sub.sibling",
-            "application.ports", "application.ports.Port", "infrastructure.settings"} <= found
+    assert {
+        "interfaces.http.app",
+        "interfaces.http",
+        "interfaces.http.deps",
+        "application.sub.sibling",
+        "application.ports",
+        "application.ports.Port",
+        "infrastructure.settings",
+    } <= found
 
 
 def _requirement_name(requirement: str) -> str:
@@ -121,10 +133,19 @@ def _requirement_name(requirement: str) -> str:
 def test_every_third_party_import_of_the_service_is_a_runtime_dependency():
     """`pip install .` (the README's run command) installs no test extras: whatever the service's
     packages import must come with a declared dependency (directly or as one of its requirements)."""
-    declared = {_requirement_name(r) for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
-        "dependencies"]}
+    declared = {
+        _requirement_name(r) for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    }
     installed: set[str] = set()
-    todo = [*declared, "websockets", "httptools", "uvloop", "watchfiles", "python-dotenv", "pyyaml"]  # uvicorn[standard]
+    todo = [
+        *declared,
+        "websockets",
+        "httptools",
+        "uvloop",
+        "watchfiles",
+        "python-dotenv",
+        "pyyaml",
+    ]  # uvicorn[standard]
     while todo:  # what `pip install .` brings: the declared dependencies and, transitively, theirs
         name = todo.pop()
         if name in installed:

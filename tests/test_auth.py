@@ -66,6 +66,7 @@ def shared(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 # -- helpers --------------------------------------------------------------------------------------
 
+
 def unique_mobile() -> str:
     return "+9197" + str(secrets.randbelow(10**8)).zfill(8)
 
@@ -147,9 +148,11 @@ class Catalogue:
             assert reply.status_code == 201, reply.text
             self.ids[name] = reply.json()["data"]["_id"]
         for name, parent in (("Family Law", "Legal"), ("Property", "Legal"), ("Tax", "Finance")):
-            reply = api.post("/api/v1/subcategories", json={"title": self.titles[name],
-                                                            "parentCategory": self.ids[parent]},
-                             headers=bearer(admin))
+            reply = api.post(
+                "/api/v1/subcategories",
+                json={"title": self.titles[name], "parentCategory": self.ids[parent]},
+                headers=bearer(admin),
+            )
             assert reply.status_code == 201, reply.text
             self.ids[name] = reply.json()["data"]["_id"]
 
@@ -159,12 +162,12 @@ def set_consultant_status(api: Any, admin: str, consultant_id: str, action: str)
     assert reply.status_code == 200, reply.text
 
 
-
 def unique_email(prefix: str = "user") -> str:
     return f"{prefix}.{secrets.token_hex(4)}@example.com"
 
 
 # -- send-otp -------------------------------------------------------------------------------------
+
 
 def test_send_otp_answers_and_echoes_the_code_in_development(shared):
     api = shared.api
@@ -187,13 +190,14 @@ def test_send_otp_answers_and_echoes_the_code_in_development(shared):
 def test_send_otp_validation_messages(shared):
     api = shared.api
     assert validation(api.post(f"{AUTH}/send-otp", json={})) == {"mobile": "Mobile number is required"}
-    assert validation(api.post(f"{AUTH}/send-otp", json={"mobile": ""})) == {
-        "mobile": "Mobile number cannot be empty"}
+    assert validation(api.post(f"{AUTH}/send-otp", json={"mobile": ""})) == {"mobile": "Mobile number cannot be empty"}
     for bad in ("12345", "98765abc10", "+91 98765 43210", "1234567890123456", "++919876543210"):
         assert validation(api.post(f"{AUTH}/send-otp", json={"mobile": bad})) == {
-            "mobile": "Mobile number must be valid (7-15 digits, optional + prefix)"}, bad
+            "mobile": "Mobile number must be valid (7-15 digits, optional + prefix)"
+        }, bad
     assert validation(api.post(f"{AUTH}/send-otp", json={"mobile": 9876543210})) == {
-        "mobile": '"mobile" must be a string'}
+        "mobile": '"mobile" must be a string'
+    }
     assert api.post(f"{AUTH}/send-otp", json={"mobile": "1234567"}).status_code == 200
     assert api.post(f"{AUTH}/send-otp", json={"mobile": "+123456789012345"}).status_code == 200
 
@@ -203,8 +207,10 @@ def test_send_otp_never_echoes_the_code_outside_the_dev_switch(tmp_path: Path, b
 
     from interfaces.http.app import create_app
 
-    for name, overrides in (("production", {"environment": "production"}),
-                            ("flag-off", {"environment": "development", "allow_otp_in_response": False})):
+    for name, overrides in (
+        ("production", {"environment": "production"}),
+        ("flag-off", {"environment": "development", "allow_otp_in_response": False}),
+    ):
         settings = make_settings(tmp_path / name, backend, **overrides)
         with TestClient(create_app(settings)) as api:
             mobile = unique_mobile()
@@ -221,6 +227,7 @@ def test_send_otp_never_echoes_the_code_outside_the_dev_switch(tmp_path: Path, b
 
 # -- verify-otp -----------------------------------------------------------------------------------
 
+
 def test_verify_otp_logs_in_an_existing_client(shared):
     api, admin = shared.api, shared.admin
     client = signup(api, "Client")
@@ -232,9 +239,16 @@ def test_verify_otp_logs_in_an_existing_client(shared):
     assert body["success"] is True and body["message"] == "Login successful"
     data = body["data"]
     assert set(data) == {"token", "user", "isNewUser"} and data["isNewUser"] is False
-    assert data["user"] == {"id": client["user"]["id"], "name": client["user"]["name"],
-                            "email": client["user"]["email"], "role": "Client", "mobile": mobile,
-                            "avatar": "", "image": "", "profileImage": ""}
+    assert data["user"] == {
+        "id": client["user"]["id"],
+        "name": client["user"]["name"],
+        "email": client["user"]["email"],
+        "role": "Client",
+        "mobile": mobile,
+        "avatar": "",
+        "image": "",
+        "profileImage": "",
+    }
     claims = jwt.decode(data["token"], shared.settings.resolved_jwt_secret, algorithms=["HS256"])
     assert (claims["id"], claims["email"], claims["role"]) == (client["user"]["id"], client["user"]["email"], "Client")
     assert claims["exp"] - claims["iat"] == 24 * 3600
@@ -260,17 +274,23 @@ def test_verify_otp_finds_a_consultant_by_its_national_number(shared):
     consultant = signup(api, "Consultant", mobile="+91" + national)
     set_consultant_status(api, admin, consultant["user"]["id"], "approve")
     image = "https://cdn.example.com/consultant.png"
-    patched = api.patch(f"/api/v1/consultants/{consultant['user']['id']}", json={"image": image},
-                        headers=bearer(admin))
+    patched = api.patch(f"/api/v1/consultants/{consultant['user']['id']}", json={"image": image}, headers=bearer(admin))
     assert patched.status_code == 200, patched.text
 
     reply = verify(api, national, send_otp(api, national), role="Consultant")
     assert reply.status_code == 200, reply.text
     data = reply.json()["data"]
     assert data["isNewUser"] is False
-    assert data["user"] == {"id": consultant["user"]["id"], "name": consultant["user"]["name"],
-                            "email": consultant["user"]["email"], "role": "Consultant", "mobile": national,
-                            "avatar": image, "image": image, "profileImage": image}
+    assert data["user"] == {
+        "id": consultant["user"]["id"],
+        "name": consultant["user"]["name"],
+        "email": consultant["user"]["email"],
+        "role": "Consultant",
+        "mobile": national,
+        "avatar": image,
+        "image": image,
+        "profileImage": image,
+    }
     # without a role, consultants are searched after the clients (no client has this phone)
     for sent in ("91" + national, "+91" + national):
         answer = verify(api, sent, send_otp(api, sent))
@@ -288,8 +308,15 @@ def test_verify_otp_admin_portal_and_users_never_searched_without_role(shared):
         reply = verify(api, sent, send_otp(api, sent), role="Admin")
         assert reply.status_code == 200, reply.text
         assert reply.json()["data"]["user"] == {
-            "id": shared.admin_id, "name": "Site Admin", "email": "admin@example.com", "role": "Admin",
-            "mobile": sent, "avatar": "", "image": "", "profileImage": ""}
+            "id": shared.admin_id,
+            "name": "Site Admin",
+            "email": "admin@example.com",
+            "role": "Admin",
+            "mobile": sent,
+            "avatar": "",
+            "image": "",
+            "profileImage": "",
+        }
     newcomer = verify(api, "9000000001", send_otp(api, "9000000001"))
     assert newcomer.status_code == 200
     assert set(newcomer.json()["data"]) == {"registrationToken", "isNewUser"}
@@ -304,8 +331,12 @@ def test_verify_otp_unknown_mobile_gives_a_registration_token(shared):
     body = reply.json()
     assert body["success"] is True and body["message"] == "OTP verified. Please complete registration."
     assert set(body["data"]) == {"registrationToken", "isNewUser"} and body["data"]["isNewUser"] is True
-    claims = jwt.decode(body["data"]["registrationToken"], shared.settings.resolved_jwt_secret,
-                        algorithms=["HS256"], audience="registration")
+    claims = jwt.decode(
+        body["data"]["registrationToken"],
+        shared.settings.resolved_jwt_secret,
+        algorithms=["HS256"],
+        audience="registration",
+    )
     assert claims["mobile"] == mobile and claims["exp"] - claims["iat"] == 15 * 60
     assert "id" not in claims and "role" not in claims
 
@@ -341,14 +372,17 @@ def test_verify_otp_expired_code(shared):
     code = send_otp(api, mobile)
     engine = api.app.state.container.write_engine
     with engine.begin() as conn:
-        changed = conn.execute(otp_codes.update().where(otp_codes.c.mobile == mobile).values(
-            expires_at=time.time() - 1))
+        changed = conn.execute(
+            otp_codes.update().where(otp_codes.c.mobile == mobile).values(expires_at=time.time() - 1)
+        )
         assert changed.rowcount == 1
     failure(verify(api, mobile, code), 400, "OTP expired")
     failure(verify(api, mobile, code), 400, "Invalid OTP")  # an expired code is removed
     with engine.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(otp_codes).where(
-            otp_codes.c.mobile == mobile)).scalar() == 0
+        assert (
+            conn.execute(sa.select(sa.func.count()).select_from(otp_codes).where(otp_codes.c.mobile == mobile)).scalar()
+            == 0
+        )
 
 
 def test_verify_otp_codes_are_stored_hashed(shared):
@@ -377,29 +411,36 @@ def test_verify_otp_refuses_accounts_that_are_not_active(shared):
     assert reply.json()["data"]["user"]["id"] == consultant_id
 
     client = signup(api, "Client")
-    patched = api.patch(f"/api/v1/clients/{client['user']['id']}", json={"status": "Inactive"},
-                        headers=bearer(admin))
+    patched = api.patch(f"/api/v1/clients/{client['user']['id']}", json={"status": "Inactive"}, headers=bearer(admin))
     assert patched.status_code == 200, patched.text
-    failure(verify(api, client["user"]["mobile"], send_otp(api, client["user"]["mobile"])), 403,
-            "Account is inactive. Please contact administrator.")
+    failure(
+        verify(api, client["user"]["mobile"], send_otp(api, client["user"]["mobile"])),
+        403,
+        "Account is inactive. Please contact administrator.",
+    )
 
 
 def test_verify_otp_validation_messages(shared):
     api = shared.api
     mobile = unique_mobile()
     assert validation(api.post(f"{AUTH}/verify-otp", json={})) == {
-        "mobile": "Mobile number is required", "otp": "OTP is required"}
+        "mobile": "Mobile number is required",
+        "otp": "OTP is required",
+    }
     assert validation(verify(api, mobile, "12345")) == {"otp": "OTP must be 6 digits"}
     assert validation(verify(api, mobile, "12a456")) == {"otp": "OTP must contain only numbers"}
     assert validation(verify(api, mobile, "")) == {"otp": "OTP is required"}
     for role in ("client", "Manager", ""):
         assert validation(verify(api, mobile, "123456", role=role)) == {
-            "role": "Role must be Client, Consultant, Admin, or Employee"}, role
+            "role": "Role must be Client, Consultant, Admin, or Employee"
+        }, role
     assert validation(api.post(f"{AUTH}/verify-otp", json={"mobile": mobile, "otp": 123456})) == {
-        "otp": '"otp" must be a string'}
+        "otp": '"otp" must be a string'
+    }
 
 
 # -- login ----------------------------------------------------------------------------------------
+
 
 def test_login_client_role_is_normalised_and_email_case_insensitive(shared):
     api = shared.api
@@ -414,9 +455,14 @@ def test_login_client_role_is_normalised_and_email_case_insensitive(shared):
         answer = reply.json()
         assert answer["success"] is True and answer["message"] == "Login successful"
         assert set(answer["data"]) == {"token", "user"}
-        assert answer["data"]["user"] == {"id": client["user"]["id"], "name": client["user"]["name"],
-                                          "email": email, "role": "Client", "mobile": client["user"]["mobile"],
-                                          "avatar": ""}
+        assert answer["data"]["user"] == {
+            "id": client["user"]["id"],
+            "name": client["user"]["name"],
+            "email": email,
+            "role": "Client",
+            "mobile": client["user"]["mobile"],
+            "avatar": "",
+        }
         claims = jwt.decode(answer["data"]["token"], shared.settings.resolved_jwt_secret, algorithms=["HS256"])
         assert (claims["id"], claims["email"], claims["role"]) == (client["user"]["id"], email, "Client")
 
@@ -442,8 +488,13 @@ def test_login_lookup_order_across_stores(shared):
     reply = login_as("consultantpw", "CONSULTANT")
     assert reply.status_code == 200, reply.text
     assert reply.json()["data"]["user"] == {
-        "id": consultant["user"]["id"], "name": consultant["user"]["name"], "email": email, "role": "Consultant",
-        "mobile": consultant["user"]["mobile"], "avatar": ""}
+        "id": consultant["user"]["id"],
+        "name": consultant["user"]["name"],
+        "email": email,
+        "role": "Consultant",
+        "mobile": consultant["user"]["mobile"],
+        "avatar": "",
+    }
     # Admin / Employee / any other role: users only
     failure(login_as("clientpw", "Admin"), 401, "Invalid credentials")
     failure(login_as("clientpw", "Employee"), 401, "Invalid credentials")
@@ -451,25 +502,40 @@ def test_login_lookup_order_across_stores(shared):
     # an e-mail that exists only as a consultant, asked for as a client: found, role mismatch
     only = signup(api, "Consultant", password="onlypass")
     set_consultant_status(api, admin, only["user"]["id"], "approve")
-    failure(api.post(f"{AUTH}/login", json={"email": only["user"]["email"], "password": "onlypass",
-                                            "role": "Client"}), 401, "Invalid credentials or role mismatch")
+    failure(
+        api.post(f"{AUTH}/login", json={"email": only["user"]["email"], "password": "onlypass", "role": "Client"}),
+        401,
+        "Invalid credentials or role mismatch",
+    )
     no_role = api.post(f"{AUTH}/login", json={"email": only["user"]["email"], "password": "onlypass"})
     assert no_role.status_code == 200 and no_role.json()["data"]["user"]["role"] == "Consultant"
     # the admin, with any role value other than Admin, is a role mismatch
-    failure(api.post(f"{AUTH}/login", json={"email": "admin@example.com", "password": ADMIN_PASSWORD,
-                                            "role": "Manager"}), 401, "Invalid credentials or role mismatch")
+    failure(
+        api.post(f"{AUTH}/login", json={"email": "admin@example.com", "password": ADMIN_PASSWORD, "role": "Manager"}),
+        401,
+        "Invalid credentials or role mismatch",
+    )
 
 
 def test_login_failures(shared):
     api, admin = shared.api, shared.admin
-    failure(api.post(f"{AUTH}/login", json={"email": unique_email("nobody"), "password": "whatever"}), 401,
-            "Invalid credentials")
+    failure(
+        api.post(f"{AUTH}/login", json={"email": unique_email("nobody"), "password": "whatever"}),
+        401,
+        "Invalid credentials",
+    )
     client = signup(api, "Client")
-    failure(api.post(f"{AUTH}/login", json={"email": client["user"]["email"], "password": "wrong-one"}), 401,
-            "Invalid credentials")
+    failure(
+        api.post(f"{AUTH}/login", json={"email": client["user"]["email"], "password": "wrong-one"}),
+        401,
+        "Invalid credentials",
+    )
     passwordless = signup(api, "Client", password=None)
-    failure(api.post(f"{AUTH}/login", json={"email": passwordless["user"]["email"], "password": "anything"}), 401,
-            "Password not set. Please login via OTP.")
+    failure(
+        api.post(f"{AUTH}/login", json={"email": passwordless["user"]["email"], "password": "anything"}),
+        401,
+        "Password not set. Please login via OTP.",
+    )
 
     consultant = signup(api, "Consultant")
     consultant_id, email = consultant["user"]["id"], consultant["user"]["email"]
@@ -484,46 +550,82 @@ def test_login_failures(shared):
     assert api.post(f"{AUTH}/login", json=body).status_code == 200
 
     assert validation(api.post(f"{AUTH}/login", json={})) == {
-        "email": "Email is required", "password": "Password is required"}
+        "email": "Email is required",
+        "password": "Password is required",
+    }
     assert validation(api.post(f"{AUTH}/login", json={"email": "not-an-email", "password": ""})) == {
-        "email": "Please enter a valid email address", "password": "Password is required"}
+        "email": "Please enter a valid email address",
+        "password": "Password is required",
+    }
 
 
 def test_login_admin_and_employee(shared):
     api, admin = shared.api, shared.admin
-    reply = api.post(f"{AUTH}/login", json={"email": "Admin@Example.com", "password": ADMIN_PASSWORD,
-                                            "role": "Admin"})
+    reply = api.post(f"{AUTH}/login", json={"email": "Admin@Example.com", "password": ADMIN_PASSWORD, "role": "Admin"})
     assert reply.status_code == 200, reply.text
-    assert reply.json()["data"]["user"] == {"id": shared.admin_id, "name": "Site Admin",
-                                            "email": "admin@example.com", "role": "Admin", "mobile": "9000000001",
-                                            "avatar": ""}
-    assert api.post(f"{AUTH}/login", json={"email": "admin@example.com", "password": ADMIN_PASSWORD}
-                    ).json()["data"]["user"]["role"] == "Admin"  # no role: users are searched last
+    assert reply.json()["data"]["user"] == {
+        "id": shared.admin_id,
+        "name": "Site Admin",
+        "email": "admin@example.com",
+        "role": "Admin",
+        "mobile": "9000000001",
+        "avatar": "",
+    }
+    assert (
+        api.post(f"{AUTH}/login", json={"email": "admin@example.com", "password": ADMIN_PASSWORD}).json()["data"][
+            "user"
+        ]["role"]
+        == "Admin"
+    )  # no role: users are searched last
 
     email = unique_email("eve")
-    created = api.post("/api/v1/users", headers=bearer(admin), json={
-        "userId": "EMP" + secrets.token_hex(4), "fullName": "Eve Employee", "email": email,
-        "mobile": "8" + str(secrets.randbelow(10**9)).zfill(9), "role": "Employee"})
+    created = api.post(
+        "/api/v1/users",
+        headers=bearer(admin),
+        json={
+            "userId": "EMP" + secrets.token_hex(4),
+            "fullName": "Eve Employee",
+            "email": email,
+            "mobile": "8" + str(secrets.randbelow(10**9)).zfill(9),
+            "role": "Employee",
+        },
+    )
     assert created.status_code == 201, created.text
     employee = created.json()["data"]
     # an Employee cannot pass the Admin portal's password login (it sends role "Admin")
-    failure(api.post(f"{AUTH}/login", json={"email": email, "password": "Whatever1", "role": "Admin"}),
-            401, "Invalid credentials or role mismatch")
-    failure(api.post(f"{AUTH}/login", json={"email": email, "password": "Whatever1", "role": "Employee"}),
-            401, "Password not set. Please login via OTP.")
+    failure(
+        api.post(f"{AUTH}/login", json={"email": email, "password": "Whatever1", "role": "Admin"}),
+        401,
+        "Invalid credentials or role mismatch",
+    )
+    failure(
+        api.post(f"{AUTH}/login", json={"email": email, "password": "Whatever1", "role": "Employee"}),
+        401,
+        "Password not set. Please login via OTP.",
+    )
     # give it a password through the reset flow, then: Employee yes, Admin no
     assert api.post(f"{AUTH}/forgot-password", json={"email": email, "role": "Employee"}).status_code == 200
     token = api.app.state.container.mailer.sent[-1][2]["reset_link"].rsplit("/", 1)[1]
     assert api.put(f"{AUTH}/reset-password/{token}", json={"password": "EvePassw0rd"}).status_code == 200
-    failure(api.post(f"{AUTH}/login", json={"email": email, "password": "EvePassw0rd", "role": "Admin"}),
-            401, "Invalid credentials or role mismatch")
+    failure(
+        api.post(f"{AUTH}/login", json={"email": email, "password": "EvePassw0rd", "role": "Admin"}),
+        401,
+        "Invalid credentials or role mismatch",
+    )
     reply = api.post(f"{AUTH}/login", json={"email": email, "password": "EvePassw0rd", "role": "employee"})
     assert reply.status_code == 200, reply.text
-    assert reply.json()["data"]["user"] == {"id": employee["id"], "name": "Eve Employee", "email": email,
-                                            "role": "Employee", "mobile": employee["mobile"], "avatar": ""}
+    assert reply.json()["data"]["user"] == {
+        "id": employee["id"],
+        "name": "Eve Employee",
+        "email": email,
+        "role": "Employee",
+        "mobile": employee["mobile"],
+        "avatar": "",
+    }
 
 
 # -- register (OTP-verified registration) ------------------------------------------------------------
+
 
 def test_register_consultant_with_two_categories(shared):
     api, admin = shared.api, shared.admin
@@ -532,17 +634,33 @@ def test_register_consultant_with_two_categories(shared):
     token = registration_token(api, mobile)
     email = unique_email("jane")
     before = counts(api, admin)
-    reply = api.post(f"{AUTH}/register", json={
-        "registrationToken": token, "fullName": "Jane Doe", "email": email.upper(), "role": "Consultant",
-        "mobile": "+910000000000",  # not accepted: the mobile comes from the token
-        "categories": [
-            {"categoryId": cat.ids["Legal"], "categoryName": "Client-side name",
-             "subcategoryId": cat.ids["Family Law"], "subcategoryName": "Whatever", "category": "stripped"},
-            {"categoryId": cat.ids["Finance"], "categoryName": "Finance", "subcategoryId": "",
-             "subcategoryName": ""},
-        ],
-        "category": cat.ids["Legal"], "subcategory": cat.ids["Family Law"],
-    })
+    reply = api.post(
+        f"{AUTH}/register",
+        json={
+            "registrationToken": token,
+            "fullName": "Jane Doe",
+            "email": email.upper(),
+            "role": "Consultant",
+            "mobile": "+910000000000",  # not accepted: the mobile comes from the token
+            "categories": [
+                {
+                    "categoryId": cat.ids["Legal"],
+                    "categoryName": "Client-side name",
+                    "subcategoryId": cat.ids["Family Law"],
+                    "subcategoryName": "Whatever",
+                    "category": "stripped",
+                },
+                {
+                    "categoryId": cat.ids["Finance"],
+                    "categoryName": "Finance",
+                    "subcategoryId": "",
+                    "subcategoryName": "",
+                },
+            ],
+            "category": cat.ids["Legal"],
+            "subcategory": cat.ids["Family Law"],
+        },
+    )
     assert reply.status_code == 201, reply.text
     body = reply.json()
     assert body["success"] is True and body["message"] == "User created successfully"
@@ -560,10 +678,18 @@ def test_register_consultant_with_two_categories(shared):
     assert doc["category"] == {"name": cat.titles["Legal"], "description": "", "imageUrl": ""}
     assert doc["subcategory"] == {"name": cat.titles["Family Law"], "description": "", "imageUrl": ""}
     assert [{k: v for k, v in entry.items() if k != "_id"} for entry in doc["categories"]] == [
-        {"categoryId": cat.ids["Legal"], "categoryName": cat.titles["Legal"], "subcategoryId": cat.ids["Family Law"],
-         "subcategoryName": cat.titles["Family Law"]},
-        {"categoryId": cat.ids["Finance"], "categoryName": cat.titles["Finance"], "subcategoryId": None,
-         "subcategoryName": ""},
+        {
+            "categoryId": cat.ids["Legal"],
+            "categoryName": cat.titles["Legal"],
+            "subcategoryId": cat.ids["Family Law"],
+            "subcategoryName": cat.titles["Family Law"],
+        },
+        {
+            "categoryId": cat.ids["Finance"],
+            "categoryName": cat.titles["Finance"],
+            "subcategoryId": None,
+            "subcategoryName": "",
+        },
     ]
     assert all(HEX24.match(entry["_id"]) for entry in doc["categories"])
     assert doc["termsAcceptedAt"] is None and doc["privacyAcceptedAt"] is None  # register does not set them
@@ -573,22 +699,38 @@ def test_register_consultant_with_two_categories(shared):
     own = api.get(f"/api/v1/consultants/{user['id']}", headers=bearer(body["data"]["token"]))
     assert own.status_code == 200 and own.json()["data"]["_id"] == user["id"]
     for name in ("Legal", "Finance"):
-        listed = api.get("/api/v1/consultants", params={"category": cat.titles[name]},
-                         headers=bearer(admin)).json()["data"]
+        listed = api.get("/api/v1/consultants", params={"category": cat.titles[name]}, headers=bearer(admin)).json()[
+            "data"
+        ]
         assert [c["_id"] for c in listed] == [user["id"]], name
     # the same registration session cannot register the same mobile twice
-    failure(api.post(f"{AUTH}/register", json={"registrationToken": token, "fullName": "Jane Again",
-                                               "email": unique_email(), "role": "Consultant"}),
-            409, CONSULTANT_DUPLICATE)
+    failure(
+        api.post(
+            f"{AUTH}/register",
+            json={"registrationToken": token, "fullName": "Jane Again", "email": unique_email(), "role": "Consultant"},
+        ),
+        409,
+        CONSULTANT_DUPLICATE,
+    )
 
 
 def test_register_consultant_with_legacy_category_ids(shared):
     api, admin = shared.api, shared.admin
     cat = Catalogue(api, admin)
-    reply = api.post(f"{AUTH}/register", json={
-        "registrationToken": registration_token(api, unique_mobile()), "fullName": "Raj Kumar",
-        "email": unique_email("raj"), "role": "Consultant", "category": cat.ids["Finance"],
-        "subcategory": cat.ids["Tax"], "fees": 1500, "currency": "inr", "password": "secret1"})
+    reply = api.post(
+        f"{AUTH}/register",
+        json={
+            "registrationToken": registration_token(api, unique_mobile()),
+            "fullName": "Raj Kumar",
+            "email": unique_email("raj"),
+            "role": "Consultant",
+            "category": cat.ids["Finance"],
+            "subcategory": cat.ids["Tax"],
+            "fees": 1500,
+            "currency": "inr",
+            "password": "secret1",
+        },
+    )
     assert reply.status_code == 201, reply.text
     doc = consultant_doc(api, admin, reply.json()["data"]["user"]["id"])
     assert doc["category"] == {"name": cat.titles["Finance"], "description": "", "imageUrl": ""}
@@ -597,15 +739,34 @@ def test_register_consultant_with_legacy_category_ids(shared):
     assert (doc["fees"], doc["currency"]) == (1500, "INR")
     # unknown (well-formed) ids fall back to General / ""
     missing = "665000000000000000000099"
-    other = api.post(f"{AUTH}/register", json={
-        "registrationToken": registration_token(api, unique_mobile()), "fullName": "No Category",
-        "email": unique_email("nocat"), "role": "Consultant", "category": missing, "subcategory": missing})
+    other = api.post(
+        f"{AUTH}/register",
+        json={
+            "registrationToken": registration_token(api, unique_mobile()),
+            "fullName": "No Category",
+            "email": unique_email("nocat"),
+            "role": "Consultant",
+            "category": missing,
+            "subcategory": missing,
+        },
+    )
     assert other.status_code == 201, other.text
     doc = consultant_doc(api, admin, other.json()["data"]["user"]["id"])
     assert (doc["category"]["name"], doc["subcategory"]["name"]) == ("General", "")
-    failure(api.post(f"{AUTH}/register", json={
-        "registrationToken": registration_token(api, unique_mobile()), "fullName": "Bad Id",
-        "email": unique_email("badid"), "role": "Consultant", "category": "not-an-id"}), 400, "Invalid ID format")
+    failure(
+        api.post(
+            f"{AUTH}/register",
+            json={
+                "registrationToken": registration_token(api, unique_mobile()),
+                "fullName": "Bad Id",
+                "email": unique_email("badid"),
+                "role": "Consultant",
+                "category": "not-an-id",
+            },
+        ),
+        400,
+        "Invalid ID format",
+    )
 
 
 def test_register_refuses_a_subcategory_of_another_category(shared):
@@ -613,14 +774,28 @@ def test_register_refuses_a_subcategory_of_another_category(shared):
     cat = Catalogue(api, admin)
     token = registration_token(api, unique_mobile())
     before = counts(api, admin)
-    body = {"registrationToken": token, "fullName": "Mixed Up", "email": unique_email("mixed"),
-            "role": "Consultant",
-            "categories": [{"categoryId": cat.ids["Legal"], "subcategoryId": cat.ids["Family Law"]},
-                           {"categoryId": cat.ids["Legal"], "subcategoryId": cat.ids["Tax"]}]}
-    failure(api.post(f"{AUTH}/register", json=body), 400,
-            f'Subcategory "{cat.titles["Tax"]}" does not belong to category "{cat.titles["Legal"]}"')
-    failure(api.post(f"{AUTH}/register", json={**body, "categories": [
-        {"categoryId": cat.ids["Legal"], "subcategoryId": "zz"}]}), 400, "Invalid ID format")
+    body = {
+        "registrationToken": token,
+        "fullName": "Mixed Up",
+        "email": unique_email("mixed"),
+        "role": "Consultant",
+        "categories": [
+            {"categoryId": cat.ids["Legal"], "subcategoryId": cat.ids["Family Law"]},
+            {"categoryId": cat.ids["Legal"], "subcategoryId": cat.ids["Tax"]},
+        ],
+    }
+    failure(
+        api.post(f"{AUTH}/register", json=body),
+        400,
+        f'Subcategory "{cat.titles["Tax"]}" does not belong to category "{cat.titles["Legal"]}"',
+    )
+    failure(
+        api.post(
+            f"{AUTH}/register", json={**body, "categories": [{"categoryId": cat.ids["Legal"], "subcategoryId": "zz"}]}
+        ),
+        400,
+        "Invalid ID format",
+    )
     assert counts(api, admin) == before
     # nothing was claimed: the corrected request with the same session succeeds
     body["categories"][1] = {"categoryId": cat.ids["Finance"], "subcategoryId": cat.ids["Tax"]}
@@ -628,7 +803,9 @@ def test_register_refuses_a_subcategory_of_another_category(shared):
     assert fixed.status_code == 201, fixed.text
     doc = consultant_doc(api, admin, fixed.json()["data"]["user"]["id"])
     assert [(e["categoryName"], e["subcategoryName"]) for e in doc["categories"]] == [
-        (cat.titles["Legal"], cat.titles["Family Law"]), (cat.titles["Finance"], cat.titles["Tax"])]
+        (cat.titles["Legal"], cat.titles["Family Law"]),
+        (cat.titles["Finance"], cat.titles["Tax"]),
+    ]
 
 
 def test_register_client(shared):
@@ -637,13 +814,25 @@ def test_register_client(shared):
     mobile = unique_mobile()
     email = unique_email("carl")
     token = registration_token(api, mobile)
-    reply = api.post(f"{AUTH}/register", json={"registrationToken": token, "fullName": "Carl Client",
-                                               "email": email.upper(), "role": "Client",
-                                               "categories": [{"categoryId": "665000000000000000000001"}]})
+    reply = api.post(
+        f"{AUTH}/register",
+        json={
+            "registrationToken": token,
+            "fullName": "Carl Client",
+            "email": email.upper(),
+            "role": "Client",
+            "categories": [{"categoryId": "665000000000000000000001"}],
+        },
+    )
     assert reply.status_code == 201, reply.text
     data = reply.json()["data"]
-    assert data["user"] == {"id": data["user"]["id"], "name": "Carl Client", "email": email, "role": "Client",
-                            "mobile": mobile}
+    assert data["user"] == {
+        "id": data["user"]["id"],
+        "name": "Carl Client",
+        "email": email,
+        "role": "Client",
+        "mobile": mobile,
+    }
     profile = api.get("/api/v1/clients/profile", headers=bearer(data["token"]))
     assert profile.status_code == 200, profile.text
     doc = profile.json()["data"]
@@ -653,11 +842,27 @@ def test_register_client(shared):
     again = verify(api, mobile, send_otp(api, mobile))
     assert again.json()["data"]["isNewUser"] is False and again.json()["data"]["user"]["id"] == data["user"]["id"]
     # duplicates, by mobile (same session) and by e-mail (another session)
-    failure(api.post(f"{AUTH}/register", json={"registrationToken": token, "fullName": "Carl Two",
-                                               "email": unique_email(), "role": "Client"}), 409, CLIENT_DUPLICATE)
-    failure(api.post(f"{AUTH}/register", json={"registrationToken": registration_token(api, unique_mobile()),
-                                               "fullName": "Carl Three", "email": email, "role": "Client"}),
-            409, CLIENT_DUPLICATE)
+    failure(
+        api.post(
+            f"{AUTH}/register",
+            json={"registrationToken": token, "fullName": "Carl Two", "email": unique_email(), "role": "Client"},
+        ),
+        409,
+        CLIENT_DUPLICATE,
+    )
+    failure(
+        api.post(
+            f"{AUTH}/register",
+            json={
+                "registrationToken": registration_token(api, unique_mobile()),
+                "fullName": "Carl Three",
+                "email": email,
+                "role": "Client",
+            },
+        ),
+        409,
+        CLIENT_DUPLICATE,
+    )
     assert counts(api, admin) == (before[0], before[1] + 1, before[2])
 
 
@@ -667,10 +872,16 @@ def test_register_refuses_bad_registration_sessions(shared):
     message = "Invalid or expired registration session"
     now = int(time.time())
     secret = shared.settings.resolved_jwt_secret
-    expired = jwt.encode({"mobile": unique_mobile(), "typ": "registration", "aud": "registration",
-                          "iat": now - 1000, "exp": now - 100}, secret, algorithm="HS256")
-    forged = jwt.encode({"mobile": unique_mobile(), "typ": "registration", "aud": "registration",
-                         "iat": now, "exp": now + 600}, "another-secret-" + "y" * 32, algorithm="HS256")
+    expired = jwt.encode(
+        {"mobile": unique_mobile(), "typ": "registration", "aud": "registration", "iat": now - 1000, "exp": now - 100},
+        secret,
+        algorithm="HS256",
+    )
+    forged = jwt.encode(
+        {"mobile": unique_mobile(), "typ": "registration", "aud": "registration", "iat": now, "exp": now + 600},
+        "another-secret-" + "y" * 32,
+        algorithm="HS256",
+    )
     legacy = jwt.encode({"mobile": unique_mobile(), "iat": now, "exp": now + 600}, secret, algorithm="HS256")
     client = signup(api, "Client")
     before = counts(api, admin)
@@ -678,7 +889,8 @@ def test_register_refuses_bad_registration_sessions(shared):
         failure(api.post(f"{AUTH}/register", json={**body, "registrationToken": token}), 401, message)
     assert counts(api, admin) == before
     assert validation(api.post(f"{AUTH}/register", json=body)) == {
-        "registrationToken": '"registrationToken" is required'}
+        "registrationToken": '"registrationToken" is required'
+    }
 
 
 def test_a_registration_token_is_not_an_access_token(shared):
@@ -688,8 +900,11 @@ def test_a_registration_token_is_not_an_access_token(shared):
     failure(api.get("/api/v1/clients/profile", params={"token": token}), 401, "Invalid or expired token")
     failure(api.get("/api/v1/users/consultants/active", headers=bearer(token)), 401, "Invalid or expired token")
     failure(api.get("/api/v1/clients/profile"), 401, "Access denied. No token provided.")
-    failure(api.get("/api/v1/clients/profile", headers={"Authorization": f"bearer {token}"}), 401,
-            "Access denied. No token provided.")
+    failure(
+        api.get("/api/v1/clients/profile", headers={"Authorization": f"bearer {token}"}),
+        401,
+        "Access denied. No token provided.",
+    )
     client = signup(api, "Client")
     assert api.get("/api/v1/clients/profile", params={"token": client["token"]}).status_code == 200
 
@@ -697,33 +912,72 @@ def test_a_registration_token_is_not_an_access_token(shared):
 def test_register_validation_messages(shared):
     api = shared.api
     token = registration_token(api, unique_mobile())
-    errors = validation(api.post(f"{AUTH}/register", json={
-        "registrationToken": token, "fullName": "J", "email": "nope", "role": "Admin", "fees": -5,
-        "currency": "RUPEE", "password": "123", "categories": [{"categoryId": ""}]}))
+    errors = validation(
+        api.post(
+            f"{AUTH}/register",
+            json={
+                "registrationToken": token,
+                "fullName": "J",
+                "email": "nope",
+                "role": "Admin",
+                "fees": -5,
+                "currency": "RUPEE",
+                "password": "123",
+                "categories": [{"categoryId": ""}],
+            },
+        )
+    )
     assert errors == {
-        "fullName": "Full name must be at least 2 characters long", "email": "Please enter a valid email address",
-        "role": "Role must be either Client or Consultant", "fees": errors["fees"],
-        "currency": "Currency must be 3 characters", "password": "Password must be at least 6 characters long",
-        "categories.0.categoryId": '"categoryId" is not allowed to be empty'}
+        "fullName": "Full name must be at least 2 characters long",
+        "email": "Please enter a valid email address",
+        "role": "Role must be either Client or Consultant",
+        "fees": errors["fees"],
+        "currency": "Currency must be 3 characters",
+        "password": "Password must be at least 6 characters long",
+        "categories.0.categoryId": '"categoryId" is not allowed to be empty',
+    }
     assert validation(api.post(f"{AUTH}/register", json={"registrationToken": token})) == {
-        "fullName": "Full name is required", "email": "Email is required", "role": "Role is required"}
-    assert validation(api.post(f"{AUTH}/register", json={
-        "registrationToken": token, "fullName": "x" * 51, "email": "a@example.com", "role": "consultant"})) == {
-        "fullName": "Full name cannot exceed 50 characters", "role": "Role must be either Client or Consultant"}
+        "fullName": "Full name is required",
+        "email": "Email is required",
+        "role": "Role is required",
+    }
+    assert validation(
+        api.post(
+            f"{AUTH}/register",
+            json={"registrationToken": token, "fullName": "x" * 51, "email": "a@example.com", "role": "consultant"},
+        )
+    ) == {"fullName": "Full name cannot exceed 50 characters", "role": "Role must be either Client or Consultant"}
     # the session survived all of that
-    assert api.post(f"{AUTH}/register", json={"registrationToken": token, "fullName": "Fine Name",
-                                              "email": unique_email("fine"), "role": "Client"}).status_code == 201
+    assert (
+        api.post(
+            f"{AUTH}/register",
+            json={"registrationToken": token, "fullName": "Fine Name", "email": unique_email("fine"), "role": "Client"},
+        ).status_code
+        == 201
+    )
 
 
 # -- signup ---------------------------------------------------------------------------------------
+
 
 def test_signup_client(shared):
     api, admin = shared.api, shared.admin
     mobile = unique_mobile()
     email = unique_email("chloe")
-    reply = api.post(f"{AUTH}/signup", json={
-        "fullName": "Chloe Client", "email": email.title(), "mobile": mobile, "password": "secret1",
-        "role": "Client", "confirmPassword": "secret1", "acceptTerms": True, "status": "Blocked", "isAdmin": True})
+    reply = api.post(
+        f"{AUTH}/signup",
+        json={
+            "fullName": "Chloe Client",
+            "email": email.title(),
+            "mobile": mobile,
+            "password": "secret1",
+            "role": "Client",
+            "confirmPassword": "secret1",
+            "acceptTerms": True,
+            "status": "Blocked",
+            "isAdmin": True,
+        },
+    )
     assert reply.status_code == 201, reply.text
     body = reply.json()
     assert set(body) == {"success", "message", "data"}
@@ -744,13 +998,30 @@ def test_signup_consultant_starts_pending_and_unlisted(shared):
     cat = Catalogue(api, admin)
     mobile = unique_mobile()
     email = unique_email("nina")
-    reply = api.post(f"{AUTH}/signup", json={
-        "fullName": "Nina Rao", "email": email, "mobile": mobile, "password": "secret1",
-        "role": "Consultant", "fees": "1500", "currency": "inr", "status": "Active",
-        "commission": {"platformPercent": 0},
-        "categories": [{"categoryId": cat.ids["Legal"], "categoryName": "Legal", "subcategoryId": cat.ids["Property"],
-                        "subcategoryName": "Property"}],
-        "category": cat.ids["Legal"], "subcategory": cat.ids["Property"]})
+    reply = api.post(
+        f"{AUTH}/signup",
+        json={
+            "fullName": "Nina Rao",
+            "email": email,
+            "mobile": mobile,
+            "password": "secret1",
+            "role": "Consultant",
+            "fees": "1500",
+            "currency": "inr",
+            "status": "Active",
+            "commission": {"platformPercent": 0},
+            "categories": [
+                {
+                    "categoryId": cat.ids["Legal"],
+                    "categoryName": "Legal",
+                    "subcategoryId": cat.ids["Property"],
+                    "subcategoryName": "Property",
+                }
+            ],
+            "category": cat.ids["Legal"],
+            "subcategory": cat.ids["Property"],
+        },
+    )
     assert reply.status_code == 201, reply.text
     user = reply.json()["data"]["user"]
     assert user == {"id": user["id"], "name": "Nina Rao", "email": email, "role": "Consultant", "mobile": mobile}
@@ -765,8 +1036,9 @@ def test_signup_consultant_starts_pending_and_unlisted(shared):
         assert user["id"] not in [c["_id"] for c in listed.json()["data"]], params
     failure(api.post(f"{AUTH}/login", json={"email": email, "password": "secret1"}), 403, "Account pending approval")
     set_consultant_status(api, admin, user["id"], "approve")
-    listed = api.get("/api/v1/consultants/public", params={"status": "Active", "category": cat.titles["Legal"]}
-                     ).json()["data"]
+    listed = api.get("/api/v1/consultants/public", params={"status": "Active", "category": cat.titles["Legal"]}).json()[
+        "data"
+    ]
     assert [c["_id"] for c in listed] == [user["id"]]
     assert "email" not in listed[0] and "phone" not in listed[0] and "mobile" not in listed[0]
 
@@ -794,46 +1066,83 @@ def test_signup_duplicates(shared):
     first = signup(api, "Consultant", email=email, mobile=mobile)
     before = counts(api, admin)
     base = {"fullName": "Second One", "password": "secret1", "role": "Consultant"}
-    failure(api.post(f"{AUTH}/signup", json={**base, "email": email, "mobile": unique_mobile()}),
-            409, CONSULTANT_DUPLICATE)
-    failure(api.post(f"{AUTH}/signup", json={**base, "email": f" {email.upper()} ", "mobile": unique_mobile()}),
-            409, CONSULTANT_DUPLICATE)
-    failure(api.post(f"{AUTH}/signup", json={**base, "email": unique_email(), "mobile": mobile}),
-            409, CONSULTANT_DUPLICATE)
+    failure(
+        api.post(f"{AUTH}/signup", json={**base, "email": email, "mobile": unique_mobile()}), 409, CONSULTANT_DUPLICATE
+    )
+    failure(
+        api.post(f"{AUTH}/signup", json={**base, "email": f" {email.upper()} ", "mobile": unique_mobile()}),
+        409,
+        CONSULTANT_DUPLICATE,
+    )
+    failure(
+        api.post(f"{AUTH}/signup", json={**base, "email": unique_email(), "mobile": mobile}), 409, CONSULTANT_DUPLICATE
+    )
     national = mobile.removeprefix("+91")  # the same phone written as a national number
-    failure(api.post(f"{AUTH}/signup", json={**base, "email": unique_email(), "mobile": national}),
-            409, CONSULTANT_DUPLICATE)
+    failure(
+        api.post(f"{AUTH}/signup", json={**base, "email": unique_email(), "mobile": national}),
+        409,
+        CONSULTANT_DUPLICATE,
+    )
     assert counts(api, admin) == before
     # the same e-mail and phone may exist as a client and as a consultant
     client = signup(api, "Client", email=email, mobile=mobile)
     assert client["user"]["id"] != first["user"]["id"]
     client_base = {"fullName": "Client Two", "password": "secret1", "role": "Client"}
-    failure(api.post(f"{AUTH}/signup", json={**client_base, "email": email, "mobile": unique_mobile()}),
-            409, CLIENT_DUPLICATE)
-    failure(api.post(f"{AUTH}/signup", json={**client_base, "email": unique_email(), "mobile": mobile}),
-            409, CLIENT_DUPLICATE)
+    failure(
+        api.post(f"{AUTH}/signup", json={**client_base, "email": email, "mobile": unique_mobile()}),
+        409,
+        CLIENT_DUPLICATE,
+    )
+    failure(
+        api.post(f"{AUTH}/signup", json={**client_base, "email": unique_email(), "mobile": mobile}),
+        409,
+        CLIENT_DUPLICATE,
+    )
     assert counts(api, admin) == (before[0], before[1] + 1, before[2])
 
 
 def test_signup_validation_messages(shared):
     api, admin = shared.api, shared.admin
     before = counts(api, admin)
-    errors = validation(api.post(f"{AUTH}/signup", json={"fullName": "J", "email": "nope", "role": "Admin",
-                                                        "password": "123", "mobile": "12"}))
-    assert errors == {"fullName": "Full name must be at least 2 characters long",
-                      "email": "Please enter a valid email address", "role": "Role must be either Client or Consultant",
-                      "password": "Password must be at least 6 characters long",
-                      "mobile": "Mobile number must be valid (7-15 digits, optional + prefix)"}
+    errors = validation(
+        api.post(
+            f"{AUTH}/signup",
+            json={"fullName": "J", "email": "nope", "role": "Admin", "password": "123", "mobile": "12"},
+        )
+    )
+    assert errors == {
+        "fullName": "Full name must be at least 2 characters long",
+        "email": "Please enter a valid email address",
+        "role": "Role must be either Client or Consultant",
+        "password": "Password must be at least 6 characters long",
+        "mobile": "Mobile number must be valid (7-15 digits, optional + prefix)",
+    }
     assert validation(api.post(f"{AUTH}/signup", json={})) == {
-        "fullName": "Full name is required", "email": "Email is required", "role": "Role is required",
-        "mobile": "Mobile number is required"}
-    assert set(validation(api.post(f"{AUTH}/signup", json={
-        "fullName": "Jane Doe", "email": unique_email(), "mobile": unique_mobile(), "role": "Consultant",
-        "fees": "lots", "categories": {"categoryId": "x"}}))) == {"fees", "categories"}
+        "fullName": "Full name is required",
+        "email": "Email is required",
+        "role": "Role is required",
+        "mobile": "Mobile number is required",
+    }
+    assert set(
+        validation(
+            api.post(
+                f"{AUTH}/signup",
+                json={
+                    "fullName": "Jane Doe",
+                    "email": unique_email(),
+                    "mobile": unique_mobile(),
+                    "role": "Consultant",
+                    "fees": "lots",
+                    "categories": {"categoryId": "x"},
+                },
+            )
+        )
+    ) == {"fees", "categories"}
     assert counts(api, admin) == before
 
 
 # -- forgot-password / reset-password -----------------------------------------------------------------
+
 
 def test_forgot_password_unknown_account(shared):
     api = shared.api
@@ -842,13 +1151,14 @@ def test_forgot_password_unknown_account(shared):
     sent = len(mailer.sent)
     message = "Account does not exist with this email and role"
     failure(api.post(f"{AUTH}/forgot-password", json={"email": unique_email("nobody")}), 404, message)
-    failure(api.post(f"{AUTH}/forgot-password", json={"email": client["user"]["email"], "role": "Consultant"}),
-            404, message)
-    failure(api.post(f"{AUTH}/forgot-password", json={"email": client["user"]["email"], "role": "Admin"}),
-            404, message)
+    failure(
+        api.post(f"{AUTH}/forgot-password", json={"email": client["user"]["email"], "role": "Consultant"}), 404, message
+    )
+    failure(api.post(f"{AUTH}/forgot-password", json={"email": client["user"]["email"], "role": "Admin"}), 404, message)
     assert len(mailer.sent) == sent
-    assert validation(api.post(f"{AUTH}/forgot-password", json={"email": client["user"]["email"],
-                                                               "role": "client"})).keys() == {"role"}
+    assert validation(
+        api.post(f"{AUTH}/forgot-password", json={"email": client["user"]["email"], "role": "client"})
+    ).keys() == {"role"}
     assert validation(api.post(f"{AUTH}/forgot-password", json={})) == {"email": "Email is required"}
 
 
@@ -859,8 +1169,10 @@ def test_password_reset_flow(shared):
     mailer = api.app.state.container.mailer
     reply = api.post(f"{AUTH}/forgot-password", json={"email": email.upper()})
     assert reply.status_code == 200
-    assert reply.json() == {"success": True,
-                            "message": "If an account exists with that email, you will receive a reset link."}
+    assert reply.json() == {
+        "success": True,
+        "message": "If an account exists with that email, you will receive a reset link.",
+    }
     to, template, data = mailer.sent[-1]
     assert (to, template) == (email, "reset-password")
     assert set(data) == {"user_name", "reset_link", "expiry_time"}
@@ -869,15 +1181,20 @@ def test_password_reset_flow(shared):
     assert match, data["reset_link"]
     token = match.group(1)
     with api.app.state.container.write_engine.connect() as conn:
-        stored = conn.execute(sa.select(reset_tokens.c.token_hash).where(
-            reset_tokens.c.account_id == client["user"]["id"])).scalars().all()
+        stored = (
+            conn.execute(sa.select(reset_tokens.c.token_hash).where(reset_tokens.c.account_id == client["user"]["id"]))
+            .scalars()
+            .all()
+        )
     assert len(stored) == 1 and stored[0] != token  # stored hashed
 
     # weak passwords are refused before the token is used
     assert validation(api.put(f"{AUTH}/reset-password/{token}", json={"password": "alllowercase1"})) == {
-        "password": WEAK_PASSWORD}
+        "password": WEAK_PASSWORD
+    }
     assert validation(api.put(f"{AUTH}/reset-password/{token}", json={"password": "Ab1"})) == {
-        "password": "Password must be at least 8 characters long"}
+        "password": "Password must be at least 8 characters long"
+    }
     assert validation(api.put(f"{AUTH}/reset-password/{token}", json={})) == {"password": "Password is required"}
 
     done = api.put(f"{AUTH}/reset-password/{token}", json={"password": "NewPassw0rd"})
@@ -903,30 +1220,57 @@ def test_password_reset_token_is_replaced_and_expires(shared):
         links.append(mailer.sent[-1][2]["reset_link"].rsplit("/", 1)[1])
     failure(api.put(f"{AUTH}/reset-password/{links[0]}", json={"password": "NewPassw0rd"}), 400, "Invalid token")
     with api.app.state.container.write_engine.begin() as conn:
-        assert conn.execute(reset_tokens.update().where(reset_tokens.c.account_id == consultant["user"]["id"])
-                            .values(expires_at=time.time() - 1)).rowcount == 1
+        assert (
+            conn.execute(
+                reset_tokens.update()
+                .where(reset_tokens.c.account_id == consultant["user"]["id"])
+                .values(expires_at=time.time() - 1)
+            ).rowcount
+            == 1
+        )
     failure(api.put(f"{AUTH}/reset-password/{links[1]}", json={"password": "NewPassw0rd"}), 400, "Invalid token")
     failure(api.post(f"{AUTH}/login", json={"email": email, "password": "NewPassw0rd"}), 401, "Invalid credentials")
 
 
 # -- create-admin (needs an empty store) ----------------------------------------------------------------
 
+
 def test_create_admin(api):
     # validation first: nothing is created by refused requests
     assert validation(api.post(f"{AUTH}/create-admin", json={})) == {
-        "fullName": "Full name is required", "email": "Email is required", "password": "Password is required",
-        "mobile": "Mobile number is required"}
-    assert validation(api.post(f"{AUTH}/create-admin", json={
-        "fullName": "  ", "email": "admin", "password": "weakpassword", "mobile": "+919000000001"})) == {
-        "fullName": "Full name must be at least 2 characters long", "email": "Please enter a valid email address",
-        "password": WEAK_PASSWORD, "mobile": "Mobile must be 10-15 digits"}
-    assert validation(api.post(f"{AUTH}/create-admin", json={
-        "fullName": "Ada", "email": "ada@example.com", "password": "Sh0rt", "mobile": "900000"})) == {
-        "password": "Password must be at least 8 characters long", "mobile": "Mobile must be 10-15 digits"}
+        "fullName": "Full name is required",
+        "email": "Email is required",
+        "password": "Password is required",
+        "mobile": "Mobile number is required",
+    }
+    assert validation(
+        api.post(
+            f"{AUTH}/create-admin",
+            json={"fullName": "  ", "email": "admin", "password": "weakpassword", "mobile": "+919000000001"},
+        )
+    ) == {
+        "fullName": "Full name must be at least 2 characters long",
+        "email": "Please enter a valid email address",
+        "password": WEAK_PASSWORD,
+        "mobile": "Mobile must be 10-15 digits",
+    }
+    assert validation(
+        api.post(
+            f"{AUTH}/create-admin",
+            json={"fullName": "Ada", "email": "ada@example.com", "password": "Sh0rt", "mobile": "900000"},
+        )
+    ) == {"password": "Password must be at least 8 characters long", "mobile": "Mobile must be 10-15 digits"}
 
-    reply = api.post(f"{AUTH}/create-admin", json={"fullName": "  Ada Admin  ", "email": "Ada@Example.com",
-                                                   "password": "Adm1nPassword", "mobile": "9000000010",
-                                                   "role": "Employee"})
+    reply = api.post(
+        f"{AUTH}/create-admin",
+        json={
+            "fullName": "  Ada Admin  ",
+            "email": "Ada@Example.com",
+            "password": "Adm1nPassword",
+            "mobile": "9000000010",
+            "role": "Employee",
+        },
+    )
     assert reply.status_code == 201, reply.text
     body = reply.json()
     assert body["success"] is True and body["message"] == "Admin created successfully"
@@ -940,7 +1284,8 @@ def test_create_admin(api):
     failure(api.post(f"{AUTH}/create-admin", json={**second, "email": "ada@example.com"}), 403, ADMIN_EXISTS)
     users = api.get("/api/v1/users", headers=bearer(token)).json()["data"]
     assert [(u["_id"], u["role"], u["userId"], u["status"], u["verificationStatus"]) for u in users] == [
-        (data["id"], "Admin", data["userId"], "Active", "Approved")]
+        (data["id"], "Admin", data["userId"], "Active", "Approved")
+    ]
     assert "password" not in users[0]
 
 
@@ -951,11 +1296,20 @@ BAD_TYPES = {
     "verify-otp": {"mobile": "+919876543210", "otp": 123456},
     "login": {"email": ["a@example.com"], "password": "secret1"},
     "register": {"registrationToken": 5, "fullName": "Jane Doe", "email": "j@example.com", "role": "Client"},
-    "signup": {"fullName": "Jane Doe", "email": "j@example.com", "mobile": "+919876543210", "role": "Client",
-               "password": 123456},
+    "signup": {
+        "fullName": "Jane Doe",
+        "email": "j@example.com",
+        "mobile": "+919876543210",
+        "role": "Client",
+        "password": 123456,
+    },
     "forgot-password": {"email": 42},
-    "create-admin": {"fullName": "Admin Two", "email": "two@example.com", "password": "Adm1nPassword",
-                     "mobile": 9000000002},
+    "create-admin": {
+        "fullName": "Admin Two",
+        "email": "two@example.com",
+        "password": "Adm1nPassword",
+        "mobile": 9000000002,
+    },
 }
 
 
@@ -978,13 +1332,17 @@ def test_bad_input_is_refused_and_changes_nothing(shared):
         for payload in (b"[]", b'[{"mobile": "+919876543210"}]', b'"text"', b"42", b"null"):
             assert validation(_auth_request(api, route, content=payload, headers=json_headers)), (route, payload)
         assert validation(_auth_request(api, route, json={})), route
-        assert validation(_auth_request(api, route, content=b"mobile=1",
-                                        headers={"Content-Type": "application/x-www-form-urlencoded"})), route
+        assert validation(
+            _auth_request(
+                api, route, content=b"mobile=1", headers={"Content-Type": "application/x-www-form-urlencoded"}
+            )
+        ), route
     for route, body in BAD_TYPES.items():
         errors = validation(_auth_request(api, route, json=body))
         assert any(message.endswith("must be a string") for message in errors.values()), (route, errors)
     assert validation(_auth_request(api, "reset-password", json={"password": 12345678})) == {
-        "password": '"password" must be a string'}
+        "password": '"password" must be a string'
+    }
     assert counts(api, admin) == before
 
 
@@ -992,8 +1350,14 @@ def test_oversize_bodies_are_refused_with_413(shared):
     api, admin = shared.api, shared.admin
     assert shared.settings.max_body_bytes == 1_000_000
     before = counts(api, admin)
-    body = {"fullName": "Big Body", "email": unique_email("big"), "mobile": unique_mobile(), "role": "Client",
-            "password": "secret1", "padding": "x" * 1_000_001}
+    body = {
+        "fullName": "Big Body",
+        "email": unique_email("big"),
+        "mobile": unique_mobile(),
+        "role": "Client",
+        "password": "secret1",
+        "padding": "x" * 1_000_001,
+    }
     reply = api.post(f"{AUTH}/signup", json=body)
     assert reply.status_code == 413
     assert reply.json() == {"success": False, "message": "Request body too large"}
@@ -1002,7 +1366,7 @@ def test_oversize_bodies_are_refused_with_413(shared):
 
     def chunks() -> Iterator[bytes]:
         for start in range(0, len(payload), 65536):
-            yield payload[start:start + 65536]
+            yield payload[start : start + 65536]
 
     streamed = api.post(f"{AUTH}/signup", content=chunks(), headers={"Content-Type": "application/json"})
     assert streamed.request.headers.get("transfer-encoding") == "chunked"
@@ -1013,13 +1377,17 @@ def test_oversize_bodies_are_refused_with_413(shared):
     # a body under the limit, streamed in pieces, is read whole
     small = {**body, "padding": "x" * 900_000}
     small_payload = httpx.Request("POST", "http://x", json=small).content
-    fine = api.post(f"{AUTH}/signup", content=iter([small_payload[:500_000], small_payload[500_000:]]),
-                    headers={"Content-Type": "application/json"})
+    fine = api.post(
+        f"{AUTH}/signup",
+        content=iter([small_payload[:500_000], small_payload[500_000:]]),
+        headers={"Content-Type": "application/json"},
+    )
     assert fine.status_code == 201, fine.text[:300]
     assert counts(api, admin) == (before[0], before[1] + 1, before[2])
 
 
 # -- account status on every request -----------------------------------------------------------------
+
 
 def test_blocked_client_is_refused_on_its_next_request(shared):
     api, admin = shared.api, shared.admin
@@ -1028,20 +1396,37 @@ def test_blocked_client_is_refused_on_its_next_request(shared):
     assert api.get("/api/v1/clients/profile", headers=bearer(token)).status_code == 200
     blocked = api.patch(f"/api/v1/clients/{client_id}", json={"status": "Blocked"}, headers=bearer(admin))
     assert blocked.status_code == 200 and blocked.json()["data"]["status"] == "Blocked"
-    failure(api.get("/api/v1/clients/profile", headers=bearer(token)), 403,
-            "Your account has been blocked by the administrator.")
-    failure(api.get("/api/v1/users/consultants/active", headers=bearer(token)), 403,
-            "Your account has been blocked by the administrator.")
-    failure(api.post(f"{AUTH}/login", json={"email": client["user"]["email"], "password": "secret1"}), 403,
-            "Account blocked")
-    assert api.patch(f"/api/v1/clients/{client_id}", json={"status": "Inactive"}, headers=bearer(admin)
-                     ).status_code == 200
-    failure(api.get("/api/v1/clients/profile", headers=bearer(token)), 403,
-            "Account is inactive. Please contact administrator.")
-    failure(api.post(f"{AUTH}/login", json={"email": client["user"]["email"], "password": "secret1"}), 403,
-            "Account inactive")
-    assert api.patch(f"/api/v1/clients/{client_id}", json={"status": "Active"}, headers=bearer(admin)
-                     ).status_code == 200
+    failure(
+        api.get("/api/v1/clients/profile", headers=bearer(token)),
+        403,
+        "Your account has been blocked by the administrator.",
+    )
+    failure(
+        api.get("/api/v1/users/consultants/active", headers=bearer(token)),
+        403,
+        "Your account has been blocked by the administrator.",
+    )
+    failure(
+        api.post(f"{AUTH}/login", json={"email": client["user"]["email"], "password": "secret1"}),
+        403,
+        "Account blocked",
+    )
+    assert (
+        api.patch(f"/api/v1/clients/{client_id}", json={"status": "Inactive"}, headers=bearer(admin)).status_code == 200
+    )
+    failure(
+        api.get("/api/v1/clients/profile", headers=bearer(token)),
+        403,
+        "Account is inactive. Please contact administrator.",
+    )
+    failure(
+        api.post(f"{AUTH}/login", json={"email": client["user"]["email"], "password": "secret1"}),
+        403,
+        "Account inactive",
+    )
+    assert (
+        api.patch(f"/api/v1/clients/{client_id}", json={"status": "Active"}, headers=bearer(admin)).status_code == 200
+    )
     assert api.get("/api/v1/clients/profile", headers=bearer(token)).status_code == 200
 
 
@@ -1061,8 +1446,11 @@ def test_consultant_status_and_deletion_apply_to_existing_tokens(shared):
     assert deleted.status_code == 200 and deleted.json()["data"] == {"deletedId": consultant_id}
     failure(api.get(own, headers=bearer(token)), 401, "Invalid or expired token")
     failure(api.get("/api/v1/consultants", headers=bearer(token)), 401, "Invalid or expired token")
-    failure(api.post(f"{AUTH}/login", json={"email": consultant["user"]["email"], "password": "secret1"}), 401,
-            "Invalid credentials")
+    failure(
+        api.post(f"{AUTH}/login", json={"email": consultant["user"]["email"], "password": "secret1"}),
+        401,
+        "Invalid credentials",
+    )
     # its e-mail and phone were released
     again = signup(api, "Consultant", email=consultant["user"]["email"], mobile=consultant["user"]["mobile"])
     assert again["user"]["id"] != consultant_id
@@ -1070,12 +1458,12 @@ def test_consultant_status_and_deletion_apply_to_existing_tokens(shared):
 
 # -- Socket.IO (a real server) ----------------------------------------------------------------------
 
+
 def _connect(url: str, token: str | None, events: dict[str, Any]) -> socketio.Client:
     sio = socketio.Client(reconnection=False)
     for name, sink in events.items():
         sio.on(name, sink)
-    sio.connect(url, auth={"token": token} if token is not None else None, transports=["websocket"],
-                wait_timeout=10)
+    sio.connect(url, auth={"token": token} if token is not None else None, transports=["websocket"], wait_timeout=10)
     return sio
 
 
@@ -1086,10 +1474,12 @@ def test_socket_handshake_and_admin_notification_of_a_consultant_signup(server):
         registration = registration_token(http, unique_mobile())
 
         # the handshake needs a valid access token
-        for token, message in ((None, "Authentication error: No token provided"),
-                               ("", "Authentication error: No token provided"),
-                               ("not-a-jwt", "Authentication error: Invalid token"),
-                               (registration, "Authentication error: Invalid token")):
+        for token, message in (
+            (None, "Authentication error: No token provided"),
+            ("", "Authentication error: No token provided"),
+            ("not-a-jwt", "Authentication error: Invalid token"),
+            (registration, "Authentication error: Invalid token"),
+        ):
             refusals: list[Any] = []
             with pytest.raises(socketio.exceptions.ConnectionError):
                 _connect(server.url, token, {"connect_error": refusals.append})
@@ -1101,9 +1491,17 @@ def test_socket_handshake_and_admin_notification_of_a_consultant_signup(server):
         client_socket = _connect(server.url, client["token"], {"notification:new": client_events.append})
         try:
             name = f"Nina {secrets.token_hex(3)}"
-            reply = http.post(f"{AUTH}/signup", json={
-                "fullName": name, "email": unique_email("nina"), "mobile": unique_mobile(),
-                "password": "secret1", "role": "Consultant", "fees": 500})
+            reply = http.post(
+                f"{AUTH}/signup",
+                json={
+                    "fullName": name,
+                    "email": unique_email("nina"),
+                    "mobile": unique_mobile(),
+                    "password": "secret1",
+                    "role": "Consultant",
+                    "fees": 500,
+                },
+            )
             assert reply.status_code == 201, reply.text
             deadline = time.monotonic() + 10
             payload = None
@@ -1113,7 +1511,11 @@ def test_socket_handshake_and_admin_notification_of_a_consultant_signup(server):
                     payload = event
             assert payload["message"] == f"{name} has signed up as a consultant and is pending approval."
             assert (payload["type"], payload["recipientRole"], payload["category"], payload["priority"]) == (
-                "registration", "Admin", "system", "high")
+                "registration",
+                "Admin",
+                "system",
+                "high",
+            )
             assert (payload["actionUrl"], payload["actionLabel"]) == ("/consultants", "Review")
             assert HEX24.match(payload["_id"]) and ISO_MS.match(payload["createdAt"])
             time.sleep(0.3)

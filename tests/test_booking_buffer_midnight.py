@@ -25,8 +25,6 @@ from tests.conftest import signed_up as account
 IST = ZoneInfo("Asia/Kolkata")
 
 
-
-
 def next_monday() -> date:
     today = datetime.now(UTC).astimezone(IST).date()
     return today + timedelta(days=7 - today.weekday() + 7)
@@ -35,10 +33,14 @@ def next_monday() -> date:
 def late_and_early(container: Container, consultant: str) -> tuple[date, date]:
     """Monday 22:30-23:30 and Tuesday 00:00-01:00 are slots; the 45-minute buffer makes them exclusive."""
     window = {"isWorking": True, "slots": [{"start": "22:30", "end": "23:30"}, {"start": "00:00", "end": "01:00"}]}
-    container.settings_service.update_availability(consultant, {
-        "workingHours": {"monday": window, "tuesday": window},
-        "sessionSettings": {"defaultDuration": 60, "bufferTime": 45},
-        "advanceBooking": {"maxDaysInAdvance": 60, "minHoursInAdvance": 0}})
+    container.settings_service.update_availability(
+        consultant,
+        {
+            "workingHours": {"monday": window, "tuesday": window},
+            "sessionSettings": {"defaultDuration": 60, "bufferTime": 45},
+            "advanceBooking": {"maxDaysInAdvance": 60, "minHoursInAdvance": 0},
+        },
+    )
     monday = next_monday()
     return monday, monday + timedelta(days=1)
 
@@ -84,8 +86,10 @@ def test_racing_bookings_on_both_sides_of_midnight_never_both_land(container: Co
         except Conflict as refusal:
             outcomes[start] = str(refusal)
 
-    threads = [threading.Thread(target=book, args=(first, monday, "22:30")),
-               threading.Thread(target=book, args=(second, tuesday, "00:00"))]
+    threads = [
+        threading.Thread(target=book, args=(first, monday, "22:30")),
+        threading.Thread(target=book, args=(second, tuesday, "00:00")),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -96,7 +100,9 @@ def test_racing_bookings_on_both_sides_of_midnight_never_both_land(container: Co
     assert waited == {t.ident for t in threads}  # both really checked before either committed
     # one live booking in the read model, and the slot list shows both slots closed by it
     with container.engine.connect() as conn:
-        live = conn.execute(sa.select(slot_bookings.c.client_id).where(slot_bookings.c.consultant_id == consultant)).all()
+        live = conn.execute(
+            sa.select(slot_bookings.c.client_id).where(slot_bookings.c.consultant_id == consultant)
+        ).all()
     assert len(live) == 1, live
     observer = account(container, "Client")
     assert "22:30 - 23:30" not in container.slots.open_slots(consultant, monday, observer, "Client")

@@ -62,11 +62,19 @@ class Store:
         self.urls = urls
         self.tag = tag
         self.http = [httpx.Client(base_url=url + API, timeout=60, verify=TLS) for url in urls]
-        reply = self.http[0].post("/auth/create-admin", json={"fullName": "Race Admin", "email": f"admin{tag}@example.com",
-                                                              "password": ADMIN_PASSWORD, "mobile": "9000000001"})
+        reply = self.http[0].post(
+            "/auth/create-admin",
+            json={
+                "fullName": "Race Admin",
+                "email": f"admin{tag}@example.com",
+                "password": ADMIN_PASSWORD,
+                "mobile": "9000000001",
+            },
+        )
         assert reply.status_code == 201, reply.text
-        login = self.http[0].post("/auth/login", json={"email": f"admin{tag}@example.com", "password": ADMIN_PASSWORD,
-                                                       "role": "Admin"})
+        login = self.http[0].post(
+            "/auth/login", json={"email": f"admin{tag}@example.com", "password": ADMIN_PASSWORD, "role": "Admin"}
+        )
         self.admin = str(login.json()["data"]["token"])
         self.serial = 0
         self.lock = threading.Lock()
@@ -75,10 +83,16 @@ class Store:
         with self.lock:
             self.serial += 1
             serial = self.serial
-        reply = self.http[via % len(self.http)].post("/auth/signup", json={
-            "fullName": f"{role} {self.tag} {serial}", "email": f"{role.lower()}{serial}.{self.tag}@example.com",
-            "mobile": ("+9196" if role == "Consultant" else "+9197") + f"{self.tag[:3]}{serial:05d}",
-            "password": PASSWORD, "role": role})
+        reply = self.http[via % len(self.http)].post(
+            "/auth/signup",
+            json={
+                "fullName": f"{role} {self.tag} {serial}",
+                "email": f"{role.lower()}{serial}.{self.tag}@example.com",
+                "mobile": ("+9196" if role == "Consultant" else "+9197") + f"{self.tag[:3]}{serial:05d}",
+                "password": PASSWORD,
+                "role": role,
+            },
+        )
         assert reply.status_code == 201, reply.text
         data = reply.json()["data"]
         return Account(data["user"]["id"], data["token"])
@@ -92,8 +106,9 @@ class Store:
         return consultant
 
     def put_availability(self, consultant: Account, body: dict[str, Any]) -> None:
-        reply = self.http[0].put(f"/consultant-settings/{consultant.id}/availability", json=body,
-                                 headers=bearer(consultant.token))
+        reply = self.http[0].put(
+            f"/consultant-settings/{consultant.id}/availability", json=body, headers=bearer(consultant.token)
+        )
         assert reply.status_code == 200, reply.text
 
     def clients(self, count: int) -> list[Account]:
@@ -101,8 +116,11 @@ class Store:
             return list(pool.map(lambda n: self.signup("Client", via=n), range(count)))
 
     def slots(self, who: Account, consultant: Account, day: date, via: int = 0) -> list[str]:
-        reply = self.http[via].get("/appointments/available-slots", params={
-            "consultant": consultant.id, "date": day.isoformat()}, headers=bearer(who.token))
+        reply = self.http[via].get(
+            "/appointments/available-slots",
+            params={"consultant": consultant.id, "date": day.isoformat()},
+            headers=bearer(who.token),
+        )
         assert reply.status_code == 200, reply.text
         return list(reply.json()["data"])
 
@@ -110,13 +128,16 @@ class Store:
         return {"consultant": consultant.id, "client": client.id, "startAt": at(day, start), "endAt": at(day, end)}
 
     def book(self, client: Account, consultant: Account, day: date, start: str, end: str) -> str:
-        held = self.http[0].post("/appointments/hold", json=self.hold_body(client, consultant, day, start, end),
-                                 headers=bearer(client.token))
+        held = self.http[0].post(
+            "/appointments/hold", json=self.hold_body(client, consultant, day, start, end), headers=bearer(client.token)
+        )
         assert held.status_code == 200, held.text
         hold_id = held.json()["data"]["holdId"]
-        confirmed = self.http[0].post("/appointments", json={
-            **self.hold_body(client, consultant, day, start, end), "status": "Upcoming", "holdId": hold_id},
-            headers=bearer(client.token))
+        confirmed = self.http[0].post(
+            "/appointments",
+            json={**self.hold_body(client, consultant, day, start, end), "status": "Upcoming", "holdId": hold_id},
+            headers=bearer(client.token),
+        )
         assert confirmed.status_code == 201, confirmed.text
         return str(hold_id)
 
@@ -124,9 +145,11 @@ class Store:
         """Every live booking (holds included) of the consultant that day, as an admin sees them."""
         out = []
         for status in ("Hold", "Upcoming"):
-            reply = self.http[-1].get("/appointments", params={
-                "consultant": consultant.id, "status": status, "from": day.isoformat(), "to": day.isoformat()},
-                headers=bearer(self.admin))
+            reply = self.http[-1].get(
+                "/appointments",
+                params={"consultant": consultant.id, "status": status, "from": day.isoformat(), "to": day.isoformat()},
+                headers=bearer(self.admin),
+            )
             assert reply.status_code == 200, reply.text
             out += reply.json()["data"]["data"]
         return out
@@ -159,8 +182,9 @@ def race(calls: list[tuple[str, Callable[[httpx.Client], httpx.Response]]], warm
                 barrier.wait(timeout=120)
                 started = time.perf_counter()
                 reply = call(http)
-                results[index] = Outcome(reply.status_code, reply.json().get("message", ""),
-                                         time.perf_counter() - started)
+                results[index] = Outcome(
+                    reply.status_code, reply.json().get("message", ""), time.perf_counter() - started
+                )
         except BaseException as error:  # noqa: BLE001
             errors.append(error)
             barrier.abort()
@@ -177,19 +201,28 @@ def race(calls: list[tuple[str, Callable[[httpx.Client], httpx.Response]]], warm
 
 def overlapping(bookings: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """Every pair of bookings whose intervals overlap (ISO UTC strings compare as instants)."""
-    return [(a["_id"], b["_id"]) for a, b in combinations(bookings, 2)
-            if a["startAt"] < b["endAt"] and b["startAt"] < a["endAt"]]
+    return [
+        (a["_id"], b["_id"])
+        for a, b in combinations(bookings, 2)
+        if a["startAt"] < b["endAt"] and b["startAt"] < a["endAt"]
+    ]
 
 
 def assert_one_hold_wins(store: Store, clients: list[Account], consultant: Account, day: date) -> None:
     body = lambda client: store.hold_body(client, consultant, day, "09:00", "10:00")  # noqa: E731
-    calls = [(store.urls[i % len(store.urls)],
-              lambda http, c=client: http.post("/appointments/hold", json=body(c), headers=bearer(c.token)))
-             for i, client in enumerate(clients)]
+    calls = [
+        (
+            store.urls[i % len(store.urls)],
+            lambda http, c=client: http.post("/appointments/hold", json=body(c), headers=bearer(c.token)),
+        )
+        for i, client in enumerate(clients)
+    ]
     started = time.perf_counter()
     outcomes = race(calls, warm=False)
-    print(f"{len(clients)} holds on one slot: {time.perf_counter() - started:.2f}s, "
-          f"slowest {max(o.seconds for o in outcomes):.2f}s")
+    print(
+        f"{len(clients)} holds on one slot: {time.perf_counter() - started:.2f}s, "
+        f"slowest {max(o.seconds for o in outcomes):.2f}s"
+    )
     statuses = Counter(o.status for o in outcomes)
     assert statuses == Counter({200: 1, 409: len(clients) - 1}), statuses
     assert {o.message for o in outcomes if o.status == 409} == {TAKEN_BY_HOLD}
@@ -204,6 +237,7 @@ def assert_one_hold_wins(store: Store, clients: list[Account], consultant: Accou
 
 
 # -- PostgreSQL, two API processes ------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, list[Account]]]:
@@ -240,8 +274,10 @@ def test_bookings_of_different_lengths_never_both_land(pg_cluster):
     the two 30-minute slots it covers, and the reverse (a 30-minute one revived against a 60-minute
     hold), on two processes at once. The outcome is always one side or the other."""
     store, clients = pg_cluster
-    window = {day: {"enabled": True, "slots": [{"start": "09:00", "end": "11:00"}]}
-              for day in ("monday", "tuesday", "wednesday", "thursday", "friday")}
+    window = {
+        day: {"enabled": True, "slots": [{"start": "09:00", "end": "11:00"}]}
+        for day in ("monday", "tuesday", "wednesday", "thursday", "friday")
+    }
     sixty = {"sessionSettings": {"defaultDuration": 60, "bufferTime": 0}, "workingHours": window}
     thirty = {"sessionSettings": {"defaultDuration": 30, "bufferTime": 0}, "workingHours": window}
     consultant = store.consultant(sixty)
@@ -250,30 +286,43 @@ def test_bookings_of_different_lengths_never_both_land(pg_cluster):
 
     def cancelled_booking(day: date, start: str, end: str) -> str:
         appointment = store.book(owner, consultant, day, start, end)
-        reply = store.http[0].patch(f"/appointments/{appointment}", json={"status": "Cancelled"},
-                                    headers=bearer(owner.token))
+        reply = store.http[0].patch(
+            f"/appointments/{appointment}", json={"status": "Cancelled"}, headers=bearer(owner.token)
+        )
         assert reply.status_code == 200, reply.text
         return appointment
 
     long_ones = {day: cancelled_booking(day, "09:00", "10:00") for day in days[:10]}  # under the 60-minute grid
     store.put_availability(consultant, thirty)
     short_ones = {day: cancelled_booking(day, "09:30", "10:00") for day in days[10:]}  # under the 30-minute grid
-    assert store.slots(first, consultant, days[0]) == ["09:00 - 09:30", "09:30 - 10:00", "10:00 - 10:30",
-                                                       "10:30 - 11:00"]
+    assert store.slots(first, consultant, days[0]) == [
+        "09:00 - 09:30",
+        "09:30 - 10:00",
+        "10:00 - 10:30",
+        "10:30 - 11:00",
+    ]
     revive = {"status": "Upcoming"}
     a, b = store.urls[0], store.urls[-1]
     outcomes_seen: Counter[str] = Counter()
 
     def hold(client: Account, day: date, start: str, end: str) -> Callable[[httpx.Client], httpx.Response]:
-        return lambda http: http.post("/appointments/hold", json=store.hold_body(client, consultant, day, start, end),
-                                      headers=bearer(client.token))
+        return lambda http: http.post(
+            "/appointments/hold",
+            json=store.hold_body(client, consultant, day, start, end),
+            headers=bearer(client.token),
+        )
 
     def revive_call(appointment: str) -> Callable[[httpx.Client], httpx.Response]:
         return lambda http: http.patch(f"/appointments/{appointment}", json=revive, headers=bearer(store.admin))
 
     for day, appointment in long_ones.items():  # 60 minutes against 2 × 30 minutes (the 30-minute grid is on)
-        revived, early, late = race([(a, revive_call(appointment)), (b, hold(first, day, "09:00", "09:30")),
-                                     (a, hold(second, day, "09:30", "10:00"))])
+        revived, early, late = race(
+            [
+                (a, revive_call(appointment)),
+                (b, hold(first, day, "09:00", "09:30")),
+                (a, hold(second, day, "09:30", "10:00")),
+            ]
+        )
         assert {revived.status, early.status, late.status} <= {200, 409}, (revived, early, late)
         if revived.status == 200:
             assert (early.status, late.status) == (409, 409), (revived, early, late)
@@ -304,14 +353,26 @@ def test_reschedule_racing_a_new_booking_lets_exactly_one_through(pg_cluster):
     wins: Counter[str] = Counter()
     for day in weekdays_from(3, 20):
         appointment = store.book(mover, consultant, day, "09:00", "10:00")
-        moved, held = race([
-            (store.urls[0], lambda http, a=appointment, d=day: http.patch(
-                f"/appointments/{a}", json={"startAt": at(d, "10:15"), "endAt": at(d, "11:15")},
-                headers=bearer(mover.token))),
-            (store.urls[-1], lambda http, d=day: http.post(
-                "/appointments/hold", json=store.hold_body(newcomer, consultant, d, "10:15", "11:15"),
-                headers=bearer(newcomer.token))),
-        ])
+        moved, held = race(
+            [
+                (
+                    store.urls[0],
+                    lambda http, a=appointment, d=day: http.patch(
+                        f"/appointments/{a}",
+                        json={"startAt": at(d, "10:15"), "endAt": at(d, "11:15")},
+                        headers=bearer(mover.token),
+                    ),
+                ),
+                (
+                    store.urls[-1],
+                    lambda http, d=day: http.post(
+                        "/appointments/hold",
+                        json=store.hold_body(newcomer, consultant, d, "10:15", "11:15"),
+                        headers=bearer(newcomer.token),
+                    ),
+                ),
+            ]
+        )
         assert sorted([moved.status, held.status]) == [200, 409], (moved, held)
         if moved.status == 200:
             assert held.message == TAKEN_BY_HOLD
@@ -322,8 +383,15 @@ def test_reschedule_racing_a_new_booking_lets_exactly_one_through(pg_cluster):
             wins["booking"] += 1
             expected = [("09:00", mover.id), ("10:15", newcomer.id)]
         live = store.live(consultant, day)
-        starts = sorted((datetime.fromisoformat(b["startAt"].replace("Z", "+00:00")).astimezone(
-            timezone(timedelta(hours=5, minutes=30))).strftime("%H:%M"), b["client"]["_id"]) for b in live)
+        starts = sorted(
+            (
+                datetime.fromisoformat(b["startAt"].replace("Z", "+00:00"))
+                .astimezone(timezone(timedelta(hours=5, minutes=30)))
+                .strftime("%H:%M"),
+                b["client"]["_id"],
+            )
+            for b in live
+        )
         assert starts == expected, (wins, live)
         open_now = store.slots(onlooker, consultant, day, via=len(store.urls) - 1)
         assert "10:15 - 11:15" not in open_now
@@ -332,6 +400,7 @@ def test_reschedule_racing_a_new_booking_lets_exactly_one_through(pg_cluster):
 
 
 # -- SQLite, one API process ------------------------------------------------------------------
+
 
 def test_50_clients_hold_one_slot_on_sqlite_exactly_one_wins(tmp_path):
     settings = make_settings(tmp_path)

@@ -26,8 +26,11 @@ def active_consultant(api, admin):
 
 
 def slots(api, token, consultant_id, day, **extra):
-    reply = api.get(f"{API}/appointments/available-slots",
-                    params={"consultant": consultant_id, "date": day.isoformat(), **extra}, headers=bearer(token))
+    reply = api.get(
+        f"{API}/appointments/available-slots",
+        params={"consultant": consultant_id, "date": day.isoformat(), **extra},
+        headers=bearer(token),
+    )
     assert reply.status_code == 200, reply.text
     return reply.json()["data"]
 
@@ -45,8 +48,13 @@ def test_get_creates_defaults_lazily_with_effective_slots(api):
     assert body["message"] == "Consultant settings retrieved successfully"
     data = body["data"]
     assert data["consultant"] == consultant_id and len(data["_id"]) == 24 and data["id"] == data["_id"]
-    assert data["notifications"] == {"email": True, "sms": True, "appointmentReminders": True, "clientMsgs": True,
-                                     "weeklyReports": True}
+    assert data["notifications"] == {
+        "email": True,
+        "sms": True,
+        "appointmentReminders": True,
+        "clientMsgs": True,
+        "weeklyReports": True,
+    }
     monday = data["availability"]["workingHours"]["monday"]
     assert monday["enabled"] is True and monday["generatedSlots"] == SIX_DEFAULT
     assert monday["slots"][0]["_id"] == monday["slots"][0]["id"]
@@ -64,8 +72,11 @@ def test_roles_ownership_and_unknown_consultants(api):
     other_id, other_token = active_consultant(api, admin)
     client = signup(api, "Client")["token"]
     assert api.get(f"{API}/consultant-settings/{consultant_id}", headers=bearer(other_token)).status_code == 403
-    assert api.put(f"{API}/consultant-settings/{consultant_id}/availability", json={"acceptingNewClients": False},
-                   headers=bearer(other_token)).json() == {"success": False, "message": "Forbidden: Access denied"}
+    assert api.put(
+        f"{API}/consultant-settings/{consultant_id}/availability",
+        json={"acceptingNewClients": False},
+        headers=bearer(other_token),
+    ).json() == {"success": False, "message": "Forbidden: Access denied"}
     assert api.get(f"{API}/consultant-settings/{consultant_id}", headers=bearer(client)).status_code == 403
     assert api.get(f"{API}/consultant-settings/{consultant_id}", headers=bearer(admin)).status_code == 200
     assert api.get(f"{API}/consultant-settings/{consultant_id}").status_code == 401
@@ -75,16 +86,24 @@ def test_roles_ownership_and_unknown_consultants(api):
     assert malformed.status_code == 400 and malformed.json()["errors"][0]["field"] == "consultantId"
     # a Pending consultant may manage its own settings
     pending = signup(api, "Consultant")
-    assert api.get(f"{API}/consultant-settings/{pending['user']['id']}",
-                   headers=bearer(pending["token"])).status_code == 200
+    assert (
+        api.get(f"{API}/consultant-settings/{pending['user']['id']}", headers=bearer(pending["token"])).status_code
+        == 200
+    )
 
 
 def test_post_creates_once(api):
     admin = create_admin(api)
     consultant_id, token = active_consultant(api, admin)
-    created = api.post(f"{API}/consultant-settings", json={
-        "consultant": consultant_id, "calendar": {"defaultView": "day"},
-        "availability": {"sessionSettings": {"defaultDuration": 30, "bufferTime": 0}}}, headers=bearer(token))
+    created = api.post(
+        f"{API}/consultant-settings",
+        json={
+            "consultant": consultant_id,
+            "calendar": {"defaultView": "day"},
+            "availability": {"sessionSettings": {"defaultDuration": 30, "bufferTime": 0}},
+        },
+        headers=bearer(token),
+    )
     assert created.status_code == 201, created.text
     assert created.json()["message"] == "Consultant settings created successfully"
     assert created.json()["data"]["calendar"]["defaultView"] == "day"
@@ -97,8 +116,10 @@ def test_put_availability_merges_regenerates_and_shows_at_once(api):
     admin = create_admin(api)
     consultant_id, token = active_consultant(api, admin)
     echo = stored_settings(api, token, consultant_id)["availability"]
-    echo["workingHours"]["tuesday"]["slots"] = [{"start": "10:00", "end": "12:30", "_id": "junk", "id": "junk"},
-                                                {"start": "14:00", "end": "16:00"}]
+    echo["workingHours"]["tuesday"]["slots"] = [
+        {"start": "10:00", "end": "12:30", "_id": "junk", "id": "junk"},
+        {"start": "14:00", "end": "16:00"},
+    ]
     echo["workingHours"]["tuesday"]["generatedSlots"] = ["client preview, ignored"]
     echo["sessionSettings"].update(defaultDuration=30, bufferTime=0)
     echo["unknownKey"] = {"x": 1}
@@ -109,13 +130,25 @@ def test_put_availability_merges_regenerates_and_shows_at_once(api):
     assert "unknownKey" not in data and "workingHours" in data and "notifications" not in data
     tuesday = data["workingHours"]["tuesday"]
     assert [w["start"] for w in tuesday["slots"]] == ["10:00", "14:00"] and tuesday["slots"][0]["_id"] != "junk"
-    expected = ["10:00 - 10:30", "10:30 - 11:00", "11:00 - 11:30", "11:30 - 12:00", "12:00 - 12:30",
-                "14:00 - 14:30", "14:30 - 15:00", "15:00 - 15:30", "15:30 - 16:00"]
+    expected = [
+        "10:00 - 10:30",
+        "10:30 - 11:00",
+        "11:00 - 11:30",
+        "11:30 - 12:00",
+        "12:00 - 12:30",
+        "14:00 - 14:30",
+        "14:30 - 15:00",
+        "15:00 - 15:30",
+        "15:30 - 16:00",
+    ]
     assert tuesday["generatedSlots"] == expected
     assert slots(api, token, consultant_id, next_weekday(1)) == expected
     # a partial body merges: only Wednesday changes, arrays replace
-    api.put(f"{API}/consultant-settings/{consultant_id}/availability",
-            json={"workingHours": {"wednesday": {"enabled": False}}}, headers=bearer(token))
+    api.put(
+        f"{API}/consultant-settings/{consultant_id}/availability",
+        json={"workingHours": {"wednesday": {"enabled": False}}},
+        headers=bearer(token),
+    )
     after = stored_settings(api, token, consultant_id)["availability"]
     assert after["workingHours"]["tuesday"]["generatedSlots"] == expected
     assert after["workingHours"]["wednesday"]["generatedSlots"] == []
@@ -152,8 +185,9 @@ def test_bad_availability_bodies_are_refused_and_change_nothing(api):
     after = stored_settings(api, token, consultant_id)
     assert after["availability"] == before["availability"] and after["updatedAt"] == before["updatedAt"]
     # the case variants of currentStatus are normalised, not refused
-    ok = api.put(f"{API}/consultant-settings/{consultant_id}/availability", json={"currentStatus": "Away"},
-                 headers=bearer(token))
+    ok = api.put(
+        f"{API}/consultant-settings/{consultant_id}/availability", json={"currentStatus": "Away"}, headers=bearer(token)
+    )
     assert ok.status_code == 200 and ok.json()["data"]["currentStatus"] == "offline"
 
 
@@ -161,14 +195,25 @@ def test_notifications_flat_or_wrapped_and_missing_keys_unchanged(api):
     admin = create_admin(api)
     consultant_id, token = active_consultant(api, admin)
     url = f"{API}/consultant-settings/{consultant_id}/notifications"
-    reply = api.put(url, json={"email": False, "sms": True, "appointmentReminders": True, "clientMsgs": False,
-                               "weeklyReports": True}, headers=bearer(token))
+    reply = api.put(
+        url,
+        json={"email": False, "sms": True, "appointmentReminders": True, "clientMsgs": False, "weeklyReports": True},
+        headers=bearer(token),
+    )
     assert reply.status_code == 200
-    assert reply.json() == {"success": True, "message": "Notification settings updated successfully", "data": {
-        "email": False, "sms": True, "appointmentReminders": True, "clientMsgs": False, "weeklyReports": True}}
+    assert reply.json() == {
+        "success": True,
+        "message": "Notification settings updated successfully",
+        "data": {"email": False, "sms": True, "appointmentReminders": True, "clientMsgs": False, "weeklyReports": True},
+    }
     reply = api.put(url, json={"notifications": {"sms": {"enabled": False}}}, headers=bearer(token))
-    assert reply.json()["data"] == {"email": False, "sms": False, "appointmentReminders": True, "clientMsgs": False,
-                                    "weeklyReports": True}
+    assert reply.json()["data"] == {
+        "email": False,
+        "sms": False,
+        "appointmentReminders": True,
+        "clientMsgs": False,
+        "weeklyReports": True,
+    }
     assert stored_settings(api, token, consultant_id)["notifications"] == reply.json()["data"]
 
 
@@ -178,9 +223,16 @@ def test_general_put_merges_sections(api):
     url = f"{API}/consultant-settings/{consultant_id}"
     empty = api.put(url, json={}, headers=bearer(token))
     assert empty.status_code == 400 and empty.json()["errors"][0]["field"] == ""
-    reply = api.put(url, json={"calendar": {"showWeekends": True}, "payments": {"currency": "INR"},
-                               "security": {"twoFactorAuth": True},
-                               "availability": {"sessionSettings": {"bufferTime": 0}}}, headers=bearer(token))
+    reply = api.put(
+        url,
+        json={
+            "calendar": {"showWeekends": True},
+            "payments": {"currency": "INR"},
+            "security": {"twoFactorAuth": True},
+            "availability": {"sessionSettings": {"bufferTime": 0}},
+        },
+        headers=bearer(token),
+    )
     assert reply.status_code == 200 and reply.json()["message"] == "Consultant settings updated successfully"
     data = reply.json()["data"]
     assert data["calendar"]["showWeekends"] is True and data["calendar"]["defaultView"] == "week"
@@ -195,13 +247,21 @@ def test_available_slots_honour_time_off_breaks_status_and_new_clients(api):
     client = signup(api, "Client")
     tuesday = next_weekday(1)
     url = f"{API}/consultant-settings/{consultant_id}/availability"
-    api.put(url, json={"timeOff": [{"startDate": tuesday.isoformat(), "endDate": tuesday.isoformat(),
-                                    "type": "vacation"}],
-                       "breakTimes": [{"start": "12:00", "end": "13:00", "days": ["wednesday"]}]},
-            headers=bearer(token))
+    api.put(
+        url,
+        json={
+            "timeOff": [{"startDate": tuesday.isoformat(), "endDate": tuesday.isoformat(), "type": "vacation"}],
+            "breakTimes": [{"start": "12:00", "end": "13:00", "days": ["wednesday"]}],
+        },
+        headers=bearer(token),
+    )
     assert slots(api, client["token"], consultant_id, tuesday) == []
     assert slots(api, client["token"], consultant_id, tuesday + timedelta(days=1)) == [
-        "09:00 - 10:00", "10:15 - 11:15", "14:00 - 15:00", "15:15 - 16:15"]
+        "09:00 - 10:00",
+        "10:15 - 11:15",
+        "14:00 - 15:00",
+        "15:15 - 16:15",
+    ]
     api.put(url, json={"acceptingNewClients": False}, headers=bearer(token))
     assert slots(api, client["token"], consultant_id, tuesday + timedelta(days=1)) == []
     assert slots(api, admin, consultant_id, tuesday + timedelta(days=1)) != []
@@ -209,8 +269,14 @@ def test_available_slots_honour_time_off_breaks_status_and_new_clients(api):
     from infrastructure.tables import client_links
 
     with engine.begin() as conn:  # an existing client (linked by an earlier booking) still sees the slots
-        conn.execute(client_links.insert().values(client_id=client["user"]["id"], consultant_id=consultant_id,
-                                                  status="Active", created_at="2030-01-01T00:00:00.000Z"))
+        conn.execute(
+            client_links.insert().values(
+                client_id=client["user"]["id"],
+                consultant_id=consultant_id,
+                status="Active",
+                created_at="2030-01-01T00:00:00.000Z",
+            )
+        )
     assert slots(api, client["token"], consultant_id, tuesday + timedelta(days=1)) != []
     api.post(f"{API}/consultants/{consultant_id}/block", headers=bearer(admin))
     assert slots(api, admin, consultant_id, tuesday + timedelta(days=1)) == []
@@ -226,22 +292,46 @@ def test_available_slots_read_live_bookings_with_buffer_and_daily_limit(api):
 
     def ist(hhmm):
         hours, minutes = map(int, hhmm.split(":"))
-        return datetime(tuesday.year, tuesday.month, tuesday.day, hours, minutes,
-                        tzinfo=timezone(timedelta(hours=5, minutes=30)))
+        return datetime(
+            tuesday.year, tuesday.month, tuesday.day, hours, minutes, tzinfo=timezone(timedelta(hours=5, minutes=30))
+        )
 
     with api.app.state.container.write_engine.begin() as conn:
-        conn.execute(slot_bookings.insert(), [
-            {"appointment_id": "b" * 24, "consultant_id": consultant_id, "client_id": "c" * 24,
-             "start_at": ist("10:00"), "end_at": ist("11:00"), "is_hold": False, "expires_at": None},
-            {"appointment_id": "d" * 24, "consultant_id": consultant_id, "client_id": "e" * 24,
-             "start_at": ist("14:00"), "end_at": ist("15:00"), "is_hold": True,
-             "expires_at": datetime.now(UTC) - timedelta(minutes=1)},
-        ])
+        conn.execute(
+            slot_bookings.insert(),
+            [
+                {
+                    "appointment_id": "b" * 24,
+                    "consultant_id": consultant_id,
+                    "client_id": "c" * 24,
+                    "start_at": ist("10:00"),
+                    "end_at": ist("11:00"),
+                    "is_hold": False,
+                    "expires_at": None,
+                },
+                {
+                    "appointment_id": "d" * 24,
+                    "consultant_id": consultant_id,
+                    "client_id": "e" * 24,
+                    "start_at": ist("14:00"),
+                    "end_at": ist("15:00"),
+                    "is_hold": True,
+                    "expires_at": datetime.now(UTC) - timedelta(minutes=1),
+                },
+            ],
+        )
     # buffer 15: 10:00-11:00 blocks 09:00-10:00 (ends at the booking's start) and 10:15 and 11:15 starts
-    assert slots(api, admin, consultant_id, tuesday) == ["11:30 - 12:30", "12:45 - 13:45", "14:00 - 15:00",
-                                                         "15:15 - 16:15"]
-    api.put(f"{API}/consultant-settings/{consultant_id}/availability",
-            json={"sessionSettings": {"maxSessionsPerDay": 1}}, headers=bearer(token))
+    assert slots(api, admin, consultant_id, tuesday) == [
+        "11:30 - 12:30",
+        "12:45 - 13:45",
+        "14:00 - 15:00",
+        "15:15 - 16:15",
+    ]
+    api.put(
+        f"{API}/consultant-settings/{consultant_id}/availability",
+        json={"sessionSettings": {"maxSessionsPerDay": 1}},
+        headers=bearer(token),
+    )
     assert slots(api, admin, consultant_id, tuesday) == []
 
 
@@ -249,29 +339,39 @@ def test_available_slots_query_rules(api):
     admin = create_admin(api)
     consultant_id, _ = active_consultant(api, admin)
     day = next_weekday(1).isoformat()
-    by_query_token = api.get(f"{API}/appointments/available-slots",
-                             params={"consultant": consultant_id, "date": day, "token": admin, "unknown": "x",
-                                     "slotDurationMin": 60})
+    by_query_token = api.get(
+        f"{API}/appointments/available-slots",
+        params={"consultant": consultant_id, "date": day, "token": admin, "unknown": "x", "slotDurationMin": 60},
+    )
     assert by_query_token.status_code == 200 and by_query_token.json()["data"] == SIX_DEFAULT
-    bad_date = api.get(f"{API}/appointments/available-slots", params={"consultant": consultant_id,
-                                                                       "date": "2030-1-15"}, headers=bearer(admin))
+    bad_date = api.get(
+        f"{API}/appointments/available-slots",
+        params={"consultant": consultant_id, "date": "2030-1-15"},
+        headers=bearer(admin),
+    )
     assert bad_date.status_code == 400
     assert bad_date.json()["message"].startswith('"date" with value "2030-1-15" fails to match the required pattern')
     missing = api.get(f"{API}/appointments/available-slots", headers=bearer(admin))
     assert missing.status_code == 400 and missing.json()["message"] == '"consultant" is required, "date" is required'
     for consultant in ("a" * 24, "not-an-id"):
-        unknown = api.get(f"{API}/appointments/available-slots", params={"consultant": consultant, "date": day},
-                          headers=bearer(admin))
+        unknown = api.get(
+            f"{API}/appointments/available-slots", params={"consultant": consultant, "date": day}, headers=bearer(admin)
+        )
         assert unknown.status_code == 404 and unknown.json()["message"] == "Consultant not found"
-    assert api.get(f"{API}/appointments/available-slots", params={"consultant": consultant_id,
-                                                                   "date": day}).status_code == 401
+    assert (
+        api.get(f"{API}/appointments/available-slots", params={"consultant": consultant_id, "date": day}).status_code
+        == 401
+    )
 
 
 def test_settings_events_record_patch_and_result(api):
     admin = create_admin(api)
     consultant_id, token = active_consultant(api, admin)
-    api.put(f"{API}/consultant-settings/{consultant_id}/availability", json={"acceptingNewClients": False},
-            headers=bearer(token))
+    api.put(
+        f"{API}/consultant-settings/{consultant_id}/availability",
+        json={"acceptingNewClients": False},
+        headers=bearer(token),
+    )
     market = api.app.state.container.market
     events = [market.mapper.to_domain_event(n) for n in market.recorder.select_notifications(1, 10_000)]
     updates = [e for e in events if type(e).__name__ == "AvailabilityUpdated"]

@@ -24,12 +24,16 @@ def test_sandbox_signs_and_verifies_like_razorpay():
     order = gateway.create_order("Razorpay", 150000, "INR", "HOLD_1", {})
     assert order.order_id.startswith("order_") and len(order.order_id) == 20 and order.amount_minor == 150000
     proof = gateway.pay(order.order_id)
-    expected = hmac.new(b"s3cret", f"{order.order_id}|{proof['razorpay_payment_id']}".encode(),
-                        hashlib.sha256).hexdigest()
+    expected = hmac.new(
+        b"s3cret", f"{order.order_id}|{proof['razorpay_payment_id']}".encode(), hashlib.sha256
+    ).hexdigest()
     assert proof["razorpay_signature"] == expected
     assert gateway.verify("Razorpay", proof)[:2] == (order.order_id, proof["razorpay_payment_id"])
-    for tampered in ({**proof, "razorpay_payment_id": "pay_other"}, {**proof, "razorpay_signature": expected[:-1] + ("1" if expected[-1] == "0" else "0")},
-                     {**proof, "razorpay_order_id": "order_other"}):
+    for tampered in (
+        {**proof, "razorpay_payment_id": "pay_other"},
+        {**proof, "razorpay_signature": expected[:-1] + ("1" if expected[-1] == "0" else "0")},
+        {**proof, "razorpay_order_id": "order_other"},
+    ):
         with pytest.raises(Invalid, match="Invalid payment signature"):
             gateway.verify("Razorpay", tampered)
     with pytest.raises(Invalid):  # another secret signs differently
@@ -40,7 +44,9 @@ def test_sandbox_signs_and_verifies_like_razorpay():
     assert first == second and first[1].startswith("CAP")  # a capture is idempotent
     with pytest.raises(Invalid):
         gateway.verify("PayPal", {"orderID": paypal.order_id, "payerID": "PAYER000000000000"})
-    assert gateway.refund("Razorpay", "pay_1", 100, "INR", "r1") == gateway.refund("Razorpay", "pay_1", 100, "INR", "r1")
+    assert gateway.refund("Razorpay", "pay_1", 100, "INR", "r1") == gateway.refund(
+        "Razorpay", "pay_1", 100, "INR", "r1"
+    )
 
 
 class FakeApis(BaseHTTPRequestHandler):
@@ -63,8 +69,13 @@ class FakeApis(BaseHTTPRequestHandler):
     def _record(self) -> dict[str, Any]:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        entry = {"method": self.command, "path": self.path, "auth": self.headers.get("Authorization", ""),
-                 "request_id": self.headers.get("PayPal-Request-Id"), "raw": raw.decode()}
+        entry = {
+            "method": self.command,
+            "path": self.path,
+            "auth": self.headers.get("Authorization", ""),
+            "request_id": self.headers.get("PayPal-Request-Id"),
+            "raw": raw.decode(),
+        }
         try:
             entry["json"] = json.loads(raw) if raw else None
         except ValueError:
@@ -78,8 +89,16 @@ class FakeApis(BaseHTTPRequestHandler):
         if path == "/rzp/orders":
             if body.get("amount", 0) <= 0:
                 return self._answer(400, {"error": {"description": "amount must be positive"}})
-            return self._answer(200, {"id": "order_LOCAL0000001", "amount": body["amount"],
-                                      "currency": body["currency"], "receipt": body["receipt"], "status": "created"})
+            return self._answer(
+                200,
+                {
+                    "id": "order_LOCAL0000001",
+                    "amount": body["amount"],
+                    "currency": body["currency"],
+                    "receipt": body["receipt"],
+                    "status": "created",
+                },
+            )
         if path.startswith("/rzp/payments/") and path.endswith("/refund"):
             return self._answer(200, {"id": "rfnd_LOCAL000001", "amount": body["amount"]})
         if path == "/pp/v1/oauth2/token":
@@ -89,8 +108,9 @@ class FakeApis(BaseHTTPRequestHandler):
         if path.endswith("/capture"):
             order_id = path.split("/")[-2]
             if order_id in self.captured:
-                return self._answer(422, {"name": "UNPROCESSABLE_ENTITY",
-                                          "details": [{"issue": "ORDER_ALREADY_CAPTURED"}]})
+                return self._answer(
+                    422, {"name": "UNPROCESSABLE_ENTITY", "details": [{"issue": "ORDER_ALREADY_CAPTURED"}]}
+                )
             self.captured.add(order_id)
             return self._answer(201, _captured(order_id))
         if path.startswith("/pp/v2/payments/captures/") and path.endswith("/refund"):
@@ -105,8 +125,11 @@ class FakeApis(BaseHTTPRequestHandler):
 
 
 def _captured(order_id: str) -> dict[str, Any]:
-    return {"id": order_id, "status": "COMPLETED",
-            "purchase_units": [{"payments": {"captures": [{"id": "3C679366HH908993F", "status": "COMPLETED"}]}}]}
+    return {
+        "id": order_id,
+        "status": "COMPLETED",
+        "purchase_units": [{"payments": {"captures": [{"id": "3C679366HH908993F", "status": "COMPLETED"}]}}],
+    }
 
 
 @pytest.fixture
@@ -126,11 +149,24 @@ def test_razorpay_adapter_speaks_the_orders_and_refunds_api(apis):
     assert (order.order_id, order.amount_minor, order.currency) == ("order_LOCAL0000001", 150000, "INR")
     sent = FakeApis.seen[-1]
     assert sent["auth"] == "Basic " + base64.b64encode(b"rzp_live_key:live-secret").decode()
-    assert sent["json"] == {"amount": 150000, "currency": "INR", "receipt": "HOLD_abc_12345678",
-                            "notes": {"holdId": "abc"}}
+    assert sent["json"] == {
+        "amount": 150000,
+        "currency": "INR",
+        "receipt": "HOLD_abc_12345678",
+        "notes": {"holdId": "abc"},
+    }
     signature = hmac.new(b"live-secret", b"order_LOCAL0000001|pay_X", hashlib.sha256).hexdigest()
-    assert gateway.verify("Razorpay", {"razorpay_order_id": "order_LOCAL0000001", "razorpay_payment_id": "pay_X",
-                                       "razorpay_signature": signature})[1] == "pay_X"
+    assert (
+        gateway.verify(
+            "Razorpay",
+            {
+                "razorpay_order_id": "order_LOCAL0000001",
+                "razorpay_payment_id": "pay_X",
+                "razorpay_signature": signature,
+            },
+        )[1]
+        == "pay_X"
+    )
     assert gateway.refund("Razorpay", "pay_X", 150000, "INR", "refund-1") == "rfnd_LOCAL000001"
     assert FakeApis.seen[-1]["path"] == "/rzp/payments/pay_X/refund" and FakeApis.seen[-1]["json"]["amount"] == 150000
     with pytest.raises(RuntimeError, match="amount must be positive"):

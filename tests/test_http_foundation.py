@@ -83,43 +83,88 @@ def test_unknown_routes_and_methods_answer_the_404_envelope(api):
 
 
 def test_validation_errors_report_every_field_with_dotted_paths(api):
-    body = refused(api.post(f"{API}/auth/signup", json={
-        "email": "not-an-email", "mobile": "12", "role": "Consultant", "fees": -1,
-        "categories": [{"categoryId": "", "categoryName": "Legal"}, {"categoryId": 5}, "oops"]}),
-        400, "Validation failed")
+    body = refused(
+        api.post(
+            f"{API}/auth/signup",
+            json={
+                "email": "not-an-email",
+                "mobile": "12",
+                "role": "Consultant",
+                "fees": -1,
+                "categories": [{"categoryId": "", "categoryName": "Legal"}, {"categoryId": 5}, "oops"],
+            },
+        ),
+        400,
+        "Validation failed",
+    )
     assert set(body) == {"success", "message", "errors"}
-    assert all(set(error) == {"field", "message"} and isinstance(error["message"], str) and error["message"]
-               for error in body["errors"])
+    assert all(
+        set(error) == {"field", "message"} and isinstance(error["message"], str) and error["message"]
+        for error in body["errors"]
+    )
     fields = [error["field"] for error in body["errors"]]
-    assert {"fullName", "email", "mobile", "fees", "categories.0.categoryId", "categories.1.categoryId",
-            "categories.2"} <= set(fields), fields
+    assert {
+        "fullName",
+        "email",
+        "mobile",
+        "fees",
+        "categories.0.categoryId",
+        "categories.1.categoryId",
+        "categories.2",
+    } <= set(fields), fields
     assert {"field": "fullName", "message": "Full name is required"} in body["errors"]
 
     admin = bearer(create_admin(api))
     # nested objects and union members keep the request's own path (no type or class names)
-    body = refused(api.post(f"{API}/consultants", headers=admin, json={
-        "name": "Jo", "email": "jo@example.com", "phone": "9876543210", "category": 5,
-        "commission": {"platformPercent": 101}, "education": [{"institute": "X"}, {"startYear": [1]}]}),
-        400, "Validation failed")
+    body = refused(
+        api.post(
+            f"{API}/consultants",
+            headers=admin,
+            json={
+                "name": "Jo",
+                "email": "jo@example.com",
+                "phone": "9876543210",
+                "category": 5,
+                "commission": {"platformPercent": 101},
+                "education": [{"institute": "X"}, {"startYear": [1]}],
+            },
+        ),
+        400,
+        "Validation failed",
+    )
     fields = {error["field"] for error in body["errors"]}
     assert fields == {"category", "commission.platformPercent", "education.1.startYear"}, body["errors"]
-    body = refused(api.post(f"{API}/consultants", headers=admin, json={
-        "name": "Jo", "email": "jo@example.com", "phone": "9876543210", "category": {"name": ""}}),
-        400, "Validation failed")
+    body = refused(
+        api.post(
+            f"{API}/consultants",
+            headers=admin,
+            json={"name": "Jo", "email": "jo@example.com", "phone": "9876543210", "category": {"name": ""}},
+        ),
+        400,
+        "Validation failed",
+    )
     assert {error["field"] for error in body["errors"]} == {"category", "category.name"}
     # an object-level rule reports the empty path; a malformed body too
-    assert refused(api.patch(f"{API}/categories/0123456789abcdef01234567", json={}, headers=admin), 400,
-                   "Validation failed")["errors"][0]["field"] == ""
-    body = refused(api.post(f"{API}/categories", content=b'{"title": ', headers={
-        **admin, "Content-Type": "application/json"}), 400, "Validation failed")
+    assert (
+        refused(
+            api.patch(f"{API}/categories/0123456789abcdef01234567", json={}, headers=admin), 400, "Validation failed"
+        )["errors"][0]["field"]
+        == ""
+    )
+    body = refused(
+        api.post(f"{API}/categories", content=b'{"title": ', headers={**admin, "Content-Type": "application/json"}),
+        400,
+        "Validation failed",
+    )
     assert body["errors"][0]["field"] == ""
     # query parameters and path parameters are validated the same way
-    body = refused(api.get(f"{API}/clients", params={"page": "first", "limit": 0}, headers=admin), 400,
-                   "Validation failed")
+    body = refused(
+        api.get(f"{API}/clients", params={"page": "first", "limit": 0}, headers=admin), 400, "Validation failed"
+    )
     assert {error["field"] for error in body["errors"]} == {"page", "limit"}
-    assert refused(api.get(f"{API}/consultants/zzz", headers=admin), 400,
-                   "Validation failed")["errors"] == [{"field": "id", "message": '"id" must be a valid 24-character '
-                                                                                 'hex id'}]
+    assert refused(api.get(f"{API}/consultants/zzz", headers=admin), 400, "Validation failed")["errors"] == [
+        {"field": "id", "message": '"id" must be a valid 24-character hex id'}
+    ]
 
 
 def test_unknown_fields_in_bodies_and_queries_are_ignored(api):
@@ -128,22 +173,39 @@ def test_unknown_fields_in_bodies_and_queries_are_ignored(api):
     assert category.status_code == 201, category.text
     assert "colour" not in category.json()["data"] and "nested" not in category.json()["data"]
     category_id = category.json()["data"]["_id"]
-    consultant = signup(api, "Consultant", media=["x"], pricing={"hour": 1}, categories=[
-        {"categoryId": category_id, "category": "stripped", "extra": 1}])
+    consultant = signup(
+        api,
+        "Consultant",
+        media=["x"],
+        pricing={"hour": 1},
+        categories=[{"categoryId": category_id, "category": "stripped", "extra": 1}],
+    )
     detail = api.get(f"{API}/consultants/{consultant['user']['id']}", headers=admin).json()["data"]
     assert "media" not in detail and "pricing" not in detail
     assert set(detail["categories"][0]) == {"_id", "categoryId", "categoryName", "subcategoryId", "subcategoryName"}
-    patched = api.patch(f"{API}/consultants/{consultant['user']['id']}", headers=admin, json={
-        "about": "x", "availability": {"monday": []}, "commission": {"platformPercent": 5, "bonus": 1},
-        "education": [{"institute": "IIT", "grade": "A"}]})
+    patched = api.patch(
+        f"{API}/consultants/{consultant['user']['id']}",
+        headers=admin,
+        json={
+            "about": "x",
+            "availability": {"monday": []},
+            "commission": {"platformPercent": 5, "bonus": 1},
+            "education": [{"institute": "IIT", "grade": "A"}],
+        },
+    )
     assert patched.status_code == 200, patched.text
     data = patched.json()["data"]
     assert "availability" not in data and "bonus" not in data["commission"] and "grade" not in data["education"][0]
-    for url, headers in ((f"{API}/categories?sort=asc&x=1", {}), (f"{API}/subcategories?foo=bar", {}),
-                         (f"{API}/consultants/public?limit=5&page=2&sort=name", {}),
-                         (f"{API}/consultants?whatever=1", admin), (f"{API}/clients?sort=name&order=desc", admin),
-                         (f"{API}/users?role=Admin&x=y", admin), (f"{API}/users/consultants/active?categoryId=1", admin),
-                         (f"{API}/clients/profile?x=1", bearer(signup(api, "Client")["token"]))):
+    for url, headers in (
+        (f"{API}/categories?sort=asc&x=1", {}),
+        (f"{API}/subcategories?foo=bar", {}),
+        (f"{API}/consultants/public?limit=5&page=2&sort=name", {}),
+        (f"{API}/consultants?whatever=1", admin),
+        (f"{API}/clients?sort=name&order=desc", admin),
+        (f"{API}/users?role=Admin&x=y", admin),
+        (f"{API}/users/consultants/active?categoryId=1", admin),
+        (f"{API}/clients/profile?x=1", bearer(signup(api, "Client")["token"])),
+    ):
         reply = api.get(url, headers=headers)
         assert reply.status_code == 200, (url, reply.text)
         assert reply.json()["success"] is True
@@ -181,8 +243,18 @@ def test_token_transport_and_refusals(api, settings):
     refused(api.get(f"{API}/consultants", headers=bearer(registration_token)), 401, "Invalid or expired token")
     # a token whose role names another store than its id's account is refused
     client = signup(api, "Client")
-    as_admin = jwt.encode({"id": client["user"]["id"], "email": client["user"]["email"], "role": "Admin",
-                           "typ": "access", "iat": now, "exp": now + 600}, secret, algorithm="HS256")
+    as_admin = jwt.encode(
+        {
+            "id": client["user"]["id"],
+            "email": client["user"]["email"],
+            "role": "Admin",
+            "typ": "access",
+            "iat": now,
+            "exp": now + 600,
+        },
+        secret,
+        algorithm="HS256",
+    )
     refused(api.get(f"{API}/users", headers=bearer(as_admin)), 401, "Invalid or expired token")
 
 
@@ -204,8 +276,13 @@ def test_oversize_bodies_are_refused_and_nothing_is_stored(api):
 
     reply = api.post(f"{API}/categories", content=streamed(), headers={**admin, "Content-Type": "application/json"})
     assert (reply.status_code, reply.json()) == (413, too_large)
-    big_signup = {"fullName": "Big Body", "email": "big@example.com", "mobile": "+919812345678", "role": "Client",
-                  "padding": "z" * 1_100_000}
+    big_signup = {
+        "fullName": "Big Body",
+        "email": "big@example.com",
+        "mobile": "+919812345678",
+        "role": "Client",
+        "padding": "z" * 1_100_000,
+    }
     assert api.post(f"{API}/auth/signup", json=big_signup).status_code == 413
     assert api.get(f"{API}/categories").json()["data"] == []
     assert api.get(f"{API}/clients", headers=admin).json()["data"]["pagination"]["total"] == 0
@@ -214,7 +291,9 @@ def test_oversize_bodies_are_refused_and_nothing_is_stored(api):
         yield b'{"title": '
         yield b'"Streamed"}'
 
-    reply = api.post(f"{API}/categories", content=small_streamed(), headers={**admin, "Content-Type": "application/json"})
+    reply = api.post(
+        f"{API}/categories", content=small_streamed(), headers={**admin, "Content-Type": "application/json"}
+    )
     assert reply.status_code == 201, reply.text
     assert [c["title"] for c in api.get(f"{API}/categories").json()["data"]] == ["Streamed"]
 
@@ -237,8 +316,9 @@ def assert_limit_headers(reply: Any, limit: int, remaining: int, window: int) ->
 
 def test_rate_limits_per_client(tmp_path, backend):
     window = quiet_window()
-    settings = make_settings(tmp_path, backend, rate_limit_max=5, auth_rate_limit_max=3,
-                             rate_limit_window_seconds=window)
+    settings = make_settings(
+        tmp_path, backend, rate_limit_max=5, auth_rate_limit_max=3, rate_limit_window_seconds=window
+    )
     with TestClient(create_app(settings)) as client:
         for remaining in (2, 1, 0):  # every /auth route counts, success or failure
             reply = client.post(f"{API}/auth/login", json={"email": "nobody@example.com", "password": "x"})
@@ -246,7 +326,9 @@ def test_rate_limits_per_client(tmp_path, backend):
             assert_limit_headers(reply, 3, remaining, window)
         reply = client.post(f"{API}/auth/send-otp", json={"mobile": "+919812345678"})
         assert (reply.status_code, reply.json()) == (
-            429, {"success": False, "message": "Too many attempts. Please try again later."})
+            429,
+            {"success": False, "message": "Too many attempts. Please try again later."},
+        )
         assert_limit_headers(reply, 3, 0, window)
 
         # the four /auth requests also counted against the whole-API limit of 5
@@ -256,7 +338,9 @@ def test_rate_limits_per_client(tmp_path, backend):
         for _ in range(2):
             reply = client.get(f"{API}/categories")
             assert (reply.status_code, reply.json()) == (
-                429, {"success": False, "message": "Too many requests. Please try again later."})
+                429,
+                {"success": False, "message": "Too many requests. Please try again later."},
+            )
             assert_limit_headers(reply, 5, 0, window)
         assert client.get(f"{API}/xyz").status_code == 429  # unknown routes are limited as well
 
@@ -274,8 +358,9 @@ def test_rate_limit_is_shared_across_processes_through_redis(tmp_path, redis_url
     window = quiet_window()
     limits = {"rate_limit_max": 5, "auth_rate_limit_max": 3, "redis_url": redis_url}
     start_clean()  # the server's readiness probe is rate limited too
-    server = Server(make_settings(tmp_path / "server", None, **limits),
-                    extra_env={"RATE_LIMIT_WINDOW_SECONDS": str(window)})
+    server = Server(
+        make_settings(tmp_path / "server", None, **limits), extra_env={"RATE_LIMIT_WINDOW_SECONDS": str(window)}
+    )
     try:
         local = create_app(make_settings(tmp_path / "local", None, rate_limit_window_seconds=window, **limits))
         with TestClient(local, client=("127.0.0.1", 50000)) as here:
@@ -290,7 +375,9 @@ def test_rate_limit_is_shared_across_processes_through_redis(tmp_path, redis_url
             for ask in (here.get, there):
                 reply = ask(f"{API}/categories")
                 assert (reply.status_code, reply.json()["message"]) == (
-                    429, "Too many requests. Please try again later.")
+                    429,
+                    "Too many requests. Please try again later.",
+                )
                 assert_limit_headers(reply, 5, 0, window)
             assert list(store.scan_iter(match="consult:rl:api:127.0.0.1:*"))
     finally:
@@ -309,9 +396,14 @@ def test_cors_for_configured_origins(tmp_path):
         assert reply.headers["Access-Control-Allow-Origin"] == origin
         exposed = [h.strip().lower() for h in reply.headers["Access-Control-Expose-Headers"].split(",")]
         assert "content-disposition" in exposed
-        preflight = client.options(f"{API}/consultants/0123456789abcdef01234567", headers={
-            "Origin": "https://app.example.com", "Access-Control-Request-Method": "PATCH",
-            "Access-Control-Request-Headers": "Authorization, Content-Type"})
+        preflight = client.options(
+            f"{API}/consultants/0123456789abcdef01234567",
+            headers={
+                "Origin": "https://app.example.com",
+                "Access-Control-Request-Method": "PATCH",
+                "Access-Control-Request-Headers": "Authorization, Content-Type",
+            },
+        )
         assert preflight.status_code == 200
         assert preflight.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
         assert "PATCH" in preflight.headers["Access-Control-Allow-Methods"]
@@ -340,7 +432,10 @@ def test_openapi_documents_every_route_in_scope(api):
     if ROUTES_TXT.exists():  # the copy above has not drifted from the shared list
         assert routes_in_scope(ROUTES_TXT.read_text()) == wanted
     spec = api.get("/openapi.json").json()
-    documented = {(method.upper(), re.sub(r"\{[^}]+\}", "{}", path.rstrip("/")))
-                  for path, operations in spec["paths"].items() for method in operations}
+    documented = {
+        (method.upper(), re.sub(r"\{[^}]+\}", "{}", path.rstrip("/")))
+        for path, operations in spec["paths"].items()
+        for method in operations
+    }
     assert sorted(wanted - documented) == []
     assert api.get("/docs").status_code == 200

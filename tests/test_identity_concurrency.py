@@ -65,8 +65,7 @@ def phone(index: int, prefix: str = "+9196") -> str:
 
 
 def signup_body(role: str, email: str, mobile: str) -> dict[str, Any]:
-    return {"fullName": f"Racer {mobile[-4:]}", "email": email, "mobile": mobile, "password": "secret1",
-            "role": role}
+    return {"fullName": f"Racer {mobile[-4:]}", "email": email, "mobile": mobile, "password": "secret1", "role": role}
 
 
 def assert_one_winner(results: list[tuple[int, dict[str, Any]]], message: str) -> int:
@@ -95,10 +94,12 @@ def check_email_race(urls: list[str], http: httpx.Client, admin: str) -> None:
     assert results[winner][1]["data"]["user"]["mobile"] == bodies[winner]["mobile"]
     stored = consultants_with_email(http, admin, email)
     assert [(doc["_id"], doc["mobile"], doc["status"]) for doc in stored] == [
-        (winner_id, bodies[winner]["mobile"], "Pending")]
+        (winner_id, bodies[winner]["mobile"], "Pending")
+    ]
     loser = bodies[(winner + 1) % 50]
-    again = http.post(f"{AUTH}/signup", json=signup_body("Consultant", f"late.{secrets.token_hex(4)}@example.com",
-                                                          loser["mobile"]))
+    again = http.post(
+        f"{AUTH}/signup", json=signup_body("Consultant", f"late.{secrets.token_hex(4)}@example.com", loser["mobile"])
+    )
     assert again.status_code == 201, again.text
 
 
@@ -123,20 +124,27 @@ def check_phone_races(url: str, http: httpx.Client, admin: str) -> None:
     assert again.status_code == 201, again.text
 
     c_mobile = phone(2, "+9193")
-    c_bodies = [signup_body("Consultant", f"cphone{i}.{secrets.token_hex(3)}@example.com", c_mobile)
-                for i in range(50)]
+    c_bodies = [signup_body("Consultant", f"cphone{i}.{secrets.token_hex(3)}@example.com", c_mobile) for i in range(50)]
     c_results = race([url], f"{AUTH}/signup", c_bodies)
     c_winner = assert_one_winner(c_results, CONSULTANT_DUPLICATE)
     all_consultants = http.get("/api/v1/consultants", headers=bearer(admin)).json()["data"]
     assert [doc["_id"] for doc in all_consultants if doc["mobile"] == c_mobile] == [
-        c_results[c_winner][1]["data"]["user"]["id"]]
+        c_results[c_winner][1]["data"]["user"]["id"]
+    ]
 
 
 def check_create_admin_race(url: str) -> str:
     """20 first-admin requests with different e-mails on an empty store: exactly one admin.
     Returns the winner's access token."""
-    bodies = [{"fullName": f"Admin {i}", "email": f"admin{i}.{secrets.token_hex(3)}@example.com",
-               "password": ADMIN_PASSWORD, "mobile": f"90000100{i:02d}"} for i in range(20)]
+    bodies = [
+        {
+            "fullName": f"Admin {i}",
+            "email": f"admin{i}.{secrets.token_hex(3)}@example.com",
+            "password": ADMIN_PASSWORD,
+            "mobile": f"90000100{i:02d}",
+        }
+        for i in range(20)
+    ]
     results = race([url], f"{AUTH}/create-admin", bodies)
     statuses = Counter(status for status, _ in results)
     assert statuses[201] == 1 and statuses[403] + statuses[409] == 19, statuses
@@ -151,10 +159,12 @@ def check_create_admin_race(url: str) -> str:
         users = http.get("/api/v1/users", headers=bearer(token))
         assert users.status_code == 200, users.text
         assert [(u["_id"], u["email"], u["role"]) for u in users.json()["data"]] == [
-            (created["id"], bodies[winner]["email"], "Admin")]
+            (created["id"], bodies[winner]["email"], "Admin")
+        ]
         loser = bodies[(winner + 1) % 20]
-        refused = http.post(f"{AUTH}/login", json={"email": loser["email"], "password": ADMIN_PASSWORD,
-                                                   "role": "Admin"})
+        refused = http.post(
+            f"{AUTH}/login", json={"email": loser["email"], "password": ADMIN_PASSWORD, "role": "Admin"}
+        )
         assert refused.status_code == 401 and refused.json()["message"] == "Invalid credentials"
         again = http.post(f"{AUTH}/create-admin", json=loser)
         assert again.status_code == 403 and again.json() == {"success": False, "message": ADMIN_EXISTS}

@@ -36,10 +36,20 @@ def test_earnings_follow_completion_refunds_and_payouts():
     earnings.withdraw("p2")  # a refund of a payment no longer counted changes nothing
     earnings.set_completed("a1", False)
     assert (earnings.earned, earnings.paid_out, earnings.remaining) == (
-        Decimal("0.00"), Decimal("600.00"), Decimal("-600.00"))
+        Decimal("0.00"),
+        Decimal("600.00"),
+        Decimal("-600.00"),
+    )
     names = [type(e).__name__ for e in earnings.collect_events()]
-    assert names == ["Opened", "PaymentCounted", "PaymentCounted", "AppointmentCompleted", "PaidOut",
-                     "PaymentWithdrawn", "AppointmentReopened"]
+    assert names == [
+        "Opened",
+        "PaymentCounted",
+        "PaymentCounted",
+        "AppointmentCompleted",
+        "PaidOut",
+        "PaymentWithdrawn",
+        "AppointmentReopened",
+    ]
 
 
 def test_earnings_are_snapshotted_and_load_the_same(settings):

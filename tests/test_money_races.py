@@ -53,20 +53,33 @@ def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 
 def paid_consultant(store: Store, fees: int) -> Account:
     consultant = store.consultant()
-    reply = store.http[0].patch(f"/consultants/{consultant.id}", headers=bearer(store.admin),
-                                json={"fees": fees, "commission": {"platformPercent": 10}})
+    reply = store.http[0].patch(
+        f"/consultants/{consultant.id}",
+        headers=bearer(store.admin),
+        json={"fees": fees, "commission": {"platformPercent": 10}},
+    )
     assert reply.status_code == 200, reply.text
     return consultant
 
 
 def earned(store: Store, consultant: Account, client: Account, day: Any, amount: int) -> None:
     """A completed direct booking with an offline Success payment: its net is earned."""
-    reply = store.http[0].post("/appointments", headers=bearer(store.admin), json={
-        "consultant": consultant.id, "client": client.id, "startAt": at(day, "09:00"), "endAt": at(day, "10:00"),
-        "status": "Upcoming", "payment": {"amount": amount, "status": "Success", "method": "Card"}})
+    reply = store.http[0].post(
+        "/appointments",
+        headers=bearer(store.admin),
+        json={
+            "consultant": consultant.id,
+            "client": client.id,
+            "startAt": at(day, "09:00"),
+            "endAt": at(day, "10:00"),
+            "status": "Upcoming",
+            "payment": {"amount": amount, "status": "Success", "method": "Card"},
+        },
+    )
     assert reply.status_code == 201, reply.text
-    done = store.http[0].patch(f"/appointments/{reply.json()['data']['_id']}", headers=bearer(store.admin),
-                               json={"status": "Completed"})
+    done = store.http[0].patch(
+        f"/appointments/{reply.json()['data']['_id']}", headers=bearer(store.admin), json={"status": "Completed"}
+    )
     assert done.status_code == 200, done.text
 
 
@@ -84,13 +97,29 @@ def test_one_payment_confirmed_and_verified_20_times_at_once_is_recorded_once(cl
     held = store.http[0].post("/appointments/hold", json=body, headers=bearer(client.token))
     assert held.status_code == 200, held.text
     hold_id = held.json()["data"]["holdId"]
-    order = store.http[0].post("/payments/create-order", headers=bearer(client.token), json={
-        "amount": 1500, "holdId": hold_id, "consultantId": consultant.id, "clientId": client.id,
-        "paymentMethod": "Razorpay"}).json()["data"]
+    order = (
+        store.http[0]
+        .post(
+            "/payments/create-order",
+            headers=bearer(client.token),
+            json={
+                "amount": 1500,
+                "holdId": hold_id,
+                "consultantId": consultant.id,
+                "clientId": client.id,
+                "paymentMethod": "Razorpay",
+            },
+        )
+        .json()["data"]
+    )
     payment_id = "pay_RACE0000000001"
-    proof = {"razorpay_order_id": order["orderId"], "razorpay_payment_id": payment_id,
-             "razorpay_signature": hmac.new(SECRET.encode(), f"{order['orderId']}|{payment_id}".encode(),
-                                            hashlib.sha256).hexdigest()}
+    proof = {
+        "razorpay_order_id": order["orderId"],
+        "razorpay_payment_id": payment_id,
+        "razorpay_signature": hmac.new(
+            SECRET.encode(), f"{order['orderId']}|{payment_id}".encode(), hashlib.sha256
+        ).hexdigest(),
+    }
     confirm = {**body, "status": "Upcoming", "holdId": hold_id, "payment": {"razorpayResponse": proof}}
 
     def call(index: int) -> Any:
@@ -108,8 +137,11 @@ def test_one_payment_confirmed_and_verified_20_times_at_once_is_recorded_once(cl
     appointment = store.http[-1].get(f"/appointments/{hold_id}", headers=bearer(client.token)).json()["data"]
     assert appointment["status"] == "Upcoming" and appointment["payment"]["status"] == "Success"
     # the consultant's pending earnings hold it once: completing would earn 1350, not more
-    status = store.http[-1].get("/payments/status", params={"orderId": order["orderId"]},
-                                headers=bearer(client.token)).json()["data"]
+    status = (
+        store.http[-1]
+        .get("/payments/status", params={"orderId": order["orderId"]}, headers=bearer(client.token))
+        .json()["data"]
+    )
     assert status["status"] == "Success"
 
 
@@ -118,9 +150,15 @@ def test_one_payout_reference_sent_20_times_at_once_is_recorded_once(cluster):
     consultant, client = paid_consultant(store, 5000), store.signup("Client")
     earned(store, consultant, client, weekdays_from(3, 2)[1], 5000)
     body = {"consultantId": consultant.id, "amount": 700, "notes": "Bank transfer", "referenceId": "UTR-RACE-1"}
-    outcomes = race([(store.urls[i % len(store.urls)],
-                      lambda http: http.post("/transactions/payout", json=body, headers=bearer(store.admin)))
-                     for i in range(20)])
+    outcomes = race(
+        [
+            (
+                store.urls[i % len(store.urls)],
+                lambda http: http.post("/transactions/payout", json=body, headers=bearer(store.admin)),
+            )
+            for i in range(20)
+        ]
+    )
     assert Counter(o.status for o in outcomes) == Counter({201: 1, 200: 19}), outcomes
     payouts = transactions(store, store.admin, consultant=consultant.id, type="Payout")
     assert payouts["total"] == 1 and payouts["data"][0]["amount"] == 700
@@ -130,19 +168,28 @@ def test_20_concurrent_payouts_never_exceed_the_balance(cluster):
     store = cluster
     consultant, client = paid_consultant(store, 2000), store.signup("Client")
     earned(store, consultant, client, weekdays_from(3, 3)[2], 2000)  # net 1800 after the 10 % fee
-    calls = [(store.urls[i % len(store.urls)],
-              lambda http, i=i: http.post("/transactions/payout", headers=bearer(store.admin), json={
-                  "consultantId": consultant.id, "amount": 250, "referenceId": f"UTR-BAL-{i}"}))
-             for i in range(20)]
+    calls = [
+        (
+            store.urls[i % len(store.urls)],
+            lambda http, i=i: http.post(
+                "/transactions/payout",
+                headers=bearer(store.admin),
+                json={"consultantId": consultant.id, "amount": 250, "referenceId": f"UTR-BAL-{i}"},
+            ),
+        )
+        for i in range(20)
+    ]
     outcomes = race(calls)
     statuses = Counter(o.status for o in outcomes)
     assert statuses == Counter({201: 7, 400: 13}), outcomes
     assert {o.message for o in outcomes if o.status == 400} <= {
-        "Payout exceeds the remaining balance (INR 50)", *(f"Payout exceeds the remaining balance (INR {r})"
-                                                           for r in range(50, 1801, 250))}
+        "Payout exceeds the remaining balance (INR 50)",
+        *(f"Payout exceeds the remaining balance (INR {r})" for r in range(50, 1801, 250)),
+    }
     for via in range(len(store.urls)):
         payouts = transactions(store, store.admin, via=via, consultant=consultant.id, type="Payout")
         assert payouts["total"] == 7 and sum(t["amount"] for t in payouts["data"]) == 1750
-    more = store.http[0].post("/transactions/payout", headers=bearer(store.admin),
-                              json={"consultantId": consultant.id, "amount": 50.01})
+    more = store.http[0].post(
+        "/transactions/payout", headers=bearer(store.admin), json={"consultantId": consultant.id, "amount": 50.01}
+    )
     assert (more.status_code, more.json()) == (400, {"message": "Payout exceeds the remaining balance (INR 50)"})

@@ -32,15 +32,27 @@ class Money(World):
 
     def paid_consultant(self, fees: int = 1500, percent: float = 10, **fields: Any) -> Any:
         consultant = self.consultant(fees=fees, **fields)
-        reply = self.api.patch(f"{API}/consultants/{consultant.id}", headers=bearer(self.admin),
-                               json={"commission": {"platformPercent": percent}})
+        reply = self.api.patch(
+            f"{API}/consultants/{consultant.id}",
+            headers=bearer(self.admin),
+            json={"commission": {"platformPercent": percent}},
+        )
         assert reply.status_code == 200, reply.text
         return consultant
 
     def order(self, client: Any, consultant: Any, hold_id: str, method: str = "Razorpay", **extra: Any) -> Any:
-        return self.api.post(f"{API}/payments/create-order", headers=client.auth, json={
-            "amount": 1500, "holdId": hold_id, "consultantId": consultant.id, "clientId": client.id,
-            "paymentMethod": method, **extra})
+        return self.api.post(
+            f"{API}/payments/create-order",
+            headers=client.auth,
+            json={
+                "amount": 1500,
+                "holdId": hold_id,
+                "consultantId": consultant.id,
+                "clientId": client.id,
+                "paymentMethod": method,
+                **extra,
+            },
+        )
 
     def sign(self, order_id: str, payment_id: str) -> str:
         """What Razorpay's checkout hands the client: HMAC-SHA256 of order|payment with the key secret."""
@@ -48,8 +60,11 @@ class Money(World):
         return hmac.new(secret, f"{order_id}|{payment_id}".encode(), hashlib.sha256).hexdigest()
 
     def proof(self, order_id: str, payment_id: str = "pay_TESTPAYMENT0001") -> dict[str, str]:
-        return {"razorpay_order_id": order_id, "razorpay_payment_id": payment_id,
-                "razorpay_signature": self.sign(order_id, payment_id)}
+        return {
+            "razorpay_order_id": order_id,
+            "razorpay_payment_id": payment_id,
+            "razorpay_signature": self.sign(order_id, payment_id),
+        }
 
     def held(self, client: Any, consultant: Any, day: date, start: str, end: str) -> str:
         reply = self.hold(client, consultant, day, start, end)
@@ -69,12 +84,14 @@ class Money(World):
     def notices(self, name: str) -> list[Any]:
         return [e for e in self.events() if isinstance(e, Notification.Sent) and e.content["name"] == name]
 
-    def paid_booking(self, client: Any, consultant: Any, day: date, start: str = "09:00",
-                     end: str = "10:00") -> dict[str, Any]:
+    def paid_booking(
+        self, client: Any, consultant: Any, day: date, start: str = "09:00", end: str = "10:00"
+    ) -> dict[str, Any]:
         hold_id = self.held(client, consultant, day, start, end)
         order = self.order(client, consultant, hold_id).json()["data"]
-        reply = self.confirm(client, consultant, day, start, end, hold_id,
-                             payment={"razorpayResponse": self.proof(order["orderId"])})
+        reply = self.confirm(
+            client, consultant, day, start, end, hold_id, payment={"razorpayResponse": self.proof(order["orderId"])}
+        )
         assert reply.status_code == 201, reply.text
         return {"hold": hold_id, "order": order, "appointment": reply.json()["data"]}
 
@@ -86,6 +103,7 @@ def refused(reply: Any, status: int, message: str | None = None) -> None:
 
 
 # -- the client's paid booking (Consultant app useBooking) ----------------------------------------
+
 
 def test_hold_order_confirm_with_a_real_signature(api):
     world = Money(api)
@@ -100,22 +118,29 @@ def test_hold_order_confirm_with_a_real_signature(api):
     assert data["amount"] == 150000 and data["currency"] == "INR" and data["orderId"].startswith("order_")
     assert data["key"] == world.container.gateway.key_id and len(data["transactionId"]) == 24
     status = api.get(f"{API}/payments/status", params={"orderId": data["orderId"]}, headers=client.auth).json()
-    assert status["data"] == {"transactionId": data["transactionId"], "status": "Pending", "amount": 1500,
-                              "paymentMethod": "Razorpay"}
+    assert status["data"] == {
+        "transactionId": data["transactionId"],
+        "status": "Pending",
+        "amount": 1500,
+        "paymentMethod": "Razorpay",
+    }
     refused(api.get(f"{API}/payments/status", params={"orderId": data["orderId"]}, headers=other.auth), 403)
 
     # the checkout's signature confirms the hold; the sandbox signs exactly like that
     proof = world.proof(data["orderId"], "pay_N8xYzAbCdEf123")
     sandbox = world.container.gateway.pay(data["orderId"])
     assert sandbox["razorpay_signature"] == world.sign(data["orderId"], sandbox["razorpay_payment_id"])
-    confirmed = world.confirm(client, consultant, day, "09:00", "10:00", hold_id,
-                              payment={"razorpayResponse": proof})
+    confirmed = world.confirm(client, consultant, day, "09:00", "10:00", hold_id, payment={"razorpayResponse": proof})
     assert confirmed.status_code == 201, confirmed.text
     appointment = confirmed.json()["data"]
     assert appointment["_id"] == hold_id and appointment["status"] == "Upcoming"
     payment = appointment["payment"]
     assert (payment["status"], payment["method"], payment["amount"], payment["transactionId"]) == (
-        "Success", "Razorpay", 1500, data["transactionId"])
+        "Success",
+        "Razorpay",
+        1500,
+        data["transactionId"],
+    )
     assert f"key=invoices/{datetime.now(UTC).year}/{data['transactionId']}.pdf" in payment["invoiceUrl"]
 
     # confirming twice answers the first confirmation and records nothing more
@@ -127,7 +152,12 @@ def test_hold_order_confirm_with_a_real_signature(api):
     assert (page["total"], page["page"], page["limit"]) == (1, 1, 10)
     item = page["data"][0]
     assert (item["type"], item["status"], item["amount"], item["platformFee"], item["netAmount"]) == (
-        "Payment", "Success", 1500, 150, 1350)
+        "Payment",
+        "Success",
+        1500,
+        150,
+        1350,
+    )
     assert item["transactionId"] == "pay_N8xYzAbCdEf123" and item["_id"] == data["transactionId"]
     assert item["metadata"]["razorpayOrderId"] == data["orderId"] and item["metadata"]["holdId"] == hold_id
     assert item["metadata"]["razorpaySignature"] == proof["razorpay_signature"] and item["metadata"]["verifiedAt"]
@@ -143,21 +173,26 @@ def test_hold_order_confirm_with_a_real_signature(api):
     pdf = api.get(f"{API}{path}&token={client.token}")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert pdf.headers["content-type"] == "application/pdf"
-    assert "attachment; filename=\"INVOICE-" in pdf.headers["content-disposition"]
+    assert 'attachment; filename="INVOICE-' in pdf.headers["content-disposition"]
     assert api.get(f"{API}{path}", headers=consultant.auth).status_code == 200
     assert api.get(f"{API}{path}", headers=bearer(world.admin)).status_code == 200
     refused(api.get(f"{API}{path}", headers=other.auth), 403)
     refused(api.get(f"{API}{path}"), 401)
     refused(api.get(f"{API}/storage/proxy", params={"key": "documents/x.pdf"}, headers=client.auth), 404)
-    refused(api.get(f"{API}/storage/proxy", params={"key": f"invoices/1999/{data['transactionId']}.pdf"},
-                    headers=client.auth), 404)
+    refused(
+        api.get(
+            f"{API}/storage/proxy", params={"key": f"invoices/1999/{data['transactionId']}.pdf"}, headers=client.auth
+        ),
+        404,
+    )
 
     # notifications of §6.2: the admins and the client, once
     received, successful = world.notices("Payment Received"), world.notices("Payment Successful")
     assert [(n.recipient, n.recipient_role) for n in received] == [(None, "Admin")]
     assert [n.recipient for n in successful] == [client.id]
-    assert received[0].content["message"] == (f"Payment of ₹1500 received from {client.data['name']} for "
-                                              f"appointment with {consultant.data['name']}.")
+    assert received[0].content["message"] == (
+        f"Payment of ₹1500 received from {client.data['name']} for appointment with {consultant.data['name']}."
+    )
     assert successful[0].content["actionUrl"] == payment["invoiceUrl"] + "&view=inline"
 
 
@@ -169,13 +204,25 @@ def test_paypal_order_is_captured_on_confirmation(api):
     data = world.order(client, consultant, hold_id, "PayPal").json()["data"]
     assert (data["amount"], data["currency"], data["paymentMethod"]) == (800, "INR", "PayPal")
     approval = world.container.gateway.approve_paypal(data["orderId"])
-    refused(world.confirm(client, consultant, day, "10:15", "11:15", hold_id,
-                          payment={"paypalResponse": {"orderID": data["orderId"], "payerID": "PAYERFORGED00"}}),
-            400, "PayPal order was not approved by the payer")
-    refused(world.confirm(client, consultant, day, "10:15", "11:15", hold_id,
-                          payment={"paypalResponse": {"payerID": "X"}}), 400, "Missing PayPal order ID")
-    confirmed = world.confirm(client, consultant, day, "10:15", "11:15", hold_id,
-                              payment={"paypalResponse": approval})
+    refused(
+        world.confirm(
+            client,
+            consultant,
+            day,
+            "10:15",
+            "11:15",
+            hold_id,
+            payment={"paypalResponse": {"orderID": data["orderId"], "payerID": "PAYERFORGED00"}},
+        ),
+        400,
+        "PayPal order was not approved by the payer",
+    )
+    refused(
+        world.confirm(client, consultant, day, "10:15", "11:15", hold_id, payment={"paypalResponse": {"payerID": "X"}}),
+        400,
+        "Missing PayPal order ID",
+    )
+    confirmed = world.confirm(client, consultant, day, "10:15", "11:15", hold_id, payment={"paypalResponse": approval})
     assert confirmed.status_code == 201, confirmed.text
     assert confirmed.json()["data"]["payment"]["method"] == "PayPal"
     item = world.transactions(client)["data"][0]
@@ -190,28 +237,42 @@ def test_verify_then_confirm_records_one_success(api):
     hold_id = world.held(client, consultant, day, "11:30", "12:30")
     data = world.order(client, consultant, hold_id).json()["data"]
     proof = world.proof(data["orderId"])
-    refused(api.post(f"{API}/payments/verify", headers=client.auth, json={"razorpay_order_id": data["orderId"]}),
-            400, "Missing payment verification data")
-    refused(api.post(f"{API}/payments/verify", headers=client.auth,
-                     json={**proof, "razorpay_signature": "0" * 64}), 400, "Invalid payment signature")
+    refused(
+        api.post(f"{API}/payments/verify", headers=client.auth, json={"razorpay_order_id": data["orderId"]}),
+        400,
+        "Missing payment verification data",
+    )
+    refused(
+        api.post(f"{API}/payments/verify", headers=client.auth, json={**proof, "razorpay_signature": "0" * 64}),
+        400,
+        "Invalid payment signature",
+    )
     refused(api.post(f"{API}/payments/verify", headers=other.auth, json=proof), 403)
     for _ in range(2):
         verified = api.post(f"{API}/payments/verify", headers=client.auth, json=proof)
         assert verified.status_code == 200, verified.text
-        assert verified.json()["data"] == {"transactionId": data["transactionId"],
-                                           "paymentId": proof["razorpay_payment_id"], "status": "Success"}
+        assert verified.json()["data"] == {
+            "transactionId": data["transactionId"],
+            "paymentId": proof["razorpay_payment_id"],
+            "status": "Success",
+        }
     confirmed = world.confirm(client, consultant, day, "11:30", "12:30", hold_id, payment={"razorpayResponse": proof})
     assert confirmed.status_code == 201 and confirmed.json()["data"]["payment"]["status"] == "Success"
     succeeded = [e for e in world.events() if isinstance(e, Transaction.Succeeded)]
     assert len(succeeded) == 1 and len(world.notices("Payment Successful")) == 1
-    second = api.post(f"{API}/payments/create-order", headers=client.auth,
-                      json={"amount": 1500, "appointmentId": hold_id}).json()
+    second = api.post(
+        f"{API}/payments/create-order", headers=client.auth, json={"amount": 1500, "appointmentId": hold_id}
+    ).json()
     assert second["message"] == "Appointment is already paid or not payable"
-    status = api.get(f"{API}/payments/status", params={"transactionId": data["transactionId"]},
-                     headers=consultant.auth).json()["data"]
+    status = api.get(
+        f"{API}/payments/status", params={"transactionId": data["transactionId"]}, headers=consultant.auth
+    ).json()["data"]
     assert status["status"] == "Success"
-    refused(api.get(f"{API}/payments/status", params={"orderId": "order_unknown"}, headers=client.auth), 404,
-            "Transaction not found")
+    refused(
+        api.get(f"{API}/payments/status", params={"orderId": "order_unknown"}, headers=client.auth),
+        404,
+        "Transaction not found",
+    )
 
 
 def test_a_second_paid_order_of_one_hold_is_refunded_as_a_duplicate(api):
@@ -220,8 +281,9 @@ def test_a_second_paid_order_of_one_hold_is_refunded_as_a_duplicate(api):
     day = next_weekday(3)
     hold_id = world.held(client, consultant, day, "09:00", "10:00")
     first, second = (world.order(client, consultant, hold_id).json()["data"] for _ in range(2))
-    confirmed = world.confirm(client, consultant, day, "09:00", "10:00", hold_id,
-                              payment={"razorpayResponse": world.proof(first["orderId"])})
+    confirmed = world.confirm(
+        client, consultant, day, "09:00", "10:00", hold_id, payment={"razorpayResponse": world.proof(first["orderId"])}
+    )
     assert confirmed.status_code == 201, confirmed.text
     verified = api.post(f"{API}/payments/verify", headers=client.auth, json=world.proof(second["orderId"], "pay_2"))
     assert verified.status_code == 200 and verified.json()["data"]["status"] == "Refunded"
@@ -240,10 +302,16 @@ def test_bad_payment_input_is_refused_and_records_nothing(api):
     other_hold = world.held(other, consultant, day, "10:15", "11:15")
     for amount in (-5, 0, "abc", None, True, "NaN", "1e30", [1]):
         refused(world.order(client, consultant, hold_id, amount=amount), 400, "Invalid amount")
-    refused(api.post(f"{API}/payments/create-order", headers=client.auth, json={"amount": 10}), 400,
-            "Appointment ID or Hold ID is required")
-    refused(world.order(client, consultant, hold_id, currency="USD"), 400,
-            "Unsupported currency: payments are accepted in INR only")
+    refused(
+        api.post(f"{API}/payments/create-order", headers=client.auth, json={"amount": 10}),
+        400,
+        "Appointment ID or Hold ID is required",
+    )
+    refused(
+        world.order(client, consultant, hold_id, currency="USD"),
+        400,
+        "Unsupported currency: payments are accepted in INR only",
+    )
     refused(world.order(client, consultant, other_hold), 403)
     refused(world.order(client, consultant, "zz"), 400, "Invalid ID format")
     refused(world.order(client, consultant, "0" * 24), 400, "Booking hold expired or invalid")
@@ -252,20 +320,37 @@ def test_bad_payment_input_is_refused_and_records_nothing(api):
     data = world.order(client, consultant, hold_id).json()["data"]
     theirs = world.order(other, consultant, other_hold).json()["data"]
     tampered = {**world.proof(data["orderId"]), "razorpay_payment_id": "pay_SOMETHINGELSE"}
-    refused(world.confirm(client, consultant, day, "09:00", "10:00", hold_id, payment={"razorpayResponse": tampered}),
-            400, "Invalid payment signature")
+    refused(
+        world.confirm(client, consultant, day, "09:00", "10:00", hold_id, payment={"razorpayResponse": tampered}),
+        400,
+        "Invalid payment signature",
+    )
     # a valid proof of another client's order cannot pay this hold
-    refused(world.confirm(client, consultant, day, "09:00", "10:00", hold_id,
-                          payment={"razorpayResponse": world.proof(theirs["orderId"])}), 400,
-            "Payment does not match this booking")
-    refused(world.confirm(client, consultant, day, "09:00", "10:00", hold_id), 400,
-            "Payment is required to confirm this booking")
+    refused(
+        world.confirm(
+            client,
+            consultant,
+            day,
+            "09:00",
+            "10:00",
+            hold_id,
+            payment={"razorpayResponse": world.proof(theirs["orderId"])},
+        ),
+        400,
+        "Payment does not match this booking",
+    )
+    refused(
+        world.confirm(client, consultant, day, "09:00", "10:00", hold_id),
+        400,
+        "Payment is required to confirm this booking",
+    )
     assert [t["status"] for t in world.transactions(world.admin)["data"]] == ["Pending", "Pending"]
     assert world.list(client, status="Hold")[0]["_id"] == hold_id
     assert not [e for e in world.events() if isinstance(e, Transaction.Succeeded)]
 
 
 # -- refunds ---------------------------------------------------------------------------------------
+
 
 def test_cancellation_refunds_per_the_rule(api):
     world = Money(api)
@@ -293,9 +378,11 @@ def test_cancellation_refunds_per_the_rule(api):
     assert payments[by_client_early["order"]["transactionId"]]["status"] == "Refunded"
     assert payments[late["order"]["transactionId"]]["status"] == "Success"
     assert sorted(r["metadata"]["refundOf"] for r in refunds) == sorted(
-        [by_consultant["order"]["transactionId"], by_client_early["order"]["transactionId"]])
-    assert all(r["status"] == "Success" and r["transactionId"].startswith("rfnd_") and r["amount"] == 1500
-               for r in refunds)
+        [by_consultant["order"]["transactionId"], by_client_early["order"]["transactionId"]]
+    )
+    assert all(
+        r["status"] == "Success" and r["transactionId"].startswith("rfnd_") and r["amount"] == 1500 for r in refunds
+    )
     shown = {a["_id"]: a["payment"]["status"] for a in world.list(client, status="Cancelled")}
     assert shown == {by_consultant["hold"]: "Refunded", by_client_early["hold"]: "Refunded", late["hold"]: "Success"}
 
@@ -314,8 +401,11 @@ def test_late_confirmation_on_a_lost_slot_is_paid_and_refunded(api):
         world.paid_booking(fast, consultant, day, "09:00", "10:00")
         proof = world.proof(data["orderId"])
         for _ in range(2):  # a retry records nothing more
-            refused(world.confirm(slow, consultant, day, "09:00", "10:00", hold_id,
-                                  payment={"razorpayResponse": proof}), 409, SLOT_TIMEOUT)
+            refused(
+                world.confirm(slow, consultant, day, "09:00", "10:00", hold_id, payment={"razorpayResponse": proof}),
+                409,
+                SLOT_TIMEOUT,
+            )
     finally:
         container.bookings.clock = real
     mine = world.transactions(slow)["data"]
@@ -332,8 +422,7 @@ def test_paid_hold_that_expires_and_completion_by_the_scheduler(api):
     day = next_weekday(2)
     hold_id = world.held(client, consultant, day, "09:00", "10:00")
     data = world.order(client, consultant, hold_id).json()["data"]
-    assert api.post(f"{API}/payments/verify", headers=client.auth,
-                    json=world.proof(data["orderId"])).status_code == 200
+    assert api.post(f"{API}/payments/verify", headers=client.auth, json=world.proof(data["orderId"])).status_code == 200
     booked = world.paid_booking(client, consultant, day, "11:30", "12:30")
     container = world.container
     real = container.bookings.clock
@@ -346,9 +435,14 @@ def test_paid_hold_that_expires_and_completion_by_the_scheduler(api):
         assert container.scheduler.run_once(now=after)["complete"] == 1
     finally:
         container.bookings.clock = real
-    mine = {(t["type"], t["status"], t.get("metadata", {}).get("refundOf") or t["_id"]) for t in
-            world.transactions(client)["data"]}
-    assert mine == {("Payment", "Refunded", data["transactionId"]), ("Refund", "Success", data["transactionId"]),
-                    ("Payment", "Success", booked["order"]["transactionId"])}
+    mine = {
+        (t["type"], t["status"], t.get("metadata", {}).get("refundOf") or t["_id"])
+        for t in world.transactions(client)["data"]
+    }
+    assert mine == {
+        ("Payment", "Refunded", data["transactionId"]),
+        ("Refund", "Success", data["transactionId"]),
+        ("Payment", "Success", booked["order"]["transactionId"]),
+    }
     assert container.payouts.balance(consultant.id)["remainingBalance"] == Decimal("1350.00")
     assert container.ledger.balances()[consultant.id] == {"earned": 135000, "paid_out": 0}

@@ -49,12 +49,25 @@ class Note:
 
 def event_classes() -> list[type]:
     found = []
-    for module in (domain.accounts, domain.appointments, domain.catalogue, domain.ledger, domain.notifications,
-                   domain.settings):
+    for module in (
+        domain.accounts,
+        domain.appointments,
+        domain.catalogue,
+        domain.ledger,
+        domain.notifications,
+        domain.settings,
+    ):
         for _, aggregate in inspect.getmembers(module, inspect.isclass):
-            if issubclass(aggregate, Aggregate) and aggregate is not Aggregate and aggregate.__module__ == module.__name__:
-                found += [value for value in vars(aggregate).values()
-                          if inspect.isclass(value) and issubclass(value, aggregate.Event)]
+            if (
+                issubclass(aggregate, Aggregate)
+                and aggregate is not Aggregate
+                and aggregate.__module__ == module.__name__
+            ):
+                found += [
+                    value
+                    for value in vars(aggregate).values()
+                    if inspect.isclass(value) and issubclass(value, aggregate.Event)
+                ]
     return found
 
 
@@ -65,8 +78,12 @@ def test_no_projector_skips_a_topic_it_handles() -> None:
 
     classes = event_classes()
     assert len(classes) > 30 and ConsultantSettings.AvailabilityUpdated in classes
-    projectors = [SettingsProjector(), DirectoryProjector(), AppointmentsProjector(ZoneInfo("Asia/Kolkata")),
-                  LedgerProjector()]
+    projectors = [
+        SettingsProjector(),
+        DirectoryProjector(),
+        AppointmentsProjector(ZoneInfo("Asia/Kolkata")),
+        LedgerProjector(),
+    ]
     expected = {
         DirectoryProjector: (Account.Event, Category.Event),
         AppointmentsProjector: (Appointment.Event, ClientLink.Linked, Notification.Sent),
@@ -83,12 +100,21 @@ def test_no_projector_skips_a_topic_it_handles() -> None:
 
 def test_only_superseded_settings_updates_are_skipped() -> None:
     one, other = uuid4(), uuid4()
-    availability, notifications, updated = (get_topic(ConsultantSettings.AvailabilityUpdated),
-                                            get_topic(ConsultantSettings.NotificationsUpdated),
-                                            get_topic(ConsultantSettings.Updated))
-    notes = [Note(1, availability, one), Note(2, notifications, one), Note(3, availability, other),
-             Note(4, updated, one), Note(5, availability, one), Note(6, notifications, other),
-             Note(7, get_topic(Account.Blocked), one), Note(8, get_topic(Account.LoggedIn), one)]
+    availability, notifications, updated = (
+        get_topic(ConsultantSettings.AvailabilityUpdated),
+        get_topic(ConsultantSettings.NotificationsUpdated),
+        get_topic(ConsultantSettings.Updated),
+    )
+    notes = [
+        Note(1, availability, one),
+        Note(2, notifications, one),
+        Note(3, availability, other),
+        Note(4, updated, one),
+        Note(5, availability, one),
+        Note(6, notifications, other),
+        Note(7, get_topic(Account.Blocked), one),
+        Note(8, get_topic(Account.LoggedIn), one),
+    ]
     assert SettingsProjector().unneeded(notes) == {1, 8}
 
 
@@ -115,30 +141,43 @@ def test_two_workers_taking_turns_project_what_a_rebuild_does(settings: Any) -> 
         for _ in range(4):
             document = default_settings()
             document["availability"] = _with_ids(document["availability"], {})
-            aggregates.append(ConsultantSettings(consultant_id=new_object_id(), settings_id=new_object_id(),
-                                                 document=document))
+            aggregates.append(
+                ConsultantSettings(consultant_id=new_object_id(), settings_id=new_object_id(), document=document)
+            )
         first.market.save(*aggregates)
         first.runner.catch_up()
         window = {"workingHours": {"tuesday": {"enabled": True, "slots": [{"start": "10:00", "end": "12:00"}]}}}
-        for turn, (runner, change) in enumerate([(first, "availability"), (second, "notifications"),
-                                                 (first, "availability"), (second, "availability"),
-                                                 (second, "notifications"), (first, "availability")]):
+        for turn, (runner, change) in enumerate(
+            [
+                (first, "availability"),
+                (second, "notifications"),
+                (first, "availability"),
+                (second, "availability"),
+                (second, "notifications"),
+                (first, "availability"),
+            ]
+        ):
             for number, aggregate in enumerate(aggregates):
                 if change == "notifications":
                     flag = "sms" if turn == 1 else "email"  # each change a different flag: none can hide a lost one
                     aggregate.update_notifications({**aggregate.document["notifications"], flag: False})
                 else:
                     end = f"{12 + (turn + number) % 6:02d}:00"
-                    patch = {"workingHours": {"tuesday": {**window["workingHours"]["tuesday"],
-                                                          "slots": [{"start": "10:00", "end": end}]}}}
+                    patch = {
+                        "workingHours": {
+                            "tuesday": {**window["workingHours"]["tuesday"], "slots": [{"start": "10:00", "end": end}]}
+                        }
+                    }
                     aggregate.update_availability(patch, effective_availability(aggregate.availability, patch))
             first.market.save(*aggregates)
             runner.runner.catch_up()
         live = _documents(first)
         assert {cid: d["availability"] for cid, d in live.items()} == {
-            a.consultant_id: a.availability for a in aggregates}
+            a.consultant_id: a.availability for a in aggregates
+        }
         assert {cid: d["notifications"] for cid, d in live.items()} == {
-            a.consultant_id: a.document["notifications"] for a in aggregates}
+            a.consultant_id: a.document["notifications"] for a in aggregates
+        }
         before = _table_rows(first)
         first.runner.reset()
         first.runner.catch_up()
@@ -206,12 +245,25 @@ def test_put_answers_before_its_push_and_the_push_follows_the_commit(api: Any) -
     container.set_broadcaster(Spy())
     path = f"/api/v1/consultant-settings/{consultant_id}/availability"
     body = json.dumps({"workingHours": window}).encode()
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "PUT", "scheme": "http",
-             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-             "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
-             "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"),
-                         (b"content-length", str(len(body)).encode()),
-                         (b"authorization", f"Bearer {consultant['token']}".encode())]}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "PUT",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"authorization", f"Bearer {consultant['token']}".encode()),
+        ],
+    }
 
     async def put() -> None:
         delivered = False

@@ -44,8 +44,13 @@ class Worker:
 
     def start(self) -> None:
         starts = self.log.read_text().count("following the event log") if self.log.exists() else 0
-        self.process = subprocess.Popen([sys.executable, "-m", "interfaces.cli", "worker"], env=self.env, cwd=ROOT,
-                                        stdout=self.log.open("a"), stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "interfaces.cli", "worker"],
+            env=self.env,
+            cwd=ROOT,
+            stdout=self.log.open("a"),
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 60
         while self.log.read_text().count("following the event log") == starts:
             assert self.process.poll() is None, self.log.read_text()[-3000:]
@@ -64,8 +69,15 @@ class Scenario:
     def __init__(self, base_url: str):
         self.http = httpx.Client(base_url=base_url + API, timeout=30)
         unique = secrets.token_hex(4)
-        admin = self.http.post("/auth/create-admin", json={"fullName": "Admin", "email": f"admin{unique}@example.com",
-                                                           "password": "Adm1nPassword", "mobile": "9000000001"})
+        admin = self.http.post(
+            "/auth/create-admin",
+            json={
+                "fullName": "Admin",
+                "email": f"admin{unique}@example.com",
+                "password": "Adm1nPassword",
+                "mobile": "9000000001",
+            },
+        )
         if admin.status_code == 403:  # the store already has its admin (a second scenario on one store)
             raise AssertionError("one scenario per store")
         self.admin = self.login(f"admin{unique}@example.com", "Adm1nPassword", "Admin")
@@ -79,10 +91,18 @@ class Scenario:
         return str(reply.json()["data"]["token"])
 
     def register(self, role: str, unique: str) -> tuple[str, str]:
-        reply = self.http.post("/auth/signup", json={
-            "fullName": f"{role} {unique}", "email": f"{role.lower()}{unique}@example.com",
-            "mobile": "+9197" + str(int(unique, 16) % 10**8).zfill(8) if role == "Client" else
-            "+9196" + str(int(unique, 16) % 10**8).zfill(8), "password": PASSWORD, "role": role})
+        reply = self.http.post(
+            "/auth/signup",
+            json={
+                "fullName": f"{role} {unique}",
+                "email": f"{role.lower()}{unique}@example.com",
+                "mobile": "+9197" + str(int(unique, 16) % 10**8).zfill(8)
+                if role == "Client"
+                else "+9196" + str(int(unique, 16) % 10**8).zfill(8),
+                "password": PASSWORD,
+                "role": role,
+            },
+        )
         reply.raise_for_status()
         data = reply.json()["data"]
         return data["user"]["id"], data["token"]
@@ -92,22 +112,27 @@ class Scenario:
         return {"Authorization": f"Bearer {token}"}
 
     def put_availability(self, body: dict[str, Any], http: httpx.Client | None = None) -> httpx.Response:
-        reply = (http or self.http).put(f"/consultant-settings/{self.consultant_id}/availability", json=body,
-                                        headers=self.auth(self.consultant))
+        reply = (http or self.http).put(
+            f"/consultant-settings/{self.consultant_id}/availability", json=body, headers=self.auth(self.consultant)
+        )
         assert reply.status_code == 200, reply.text
         return reply
 
     def slots(self, day: date, http: httpx.Client | None = None) -> list[str]:
-        reply = (http or self.http).get("/appointments/available-slots",
-                                        params={"consultant": self.consultant_id, "date": day.isoformat()},
-                                        headers=self.auth(self.client))
+        reply = (http or self.http).get(
+            "/appointments/available-slots",
+            params={"consultant": self.consultant_id, "date": day.isoformat()},
+            headers=self.auth(self.client),
+        )
         reply.raise_for_status()
         return list(reply.json()["data"])
 
 
 def thirty_minute_slots() -> dict[str, Any]:
-    return {"sessionSettings": {"defaultDuration": 30, "bufferTime": 0},
-            "workingHours": {"tuesday": {"enabled": True, "slots": [{"start": "10:00", "end": "12:00"}]}}}
+    return {
+        "sessionSettings": {"defaultDuration": 30, "bufferTime": 0},
+        "workingHours": {"tuesday": {"enabled": True, "slots": [{"start": "10:00", "end": "12:00"}]}},
+    }
 
 
 EXPECTED_TUESDAY = ["10:00 - 10:30", "10:30 - 11:00", "11:00 - 11:30", "11:30 - 12:00"]
@@ -115,8 +140,10 @@ EXPECTED_TUESDAY = ["10:00 - 10:30", "10:30 - 11:00", "11:00 - 11:30", "11:30 - 
 
 def listen_python(url: str, token: str, consultant_id: str, on_event: Any) -> socketio.Client:
     client = socketio.Client(reconnection=False)
-    client.on("availability:updated", lambda payload: on_event(payload)
-              if payload.get("consultantId") == consultant_id else None)
+    client.on(
+        "availability:updated",
+        lambda payload: on_event(payload) if payload.get("consultantId") == consultant_id else None,
+    )
     client.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=10)
     return client
 
@@ -149,8 +176,9 @@ def socket_io_client_js() -> Path:
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.fail("node and npm are required for the socket.io-client end-to-end test")
     if not (JS_DIR / "node_modules" / "socket.io-client").exists():
-        result = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=JS_DIR, capture_output=True,
-                                text=True, timeout=300)
+        result = subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund"], cwd=JS_DIR, capture_output=True, text=True, timeout=300
+        )
         if result.returncode != 0:
             pytest.fail(f"npm ci failed: {result.stdout}\n{result.stderr}")
     return JS_DIR / "listen.js"
@@ -159,8 +187,12 @@ def socket_io_client_js() -> Path:
 def test_javascript_socket_io_client_gets_the_event_and_fresh_slots(server, socket_io_client_js):
     scenario = Scenario(server.url)
     day = next_tuesday()
-    node = subprocess.Popen(["node", str(socket_io_client_js), server.url, scenario.client, scenario.consultant_id,
-                             day.isoformat()], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    node = subprocess.Popen(
+        ["node", str(socket_io_client_js), server.url, scenario.client, scenario.consultant_id, day.isoformat()],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert node.stdout is not None
         first = json.loads(node.stdout.readline())
@@ -180,15 +212,21 @@ def test_unauthorised_sockets_are_refused(server):
     scenario = Scenario(server.url)
     registration = scenario.http.post("/auth/send-otp", json={"mobile": "+919811112222"}).json()["data"]["otp"]
     token = scenario.http.post("/auth/verify-otp", json={"mobile": "+919811112222", "otp": registration}).json()[
-        "data"]["registrationToken"]
+        "data"
+    ]["registrationToken"]
     import jwt
 
-    no_role = jwt.encode({"id": scenario.client_id, "typ": "access", "exp": int(time.time()) + 60},
-                         settings_env_secret(server), algorithm="HS256")
-    for auth, message in (({}, "Authentication error: No token provided"),
-                          ({"token": "garbage"}, "Authentication error: Invalid token"),
-                          ({"token": token}, "Authentication error: Invalid token"),
-                          ({"token": no_role}, "Authentication error: Invalid token")):
+    no_role = jwt.encode(
+        {"id": scenario.client_id, "typ": "access", "exp": int(time.time()) + 60},
+        settings_env_secret(server),
+        algorithm="HS256",
+    )
+    for auth, message in (
+        ({}, "Authentication error: No token provided"),
+        ({"token": "garbage"}, "Authentication error: Invalid token"),
+        ({"token": token}, "Authentication error: Invalid token"),
+        ({"token": no_role}, "Authentication error: Invalid token"),
+    ):
         client = socketio.Client(reconnection=False)
         refusals: list[Any] = []
         client.on("connect_error", refusals.append)
@@ -209,6 +247,7 @@ def settings_env_secret(server: Server) -> str:
 
 
 # -- several processes: Postgres + Redis -------------------------------------------------------
+
 
 @pytest.fixture
 def cluster(tmp_path, redis_url):
@@ -236,8 +275,12 @@ def test_event_from_a_put_on_one_process_reaches_a_socket_on_another(cluster):
     day = next_tuesday()
     on_second = httpx.Client(base_url=second.url + API, timeout=30)
     received: queue.Queue[tuple[dict[str, Any], list[str]]] = queue.Queue()
-    client = listen_python(second.url, scenario.client, scenario.consultant_id,
-                           lambda payload: received.put((payload, scenario.slots(day, on_second))))
+    client = listen_python(
+        second.url,
+        scenario.client,
+        scenario.consultant_id,
+        lambda payload: received.put((payload, scenario.slots(day, on_second))),
+    )
     try:
         time.sleep(0.5)  # let process B's Redis listener subscribe
         scenario.put_availability(thirty_minute_slots())  # sent to process A
@@ -282,9 +325,13 @@ def test_killed_worker_resumes_exactly_where_it_stopped(cluster, tmp_path):
                 break
             end = f"{12 + index % 6:02d}:00"
             try:
-                reply = scenario.put_availability({"workingHours": {"tuesday": {"enabled": True, "slots": [
-                    {"start": "09:00", "end": end}]}}, "sessionSettings": {"maxSessionsPerDay": 1 + index % 40}},
-                    http=apis[index % 2])
+                reply = scenario.put_availability(
+                    {
+                        "workingHours": {"tuesday": {"enabled": True, "slots": [{"start": "09:00", "end": end}]}},
+                        "sessionSettings": {"maxSessionsPerDay": 1 + index % 40},
+                    },
+                    http=apis[index % 2],
+                )
                 last_response[:] = [reply.json()["data"]]
             except AssertionError as error:
                 errors.append(str(error))
@@ -303,8 +350,9 @@ def test_killed_worker_resumes_exactly_where_it_stopped(cluster, tmp_path):
         deadline = time.monotonic() + 30
         while True:
             with engine.connect() as conn:
-                position = conn.execute(sa.text(
-                    "SELECT position FROM projection_tracking WHERE name = 'read_models'")).scalar()
+                position = conn.execute(
+                    sa.text("SELECT position FROM projection_tracking WHERE name = 'read_models'")
+                ).scalar()
                 latest = conn.execute(sa.text("SELECT max(notification_id) FROM marketplace_events")).scalar()
             if position == latest:
                 break
@@ -315,8 +363,14 @@ def test_killed_worker_resumes_exactly_where_it_stopped(cluster, tmp_path):
         worker.stop()
         first.stop()
         second.stop()
-        rebuild = subprocess.run([sys.executable, "-m", "interfaces.cli", "rebuild"], env=settings_env(settings),
-                                 cwd=ROOT, capture_output=True, text=True, timeout=300)
+        rebuild = subprocess.run(
+            [sys.executable, "-m", "interfaces.cli", "rebuild"],
+            env=settings_env(settings),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert rebuild.returncode == 0, rebuild.stderr
         assert read_models(engine) == live
     finally:
@@ -326,8 +380,8 @@ def test_killed_worker_resumes_exactly_where_it_stopped(cluster, tmp_path):
 def read_models(engine: sa.Engine) -> dict[str, dict[str, str]]:
     with engine.connect() as conn:
         return {
-            "consultant_settings": dict(conn.execute(sa.text(
-                "SELECT consultant_id, document FROM consultant_settings")).all()),
+            "consultant_settings": dict(
+                conn.execute(sa.text("SELECT consultant_id, document FROM consultant_settings")).all()
+            ),
             "accounts": dict(conn.execute(sa.text("SELECT id, document FROM accounts")).all()),
         }
-

@@ -30,31 +30,69 @@ def script_history(api: Any) -> dict[str, Any]:
     ids: dict[str, str] = {}
     for title in ("Legal", "Finance", "Health"):
         ids[title] = call(api, "post", "/categories", admin, json={"title": title, "description": f"{title}!"})["_id"]
-    for title, parent in (("Family Law", "Legal"), ("Criminal Law", "Legal"), ("Tax", "Finance"),
-                          ("Audit", "Finance"), ("Nutrition", "Health")):
+    for title, parent in (
+        ("Family Law", "Legal"),
+        ("Criminal Law", "Legal"),
+        ("Tax", "Finance"),
+        ("Audit", "Finance"),
+        ("Nutrition", "Health"),
+    ):
         ids[title] = call(api, "post", "/subcategories", admin, json={"title": title, "parentCategory": ids[parent]})[
-            "_id"]
+            "_id"
+        ]
 
     def entry(category: str, sub: str) -> dict[str, str]:
         return {"categoryId": ids[category], "subcategoryId": ids[sub]}
 
-    multi = signup(api, "Consultant", fullName="Multi Cat", fees=1500, currency="INR",
-                   categories=[entry("Legal", "Family Law"), entry("Finance", "Tax")])
+    multi = signup(
+        api,
+        "Consultant",
+        fullName="Multi Cat",
+        fees=1500,
+        currency="INR",
+        categories=[entry("Legal", "Family Law"), entry("Finance", "Tax")],
+    )
     auditor = signup(api, "Consultant", fullName="Audi Tor", categories=[entry("Finance", "Audit")])
     healer = signup(api, "Consultant", fullName="Heal Er", categories=[entry("Health", "Nutrition")])
-    made = call(api, "post", "/consultants", admin, json={
-        "name": "Made Admin", "email": "made@example.com", "phone": "9876543210", "category": "Legal",
-        "subcategory": "Criminal Law", "commission": {"platformPercent": 15}})
-    doomed = call(api, "post", "/consultants", admin, json={
-        "firstName": "Doomed", "lastName": "One", "email": "doomed@example.com", "phone": "9876543211",
-        "category": ids["Finance"]})
+    made = call(
+        api,
+        "post",
+        "/consultants",
+        admin,
+        json={
+            "name": "Made Admin",
+            "email": "made@example.com",
+            "phone": "9876543210",
+            "category": "Legal",
+            "subcategory": "Criminal Law",
+            "commission": {"platformPercent": 15},
+        },
+    )
+    doomed = call(
+        api,
+        "post",
+        "/consultants",
+        admin,
+        json={
+            "firstName": "Doomed",
+            "lastName": "One",
+            "email": "doomed@example.com",
+            "phone": "9876543211",
+            "category": ids["Finance"],
+        },
+    )
     portal_deleted = signup(api, "Consultant", fullName="Portal Gone")
     for consultant_id in (multi["user"]["id"], auditor["user"]["id"], made["_id"], healer["user"]["id"]):
         call(api, "post", f"/consultants/{consultant_id}/approve", admin)
     call(api, "post", f"/consultants/{auditor['user']['id']}/block", admin)
     call(api, "post", f"/consultants/{healer['user']['id']}/reject", admin)
-    call(api, "patch", f"/consultants/{multi['user']['id']}", bearer(multi["token"]),
-         json={"about": "Two fields", "tags": "family, tax", "city": "Pune"})
+    call(
+        api,
+        "patch",
+        f"/consultants/{multi['user']['id']}",
+        bearer(multi["token"]),
+        json={"about": "Two fields", "tags": "family, tax", "city": "Pune"},
+    )
     call(api, "patch", f"/consultants/{made['_id']}", admin, json={"status": "Approved", "yearsOfExperience": 4})
     call(api, "delete", f"/consultants/{doomed['_id']}", admin)
     call(api, "delete", f"/users/{portal_deleted['user']['id']}", admin)
@@ -66,26 +104,78 @@ def script_history(api: Any) -> dict[str, Any]:
     call(api, "delete", f"/categories/{ids['Health']}", admin)
 
     clients = [signup(api, "Client", fullName=f"Client {name}") for name in ("Ann", "Bob", "Cid")]
-    call(api, "patch", "/clients/profile", bearer(clients[0]["token"]),
-         json={"city": "Delhi", "dob": "1991-02-03", "avatar": "https://img/ann.png"})
-    call(api, "patch", f"/clients/{clients[1]['user']['id']}", admin,
-         json={"email": "bob.new@example.com", "status": "Inactive"})
+    call(
+        api,
+        "patch",
+        "/clients/profile",
+        bearer(clients[0]["token"]),
+        json={"city": "Delhi", "dob": "1991-02-03", "avatar": "https://img/ann.png"},
+    )
+    call(
+        api,
+        "patch",
+        f"/clients/{clients[1]['user']['id']}",
+        admin,
+        json={"email": "bob.new@example.com", "status": "Inactive"},
+    )
 
-    legal_staff = call(api, "post", "/users", admin, json={
-        "userId": "EMP100", "fullName": "Legal Staff", "email": "staff@example.com", "mobile": "9111111100",
-        "role": "Employee", "category": ids["Legal"]})
-    blocked_staff = call(api, "post", "/users", admin, json={
-        "userId": "EMP101", "fullName": "Blocked Staff", "email": "blocked@example.com", "mobile": "9111111101",
-        "role": "Employee"})
-    gone_staff = call(api, "post", "/users", admin, json={
-        "userId": "EMP102", "fullName": "Gone Staff", "email": "gone@example.com", "mobile": "9111111102",
-        "role": "Admin"})
+    legal_staff = call(
+        api,
+        "post",
+        "/users",
+        admin,
+        json={
+            "userId": "EMP100",
+            "fullName": "Legal Staff",
+            "email": "staff@example.com",
+            "mobile": "9111111100",
+            "role": "Employee",
+            "category": ids["Legal"],
+        },
+    )
+    blocked_staff = call(
+        api,
+        "post",
+        "/users",
+        admin,
+        json={
+            "userId": "EMP101",
+            "fullName": "Blocked Staff",
+            "email": "blocked@example.com",
+            "mobile": "9111111101",
+            "role": "Employee",
+        },
+    )
+    gone_staff = call(
+        api,
+        "post",
+        "/users",
+        admin,
+        json={
+            "userId": "EMP102",
+            "fullName": "Gone Staff",
+            "email": "gone@example.com",
+            "mobile": "9111111102",
+            "role": "Admin",
+        },
+    )
     call(api, "patch", f"/users/{blocked_staff['id']}", admin, json={"verificationStatus": "Blocked"})
     call(api, "patch", f"/users/{legal_staff['id']}", admin, json={"fullName": "Law Staff"})
     call(api, "delete", f"/users/{gone_staff['id']}", admin)
-    return {"admin": admin, "ids": ids, "multi": multi, "clients": clients,
-            "consultant_ids": [multi["user"]["id"], auditor["user"]["id"], healer["user"]["id"], made["_id"],
-                               doomed["_id"], portal_deleted["user"]["id"]]}
+    return {
+        "admin": admin,
+        "ids": ids,
+        "multi": multi,
+        "clients": clients,
+        "consultant_ids": [
+            multi["user"]["id"],
+            auditor["user"]["id"],
+            healer["user"]["id"],
+            made["_id"],
+            doomed["_id"],
+            portal_deleted["user"]["id"],
+        ],
+    }
 
 
 def answers(api: Any, history: dict[str, Any]) -> dict[str, Any]:
@@ -93,13 +183,24 @@ def answers(api: Any, history: dict[str, Any]) -> dict[str, Any]:
     admin, ids = history["admin"], history["ids"]
     consultant, client = bearer(history["multi"]["token"]), bearer(history["clients"][0]["token"])
     questions: list[tuple[str, dict[str, str]]] = [
-        ("/categories", {}), ("/subcategories", {}), ("/consultants/public", {}),
-        ("/consultants/public?category=Law", {}), ("/consultants/public?category=Finance", {}),
+        ("/categories", {}),
+        ("/subcategories", {}),
+        ("/consultants/public", {}),
+        ("/consultants/public?category=Law", {}),
+        ("/consultants/public?category=Finance", {}),
         ("/consultants/public?q=multi", {}),
-        ("/consultants", admin), ("/consultants?status=Active", admin), ("/consultants", consultant),
-        ("/consultants", client), ("/clients", admin), ("/clients?limit=2&page=2", admin),
-        ("/clients?search=bob", admin), ("/clients?status=Inactive", admin), ("/clients", consultant),
-        ("/clients/profile", client), ("/users", admin), ("/users/consultants/active", admin),
+        ("/consultants", admin),
+        ("/consultants?status=Active", admin),
+        ("/consultants", consultant),
+        ("/consultants", client),
+        ("/clients", admin),
+        ("/clients?limit=2&page=2", admin),
+        ("/clients?search=bob", admin),
+        ("/clients?status=Inactive", admin),
+        ("/clients", consultant),
+        ("/clients/profile", client),
+        ("/users", admin),
+        ("/users/consultants/active", admin),
         ("/users/consultants/active", client),
     ]
     questions += [(f"/subcategories?categoryId={category_id}", {}) for category_id in ids.values()]
@@ -125,18 +226,28 @@ def test_rebuild_gives_the_same_answers(settings):
     engine = sa.create_engine(settings.sqlalchemy_url)
     try:
         with engine.begin() as conn:  # wipe the read models, leave the tracking position alone
-            rows = {table.name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
-                    for table in READ_MODEL_TABLES}
+            rows = {
+                table.name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+                for table in READ_MODEL_TABLES
+            }
             assert rows["accounts"] == 10 and rows["categories"] == 6 and rows["consultant_categories"] == 4
             for table in READ_MODEL_TABLES:
                 conn.execute(table.delete())
-        done = subprocess.run([sys.executable, "-m", "interfaces.cli", "rebuild"], env=settings_env(settings),
-                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "interfaces.cli", "rebuild"],
+            env=settings_env(settings),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         assert "read models rebuilt from" in done.stdout
         with engine.connect() as conn:
-            assert rows == {table.name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
-                            for table in READ_MODEL_TABLES}
+            assert rows == {
+                table.name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+                for table in READ_MODEL_TABLES
+            }
     finally:
         engine.dispose()
 

@@ -14,8 +14,14 @@ from tests.conftest import ROOT, Server, make_settings, postgres_database, setti
 
 def test_workers_above_one_need_redis(tmp_path):
     settings = make_settings(tmp_path)
-    result = subprocess.run([sys.executable, "-m", "interfaces.cli", "serve", "--workers", "2"],
-                            env=settings_env(settings), cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "interfaces.cli", "serve", "--workers", "2"],
+        env=settings_env(settings),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "REDIS_URL" in result.stderr
 
@@ -28,15 +34,23 @@ def test_two_api_workers_and_a_projection_worker_serve_commands_and_reads(tmp_pa
         server = Server(settings, "--workers", "2", extra_env={"SOCKETIO_CHANNEL": "consult-test-workers"})
         try:
             http = httpx.Client(base_url=server.url + "/api/v1", timeout=30)
-            created = http.post("/auth/create-admin", json={"fullName": "Admin", "email": "admin@example.com",
-                                                            "password": "Adm1nPassword", "mobile": "9000000001"})
+            created = http.post(
+                "/auth/create-admin",
+                json={
+                    "fullName": "Admin",
+                    "email": "admin@example.com",
+                    "password": "Adm1nPassword",
+                    "mobile": "9000000001",
+                },
+            )
             assert created.status_code == 201, created.text
             # read-your-writes through the projection worker: every new connection may land on either
             # API process, and each must see the admin at once
             for _ in range(10):
                 with httpx.Client(base_url=server.url + "/api/v1", timeout=30) as fresh:
-                    login = fresh.post("/auth/login", json={"email": "admin@example.com",
-                                                            "password": "Adm1nPassword", "role": "Admin"})
+                    login = fresh.post(
+                        "/auth/login", json={"email": "admin@example.com", "password": "Adm1nPassword", "role": "Admin"}
+                    )
                     assert login.status_code == 200, login.text
             token = login.json()["data"]["token"]
             category = http.post("/categories", json={"title": "Legal"}, headers={"Authorization": f"Bearer {token}"})

@@ -35,15 +35,16 @@ def container(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Container]:
     built.close()
 
 
-
-
 # -- strategies -----------------------------------------------------------------------------------
+
 
 def clock_range(earliest: int = 0, latest: int = 23 * 60 + 55, longest: int = 8 * 60) -> st.SearchStrategy[dict]:
     """A wall-clock window `{start, end}` on 5-minute steps, end after start, before midnight."""
-    return st.integers(earliest // 5, (latest - 15) // 5).flatmap(lambda first: st.integers(
-        first + 3, min(latest // 5, first + longest // 5)).map(
-        lambda last: {"start": hhmm(first * 5), "end": hhmm(last * 5)}))
+    return st.integers(earliest // 5, (latest - 15) // 5).flatmap(
+        lambda first: st.integers(first + 3, min(latest // 5, first + longest // 5)).map(
+            lambda last: {"start": hhmm(first * 5), "end": hhmm(last * 5)}
+        )
+    )
 
 
 @st.composite
@@ -57,14 +58,28 @@ def availabilities(draw: st.DrawFn) -> dict[str, Any]:
     limit = draw(st.none() | st.integers(1, 6))
     if limit is not None:
         session["maxSessionsPerDay"] = limit
-    breaks = draw(st.lists(clock_range(longest=120).flatmap(lambda window: st.lists(
-        st.sampled_from(WEEKDAYS), max_size=3, unique=True).map(lambda days: {**window, "days": days})), max_size=2))
+    breaks = draw(
+        st.lists(
+            clock_range(longest=120).flatmap(
+                lambda window: st.lists(st.sampled_from(WEEKDAYS), max_size=3, unique=True).map(
+                    lambda days: {**window, "days": days}
+                )
+            ),
+            max_size=2,
+        )
+    )
     time_off = []
     if draw(st.booleans()):
         first = today + timedelta(days=draw(st.integers(0, 12)))
         last = first + timedelta(days=draw(st.integers(0, 3)))
-        time_off.append({"startDate": first.isoformat(), "endDate": last.isoformat(), "type": "vacation",
-                         "status": draw(st.sampled_from(["approved", "approved", "pending"]))})
+        time_off.append(
+            {
+                "startDate": first.isoformat(),
+                "endDate": last.isoformat(),
+                "type": "vacation",
+                "status": draw(st.sampled_from(["approved", "approved", "pending"])),
+            }
+        )
     advance: dict[str, Any] = {}
     if draw(st.booleans()):
         advance["minHoursInAdvance"] = draw(st.integers(0, 48))
@@ -72,14 +87,21 @@ def availabilities(draw: st.DrawFn) -> dict[str, Any]:
         advance["maxDaysInAdvance"] = draw(st.integers(1, 20))
     if draw(st.booleans()):
         advance["sameDayBooking"] = draw(st.booleans())
-    return {"workingHours": working, "sessionSettings": session, "breakTimes": breaks, "timeOff": time_off,
-            "advanceBooking": advance, "acceptingNewClients": draw(st.sampled_from([True, True, True, False]))}
+    return {
+        "workingHours": working,
+        "sessionSettings": session,
+        "breakTimes": breaks,
+        "timeOff": time_off,
+        "advanceBooking": advance,
+        "acceptingNewClients": draw(st.sampled_from([True, True, True, False])),
+    }
 
 
 BOOKERS = ("appointment", "other client's hold", "own hold")
 
 
 # -- the property -------------------------------------------------------------------------------
+
 
 def candidates(container: Container, availability: dict[str, Any], day: date) -> set[tuple[datetime, datetime]]:
     """The day's grid slots, and intervals near them that are never on the grid (shifted by 5
@@ -96,8 +118,10 @@ def candidates(container: Container, availability: dict[str, Any], day: date) ->
 def interval(container: Container, day: date, label: str) -> tuple[datetime, datetime]:
     zone = container.bookings.zone
     start, end = label.split(" - ")
-    return (datetime.combine(day, datetime.strptime(start, "%H:%M").time(), tzinfo=zone),
-            datetime.combine(day, datetime.strptime(end, "%H:%M").time(), tzinfo=zone))
+    return (
+        datetime.combine(day, datetime.strptime(start, "%H:%M").time(), tzinfo=zone),
+        datetime.combine(day, datetime.strptime(end, "%H:%M").time(), tzinfo=zone),
+    )
 
 
 def label_of(container: Container, start: datetime, end: datetime) -> str:
@@ -105,22 +129,37 @@ def label_of(container: Container, start: datetime, end: datetime) -> str:
     return f"{start.astimezone(zone):%H:%M} - {end.astimezone(zone):%H:%M}"
 
 
-@settings(max_examples=40, deadline=None, database=None,
-          phases=[Phase.explicit, Phase.generate],  # a failure prints its draws; shrinking takes minutes
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.data_too_large])
+@settings(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],  # a failure prints its draws; shrinking takes minutes
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(availability=availabilities(), data=st.data())
 def test_every_listed_slot_can_be_held_and_every_other_candidate_is_refused(container, availability, data):
     now = datetime.now(UTC)
     today = now.astimezone(container.bookings.zone).date()
     container.bookings.clock = lambda: now
-    consultant, prober, other = account(container, "Consultant"), account(container, "Client"), \
-        account(container, "Client")
+    consultant, prober, other = (
+        account(container, "Consultant"),
+        account(container, "Client"),
+        account(container, "Client"),
+    )
     container.settings_service.update_availability(consultant, availability)
     horizon = [today + timedelta(days=n) for n in range(23)]
     working = [d for d in horizon if availability["workingHours"][WEEKDAYS[d.weekday()]]["enabled"]]
-    days = data.draw(st.lists(st.sampled_from(working) if working and data.draw(st.integers(0, 4), label="bias")
-                              else st.sampled_from(horizon), min_size=1, max_size=2, unique=True), label="days")
+    days = data.draw(
+        st.lists(
+            st.sampled_from(working)
+            if working and data.draw(st.integers(0, 4), label="bias")
+            else st.sampled_from(horizon),
+            min_size=1,
+            max_size=2,
+            unique=True,
+        ),
+        label="days",
+    )
 
     def listed(day: date, who: str = prober, role: str = "Client") -> list[str]:
         found = container.slots.open_slots(consultant, day, who, role, now=now)
@@ -134,8 +173,11 @@ def test_every_listed_slot_can_be_held_and_every_other_candidate_is_refused(cont
     # existing bookings, each placed on a slot its booker sees open (which must succeed too)
     for day in days:
         for booker in data.draw(st.lists(st.sampled_from(BOOKERS), max_size=4), label=f"bookers {day}"):
-            who, role = {"appointment": (ADMIN.id, "Admin"), "other client's hold": (other, "Client"),
-                         "own hold": (prober, "Client")}[booker]
+            who, role = {
+                "appointment": (ADMIN.id, "Admin"),
+                "other client's hold": (other, "Client"),
+                "own hold": (prober, "Client"),
+            }[booker]
             open_now = listed(day, who, role)
             if not open_now:
                 continue
@@ -152,9 +194,13 @@ def test_every_listed_slot_can_be_held_and_every_other_candidate_is_refused(cont
         grid = {(slot.start, slot.end) for slot in candidate_slots(availability, day, container.bookings.zone)}
         near = sorted(candidates(container, availability, day) - grid)
         probes = sorted(grid) + data.draw(st.randoms(use_true_random=False), label="sample").sample(
-            near, min(6, len(near)))
-        on_list = [p for p in probes if label_of(container, *p) in shown and p == interval(
-            container, day, label_of(container, *p))]
+            near, min(6, len(near))
+        )
+        on_list = [
+            p
+            for p in probes
+            if label_of(container, *p) in shown and p == interval(container, day, label_of(container, *p))
+        ]
         if len(on_list) > 6:  # holding costs two commands: a sample of the listed ones
             keep = set(data.draw(st.randoms(use_true_random=False), label="listed").sample(on_list, 6))
             probes = [p for p in probes if p not in on_list or p in keep]
@@ -183,16 +229,25 @@ def test_the_callers_own_hold_blocks_the_slots_it_overlaps(container):
     container.bookings.clock = lambda: now
     consultant, prober = account(container, "Consultant"), account(container, "Client")
     window = [{"start": "09:00", "end": "11:00"}, {"start": "09:30", "end": "11:30"}]
-    container.settings_service.update_availability(consultant, {
-        "workingHours": {day: {"enabled": True, "slots": window} for day in WEEKDAYS},
-        "sessionSettings": {"defaultDuration": 60, "bufferTime": 0}})
+    container.settings_service.update_availability(
+        consultant,
+        {
+            "workingHours": {day: {"enabled": True, "slots": window} for day in WEEKDAYS},
+            "sessionSettings": {"defaultDuration": 60, "bufferTime": 0},
+        },
+    )
     day = now.astimezone(container.bookings.zone).date() + timedelta(days=3)
     slots = lambda: container.slots.open_slots(consultant, day, prober, "Client", now=now)  # noqa: E731
     assert slots() == ["09:00 - 10:00", "09:30 - 10:30", "10:00 - 11:00", "10:30 - 11:30"]
     container.bookings.hold(Caller(prober, "Client"), consultant, prober, *interval(container, day, "09:00 - 10:00"))
     assert slots() == ["09:00 - 10:00", "10:00 - 11:00", "10:30 - 11:30"]
     with pytest.raises(DomainError):
-        container.bookings.hold(Caller(prober, "Client"), consultant, prober,
-                                *interval(container, day, "09:30 - 10:30"))
-    assert container.bookings.hold(Caller(prober, "Client"), consultant, prober,
-                                   *interval(container, day, "09:00 - 10:00"))[2] is True  # a refresh
+        container.bookings.hold(
+            Caller(prober, "Client"), consultant, prober, *interval(container, day, "09:30 - 10:30")
+        )
+    assert (
+        container.bookings.hold(
+            Caller(prober, "Client"), consultant, prober, *interval(container, day, "09:00 - 10:00")
+        )[2]
+        is True
+    )  # a refresh

@@ -40,9 +40,9 @@ def at(day, hhmm, zone=IST):
 def test_generated_slots_follow_the_contract_examples():
     assert generate_day({"enabled": True, "slots": [{"start": "09:00", "end": "17:00"}]}, 60, 15) == SIX_DEFAULT
     assert len(generate_day({"enabled": True, "slots": [{"start": "09:00", "end": "17:00"}]}, 60, 0)) == 8
-    assert generate_day({"enabled": True, "slots": [{"start": "09:00", "end": "12:00"},
-                                                    {"start": "11:30", "end": "13:00"}]}, 60, 15) == [
-        "09:00 - 10:00", "10:15 - 11:15", "11:30 - 12:30"]
+    assert generate_day(
+        {"enabled": True, "slots": [{"start": "09:00", "end": "12:00"}, {"start": "11:30", "end": "13:00"}]}, 60, 15
+    ) == ["09:00 - 10:00", "10:15 - 11:15", "11:30 - 12:30"]
     assert generate_day({"enabled": False, "slots": [{"start": "09:00", "end": "17:00"}]}, 60, 0) == []
 
 
@@ -58,23 +58,37 @@ def test_worked_example_of_the_contract():
     rules = availability()
     bookings = [
         Booking(at(TUESDAY, "10:00"), at(TUESDAY, "11:00"), "someone"),
-        Booking(at(TUESDAY, "11:00"), at(TUESDAY, "12:00"), "other", is_hold=True,
-                expires_at=LONG_BEFORE + timedelta(minutes=5)),
-        Booking(at(TUESDAY, "12:00"), at(TUESDAY, "13:00"), "me", is_hold=True,
-                expires_at=LONG_BEFORE + timedelta(minutes=5)),
+        Booking(
+            at(TUESDAY, "11:00"),
+            at(TUESDAY, "12:00"),
+            "other",
+            is_hold=True,
+            expires_at=LONG_BEFORE + timedelta(minutes=5),
+        ),
+        Booking(
+            at(TUESDAY, "12:00"),
+            at(TUESDAY, "13:00"),
+            "me",
+            is_hold=True,
+            expires_at=LONG_BEFORE + timedelta(minutes=5),
+        ),
     ]
-    assert open_slots(rules, TUESDAY, bookings, LONG_BEFORE, IST, caller_id="me") == [
-        "09:00 - 10:00", "12:00 - 13:00"]
+    assert open_slots(rules, TUESDAY, bookings, LONG_BEFORE, IST, caller_id="me") == ["09:00 - 10:00", "12:00 - 13:00"]
     # for anyone else, the caller's hold blocks its slot
     assert open_slots(rules, TUESDAY, bookings, LONG_BEFORE, IST, caller_id="third") == ["09:00 - 10:00"]
 
 
 def test_expired_holds_never_block():
     rules = availability()
-    expired = Booking(at(TUESDAY, "09:00"), at(TUESDAY, "10:00"), "x", is_hold=True,
-                      expires_at=LONG_BEFORE - timedelta(seconds=1))
+    expired = Booking(
+        at(TUESDAY, "09:00"), at(TUESDAY, "10:00"), "x", is_hold=True, expires_at=LONG_BEFORE - timedelta(seconds=1)
+    )
     assert open_slots(rules, TUESDAY, [expired], LONG_BEFORE, IST) == [
-        "09:00 - 10:00", "10:00 - 11:00", "11:00 - 12:00", "12:00 - 13:00"]
+        "09:00 - 10:00",
+        "10:00 - 11:00",
+        "11:00 - 12:00",
+        "12:00 - 13:00",
+    ]
 
 
 def test_buffer_applies_on_both_sides_of_a_booking():
@@ -111,11 +125,22 @@ def test_break_times_remove_overlapping_slots_on_their_days():
 def test_kept_working_slots_give_the_same_answer_as_the_whole_rule():
     """The read side keeps `working_slots` per stored document and day; with them the rule answers
     exactly as when it derives them itself, bookings, notice and breaks included."""
-    rules = availability(windows=(("09:00", "13:00"), ("14:00", "18:00")), duration=30, buffer=15,
-                         breakTimes=[{"start": "10:30", "end": "11:00", "days": ["tuesday"]}])
-    bookings = [Booking(at(TUESDAY, "14:00"), at(TUESDAY, "14:30"), "a"),
-                Booking(at(TUESDAY, "16:00"), at(TUESDAY, "16:30"), "me", is_hold=True,
-                        expires_at=at(TUESDAY, "00:00") + timedelta(days=1))]
+    rules = availability(
+        windows=(("09:00", "13:00"), ("14:00", "18:00")),
+        duration=30,
+        buffer=15,
+        breakTimes=[{"start": "10:30", "end": "11:00", "days": ["tuesday"]}],
+    )
+    bookings = [
+        Booking(at(TUESDAY, "14:00"), at(TUESDAY, "14:30"), "a"),
+        Booking(
+            at(TUESDAY, "16:00"),
+            at(TUESDAY, "16:30"),
+            "me",
+            is_hold=True,
+            expires_at=at(TUESDAY, "00:00") + timedelta(days=1),
+        ),
+    ]
     kept = tuple(working_slots(rules, TUESDAY, IST))
     labels = [slot.label for slot in kept]
     assert "09:45 - 10:15" in labels and "10:30 - 11:00" not in labels  # the break removed its slot
@@ -128,10 +153,10 @@ def test_max_sessions_per_day_closes_a_full_day_but_keeps_the_callers_hold():
     rules = availability()
     rules["sessionSettings"]["maxSessionsPerDay"] = 2
     booked = Booking(at(TUESDAY, "09:00"), at(TUESDAY, "10:00"), "a")
-    assert open_slots(rules, TUESDAY, [booked], LONG_BEFORE, IST) == [
-        "10:00 - 11:00", "11:00 - 12:00", "12:00 - 13:00"]
-    hold = Booking(at(TUESDAY, "12:00"), at(TUESDAY, "13:00"), "me", is_hold=True,
-                   expires_at=LONG_BEFORE + timedelta(minutes=5))
+    assert open_slots(rules, TUESDAY, [booked], LONG_BEFORE, IST) == ["10:00 - 11:00", "11:00 - 12:00", "12:00 - 13:00"]
+    hold = Booking(
+        at(TUESDAY, "12:00"), at(TUESDAY, "13:00"), "me", is_hold=True, expires_at=LONG_BEFORE + timedelta(minutes=5)
+    )
     assert open_slots(rules, TUESDAY, [booked, hold], LONG_BEFORE, IST, caller_id="me") == ["12:00 - 13:00"]
     assert open_slots(rules, TUESDAY, [booked, hold], LONG_BEFORE, IST, caller_id="x") == []
 
@@ -154,7 +179,11 @@ def test_minimum_notice_same_day_and_horizon():
 def test_sorted_without_duplicates():
     rules = availability(windows=(("11:00", "13:00"), ("09:00", "12:00")))
     assert open_slots(rules, TUESDAY, [], LONG_BEFORE, IST) == [
-        "09:00 - 10:00", "10:00 - 11:00", "11:00 - 12:00", "12:00 - 13:00"]
+        "09:00 - 10:00",
+        "10:00 - 11:00",
+        "11:00 - 12:00",
+        "12:00 - 13:00",
+    ]
 
 
 def test_a_zone_with_daylight_saving_time():
@@ -172,11 +201,20 @@ def test_a_zone_with_daylight_saving_time():
 
 
 def test_merge_rules_and_notification_flags():
-    stored = {"workingHours": {"monday": {"enabled": True, "slots": [{"start": "09:00", "end": "17:00"}]}},
-              "timeOff": [{"startDate": "2030-01-01"}]}
+    stored = {
+        "workingHours": {"monday": {"enabled": True, "slots": [{"start": "09:00", "end": "17:00"}]}},
+        "timeOff": [{"startDate": "2030-01-01"}],
+    }
     merged = deep_merge(stored, {"workingHours": {"monday": {"enabled": False}}, "timeOff": []})
     assert merged["workingHours"]["monday"] == {"enabled": False, "slots": [{"start": "09:00", "end": "17:00"}]}
     assert merged["timeOff"] == []
-    flags = merge_notifications({"email": True, "sms": True, "appointmentReminders": False}, {"sms": {"enabled": False}})
-    assert flags == {"email": True, "sms": False, "appointmentReminders": False, "clientMsgs": True,
-                     "weeklyReports": True}
+    flags = merge_notifications(
+        {"email": True, "sms": True, "appointmentReminders": False}, {"sms": {"enabled": False}}
+    )
+    assert flags == {
+        "email": True,
+        "sms": False,
+        "appointmentReminders": False,
+        "clientMsgs": True,
+        "weeklyReports": True,
+    }

@@ -60,8 +60,14 @@ def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
         loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
         # pydantic reports a failed union member as an extra location part (a type name, or the
         # class name of a model member such as `category.CategoryObject`): keep the field path
-        loc = [part for index, part in enumerate(loc) if part not in UNION_TAGS and "[" not in part
-               and part not in models and not (index and part in TEMPORAL_TAGS)]
+        loc = [
+            part
+            for index, part in enumerate(loc)
+            if part not in UNION_TAGS
+            and "[" not in part
+            and part not in models
+            and not (index and part in TEMPORAL_TAGS)
+        ]
         field = ".".join(loc)
         entry = {"field": field, "message": _message(error, loc)}
         if entry not in out:  # the members of a union can fail alike (`from`: a datetime or a date)
@@ -87,8 +93,16 @@ def _message(error: dict[str, Any], loc: list[str]) -> str:
         return f"{label} must be a boolean"
     if kind == "list_type":
         return f"{label} must be an array"
-    if kind in ("datetime_type", "datetime_parsing", "datetime_from_date_parsing", "datetime_object_invalid",
-                "date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact"):
+    if kind in (
+        "datetime_type",
+        "datetime_parsing",
+        "datetime_from_date_parsing",
+        "datetime_object_invalid",
+        "date_type",
+        "date_parsing",
+        "date_from_datetime_parsing",
+        "date_from_datetime_inexact",
+    ):
         return f"{label} must be a valid date"
     if kind == "timezone_aware":
         return f"{label} must be a valid date with a time zone offset"

@@ -70,8 +70,10 @@ StrongPassword = Annotated[
     str,
     _not_empty("Password is required"),
     rule(lambda v: len(v) >= 8, "Password must be at least 8 characters long"),
-    rule(lambda v: bool(re.search(r"[a-z]", v) and re.search(r"[A-Z]", v) and re.search(r"\d", v)),
-         "Password must contain at least one uppercase letter, one lowercase letter, and one number"),
+    rule(
+        lambda v: bool(re.search(r"[a-z]", v) and re.search(r"[A-Z]", v) and re.search(r"\d", v)),
+        "Password must contain at least one uppercase letter, one lowercase letter, and one number",
+    ),
 ]
 FullName = Annotated[
     str,

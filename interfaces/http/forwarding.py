@@ -11,8 +11,20 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from interfaces.http.envelope import fail
 
-HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
-                        "proxy-authorization", "proxy-authenticate", "host", "content-length"})
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "te",
+        "trailer",
+        "upgrade",
+        "proxy-authorization",
+        "proxy-authenticate",
+        "host",
+        "content-length",
+    }
+)
 
 
 class ForwardAnalytics:
@@ -25,8 +37,11 @@ class ForwardAnalytics:
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
             await self.app(scope, receive, send)
             return
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]
-                   if k.decode("latin-1").lower() not in HOP_BY_HOP]
+        headers = [
+            (k.decode("latin-1"), v.decode("latin-1"))
+            for k, v in scope["headers"]
+            if k.decode("latin-1").lower() not in HOP_BY_HOP
+        ]
         query = scope.get("query_string", b"").decode("latin-1")
         target = scope["path"] + (f"?{query}" if query else "")
         try:
@@ -35,8 +50,11 @@ class ForwardAnalytics:
             response: Any = fail(503, "The reporting process is not reachable")
             await response(scope, receive, send)
             return
-        out = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()
-               if k.lower() not in HOP_BY_HOP and k.lower() != "content-encoding"]
+        out = [
+            (k.encode("latin-1"), v.encode("latin-1"))
+            for k, v in reply.headers.items()
+            if k.lower() not in HOP_BY_HOP and k.lower() != "content-encoding"
+        ]
         out.append((b"content-length", str(len(reply.content)).encode()))
         await send({"type": "http.response.start", "status": reply.status_code, "headers": out})
         await send({"type": "http.response.body", "body": reply.content})

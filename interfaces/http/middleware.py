@@ -15,8 +15,17 @@ AUTH = "/api/v1/auth"
 
 async def _send_json(send: Any, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]]) -> None:
     payload = json.dumps(body, separators=(",", ":")).encode()
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), *headers]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *headers,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": payload})
 
 
@@ -90,15 +99,22 @@ class RateLimit:
         ip = (scope.get("client") or ("unknown", 0))[0]
         verdict = await self.limiter.hit(f"api:{ip}", self.api_max, self.window)
         if not verdict.allowed:
-            await _send_json(send, 429, {"success": False, "message": "Too many requests. Please try again later."},
-                             _headers(verdict, self.window))
+            await _send_json(
+                send,
+                429,
+                {"success": False, "message": "Too many requests. Please try again later."},
+                _headers(verdict, self.window),
+            )
             return
         if path.startswith(AUTH + "/") or path == AUTH:
             verdict = await self.limiter.hit(f"auth:{ip}", self.auth_max, self.window)
             if not verdict.allowed:
-                await _send_json(send, 429, {"success": False,
-                                             "message": "Too many attempts. Please try again later."},
-                                 _headers(verdict, self.window))
+                await _send_json(
+                    send,
+                    429,
+                    {"success": False, "message": "Too many attempts. Please try again later."},
+                    _headers(verdict, self.window),
+                )
                 return
         extra = _headers(verdict, self.window)
 

@@ -28,8 +28,9 @@ def _analytics(app: AppContainer) -> Analytics:
     return app.analytics
 
 
-def _period(analytics: Analytics, view_type: str | None, year: str | None, month: str | None,
-            output: str | None) -> tuple[Period, bool]:
+def _period(
+    analytics: Analytics, view_type: str | None, year: str | None, month: str | None, output: str | None
+) -> tuple[Period, bool]:
     try:
         period = analytics.period(view_type, year, month)
     except BadParameter as error:
@@ -40,15 +41,26 @@ def _period(analytics: Analytics, view_type: str | None, year: str | None, month
 
 
 def _csv(body: str, filename: str) -> Response:
-    return Response(body.encode(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        body.encode(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
-@router.get("/overview", response_model=Envelope[dict[str, Any]],
-            summary="Platform overview (Admin); ?format=csv for the CSV export")
-def overview(app: AppContainer, _: Annotated[Principal, Depends(require("Admin"))],
-             viewType: Text = None, year: Text = None, month: Text = None,
-             format: Text = None) -> Any:  # noqa: A002 - the contract's parameter name
+@router.get(
+    "/overview",
+    response_model=Envelope[dict[str, Any]],
+    summary="Platform overview (Admin); ?format=csv for the CSV export",
+)
+def overview(
+    app: AppContainer,
+    _: Annotated[Principal, Depends(require("Admin"))],
+    viewType: Text = None,
+    year: Text = None,
+    month: Text = None,
+    format: Text = None,
+) -> Any:  # noqa: A002 - the contract's parameter name
     analytics = _analytics(app)
     period, as_csv = _period(analytics, viewType, year, month, format)
     data = analytics.overview(period)
@@ -57,11 +69,19 @@ def overview(app: AppContainer, _: Annotated[Principal, Depends(require("Admin")
     return ok("Analytics overview", data)
 
 
-@router.get("/consultant", response_model=Envelope[dict[str, Any]],
-            summary="The calling consultant's own stats; ?format=csv for the CSV export")
-def consultant(app: AppContainer, me: Annotated[Principal, Depends(require("Consultant"))],
-               viewType: Text = None, year: Text = None, month: Text = None,
-               format: Text = None) -> Any:  # noqa: A002
+@router.get(
+    "/consultant",
+    response_model=Envelope[dict[str, Any]],
+    summary="The calling consultant's own stats; ?format=csv for the CSV export",
+)
+def consultant(
+    app: AppContainer,
+    me: Annotated[Principal, Depends(require("Consultant"))],
+    viewType: Text = None,
+    year: Text = None,
+    month: Text = None,
+    format: Text = None,
+) -> Any:  # noqa: A002
     analytics = _analytics(app)
     period, as_csv = _period(analytics, viewType, year, month, format)
     data = analytics.consultant(me.id, period)
@@ -71,17 +91,28 @@ def consultant(app: AppContainer, me: Annotated[Principal, Depends(require("Cons
 
 
 @router.get("/client", response_model=Envelope[dict[str, Any]], summary="The calling client's own stats")
-def client(app: AppContainer, me: Annotated[Principal, Depends(require("Client"))],
-           viewType: Text = None, year: Text = None, month: Text = None) -> Any:
+def client(
+    app: AppContainer,
+    me: Annotated[Principal, Depends(require("Client"))],
+    viewType: Text = None,
+    year: Text = None,
+    month: Text = None,
+) -> Any:
     analytics = _analytics(app)
     period, _ = _period(analytics, viewType, year, month, None)
     return ok("Client stats fetched", analytics.client(me.id, period))
 
 
-@router.get("/client/{client_id}", response_model=Envelope[dict[str, Any]],
-            summary="One client's stats (Admin; a Consultant only for its own clients)")
-def client_detail(app: AppContainer, me: Annotated[Principal, Depends(require("Consultant", "Admin"))],
-                  client_id: Annotated[str, Path(description="24-character hex id")]) -> Any:
+@router.get(
+    "/client/{client_id}",
+    response_model=Envelope[dict[str, Any]],
+    summary="One client's stats (Admin; a Consultant only for its own clients)",
+)
+def client_detail(
+    app: AppContainer,
+    me: Annotated[Principal, Depends(require("Consultant", "Admin"))],
+    client_id: Annotated[str, Path(description="24-character hex id")],
+) -> Any:
     if not re.match(HEX_ID, client_id):
         raise Invalid("Invalid ID format")
     analytics = _analytics(app)

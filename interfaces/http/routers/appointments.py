@@ -46,8 +46,11 @@ class HoldBody(Body):
             except ValueError:
                 raise Invalid("Invalid date/time provided") from None
             start = datetime.combine(day, time.fromisoformat(self.timeStart.zfill(5)), tzinfo=zone)
-            end = (datetime.combine(day, time.fromisoformat(self.timeEnd.zfill(5)), tzinfo=zone) if self.timeEnd
-                   else start + timedelta(minutes=60))
+            end = (
+                datetime.combine(day, time.fromisoformat(self.timeEnd.zfill(5)), tzinfo=zone)
+                if self.timeEnd
+                else start + timedelta(minutes=60)
+            )
             return start, end
         raise Invalid("Invalid time provided")
 
@@ -126,8 +129,11 @@ def _document_for(app: Any, who: Principal, appointment_id: str, action: str) ->
 def _visible(who: Principal, document: dict[str, Any], action: str) -> None:
     client = document["client"]["_id"] if isinstance(document["client"], dict) else document["client"]
     consultant = document["consultant"]["_id"] if isinstance(document["consultant"], dict) else document["consultant"]
-    if who.role == "Admin" or (who.role == "Client" and client == who.id) or (
-            who.role == "Consultant" and consultant == who.id):
+    if (
+        who.role == "Admin"
+        or (who.role == "Client" and client == who.id)
+        or (who.role == "Consultant" and consultant == who.id)
+    ):
         return
     raise Forbidden(f"Not authorized to {action} this appointment")
 
@@ -151,9 +157,16 @@ def list_appointments(
     zone = _zone(app)
     client_id = who.id if who.role == "Client" else (client.lower() if client else None)
     consultant_id = who.id if who.role == "Consultant" else (consultant.lower() if consultant else None)
-    data = app.appointments.list(client_id=client_id, consultant_id=consultant_id, status=status,
-                                 start_from=_instant(from_, zone, end=False), start_to=_instant(to, zone, end=True),
-                                 q=q, page=page, limit=limit)
+    data = app.appointments.list(
+        client_id=client_id,
+        consultant_id=consultant_id,
+        status=status,
+        start_from=_instant(from_, zone, end=False),
+        start_to=_instant(to, zone, end=True),
+        q=q,
+        page=page,
+        limit=limit,
+    )
     return ok("Appointments fetched", {"data": data, "page": page, "limit": limit})
 
 
@@ -181,8 +194,11 @@ async def available_slots(
     except ValueError:
         raise Invalid(f'"date" with value "{date_}" is not a valid calendar date') from None
     consultant_id = consultant.lower()
-    slots = (await read_model(app, app.slots.open_slots_plan(consultant_id, day, who.id, who.role))
-             if is_object_id(consultant_id) else None)
+    slots = (
+        await read_model(app, app.slots.open_slots_plan(consultant_id, day, who.id, who.role))
+        if is_object_id(consultant_id)
+        else None
+    )
     if slots is None:
         raise NotFound("Consultant not found")
     return ok("Available slots fetched", slots)
@@ -212,10 +228,12 @@ async def hold(body: HoldBody, who: CurrentUser, app: AppContainer, request: Req
             if refusal is not None:
                 raise refusal
         hold_id, expires, refreshed = await run_in_threadpool(
-            app.bookings.hold, asked.caller, asked.consultant_id, asked.client_id, start, end, body.category)
+            app.bookings.hold, asked.caller, asked.consultant_id, asked.client_id, start, end, body.category
+        )
     expires_at = expires.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{expires.microsecond // 1000:03d}Z"
-    return ok("Slot hold refreshed" if refreshed else "Slot held successfully",
-              {"holdId": hold_id, "expiresAt": expires_at})
+    return ok(
+        "Slot hold refreshed" if refreshed else "Slot held successfully", {"holdId": hold_id, "expiresAt": expires_at}
+    )
 
 
 @router.post("", status_code=201, response_model=Envelope[Document])
@@ -235,16 +253,33 @@ def book(body: BookBody, who: CurrentUser, app: AppContainer) -> Any:
             method = "PayPal" if body.payment and body.payment.paypalResponse else "Razorpay"
             proof = app.payments.check_proof(method, given.model_dump(), body.holdId.lower(), who.id)
         appointment_id, again = app.bookings.confirm(
-            caller, body.holdId.lower(), body.consultant.lower(), body.client.lower(), body.startAt, body.endAt,
-            fields, payment=proof)
+            caller,
+            body.holdId.lower(),
+            body.consultant.lower(),
+            body.client.lower(),
+            body.startAt,
+            body.endAt,
+            fields,
+            payment=proof,
+        )
         document = app.appointments.document(appointment_id, populated=False)
         if again:
             return ok("Appointment already confirmed", document, 200)
         return ok("Appointment confirmed successfully", document, 201)
-    payment = body.payment.model_dump(include={"amount", "status", "method"}, exclude_none=True) if body.payment else None
+    payment = (
+        body.payment.model_dump(include={"amount", "status", "method"}, exclude_none=True) if body.payment else None
+    )
     appointment_id = app.bookings.create_direct(
-        caller, body.consultant.lower(), body.client.lower(), body.startAt, body.endAt, body.status or "Upcoming",
-        fields, payment, body.category)
+        caller,
+        body.consultant.lower(),
+        body.client.lower(),
+        body.startAt,
+        body.endAt,
+        body.status or "Upcoming",
+        fields,
+        payment,
+        body.category,
+    )
     return ok("Appointment created successfully", app.appointments.document(appointment_id), 201)
 
 

@@ -40,8 +40,9 @@ class VerifyOtpBody(Body):
     mobile: Mobile
     otp: OtpCode
     role: str | None = None
-    _role = _role_message("Role must be Client, Consultant, Admin, or Employee",
-                          ("Client", "Consultant", "Admin", "Employee"))
+    _role = _role_message(
+        "Role must be Client, Consultant, Admin, or Employee", ("Client", "Consultant", "Admin", "Employee")
+    )
 
 
 class LoginBody(Body):
@@ -138,9 +139,7 @@ def forgot_password(body: ForgotPasswordBody, app: AppContainer) -> Any:
 
 
 @router.put("/reset-password/{resettoken}", response_model=Envelope[dict[str, str]])
-def reset_password(
-    resettoken: Annotated[str, Path(max_length=200)], body: ResetPasswordBody, app: AppContainer
-) -> Any:
+def reset_password(resettoken: Annotated[str, Path(max_length=200)], body: ResetPasswordBody, app: AppContainer) -> Any:
     token = app.identity.reset_password(resettoken, body.password)
     return ok("Password updated", {"token": token})
 

@@ -37,7 +37,6 @@ class CategoryUpdate(PartialBody, CategoryFields):
     title: Title | None = None
 
 
-
 class SubcategoryCreate(CategoryCreate):
     parentCategory: ObjectIdStr
 
@@ -61,8 +60,11 @@ def _categories(app: Any) -> list[dict[str, Any]]:
         subs_by_parent.setdefault(sub.get("parentCategory"), []).append(sub)
     out = []
     for category in app.directory.category_documents(subcategories=False):
-        active = [_with_stats(sub, stats.get(sub["_id"], {}))
-                  for sub in subs_by_parent.get(category["_id"], []) if sub.get("status") == "Active"]
+        active = [
+            _with_stats(sub, stats.get(sub["_id"], {}))
+            for sub in subs_by_parent.get(category["_id"], [])
+            if sub.get("status") == "Active"
+        ]
         totals = {key: sum(sub[key] for sub in active) for key in STAT_KEYS}
         out.append({**_with_stats(category, totals), "subcategories": active})
     return out

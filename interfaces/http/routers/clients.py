@@ -49,7 +49,6 @@ class ClientUpdate(PartialBody, ProfileFields):
     status: Literal["Active", "Inactive", "Blocked", "Pending"] | None = None
 
 
-
 def _client(app: Any, client_id: str) -> dict[str, Any]:
     doc = app.directory.document("client", client_id)
     if doc is None:
@@ -81,8 +80,10 @@ def list_clients(
     linked_to = None if who.is_admin else who.id
     clients, total = app.directory.clients(search, status, linked_to, page, limit)
     pages = math.ceil(total / limit) if total else 0
-    return ok("Clients fetched successfully",
-              {"clients": clients, "pagination": {"total": total, "page": page, "pages": pages}})
+    return ok(
+        "Clients fetched successfully",
+        {"clients": clients, "pagination": {"total": total, "page": page, "pages": pages}},
+    )
 
 
 @router.get("/{id}", response_model=Envelope[Document])

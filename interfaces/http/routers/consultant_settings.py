@@ -25,8 +25,13 @@ ConsultantIdPath = Annotated[str, Path(pattern=HEX_ID, description="the Consulta
 
 Time = Annotated[str, rule(lambda v: bool(HHMM.match(v)), "must be a time in HH:mm (00:00 to 23:59)")]
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-Status = Annotated[str, rule(lambda v: v in ("available", "busy", "offline", "Available", "Busy", "Away", "away",
-                                             "Offline"), "must be one of available, busy, offline")]
+Status = Annotated[
+    str,
+    rule(
+        lambda v: v in ("available", "busy", "offline", "Available", "Busy", "Away", "away", "Offline"),
+        "must be one of available, busy, offline",
+    ),
+]
 
 
 def _calendar_day(value: Any) -> Any:
@@ -328,17 +333,18 @@ def update_settings(consultantId: ConsultantIdPath, body: SettingsUpdate, who: M
 
 
 @router.put("/{consultantId}/notifications", response_model=Envelope[dict[str, bool]])
-def update_notifications(consultantId: ConsultantIdPath, body: NotificationsBody, who: Manager,
-                         app: AppContainer) -> Any:
+def update_notifications(
+    consultantId: ConsultantIdPath, body: NotificationsBody, who: Manager, app: AppContainer
+) -> Any:
     _own(who, consultantId)
     flags = app.settings_service.update_notifications(consultantId, body.flags())
     return ok("Notification settings updated successfully", flags)
 
 
 @router.put("/{consultantId}/availability", response_model=Envelope[Document])
-def update_availability(consultantId: ConsultantIdPath, who: Manager, app: AppContainer,
-                        body: Annotated[Availability, BodyParam()]) -> Any:
+def update_availability(
+    consultantId: ConsultantIdPath, who: Manager, app: AppContainer, body: Annotated[Availability, BodyParam()]
+) -> Any:
     _own(who, consultantId)
     availability = app.settings_service.update_availability(consultantId, body.patch())
     return ok("Availability settings updated successfully", availability)
-

@@ -118,7 +118,6 @@ class ConsultantUpdate(PartialBody, ConsultantFields):
     categories: list[CategoryEntry] | None = None
 
 
-
 def public_view(doc: dict[str, Any]) -> dict[str, Any]:
     return {key: doc[key] for key in PUBLIC_CONSULTANT_FIELDS if key in doc}
 
@@ -220,6 +219,10 @@ def _status_route(action: str, message: str) -> None:
     router.post(f"/{{id}}/{action}", response_model=Envelope[Document])(change_status)
 
 
-for _action, _message in (("approve", "Consultant approved"), ("reject", "Consultant rejected"),
-                          ("block", "Consultant blocked"), ("unblock", "Consultant unblocked")):
+for _action, _message in (
+    ("approve", "Consultant approved"),
+    ("reject", "Consultant rejected"),
+    ("block", "Consultant blocked"),
+    ("unblock", "Consultant unblocked"),
+):
     _status_route(_action, _message)

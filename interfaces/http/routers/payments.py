@@ -75,8 +75,14 @@ def _who(who: Any) -> Who:
 def create_order(body: CreateOrderBody, who: CurrentUser, app: AppContainer) -> Any:
     """A gateway order (Razorpay: `amount` in paise and `key`; PayPal: major units) and its Pending transaction."""
     data = app.payments.create_order(
-        _who(who), positive_amount(body.amount), _id(body.holdId), _id(body.appointmentId), _id(body.consultantId),
-        body.currency, body.paymentMethod)
+        _who(who),
+        positive_amount(body.amount),
+        _id(body.holdId),
+        _id(body.appointmentId),
+        _id(body.consultantId),
+        body.currency,
+        body.paymentMethod,
+    )
     return ok("Order created successfully", data)
 
 
@@ -85,8 +91,10 @@ def verify(body: VerifyBody, who: CurrentUser, app: AppContainer) -> Any:
     """Verify a Razorpay signature or capture a PayPal order; idempotent (a replay answers the first result)."""
     method = "PayPal" if body.paymentMethod == "PayPal" else "Razorpay"
     tx = app.payments.verify(_who(who), method, body.model_dump(), _id(body.transactionId), _id(body.appointmentId))
-    return ok("Payment verified successfully",
-              {"transactionId": tx.transaction_id, "paymentId": tx.reference, "status": tx.status})
+    return ok(
+        "Payment verified successfully",
+        {"transactionId": tx.transaction_id, "paymentId": tx.reference, "status": tx.status},
+    )
 
 
 @router.get("/status", response_model=Envelope[dict[str, Any]])
@@ -101,8 +109,15 @@ def status(who: CurrentUser, app: AppContainer, transactionId: str | None = None
         raise NotFound("Transaction not found")
     if who.role not in ("Admin", "Employee") and who.id not in (found.get("user"), found.get("consultant")):
         raise Forbidden("Forbidden: Access denied")
-    return ok("Payment status fetched", {"transactionId": found["_id"], "status": found["status"],
-                                         "amount": found["amount"], "paymentMethod": found["paymentMethod"]})
+    return ok(
+        "Payment status fetched",
+        {
+            "transactionId": found["_id"],
+            "status": found["status"],
+            "amount": found["amount"],
+            "paymentMethod": found["paymentMethod"],
+        },
+    )
 
 
 @router.post("/sandbox/checkout", response_model=Envelope[dict[str, str]])

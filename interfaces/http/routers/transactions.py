@@ -35,8 +35,15 @@ def _whole(value: str | None, default: int) -> int | None:
 
 
 @router.get("", responses={400: {"description": "malformed page, limit, type or consultant"}})
-def list_transactions(request: Request, who: CurrentUser, app: AppContainer, page: str | None = None,
-                      limit: str | None = None, type: str | None = None, consultant: str | None = None) -> Any:
+def list_transactions(
+    request: Request,
+    who: CurrentUser,
+    app: AppContainer,
+    page: str | None = None,
+    limit: str | None = None,
+    type: str | None = None,
+    consultant: str | None = None,
+) -> Any:
     """Newest first. Admin: all, or `consultant=X` (user or consultant X); consultant: its own;
     others: where they are the user or the consultant. `limit` (default 10) is clamped to 1..100."""
     page_number, size = _whole(page, 1), _whole(limit, 10)
@@ -55,8 +62,9 @@ def list_transactions(request: Request, who: CurrentUser, app: AppContainer, pag
         parties, consultant_only = [who.id], True
     else:
         parties, consultant_only = [who.id], False
-    data, total = app.ledger.list(parties=parties, consultant_only=consultant_only, kind=type or None,
-                                  page=page_number, limit=size)
+    data, total = app.ledger.list(
+        parties=parties, consultant_only=consultant_only, kind=type or None, page=page_number, limit=size
+    )
     return CompactJSONResponse({"data": data, "total": total, "page": page_number, "limit": size})
 
 
@@ -88,8 +96,9 @@ async def payout(request: Request, who: CurrentUser, app: AppContainer) -> Any:
     if reference is not None and not (1 <= len(reference.strip()) <= 100):
         return _message(400, "referenceId must be 1 to 100 characters")
     try:
-        tx, replay = await _in_thread(app.payouts.payout, who.id, consultant_id.lower(), amount, notes,
-                                      reference.strip() if reference else None)
+        tx, replay = await _in_thread(
+            app.payouts.payout, who.id, consultant_id.lower(), amount, notes, reference.strip() if reference else None
+        )
     except DomainError as error:
         return _message(error.status, error.message)
     document = app.ledger.document(tx.transaction_id)

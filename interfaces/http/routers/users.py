@@ -17,8 +17,9 @@ Admin = Annotated[Principal, Depends(require("Admin"))]
 Staff = Annotated[Principal, Depends(require("Admin", "Employee"))]
 Anyone = Annotated[Principal, Depends(require("Admin", "Employee", "Consultant", "Client"))]
 UserMobile = Annotated[str, rule(lambda v: bool(re.fullmatch(r"\d{10,15}", v)), "Mobile must be 10-15 digits")]
-UserCode = Annotated[str, rule(lambda v: bool(re.fullmatch(r"[A-Za-z0-9-]{3,20}", v)),
-                               '"userId" must be 3-20 letters or digits')]
+UserCode = Annotated[
+    str, rule(lambda v: bool(re.fullmatch(r"[A-Za-z0-9-]{3,20}", v)), '"userId" must be 3-20 letters or digits')
+]
 OptionalRef = ObjectIdStr | Literal[""] | None
 
 
@@ -27,8 +28,9 @@ class UserCreate(Body):
     fullName: FullName
     email: Email
     mobile: UserMobile
-    role: Annotated[str, rule(lambda v: v in ("Admin", "Employee", "Consultant", "Client"),
-                              "Role must be Admin or Employee")]
+    role: Annotated[
+        str, rule(lambda v: v in ("Admin", "Employee", "Consultant", "Client"), "Role must be Admin or Employee")
+    ]
     category: OptionalRef = None
     subcategory: OptionalRef = None
     profileImage: str | None = None
@@ -43,7 +45,6 @@ class UserUpdate(PartialBody):
     status: Literal["Active", "Inactive"] | None = None
     verificationStatus: Literal["Approved", "Pending", "Rejected", "Blocked"] | None = None
     profileImage: str | None = None
-
 
 
 def _lower_refs(fields: dict[str, Any]) -> dict[str, Any]:
@@ -72,12 +73,23 @@ def _user(app: Any, user_id: str) -> dict[str, Any]:
 @router.get("/consultants/active", response_model=Envelope[list[Document]])
 def active_consultants(_: Anyone, app: AppContainer) -> Any:
     """Active consultants in the shape the booking modal expects (decision of CONTRACT.md)."""
-    shown = [{
-        "_id": doc["_id"], "fullName": doc.get("displayName") or doc.get("name") or "", "email": doc.get("email", ""),
-        "mobile": doc.get("mobile", ""), "category": doc.get("category"), "subcategory": doc.get("subcategory"),
-        "categories": doc.get("categories") or [], "fees": doc.get("fees", 0), "commission": doc.get("commission") or {},
-        "country": doc.get("country") or "IN", "currency": doc.get("currency", ""), "consultantProfileId": doc["_id"],
-    } for doc in app.directory.consultants(None, "Active", None)]
+    shown = [
+        {
+            "_id": doc["_id"],
+            "fullName": doc.get("displayName") or doc.get("name") or "",
+            "email": doc.get("email", ""),
+            "mobile": doc.get("mobile", ""),
+            "category": doc.get("category"),
+            "subcategory": doc.get("subcategory"),
+            "categories": doc.get("categories") or [],
+            "fees": doc.get("fees", 0),
+            "commission": doc.get("commission") or {},
+            "country": doc.get("country") or "IN",
+            "currency": doc.get("currency", ""),
+            "consultantProfileId": doc["_id"],
+        }
+        for doc in app.directory.consultants(None, "Active", None)
+    ]
     return ok("Active consultants fetched", shown)
 
 
