@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from eventsourcing.domain import Aggregate
 
 from application.marketplace import Marketplace
+from domain import links
 from domain.accounts import CLIENT, CONSULTANT, Account
 from domain.appointments import (
     CANCELLED,
@@ -30,7 +31,6 @@ from domain.appointments import (
     TAKEN_BY_RESCHEDULE,
     UPCOMING,
     Appointment,
-    ClientLink,
     ConsultantDay,
     ensure_interval,
     reach_days,
@@ -39,7 +39,7 @@ from domain.appointments import (
 from domain.availability import default_settings, open_slots, session_lengths
 from domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from domain.ids import aggregate_id, is_object_id, key_id, new_object_id
-from domain.notifications import Notification, long_date, month_day, notify, short_time, template
+from domain.notifications import Notification, long_date, month_day, notify, short_time, status_notices, template
 from domain.settings import ConsultantSettings
 
 REMINDER_LEAD = timedelta(minutes=15)
@@ -127,6 +127,9 @@ class Bookings:
     def _linked(self, client_id: str, consultant_id: str) -> bool:
         return self.market.find(key_id(f"link:{client_id}:{consultant_id}"), readonly=True) is not None
 
+    def _actively_linked(self, client_id: str, consultant_id: str) -> bool:
+        return links.is_active(self.market.find(links.link_uuid(client_id, consultant_id), readonly=True))
+
     # -- the slot check shared by every booking command ----------------------------------------
 
     def _check_slot(
@@ -186,10 +189,8 @@ class Bookings:
         return released
 
     def _link(self, client_id: str, consultant_id: str) -> list[Aggregate]:
-        return (
-            []
-            if self._linked(client_id, consultant_id)
-            else [ClientLink(client_id=client_id, consultant_id=consultant_id)]
+        return links.after_booking(
+            self.market.find(links.link_uuid(client_id, consultant_id)), client_id, consultant_id
         )
 
     # -- hold ------------------------------------------------------------------------------------
@@ -375,7 +376,7 @@ class Bookings:
             now = self.clock()
             client = self._account(client_id, CLIENT, "Client not found")
             consultant = self._account(consultant_id, CONSULTANT, "Consultant not found")
-            if caller.role == "Consultant" and not self._linked(client_id, consultant_id):
+            if caller.role == "Consultant" and not self._actively_linked(client_id, consultant_id):
                 raise Forbidden("Client is not linked to this consultant")
             days = self._check_slot(consultant, client_id, start, end, now, TAKEN_BY_DIRECT, caller_role=caller.role)
             appointment_id = new_object_id()
@@ -522,6 +523,9 @@ class Bookings:
                         )
                         changed.append(day)
                 appointment.change_status(status, caller.role)
+                changed += status_notices(
+                    appointment_id, client.account_id, consultant.account_id, _name(client), _name(consultant), status
+                )
             if fields:
                 appointment.update(fields)
             if self.money:
@@ -538,8 +542,13 @@ class Bookings:
 
         def command() -> tuple[None, list[Any]]:
             appointment = self.appointment(appointment_id)
+            notices: list[Any] = []
+            if appointment.status not in (HOLD, CANCELLED, "Expired"):  # row 9: both parties are told
+                consultant = self._account(appointment.consultant_id, CONSULTANT, "Consultant not found")
+                client = self._account(appointment.client_id, CLIENT, "Client not found")
+                notices = self._cancelled_notices(appointment, consultant, client, caller.role)
             appointment.delete(caller.role)
-            changed: list[Any] = [appointment]
+            changed: list[Any] = [appointment, *notices]
             changed += self._release(appointment)
             return None, changed
 

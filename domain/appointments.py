@@ -143,6 +143,21 @@ class ClientLink(Aggregate):
         self.client_id = client_id
         self.consultant_id = consultant_id
         self.status = "Active"
+        self.removed = False
+
+    # the link's other changes (people.md §2; rules in domain.links)
+    @event("Relinked")
+    def relink(self, notes: str, by: str) -> None:
+        self.status = "Active"
+        self.removed = False
+
+    @event("StatusChanged")
+    def change_status(self, status: str, by: str) -> None:
+        self.status = status
+
+    @event("Removed")
+    def remove(self, by: str) -> None:
+        self.removed = True
 
 
 class Appointment(Aggregate):

@@ -1,9 +1,8 @@
-"""Projects appointments, client links and notifications.
+"""Projects appointments.
 
-- `appointments`: the documents the routes answer; `slot_bookings`: live bookings for the slot rule;
-  `client_links`: relationships created by first bookings.
+- `appointments`: the documents the routes answer; `slot_bookings`: live bookings for the slot rule.
 - After commit: `availability:updated` (with the `date`) whenever a booking change opens or closes
-  slots, and `notification:new` for every Notification event."""
+  slots. (Client links and notifications: `infrastructure.people_projection`.)"""
 
 from __future__ import annotations
 
@@ -14,12 +13,11 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from domain.appointments import CANCELLED, HOLD, Appointment, ClientLink
-from domain.notifications import Notification
+from domain.appointments import CANCELLED, HOLD, Appointment
 from infrastructure.directory_projection import dumps, iso_utc
-from infrastructure.projections import Batch, Emit, Handles
+from infrastructure.projections import Batch, Handles
 from infrastructure.settings_projection import availability_updated
-from infrastructure.tables import appointments, client_links, slot_bookings
+from infrastructure.tables import appointments, slot_bookings
 
 LIVE = ("Hold", "Upcoming", "Completed")
 # Built once and executed with parameter dicts: building `.values(...)` per event costs more than the SQL.
@@ -32,7 +30,7 @@ DELETE_SLOT = slot_bookings.delete().where(slot_bookings.c.appointment_id == sa.
 
 
 class AppointmentsProjector:
-    handles = Handles(Appointment.Event, ClientLink.Linked, Notification.Sent)
+    handles = Handles(Appointment.Event)
 
     def __init__(self, zone: ZoneInfo):
         self.zone = zone
@@ -42,7 +40,6 @@ class AppointmentsProjector:
 
     def reset(self, conn: sa.Connection) -> None:
         conn.execute(appointments.delete())
-        conn.execute(client_links.delete())
 
     def flush(self, batch: Batch) -> None:
         """New bookings are handed to `Batch.insert` (inserted together at the end of the batch, or
@@ -53,34 +50,6 @@ class AppointmentsProjector:
             return
         if isinstance(event, Appointment.Event):
             self._appointment(batch, event)
-        elif isinstance(event, ClientLink.Linked):
-            batch.conn.execute(
-                client_links.insert().values(
-                    client_id=event.client_id,
-                    consultant_id=event.consultant_id,
-                    status="Active",
-                    created_at=iso_utc(event.timestamp),
-                )
-            )
-        elif isinstance(event, Notification.Sent):
-            when = iso_utc(event.timestamp)
-            document = {
-                "_id": event.notification_id,
-                "avatar": "",
-                "read": False,
-                "recipient": event.recipient,
-                "recipientRole": event.recipient_role,
-                "isGlobal": False,
-                "sender": None,
-                "senderRole": "System",
-                "metadata": {},
-                "expiresAt": None,
-                **event.content,
-                "createdAt": when,
-                "updatedAt": when,
-            }
-            room = f"user:{event.recipient}" if event.recipient else f"role:{event.recipient_role}"
-            batch.emits.append(Emit("notification:new", document, room=room))
 
     def _business_date(self, moment: Any) -> str:
         return str(moment.astimezone(self.zone).date().isoformat())

@@ -16,6 +16,8 @@ import sqlalchemy as sa
 from application.availability import SettingsService
 from application.bookings import Bookings
 from application.identity import Identity
+from application.inbox import InboxService
+from application.links import LinkService
 from application.marketplace import Marketplace
 from application.payments import Payments
 from application.payouts import Payouts
@@ -35,10 +37,13 @@ from infrastructure.directory import Directory
 from infrastructure.directory_projection import DirectoryProjector
 from infrastructure.event_reads import events_reader
 from infrastructure.gateways import Gateways, PayPalGateway, RazorpayGateway, SandboxGateway
+from infrastructure.inbox_queries import InboxQueries
 from infrastructure.ledger_projection import LedgerProjector
 from infrastructure.ledger_queries import LedgerQueries
+from infrastructure.link_queries import LinkQueries
 from infrastructure.messaging import LoggingMailer, LoggingSms
-from infrastructure.projections import Barrier, Broadcaster, NullBroadcaster, ProjectionRunner
+from infrastructure.people_projection import PEOPLE, PeopleProjector
+from infrastructure.projections import Barrier, Barriers, Broadcaster, NullBroadcaster, ProjectionRunner
 from infrastructure.ratelimit import MemoryLimiter, RedisLimiter
 from infrastructure.reads import AsyncReads
 from infrastructure.scheduler import Scheduler
@@ -82,17 +87,30 @@ class Container:
     analytics: Any = None
     # PostgreSQL only: hot read-model reads on the server's event loop, opened by the app's lifespan
     reads: AsyncReads | None = None
+    # the people projection (inbox, links): a runner of its own, so it starts from the whole history
+    people_runner: ProjectionRunner | None = None
+    inbox: Any = None  # application.inbox.InboxService
+    links: Any = None  # application.links.LinkService
     _threads: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def set_broadcaster(self, broadcaster: Broadcaster) -> None:
         self.runner.broadcaster = broadcaster
+        if self.people_runner is not None:
+            self.people_runner.broadcaster = broadcaster
+
+    @property
+    def runners(self) -> list[ProjectionRunner]:
+        return [self.runner, *([self.people_runner] if self.people_runner is not None else [])]
 
     def start_background(self) -> None:
         """Projections (when this process runs them) follow the event log in a thread."""
         if self.run_projections and not self._threads:
             self._stop.clear()
-            for name, target in (("projections", self.runner.run_forever), ("scheduler", self.scheduler.run_forever)):
+            targets = [("projections", self.runner.run_forever), ("scheduler", self.scheduler.run_forever)]
+            if self.people_runner is not None:
+                targets.append(("people", self.people_runner.run_forever))
+            for name, target in targets:
                 thread = threading.Thread(target=target, args=(self._stop,), daemon=True, name=name)
                 thread.start()
                 self._threads.append(thread)
@@ -179,9 +197,24 @@ def build(
         batch_size=2000,
     )
     runner.ensure_tracking_row()
+    people_runner = ProjectionRunner(
+        PEOPLE,
+        read_notifications=runner._read,
+        decode=market.mapper.to_domain_event,
+        max_position=runner._max_position,
+        engine=runner.engine,
+        projectors=[PeopleProjector()],
+        broadcaster=runner.broadcaster,
+        batch_size=2000,
+    )
+    people_runner.ensure_tracking_row()
     if run_projections:
-        market.on_saved = runner.offer
-    market.barrier = Barrier(runner, in_process=run_projections, timeout=settings.read_your_writes_timeout)
+        market.on_saved = lambda saved: (runner.offer(saved), people_runner.offer(saved))
+    timeout = settings.read_your_writes_timeout
+    market.barrier = Barriers(
+        Barrier(runner, in_process=run_projections, timeout=timeout),
+        Barrier(people_runner, in_process=run_projections, timeout=timeout),
+    )
     directory = Directory(engine, zone)
     tokens = JwtTokens(settings.resolved_jwt_secret, settings.jwt_lifetime_seconds())
     secret_key = settings.resolved_jwt_secret.encode()
@@ -210,7 +243,8 @@ def build(
     limiter = RedisLimiter(settings.redis_url) if settings.redis_url else MemoryLimiter()
     if run_projections:
         runner.catch_up()
-    return Container(
+        people_runner.catch_up()
+    container = Container(
         settings,
         run_projections,
         engine,
@@ -237,3 +271,7 @@ def build(
         if settings.uses_postgres and settings.database_url
         else None,
     )
+    container.people_runner = people_runner
+    container.inbox = InboxService(market, InboxQueries(engine))
+    container.links = LinkService(market, LinkQueries(engine, zone))
+    return container

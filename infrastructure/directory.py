@@ -12,11 +12,11 @@ import sqlalchemy as sa
 
 from domain.accounts import CONSULTANT
 from infrastructure.ledger_queries import earnings_in, month_window
+from infrastructure.people_tables import links as client_links  # the links of the people projection
 from infrastructure.reads import Plan, run_plan
 from infrastructure.tables import (
     accounts,
     categories,
-    client_links,
     consultant_categories,
 )
 
@@ -261,7 +261,11 @@ class Directory:
             where.append(accounts.c.status == status)
         if linked_to is not None:
             where.append(
-                accounts.c.id.in_(sa.select(client_links.c.client_id).where(client_links.c.consultant_id == linked_to))
+                accounts.c.id.in_(
+                    sa.select(client_links.c.client_id).where(
+                        client_links.c.consultant_id == linked_to, client_links.c.status == "Active"
+                    )
+                )
             )
         total = self.count("client", *where)
         return self.documents("client", *where, limit=limit, offset=(page - 1) * limit), total
@@ -271,7 +275,9 @@ class Directory:
             return (
                 conn.execute(
                     sa.select(client_links.c.client_id).where(
-                        client_links.c.client_id == client_id, client_links.c.consultant_id == consultant_id
+                        client_links.c.client_id == client_id,
+                        client_links.c.consultant_id == consultant_id,
+                        client_links.c.status == "Active",
                     )
                 ).first()
                 is not None

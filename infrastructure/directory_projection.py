@@ -11,9 +11,8 @@ import sqlalchemy as sa
 
 from domain.accounts import CLIENT, CONSULTANT, Account
 from domain.catalogue import Category
-from domain.ids import derived_object_id
 from domain.profiles import consultant_display_name, public_consultant
-from infrastructure.projections import Batch, Emit, Handles
+from infrastructure.projections import Batch, Handles
 from infrastructure.tables import accounts, categories, consultant_categories
 
 
@@ -123,18 +122,7 @@ class DirectoryProjector:
             )
             if event.kind == CONSULTANT and document.get("categories"):
                 self._insert_categories(conn, account_id, document["categories"])
-            notice = REGISTRATION_NOTICES.get((event.kind, event.channel))
-            if notice:
-                name = event.profile.get("name") or event.profile.get("fullName") or ""
-                batch.emits.append(
-                    Emit(
-                        "notification:new",
-                        admin_notification(
-                            derived_object_id(event.originator_id, event.originator_version), when, notice, name
-                        ),
-                        room="role:Admin",
-                    )
-                )
+            # the admin notice of a signup is stored and pushed by the people projection
             return
         row = conn.execute(sa.select(accounts.c.kind, accounts.c.document).where(accounts.c.id == account_id)).first()
         if row is None:

@@ -407,3 +407,14 @@ class Barrier:
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
         log.warning("read models did not reach position %s within %.1fs", position, self.timeout)
+
+
+class Barriers:
+    """Read-your-writes over several runners (each follows the whole log): wait for each in turn."""
+
+    def __init__(self, *barriers: Barrier):
+        self.barriers = barriers
+
+    def wait_for(self, position: int) -> None:
+        for barrier in self.barriers:
+            barrier.wait_for(position)

@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from domain.accounts import CONSULTANT
 from domain.appointments import MAX_BUFFER
 from domain.availability import Booking, Slot, default_settings, open_slots, working_slots
+from infrastructure.people_tables import links as client_links  # any link: the client has booked
 from infrastructure.reads import Plan, run_plan
-from infrastructure.tables import accounts, client_links, consultant_settings, slot_bookings
+from infrastructure.tables import accounts, consultant_settings, slot_bookings
 
 # Built once: building a Core statement per call costs more than SQLite running it.
 BOOKING_COLUMNS = (

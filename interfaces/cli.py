@@ -95,6 +95,12 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         "consult worker: following the event log" + (f"; analytics on port {args.port}" if args.reporting else ""),
         flush=True,
     )
+    if container.people_runner is not None:
+        people = threading.Thread(
+            target=container.people_runner.run_forever, args=(stop, args.interval), daemon=True, name="people"
+        )
+        people.start()
+        threads.append(people)
     container.runner.run_forever(stop, interval=args.interval)
     for thread in threads:
         thread.join(timeout=10)
@@ -199,9 +205,10 @@ def _rebuild(_: argparse.Namespace, settings: Settings) -> int:
     container = build(settings, run_projections=False)
     try:
         total = container.market.recorder.max_notification_id() or 0
-        container.runner.reset()
-        with tqdm(total=total, unit="event", desc="rebuilding read models") as bar:
-            container.runner.catch_up(progress=bar.update)
+        for runner in container.runners:
+            runner.reset()
+            with tqdm(total=total, unit="event", desc=f"rebuilding read models ({runner.name})") as bar:
+                runner.catch_up(progress=bar.update)
         try:
             store = open_store(settings, container)
         except ReportingLocked as error:  # the file is locked by the running owner process

@@ -29,12 +29,13 @@ from domain.availability import default_settings
 from domain.catalogue import Category
 from domain.ids import new_object_id
 from domain.ledger import Earnings, Transaction
-from domain.notifications import Notification
+from domain.notifications import Inbox, Notification
 from domain.settings import ConsultantSettings
 from infrastructure.appointments_projection import AppointmentsProjector
 from infrastructure.bootstrap import build
 from infrastructure.directory_projection import DirectoryProjector
 from infrastructure.ledger_projection import LedgerProjector
+from infrastructure.people_projection import PeopleProjector
 from infrastructure.projections import Emit, deferred_pushes
 from infrastructure.settings_projection import STATUS_EVENTS, SettingsProjector
 from infrastructure.tables import READ_MODEL_TABLES
@@ -83,10 +84,12 @@ def test_no_projector_skips_a_topic_it_handles() -> None:
         DirectoryProjector(),
         AppointmentsProjector(ZoneInfo("Asia/Kolkata")),
         LedgerProjector(),
+        PeopleProjector(),
     ]
     expected = {
         DirectoryProjector: (Account.Event, Category.Event),
-        AppointmentsProjector: (Appointment.Event, ClientLink.Linked, Notification.Sent),
+        AppointmentsProjector: (Appointment.Event,),
+        PeopleProjector: (Notification.Sent, Inbox.Event, ClientLink.Event, Account.Registered),
         SettingsProjector: (ConsultantSettings.Event, *STATUS_EVENTS),
         LedgerProjector: (Transaction.Event, Earnings.Event),
     }

@@ -21,6 +21,7 @@ from interfaces.http.envelope import ok
 from interfaces.http.forwarding import ForwardAnalytics
 from interfaces.http.middleware import BodyLimit, PushAfterResponse, RateLimit
 from interfaces.http.routers import (
+    accounts,
     analytics,
     appointments,
     auth,
@@ -28,6 +29,8 @@ from interfaces.http.routers import (
     clients,
     consultant_settings,
     consultants,
+    links,
+    notifications,
     payments,
     storage,
     transactions,
@@ -54,6 +57,9 @@ ROUTERS = (
     transactions.router,
     storage.router,
     analytics.router,
+    notifications.router,
+    links.router,
+    accounts.router,
 )
 DEV_ORIGINS = r"https?://(localhost|127\.0\.0\.1)(:\d+)?"
 

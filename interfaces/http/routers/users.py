@@ -15,6 +15,7 @@ from interfaces.http.fields import Body, Email, FullName, ObjectIdStr, PartialBo
 router = APIRouter(prefix="/users", tags=["users"], responses=ERROR_RESPONSES)
 Admin = Annotated[Principal, Depends(require("Admin"))]
 Staff = Annotated[Principal, Depends(require("Admin", "Employee"))]
+StaffOrConsultant = Annotated[Principal, Depends(require("Admin", "Employee", "Consultant"))]
 Anyone = Annotated[Principal, Depends(require("Admin", "Employee", "Consultant", "Client"))]
 UserMobile = Annotated[str, rule(lambda v: bool(re.fullmatch(r"\d{10,15}", v)), "Mobile must be 10-15 digits")]
 UserCode = Annotated[
@@ -94,7 +95,10 @@ def active_consultants(_: Anyone, app: AppContainer) -> Any:
 
 
 @router.get("", response_model=Envelope[list[Document]])
-def list_users(_: Staff, app: AppContainer) -> Any:
+def list_users(who: StaffOrConsultant, app: AppContainer) -> Any:
+    """A Consultant gets an empty list (its app shows an error on 403; staff contacts stay private)."""
+    if who.role == "Consultant":
+        return ok("Users retrieved successfully", [])
     return ok("Users retrieved successfully", [_populated(app, doc) for doc in app.directory.documents("user")])
 
 

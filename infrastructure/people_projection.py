@@ -1,0 +1,287 @@
+"""The people projection (its own tracking row, `people`): the notifications inbox and the
+client-consultant links, from the events alone.
+
+- `inbox`: every `Notification.Sent`, and the admin notices of signups and registrations derived
+  from `Account.Registered` (people.md §1.4 rows 1-4; their `_id` is derived from the event).
+  `inbox_states`: per-reader read/hidden state of broadcasts; `inbox_counters`: the counters the
+  unread count adds up (see `infrastructure.people_tables`). Each stored notification is pushed as
+  `notification:new` to its room once the batch has committed, with the `_id` the inbox lists.
+- `links`: `ClientLink` events. The aggregate has been recorded with every successful booking since
+  the first version of the service, so links implied by earlier bookings appear when this
+  projection first runs over an existing store (it starts at position 0 of its own tracking row).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from domain.accounts import Account
+from domain.appointments import ClientLink
+from domain.ids import derived_object_id
+from domain.links import AUTO_NOTES, REMOVED
+from domain.notifications import Inbox, Notification, reader_of
+from infrastructure.directory_projection import REGISTRATION_NOTICES, admin_notification, dumps, iso_utc
+from infrastructure.people_tables import PEOPLE_TABLES, inbox, inbox_counters, inbox_states, links
+from infrastructure.projections import Batch, Emit, Handles
+
+PEOPLE = "people"
+DEFAULTS: dict[str, Any] = {
+    "avatar": "",
+    "read": False,
+    "recipient": None,
+    "recipientRole": None,
+    "isGlobal": False,
+    "type": "other",
+    "category": "general",
+    "priority": "normal",
+    "actionUrl": "",
+    "actionLabel": "",
+    "relatedId": None,
+    "relatedType": None,
+    "sender": None,
+    "senderRole": "System",
+    "metadata": {},
+    "expiresAt": None,
+}
+INSERT_INBOX = inbox.insert()
+SELECT_INBOX = sa.select(
+    inbox.c.recipient, inbox.c.recipient_role, inbox.c.is_global, inbox.c.read_at, inbox.c.expires_at
+)
+
+
+def audience(recipient: str | None, role: str | None, is_global: bool) -> tuple[str | None, str | None, bool]:
+    """(recipient, role, global) as the inbox sees them: a recipient makes it personal (§1.2 rule 1);
+    otherwise a global notice reaches everyone, the role included."""
+    if recipient:
+        return recipient, None, False
+    if is_global:
+        return None, None, True
+    return None, role, False
+
+
+def counter_key(recipient: str | None, role: str | None, is_global: bool) -> str:
+    return f"user:{recipient}" if recipient else ("global" if is_global else f"role:{role}")
+
+
+def room_of(recipient: str | None, role: str | None, is_global: bool) -> str | None:
+    return f"user:{recipient}" if recipient else (None if is_global else f"role:{role}")
+
+
+def _instant(text: Any) -> datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else None
+
+
+class PeopleProjector:
+    handles = Handles(Notification.Sent, Inbox.Event, ClientLink.Event, Account.Registered)
+
+    def unneeded(self, notifications: list[Any]) -> set[int]:
+        return self.handles.unneeded(notifications)
+
+    def reset(self, conn: sa.Connection) -> None:
+        for table in PEOPLE_TABLES:
+            conn.execute(table.delete())
+
+    def apply(self, batch: Batch, event: Any, position: int) -> None:
+        if not self.handles.covers(event):
+            return
+        if isinstance(event, Notification.Sent):
+            self._store(
+                batch,
+                {**event.content, "_id": event.notification_id},
+                event,
+                position,
+                event.recipient,
+                event.recipient_role,
+            )
+        elif isinstance(event, Account.Registered):
+            notice = REGISTRATION_NOTICES.get((event.kind, event.channel))
+            if notice:
+                name = event.profile.get("name") or event.profile.get("fullName") or ""
+                notice_id = derived_object_id(event.originator_id, event.originator_version)
+                document = admin_notification(notice_id, iso_utc(event.timestamp), notice, name)
+                self._store(batch, document, event, position, None, "Admin")
+        elif isinstance(event, Inbox.Event):
+            self._reader(batch, event)
+        elif isinstance(event, ClientLink.Event):
+            self._link(batch, event)
+
+    # -- notifications ------------------------------------------------------------------------------
+
+    def _store(
+        self, batch: Batch, content: dict[str, Any], event: Any, position: int, recipient: str | None, role: str | None
+    ) -> None:
+        when = iso_utc(event.timestamp)
+        document = {"_id": content["_id"], **DEFAULTS, "recipient": recipient, "recipientRole": role, **content}
+        document.update(read=False, createdAt=when, updatedAt=when)
+        who, to_role, everyone = audience(document["recipient"], document["recipientRole"], bool(document["isGlobal"]))
+        expires = _instant(document.get("expiresAt"))
+        batch.insert(
+            INSERT_INBOX,
+            {
+                "id": document["_id"],
+                "recipient": who,
+                "recipient_role": to_role,
+                "is_global": everyone,
+                "name": str(document.get("name") or ""),
+                "type": str(document["type"]),
+                "category": str(document["category"]),
+                "priority": str(document["priority"]),
+                "read_at": None,
+                "created_at": event.timestamp,
+                "updated_at": event.timestamp,
+                "expires_at": expires,
+                "seq": position,
+                "document": dumps(document),
+            },
+        )
+        if expires is None:
+            self._count(batch, counter_key(who, to_role, everyone), 1)
+        batch.emits.append(Emit("notification:new", document, room=room_of(who, to_role, everyone)))
+
+    @staticmethod
+    def _count(batch: Batch, key: str, delta: int) -> None:
+        counts: Counter[str] = batch.pending.setdefault("inbox_counters", Counter())
+        counts[key] += delta
+
+    def _reader(self, batch: Batch, event: Any) -> None:
+        if isinstance(event, Inbox.Opened):
+            return
+        conn = batch.conn
+        reader = reader_of(event.originator_id)
+        for notification_id in event.notification_ids:
+            row = conn.execute(SELECT_INBOX.where(inbox.c.id == notification_id)).first()
+            if row is None:
+                continue
+            recipient, role, everyone, read_at, expires = row
+            counted = expires is None
+            if isinstance(event, Inbox.Deleted):
+                self._delete(batch, notification_id, recipient, role, everyone, read_at, counted)
+            elif recipient is not None:  # personal: one flag; hiding does not apply
+                if isinstance(event, Inbox.Read) and read_at is None and recipient == reader:
+                    conn.execute(
+                        inbox.update()
+                        .where(inbox.c.id == notification_id)
+                        .values(read_at=event.at, updated_at=event.at)
+                    )
+                    if counted:
+                        self._count(batch, f"user:{recipient}", -1)
+            else:
+                self._broadcast_state(batch, reader, notification_id, event, counted)
+
+    def _broadcast_state(self, batch: Batch, reader: str, notification_id: str, event: Any, counted: bool) -> None:
+        conn = batch.conn
+        state = conn.execute(
+            sa.select(inbox_states.c.read_at, inbox_states.c.hidden).where(
+                inbox_states.c.reader_id == reader, inbox_states.c.notification_id == notification_id
+            )
+        ).first()
+        read_at = event.at if isinstance(event, Inbox.Read) else None
+        hidden = isinstance(event, Inbox.Hidden)
+        if state is None:
+            conn.execute(
+                inbox_states.insert().values(
+                    reader_id=reader, notification_id=notification_id, read_at=read_at, hidden=hidden
+                )
+            )
+            if counted:
+                self._count(batch, f"seen:{reader}", 1)
+            return
+        changes: dict[str, Any] = {}
+        if read_at is not None and state.read_at is None:
+            changes["read_at"] = read_at
+        if hidden and not state.hidden:
+            changes["hidden"] = True
+        if changes:
+            conn.execute(
+                inbox_states.update()
+                .where(inbox_states.c.reader_id == reader, inbox_states.c.notification_id == notification_id)
+                .values(**changes)
+            )
+
+    def _delete(
+        self,
+        batch: Batch,
+        notification_id: str,
+        recipient: str | None,
+        role: str | None,
+        everyone: bool,
+        read_at: Any,
+        counted: bool,
+    ) -> None:
+        conn = batch.conn
+        conn.execute(inbox.delete().where(inbox.c.id == notification_id))
+        if recipient is not None:
+            if counted and read_at is None:
+                self._count(batch, f"user:{recipient}", -1)
+            return
+        readers = conn.execute(
+            sa.select(inbox_states.c.reader_id).where(inbox_states.c.notification_id == notification_id)
+        ).scalars()
+        if counted:
+            self._count(batch, counter_key(None, role, everyone), -1)
+            for seen_by in readers:
+                self._count(batch, f"seen:{seen_by}", -1)
+        conn.execute(inbox_states.delete().where(inbox_states.c.notification_id == notification_id))
+
+    # -- links --------------------------------------------------------------------------------------
+
+    def _link(self, batch: Batch, event: Any) -> None:
+        conn = batch.conn
+        link_id = event.originator_id.hex[:24]
+        when = event.timestamp
+        if isinstance(event, ClientLink.Linked):
+            conn.execute(
+                links.insert().values(
+                    id=link_id,
+                    client_id=event.client_id,
+                    consultant_id=event.consultant_id,
+                    status="Active",
+                    notes=AUTO_NOTES,
+                    linked_at=when,
+                    created_at=when,
+                    updated_at=when,
+                )
+            )
+            return
+        if isinstance(event, ClientLink.Removed):  # kept as `Removed` (never listed) until a new link
+            conn.execute(links.update().where(links.c.id == link_id).values(status=REMOVED, updated_at=when))
+        elif isinstance(event, ClientLink.StatusChanged):
+            conn.execute(links.update().where(links.c.id == link_id).values(status=event.status, updated_at=when))
+        elif isinstance(event, ClientLink.Relinked):
+            notes = event.notes if isinstance(event.notes, str) else ""
+            conn.execute(
+                links.update()
+                .where(links.c.id == link_id)
+                .values(status="Active", notes=notes, linked_at=when, updated_at=when)
+            )
+
+    def flush(self, batch: Batch) -> None:
+        counts: Counter[str] = batch.pending.pop("inbox_counters", Counter())
+        changed = {key: n for key, n in counts.items() if n}
+        if not changed:
+            return
+        conn = batch.conn
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        for key, delta in sorted(changed.items()):
+            statement = dialect.insert(inbox_counters).values(key=key, n=delta)
+            conn.execute(
+                statement.on_conflict_do_update(index_elements=["key"], set_={"n": inbox_counters.c.n + delta})
+            )
+        # a counter back at zero is no row, as a rebuild that nets the changes out leaves it
+        conn.execute(inbox_counters.delete().where(inbox_counters.c.key.in_(list(changed)), inbox_counters.c.n == 0))
+
+
+def document_of(row_document: str) -> dict[str, Any]:
+    return json.loads(row_document)  # type: ignore[no-any-return]
