@@ -409,8 +409,9 @@ def test_create_and_list_users(api):
         assert users[2]["category"]["title"] == "Legal" and users[2]["verificationStatus"] == "Approved"
     consultant = bearer(signup(api, "Consultant")["token"])
     client = bearer(signup(api, "Client")["token"])
-    for who in (consultant, client):
-        refused(api.get(f"{API}/users", headers=who), 403, "Forbidden: Access denied")
+    # CONTRACT.md "People, files and platform": a Consultant gets 200 with an empty list, a Client 403
+    assert ok(api.get(f"{API}/users", headers=consultant), 200, "Users retrieved successfully") == []
+    refused(api.get(f"{API}/users", headers=client), 403, "Forbidden: Access denied")
     for who in (staff, consultant, client):
         refused(new_user(api, who), 403, "Forbidden: Access denied")
     refused(api.get(f"{API}/users"), 401, "Access denied. No token provided.")
