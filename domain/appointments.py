@@ -145,18 +145,28 @@ class ClientLink(Aggregate):
         self.status = "Active"
         self.removed = False
 
-    # the link's other changes (people.md §2; rules in domain.links)
-    @event("Relinked")
+    # the link's other changes (people.md §2; rules in domain.links). Each event names the pair, so
+    # a projection that keys links by pair (the reporting store) needs no lookup of the link id.
     def relink(self, notes: str, by: str) -> None:
+        self._relinked(self.client_id, self.consultant_id, notes, by)
+
+    def change_status(self, status: str, by: str) -> None:
+        self._status_changed(self.client_id, self.consultant_id, status, by)
+
+    def remove(self, by: str) -> None:
+        self._removed(self.client_id, self.consultant_id, by)
+
+    @event("Relinked")
+    def _relinked(self, client_id: str, consultant_id: str, notes: str, by: str) -> None:
         self.status = "Active"
         self.removed = False
 
     @event("StatusChanged")
-    def change_status(self, status: str, by: str) -> None:
+    def _status_changed(self, client_id: str, consultant_id: str, status: str, by: str) -> None:
         self.status = status
 
     @event("Removed")
-    def remove(self, by: str) -> None:
+    def _removed(self, client_id: str, consultant_id: str, by: str) -> None:
         self.removed = True
 
 

@@ -194,7 +194,8 @@ def client_exists(con: duckdb.DuckDBPyConnection, client_id: str) -> bool:
 
 def linked(con: duckdb.DuckDBPyConnection, client_id: str, consultant_id: str) -> bool:
     return con.execute(
-        "SELECT count(*) FROM client_consultants WHERE client_id = ? AND consultant_id = ?", [client_id, consultant_id]
+        "SELECT count(*) FROM client_consultants WHERE client_id = ? AND consultant_id = ? AND status = 'Active'",
+        [client_id, consultant_id],
     ).fetchone() != (0,)
 
 

@@ -136,10 +136,10 @@ APPOINTMENT_EVENTS = (
 )
 LEDGER_EVENTS = (Transaction.Recorded, Transaction.Succeeded, Transaction.Failed, Transaction.Refunded)
 CATALOGUE_EVENTS = (Category.Created, Category.Updated, Category.Deleted)
+LINK_EVENTS = (ClientLink.Linked, ClientLink.Relinked, ClientLink.StatusChanged, ClientLink.Removed)
 # The topics this projection decodes; every other notification is skipped undecoded.
 TOPICS = frozenset(
-    get_topic(cls)
-    for cls in (*ACCOUNT_EVENTS, *APPOINTMENT_EVENTS, *LEDGER_EVENTS, *CATALOGUE_EVENTS, ClientLink.Linked)
+    get_topic(cls) for cls in (*ACCOUNT_EVENTS, *APPOINTMENT_EVENTS, *LEDGER_EVENTS, *CATALOGUE_EVENTS, *LINK_EVENTS)
 )
 NAME_FIELDS = ("displayName", "name", "firstName", "lastName")
 ACCOUNT_STATUS = {
@@ -172,6 +172,8 @@ class BatchRows:
     existing: dict[str, set[str]] = field(default_factory=lambda: {t: set() for t in ENTITY_TABLES})
     category_lists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     links: list[dict[str, Any]] = field(default_factory=list)
+    # later changes of links, in order: (client, consultant, new status; `Removed` for a removed link)
+    link_changes: list[tuple[str, str, str]] = field(default_factory=list)
     # the loaded rows as they were before this batch, by table (for the rollups' deltas)
     before: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {t: {} for t in ENTITY_TABLES})
 
@@ -245,7 +247,7 @@ class ReportingProjection:
             entity = event.originator_id.hex[:24]
             if isinstance(event, (Account.Registered, Appointment.Created, Transaction.Recorded, Category.Created)):
                 created.add(entity)
-            elif entity not in created and not isinstance(event, ClientLink.Linked):
+            elif entity not in created and not isinstance(event, ClientLink.Event):
                 table = (
                     "accounts"
                     if isinstance(event, Account.Event)
@@ -288,6 +290,11 @@ class ReportingProjection:
             insert(con, "consultant_categories", [row for rows in batch.category_lists.values() for row in rows])
         if batch.links:
             insert(con, "client_consultants", batch.links)
+        for client_id, consultant_id, status in batch.link_changes:
+            con.execute(
+                "UPDATE client_consultants SET status = ? WHERE client_id = ? AND consultant_id = ?",
+                [status, client_id, consultant_id],
+            )
         roll_up(con, batch.rows, batch.before)
 
     # -- accounts ------------------------------------------------------------------------------------
@@ -469,6 +476,16 @@ class ReportingProjection:
             }
         )
 
+    def _link_change(self, batch: BatchRows, event: Any) -> None:
+        status = (
+            "Active"
+            if isinstance(event, ClientLink.Relinked)
+            else "Removed"
+            if isinstance(event, ClientLink.Removed)
+            else event.status
+        )
+        batch.link_changes.append((event.client_id, event.consultant_id, status))
+
     # -- the ledger ----------------------------------------------------------------------------------
 
     def _transaction(self, batch: BatchRows, event: Any) -> None:
@@ -523,6 +540,8 @@ for _cls in LEDGER_EVENTS:
 for _cls in CATALOGUE_EVENTS:
     ReportingProjection._handlers[_cls] = ReportingProjection._category
 ReportingProjection._handlers[ClientLink.Linked] = ReportingProjection._link
+for _cls in LINK_EVENTS[1:]:
+    ReportingProjection._handlers[_cls] = ReportingProjection._link_change
 
 
 EPOCH = datetime(1970, 1, 1)

@@ -166,6 +166,8 @@ def test_status_removal_and_the_rights_an_active_link_gives(api, world):
     )
     refused(api.get(f"{LINKS}/client/{asha.id}/consultants", headers=consultant.auth), 403, "Not authorized")
     assert [row["status"] for row in links_of(api, consultant.token, status="Inactive")] == ["Inactive"]
+    # the reporting store agrees: a consultant reads only an actively linked client's stats
+    refused(api.get(f"{API}/analytics/client/{asha.id}", headers=consultant.auth), 403, "Forbidden: Access denied")
     # a later booking keeps the Inactive link as it is
     world.book(asha, consultant, day, "10:15", "11:15")
     assert [row["status"] for row in links_of(api, world.admin)] == ["Inactive"]
@@ -176,6 +178,7 @@ def test_status_removal_and_the_rights_an_active_link_gives(api, world):
         "Relationship status updated",
     )
     assert world.direct(consultant, asha, consultant, day, "14:00", "15:00").status_code == 201
+    ok(api.get(f"{API}/analytics/client/{asha.id}", headers=consultant.auth), 200, "Client stats fetched")
 
     remove = f"{LINKS}/{link['_id']}"
     refused(api.delete(remove, headers=other.auth), 403, "Not authorized to remove this relationship")
@@ -188,6 +191,7 @@ def test_status_removal_and_the_rights_an_active_link_gives(api, world):
         403,
         "Client is not linked to this consultant",
     )
+    refused(api.get(f"{API}/analytics/client/{asha.id}", headers=consultant.auth), 403, "Forbidden: Access denied")
     world.book(asha, consultant, next_weekday(2), "09:00", "10:00")  # a later booking links them again
     assert [(row["status"], row["notes"]) for row in links_of(api, world.admin)] == [
         ("Active", "Auto-linked via appointment booking")
