@@ -26,12 +26,6 @@ SORTABLE = {
     "type": inbox.c.type,
     "category": inbox.c.category,
 }
-COUNTERS = sa.select(inbox_counters.c.key, inbox_counters.c.n).where(
-    inbox_counters.c.key.in_(
-        [sa.bindparam("k_user"), sa.bindparam("k_role"), sa.bindparam("k_all"), sa.bindparam("k_seen")]
-    )
-)
-
 
 MINE = inbox_states.alias("mine")
 READ_AT = sa.func.coalesce(inbox.c.read_at, MINE.c.read_at)
@@ -64,12 +58,22 @@ EXPIRING_UNREAD = (
 )
 
 
+# One statement (one round trip on the event loop): the sum of the reader's counter rows, and the
+# unread notifications that carry an `expiresAt` and have not expired yet.
+SEEN = sa.bindparam("k_seen")
+UNREAD = sa.select(
+    sa.func.coalesce(
+        sa.func.sum(sa.case((inbox_counters.c.key == SEEN, -inbox_counters.c.n), else_=inbox_counters.c.n)), 0
+    ),
+    EXPIRING_UNREAD.scalar_subquery(),
+).where(inbox_counters.c.key.in_([sa.bindparam("k_user"), sa.bindparam("k_role"), sa.bindparam("k_all"), SEEN]))
+
+
 def unread_plan(reader: str, role: str, now: datetime) -> Plan[int]:
     keys = {"k_user": f"user:{reader}", "k_role": f"role:{role}", "k_all": "global", "k_seen": f"seen:{reader}"}
-    rows = yield COUNTERS, keys
-    total = sum(-int(n) if key.startswith("seen:") else int(n) for key, n in rows)
-    expiring = yield EXPIRING_UNREAD, {"me": reader, "role": role, "now": now}
-    return max(0, total) + int(expiring[0][0])
+    rows = yield UNREAD, {**keys, "me": reader, "role": role, "now": now}
+    counted, expiring = rows[0]
+    return max(0, int(counted)) + int(expiring)
 
 
 @dataclass(frozen=True)
