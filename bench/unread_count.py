@@ -151,7 +151,12 @@ def main(argv: list[str] | None = None) -> int:
             f"{percentile(latencies, 0.99) * 1000:.1f} | {statuses_text(statuses)} |"
         )
     ratio = rates["unread-count"] / rates["health"]
-    print(f"\nunread-count / health throughput: {ratio:.2f} (target >= 0.5)")
+    per_round = [
+        (len(u.latencies) / u.elapsed) / (len(h.latencies) / h.elapsed)
+        for h, u in zip(runs["health"], runs["unread-count"], strict=True)
+    ]
+    rounds = ", ".join(f"{r:.2f}" for r in per_round)
+    print(f"\nunread-count / health throughput: {ratio:.2f} (per round {rounds}; target >= 0.5)")
     if not valid:
         print("INVALID: some answers were not 200")
         return 1
