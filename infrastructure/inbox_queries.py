@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from infrastructure.directory_projection import iso_utc
 from infrastructure.people_tables import inbox, inbox_counters, inbox_states
 from infrastructure.reads import Plan, run_plan
+from infrastructure.tables import accounts
 
 SORTABLE = {
     "createdAt": inbox.c.created_at,
@@ -58,22 +59,44 @@ EXPIRING_UNREAD = (
 )
 
 
-# One statement (one round trip on the event loop): the sum of the reader's counter rows, and the
-# unread notifications that carry an `expiresAt` and have not expired yet.
+# The sum of the reader's counter rows, and the unread notifications that carry an `expiresAt` and
+# have not expired yet (usually none: an index range).
 SEEN = sa.bindparam("k_seen")
-UNREAD = sa.select(
-    sa.func.coalesce(
-        sa.func.sum(sa.case((inbox_counters.c.key == SEEN, -inbox_counters.c.n), else_=inbox_counters.c.n)), 0
-    ),
-    EXPIRING_UNREAD.scalar_subquery(),
-).where(inbox_counters.c.key.in_([sa.bindparam("k_user"), sa.bindparam("k_role"), sa.bindparam("k_all"), SEEN]))
+COUNTED = (
+    sa.select(
+        sa.func.coalesce(
+            sa.func.sum(sa.case((inbox_counters.c.key == SEEN, -inbox_counters.c.n), else_=inbox_counters.c.n)), 0
+        )
+    )
+    .where(inbox_counters.c.key.in_([sa.bindparam("k_user"), sa.bindparam("k_role"), sa.bindparam("k_all"), SEEN]))
+    .scalar_subquery()
+)
+UNREAD = sa.select(COUNTED, EXPIRING_UNREAD.scalar_subquery())
+# The same, with the caller's account as it is now (the per-request status check), in ONE statement:
+# the bell polls this route on every page, so it costs one round trip to the database in all.
+STATUS_AND_UNREAD = sa.select(accounts.c.kind, accounts.c.status, COUNTED, EXPIRING_UNREAD.scalar_subquery()).where(
+    accounts.c.id == sa.bindparam("me")
+)
+
+
+def _unread_params(reader: str, role: str, now: datetime) -> dict[str, Any]:
+    keys = {"k_user": f"user:{reader}", "k_role": f"role:{role}", "k_all": "global", "k_seen": f"seen:{reader}"}
+    return {**keys, "me": reader, "role": role, "now": now}
 
 
 def unread_plan(reader: str, role: str, now: datetime) -> Plan[int]:
-    keys = {"k_user": f"user:{reader}", "k_role": f"role:{role}", "k_all": "global", "k_seen": f"seen:{reader}"}
-    rows = yield UNREAD, {**keys, "me": reader, "role": role, "now": now}
+    rows = yield UNREAD, _unread_params(reader, role, now)
     counted, expiring = rows[0]
     return max(0, int(counted)) + int(expiring)
+
+
+def status_and_unread_plan(reader: str, role: str, now: datetime) -> Plan[tuple[str, str | None, int] | None]:
+    """(kind, status, unread count) of the caller's account, or None when it does not exist."""
+    rows = yield STATUS_AND_UNREAD, _unread_params(reader, role, now)
+    if not rows:
+        return None
+    kind, status, counted, expiring = rows[0]
+    return kind, status, max(0, int(counted)) + int(expiring)
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,24 @@ def test_audience_never_leaks_and_refusals(api, world):
 
 
 @sqlite_only
+def test_unread_count_refuses_as_every_route_does(api, world):
+    """The count reads the account status in its own statement: the same refusals as `current_principal`."""
+    consultant = world.consultant()
+    assert unread(api, consultant) == 0
+    url = f"{API}/notifications/unread-count"
+    refused(api.get(url), 401, "Access denied. No token provided.")
+    refused(api.get(url, headers=bearer("not-a-token")), 401, "Invalid or expired token")
+    refused(api.get(url, params={"token": "x"}), 401, "Invalid or expired token")
+    assert ok(api.get(url, params={"token": consultant.token}), 200, "Unread count fetched") == {"count": 0}
+    assert api.post(f"{API}/consultants/{consultant.id}/block", headers=bearer(world.admin)).status_code == 200
+    blocked = api.get(f"{API}/notifications", headers=consultant.auth)
+    assert blocked.status_code == 403
+    refused(api.get(url, headers=consultant.auth), 403, blocked.json()["message"])
+    assert api.delete(f"{API}/users/{consultant.id}", headers=bearer(world.admin)).status_code == 200
+    refused(api.get(url, headers=consultant.auth), 401, "Invalid or expired token")
+
+
+@sqlite_only
 def test_broadcast_read_state_is_per_reader(api, world):
     asha, ravi, consultant = world.client(), world.client(), world.consultant()
     everyone = send(api, world.admin, isGlobal=True, name="Maintenance").json()["data"]["_id"]

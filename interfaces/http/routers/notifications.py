@@ -5,19 +5,29 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Body as BodyParam
 from pydantic import Field
 
 from application.inbox import Reader
-from infrastructure.inbox_queries import SORTABLE, unread_plan
-from interfaces.http.deps import AppContainer, ObjectIdPath, Principal, read_model, require
+from domain.accounts import account_status_refusal
+from infrastructure.inbox_queries import SORTABLE, status_and_unread_plan
+from interfaces.http.deps import (
+    KIND_OF_ROLE,
+    AppContainer,
+    ObjectIdPath,
+    Principal,
+    bearer_token,
+    read_model,
+    require,
+)
 from interfaces.http.envelope import ERROR_RESPONSES, Document, Envelope, ok
 from interfaces.http.errors import ApiError
 from interfaces.http.fields import HEX24, Body, ObjectIdStr
 
 router = APIRouter(prefix="/notifications", tags=["notifications"], responses=ERROR_RESPONSES)
-Member = Annotated[Principal, Depends(require("Admin", "Consultant", "Client"))]
+MEMBER_ROLES = ("Admin", "Consultant", "Client")
+Member = Annotated[Principal, Depends(require(*MEMBER_ROLES))]
 Admin = Annotated[Principal, Depends(require("Admin"))]
 Consultant = Annotated[Principal, Depends(require("Consultant"))]
 
@@ -100,10 +110,27 @@ def list_notifications(
 
 
 @router.get("/unread-count", response_model=Envelope[dict[str, int]])
-async def unread_count(who: Member, app: AppContainer) -> Any:
-    """A lookup of the counters the projection keeps (never a scan of the inbox)."""
-    count = await read_model(app, unread_plan(who.id, who.role, datetime.now(UTC)))
-    return ok("Unread count fetched", {"count": count})
+async def unread_count(request: Request, app: AppContainer) -> Any:
+    """The bell's badge, polled on every page: the caller's account status and its unread count come
+    from ONE statement (the counters the projection keeps, never a scan of the inbox). The checks
+    are those of `deps.current_principal` and `require`, in the same order, with the same answers."""
+    token = bearer_token(request)
+    if not token:
+        raise ApiError(401, "Access denied. No token provided.")
+    claims = app.tokens.read_access_token(token)
+    if claims is None:
+        raise ApiError(401, "Invalid or expired token")
+    reader, role = str(claims["id"]), str(claims["role"])
+    found = await read_model(app, status_and_unread_plan(reader, role, datetime.now(UTC)))
+    kind = KIND_OF_ROLE.get(role)
+    if found is None or found[0] != kind:  # deleted account, or a token of another store
+        raise ApiError(401, "Invalid or expired token")
+    refusal = account_status_refusal(kind, found[1])
+    if refusal:
+        raise ApiError(403, refusal)
+    if role not in MEMBER_ROLES:
+        raise ApiError(403, "Forbidden: Access denied")
+    return ok("Unread count fetched", {"count": found[2]})
 
 
 @router.get("/grouped", response_model=Envelope[list[Group]])
