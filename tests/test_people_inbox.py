@@ -4,6 +4,8 @@ business events, expiry, counters under concurrency, the push, and rebuilds."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,9 +13,12 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
 from infrastructure.people_tables import PEOPLE_TABLES, inbox, inbox_counters, inbox_states
-from tests.conftest import bearer, employee_token, ok, refused
+from infrastructure.tables import projection_tracking
+from interfaces.http.app import create_app
+from tests.conftest import ROOT, bearer, employee_token, ok, refused, settings_env
 from tests.test_appointments import Listener, Party, World, next_weekday
 
 API = "/api/v1"
@@ -371,30 +376,53 @@ def rows(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
         return {t.name: sorted(map(tuple, conn.execute(sa.select(t))), key=repr) for t in PEOPLE_TABLES}
 
 
-def test_inbox_and_links_survive_a_rebuild_identically(api, world):
-    consultant, asha, ravi = world.consultant(), world.client(), world.client()
-    day = next_weekday(1)
-    world.book(asha, consultant, day, "09:00", "10:00")
-    world.book(ravi, consultant, day, "10:15", "11:15")
-    broadcast = send(api, world.admin, isGlobal=True).json()["data"]["_id"]
-    api.patch(f"{API}/notifications/{broadcast}/read", headers=asha.auth)
-    api.delete(f"{API}/notifications/{broadcast}", headers=ravi.auth)
-    api.post(f"{API}/notifications/mark-all-read", headers=consultant.auth)
-    link = api.get(f"{API}/client-consultants", headers=consultant.auth).json()["data"]["data"][0]["_id"]
-    api.patch(f"{API}/client-consultants/{link}/status", json={"status": "Inactive"}, headers=consultant.auth)
-    container = api.app.state.container
-    before = rows(container.engine)
-    assert len(before["links"]) == 2 and before["inbox_counters"] and before["inbox_states"]
-
-    runner = container.people_runner
-    with container.engine.begin() as conn:  # the tables dropped to nothing, as a first run finds them
-        for table in PEOPLE_TABLES:
-            conn.execute(table.delete())
-    assert rows(container.engine)["links"] == []
-    runner.reset()
-    runner.catch_up()
-    assert rows(container.engine) == before
-    counters_match_a_scan(container.engine, [(asha.id, "Client"), (ravi.id, "Client"), (consultant.id, "Consultant")])
+def test_inbox_and_links_survive_a_rebuild_identically(settings):
+    """`consult rebuild` (a subprocess, no server on the store) reproduces every row of the inbox and
+    the links, from tables emptied as a first run over an older store finds them."""
+    with TestClient(create_app(settings)) as api:
+        world = World(api)
+        consultant, asha, ravi = world.consultant(), world.client(), world.client()
+        day = next_weekday(1)
+        world.book(asha, consultant, day, "09:00", "10:00")
+        world.book(ravi, consultant, day, "10:15", "11:15")
+        broadcast = send(api, world.admin, isGlobal=True).json()["data"]["_id"]
+        send(api, world.admin, recipient=asha.id, expiresAt=(datetime.now(UTC) + timedelta(days=1)).isoformat())
+        api.patch(f"{API}/notifications/{broadcast}/read", headers=asha.auth)
+        api.delete(f"{API}/notifications/{broadcast}", headers=ravi.auth)
+        api.post(f"{API}/notifications/mark-all-read", headers=consultant.auth)
+        link = api.get(f"{API}/client-consultants", headers=consultant.auth).json()["data"]["data"][0]["_id"]
+        api.patch(f"{API}/client-consultants/{link}/status", json={"status": "Inactive"}, headers=consultant.auth)
+        tokens = {who.id: who.token for who in (asha, ravi, consultant)}
+        answers = {who: (inbox_of(api, token), unread(api, token)) for who, token in tokens.items()}
+    engine = sa.create_engine(settings.sqlalchemy_url)
+    try:
+        before = rows(engine)
+        assert len(before["links"]) == 2 and before["inbox_counters"] and before["inbox_states"]
+        with engine.begin() as conn:  # as an older store meets this projection: no rows, no tracking row
+            for table in PEOPLE_TABLES:
+                conn.execute(table.delete())
+            conn.execute(projection_tracking.delete().where(projection_tracking.c.name == "people"))
+        with TestClient(create_app(settings)):  # its first run derives everything from the events
+            pass
+        assert rows(engine) == before
+        with engine.begin() as conn:
+            for table in PEOPLE_TABLES:
+                conn.execute(table.delete())
+        done = subprocess.run(
+            [sys.executable, "-m", "interfaces.cli", "rebuild"],
+            env=settings_env(settings),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert rows(engine) == before
+        counters_match_a_scan(engine, [(asha.id, "Client"), (ravi.id, "Client"), (consultant.id, "Consultant")])
+    finally:
+        engine.dispose()
+    with TestClient(create_app(settings, run_projections=False)) as api:
+        assert {who: (inbox_of(api, token), unread(api, token)) for who, token in tokens.items()} == answers
 
 
 @sqlite_only
