@@ -197,11 +197,11 @@ def build(
         batch_size=2000,
     )
     runner.ensure_tracking_row()
-    people_runner = ProjectionRunner(
+    people_runner = ProjectionRunner(  # the same log, its own tracking row
         PEOPLE,
-        read_notifications=runner._read,
+        read_notifications=lambda start, limit: list(market.recorder.select_notifications(start, limit)),
         decode=market.mapper.to_domain_event,
-        max_position=runner._max_position,
+        max_position=lambda: market.recorder.max_notification_id() or 0,
         engine=runner.engine,
         projectors=[PeopleProjector()],
         broadcaster=runner.broadcaster,
