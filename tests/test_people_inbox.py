@@ -303,6 +303,8 @@ def test_delete_all_and_expiry(api, world):
     send(api, world.admin, recipient=asha.id, name="Expired", expiresAt=past)
     send(api, world.admin, recipient=asha.id, name="Expiring", expiresAt=soon)
     assert sorted(names(inbox_of(api, asha))) == ["Clients", "Expiring", "Notice"] and unread(api, asha) == 3
+    (expiring,) = [i for i in inbox_of(api, asha)["data"] if i["name"] == "Expiring"]
+    assert expiring["expiresAt"].endswith("Z") and expiring["expiresAt"][:16] == soon.replace("+00:00", "")[:16]
     ok(api.patch(f"{API}/notifications/{mine}/read", headers=asha.auth), 200, "Notification marked as read")
     assert unread(api, asha) == 2
     cleared = ok(api.delete(f"{API}/notifications/all", headers=asha.auth), 200, "Your notifications deleted")

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from application.inbox import Reader
 from domain.accounts import account_status_refusal
+from infrastructure.directory_projection import iso_utc
 from infrastructure.inbox_queries import SORTABLE, status_and_unread_plan
 from interfaces.http.deps import (
     KIND_OF_ROLE,
@@ -150,7 +151,7 @@ def create(body: NotificationCreate, who: Admin, app: AppContainer) -> Any:
     content = body.model_dump()
     content["recipient"] = content["recipient"].lower() if content["recipient"] else None
     if body.expiresAt is not None:
-        content["expiresAt"] = body.expiresAt.astimezone().isoformat()
+        content["expiresAt"] = iso_utc(body.expiresAt)  # as every date of the documents
     notification_id = app.inbox.send(_reader(who), content)
     found = app.inbox.reads.find(notification_id, content["recipient"] or who.id, body.recipientRole or who.role)
     return ok("Notification created", found.document if found else {"_id": notification_id}, 201)
