@@ -266,15 +266,20 @@ def test_available_slots_honour_time_off_breaks_status_and_new_clients(api):
     assert slots(api, client["token"], consultant_id, tuesday + timedelta(days=1)) == []
     assert slots(api, admin, consultant_id, tuesday + timedelta(days=1)) != []
     engine = api.app.state.container.write_engine
-    from infrastructure.tables import client_links
+    from infrastructure.people_tables import links
 
+    earlier = datetime(2030, 1, 1, tzinfo=UTC)
     with engine.begin() as conn:  # an existing client (linked by an earlier booking) still sees the slots
         conn.execute(
-            client_links.insert().values(
+            links.insert().values(
+                id="c" * 24,
                 client_id=client["user"]["id"],
                 consultant_id=consultant_id,
                 status="Active",
-                created_at="2030-01-01T00:00:00.000Z",
+                notes="Auto-linked via appointment booking",
+                linked_at=earlier,
+                created_at=earlier,
+                updated_at=earlier,
             )
         )
     assert slots(api, client["token"], consultant_id, tuesday + timedelta(days=1)) != []
