@@ -1,6 +1,6 @@
 """Notifications are events too: each one is a small aggregate recorded with the command that
-caused it, so a future inbox can be rebuilt from history. The push (`notification:new`) is done by
-the projection after commit."""
+caused it, and what a reader does with its inbox is an event of its `Inbox`, so the inbox is rebuilt
+from history (`infrastructure.people_projection`), which also pushes `notification:new` after commit."""
 
 from __future__ import annotations
 
