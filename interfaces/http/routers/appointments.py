@@ -19,9 +19,10 @@ from domain.ids import is_object_id
 from interfaces.http.deps import AppContainer, CurrentUser, ObjectIdPath, Principal, read_model, turns_of
 from interfaces.http.envelope import ERROR_RESPONSES, Document, Envelope, ok
 from interfaces.http.fields import Body, ObjectIdStr
+from interfaces.http.money import Amount, AmountNumber, ExactJsonRoute
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/appointments", tags=["appointments"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/appointments", tags=["appointments"], responses=ERROR_RESPONSES, route_class=ExactJsonRoute)
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 TIME_PATTERN = r"^([01]?\d|2[0-3]):[0-5]\d$"
 Text = Annotated[str, Field(max_length=2000)]
@@ -69,7 +70,7 @@ class PaypalProof(BaseModel):
 
 
 class PaymentBody(Body):
-    amount: Annotated[float, Field(ge=0)] | None = None
+    amount: Amount | None = None
     status: Literal["Pending", "Success", "Failed"] | None = None
     method: str | None = None
     transactionId: str | None = None
@@ -87,7 +88,7 @@ class BookBody(Body):
     status: Literal["Upcoming", "Completed", "Cancelled"] | None = None
     reason: Text | None = None
     notes: Text | None = None
-    fee: Annotated[float, Field(ge=0)] | None = None
+    fee: AmountNumber | None = None
     holdId: ObjectIdStr | None = None
     payment: PaymentBody | None = None
 
@@ -99,7 +100,7 @@ class ChangeBody(Body):
     reason: Text | None = None
     notes: Text | None = None
     session: Literal["Video Call"] | None = None
-    fee: Annotated[float, Field(ge=0)] | None = None
+    fee: AmountNumber | None = None
     category: str | None = None
 
     @model_validator(mode="after")
@@ -261,6 +262,7 @@ def book(body: BookBody, who: CurrentUser, app: AppContainer) -> Any:
             body.endAt,
             fields,
             payment=proof,
+            category=body.category,
         )
         document = app.appointments.document(appointment_id, populated=False)
         if again:

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
-from pydantic import Field, field_validator
+from pydantic import field_validator
 from pydantic_core import PydanticCustomError
 
 from interfaces.http.deps import AppContainer
 from interfaces.http.envelope import ERROR_RESPONSES, Envelope, ok
 from interfaces.http.fields import Body, Currency, Email, FullName, Mobile, StrongPassword, rule
+from interfaces.http.money import AmountNumber, ExactJsonRoute
 
-router = APIRouter(prefix="/auth", tags=["auth"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/auth", tags=["auth"], responses=ERROR_RESPONSES, route_class=ExactJsonRoute)
 
 OtpCode = Annotated[
     str,
@@ -65,7 +66,7 @@ class RegistrationFields(Body):
     category: str | dict[str, Any] | None = None
     subcategory: str | dict[str, Any] | None = None
     categories: list[CategoryEntry] | None = None
-    fees: Annotated[float, Field(ge=0)] | None = None
+    fees: AmountNumber | None = None
     currency: Currency | None = None
     password: Annotated[str, rule(lambda v: len(v) >= 6, "Password must be at least 6 characters long")] | None = None
     _role = _role_message("Role must be either Client or Consultant", ("Client", "Consultant"))

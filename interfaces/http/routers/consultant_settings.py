@@ -18,8 +18,14 @@ from domain.errors import Forbidden, NotFound
 from interfaces.http.deps import HEX_ID, AppContainer, Principal, require
 from interfaces.http.envelope import ERROR_RESPONSES, Document, Envelope, ok
 from interfaces.http.fields import Body, ObjectIdStr, PartialBody, rule
+from interfaces.http.money import AmountNumber, ExactJsonRoute
 
-router = APIRouter(prefix="/consultant-settings", tags=["consultant settings"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/consultant-settings",
+    tags=["consultant settings"],
+    responses=ERROR_RESPONSES,
+    route_class=ExactJsonRoute,
+)
 Manager = Annotated[Principal, Depends(require("Admin", "Consultant"))]
 ConsultantIdPath = Annotated[str, Path(pattern=HEX_ID, description="the Consultant _id"), AfterValidator(str.lower)]
 
@@ -187,9 +193,9 @@ class Privacy(Body):
 
 
 class Fees(Body):
-    initial: Annotated[float, Field(ge=0)] | None = None
-    followUp: Annotated[float, Field(ge=0)] | None = None
-    emergency: Annotated[float, Field(ge=0)] | None = None
+    initial: AmountNumber | None = None
+    followUp: AmountNumber | None = None
+    emergency: AmountNumber | None = None
 
 
 class Qualification(Body):

@@ -12,9 +12,10 @@ from domain.profiles import PUBLIC_CONSULTANT_FIELDS
 from interfaces.http.deps import AppContainer, ObjectIdPath, Principal, require
 from interfaces.http.envelope import ERROR_RESPONSES, Document, Envelope, ok
 from interfaces.http.fields import Body, Currency, Email, PartialBody, length
+from interfaces.http.money import AmountNumber, ExactJsonRoute
 from interfaces.http.routers.auth import CategoryEntry
 
-router = APIRouter(prefix="/consultants", tags=["consultants"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/consultants", tags=["consultants"], responses=ERROR_RESPONSES, route_class=ExactJsonRoute)
 Admin = Annotated[Principal, Depends(require("Admin"))]
 Member = Annotated[Principal, Depends(require("Admin", "Consultant", "Client"))]
 AdminOrConsultant = Annotated[Principal, Depends(require("Admin", "Consultant"))]
@@ -73,7 +74,7 @@ class ConsultantFields(Body):
     subcategory: Annotated[str, length(0, 100, "subcategory")] | CategoryObject | None = None
     tags: list[str] | str | None = None
     regNo: str | None = None
-    fees: Annotated[float, Field(ge=0)] | None = None
+    fees: AmountNumber | None = None
     currency: Currency | None = None
     gender: str | None = None
     yearsOfExperience: Annotated[float, Field(ge=0)] | None = None

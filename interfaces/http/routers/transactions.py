@@ -5,7 +5,6 @@ the existing backend did, not the `{success, message, data}` envelope."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,11 +13,13 @@ from fastapi.responses import JSONResponse
 from domain.errors import DomainError
 from domain.ids import is_object_id
 from domain.ledger import KINDS
+from domain.money import AmountRefused
 from interfaces.http.deps import AppContainer, CurrentUser
 from interfaces.http.envelope import CompactJSONResponse
+from interfaces.http.money import ExactJsonRoute
 from interfaces.http.routers.payments import positive_amount
 
-router = APIRouter(prefix="/transactions", tags=["transactions"])
+router = APIRouter(prefix="/transactions", tags=["transactions"], route_class=ExactJsonRoute)
 
 
 def _message(status: int, message: str) -> JSONResponse:
@@ -85,8 +86,11 @@ async def payout(request: Request, who: CurrentUser, app: AppContainer) -> Any:
         return _message(400, "Consultant ID and Amount are required")
     if not isinstance(consultant_id, str) or not is_object_id(consultant_id.lower()):
         return _message(400, "Invalid consultant ID")
-    amount = positive_amount(raw_amount)
-    if amount is None or amount != amount.quantize(Decimal("0.01")):
+    try:
+        amount = positive_amount(raw_amount)
+    except AmountRefused as refusal:  # over MAX_AMOUNT
+        return _message(400, refusal.message)
+    if amount is None:
         return _message(400, "Amount must be a positive number with at most two decimals")
     notes, reference = body.get("notes"), body.get("referenceId")
     if (notes is not None and not isinstance(notes, str)) or (reference is not None and not isinstance(reference, str)):
