@@ -214,6 +214,8 @@ def get_appointment(id: ObjectIdPath, who: CurrentUser, app: AppContainer) -> An
 async def hold(body: HoldBody, who: CurrentUser, app: AppContainer, request: Request) -> Any:
     """Hold a slot for five minutes (clients, for themselves); an identical retry refreshes the hold.
     Holds of one consultant-day take turns in this process (`interfaces.http.turns`)."""
+    if who.role not in ("Client", "Consultant"):  # the route's roles (contract availability §2.2)
+        raise Forbidden("Forbidden: Access denied")
     if not body.consultant or not body.client:
         raise Invalid("Consultant and Client are required")
     zone = _zone(app)
