@@ -81,6 +81,7 @@ def test_a_consultant_cannot_forge_money_by_direct_create(api):
     assert [t for t in world.transactions(world.admin, type="Payout")["data"]] == []
 
 
+@sqlite_only
 def test_only_admins_record_success_and_completion_waits_for_the_end(api):
     world = Money(api)
     consultant, client = world.paid_consultant(fees=1000, percent=10), world.client()
@@ -242,6 +243,7 @@ def test_one_rounding_rule_everywhere():
 # -- §5: the hold route's two contract points --------------------------------------------------------
 
 
+@sqlite_only
 def test_admin_hold_is_refused_and_the_confirmed_category_is_stored(api):
     world = Money(api)
     admin = bearer(world.admin)
