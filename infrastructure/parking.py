@@ -43,9 +43,13 @@ TRANSIENT = (
 
 
 def is_transient(error: BaseException) -> bool:
-    """An error that says nothing about the event: retry the batch, never park it."""
+    """An error that says nothing about the event: retry the batch, never park it. PostgreSQL's
+    "program limit exceeded" (a value too big for an index) is an OperationalError caused by the
+    event itself: retrying it would jam the projection, so it is parked like a constraint."""
     if isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated:
         return True
+    if isinstance(getattr(error, "orig", error), psycopg.errors.ProgramLimitExceeded):
+        return False
     return isinstance(error, TRANSIENT)
 
 
