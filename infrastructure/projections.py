@@ -26,6 +26,7 @@ from eventsourcing.utils import get_topic
 
 from infrastructure import parking
 from infrastructure.barrier import Barrier as Barrier  # the read-your-writes wait (re-exported)
+from infrastructure.parking_runner import PartsMixin
 from infrastructure.tables import projection_tracking
 
 log = logging.getLogger(__name__)
@@ -157,7 +158,7 @@ def _processed(row: dict[str, Any], processors: dict[str, Any]) -> dict[str, Any
     return {k: processors[k](v) if k in processors else v for k, v in row.items()}
 
 
-class ProjectionRunner:
+class ProjectionRunner(PartsMixin):
     def __init__(
         self,
         name: str,
@@ -177,6 +178,7 @@ class ProjectionRunner:
         self.projectors = list(projectors)
         self.broadcaster = broadcaster or NullBroadcaster()
         self.batch_size = batch_size
+        self.batch_type, self.moved_type = Batch, _Moved  # for PartsMixin
         self._lock = threading.Lock()
         self.position = 0
         # notifications this process committed, by id, until projected (see `offer`)
@@ -316,83 +318,6 @@ class ProjectionRunner:
         for callback in batch.after_commit:
             callback()
         return batch
-
-    def _apply_in_parts(self, notifications: list[Any]) -> list[Batch]:
-        """Apply a batch that failed as halves (recursively), down to single events, which are parked
-        where they fail: k bad events among n cost about 2k*log2(n) extra transactions. Advances
-        `self.position` with each committed part; stops when another worker moved the position."""
-        if len(notifications) == 1:
-            try:
-                return [self._apply_single(notifications[0])]
-            except _Moved as moved:
-                self.position = moved.position
-                return []
-        half = len(notifications) // 2
-        batches: list[Batch] = []
-        for part in (notifications[:half], notifications[half:]):
-            try:
-                batches.append(self._apply(part, self.position, part[-1].id))
-                self.position = part[-1].id
-            except _Moved as moved:
-                self.position = moved.position
-                return batches
-            except Exception as error:
-                if parking.is_transient(error):
-                    raise
-                batches.extend(self._apply_in_parts(part))
-                if self.position < part[-1].id:
-                    return batches  # another worker moved the tracking position
-        return batches
-
-    def _apply_single(self, notification: Any) -> Batch:
-        """Apply one event projector by projector, each in a savepoint; park it for a projector that
-        fails on it. The rows of the others, the parked rows and the tracking position commit together."""
-        start, position = self.position, notification.id
-        parked: list[parking.Parked] = []
-        with self.engine.begin() as conn:
-            batch = Batch(conn, start=start, end=position)
-            self._claim(conn, start, position)  # first: a savepoint's rollback never undoes the claim
-            try:
-                event = self._decode(notification)
-            except Exception as error:
-                if parking.is_transient(error):
-                    raise
-                parked.append(parking.record(conn, self.name, notification, error))
-                event = None
-            for projector in self.projectors if event is not None else ():
-                if hasattr(projector, "unneeded") and position in projector.unneeded([notification]):
-                    continue
-                emits, callbacks, pending = len(batch.emits), len(batch.after_commit), dict(batch.pending)
-                try:
-                    with conn.begin_nested():
-                        projector.apply(batch, event, position)
-                        projector.flush(batch)
-                        batch.conn  # noqa: B018  (runs the inserts it handed over)
-                except Exception as error:
-                    if parking.is_transient(error):
-                        raise
-                    del batch.emits[emits:], batch.after_commit[callbacks:]
-                    batch.pending, batch.inserts = pending, []
-                    parked.append(parking.record(conn, parking.projector_name(projector), notification, error))
-        self.position = position
-        for callback in batch.after_commit:
-            callback()
-        if parked:
-            self._remember_parked(position, parked[0].error)
-        return batch
-
-    def _remember_parked(self, position: int, error: str) -> None:
-        with self._offered_lock:
-            self.parked[position] = error
-            while len(self.parked) > parking.RECENT_MAX:
-                self.parked.pop(next(iter(self.parked)))
-
-    def parked_in(self, first: int, last: int) -> str | None:
-        """The error of an event this runner parked between `first` and `last` (None if none)."""
-        if not self.parked:
-            return None
-        with self._offered_lock:
-            return next((error for position, error in self.parked.items() if first <= position <= last), None)
 
     def _claim(self, conn: sa.Connection, start: int, end: int) -> None:
         """Advance the tracking row from `start` to `end` in this transaction, which locks it until
