@@ -11,6 +11,7 @@ import dataclasses
 import importlib
 import inspect
 import logging
+import os
 import pkgutil
 import re
 import time
@@ -20,6 +21,7 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
+import psycopg
 import pytest
 import sqlalchemy as sa
 from eventsourcing.domain import Aggregate, CanMutateAggregate
@@ -280,3 +282,35 @@ def test_an_api_process_without_projections_learns_of_the_parking_from_the_table
         assert "Fine" in category_titles(api_process.engine)  # visible when the command returned
     finally:
         api_process.close()
+
+
+def test_errors_caused_by_the_event_park_and_connection_errors_retry(settings: Any) -> None:
+    """Classified on real errors of the backend: a value too big for an index (PostgreSQL's "program
+    limit exceeded", an OperationalError) is the event's fault and must park, or the runner would retry
+    it for ever; a lost connection says nothing about the event."""
+    from infrastructure.database import create_read_engine
+
+    engine = create_read_engine(settings)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE parking_probe (x TEXT NOT NULL)")
+            conn.exec_driver_sql("CREATE INDEX parking_probe_x ON parking_probe (x)")
+        caught = []
+        for value in (None, os.urandom(8000).hex()):
+            try:
+                with engine.begin() as conn:
+                    conn.execute(sa.text("INSERT INTO parking_probe VALUES (:x)"), {"x": value})
+            except sa.exc.DBAPIError as error:
+                caught.append(error)
+        assert caught and not any(parking.is_transient(error) for error in caught)
+        if settings.uses_postgres:
+            assert isinstance(caught[-1].orig, psycopg.errors.ProgramLimitExceeded)
+            assert isinstance(caught[-1], sa.exc.OperationalError)
+    finally:
+        engine.dispose()
+    unreachable = sa.create_engine(
+        "postgresql+psycopg://nobody@127.0.0.1:1/none" if settings.uses_postgres else "sqlite:////nonexistent/dir/x.db"
+    )
+    with pytest.raises(sa.exc.DBAPIError) as lost:
+        unreachable.connect()
+    assert parking.is_transient(lost.value)
