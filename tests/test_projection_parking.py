@@ -189,11 +189,22 @@ ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topi
 BOUNDARIES: dict[str, Any] = {"none": None, "empty": "", "huge": 10**30, "text": "ü漢😀\x00'\"\\"}
 
 
+def make_event(aggregate: type, cls: type, values: dict[str, Any], originator: Any, version: int) -> Any:
+    """An event of `cls` with `values` for every attribute of its own (the envelope stays valid)."""
+    envelope = {f.name for f in dataclasses.fields(cls)}
+    extra = {"originator_topic": get_topic(aggregate)} if "originator_topic" in envelope else {}
+    return cls(originator_id=originator, originator_version=version, timestamp=datetime.now(UTC), **extra, **values)
+
+
+def own_fields(cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls) if f.name not in ENVELOPE]
+
+
 def boundary_events(existing: dict[type, list[Any]]) -> list[Any]:
     keys = projector_keys()
     events = []
     for aggregate, cls in event_classes():
-        fields = [f.name for f in dataclasses.fields(cls) if f.name not in ENVELOPE]
+        fields = own_fields(cls)
         for index, value in enumerate(BOUNDARIES.values()):
             for nested in (False, True):
                 if nested and not fields:
@@ -201,21 +212,43 @@ def boundary_events(existing: dict[type, list[Any]]) -> list[Any]:
                 values = {name: ({key: value for key in keys} if nested else value) for name in fields}
                 ids = existing.get(aggregate) or []
                 originator = ids[index % len(ids)] if ids and index % 2 == 0 else uuid4()
-                extra = (
-                    {"originator_topic": get_topic(aggregate)}
-                    if "originator_topic" in {f.name for f in dataclasses.fields(cls)}
-                    else {}
-                )
-                events.append(
-                    cls(  # type: ignore[call-arg]
-                        originator_id=originator,
-                        originator_version=1_000_000 + len(events),
-                        timestamp=datetime.now(UTC),
-                        **extra,
-                        **values,
-                    )
-                )
+                events.append(make_event(aggregate, cls, values, originator, 1_000_000 + len(events)))
     return events
+
+
+def test_one_bad_event_costs_no_good_event_of_its_batch(container: Any) -> None:
+    """Read models and reporting: the good events around a bad one in one batch are all applied, the
+    bad one is parked, and the tracking position ends after the batch."""
+    from domain.ledger import Transaction
+    from reporting.wiring import attach
+
+    market = container.market
+    market.on_saved = None  # the runner reads the four events from the log, as one batch
+    attach(container)
+    store = container.reporting
+    good = [
+        Category(category_id=f"{i:024x}", fields={"title": f"Good {i}", "status": "Active"}, parent_id=None)
+        for i in (1, 2)
+    ]
+    bad_models = Category(category_id=f"{3:024x}", fields=BAD_CATEGORY, parent_id=None)
+    huge = {name: 10**30 for name in own_fields(Transaction.Recorded)}
+    bad_reporting = make_event(Transaction, Transaction.Recorded, huge, uuid4(), 1)  # DECIMAL(18, 2) overflows
+    market.save(good[0])
+    market.recorder.insert_events([market.mapper.to_stored_event(bad_reporting)])
+    market.save(bad_models, good[1])
+    last = market.recorder.max_notification_id()
+    assert container.runner.batch_size >= 4 and store.batch_size >= 4
+    container.runner.catch_up()
+    store.catch_up()
+    assert {"Good 1", "Good 2"} <= category_titles(container.engine)
+    assert "X" not in category_titles(container.engine)
+    assert container.runner.committed_position() == last == store.position == store.committed_position()
+    assert [e.projection for e in parking.listed(container.engine)].count("directory") == 1
+    with store.reading() as con:
+        titles = {row[0] for row in con.execute("SELECT title FROM categories").fetchall()}
+    assert {"Good 1", "Good 2", "X"} <= titles  # the reporting store holds a null status
+    [parked] = store.parked_events()
+    assert parked.topic == get_topic(Transaction.Recorded) and parked.position < last
 
 
 def test_every_projection_parks_or_applies_every_event_type_with_boundary_values(container: Any) -> None:
