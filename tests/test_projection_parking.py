@@ -108,6 +108,8 @@ def test_a_bad_event_is_parked_and_the_service_goes_on(
     try:
         body = httpx.get(running.url + "/api/v1/health", timeout=5).json()["data"]
         assert body["status"] == "degraded" and body["parkedEvents"] == 1
+        assert cli(monkeypatch, settings, "doctor") == 1  # the server holds the DuckDB file: doctor reads around it
+        assert f"position {position}" in capsys.readouterr().err
     finally:
         running.stop()
 
