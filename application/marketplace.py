@@ -41,7 +41,7 @@ class KeyTaken(Conflict):
 
 
 class NoBarrier:
-    def wait_for(self, position: int) -> None:
+    def wait_for(self, position: int, first: int | None = None) -> None:
         return None
 
 
@@ -95,18 +95,22 @@ class Marketplace(Application[Any]):
 
     def commit(self, *aggregates: Aggregate | None) -> int:
         """Save in one atomic write; return the last notification id (0 when nothing changed)."""
-        recordings = self.save(*aggregates)
-        return max((r.notification.id for r in recordings), default=0)
+        return self._commit_range(*aggregates)[1]
+
+    def _commit_range(self, *aggregates: Aggregate | None) -> tuple[int, int]:
+        """Save in one atomic write; return the first and last notification ids (0, 0: nothing changed)."""
+        ids = [r.notification.id for r in self.save(*aggregates)]
+        return (min(ids), max(ids)) if ids else (0, 0)
 
     def run(self, command: Callable[[], tuple[T, list[Aggregate | None]]]) -> T:
         """Run `command` (load, decide, return result and aggregates to save) with retries on
         version conflicts, then wait until the projections reflect it (read-your-writes)."""
-        result, position = self._attempts(command)
+        result, (first, position) = self._attempts(command)
         if position:
-            self.barrier.wait_for(position)
+            self.barrier.wait_for(position, first)  # raises when a projection parked one of these events
         return result
 
-    def _attempts(self, command: Callable[[], tuple[T, list[Aggregate | None]]]) -> tuple[T, int]:
+    def _attempts(self, command: Callable[[], tuple[T, list[Aggregate | None]]]) -> tuple[T, tuple[int, int]]:
         for attempt in range(MAX_ATTEMPTS):
             outer = getattr(self._attempt, "loaded", None), getattr(self._attempt, "shared", None)
             self._attempt.loaded, self._attempt.shared = {}, set()
@@ -114,9 +118,9 @@ class Marketplace(Application[Any]):
                 result, aggregates = command()
                 if self._outdated(aggregates):  # this process already committed a newer version
                     continue  # retry at once from a fresh load, without a write that must fail
-                position = self.commit(*aggregates)
+                positions = self._commit_range(*aggregates)
                 self._committed(aggregates)
-                return result, position
+                return result, positions
             except RecordConflictError:
                 if attempt == MAX_ATTEMPTS - 1:
                     raise
