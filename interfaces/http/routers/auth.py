@@ -37,6 +37,7 @@ class SendOtpBody(Body):
 
 
 class VerifyOtpBody(Body):
+    nullable = frozenset({"role"})
     mobile: Mobile
     otp: OtpCode
     role: str | None = None
@@ -46,12 +47,14 @@ class VerifyOtpBody(Body):
 
 
 class LoginBody(Body):
+    nullable = frozenset({"role"})
     email: Email
     password: Annotated[str, rule(lambda v: v != "", "Password is required")]
     role: str | None = None
 
 
 class CategoryEntry(Body):
+    nullable = frozenset({"categoryName", "subcategoryId", "subcategoryName"})
     categoryId: Annotated[str, rule(lambda v: v != "", '"categoryId" is not allowed to be empty')] | None = None
     categoryName: str | None = None
     subcategoryId: str | None = None
@@ -59,6 +62,8 @@ class CategoryEntry(Body):
 
 
 class RegistrationFields(Body):
+    # the handler drops nulls (`exclude_none`): null means "not given" on the optional fields
+    nullable = frozenset({"category", "subcategory", "categories", "currency", "password", "fees"})
     fullName: FullName
     email: Email
     role: str
@@ -80,6 +85,7 @@ class SignupBody(RegistrationFields):
 
 
 class ForgotPasswordBody(Body):
+    nullable = frozenset({"role"})
     email: Email
     role: AnyRole | None = None
 

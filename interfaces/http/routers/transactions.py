@@ -16,6 +16,7 @@ from domain.ids import is_object_id
 from domain.ledger import KINDS
 from interfaces.http.deps import AppContainer, CurrentUser
 from interfaces.http.envelope import CompactJSONResponse
+from interfaces.http.fields import MAX_PAGE
 from interfaces.http.routers.payments import positive_amount
 
 router = APIRouter(prefix="/transactions", tags=["transactions"])
@@ -47,7 +48,7 @@ def list_transactions(
     """Newest first. Admin: all, or `consultant=X` (user or consultant X); consultant: its own;
     others: where they are the user or the consultant. `limit` (default 10) is clamped to 1..100."""
     page_number, size = _whole(page, 1), _whole(limit, 10)
-    if page_number is None or page_number < 1:
+    if page_number is None or not 1 <= page_number <= MAX_PAGE:
         return _message(400, "Invalid page: a positive integer is required")
     if size is None:
         return _message(400, "Invalid limit: an integer is required")
