@@ -79,6 +79,25 @@ class Body(BaseModel):
     # fields on which an explicit `null` means "no value" (cleared or ignored); null elsewhere is a 400
     nullable: ClassVar[frozenset[str]] = frozenset()
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> Any:
+        """The OpenAPI shows `null` only where `nullable` accepts it (clients and fuzzers read it)."""
+        schema = handler(core_schema)
+        target = handler.resolve_ref_schema(schema)
+        for name, prop in target.get("properties", {}).items():
+            variants = prop.get("anyOf")
+            if name in cls.nullable or not variants:
+                continue
+            kept = [variant for variant in variants if variant.get("type") != "null"]
+            if len(kept) == 1:
+                del prop["anyOf"]
+                prop.update(kept[0])
+            else:
+                prop["anyOf"] = kept
+            if prop.get("default", 0) is None:
+                del prop["default"]
+        return schema
+
     @field_validator("*", mode="before")
     @classmethod
     def _storable(cls, value: Any, info: ValidationInfo) -> Any:

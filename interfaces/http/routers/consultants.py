@@ -63,10 +63,13 @@ class Commission(Body):
 
 
 class ConsultantFields(Body):
-    # optional profile text the detail view answers as null (and the profile form may send back);
-    # identity, contact, category, money and status fields refuse null
+    # optional profile text the detail view answers as null (and the profile form may send back), and
+    # `name`/`displayName`, which the store derives from each other; contact, category, money and
+    # status fields refuse null (and `firstName`/`lastName`, which would be joined as text)
     nullable = frozenset(
         {
+            "name",
+            "displayName",
             "alternatePhone",
             "subcategory",
             "tags",
