@@ -47,8 +47,13 @@ def problems(value: Any, path: str = "", depth: int = 0) -> Iterator[tuple[str, 
 
 
 def event_problems(event: Any) -> list[tuple[str, str]]:
-    state = {k: v for k, v in vars(event).items() if k not in ENVELOPE}
-    return list(problems(state))
+    """An attribute holding a dict (`fields`, `changes`, `profile`) holds what the request sent:
+    its keys are reported as they were sent (`title`, not `fields.title`)."""
+    found: list[tuple[str, str]] = []
+    for name, value in vars(event).items():
+        if name not in ENVELOPE:
+            found.extend(problems(value, "" if isinstance(value, dict) else name, 1))
+    return found
 
 
 def check_events(events: Iterable[Any]) -> None:

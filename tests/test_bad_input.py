@@ -178,3 +178,50 @@ def test_wrong_types_are_refused(api: Any, admin: dict[str, str]) -> None:
     )
     assert reply.status_code in (200, 400), reply.text
     _writes_still_visible(api, admin)
+
+
+def test_payout_text_with_nul_is_refused(api: Any, admin: dict[str, str]) -> None:
+    consultant_id, _ = _consultant(api, admin)
+    for body in ({"notes": "n\u0000"}, {"referenceId": "ref\u0000"}):
+        reply = api.post(
+            "/api/v1/transactions/payout", headers=admin, json={"consultantId": consultant_id, "amount": 1, **body}
+        )
+        assert reply.status_code == 400, reply.text
+        assert reply.json() == {"message": "notes and referenceId must not contain NUL characters"}
+
+
+# -- the domain's guard: the last line before the event store, whatever the caller ---------------
+
+
+def test_storable_values() -> None:
+    from domain.storable import MAX_STORED_TEXT, problems
+
+    assert list(problems({"a": "fine", "b": [1, 2.5, True, None], "c": {"d": "ü" * 100}})) == []
+    assert list(problems({"a": "x\x00"})) == [("a", "must not contain NUL characters")]
+    assert list(problems({"a": {"b": ["y" * (MAX_STORED_TEXT + 1)]}})) == [
+        ("a.b", f"must be at most {MAX_STORED_TEXT} characters")
+    ]
+    assert list(problems({"n": float("nan"), "i": 2**64, "k": {"\x00": 1}})) == [
+        ("n", "is out of range"),
+        ("i", "is out of range"),
+        ("k", "must not contain NUL characters"),
+    ]
+
+
+def test_a_command_never_records_an_unstorable_event(container: Any) -> None:
+    """Called below the HTTP layer (as an import or a future route would): refused, nothing stored."""
+    from domain.errors import Invalid
+
+    before = container.market.recorder.max_notification_id()
+    for fields in (
+        {"title": "Tax\x00"},
+        {"title": "Tax", "description": "d" * 50_000},
+        {"title": "T", "rating": 1e300},
+    ):
+        with pytest.raises(Invalid) as refused:
+            container.people.create_category({"status": "Active", **fields})
+        assert refused.value.status == 400 and refused.value.message == "Validation failed"
+        assert refused.value.errors and refused.value.errors[0]["field"] in fields
+    assert container.market.recorder.max_notification_id() == before
+    container.people.create_category({"title": "Tax", "status": "Active"})
+    assert container.market.recorder.max_notification_id() > (before or 0)

@@ -92,6 +92,8 @@ async def payout(request: Request, who: CurrentUser, app: AppContainer) -> Any:
     notes, reference = body.get("notes"), body.get("referenceId")
     if (notes is not None and not isinstance(notes, str)) or (reference is not None and not isinstance(reference, str)):
         return _message(400, "notes and referenceId must be strings")
+    if any("\x00" in text for text in (notes, reference) if text):
+        return _message(400, "notes and referenceId must not contain NUL characters")
     if notes is not None and len(notes) > 1000:
         return _message(400, "notes must be at most 1000 characters")
     if reference is not None and not (1 <= len(reference.strip()) <= 100):
