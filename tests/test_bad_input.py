@@ -225,3 +225,21 @@ def test_a_command_never_records_an_unstorable_event(container: Any) -> None:
     assert container.market.recorder.max_notification_id() == before
     container.people.create_category({"title": "Tax", "status": "Active"})
     assert container.market.recorder.max_notification_id() > (before or 0)
+
+
+def test_registration_category_names_fit_the_read_model(api: Any, admin: dict[str, str]) -> None:
+    """A 300-character category name at signup was stored and jammed the projection on PostgreSQL."""
+    for category in ({"name": "x" * 300}, "y" * 300):
+        reply = api.post(
+            "/api/v1/auth/signup",
+            json={
+                "fullName": "Long Category",
+                "email": "long.category@example.com",
+                "mobile": "+919812345678",
+                "password": "secret1",
+                "role": "Consultant",
+                "category": category,
+            },
+        )
+        _invalid(reply, "category")
+    _writes_still_visible(api, admin)
