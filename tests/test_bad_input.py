@@ -170,7 +170,9 @@ def test_wrong_types_are_refused(api: Any, admin: dict[str, str]) -> None:
     _invalid(api.patch(f"/api/v1/consultants/{consultant_id}", headers=consultant, json={"fees": None}), "fees")
     _invalid(api.patch(f"/api/v1/consultants/{consultant_id}", headers=consultant, json={"fees": "abc"}), "fees")
     _invalid(api.patch(f"/api/v1/consultants/{consultant_id}", headers=consultant, json={"fees": 1e300}), "fees")
-    _invalid(api.patch(f"/api/v1/consultants/{consultant_id}", headers=consultant, json={"name": None}), "name")
+    _invalid(
+        api.patch(f"/api/v1/consultants/{consultant_id}", headers=consultant, json={"firstName": None}), "firstName"
+    )
     reply = api.put(
         f"/api/v1/consultant-settings/{consultant_id}/availability",
         headers=consultant,
