@@ -25,6 +25,7 @@ from domain.catalogue import Category
 from domain.errors import Conflict, Invalid, NotFound
 from domain.ids import aggregate_id, is_object_id, key_id, new_object_id
 from domain.ledger import Earnings, Transaction
+from domain.storable import check_events
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -88,6 +89,7 @@ class Marketplace(Application[Any]):
     # -- plumbing -------------------------------------------------------------------------------
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
+        check_events(e for obj in objs if obj is not None for e in getattr(obj, "pending_events", [obj]))
         recordings = super().save(*objs, **kwargs)
         if self.on_saved is not None and recordings:
             self.on_saved([r.notification for r in recordings])

@@ -20,6 +20,7 @@ from interfaces.http import errors
 from interfaces.http.envelope import ok
 from interfaces.http.forwarding import ForwardAnalytics
 from interfaces.http.health import health_body
+from interfaces.http.input_guard import RejectUnstorableQuery
 from interfaces.http.middleware import BodyLimit, PushAfterResponse, RateLimit
 from interfaces.http.routers import (
     analytics,
@@ -104,6 +105,7 @@ def create_api(app_container: Container) -> FastAPI:
         window=settings.rate_limit_window_seconds,
     )
     api.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    api.add_middleware(RejectUnstorableQuery, joined_message_prefixes=(f"{API_PREFIX}/appointments",))
     # added last = outermost: 413 and 429 answers carry CORS headers too, so browsers can read them
     api.add_middleware(
         CORSMiddleware,

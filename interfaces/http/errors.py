@@ -27,7 +27,7 @@ REQUIRED_MESSAGES = {
 }
 
 
-UNION_TAGS = frozenset({"str", "int", "float", "bool", "dict", "list", "none", "literal"})
+UNION_TAGS = frozenset({"str", "constrained-str", "int", "float", "bool", "dict", "list", "none", "literal"})
 TEMPORAL_TAGS = frozenset({"datetime", "date"})  # union members, never a leading field name here
 
 

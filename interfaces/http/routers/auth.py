@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
-from pydantic import field_validator
+from pydantic import AfterValidator, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from interfaces.http.deps import AppContainer
@@ -33,11 +33,24 @@ def _role_message(message: str, allowed: tuple[str, ...]) -> Any:
     return field_validator("role", mode="before")(check)
 
 
+def _category_ref(value: Any) -> Any:
+    """A category title or id (at most 100 characters), or an object whose `name`/`title` is: the
+    name is kept in a 200-character read-model column, so a longer one would jam the projection."""
+    named = [value] if isinstance(value, str) else [value.get(key) for key in ("name", "title")]
+    if any(isinstance(name, str) and len(name) > 100 for name in named):
+        raise PydanticCustomError("too_long", "category names must be at most 100 characters")
+    return value
+
+
+CategoryRef = Annotated[str | dict[str, Any], AfterValidator(_category_ref)]
+
+
 class SendOtpBody(Body):
     mobile: Mobile
 
 
 class VerifyOtpBody(Body):
+    nullable = frozenset({"role"})
     mobile: Mobile
     otp: OtpCode
     role: str | None = None
@@ -47,24 +60,30 @@ class VerifyOtpBody(Body):
 
 
 class LoginBody(Body):
+    nullable = frozenset({"role"})
     email: Email
     password: Annotated[str, rule(lambda v: v != "", "Password is required")]
     role: str | None = None
 
 
 class CategoryEntry(Body):
-    categoryId: Annotated[str, rule(lambda v: v != "", '"categoryId" is not allowed to be empty')] | None = None
-    categoryName: str | None = None
-    subcategoryId: str | None = None
-    subcategoryName: str | None = None
+    nullable = frozenset({"categoryName", "subcategoryId", "subcategoryName"})
+    categoryId: (
+        Annotated[str, Field(max_length=100), rule(lambda v: v != "", '"categoryId" is not allowed to be empty')] | None
+    ) = None
+    categoryName: Annotated[str, Field(max_length=100)] | None = None
+    subcategoryId: Annotated[str, Field(max_length=100)] | None = None
+    subcategoryName: Annotated[str, Field(max_length=100)] | None = None
 
 
 class RegistrationFields(Body):
+    # the handler drops nulls (`exclude_none`): null means "not given" on the optional fields
+    nullable = frozenset({"category", "subcategory", "categories", "currency", "password", "fees"})
     fullName: FullName
     email: Email
     role: str
-    category: str | dict[str, Any] | None = None
-    subcategory: str | dict[str, Any] | None = None
+    category: CategoryRef | None = None
+    subcategory: CategoryRef | None = None
     categories: list[CategoryEntry] | None = None
     fees: AmountNumber | None = None
     currency: Currency | None = None
@@ -81,6 +100,7 @@ class SignupBody(RegistrationFields):
 
 
 class ForgotPasswordBody(Body):
+    nullable = frozenset({"role"})
     email: Email
     role: AnyRole | None = None
 

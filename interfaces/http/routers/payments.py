@@ -16,7 +16,7 @@ from domain.money import AmountRefused
 from infrastructure.gateways import SandboxGateway
 from interfaces.http.deps import AppContainer, CurrentUser
 from interfaces.http.envelope import ERROR_RESPONSES, Envelope, ok
-from interfaces.http.fields import Body
+from interfaces.http.fields import EVERY_FIELD, Body
 from interfaces.http.money import ExactJsonRoute, request_amount
 
 router = APIRouter(prefix="/payments", tags=["payments"], responses=ERROR_RESPONSES, route_class=ExactJsonRoute)
@@ -42,6 +42,7 @@ def _id(value: Any) -> str | None:
 
 
 class CreateOrderBody(Body):
+    nullable = EVERY_FIELD  # each is checked by the handler, null as "not given"
     amount: Any = Field(default=None, description="major units; the booking's fee is charged")
     appointmentId: Any = None
     holdId: Any = None
@@ -52,6 +53,7 @@ class CreateOrderBody(Body):
 
 
 class VerifyBody(Body):
+    nullable = EVERY_FIELD
     paymentMethod: str | None = None
     razorpay_order_id: str | None = None
     razorpay_payment_id: str | None = None

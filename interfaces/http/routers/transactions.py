@@ -16,6 +16,7 @@ from domain.ledger import KINDS
 from domain.money import AmountRefused
 from interfaces.http.deps import AppContainer, CurrentUser
 from interfaces.http.envelope import CompactJSONResponse
+from interfaces.http.fields import MAX_PAGE
 from interfaces.http.money import ExactJsonRoute
 from interfaces.http.routers.payments import positive_amount
 
@@ -48,7 +49,7 @@ def list_transactions(
     """Newest first. Admin: all, or `consultant=X` (user or consultant X); consultant: its own;
     others: where they are the user or the consultant. `limit` (default 10) is clamped to 1..100."""
     page_number, size = _whole(page, 1), _whole(limit, 10)
-    if page_number is None or page_number < 1:
+    if page_number is None or not 1 <= page_number <= MAX_PAGE:
         return _message(400, "Invalid page: a positive integer is required")
     if size is None:
         return _message(400, "Invalid limit: an integer is required")
@@ -95,6 +96,8 @@ async def payout(request: Request, who: CurrentUser, app: AppContainer) -> Any:
     notes, reference = body.get("notes"), body.get("referenceId")
     if (notes is not None and not isinstance(notes, str)) or (reference is not None and not isinstance(reference, str)):
         return _message(400, "notes and referenceId must be strings")
+    if any("\x00" in text for text in (notes, reference) if text):
+        return _message(400, "notes and referenceId must not contain NUL characters")
     if notes is not None and len(notes) > 1000:
         return _message(400, "notes must be at most 1000 characters")
     if reference is not None and not (1 <= len(reference.strip()) <= 100):
