@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -22,6 +21,7 @@ from domain import links
 from domain.accounts import CLIENT, CONSULTANT, Account
 from domain.appointments import (
     CANCELLED,
+    COMPLETED,
     HOLD,
     HOLD_LIFETIME,
     MAX_BUFFER,
@@ -32,6 +32,8 @@ from domain.appointments import (
     UPCOMING,
     Appointment,
     ConsultantDay,
+    ensure_completable,
+    ensure_creatable,
     ensure_interval,
     reach_days,
     refuse_overlap,
@@ -39,6 +41,9 @@ from domain.appointments import (
 from domain.availability import default_settings, open_slots, session_lengths
 from domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from domain.ids import aggregate_id, is_object_id, key_id, new_object_id
+from domain.ledger import exact as money
+from domain.ledger import major_units as major
+from domain.ledger import offline_status, split_fee
 from domain.notifications import Notification, long_date, month_day, notify, short_time, status_notices, template
 from domain.settings import ConsultantSettings
 
@@ -59,14 +64,6 @@ class HoldRequest:
     client_id: str
     start: datetime
     end: datetime
-
-
-def money(value: Any) -> Decimal:
-    return Decimal(str(value or 0)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-
-def major(value: Decimal) -> int | float:
-    return int(value) if value == value.to_integral_value() else float(value)
 
 
 class Bookings:
@@ -205,8 +202,7 @@ class Bookings:
         category: str | None = None,
     ) -> tuple[str, datetime, bool]:
         """Hold a slot for five minutes; an identical retry by the same client refreshes its hold."""
-        if caller.role != "Client" or caller.id != client_id:
-            raise Forbidden("Clients can only create appointments for themselves")
+        _may_hold(caller, client_id)
 
         def command() -> tuple[tuple[str, datetime, bool], list[Any]]:
             now = self.clock()
@@ -273,8 +269,7 @@ class Bookings:
             verdicts: list[DomainError | None] = []
             for r in requests:
                 try:
-                    if r.caller.role != "Client" or r.caller.id != r.client_id:
-                        raise Forbidden("Clients can only create appointments for themselves")
+                    _may_hold(r.caller, r.client_id)
                     self._hold_check(r.consultant_id, r.client_id, r.start, r.end, now)
                     verdicts.append(None)
                 except DomainError as refusal:
@@ -295,6 +290,7 @@ class Bookings:
         end: datetime,
         changes: dict[str, Any],
         payment: Any = None,
+        category: str | None = None,
     ) -> tuple[str, bool]:
         """Turn the caller's hold into an Upcoming appointment. Confirming twice answers the first
         confirmation. Returns (appointment id, already confirmed). `payment` is a gateway-checked
@@ -339,7 +335,8 @@ class Bookings:
             if paid:
                 document, settled = self.money.settle_for_hold(hold, payment, client, consultant)
                 paid_with = {"payment": document}
-            hold.confirm({**changes, **paid_with, "agora": {"channelName": f"appointment-{hold_id}"}})
+            booked_in = {"category": self._category(consultant, category)} if category else {}
+            hold.confirm({**changes, **booked_in, **paid_with, "agora": {"channelName": f"appointment-{hold_id}"}})
             for day in days:
                 day.reserve(hold_id, start, end, client_id, False, None)
             notices = self._booked_notices(hold, consultant, client)
@@ -371,6 +368,7 @@ class Bookings:
             raise Forbidden("Consultants can only create appointments for themselves")
         if caller.role not in ("Consultant", "Admin"):
             raise Forbidden("Forbidden: Access denied")
+        ensure_creatable(status)
 
         def command() -> tuple[str, list[Any]]:
             now = self.clock()
@@ -382,9 +380,9 @@ class Bookings:
             appointment_id = new_object_id()
             fee = money(consultant.profile.get("fees"))
             paid, settled = (
-                self.money.offline_payment(appointment_id, consultant, client, payment, status == "Completed")
+                self.money.offline_payment(appointment_id, consultant, client, payment, False, caller.role)
                 if self.money
-                else (self._offline_payment(consultant, payment), [])
+                else (self._offline_payment(consultant, payment, caller.role), [])
             )
             document = {
                 **fields,
@@ -421,20 +419,19 @@ class Bookings:
         return self.market.run(command)  # type: ignore[no-any-return]
 
     @staticmethod
-    def _offline_payment(consultant: Account, payment: dict[str, Any] | None) -> dict[str, Any]:
+    def _offline_payment(consultant: Account, payment: dict[str, Any] | None, by_role: str) -> dict[str, Any]:
+        """The payment document when no ledger is wired (same rules: `domain.ledger`)."""
         if not payment:
             return {"amount": 0, "status": "Pending", "method": "System"}
-        if payment.get("status", "Pending") not in ("Pending", "Success"):
-            raise Invalid("Offline payments may only be Pending or Success")
+        status = offline_status(payment.get("status"), by_role)
         amount = money(payment.get("amount"))
-        percent = money((consultant.profile.get("commission") or {}).get("platformPercent"))
-        fee = (amount * percent / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        fee, net = split_fee(amount, (consultant.profile.get("commission") or {}).get("platformPercent"))
         return {
             "amount": major(amount),
-            "status": payment.get("status", "Pending"),
+            "status": status,
             "method": payment.get("method") or "Offline",
             "platformFee": major(fee),
-            "netAmount": major(amount - fee),
+            "netAmount": major(net),
         }
 
     @staticmethod
@@ -471,7 +468,11 @@ class Bookings:
             appointment = self.appointment(appointment_id)
             self._may_change(caller, appointment)
             if caller.role != "Admin":
-                if status not in (None, CANCELLED, UPCOMING) or (status == UPCOMING and start is None):
+                if caller.role == "Consultant" and status == COMPLETED:
+                    if start is not None:
+                        raise Invalid("Cannot reschedule and complete at once")
+                    ensure_completable(appointment, now)
+                elif status not in (None, CANCELLED, UPCOMING) or (status == UPCOMING and start is None):
                     raise Forbidden("Not authorized to update this appointment")
                 if set(fields) - {"notes", "reason"}:
                     raise Forbidden("Not authorized to update this appointment")
@@ -762,3 +763,12 @@ def _unique(aggregates: list[Any]) -> list[Any]:
     for aggregate in aggregates:
         seen.setdefault(id(aggregate), aggregate)
     return list(seen.values())
+
+
+def _may_hold(caller: Caller, client_id: str) -> None:
+    """Holds are the clients' booking flow, for themselves (contract availability §2.2: the hold
+    route's roles are Client and Consultant, so an admin or employee gets the role refusal)."""
+    if caller.role not in ("Client", "Consultant"):
+        raise Forbidden("Forbidden: Access denied")
+    if caller.role != "Client" or caller.id != client_id:
+        raise Forbidden("Clients can only create appointments for themselves")

@@ -25,6 +25,7 @@ from domain.catalogue import Category
 from domain.errors import Conflict, Invalid, NotFound
 from domain.ids import aggregate_id, is_object_id, key_id, new_object_id
 from domain.ledger import Earnings, Transaction
+from domain.storable import check_events
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -41,7 +42,7 @@ class KeyTaken(Conflict):
 
 
 class NoBarrier:
-    def wait_for(self, position: int) -> None:
+    def wait_for(self, position: int, first: int | None = None) -> None:
         return None
 
 
@@ -88,6 +89,7 @@ class Marketplace(Application[Any]):
     # -- plumbing -------------------------------------------------------------------------------
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
+        check_events(e for obj in objs if obj is not None for e in getattr(obj, "pending_events", [obj]))
         recordings = super().save(*objs, **kwargs)
         if self.on_saved is not None and recordings:
             self.on_saved([r.notification for r in recordings])
@@ -95,18 +97,22 @@ class Marketplace(Application[Any]):
 
     def commit(self, *aggregates: Aggregate | None) -> int:
         """Save in one atomic write; return the last notification id (0 when nothing changed)."""
-        recordings = self.save(*aggregates)
-        return max((r.notification.id for r in recordings), default=0)
+        return self._commit_range(*aggregates)[1]
+
+    def _commit_range(self, *aggregates: Aggregate | None) -> tuple[int, int]:
+        """Save in one atomic write; return the first and last notification ids (0, 0: nothing changed)."""
+        ids = [r.notification.id for r in self.save(*aggregates)]
+        return (min(ids), max(ids)) if ids else (0, 0)
 
     def run(self, command: Callable[[], tuple[T, list[Aggregate | None]]]) -> T:
         """Run `command` (load, decide, return result and aggregates to save) with retries on
         version conflicts, then wait until the projections reflect it (read-your-writes)."""
-        result, position = self._attempts(command)
+        result, (first, position) = self._attempts(command)
         if position:
-            self.barrier.wait_for(position)
+            self.barrier.wait_for(position, first)  # raises when a projection parked one of these events
         return result
 
-    def _attempts(self, command: Callable[[], tuple[T, list[Aggregate | None]]]) -> tuple[T, int]:
+    def _attempts(self, command: Callable[[], tuple[T, list[Aggregate | None]]]) -> tuple[T, tuple[int, int]]:
         for attempt in range(MAX_ATTEMPTS):
             outer = getattr(self._attempt, "loaded", None), getattr(self._attempt, "shared", None)
             self._attempt.loaded, self._attempt.shared = {}, set()
@@ -114,9 +120,9 @@ class Marketplace(Application[Any]):
                 result, aggregates = command()
                 if self._outdated(aggregates):  # this process already committed a newer version
                     continue  # retry at once from a fresh load, without a write that must fail
-                position = self.commit(*aggregates)
+                positions = self._commit_range(*aggregates)
                 self._committed(aggregates)
-                return result, position
+                return result, positions
             except RecordConflictError:
                 if attempt == MAX_ATTEMPTS - 1:
                     raise

@@ -10,7 +10,7 @@ aggregate, which payouts (`application/payouts.py`) check the remaining balance 
 
 Gateway calls that move money outward (refunds) happen after the write that records them: the
 `Refund` transaction is recorded Pending with the refund decision, then the gateway carries it out
-and the refund becomes Success (it stays Pending, visible to admins, when the gateway fails)."""
+and the refund becomes Success; a failed call is retried with backoff (`application/refunds.py`)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from eventsourcing.domain import Aggregate
 
 from application.marketplace import Marketplace
 from application.ports import PaymentGateway
+from application.refunds import Refunds, RetryPolicy
 from domain.accounts import Account, UniqueKey
 from domain.appointments import CANCELLED, COMPLETED, HOLD, UPCOMING, Appointment
 from domain.errors import Forbidden, Invalid, NotFound
@@ -43,13 +44,14 @@ from domain.ledger import (
     Transaction,
     exact,
     major_units,
+    minor_units,
+    offline_status,
     split_fee,
 )
 from domain.notifications import Notification, notify
 from domain.settings import ConsultantSettings
 
 log = logging.getLogger(__name__)
-GATEWAY_METHODS = ("Razorpay", "PayPal")
 MISMATCH = "Payment does not match this booking"
 
 
@@ -76,10 +78,6 @@ def _name(account: Account | None) -> str:
     return str(profile.get("displayName") or profile.get("name") or profile.get("fullName") or "")
 
 
-def _minor(amount: Decimal) -> int:
-    return int((amount * 100).to_integral_value())
-
-
 class Payments:
     def __init__(
         self,
@@ -89,6 +87,7 @@ class Payments:
         zone: ZoneInfo,
         invoice_url: Callable[[str, str], str],
         clock: Callable[[], datetime] | None = None,
+        refund_policy: RetryPolicy | None = None,
     ):
         self.market = market
         self.gateway = gateway
@@ -96,6 +95,7 @@ class Payments:
         self.zone = zone
         self.invoice_url = invoice_url
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.refunds = Refunds(market, lambda: self.gateway, refund_policy or RetryPolicy(), lambda: self.clock())
 
     # -- loading ----------------------------------------------------------------------------------
 
@@ -180,7 +180,7 @@ class Payments:
             "clientId": target.client_id,
             "userId": who.id,
         }
-        order = self.gateway.create_order(method, _minor(price), self.currency, receipt, notes)
+        order = self.gateway.create_order(method, minor_units(price), self.currency, receipt, notes)
         metadata: dict[str, Any] = (
             {"razorpayOrderId": order.order_id, "razorpayReceipt": receipt}
             if method == "Razorpay"
@@ -418,15 +418,22 @@ class Payments:
         return tx
 
     def offline_payment(
-        self, appointment_id: str, consultant: Account, client: Account, payment: dict[str, Any] | None, completed: bool
+        self,
+        appointment_id: str,
+        consultant: Account,
+        client: Account,
+        payment: dict[str, Any] | None,
+        completed: bool,
+        by_role: str = "Admin",
     ) -> tuple[dict[str, Any], list[Aggregate]]:
-        """A direct booking's offline payment: a ledger transaction (Pending or Success) with fee and
-        net from the commission; a Success one gets its invoice and counts in the earnings."""
+        """A direct booking's offline payment: a ledger transaction with fee and net from the
+        commission. Only an admin records it `Success` (with its invoice, counted in the earnings);
+        anyone else's is recorded `Pending` (`domain.ledger.offline_status`)."""
         if not payment or exact(payment.get("amount")) <= 0:
+            if payment and payment.get("status") not in (None, PENDING, SUCCESS):
+                raise Invalid("Offline payments may only be Pending or Success")
             return {"amount": 0, "status": PENDING, "method": "System"}, []
-        status = payment.get("status") or PENDING
-        if status not in (PENDING, SUCCESS):
-            raise Invalid("Offline payments may only be Pending or Success")
+        status = offline_status(payment.get("status"), by_role)
         amount = exact(payment.get("amount"))
         fee, net = split_fee(amount, (consultant.profile.get("commission") or {}).get("platformPercent"))
         transaction_id = new_object_id()
@@ -540,38 +547,15 @@ class Payments:
         return [payment, refund, earnings]
 
     def complete_refund(self, payment: Transaction | str | None) -> None:
-        """Carry out a recorded Pending refund through the gateway (after the write that decided it).
-        Offline payments (no gateway) are refunded manually: the refund is recorded done at once."""
+        """Carry out a recorded Pending refund through the gateway (after the write that decided it):
+        its first attempt; failed attempts are retried by the scheduler (`application/refunds.py`)."""
         payment_id = payment.transaction_id if isinstance(payment, Transaction) else payment
         if not payment_id:
             return
-        refund_uuid = aggregate_id(derived_object_id("refund", payment_id))
-        refund = self.market.find(refund_uuid)
-        if not isinstance(refund, Transaction) or refund.status != PENDING:
-            return
         try:
-            if refund.payment_method in GATEWAY_METHODS:
-                reference = self.gateway.refund(
-                    refund.payment_method,
-                    str(refund.metadata.get("paymentReference")),
-                    _minor(refund.amount),
-                    refund.currency,
-                    refund.transaction_id,
-                )
-            else:
-                reference = f"MANUAL-{refund.transaction_id}"
-        except Exception:  # the refund stays Pending, visible in the ledger for a retry by hand
-            log.exception("gateway refund of %s failed", payment_id)
-            return
-
-        def command() -> tuple[None, list[Aggregate | None]]:
-            current: Transaction = self.market.repository.get(refund_uuid)
-            if current.status != PENDING:
-                return None, []
-            current.succeed(reference, {"refundedAt": _iso(self.clock())}, None)
-            return None, [current]
-
-        self.market.run(command)
+            self.refunds.attempt(derived_object_id("refund", payment_id))
+        except Exception:  # the refund stays Pending: the scheduler tries it again
+            log.exception("refund of %s could not be attempted now", payment_id)
 
     def complete_refund_of_proof(self, proof: Proof) -> None:
         self.complete_refund(self.by_order(proof.order_id))

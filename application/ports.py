@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from domain.errors import DomainError
+
 
 class PasswordHasher(Protocol):
     def hash(self, password: str) -> str: ...
@@ -21,7 +23,8 @@ class Mailer(Protocol):
 class ProjectionBarrier(Protocol):
     """Read-your-writes: block (bounded) until the read models have processed `position`."""
 
-    def wait_for(self, position: int) -> None: ...
+    def wait_for(self, position: int, first: int | None = None) -> None:
+        """Raises `ChangeNotApplied` when a projection parked an event between `first` and `position`."""
 
 
 class Account(Protocol):
@@ -88,3 +91,17 @@ class PaymentGateway(Protocol):
     ) -> GatewayOrder: ...
     def verify(self, method: str, proof: dict[str, Any]) -> tuple[str, str, dict[str, Any]]: ...
     def refund(self, method: str, payment_reference: str, amount_minor: int, currency: str, receipt: str) -> str: ...
+
+
+class ChangeNotApplied(DomainError):
+    """A command's events are recorded (durable) but a read-model projection could not apply one
+    of them and parked it (see `consult doctor`): the command answers at once instead of waiting
+    out the read-your-writes timeout for a change that will not become visible. A server fault,
+    not the client's: 500, with a message that says the change itself was recorded."""
+
+    status = 500
+
+    def __init__(self, position: int, error: str):
+        super().__init__("The change was recorded but could not be applied; an operator has been alerted")
+        self.position = position
+        self.error = error

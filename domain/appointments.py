@@ -263,3 +263,21 @@ def refuse_overlap(
     for day in days:
         if day.overlapping(start, end, now, excluding):
             raise Conflict(message)
+
+
+# -- who may put an appointment in which state (CONTRACT.md "Money: who may record it") ------------
+
+NOT_CREATABLE = "An appointment cannot be created as Completed: it is completed after it ends"
+NOT_ENDED = "An appointment can be marked Completed only after it ends"
+
+
+def ensure_creatable(status: str) -> None:
+    """Nobody creates an appointment already Completed (its payment would count as earned at once)."""
+    if status == COMPLETED:
+        raise Invalid(NOT_CREATABLE, [{"field": "status", "message": NOT_CREATABLE}])
+
+
+def ensure_completable(appointment: Appointment, now: datetime) -> None:
+    """A consultant marks its own Upcoming appointment Completed only once it has ended."""
+    if appointment.status != UPCOMING or appointment.end > now:
+        raise Invalid(NOT_ENDED, [{"field": "status", "message": NOT_ENDED}])

@@ -23,7 +23,8 @@ Additions (issue 5), all new, nothing renamed:
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -31,28 +32,12 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import Invalid
 from domain.ids import aggregate_id, key_id
+from domain.money import CENT, exact, major_units, minor_units, round_money, split_fee  # noqa: F401 (re-exported)
 
 PAYMENT, REFUND, PAYOUT, ADJUSTMENT = "Payment", "Refund", "Payout", "Adjustment"
 PENDING, SUCCESS, FAILED, REFUNDED = "Pending", "Success", "Failed", "Refunded"
 KINDS = (PAYMENT, REFUND, PAYOUT, ADJUSTMENT)
 STATUSES = (PENDING, SUCCESS, FAILED, REFUNDED)
-CENT = Decimal("0.01")
-
-
-def exact(value: Any) -> Decimal:
-    """A money amount, exact to the cent (half-up, as the existing clients round)."""
-    return Decimal(str(value if value is not None else 0)).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def split_fee(amount: Decimal, platform_percent: Any) -> tuple[Decimal, Decimal]:
-    """(platform fee, consultant's net) of an amount under a commission percentage.
-
-    The existing backend rounds the fee to whole currency units, half up (JS `Math.round`)."""
-    percent = Decimal(str(platform_percent or 0))
-    if percent <= 0:
-        return Decimal("0.00"), amount
-    fee = (amount * percent / 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP).quantize(CENT)
-    return fee, amount - fee
 
 
 class Transaction(Aggregate):
@@ -119,10 +104,38 @@ class Transaction(Aggregate):
         self.invoice_key = key
         self.invoice_filename = filename
 
+    # -- carrying a refund out through the gateway (retried with backoff; issue 12) ----------------
 
-def major_units(value: Decimal) -> int | float:
-    """A money amount as a JSON number in major units (integers stay integers)."""
-    return int(value) if value == value.to_integral_value() else float(value)
+    @property
+    def refund_attempts(self) -> int:
+        return int(getattr(self, "_attempts", 0))
+
+    @property
+    def next_attempt_at(self) -> datetime | None:
+        return getattr(self, "_next_attempt_at", None)
+
+    def may_attempt(self, now: datetime, lease_seconds: float) -> bool:
+        """A Pending refund may be tried now: it is due, and no attempt is running (an attempt
+        whose outcome was not recorded within the lease, e.g. its worker died, counts as over)."""
+        if self.kind != REFUND or self.status != PENDING:
+            return False
+        claimed: datetime | None = getattr(self, "_claimed_at", None)
+        if claimed is not None and (now - claimed).total_seconds() < lease_seconds:
+            return False
+        return self.next_attempt_at is None or self.next_attempt_at <= now
+
+    @event("RefundAttemptClaimed")
+    def claim_attempt(self, attempt: int, claimed_at: datetime) -> None:
+        """Recorded before the gateway is called: of two workers trying the same refund, the event
+        store lets one record this (same version), and only that one calls the gateway."""
+        self._attempts = attempt
+        self._claimed_at: datetime | None = claimed_at
+
+    @event("RefundAttemptFailed")
+    def attempt_failed(self, attempt: int, error: str, next_attempt_at: datetime | None) -> None:
+        self._claimed_at = None
+        self._next_attempt_at = next_attempt_at
+        self.metadata = {**self.metadata, "lastRefundError": error}
 
 
 class Earnings(Aggregate):
@@ -193,3 +206,13 @@ class Earnings(Aggregate):
         if amount > self.remaining:
             raise Invalid(f"Payout exceeds the remaining balance ({currency} {major_units(self.remaining)})")
         self._pay_out(transaction_id, amount)
+
+
+def offline_status(requested: str | None, by_role: str) -> str:
+    """The status an offline payment of a direct booking is recorded with (CONTRACT.md "Money: who
+    may record it"): only an admin records `Success`; a consultant's claimed `Success` (the
+    Consultant app always sends one) is recorded `Pending`, so it never credits the balance."""
+    status = requested or PENDING
+    if status not in (PENDING, SUCCESS):
+        raise Invalid("Offline payments may only be Pending or Success")
+    return status if by_role == "Admin" else PENDING

@@ -22,6 +22,7 @@ from application.marketplace import Marketplace
 from application.payments import Payments
 from application.payouts import Payouts
 from application.people import People
+from application.refunds import RetryPolicy
 from infrastructure import migrations
 from infrastructure.appointment_queries import AppointmentQueries
 from infrastructure.appointments_projection import AppointmentsProjector
@@ -46,6 +47,7 @@ from infrastructure.people_projection import PEOPLE, PeopleProjector
 from infrastructure.projections import Barrier, Barriers, Broadcaster, NullBroadcaster, ProjectionRunner
 from infrastructure.ratelimit import MemoryLimiter, RedisLimiter
 from infrastructure.reads import AsyncReads
+from infrastructure.refund_retries import RefundRetrier
 from infrastructure.scheduler import Scheduler
 from infrastructure.secrets_store import SqlSecrets
 from infrastructure.security import BcryptHasher, JwtTokens
@@ -237,7 +239,9 @@ def build(
     slots = SlotQueries(engine, zone)
     gateway = build_gateway(settings)
     invoice_url = invoice_url_of(settings)
-    payments = Payments(market, gateway, settings.platform_currency, zone, invoice_url)
+    payments = Payments(
+        market, gateway, settings.platform_currency, zone, invoice_url, refund_policy=refund_policy_of(settings)
+    )
     bookings = Bookings(market, zone, money=payments)
     appointment_queries = AppointmentQueries(engine)
     limiter = RedisLimiter(settings.redis_url) if settings.redis_url else MemoryLimiter()
@@ -258,7 +262,7 @@ def build(
         slots,
         bookings,
         appointment_queries,
-        Scheduler(bookings, appointment_queries),
+        Scheduler(bookings, appointment_queries, refunds=RefundRetrier(payments, engine)),
         tokens,
         limiter,
         sms,
@@ -275,3 +279,12 @@ def build(
     container.inbox = InboxService(market, InboxQueries(engine))
     container.links = LinkService(market, LinkQueries(engine, zone))
     return container
+
+
+def refund_policy_of(settings: Settings) -> RetryPolicy:
+    """Retries of failed gateway refunds (REFUND_MAX_ATTEMPTS, REFUND_RETRY_* settings)."""
+    return RetryPolicy(
+        max_attempts=settings.refund_max_attempts,
+        base_seconds=settings.refund_retry_base_seconds,
+        cap_seconds=settings.refund_retry_max_delay_seconds,
+    )

@@ -7,7 +7,8 @@
   derived the same way (so a capture is idempotent). `pay` and `approve_paypal` are what a buyer's
   checkout gives the client: tests and the demo use them to produce valid proofs.
 - `RazorpayGateway`: the Razorpay orders and refunds API over HTTPS with key id / secret (basic
-  auth); signatures are checked locally with the secret.
+  auth); signatures are checked locally with the secret; refunds carry the refund's id as
+  `X-Refund-Idempotency` (Razorpay's idempotent refund request), so retries never refund twice.
 - `PayPalGateway`: PayPal REST v2 (OAuth2 client credentials, create order, capture on
   confirmation, refund of the capture with `PayPal-Request-Id` as idempotency key).
 - `Gateways` routes each call to the adapter of its method (Razorpay or PayPal)."""
@@ -122,8 +123,12 @@ class RazorpayGateway:
         token = base64.b64encode(f"{key_id}:{secret}".encode()).decode()
         self._headers = {"Authorization": f"Basic {token}", "Content-Type": "application/json"}
 
-    def _call(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        status, payload = _request(method, self.api_url + path, self._headers, json.dumps(body).encode())
+    def _call(
+        self, method: str, path: str, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        status, payload = _request(
+            method, self.api_url + path, {**self._headers, **(headers or {})}, json.dumps(body).encode()
+        )
         if status >= 300:
             message = (payload.get("error") or {}).get("description") or "Failed to create order"
             raise RuntimeError(f"Razorpay: {message}")
@@ -143,6 +148,7 @@ class RazorpayGateway:
             "POST",
             f"/payments/{payment_reference}/refund",
             {"amount": amount_minor, "receipt": receipt, "notes": {"refundId": receipt}},
+            headers={"X-Refund-Idempotency": receipt},  # one refund, one key: a retry never refunds twice
         )
         return str(payload["id"])
 

@@ -10,9 +10,12 @@ from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
 
+from domain.money import exact
+
 
 def _money(amount: Any, currency: str) -> str:
-    return f"{currency} {float(amount or 0):,.2f}"
+    """Exact to the cent (never through a binary float's formatting)."""
+    return f"{currency} {exact(amount):,.2f}"
 
 
 def _latin(text: Any) -> str:

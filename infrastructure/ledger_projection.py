@@ -4,19 +4,18 @@ answers, parties populated at read time) and `Earnings` events into `consultant_
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 
-from domain.ledger import Earnings, Transaction, major_units
+from domain.ledger import Earnings, Transaction, exact, major_units, minor_units
 from infrastructure.directory_projection import dumps, iso_utc
 from infrastructure.projections import Batch, Handles
 from infrastructure.tables import consultant_balances, transactions
 
 
 def minor(amount: Any) -> int:
-    return int((Decimal(str(amount)) * 100).to_integral_value())
+    return minor_units(exact(amount))
 
 
 def order_of(metadata: dict[str, Any]) -> str | None:
@@ -70,6 +69,7 @@ class LedgerProjector:
                 **event.snapshots,
                 "platformFee": major_units(event.platform_fee),
                 "netAmount": major_units(event.net_amount),
+                **({"refundAttempts": 0, "nextAttemptAt": None} if event.kind == "Refund" else {}),
                 "createdAt": when,
                 "updatedAt": when,
                 "__v": 0,
@@ -105,12 +105,21 @@ class LedgerProjector:
             document.update(status="Failed", metadata={**document["metadata"], **event.metadata})
         elif isinstance(event, Transaction.Refunded):
             document.update(status="Refunded", refundTransaction=event.refund_id)
+        elif isinstance(event, Transaction.RefundAttemptClaimed):  # gateway refund attempts (issue 12)
+            document.update(refundAttempts=event.attempt, lastAttemptAt=iso_utc(event.claimed_at))
+        elif isinstance(event, Transaction.RefundAttemptFailed):
+            document.update(
+                nextAttemptAt=iso_utc(event.next_attempt_at) if event.next_attempt_at else None,
+                metadata={**document["metadata"], "lastRefundError": event.error},
+            )
         elif isinstance(event, Transaction.InvoiceIssued):
             document.update(
                 invoiceKey=event.key,
                 invoiceFilename=event.filename,
                 metadata={**document["metadata"], "invoiceId": f"INV-{transaction_id}"},
             )
+        if document["status"] != "Pending" and "nextAttemptAt" in document:
+            document["nextAttemptAt"] = None
         document["updatedAt"] = when
         conn.execute(
             transactions.update()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -25,6 +24,9 @@ import psycopg
 import sqlalchemy as sa
 from eventsourcing.utils import get_topic
 
+from infrastructure import parking
+from infrastructure.barrier import Barrier as Barrier  # the read-your-writes wait (re-exported)
+from infrastructure.parking_runner import PartsMixin
 from infrastructure.tables import projection_tracking
 
 log = logging.getLogger(__name__)
@@ -156,7 +158,7 @@ def _processed(row: dict[str, Any], processors: dict[str, Any]) -> dict[str, Any
     return {k: processors[k](v) if k in processors else v for k, v in row.items()}
 
 
-class ProjectionRunner:
+class ProjectionRunner(PartsMixin):
     def __init__(
         self,
         name: str,
@@ -176,11 +178,13 @@ class ProjectionRunner:
         self.projectors = list(projectors)
         self.broadcaster = broadcaster or NullBroadcaster()
         self.batch_size = batch_size
+        self.batch_type, self.moved_type = Batch, _Moved  # for PartsMixin
         self._lock = threading.Lock()
         self.position = 0
         # notifications this process committed, by id, until projected (see `offer`)
         self._offered: dict[int, Any] = {}
         self._offered_lock = threading.Lock()
+        self.parked: dict[int, str] = {}  # positions this runner parked (recent ones), with an error
         self._select_position = sa.select(projection_tracking.c.position).where(projection_tracking.c.name == name)
         self._statements: dict[Any, tuple[str, dict[str, Any]]] = {}
         self._claim_statement = (
@@ -261,43 +265,59 @@ class ProjectionRunner:
             return 0
         last = notifications[-1].id
         try:
-            with self.engine.begin() as conn:
-                batch = Batch(conn, start=start, end=last)
-                batch.claim = lambda: self._claim(conn, start, last)
-                # A notification is decoded only when some projector needs it: decoding is most of the cost.
-                unneeded: set[int] | None = None
-                for projector in self.projectors:
-                    skip = projector.unneeded(notifications) if hasattr(projector, "unneeded") else set()
-                    unneeded = skip if unneeded is None else unneeded & skip
-                unneeded = unneeded or set()
-                for notification in notifications:
-                    if notification.id in unneeded:
-                        continue
-                    event = self._decode(notification)
-                    for projector in self.projectors:
-                        projector.apply(batch, event, notification.id)
-                for projector in self.projectors:
-                    projector.flush(batch)
-                if batch.claim is not None and conn.dialect.driver == "psycopg":
-                    self._claim_insert_commit(conn, batch)
-                else:
-                    batch.conn  # noqa: B018  (claims the batch if nothing did, and runs its inserts)
+            batches = [self._apply(notifications, start, last)]
         except _Moved as moved:  # another worker processed events meanwhile (or a rebuild rewound)
             self.position = moved.position
             self._forget_offered(moved.position)
             return 1
-        self.position = last
-        self._forget_offered(last)
-        for callback in batch.after_commit:
-            callback()
+        except Exception as error:
+            if parking.is_transient(error):
+                raise
+            # Some event of the batch cannot be applied: apply the batch in parts, parking that event.
+            log.warning("projection %s: batch %s..%s failed (%s); applying it in parts", self.name, start, last, error)
+            batches = self._apply_in_parts(notifications)  # advances self.position part by part
+        else:
+            self.position = last
+        self._forget_offered(self.position)
+        emits: list[Emit] = []
+        for batch in batches:
+            emits.extend(batch.emits)
         deferred = _deferred.get()
         if deferred is not None:
-            deferred.extend(batch.emits)
+            deferred.extend(emits)
         else:
-            self.send(batch.emits)
+            self.send(emits)
         if progress:
             progress(len(notifications))
         return len(notifications)
+
+    def _apply(self, notifications: list[Any], start: int, last: int) -> Batch:
+        """Apply `notifications` (the events after `start` up to `last`) and advance the tracking
+        position in one transaction; run the batch's after-commit callbacks."""
+        with self.engine.begin() as conn:
+            batch = Batch(conn, start=start, end=last)
+            batch.claim = lambda: self._claim(conn, start, last)
+            # A notification is decoded only when some projector needs it: decoding is most of the cost.
+            unneeded: set[int] | None = None
+            for projector in self.projectors:
+                skip = projector.unneeded(notifications) if hasattr(projector, "unneeded") else set()
+                unneeded = skip if unneeded is None else unneeded & skip
+            unneeded = unneeded or set()
+            for notification in notifications:
+                if notification.id in unneeded:
+                    continue
+                event = self._decode(notification)
+                for projector in self.projectors:
+                    projector.apply(batch, event, notification.id)
+            for projector in self.projectors:
+                projector.flush(batch)
+            if batch.claim is not None and conn.dialect.driver == "psycopg":
+                self._claim_insert_commit(conn, batch)
+            else:
+                batch.conn  # noqa: B018  (claims the batch if nothing did, and runs its inserts)
+        for callback in batch.after_commit:
+            callback()
+        return batch
 
     def _claim(self, conn: sa.Connection, start: int, end: int) -> None:
         """Advance the tracking row from `start` to `end` in this transaction, which locks it until
@@ -362,7 +382,13 @@ class ProjectionRunner:
             for projector in self.projectors:
                 projector.reset(conn)
             conn.execute(projection_tracking.update().where(projection_tracking.c.name == self.name).values(position=0))
+            parking.forget(conn, self.projection_names())  # the rebuild parks again what still fails
             self.position = 0
+            self.parked.clear()
+
+    def projection_names(self) -> list[str]:
+        """The `projection` of this runner's parked events: its projectors, and itself (undecodable events)."""
+        return [self.name, *(parking.projector_name(p) for p in self.projectors)]
 
     def pending(self) -> int:
         return max(0, (self._max_position() or 0) - self.committed_position())
@@ -378,43 +404,12 @@ class ProjectionRunner:
             stop.wait(interval)
 
 
-class Barrier:
-    """Read-your-writes for commands: wait (bounded) until the runner passed a position.
-
-    In a process that runs the projections, the waiting request drives the runner itself, so
-    its own events are projected at once; elsewhere it polls the committed tracking position."""
-
-    def __init__(self, runner: ProjectionRunner, in_process: bool, timeout: float):
-        self.runner = runner
-        self.in_process = in_process
-        self.timeout = timeout
-
-    def wait_for(self, position: int) -> None:
-        if self.runner.position >= position:
-            return
-        if self.in_process:
-            try:
-                self.runner.catch_up(until=position)
-            except Exception:  # the command's events are durable; the background loop will retry
-                log.exception("projection failed while catching up to %s", position)
-            if self.runner.position >= position:
-                return
-        deadline = time.monotonic() + self.timeout
-        delay = 0.005
-        while time.monotonic() < deadline:
-            if self.runner.committed_position() >= position:
-                return
-            time.sleep(delay)
-            delay = min(delay * 2, 0.05)
-        log.warning("read models did not reach position %s within %.1fs", position, self.timeout)
-
-
 class Barriers:
     """Read-your-writes over several runners (each follows the whole log): wait for each in turn."""
 
     def __init__(self, *barriers: Barrier):
         self.barriers = barriers
 
-    def wait_for(self, position: int) -> None:
+    def wait_for(self, position: int, first: int | None = None) -> None:
         for barrier in self.barriers:
-            barrier.wait_for(position)
+            barrier.wait_for(position, first)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -41,6 +42,12 @@ class Settings(BaseSettings):
     paypal_client_id: str | None = None
     paypal_client_secret: str | None = None
     paypal_api_url: str = "https://api-m.sandbox.paypal.com"
+    # money hardening (issue 12): the largest single amount any request may carry (major units),
+    # and the retries of failed gateway refunds (exponential backoff, then Failed + admin notice)
+    max_amount: Decimal = Field(default=Decimal("10000000"), gt=0, le=Decimal("1000000000000"))
+    refund_max_attempts: int = Field(default=8, ge=1, le=50)
+    refund_retry_base_seconds: float = Field(default=60.0, gt=0)
+    refund_retry_max_delay_seconds: float = Field(default=21600.0, gt=0)
 
     @field_validator(
         "database_url",

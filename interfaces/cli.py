@@ -1,4 +1,5 @@
-"""The `consult` command line: serve, worker, migrate, create-admin, seed-demo, rebuild, report."""
+"""The `consult` command line: serve, worker, migrate, create-admin, seed-demo, rebuild, report, doctor,
+projections retry."""
 
 from __future__ import annotations
 
@@ -199,6 +200,7 @@ def _seed_demo(_: argparse.Namespace, settings: Settings) -> int:
 def _rebuild(_: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
+    from infrastructure import parking
     from infrastructure.bootstrap import build
     from reporting.wiring import ReportingLocked, open_store
 
@@ -209,6 +211,7 @@ def _rebuild(_: argparse.Namespace, settings: Settings) -> int:
             runner.reset()
             with tqdm(total=total, unit="event", desc=f"rebuilding read models ({runner.name})") as bar:
                 runner.catch_up(progress=bar.update)
+        parked = parking.listed(container.engine)  # events a projection could not apply: reported below
         try:
             store = open_store(settings, container)
         except ReportingLocked as error:  # the file is locked by the running owner process
@@ -221,11 +224,15 @@ def _rebuild(_: argparse.Namespace, settings: Settings) -> int:
             with tqdm(total=total, unit="event", desc="rebuilding reporting store") as bar:
                 store.catch_up(progress=bar.update)
             store.publish_snapshot(force=True)
+            parked += store.parked_events()
         finally:
             store.close()
     finally:
         container.close()
     print(f"consult rebuild: read models rebuilt from {total} events; reporting store rebuilt from {total} events")
+    if parked:
+        print(f"consult rebuild: {len(parked)} events parked (see `consult doctor`):", file=sys.stderr)
+        _parking().show(parked, sys.stderr)
     return 0
 
 
@@ -252,7 +259,15 @@ COMMANDS: dict[str, Any] = {
     "seed-demo": _seed_demo,
     "rebuild": _rebuild,
     "report": _report,
+    "doctor": lambda args, settings: _parking().doctor(args, settings),
+    "projections": lambda args, settings: _parking().retry(args, settings),
 }
+
+
+def _parking() -> Any:
+    from interfaces import parking_cli
+
+    return parking_cli
 
 
 def parser() -> argparse.ArgumentParser:
@@ -293,6 +308,7 @@ def parser() -> argparse.ArgumentParser:
     sql.add_argument("query")
     sql.add_argument("--csv", action="store_true", help="CSV output instead of a table")
     sql.add_argument("--max-rows", type=int, default=1000, help="rows shown in table output (CSV: all)")
+    _parking().add_parsers(sub)
     return root
 
 

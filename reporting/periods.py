@@ -5,12 +5,13 @@ the `*_local` columns of the store."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from domain.money import UNIT, round_money, to_decimal
 
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 MONTHLY, YEARLY = "monthly", "yearly"
@@ -139,9 +140,9 @@ def number(value: Any) -> int | float:
     return int(value)
 
 
-def js_round(value: float) -> int:
-    """JavaScript's Math.round: half toward +infinity."""
-    return math.floor(value + 0.5)
+def js_round(value: float | Decimal) -> int:
+    """JavaScript's Math.round: half toward +infinity (the domain's one rounding rule, at units)."""
+    return int(round_money(to_decimal(value), UNIT))
 
 
 def growth(current: Any, previous: Any) -> str:

@@ -24,6 +24,7 @@ from domain.accounts import CLIENT, CONSULTANT, Account
 from domain.appointments import Appointment, ClientLink
 from domain.catalogue import Category
 from domain.ledger import Transaction
+from domain.money import exact
 from domain.profiles import consultant_display_name
 from reporting import upcoming
 from reporting.rollups import roll_up
@@ -151,12 +152,8 @@ ACCOUNT_STATUS = {
 
 
 def money(value: Any) -> Decimal:
-    if isinstance(value, Decimal):
-        return value
-    try:
-        return Decimal(str(value if value not in (None, "") else 0)).quantize(Decimal("0.01"))
-    except ArithmeticError:
-        return Decimal("0.00")
+    """A money figure of an event, exact to the cent under the domain's one rounding rule."""
+    return exact(value)
 
 
 def _name_of(value: Any) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import duckdb
 
+from reporting import parked
 from reporting.rollups import ROLLUPS
 
 # Bump when a table changes shape or meaning: the store is then dropped and rebuilt from the events.
@@ -26,6 +27,7 @@ TABLES = (
     "transactions",
     *(rollup.table for rollup in ROLLUPS),
     "upcoming_appointments",
+    parked.TABLE,
 )
 VIEWS = ("appointment_facts", "successful_payments", "earned_payments", "payouts", "monthly_consultant_revenue")
 
@@ -63,6 +65,8 @@ DDL = [
     *(rollup.ddl() for rollup in ROLLUPS),
     # the listable appointments from reporting_tracking.upcoming_since on (reporting/upcoming.py)
     "CREATE TABLE IF NOT EXISTS upcoming_appointments (id VARCHAR PRIMARY KEY, start_at TIMESTAMP NOT NULL)",
+    # the events this projection could not apply (reporting/parked.py)
+    parked.DDL,
     # -- views: the definitions every analytics answer shares ----------------------------------------
     """CREATE OR REPLACE VIEW appointment_facts AS
         SELECT a.*, coalesce(nullif(nullif(a.category, ''), 'General'), nullif(c.primary_category, ''),

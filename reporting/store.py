@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from reporting import schema, upcoming
+from reporting import parked, schema, upcoming
 from reporting.projection import TOPICS, ReportingProjection
 
 log = logging.getLogger(__name__)
@@ -108,11 +108,30 @@ class ReportingStore:
         notifications = self._read(start + 1, self.batch_size)
         if not notifications:
             return 0
-        events = [self._decode(n) for n in notifications if n.topic in TOPICS]
+        try:
+            self._apply(notifications)
+        except Exception as error:
+            if isinstance(error, parked.TRANSIENT):
+                raise
+            # Some event cannot be applied: apply the batch in halves, parking that event (reporting/parked.py).
+            log.warning(
+                "reporting projection: batch %s..%s failed (%s); applying it in parts",
+                start,
+                notifications[-1].id,
+                error,
+            )
+            self._apply_in_parts(notifications)
+        if progress:
+            progress(len(notifications))
+        return len(notifications)
+
+    def _apply(self, notifications: list[Any]) -> None:
+        """Apply the events and advance the tracking position in one DuckDB transaction."""
         last = notifications[-1].id
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
+            events = [self._decode(n) for n in notifications if n.topic in TOPICS]
             if events:
                 self.projection.apply(con, events)
             con.execute("UPDATE reporting_tracking SET position = ? WHERE name = ?", [last, schema.TRACKING])
@@ -121,9 +140,74 @@ class ReportingStore:
             con.execute("ROLLBACK")
             raise
         self.position = last
-        if progress:
-            progress(len(notifications))
-        return len(notifications)
+
+    def _apply_in_parts(self, notifications: list[Any]) -> None:
+        if len(notifications) == 1:
+            self._park(notifications[0])
+            return
+        half = len(notifications) // 2
+        for part in (notifications[:half], notifications[half:]):
+            try:
+                self._apply(part)
+            except Exception as error:
+                if isinstance(error, parked.TRANSIENT):
+                    raise
+                self._apply_in_parts(part)
+
+    def _park(self, notification: Any) -> None:
+        """The one event of a failed part: park it and advance the tracking position past it."""
+        try:
+            self._apply([notification])
+            return  # it applies on its own (it failed only with others)
+        except Exception as error:
+            if isinstance(error, parked.TRANSIENT):
+                raise
+            failure = error
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            parked.record(con, notification, failure)
+            con.execute("UPDATE reporting_tracking SET position = ? WHERE name = ?", [notification.id, schema.TRACKING])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        self.position = notification.id
+
+    def parked_events(self, position: int | None = None) -> list[Any]:
+        """The events this projection parked (all, or the one at `position`)."""
+        cursor = self.cursor()
+        try:
+            return parked.listed(cursor, position)
+        finally:
+            cursor.close()
+
+    def retry(self, position: int | None = None) -> tuple[list[Any], list[Any]]:
+        """Apply the parked events again (after an upgrade): those that apply now are unparked.
+        Returns (applied, still parked)."""
+        applied, still = [], []
+        for entry in self.parked_events(position):
+            with self._lock:
+                found = self._read(entry.position, 1)
+                if not found or found[0].id != entry.position:
+                    continue
+                notification = found[0]
+                con = self.con
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    if notification.topic in TOPICS:
+                        self.projection.apply(con, [self._decode(notification)])
+                    parked.unpark(con, entry.position)
+                    con.execute("COMMIT")
+                    applied.append(entry)
+                except Exception as error:
+                    con.execute("ROLLBACK")
+                    if isinstance(error, parked.TRANSIENT):
+                        raise
+                    con.execute("BEGIN TRANSACTION")
+                    still.append(parked.record(con, notification, error))
+                    con.execute("COMMIT")
+        return applied, still
 
     def wait_for(self, position: int, timeout: float) -> bool:
         """Process (or wait for the background loop to process) the log up to `position`."""

@@ -300,8 +300,14 @@ def test_bad_payment_input_is_refused_and_records_nothing(api):
     day = next_weekday(2)
     hold_id = world.held(client, consultant, day, "09:00", "10:00")
     other_hold = world.held(other, consultant, day, "10:15", "11:15")
-    for amount in (-5, 0, "abc", None, True, "NaN", "1e30", [1]):
+    for amount in (-5, 0, "abc", None, True, "NaN", [1], 1.005):
         refused(world.order(client, consultant, hold_id, amount=amount), 400, "Invalid amount")
+    for amount in ("1e30", 10000000.01):  # over MAX_AMOUNT (issue 12)
+        refused(
+            world.order(client, consultant, hold_id, amount=amount),
+            400,
+            '"amount" must be less than or equal to 10000000',
+        )
     refused(
         api.post(f"{API}/payments/create-order", headers=client.auth, json={"amount": 10}),
         400,

@@ -133,10 +133,10 @@ def test_payout_and_list_bad_input(api):
             400,
             "Amount must be a positive number with at most two decimals",
         ),
-        (
+        (  # over MAX_AMOUNT (issue 12)
             {"consultantId": consultant.id, "amount": "1e30"},
             400,
-            "Amount must be a positive number with at most two decimals",
+            '"amount" must be less than or equal to 10000000',
         ),
         (
             {"consultantId": consultant.id, "amount": {"$gt": 0}},

@@ -19,6 +19,8 @@ from infrastructure.settings import Settings
 from interfaces.http import errors
 from interfaces.http.envelope import ok
 from interfaces.http.forwarding import ForwardAnalytics
+from interfaces.http.health import health_body
+from interfaces.http.input_guard import RejectUnstorableQuery
 from interfaces.http.middleware import BodyLimit, PushAfterResponse, RateLimit
 from interfaces.http.routers import (
     accounts,
@@ -96,7 +98,7 @@ def create_api(app_container: Container) -> FastAPI:
 
     @api.get(f"{API_PREFIX}/health", tags=["ops"])
     def health() -> Any:
-        return ok("OK", {"status": "up"})
+        return ok("OK", health_body(app_container))  # "degraded" with parkedEvents > 0, still 200
 
     api.add_middleware(PushAfterResponse, runner=app_container.runner)
     if app_container.analytics is None and settings.reporting_url:
@@ -109,6 +111,7 @@ def create_api(app_container: Container) -> FastAPI:
         window=settings.rate_limit_window_seconds,
     )
     api.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    api.add_middleware(RejectUnstorableQuery, joined_message_prefixes=(f"{API_PREFIX}/appointments",))
     # added last = outermost: 413 and 429 answers carry CORS headers too, so browsers can read them
     api.add_middleware(
         CORSMiddleware,
@@ -133,7 +136,7 @@ def create_reporting_api(app_container: Container) -> FastAPI:
     @api.get(f"{API_PREFIX}/health", tags=["ops"])
     def health() -> Any:
         store = app_container.reporting
-        return ok("OK", {"status": "up", "reportingPosition": store.position if store else None})
+        return ok("OK", {**health_body(app_container), "reportingPosition": store.position if store else None})
 
     return api
 

@@ -27,7 +27,7 @@ REQUIRED_MESSAGES = {
 }
 
 
-UNION_TAGS = frozenset({"str", "int", "float", "bool", "dict", "list", "none", "literal"})
+UNION_TAGS = frozenset({"str", "constrained-str", "int", "float", "bool", "dict", "list", "none", "literal"})
 TEMPORAL_TAGS = frozenset({"datetime", "date"})  # union members, never a leading field name here
 
 
@@ -121,6 +121,10 @@ def _message(error: dict[str, Any], loc: list[str]) -> str:
         return f"{label} length must be at least {ctx.get('min_length')} characters long"
     if kind == "too_long":
         return f"{label} must contain less than or equal to {ctx.get('max_length')} items"
+    if kind == "finite_number":
+        return f"{label} must be a finite number"
+    if kind == "decimal_max_places":
+        return f"{label} must have at most {ctx.get('decimal_places')} decimals"
     if kind in ("literal_error", "enum"):
         return f"{label} must be one of {ctx.get('expected', '')}"
     message = str(error.get("msg", "Invalid value"))

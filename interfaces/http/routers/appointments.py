@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import AwareDatetime, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from application.bookings import Caller, HoldRequest
@@ -18,16 +18,18 @@ from domain.errors import Forbidden, Invalid, NotFound
 from domain.ids import is_object_id
 from interfaces.http.deps import AppContainer, CurrentUser, ObjectIdPath, Principal, read_model, turns_of
 from interfaces.http.envelope import ERROR_RESPONSES, Document, Envelope, ok
-from interfaces.http.fields import Body, ObjectIdStr
+from interfaces.http.fields import EVERY_FIELD, Body, Limit, ObjectIdStr, Page
+from interfaces.http.money import Amount, AmountNumber, ExactJsonRoute
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/appointments", tags=["appointments"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/appointments", tags=["appointments"], responses=ERROR_RESPONSES, route_class=ExactJsonRoute)
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 TIME_PATTERN = r"^([01]?\d|2[0-3]):[0-5]\d$"
 Text = Annotated[str, Field(max_length=2000)]
 
 
 class HoldBody(Body):
+    nullable = EVERY_FIELD  # the handler reads null as "not given" (then "... are required")
     consultant: ObjectIdStr | None = None
     client: ObjectIdStr | None = None
     startAt: AwareDatetime | None = None
@@ -55,21 +57,21 @@ class HoldBody(Body):
         raise Invalid("Invalid time provided")
 
 
-class RazorpayProof(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class RazorpayProof(Body):
     razorpay_order_id: str
     razorpay_payment_id: str
     razorpay_signature: str
 
 
-class PaypalProof(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class PaypalProof(Body):
+    nullable = EVERY_FIELD
     orderID: str | None = None
     payerID: str | None = None
 
 
 class PaymentBody(Body):
-    amount: Annotated[float, Field(ge=0)] | None = None
+    nullable = frozenset({"amount", "status", "method", "transactionId", "razorpayResponse", "paypalResponse"})
+    amount: Amount | None = None
     status: Literal["Pending", "Success", "Failed"] | None = None
     method: str | None = None
     transactionId: str | None = None
@@ -78,6 +80,7 @@ class PaymentBody(Body):
 
 
 class BookBody(Body):
+    nullable = frozenset({"category", "session", "status", "reason", "notes", "fee", "holdId", "payment"})
     client: ObjectIdStr
     consultant: ObjectIdStr
     startAt: AwareDatetime
@@ -87,19 +90,20 @@ class BookBody(Body):
     status: Literal["Upcoming", "Completed", "Cancelled"] | None = None
     reason: Text | None = None
     notes: Text | None = None
-    fee: Annotated[float, Field(ge=0)] | None = None
+    fee: AmountNumber | None = None
     holdId: ObjectIdStr | None = None
     payment: PaymentBody | None = None
 
 
 class ChangeBody(Body):
+    nullable = frozenset({"startAt", "endAt", "status", "reason", "notes", "category"})  # may be "" or null
     startAt: AwareDatetime | None = None
     endAt: AwareDatetime | None = None
     status: Literal["Upcoming", "Completed", "Cancelled"] | None = None
     reason: Text | None = None
     notes: Text | None = None
     session: Literal["Video Call"] | None = None
-    fee: Annotated[float, Field(ge=0)] | None = None
+    fee: AmountNumber | None = None
     category: str | None = None
 
     @model_validator(mode="after")
@@ -143,8 +147,8 @@ def list_appointments(
     who: CurrentUser,
     app: AppContainer,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
+    page: Page = 1,
+    limit: Limit = 1000,
     status: Annotated[Literal["Hold", "Upcoming", "Completed", "Cancelled"] | None, Query()] = None,
     consultant: Annotated[str | None, Query()] = None,
     client: Annotated[str | None, Query()] = None,
@@ -213,6 +217,8 @@ def get_appointment(id: ObjectIdPath, who: CurrentUser, app: AppContainer) -> An
 async def hold(body: HoldBody, who: CurrentUser, app: AppContainer, request: Request) -> Any:
     """Hold a slot for five minutes (clients, for themselves); an identical retry refreshes the hold.
     Holds of one consultant-day take turns in this process (`interfaces.http.turns`)."""
+    if who.role not in ("Client", "Consultant"):  # the route's roles (contract availability §2.2)
+        raise Forbidden("Forbidden: Access denied")
     if not body.consultant or not body.client:
         raise Invalid("Consultant and Client are required")
     zone = _zone(app)
@@ -261,6 +267,7 @@ def book(body: BookBody, who: CurrentUser, app: AppContainer) -> Any:
             body.endAt,
             fields,
             payment=proof,
+            category=body.category,
         )
         document = app.appointments.document(appointment_id, populated=False)
         if again:
@@ -283,10 +290,18 @@ def book(body: BookBody, who: CurrentUser, app: AppContainer) -> Any:
     return ok("Appointment created successfully", app.appointments.document(appointment_id), 201)
 
 
-@router.patch("/{id}", response_model=Envelope[Document])
-def change(id: ObjectIdPath, body: ChangeBody, who: CurrentUser, app: AppContainer) -> Any:
-    """Reschedule (`startAt`+`endAt`), cancel (`status: "Cancelled"`), notes and reason; admins may change any field."""
+def _updatable(id: ObjectIdPath, who: CurrentUser, app: AppContainer) -> Principal:
+    """A party of the appointment or an admin: decided (404, else 403) before the body is validated."""
     _document_for(app, who, id, "update")
+    return who
+
+
+Updater = Annotated[Principal, Depends(_updatable)]
+
+
+@router.patch("/{id}", response_model=Envelope[Document])
+def change(id: ObjectIdPath, who: Updater, body: ChangeBody, app: AppContainer) -> Any:
+    """Reschedule (`startAt`+`endAt`), cancel (`status: "Cancelled"`), notes and reason; admins may change any field."""
     given = body.model_dump(exclude_unset=True)
     fields = {k: v for k, v in given.items() if k in ("reason", "notes", "session", "fee", "category")}
     app.bookings.change(_caller(who), id, body.startAt, body.endAt, body.status, fields)

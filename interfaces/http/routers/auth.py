@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from interfaces.http.deps import AppContainer
 from interfaces.http.envelope import ERROR_RESPONSES, Envelope, ok
 from interfaces.http.fields import Body, Currency, Email, FullName, Mobile, StrongPassword, rule
+from interfaces.http.money import AmountNumber, ExactJsonRoute
 
-router = APIRouter(prefix="/auth", tags=["auth"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/auth", tags=["auth"], responses=ERROR_RESPONSES, route_class=ExactJsonRoute)
 
 OtpCode = Annotated[
     str,
@@ -32,11 +33,24 @@ def _role_message(message: str, allowed: tuple[str, ...]) -> Any:
     return field_validator("role", mode="before")(check)
 
 
+def _category_ref(value: Any) -> Any:
+    """A category title or id (at most 100 characters), or an object whose `name`/`title` is: the
+    name is kept in a 200-character read-model column, so a longer one would jam the projection."""
+    named = [value] if isinstance(value, str) else [value.get(key) for key in ("name", "title")]
+    if any(isinstance(name, str) and len(name) > 100 for name in named):
+        raise PydanticCustomError("too_long", "category names must be at most 100 characters")
+    return value
+
+
+CategoryRef = Annotated[str | dict[str, Any], AfterValidator(_category_ref)]
+
+
 class SendOtpBody(Body):
     mobile: Mobile
 
 
 class VerifyOtpBody(Body):
+    nullable = frozenset({"role"})
     mobile: Mobile
     otp: OtpCode
     role: str | None = None
@@ -46,26 +60,32 @@ class VerifyOtpBody(Body):
 
 
 class LoginBody(Body):
+    nullable = frozenset({"role"})
     email: Email
     password: Annotated[str, rule(lambda v: v != "", "Password is required")]
     role: str | None = None
 
 
 class CategoryEntry(Body):
-    categoryId: Annotated[str, rule(lambda v: v != "", '"categoryId" is not allowed to be empty')] | None = None
-    categoryName: str | None = None
-    subcategoryId: str | None = None
-    subcategoryName: str | None = None
+    nullable = frozenset({"categoryName", "subcategoryId", "subcategoryName"})
+    categoryId: (
+        Annotated[str, Field(max_length=100), rule(lambda v: v != "", '"categoryId" is not allowed to be empty')] | None
+    ) = None
+    categoryName: Annotated[str, Field(max_length=100)] | None = None
+    subcategoryId: Annotated[str, Field(max_length=100)] | None = None
+    subcategoryName: Annotated[str, Field(max_length=100)] | None = None
 
 
 class RegistrationFields(Body):
+    # the handler drops nulls (`exclude_none`): null means "not given" on the optional fields
+    nullable = frozenset({"category", "subcategory", "categories", "currency", "password", "fees"})
     fullName: FullName
     email: Email
     role: str
-    category: str | dict[str, Any] | None = None
-    subcategory: str | dict[str, Any] | None = None
+    category: CategoryRef | None = None
+    subcategory: CategoryRef | None = None
     categories: list[CategoryEntry] | None = None
-    fees: Annotated[float, Field(ge=0)] | None = None
+    fees: AmountNumber | None = None
     currency: Currency | None = None
     password: Annotated[str, rule(lambda v: len(v) >= 6, "Password must be at least 6 characters long")] | None = None
     _role = _role_message("Role must be either Client or Consultant", ("Client", "Consultant"))
@@ -80,6 +100,7 @@ class SignupBody(RegistrationFields):
 
 
 class ForgotPasswordBody(Body):
+    nullable = frozenset({"role"})
     email: Email
     role: AnyRole | None = None
 

@@ -20,6 +20,8 @@ STAT_KEYS = ("consultants", "clients", "monthlyRevenue")
 
 
 class CategoryFields(Body):
+    nullable = frozenset({"description", "image"})
+
     description: Annotated[str, Field(max_length=500)] | None = None
     rating: Annotated[float, Field(ge=0, le=5)] | None = None
     consultants: Annotated[int, Field(ge=0)] | None = None

@@ -12,7 +12,7 @@ from pydantic import Field
 from domain.errors import Forbidden, NotFound
 from interfaces.http.deps import AppContainer, ObjectIdPath, Principal, require
 from interfaces.http.envelope import ERROR_RESPONSES, Document, Envelope, ok
-from interfaces.http.fields import Body, Email, FullName, Mobile, PartialBody
+from interfaces.http.fields import Body, Email, FullName, Mobile, Page, PartialBody
 
 router = APIRouter(prefix="/clients", tags=["clients"], responses=ERROR_RESPONSES)
 ClientOnly = Annotated[Principal, Depends(require("Client"))]
@@ -21,6 +21,11 @@ Staff = Annotated[Principal, Depends(require("Admin", "Consultant"))]
 
 
 class ProfileFields(Body):
+    # free text kept only in the client's document; `dob: null` clears the date, `fullName: null` is ignored
+    nullable = frozenset(
+        {"fullName", "dob", "address", "city", "state", "country", "pincode", "emergencyContact", "avatar"}
+    )
+
     fullName: FullName | None = None
     mobile: Mobile | None = None
     dob: date | None = None
@@ -73,7 +78,7 @@ def list_clients(
     app: AppContainer,
     search: Annotated[str | None, Query(max_length=100)] = None,
     status: Annotated[str | None, Query()] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Page = 1,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> Any:
     """Admins see every client; a consultant sees the clients linked to it."""

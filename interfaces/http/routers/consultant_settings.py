@@ -17,11 +17,24 @@ from domain.availability import HHMM
 from domain.errors import Forbidden, NotFound
 from interfaces.http.deps import HEX_ID, AppContainer, Principal, require
 from interfaces.http.envelope import ERROR_RESPONSES, Document, Envelope, ok
-from interfaces.http.fields import Body, ObjectIdStr, PartialBody, rule
+from interfaces.http.fields import EVERY_FIELD, Body, ObjectIdStr, PartialBody, rule
+from interfaces.http.money import AmountNumber, ExactJsonRoute
 
-router = APIRouter(prefix="/consultant-settings", tags=["consultant settings"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/consultant-settings",
+    tags=["consultant settings"],
+    responses=ERROR_RESPONSES,
+    route_class=ExactJsonRoute,
+)
 Manager = Annotated[Principal, Depends(require("Admin", "Consultant"))]
 ConsultantIdPath = Annotated[str, Path(pattern=HEX_ID, description="the Consultant _id"), AfterValidator(str.lower)]
+
+
+class SettingsBody(Body):
+    """Settings sections drop nulls before they are stored (`_drop_none`): null means "not given"."""
+
+    nullable = EVERY_FIELD
+
 
 Time = Annotated[str, rule(lambda v: bool(HHMM.match(v)), "must be a time in HH:mm (00:00 to 23:59)")]
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -49,19 +62,19 @@ def _calendar_day(value: Any) -> Any:
 CalendarDay = Annotated[str, BeforeValidator(_calendar_day)]
 
 
-class Window(Body):
+class Window(SettingsBody):
     start: Time
     end: Time
 
 
-class Day(Body):
+class Day(SettingsBody):
     enabled: bool | None = None
     start: Time | Literal[""] | None = None
     end: Time | Literal[""] | None = None
     slots: list[Window] | None = None
 
 
-class WorkingHours(Body):
+class WorkingHours(SettingsBody):
     monday: Day | None = None
     tuesday: Day | None = None
     wednesday: Day | None = None
@@ -71,20 +84,20 @@ class WorkingHours(Body):
     sunday: Day | None = None
 
 
-class BreakTime(Body):
+class BreakTime(SettingsBody):
     start: Time
     end: Time
     days: list[Weekday] = Field(default_factory=list)
 
 
-class AdvanceBooking(Body):
+class AdvanceBooking(SettingsBody):
     minHoursInAdvance: Annotated[float, Field(ge=0, le=168)] | None = None
     maxDaysInAdvance: Annotated[int, Field(ge=1, le=365)] | None = None
     sameDayBooking: bool | None = None
     lastMinuteBooking: bool | None = None
 
 
-class SessionSettings(Body):
+class SessionSettings(SettingsBody):
     defaultDuration: Annotated[int, Field(ge=15, le=480)] | None = None
     minDuration: Annotated[int, Field(ge=15, le=480)] | None = None
     maxDuration: Annotated[int, Field(ge=15, le=480)] | None = None
@@ -93,14 +106,14 @@ class SessionSettings(Body):
     overlappingAllowed: bool | None = None
 
 
-class Cancellation(Body):
+class Cancellation(SettingsBody):
     cancellationWindow: Annotated[float, Field(ge=0, le=168)] | None = None
     cancellationPolicy: Annotated[str, Field(max_length=1000)] | None = None
     autoCancelUnpaid: bool | None = None
     unpaidBookingWindow: Annotated[float, Field(ge=0, le=24)] | None = None
 
 
-class TimeOff(Body):
+class TimeOff(SettingsBody):
     startDate: CalendarDay
     endDate: CalendarDay
     reason: Annotated[str, Field(max_length=200)] = ""
@@ -114,7 +127,7 @@ class TimeOff(Body):
         return self
 
 
-class Availability(Body):
+class Availability(SettingsBody):
     acceptingNewClients: bool | None = None
     currentStatus: Status | None = None
     workingHours: WorkingHours | None = None
@@ -128,7 +141,7 @@ class Availability(Body):
         return _drop_none(self.model_dump(exclude_unset=True))
 
 
-class Notifications(Body):
+class Notifications(SettingsBody):
     email: bool | dict[str, Any] | None = None
     sms: bool | dict[str, Any] | None = None
     appointmentReminders: bool | None = None
@@ -144,7 +157,7 @@ class NotificationsBody(Notifications):
         return {k: v for k, v in given.model_dump(exclude_unset=True).items() if k != "notifications" and v is not None}
 
 
-class Calendar(Body):
+class Calendar(SettingsBody):
     defaultView: Literal["day", "week", "month"] | None = None
     workingDaysOnly: bool | None = None
     showWeekends: bool | None = None
@@ -155,7 +168,7 @@ class Calendar(Body):
     outlookCalendarId: Annotated[str, Field(max_length=100)] | None = None
 
 
-class Payments(Body):
+class Payments(SettingsBody):
     acceptedMethods: list[Literal["card", "bank_transfer", "paypal", "stripe", "cash"]] | None = None
     autoConfirmPayments: bool | None = None
     requirePaymentUpfront: bool | None = None
@@ -165,7 +178,7 @@ class Payments(Body):
     currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
 
 
-class Communication(Body):
+class Communication(SettingsBody):
     preferredContactMethod: Literal["email", "phone", "chat"] | None = None
     autoResponseEnabled: bool | None = None
     autoResponseMessage: Annotated[str, Field(max_length=500)] | None = None
@@ -176,7 +189,7 @@ class Communication(Body):
     allowInPerson: bool | None = None
 
 
-class Privacy(Body):
+class Privacy(SettingsBody):
     showProfilePublicly: bool | None = None
     showEmailPublicly: bool | None = None
     showPhonePublicly: bool | None = None
@@ -186,26 +199,26 @@ class Privacy(Body):
     showAvailabilityPublicly: bool | None = None
 
 
-class Fees(Body):
-    initial: Annotated[float, Field(ge=0)] | None = None
-    followUp: Annotated[float, Field(ge=0)] | None = None
-    emergency: Annotated[float, Field(ge=0)] | None = None
+class Fees(SettingsBody):
+    initial: AmountNumber | None = None
+    followUp: AmountNumber | None = None
+    emergency: AmountNumber | None = None
 
 
-class Qualification(Body):
+class Qualification(SettingsBody):
     degree: str = ""
     institution: str = ""
     year: str | int = ""
     certificate: str = ""
 
 
-class Membership(Body):
+class Membership(SettingsBody):
     organization: str = ""
     membershipNumber: str = ""
     validUntil: CalendarDay | None = None
 
 
-class Professional(Body):
+class Professional(SettingsBody):
     consultationTypes: Annotated[list[str], Field(max_length=100)] | None = None
     languages: Annotated[list[str], Field(max_length=50)] | None = None
     specializations: Annotated[list[str], Field(max_length=100)] | None = None
@@ -217,39 +230,39 @@ class Professional(Body):
 Short = Annotated[str, Field(max_length=100)]
 
 
-class Zoom(Body):
+class Zoom(SettingsBody):
     enabled: bool | None = None
     apiKey: Short | None = None
     apiSecret: Short | None = None
     meetingUrlTemplate: Annotated[str, Field(max_length=200)] | None = None
 
 
-class GoogleMeet(Body):
+class GoogleMeet(SettingsBody):
     enabled: bool | None = None
     clientId: Short | None = None
     clientSecret: Short | None = None
 
 
-class Skype(Body):
+class Skype(SettingsBody):
     enabled: bool | None = None
     username: Short | None = None
 
 
-class Teams(Body):
+class Teams(SettingsBody):
     enabled: bool | None = None
     tenantId: Short | None = None
     clientId: Short | None = None
     clientSecret: Short | None = None
 
 
-class Integrations(Body):
+class Integrations(SettingsBody):
     zoom: Zoom | None = None
     googleMeet: GoogleMeet | None = None
     skype: Skype | None = None
     teams: Teams | None = None
 
 
-class Dashboard(Body):
+class Dashboard(SettingsBody):
     defaultView: Literal["overview", "calendar", "appointments", "clients"] | None = None
     widgets: Annotated[list[str], Field(max_length=50)] | None = None
     refreshInterval: Annotated[int, Field(ge=10, le=300)] | None = None
@@ -257,14 +270,14 @@ class Dashboard(Body):
     compactMode: bool | None = None
 
 
-class Security(Body):
+class Security(SettingsBody):
     """Accepted for compatibility; not stored (as in the existing backend)."""
 
     twoFactorAuth: bool | None = None
     sessionTimeout: Annotated[int, Field(ge=1, le=168)] | None = None
 
 
-class Sections(Body):
+class Sections(SettingsBody):
     notifications: Notifications | None = None
     availability: Availability | None = None
     calendar: Calendar | None = None
@@ -303,6 +316,16 @@ def _own(who: Principal, consultant_id: str) -> None:
         raise Forbidden("Forbidden: Access denied")
 
 
+def _owned_consultant_id(consultantId: ConsultantIdPath, who: Manager) -> str:
+    """The path's consultant, once the caller may act on it: a dependency, so that authorization is
+    decided before the body is validated (another consultant's settings: 403 whatever the body)."""
+    _own(who, consultantId)
+    return consultantId
+
+
+OwnedConsultantId = Annotated[str, Depends(_owned_consultant_id)]
+
+
 def _settings(app: Any, consultant_id: str) -> dict[str, Any]:
     document = app.slots.settings_document(consultant_id)
     if document is None:
@@ -311,8 +334,7 @@ def _settings(app: Any, consultant_id: str) -> dict[str, Any]:
 
 
 @router.get("/{consultantId}", response_model=Envelope[Document])
-def get_settings(consultantId: ConsultantIdPath, who: Manager, app: AppContainer) -> Any:
-    _own(who, consultantId)
+def get_settings(consultantId: OwnedConsultantId, app: AppContainer) -> Any:
     app.settings_service.ensure(consultantId)
     return ok("Consultant settings retrieved successfully", _settings(app, consultantId))
 
@@ -326,25 +348,20 @@ def create_settings(body: SettingsCreate, who: Manager, app: AppContainer) -> An
 
 
 @router.put("/{consultantId}", response_model=Envelope[Document])
-def update_settings(consultantId: ConsultantIdPath, body: SettingsUpdate, who: Manager, app: AppContainer) -> Any:
-    _own(who, consultantId)
+def update_settings(consultantId: OwnedConsultantId, body: SettingsUpdate, app: AppContainer) -> Any:
     app.settings_service.update(consultantId, body.sections())
     return ok("Consultant settings updated successfully", _settings(app, consultantId))
 
 
 @router.put("/{consultantId}/notifications", response_model=Envelope[dict[str, bool]])
-def update_notifications(
-    consultantId: ConsultantIdPath, body: NotificationsBody, who: Manager, app: AppContainer
-) -> Any:
-    _own(who, consultantId)
+def update_notifications(consultantId: OwnedConsultantId, body: NotificationsBody, app: AppContainer) -> Any:
     flags = app.settings_service.update_notifications(consultantId, body.flags())
     return ok("Notification settings updated successfully", flags)
 
 
 @router.put("/{consultantId}/availability", response_model=Envelope[Document])
 def update_availability(
-    consultantId: ConsultantIdPath, who: Manager, app: AppContainer, body: Annotated[Availability, BodyParam()]
+    consultantId: OwnedConsultantId, app: AppContainer, body: Annotated[Availability, BodyParam()]
 ) -> Any:
-    _own(who, consultantId)
     availability = app.settings_service.update_availability(consultantId, body.patch())
     return ok("Availability settings updated successfully", availability)

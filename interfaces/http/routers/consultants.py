@@ -7,14 +7,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field, model_validator
 
-from domain.errors import NotFound
+from domain.errors import Forbidden, NotFound
 from domain.profiles import PUBLIC_CONSULTANT_FIELDS
 from interfaces.http.deps import AppContainer, ObjectIdPath, Principal, require
 from interfaces.http.envelope import ERROR_RESPONSES, Document, Envelope, ok
 from interfaces.http.fields import Body, Currency, Email, PartialBody, length
+from interfaces.http.money import AmountNumber, ExactJsonRoute
 from interfaces.http.routers.auth import CategoryEntry
 
-router = APIRouter(prefix="/consultants", tags=["consultants"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/consultants", tags=["consultants"], responses=ERROR_RESPONSES, route_class=ExactJsonRoute)
 Admin = Annotated[Principal, Depends(require("Admin"))]
 Member = Annotated[Principal, Depends(require("Admin", "Consultant", "Client"))]
 AdminOrConsultant = Annotated[Principal, Depends(require("Admin", "Consultant"))]
@@ -23,6 +24,8 @@ NULL_WHEN_EMPTY = ("image", "bioTitle", "about", "city", "state")
 
 
 class CategoryObject(Body):
+    nullable = frozenset({"description", "imageUrl"})
+
     name: Annotated[str, length(1, 100, "category.name")]
     description: str | None = ""
     imageUrl: str | None = ""
@@ -61,10 +64,39 @@ class Commission(Body):
 
 
 class ConsultantFields(Body):
+    # optional profile text the detail view answers as null (and the profile form may send back), and
+    # `name`/`displayName`, which the store derives from each other; contact, category, money and
+    # status fields refuse null (and `firstName`/`lastName`, which would be joined as text)
+    nullable = frozenset(
+        {
+            "name",
+            "displayName",
+            "alternatePhone",
+            "subcategory",
+            "tags",
+            "regNo",
+            "gender",
+            "bioTitle",
+            "languages",
+            "about",
+            "image",
+            "socials",
+            "address",
+            "country",
+            "state",
+            "city",
+            "pincode",
+            "education",
+            "experiences",
+            "awards",
+            "marketingConsent",
+            "dataProcessingConsent",
+        }
+    )
     name: Annotated[str, length(2, 100, "name")] | None = None
-    firstName: str | None = None
-    lastName: str | None = None
-    displayName: str | None = None
+    firstName: Annotated[str, Field(max_length=80)] | None = None  # "first last" fits the 200-character name
+    lastName: Annotated[str, Field(max_length=80)] | None = None
+    displayName: Annotated[str, length(1, 100, "displayName")] | None = None
     email: Email | None = None
     phone: Annotated[str, length(6, 30, "phone")] | None = None
     mobile: Annotated[str, length(6, 30, "mobile")] | None = None
@@ -73,7 +105,7 @@ class ConsultantFields(Body):
     subcategory: Annotated[str, length(0, 100, "subcategory")] | CategoryObject | None = None
     tags: list[str] | str | None = None
     regNo: str | None = None
-    fees: Annotated[float, Field(ge=0)] | None = None
+    fees: AmountNumber | None = None
     currency: Currency | None = None
     gender: str | None = None
     yearsOfExperience: Annotated[float, Field(ge=0)] | None = None
@@ -195,8 +227,18 @@ def create_consultant(body: ConsultantCreate, _: Admin, app: AppContainer) -> An
     return ok("Consultant created", list_view(_consultant(app, consultant_id)), 201)
 
 
+def _self_or_admin(id: ObjectIdPath, who: AdminOrConsultant) -> Principal:
+    """An admin, or the consultant of the path itself: decided before the body is validated."""
+    if not who.is_admin and who.id != id:
+        raise Forbidden("Forbidden: Access denied")
+    return who
+
+
+SelfOrAdmin = Annotated[Principal, Depends(_self_or_admin)]
+
+
 @router.patch("/{id}", response_model=Envelope[Document])
-def update_consultant(id: ObjectIdPath, body: ConsultantUpdate, who: AdminOrConsultant, app: AppContainer) -> Any:
+def update_consultant(id: ObjectIdPath, who: SelfOrAdmin, body: ConsultantUpdate, app: AppContainer) -> Any:
     changes = body.fields()
     if "categories" in changes:
         changes["categories"] = [entry.model_dump(exclude_none=True) for entry in body.categories or []]
@@ -205,7 +247,7 @@ def update_consultant(id: ObjectIdPath, body: ConsultantUpdate, who: AdminOrCons
 
 
 @router.delete("/{id}", response_model=Envelope[dict[str, str]])
-def delete_consultant(id: ObjectIdPath, who: AdminOrConsultant, app: AppContainer) -> Any:
+def delete_consultant(id: ObjectIdPath, who: SelfOrAdmin, app: AppContainer) -> Any:
     app.people.delete_consultant(id, who.role, who.id)
     return ok("Consultant deleted", {"deletedId": id})
 

@@ -3,7 +3,7 @@ gateway port. Amounts are the booking's fee (never the amount sent), in the plat
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter
@@ -12,26 +12,25 @@ from pydantic import Field
 from application.payments import Who
 from domain.errors import Forbidden, Invalid, NotFound
 from domain.ids import is_object_id
+from domain.money import AmountRefused
 from infrastructure.gateways import SandboxGateway
 from interfaces.http.deps import AppContainer, CurrentUser
 from interfaces.http.envelope import ERROR_RESPONSES, Envelope, ok
-from interfaces.http.fields import Body
+from interfaces.http.fields import EVERY_FIELD, Body
+from interfaces.http.money import ExactJsonRoute, request_amount
 
-router = APIRouter(prefix="/payments", tags=["payments"], responses=ERROR_RESPONSES)
-
-
-MAX_AMOUNT = Decimal("1000000000000")  # 10^12 major units: far above any real payment, safely exact
+router = APIRouter(prefix="/payments", tags=["payments"], responses=ERROR_RESPONSES, route_class=ExactJsonRoute)
 
 
 def positive_amount(value: Any) -> Decimal | None:
-    """A positive finite number up to 10^12 (JSON number or numeric string), else None."""
-    if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
-        return None
+    """A positive amount with at most two decimals (JSON number read exactly, or numeric text),
+    else None; an amount over MAX_AMOUNT is refused outright (`AmountRefused`, 400)."""
     try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
+        return request_amount(value, "amount", positive=True)
+    except AmountRefused as refusal:
+        if refusal.kind == "less_than_equal":
+            raise
         return None
-    return amount if amount.is_finite() and 0 < amount <= MAX_AMOUNT else None
 
 
 def _id(value: Any) -> str | None:
@@ -43,6 +42,7 @@ def _id(value: Any) -> str | None:
 
 
 class CreateOrderBody(Body):
+    nullable = EVERY_FIELD  # each is checked by the handler, null as "not given"
     amount: Any = Field(default=None, description="major units; the booking's fee is charged")
     appointmentId: Any = None
     holdId: Any = None
@@ -53,6 +53,7 @@ class CreateOrderBody(Body):
 
 
 class VerifyBody(Body):
+    nullable = EVERY_FIELD
     paymentMethod: str | None = None
     razorpay_order_id: str | None = None
     razorpay_payment_id: str | None = None

@@ -5,7 +5,6 @@ the existing backend did, not the `{success, message, data}` envelope."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,11 +13,14 @@ from fastapi.responses import JSONResponse
 from domain.errors import DomainError
 from domain.ids import is_object_id
 from domain.ledger import KINDS
+from domain.money import AmountRefused
 from interfaces.http.deps import AppContainer, CurrentUser
 from interfaces.http.envelope import CompactJSONResponse
+from interfaces.http.fields import MAX_PAGE
+from interfaces.http.money import ExactJsonRoute
 from interfaces.http.routers.payments import positive_amount
 
-router = APIRouter(prefix="/transactions", tags=["transactions"])
+router = APIRouter(prefix="/transactions", tags=["transactions"], route_class=ExactJsonRoute)
 
 
 def _message(status: int, message: str) -> JSONResponse:
@@ -47,7 +49,7 @@ def list_transactions(
     """Newest first. Admin: all, or `consultant=X` (user or consultant X); consultant: its own;
     others: where they are the user or the consultant. `limit` (default 10) is clamped to 1..100."""
     page_number, size = _whole(page, 1), _whole(limit, 10)
-    if page_number is None or page_number < 1:
+    if page_number is None or not 1 <= page_number <= MAX_PAGE:
         return _message(400, "Invalid page: a positive integer is required")
     if size is None:
         return _message(400, "Invalid limit: an integer is required")
@@ -85,12 +87,17 @@ async def payout(request: Request, who: CurrentUser, app: AppContainer) -> Any:
         return _message(400, "Consultant ID and Amount are required")
     if not isinstance(consultant_id, str) or not is_object_id(consultant_id.lower()):
         return _message(400, "Invalid consultant ID")
-    amount = positive_amount(raw_amount)
-    if amount is None or amount != amount.quantize(Decimal("0.01")):
+    try:
+        amount = positive_amount(raw_amount)
+    except AmountRefused as refusal:  # over MAX_AMOUNT
+        return _message(400, refusal.message)
+    if amount is None:
         return _message(400, "Amount must be a positive number with at most two decimals")
     notes, reference = body.get("notes"), body.get("referenceId")
     if (notes is not None and not isinstance(notes, str)) or (reference is not None and not isinstance(reference, str)):
         return _message(400, "notes and referenceId must be strings")
+    if any("\x00" in text for text in (notes, reference) if text):
+        return _message(400, "notes and referenceId must not contain NUL characters")
     if notes is not None and len(notes) > 1000:
         return _message(400, "notes must be at most 1000 characters")
     if reference is not None and not (1 <= len(reference.strip()) <= 100):

@@ -25,6 +25,8 @@ OptionalRef = ObjectIdStr | Literal[""] | None
 
 
 class UserCreate(Body):
+    nullable = frozenset({"category", "subcategory", "profileImage"})  # null: omitted (contract auth §6.4)
+
     userId: UserCode
     fullName: FullName
     email: Email
@@ -38,6 +40,8 @@ class UserCreate(Body):
 
 
 class UserUpdate(PartialBody):
+    nullable = frozenset({"category", "subcategory", "profileImage"})  # null clears (contract auth §6.4)
+
     fullName: FullName | None = None
     email: Email | None = None
     mobile: UserMobile | None = None

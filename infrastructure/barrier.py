@@ -1,0 +1,57 @@
+"""Read-your-writes for commands: wait (bounded) until the read-model runner passed a position.
+
+In a process that runs the projections, the waiting request drives the runner itself, so its own
+events are projected at once; elsewhere it polls the committed tracking position. When a
+projection parked one of the command's own events (`infrastructure/parking.py`), the wait ends at
+once with `ChangeNotApplied` instead of reporting a change that will never be visible."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from application.ports import ChangeNotApplied
+from infrastructure import parking
+
+if TYPE_CHECKING:
+    from infrastructure.projections import ProjectionRunner
+
+log = logging.getLogger("infrastructure.projections")
+
+
+class Barrier:
+    def __init__(self, runner: ProjectionRunner, in_process: bool, timeout: float):
+        self.runner = runner
+        self.in_process = in_process
+        self.timeout = timeout
+
+    def wait_for(self, position: int, first: int | None = None) -> None:
+        first = position if first is None else first
+        if self.runner.position >= position:
+            return self._applied(first, position)
+        if self.in_process:
+            try:
+                self.runner.catch_up(until=position)
+            except Exception:  # the command's events are durable; the background loop will retry
+                log.exception("projection failed while catching up to %s", position)
+            if self.runner.position >= position:
+                return self._applied(first, position)
+        deadline = time.monotonic() + self.timeout
+        delay = 0.005
+        while time.monotonic() < deadline:
+            if self.runner.committed_position() >= position:
+                return self._applied(first, position, ask_database=True)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        log.warning("read models did not reach position %s within %.1fs", position, self.timeout)
+
+    def _applied(self, first: int, position: int, ask_database: bool = False) -> None:
+        """Raise when an event from `first` to `position` was parked: by this process's runner (known
+        in memory, no query), or by another process (asked only on the polling path, which is slow anyway)."""
+        error = self.runner.parked_in(first, position)
+        if error is None and ask_database:
+            found = parking.parked_between(self.runner.engine, first, position)
+            error = found[0].error if found else None
+        if error is not None:
+            raise ChangeNotApplied(position, error)
