@@ -163,9 +163,13 @@ def handshake_token(environ: dict[str, Any], auth: Any) -> str | None:
     return token[7:].strip() if token.startswith("Bearer ") else token
 
 
-def create_socket_server(tokens: JwtTokens, redis_url: str | None, channel: str) -> socketio.AsyncServer:
+def create_socket_server(
+    tokens: JwtTokens, redis_url: str | None, channel: str, origins: list[str] | None = None
+) -> socketio.AsyncServer:
+    """`origins`: the browser origins allowed to connect (CORS_ORIGINS); none listed = same origin
+    only (engine.io reads an empty list as "no check at all", so it is never passed one)."""
     manager = RedisSequentialEmit(redis_url, channel=channel) if redis_url else SequentialEmit()
-    server = SocketServer(async_mode="asgi", cors_allowed_origins="*", client_manager=manager)
+    server = SocketServer(async_mode="asgi", cors_allowed_origins=list(origins or []) or None, client_manager=manager)
 
     @server.event
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
