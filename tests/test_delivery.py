@@ -299,3 +299,25 @@ def test_access_log_lines_lose_reset_tokens_and_query_tokens() -> None:
     record.args = ("127.0.0.1:5000", "GET", "/api/v1/storage/proxy?key=k&token=eyJ.abc.def", "1.1", 200)
     RedactSecrets().filter(record)
     assert "eyJ" not in record.getMessage() and "token=[redacted]" in record.getMessage()
+
+
+def test_production_never_echoes_the_code_and_the_provider_gets_it(tmp_path: Path, twilio: str) -> None:
+    settings = make_settings(
+        tmp_path,
+        environment="production",
+        allow_otp_in_response=True,  # ignored in production
+        sms_provider="twilio",
+        twilio_account_sid=SID,
+        twilio_auth_token=TOKEN,
+        twilio_from=SENDER,
+        twilio_api_url=twilio,
+        smtp_host="127.0.0.1",
+    )
+    with TestClient(create_app(settings)) as api:
+        mobile = "+9192" + str(secrets.randbelow(10**8)).zfill(8)
+        reply = api.post(f"{AUTH}/send-otp", json={"mobile": mobile})
+        assert reply.json() == {"success": True, "message": "OTP sent successfully"}
+        assert TwilioLike.received[-1]["To"] == [mobile]
+        code = re.search(r"\b(\d{6})\b", TwilioLike.received[-1]["Body"][0]).group(1)  # type: ignore[union-attr]
+        answer = api.post(f"{AUTH}/verify-otp", json={"mobile": mobile, "otp": code})
+        assert answer.status_code == 200 and answer.json()["data"]["isNewUser"] is True
