@@ -105,3 +105,12 @@ class ChangeNotApplied(DomainError):
         super().__init__("The change was recorded but could not be applied; an operator has been alerted")
         self.position = position
         self.error = error
+
+
+class AttemptCounter(Protocol):
+    """Counts attempts per key in a window that starts with the key's first attempt (shared between
+    processes when backed by Redis). `take` reserves one attempt and says whether it is within
+    `limit`; `give_back` returns a reserved attempt that turned out not to count (a success)."""
+
+    def take(self, key: str, limit: int, window: int) -> bool: ...
+    def give_back(self, key: str) -> None: ...

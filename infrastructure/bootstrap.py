@@ -21,6 +21,7 @@ from application.payments import Payments
 from application.payouts import Payouts
 from application.people import People
 from application.refunds import RetryPolicy
+from application.throttles import ThrottledIdentity
 from infrastructure import migrations
 from infrastructure.appointment_queries import AppointmentQueries
 from infrastructure.appointments_projection import AppointmentsProjector
@@ -32,13 +33,13 @@ from infrastructure.database import (
     event_store_env,
     migration_lock,
 )
+from infrastructure.delivery import build_delivery
 from infrastructure.directory import Directory
 from infrastructure.directory_projection import DirectoryProjector
 from infrastructure.event_reads import events_reader
 from infrastructure.gateways import Gateways, PayPalGateway, RazorpayGateway, SandboxGateway
 from infrastructure.ledger_projection import LedgerProjector
 from infrastructure.ledger_queries import LedgerQueries
-from infrastructure.messaging import LoggingMailer, LoggingSms
 from infrastructure.projections import Barrier, Broadcaster, NullBroadcaster, ProjectionRunner
 from infrastructure.ratelimit import MemoryLimiter, RedisLimiter
 from infrastructure.reads import AsyncReads
@@ -49,6 +50,7 @@ from infrastructure.security import BcryptHasher, JwtTokens
 from infrastructure.settings import Settings
 from infrastructure.settings_projection import SettingsProjector
 from infrastructure.slots import SlotQueries
+from infrastructure.throttles import MemoryAttempts, RedisAttempts
 
 log = logging.getLogger(__name__)
 READ_MODELS = "read_models"
@@ -72,8 +74,8 @@ class Container:
     scheduler: Scheduler
     tokens: JwtTokens
     limiter: Any
-    sms: LoggingSms
-    mailer: LoggingMailer
+    sms: Any  # infrastructure.delivery: the logging adapters (development) or Twilio / SMTP
+    mailer: Any
     gateway: Any
     payments: Payments
     payouts: Payouts
@@ -187,9 +189,9 @@ def build(
     directory = Directory(engine, zone)
     tokens = JwtTokens(settings.resolved_jwt_secret, settings.jwt_lifetime_seconds())
     secret_key = settings.resolved_jwt_secret.encode()
-    sms, mailer = LoggingSms(), LoggingMailer()
+    sms, mailer = build_delivery(settings)
     hasher = BcryptHasher(settings.password_hash_rounds)
-    identity = Identity(
+    identity = ThrottledIdentity(
         market,
         directory,
         directory,
@@ -200,6 +202,10 @@ def build(
         mailer,
         secret_digest=lambda value: hmac.new(secret_key, value.encode(), hashlib.sha256).hexdigest(),
         frontend_url=settings.frontend_url,
+        attempts=RedisAttempts(settings.redis_url) if settings.redis_url else MemoryAttempts(),
+        login_failures=settings.login_failure_limit,
+        otp_guesses=settings.otp_guess_limit,
+        window=settings.account_throttle_window_seconds,
     )
     people = People(market, directory, directory)
     settings_service = SettingsService(market, lambda cid: directory.by_id("consultant", cid) is not None)

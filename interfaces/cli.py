@@ -8,13 +8,13 @@ import getpass
 import logging
 import os
 import signal
-import subprocess
 import sys
 import threading
 from typing import Any
 
 from infrastructure.realtime import WEBSOCKET_PROTOCOL
 from infrastructure.settings import Settings
+from interfaces.supervisor import Supervised
 
 log = logging.getLogger("consult")
 
@@ -33,7 +33,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         print("consult serve: --workers above 1 needs DATABASE_URL pointing at PostgreSQL.", file=sys.stderr)
         return 2
     from infrastructure.bootstrap import migrate
+    from infrastructure.delivery import production_problem
 
+    if problem := production_problem(settings):
+        print(f"consult serve: {problem}", file=sys.stderr)
+        return 2
     migrate(settings)
     projector = None
     if args.workers > 1:
@@ -45,7 +49,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             port = args.reporting_port or _free_port()
             command += ["--reporting", "--host", "127.0.0.1", "--port", str(port)]
             os.environ["REPORTING_URL"] = f"http://127.0.0.1:{port}"
-        projector = subprocess.Popen(command, env=os.environ.copy())
+        projector = Supervised(command, os.environ.copy(), "reporting worker" if "--reporting" in command else "worker")
+        projector.start()
     print(f"consult: serving on http://{args.host}:{args.port} (API docs at /docs)", flush=True)
     try:
         uvicorn.run(
@@ -57,11 +62,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             log_level=args.log_level,
             access_log=args.log_level == "debug",
             ws=WEBSOCKET_PROTOCOL,
+            proxy_headers=False,  # forwarded addresses: only FORWARDED_ALLOW_IPS, applied by the app
         )
     finally:
         if projector is not None:
-            projector.terminate()
-            projector.wait(timeout=10)
+            projector.stop()
     return 0
 
 
@@ -77,8 +82,12 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     """Projections (and the scheduler), for multi-process deployments; with `--reporting` also the
     DuckDB reporting store and the analytics routes on `--port`."""
     from infrastructure.bootstrap import build
+    from infrastructure.delivery import production_problem
     from infrastructure.realtime import RedisBroadcaster
 
+    if problem := production_problem(settings):
+        print(f"consult worker: {problem}", file=sys.stderr)
+        return 2
     container = build(
         settings,
         run_projections=True,

@@ -26,7 +26,7 @@ from domain.catalogue import Category
 from domain.ledger import Transaction
 from domain.money import exact
 from domain.profiles import consultant_display_name
-from reporting import upcoming
+from reporting import renames, upcoming
 from reporting.rollups import roll_up
 
 COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -168,6 +168,7 @@ class BatchRows:
     rows: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {t: {} for t in ENTITY_TABLES})
     existing: dict[str, set[str]] = field(default_factory=lambda: {t: set() for t in ENTITY_TABLES})
     category_lists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    con: Any = None  # the batch's DuckDB connection (renames load the rows they change)
     links: list[dict[str, Any]] = field(default_factory=list)
     # the loaded rows as they were before this batch, by table (for the rollups' deltas)
     before: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {t: {} for t in ENTITY_TABLES})
@@ -186,7 +187,7 @@ class ReportingProjection:
     # -- one batch -----------------------------------------------------------------------------------
 
     def apply(self, con: duckdb.DuckDBPyConnection, events: list[Any]) -> None:
-        batch = BatchRows()
+        batch = BatchRows(con=con)
         self._load(con, batch, events)
         for event in events:
             handler = self._handlers.get(type(event))
@@ -397,6 +398,10 @@ class ReportingProjection:
             row["deleted"] = True
             return
         if "title" in event.changes:
+            if str(event.changes["title"]) != row["title"]:
+                renames.cascade(
+                    batch, category_id, row["title"], str(event.changes["title"]), sub=bool(row["parent_id"])
+                )
             row["title"] = str(event.changes["title"])
         if "status" in event.changes:
             row["status"] = event.changes["status"]

@@ -16,12 +16,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from infrastructure.bootstrap import Container, build
 from infrastructure.realtime import LoopBroadcaster, RedisBroadcaster
 from infrastructure.settings import Settings
-from interfaces.http import errors
+from interfaces.http import errors, redaction
 from interfaces.http.envelope import ok
 from interfaces.http.forwarding import ForwardAnalytics
-from interfaces.http.health import health_body
+from interfaces.http.health import health_body, projection_health
 from interfaces.http.input_guard import RejectUnstorableQuery
 from interfaces.http.middleware import BodyLimit, PushAfterResponse, RateLimit
+from interfaces.http.proxies import TrustedProxies
 from interfaces.http.routers import (
     analytics,
     appointments,
@@ -57,7 +58,6 @@ ROUTERS = (
     storage.router,
     analytics.router,
 )
-DEV_ORIGINS = r"https?://(localhost|127\.0\.0\.1)(:\d+)?"
 
 
 def create_api(app_container: Container) -> FastAPI:
@@ -92,7 +92,7 @@ def create_api(app_container: Container) -> FastAPI:
 
     @api.get(f"{API_PREFIX}/health", tags=["ops"])
     def health() -> Any:
-        return ok("OK", health_body(app_container))  # "degraded" with parkedEvents > 0, still 200
+        return ok("OK", {**health_body(app_container), **projection_health(app_container)})  # degraded: still 200
 
     api.add_middleware(PushAfterResponse, runner=app_container.runner)
     if app_container.analytics is None and settings.reporting_url:
@@ -110,12 +110,14 @@ def create_api(app_container: Container) -> FastAPI:
     api.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origin_list,
-        allow_origin_regex=None if settings.is_production else DEV_ORIGINS,
+        allow_origin_regex=None,  # CORS_ORIGINS only (its default outside production: the apps' dev servers)
         allow_credentials=True,
         allow_methods=["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"],
         allow_headers=["*"],
         expose_headers=["Content-Disposition"],
     )
+    if settings.forwarded_allow_list:  # outermost: the client address every layer sees
+        api.add_middleware(TrustedProxies, trusted_hosts=settings.forwarded_allow_list)
     return api
 
 
@@ -130,7 +132,8 @@ def create_reporting_api(app_container: Container) -> FastAPI:
     @api.get(f"{API_PREFIX}/health", tags=["ops"])
     def health() -> Any:
         store = app_container.reporting
-        return ok("OK", {**health_body(app_container), "reportingPosition": store.position if store else None})
+        body = {**health_body(app_container), "reportingPosition": store.position if store else None}
+        return ok("OK", {**body, **projection_health(app_container)})
 
     return api
 
@@ -139,6 +142,7 @@ def create_app(settings: Settings | None = None, *, run_projections: bool | None
     """Build the whole service. A process runs the projections unless told otherwise
     (`CONSULT_RUN_PROJECTIONS=0` is set by `consult serve --workers N` for its API processes)."""
     settings = settings or Settings()
+    redaction.install()  # reset tokens and ?token= never reach the access log
     if run_projections is None:
         run_projections = os.environ.get("CONSULT_RUN_PROJECTIONS", "1") != "0"
     app_container = build(settings, run_projections=run_projections)
@@ -148,7 +152,7 @@ def create_app(settings: Settings | None = None, *, run_projections: bool | None
         except ReportingLocked as locked:  # another process on this DATA_DIR owns the store
             log.warning("%s: this process does not serve analytics (set REPORTING_URL to forward them)", locked)
     tokens = app_container.tokens
-    server = create_socket_server(tokens, settings.redis_url, settings.socketio_channel)
+    server = create_socket_server(tokens, settings.redis_url, settings.socketio_channel, settings.cors_origin_list)
     if run_projections:
         app_container.set_broadcaster(LoopBroadcaster(server))
     elif settings.redis_url:
