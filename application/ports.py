@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Iterator
+from typing import Any, BinaryIO, Protocol
 
 
 class PasswordHasher(Protocol):
@@ -88,3 +89,13 @@ class PaymentGateway(Protocol):
     ) -> GatewayOrder: ...
     def verify(self, method: str, proof: dict[str, Any]) -> tuple[str, str, dict[str, Any]]: ...
     def refund(self, method: str, payment_reference: str, amount_minor: int, currency: str, receipt: str) -> str: ...
+
+
+class FileStore(Protocol):
+    """Where uploaded files and invoice PDFs live (a directory under DATA_DIR, or an S3 bucket).
+    Keys are already checked against the grammar of `domain.files`; bytes go in and out in chunks."""
+
+    def put(self, key: str, source: BinaryIO) -> int: ...
+    def size(self, key: str) -> int | None: ...
+    def chunks(self, key: str) -> Iterator[bytes] | None: ...
+    def delete(self, key: str) -> bool: ...

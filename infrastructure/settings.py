@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     paypal_client_id: str | None = None
     paypal_client_secret: str | None = None
     paypal_api_url: str = "https://api-m.sandbox.paypal.com"
+    storage_url: str = "file://"
 
     @field_validator(
         "database_url",

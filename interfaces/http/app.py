@@ -28,9 +28,11 @@ from interfaces.http.routers import (
     clients,
     consultant_settings,
     consultants,
+    documents,
     payments,
     storage,
     transactions,
+    uploads,
     users,
 )
 from interfaces.http.turns import Turns
@@ -54,6 +56,8 @@ ROUTERS = (
     transactions.router,
     storage.router,
     analytics.router,
+    uploads.router,
+    documents.router,
 )
 DEV_ORIGINS = r"https?://(localhost|127\.0\.0\.1)(:\d+)?"
 
@@ -102,7 +106,7 @@ def create_api(app_container: Container) -> FastAPI:
         auth_max=settings.auth_rate_limit_max,
         window=settings.rate_limit_window_seconds,
     )
-    api.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    api.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, streamed=uploads.STREAMED_LIMITS)
     # added last = outermost: 413 and 429 answers carry CORS headers too, so browsers can read them
     api.add_middleware(
         CORSMiddleware,
