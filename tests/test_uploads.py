@@ -244,3 +244,77 @@ def test_proxy_key_rules_and_delete(files_api: Any) -> None:
     refused(api.delete(f"{API}/upload", params={"key": key}, headers=me), 404, "File not found")
     assert api.delete(f"{API}/upload", params={"key": image}, headers=admin).status_code == 200
     refused(api.get(proxy, params={"key": image}), 404, "File not found")
+
+
+def test_upload_bodies_stream_through_the_body_limit() -> None:
+    """The upload routes get their body piece by piece as it arrives (nothing buffers it whole);
+    other routes keep the global limit."""
+    import asyncio
+
+    from interfaces.http.middleware import BodyLimit
+
+    produced: list[int] = []
+    seen_by_app: list[tuple[int, int]] = []  # (pieces produced so far, size of the piece the app got)
+    piece = b"x" * 65536
+
+    async def receive() -> dict[str, Any]:
+        produced.append(1)
+        return {"type": "http.request", "body": piece, "more_body": len(produced) < 4}
+
+    async def app(scope: Any, receive_: Any, send: Any) -> None:
+        while True:
+            message = await receive_()
+            seen_by_app.append((len(produced), len(message["body"])))
+            if not message.get("more_body"):
+                break
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    sent: list[Any] = []
+    limit = BodyLimit(app, max_bytes=1000, streamed={"/api/v1/upload/document": 10_000_000})
+    scope = {"type": "http", "path": "/api/v1/upload/document", "headers": []}
+    asyncio.run(limit(scope, receive, send))
+    assert seen_by_app == [(1, 65536), (2, 65536), (3, 65536), (4, 65536)] and sent == []
+    # a declared length over the route's own limit: 413 before anything is read
+    produced.clear()
+    declared = {**scope, "headers": [(b"content-length", b"10000001")]}
+    asyncio.run(limit(declared, receive, send))
+    assert produced == [] and sent[0]["status"] == 413 and b"File too large" in sent[1]["body"]
+    # any other route: the global limit
+    sent.clear()
+    produced.clear()
+    asyncio.run(limit({**scope, "path": "/api/v1/documents"}, receive, send))
+    assert sent[0]["status"] == 413 and b"Request body too large" in sent[1]["body"]
+
+
+def test_limits_through_a_real_server(tmp_path: Path) -> None:
+    """Over a real socket (`consult serve`): the allowed sizes pass the global body limit, and an
+    oversize upload, declared or chunked, gets a readable 413 `File too large`."""
+    import httpx
+
+    from tests.conftest import Server
+
+    server = Server(make_settings(tmp_path))
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            token = signup(http, "Client")["token"]
+            big = sized(b"%PDF-1.7\n", 2 * 1024 * 1024)  # over the global 1 MB body limit
+            reply = upload(http, "document", "document", big, "application/pdf", token, "big.pdf")
+            assert reply.status_code == 200, reply.text
+            fetched = http.get(API + reply.json()["data"]["url"].split(API, 1)[1], headers=bearer(token))
+            assert fetched.content == big
+            for size in (IMAGE_LIMIT + 1, 7 * 1024 * 1024):
+                refused(upload(http, "image", "image", sized(PNG, size), "image/png", token), 413, "File too large")
+
+            def chunked() -> Any:
+                yield b'--bb\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n'
+                yield b"Content-Type: image/png\r\n\r\n"
+                for _ in range(7):
+                    yield secrets.token_bytes(1024 * 1024)
+                yield b"\r\n--bb--\r\n"
+
+            headers = {**bearer(token), "Content-Type": "multipart/form-data; boundary=bb"}
+            refused(http.post(f"{API}/upload/image", content=chunked(), headers=headers), 413, "File too large")
+    finally:
+        server.stop()
