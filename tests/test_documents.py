@@ -148,6 +148,10 @@ def test_documents_flow_visibility_and_rebuild(api: Any) -> None:
     assert _list(api, admin)["pagination"]["total"] == 2
     assert [d["_id"] for d in _list(api, admin, status="Deleted")["documents"]] == [third["_id"]]
 
+    # Employees read everything but write nothing
+    refused(api.delete(f"{API}/documents/{mine['_id']}", headers=employee), 403, "Forbidden: Access denied")
+    refused(api.patch(f"{API}/documents/{mine['_id']}", json={}, headers=employee), 403, "Forbidden: Access denied")
+
     # a file still used by a document cannot be removed through /upload
     refused(
         api.delete(f"{API}/upload", params={"key": notes["fileKey"]}, headers=consultant.auth),
@@ -209,7 +213,7 @@ def test_creation_refusals(api: Any) -> None:
     refused(post(client, fileKey=own_key, consultant=consultant.id, type="Selfie"), 400, "Validation failed")
     refused(post(client, fileKey=own_key, consultant=consultant.id, title=" "), 400, "Validation failed")
     refused(
-        post(bearer(employee_token(api, admin)), fileKey=own_key, consultant=consultant.id, client=client.id),
+        post(bearer(employee_token(api, admin)), fileKey=own_key, consultant=consultant.id, type="bad"),
         403,
         "Forbidden: Access denied",
     )

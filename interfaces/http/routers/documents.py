@@ -8,17 +8,19 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from domain.documents import DOCUMENT_TYPES, STATUSES
 from domain.errors import Forbidden, Invalid, NotFound
 from domain.ids import is_object_id
-from interfaces.http.deps import AppContainer, CurrentUser, ObjectIdPath
+from interfaces.http.deps import AppContainer, CurrentUser, ObjectIdPath, Principal, require
 from interfaces.http.envelope import ERROR_RESPONSES, Envelope, ok
 from interfaces.http.fields import Body, ObjectIdStr, PartialBody, rule
 
 router = APIRouter(prefix="/documents", tags=["documents"], responses=ERROR_RESPONSES)
+# Employees read but write nothing (CONTRACT.md "Roles"); refused before the body is validated
+Writer = Annotated[Principal, Depends(require("Client", "Consultant", "Admin"))]
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 DocumentType = Annotated[
@@ -134,7 +136,7 @@ def get_document(document_id: ObjectIdPath, who: CurrentUser, app: AppContainer)
 
 
 @router.post("", status_code=201, response_model=Envelope[dict[str, Any]])
-def create_document(body: NewDocument, who: CurrentUser, app: AppContainer) -> Any:
+def create_document(body: NewDocument, who: Writer, app: AppContainer) -> Any:
     """After `POST /upload/document`: `fileKey` must be the caller's own upload; size and type are
     the stored file's. A Client names the `consultant`, a Consultant the `client`, an Admin both."""
     document_id = app.documents.create(who.id, who.role, body.given())  # type: ignore[union-attr]
@@ -143,7 +145,7 @@ def create_document(body: NewDocument, who: CurrentUser, app: AppContainer) -> A
 
 
 @router.patch("/{document_id}", response_model=Envelope[dict[str, Any]])
-def update_document(document_id: ObjectIdPath, body: DocumentChanges, who: CurrentUser, app: AppContainer) -> Any:
+def update_document(document_id: ObjectIdPath, body: DocumentChanges, who: Writer, app: AppContainer) -> Any:
     """The uploader or an Admin: `title`, `type`, `description`, `status`."""
     changes = {k: v for k, v in body.given().items() if v is not None}
     app.documents.update(document_id, who.id, who.role, changes)  # type: ignore[union-attr]
@@ -151,7 +153,7 @@ def update_document(document_id: ObjectIdPath, body: DocumentChanges, who: Curre
 
 
 @router.delete("/{document_id}", response_model=Envelope[dict[str, Any]])
-def delete_document(document_id: ObjectIdPath, who: CurrentUser, app: AppContainer) -> Any:
+def delete_document(document_id: ObjectIdPath, who: Writer, app: AppContainer) -> Any:
     """The uploader or an Admin; the stored file is removed too (its URLs then answer 404)."""
     app.documents.delete(document_id, who.id, who.role)  # type: ignore[union-attr]
     return ok("Document deleted successfully", {"deletedId": document_id})
