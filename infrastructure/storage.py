@@ -59,12 +59,12 @@ class LocalFileStore:
         except FileNotFoundError:
             return None
 
-    def chunks(self, key: str) -> Iterator[bytes] | None:
+    def open(self, key: str) -> tuple[int, Iterator[bytes]] | None:
         try:
             handle = self._path(key).open("rb")
         except FileNotFoundError:
             return None
-        return _read(handle)
+        return os.fstat(handle.fileno()).st_size, _read(handle)
 
     def delete(self, key: str) -> bool:
         try:
@@ -114,16 +114,16 @@ class S3FileStore:
                 return None
             raise
 
-    def chunks(self, key: str) -> Iterator[bytes] | None:
+    def open(self, key: str) -> tuple[int, Iterator[bytes]] | None:
         from botocore.exceptions import ClientError
 
         try:
-            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            found = self.client.get_object(Bucket=self.bucket, Key=key)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
             raise
-        return _stream(body)
+        return int(found["ContentLength"]), _stream(found["Body"])
 
     def delete(self, key: str) -> bool:
         if self.size(key) is None:

@@ -46,11 +46,11 @@ def test_both_stores_keep_bytes_exactly(storage_url: str, tmp_path: Path) -> Non
     assert isinstance(store, S3FileStore if storage_url.startswith("s3") else LocalFileStore)
     content = secrets.token_bytes(9 * 1024 * 1024 + 17)  # above boto3's multipart threshold, odd size
     key = "users/" + "a" * 24 + "/documents/0c9a1d2e-3f4b-4c5d-8e6f-708192a3b4c5.pdf"
-    assert store.size(key) is None and store.chunks(key) is None and store.delete(key) is False
+    assert store.size(key) is None and store.open(key) is None and store.delete(key) is False
     assert store.put(key, io.BytesIO(content)) == len(content)
     assert store.size(key) == len(content)
-    chunks = store.chunks(key)
-    assert chunks is not None and b"".join(chunks) == content
+    opened = store.open(key)
+    assert opened is not None and opened[0] == len(content) and b"".join(opened[1]) == content
     assert store.delete(key) is True and store.size(key) is None
 
 

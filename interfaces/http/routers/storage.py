@@ -56,10 +56,10 @@ async def proxy(
         stored_name = await _invoice(request, app, parsed)
     elif parsed.kind == "documents":
         stored_name = await _document_access(request, app, parsed, filename, expires, signature)
-    chunks = await run_in_threadpool(app.store.chunks, key)
-    size = await run_in_threadpool(app.store.size, key) if chunks is not None else None
-    if chunks is None or size is None:
+    opened = await run_in_threadpool(app.store.open, key)
+    if opened is None:
         raise ApiError(404, "File not found")
+    size, chunks = opened
     name = filename or stored_name or key.rsplit("/", 1)[1]
     inline = view == "inline" or parsed.kind == "images"
     media_type = f"{TXT}; charset=utf-8" if parsed.content_type == TXT else parsed.content_type
