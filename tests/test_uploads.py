@@ -189,6 +189,8 @@ def test_bad_and_oversize_files_are_refused_and_store_nothing(files_api: Any) ->
     refused(api.post(f"{API}/upload/multiple", files=one_bad, headers=bearer(token)), 400, DOCUMENT_REFUSAL)
     refused(api.post(f"{API}/upload/multiple", data={"x": "1"}, headers=bearer(token)), 400, "No files uploaded")
     refused(api.post(f"{API}/upload/image", json={"image": "x"}, headers=bearer(token)), 400, "No file uploaded")
+    garbage = {**bearer(token), "Content-Type": "multipart/form-data; boundary=xyz"}
+    refused(api.post(f"{API}/upload/image", content=b"--xyz\r\nnot a part", headers=garbage), 400, "No file uploaded")
     refused(upload(api, "image", "image", PNG, "image/png", "not-a-token"), 401, "Invalid or expired token")
     assert _stored_files(api) == 0
     # exactly at the limit passes

@@ -66,7 +66,7 @@ class _TooLarge(Exception):
     pass
 
 
-async def _form(request: Request, max_files: int, no_file: str) -> FormData:
+async def _form(request: Request, max_files: int, no_file: str, malformed: str) -> FormData:
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise ApiError(400, no_file)
     limit = STREAMED_LIMITS[request.url.path]
@@ -85,7 +85,7 @@ async def _form(request: Request, max_files: int, no_file: str) -> FormData:
     except _TooLarge:
         raise ApiError(413, TOO_LARGE) from None
     except MultiPartException:
-        raise ApiError(400, "Unexpected field" if max_files > 1 else no_file) from None
+        raise ApiError(400, malformed) from None  # unreadable multipart, or too many parts
 
 
 def _files(form: FormData, name: str) -> list[UploadFile]:
@@ -137,9 +137,10 @@ def _store(app: Any, who: Principal, folder: str, uploads: list[UploadFile]) -> 
 
 async def _upload(request: Request, who: Principal, app: Any, part: str, folder: str, max_files: int) -> Any:
     no_file = "No files uploaded" if max_files > 1 else "No file uploaded"
-    form = await _form(request, MAX_FILES + 1 if max_files > 1 else MAX_FILES, no_file)
+    several = max_files > 1
+    form = await _form(request, MAX_FILES + 1, no_file, "Unexpected field" if several else no_file)
     try:
-        if max_files > 1:
+        if several:
             unexpected = [k for k, v in form.multi_items() if isinstance(v, UploadFile) and k != part]
             uploads = _files(form, part)
             if unexpected or len(uploads) > max_files:
