@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from application.availability import SettingsService
 from application.bookings import Bookings
+from application.documents import Documents
 from application.identity import Identity
 from application.marketplace import Marketplace
 from application.payments import Payments
@@ -36,6 +37,8 @@ from infrastructure.database import (
 from infrastructure.delivery import build_delivery
 from infrastructure.directory import Directory
 from infrastructure.directory_projection import DirectoryProjector
+from infrastructure.document_queries import DocumentQueries
+from infrastructure.documents_projection import DocumentsProjector
 from infrastructure.event_reads import events_reader
 from infrastructure.gateways import Gateways, PayPalGateway, RazorpayGateway, SandboxGateway
 from infrastructure.ledger_projection import LedgerProjector
@@ -50,6 +53,7 @@ from infrastructure.security import BcryptHasher, JwtTokens
 from infrastructure.settings import Settings
 from infrastructure.settings_projection import SettingsProjector
 from infrastructure.slots import SlotQueries
+from infrastructure.storage import UrlSigner, build_store
 from infrastructure.throttles import MemoryAttempts, RedisAttempts
 
 log = logging.getLogger(__name__)
@@ -88,6 +92,11 @@ class Container:
     reads: AsyncReads | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
+    # files (contract platform §1-4): the file store, signed download URLs, documents
+    store: Any = None
+    signer: UrlSigner | None = None
+    documents: Documents | None = None
+    document_queries: DocumentQueries | None = None
 
     def set_broadcaster(self, broadcaster: Broadcaster) -> None:
         self.runner.broadcaster = broadcaster
@@ -178,7 +187,13 @@ def build(
         decode=market.mapper.to_domain_event,
         max_position=lambda: market.recorder.max_notification_id() or 0,
         engine=create_projection_engine(settings, write_engine),
-        projectors=[SettingsProjector(), DirectoryProjector(), AppointmentsProjector(zone), LedgerProjector()],
+        projectors=[
+            SettingsProjector(),
+            DirectoryProjector(),
+            AppointmentsProjector(zone),
+            LedgerProjector(),
+            DocumentsProjector(),
+        ],
         broadcaster=broadcaster or NullBroadcaster(),
         batch_size=2000,
     )
@@ -218,6 +233,10 @@ def build(
     bookings = Bookings(market, zone, money=payments)
     appointment_queries = AppointmentQueries(engine)
     limiter = RedisLimiter(settings.redis_url) if settings.redis_url else MemoryLimiter()
+    store = build_store(settings.storage_url, settings.data_dir)
+    signer = UrlSigner(settings.backend_url, secret_key)
+    document_queries = DocumentQueries(engine, signer.signed)
+    documents = Documents(market, directory, store, document_queries.references)
     if run_projections:
         runner.catch_up()
     return Container(
@@ -246,6 +265,10 @@ def build(
         reads=AsyncReads(settings.database_url, ASYNC_READ_POOL_SIZE)
         if settings.uses_postgres and settings.database_url
         else None,
+        store=store,
+        signer=signer,
+        documents=documents,
+        document_queries=document_queries,
     )
 
 

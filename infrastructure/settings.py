@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     twilio_auth_token: str | None = None
     twilio_from: str | None = None
     twilio_api_url: str = "https://api.twilio.com"
+    storage_url: str = "file://"
 
     @field_validator(
         "database_url",

@@ -31,9 +31,11 @@ from interfaces.http.routers import (
     clients,
     consultant_settings,
     consultants,
+    documents,
     payments,
     storage,
     transactions,
+    uploads,
     users,
 )
 from interfaces.http.turns import Turns
@@ -57,6 +59,8 @@ ROUTERS = (
     transactions.router,
     storage.router,
     analytics.router,
+    uploads.router,
+    documents.router,
 )
 
 
@@ -104,7 +108,7 @@ def create_api(app_container: Container) -> FastAPI:
         auth_max=settings.auth_rate_limit_max,
         window=settings.rate_limit_window_seconds,
     )
-    api.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    api.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, streamed=uploads.STREAMED_LIMITS)
     api.add_middleware(RejectUnstorableQuery, joined_message_prefixes=(f"{API_PREFIX}/appointments",))
     # added last = outermost: 413 and 429 answers carry CORS headers too, so browsers can read them
     api.add_middleware(
