@@ -38,6 +38,7 @@ from infrastructure.gateways import Gateways, PayPalGateway, RazorpayGateway, Sa
 from infrastructure.ledger_projection import LedgerProjector
 from infrastructure.ledger_queries import LedgerQueries
 from infrastructure.messaging import LoggingMailer, LoggingSms
+from infrastructure.platform_wiring import Platform, build_platform, platform_projectors
 from infrastructure.projections import Barrier, Broadcaster, NullBroadcaster, ProjectionRunner
 from infrastructure.ratelimit import MemoryLimiter, RedisLimiter
 from infrastructure.reads import AsyncReads
@@ -82,6 +83,8 @@ class Container:
     analytics: Any = None
     # PostgreSQL only: hot read-model reads on the server's event loop, opened by the app's lifespan
     reads: AsyncReads | None = None
+    # admin settings, locations and video calls (infrastructure.platform_wiring)
+    platform: Platform | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -113,6 +116,8 @@ class Container:
         self._threads.clear()
         if self.reporting is not None:
             self.reporting.close()
+        if self.platform is not None:
+            self.platform.close()
         self.market.close()
         self.engine.dispose()
         self.write_engine.dispose()
@@ -174,7 +179,8 @@ def build(
         decode=market.mapper.to_domain_event,
         max_position=lambda: market.recorder.max_notification_id() or 0,
         engine=create_projection_engine(settings, write_engine),
-        projectors=[SettingsProjector(), DirectoryProjector(), AppointmentsProjector(zone), LedgerProjector()],
+        projectors=[SettingsProjector(), DirectoryProjector(), AppointmentsProjector(zone), LedgerProjector()]
+        + platform_projectors(),
         broadcaster=broadcaster or NullBroadcaster(),
         batch_size=2000,
     )
@@ -210,7 +216,7 @@ def build(
     limiter = RedisLimiter(settings.redis_url) if settings.redis_url else MemoryLimiter()
     if run_projections:
         runner.catch_up()
-    return Container(
+    container = Container(
         settings,
         run_projections,
         engine,
@@ -237,3 +243,5 @@ def build(
         if settings.uses_postgres and settings.database_url
         else None,
     )
+    container.platform = build_platform(settings, market, engine)
+    return container

@@ -21,6 +21,7 @@ from interfaces.http.envelope import ok
 from interfaces.http.forwarding import ForwardAnalytics
 from interfaces.http.middleware import BodyLimit, PushAfterResponse, RateLimit
 from interfaces.http.routers import (
+    admin_settings,
     analytics,
     appointments,
     auth,
@@ -28,10 +29,12 @@ from interfaces.http.routers import (
     clients,
     consultant_settings,
     consultants,
+    locations,
     payments,
     storage,
     transactions,
     users,
+    video,
 )
 from interfaces.http.turns import Turns
 from interfaces.realtime import create_socket_server
@@ -54,6 +57,9 @@ ROUTERS = (
     transactions.router,
     storage.router,
     analytics.router,
+    admin_settings.router,
+    locations.router,
+    video.router,
 )
 DEV_ORIGINS = r"https?://(localhost|127\.0\.0\.1)(:\d+)?"
 
