@@ -40,15 +40,21 @@ def reference() -> dict[str, Any]:
     return json.loads(text)  # type: ignore[no-any-return]
 
 
-def _merged(*sources: Iterable[str]) -> dict[str, str]:
-    """key -> spelling; the first source's spelling of a value wins."""
+def _merged(*sources: Iterable[str], spelling: dict[str, str] | None = None) -> dict[str, str]:
+    """key -> spelling; a value's reference spelling (`spelling`) wins, else the first source's."""
     out: dict[str, str] = {}
     for source in sources:
         for value in source:
             cleaned = _clean(value)
             if cleaned:
-                out.setdefault(_key(cleaned), cleaned)
+                key = _key(cleaned)
+                out.setdefault(key, (spelling or {}).get(key, cleaned))
     return out
+
+
+@lru_cache(maxsize=1)
+def _city_spellings() -> dict[str, str]:
+    return _merged(city for state in reference()["states"] for city in state["cities"])
 
 
 def _answer(values: dict[str, str], q: str | None) -> list[str]:
@@ -88,7 +94,7 @@ class Locations:
             for city in entry["cities"]
         ]
         typed = [city for s, city in self._typed() if wanted is None or _key(s) == wanted]
-        return _answer(_merged(shipped, typed), q)
+        return _answer(_merged(shipped, typed, spelling=_city_spellings()), q)
 
 
 def build_from_geonames(cities_path: Path, min_population: int = 15_000) -> dict[str, Any]:
