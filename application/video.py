@@ -66,9 +66,9 @@ class VideoCalls:
         self.recorder = recorder
 
     def _appointment(self, appointment_id: str, missing: str) -> Appointment:
-        if not is_object_id(appointment_id):
+        if not is_object_id(appointment_id.lower()):
             raise Invalid("Invalid ID format")
-        found = self.market.find(aggregate_id(appointment_id), readonly=True)
+        found = self.market.find(aggregate_id(appointment_id.lower()), readonly=True)
         if not isinstance(found, Appointment) or found.deleted:
             raise NotFound(missing)
         return found

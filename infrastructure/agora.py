@@ -49,7 +49,8 @@ def _string(value: bytes) -> bytes:
 
 
 def uid_string(uid: int | str) -> str:
-    return "" if uid in (0, "0", "") else str(uid)
+    """The numeric uid 0 ("let Agora assign one") packs as ""; a user account string packs as given."""
+    return "" if uid == 0 else str(uid)
 
 
 def _rtc_service(channel_name: str, uid: int | str, privileges: dict[int, int]) -> bytes:

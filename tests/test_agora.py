@@ -78,6 +78,9 @@ def test_publisher_and_audience_privileges_and_expiry_from_the_clock():
     assert publisher.services[1]["privileges"] == dict.fromkeys(PUBLISHER_PRIVILEGES, 3600)
     audience = parse_token(tokens.rtc_token("appointment-abc", "999999", False, 60))
     assert audience.services[1] == {"privileges": {JOIN_CHANNEL: 60}, "channel": "appointment-abc", "uid": "999999"}
+    # only the numeric uid 0 means "Agora assigns one"; the account string "0" is packed as given (as Agora's builder)
+    assert parse_token(tokens.rtc_token("c", 0, False, 60)).services[1]["uid"] == ""
+    assert parse_token(tokens.rtc_token("c", "0", False, 60)).services[1]["uid"] == "0"
 
 
 def test_parser_refuses_other_versions_and_truncated_tokens():
