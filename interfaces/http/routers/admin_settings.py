@@ -93,6 +93,29 @@ class SecuritySection(Body):
     privacyPolicy: Html = None  # type: ignore[assignment]
 
 
+class PublicSettings(Document):
+    """What `/public` answers: never `profile`, `notifications` or an admin id."""
+
+    mongo_id: str = Field(alias="_id")
+    id: str
+    security: SecuritySection
+    platform: PlatformSection
+    general: GeneralSection
+
+
+class AdminSettings(Document):
+    mongo_id: str = Field(alias="_id")
+    id: str
+    admin: str
+    profile: ProfileSection
+    platform: PlatformSection
+    general: GeneralSection
+    notifications: NotificationsSection
+    security: SecuritySection
+    createdAt: str | None = None
+    updatedAt: str | None = None
+
+
 async def own_admin_id(principal: Admin, adminId: Annotated[str, Path(description="the caller's own id")]) -> str:
     """`:adminId` must be a 24-hex id (400) and the caller's own (403)."""
     if not HEX24.match(adminId):
@@ -107,13 +130,13 @@ async def own_admin_id(principal: Admin, adminId: Annotated[str, Path(descriptio
 OwnId = Annotated[str, Depends(own_admin_id)]
 
 
-@router.get("/public", response_model=Envelope[Document])
+@router.get("/public", response_model=Envelope[PublicSettings])
 def public_settings(app: AppContainer) -> Any:
     """No token: `security`, `platform` and `general` of the platform (defaults until saved)."""
     return ok("Public settings retrieved successfully", platform(app).settings_queries.public())
 
 
-@router.get("/{adminId}", response_model=Envelope[Document])
+@router.get("/{adminId}", response_model=Envelope[AdminSettings])
 def admin_settings(app: AppContainer, admin_id: OwnId) -> Any:
     return ok("Admin settings retrieved successfully", platform(app).settings_queries.of_admin(admin_id))
 
@@ -123,26 +146,26 @@ def _save(app: Container, admin_id: str, section: str, body: Body, message: str)
     return ok(message, values)
 
 
-@router.put("/{adminId}/profile", response_model=Envelope[Document])
+@router.put("/{adminId}/profile", response_model=Envelope[ProfileSection])
 def update_profile(app: AppContainer, admin_id: OwnId, body: ProfileSection) -> Any:
     return _save(app, admin_id, "profile", body, "Profile settings updated successfully")
 
 
-@router.put("/{adminId}/platform", response_model=Envelope[Document])
+@router.put("/{adminId}/platform", response_model=Envelope[PlatformSection])
 def update_platform(app: AppContainer, admin_id: OwnId, body: PlatformSection) -> Any:
     return _save(app, admin_id, "platform", body, "Platform settings updated successfully")
 
 
-@router.put("/{adminId}/general", response_model=Envelope[Document])
+@router.put("/{adminId}/general", response_model=Envelope[GeneralSection])
 def update_general(app: AppContainer, admin_id: OwnId, body: GeneralSection) -> Any:
     return _save(app, admin_id, "general", body, "General settings updated successfully")
 
 
-@router.put("/{adminId}/notifications", response_model=Envelope[Document])
+@router.put("/{adminId}/notifications", response_model=Envelope[NotificationsSection])
 def update_notifications(app: AppContainer, admin_id: OwnId, body: NotificationsSection) -> Any:
     return _save(app, admin_id, "notifications", body, "Notification settings updated successfully")
 
 
-@router.put("/{adminId}/security", response_model=Envelope[Document])
+@router.put("/{adminId}/security", response_model=Envelope[SecuritySection])
 def update_security(app: AppContainer, admin_id: OwnId, body: SecuritySection) -> Any:
     return _save(app, admin_id, "security", body, "Security settings updated successfully")

@@ -38,6 +38,23 @@ class RecordingRequest(Body):
     mode: Literal["mix", "individual"] = "mix"
 
 
+class TokenData(Document):
+    token: str
+    channelName: str
+    uid: int | str
+    appId: str
+
+
+class RecordingStarted(Document):
+    resourceId: str
+    sid: str
+    channelName: str
+
+
+class RecordingStopped(Document):
+    fileUrl: str | None = Field(description="the first recorded file's name in the storage bucket")
+
+
 def _video(app: AppContainer) -> VideoCalls:
     assert app.platform is not None
     return app.platform.video
@@ -47,19 +64,19 @@ def _caller(principal: Principal) -> Caller:
     return Caller(principal.id, principal.is_admin)
 
 
-@router.post("/token", response_model=Envelope[Document])
+@router.post("/token", response_model=Envelope[TokenData])
 def token(app: AppContainer, principal: Participant, body: TokenRequest) -> Any:
     data = _video(app).token(_caller(principal), body.channelName, body.uid, body.role == "publisher", body.expireTime)
     return ok("Token generated successfully", data)
 
 
-@router.post("/recording/start", response_model=Envelope[Document])
+@router.post("/recording/start", response_model=Envelope[RecordingStarted])
 def start_recording(app: AppContainer, principal: Manager, body: RecordingRequest) -> Any:
     data = _video(app).start_recording(_caller(principal), body.appointmentId, body.mode)
     return ok("Recording started successfully", data)
 
 
-@router.post("/recording/stop", response_model=Envelope[Document])
+@router.post("/recording/stop", response_model=Envelope[RecordingStopped])
 def stop_recording(app: AppContainer, principal: Manager, body: RecordingRequest) -> Any:
     data = _video(app).stop_recording(_caller(principal), body.appointmentId)
     return ok("Recording stopped successfully", data)
