@@ -3,6 +3,7 @@ defaults) and records it; the first write of either aggregate creates it (no 500
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from application.marketplace import Marketplace
@@ -19,9 +20,17 @@ class PlatformSettingsService:
     def __init__(self, market: Marketplace, defaults: dict[str, dict[str, Any]]):
         self.market = market
         self.defaults = defaults
+        # Writers of this process take turns (settings are written rarely): the one platform-wide
+        # aggregate then sees conflicts only between processes, which the event store decides and
+        # `Marketplace.run` retries, instead of every request thread racing every other.
+        self._turn = threading.Lock()
 
     def update_section(self, admin_id: str, section: str, patch: dict[str, Any]) -> dict[str, Any]:
         """Record `patch` (already validated by the caller's schema) and return the whole section."""
+        with self._turn:
+            return self._update(admin_id, section, patch)
+
+    def _update(self, admin_id: str, section: str, patch: dict[str, Any]) -> dict[str, Any]:
         if section == PROFILE:
             return self._update_profile(admin_id, patch)
         if section not in PLATFORM_SECTIONS:

@@ -10,7 +10,7 @@ from typing import Any
 import jwt
 import sqlalchemy as sa
 
-from domain.platform_settings import default_sections
+from domain.platform_settings import PlatformSettings, default_sections
 from infrastructure.platform_tables import platform_settings
 from tests.conftest import bearer, create_admin, employee_token, refused, signup
 
@@ -122,28 +122,42 @@ def test_sections_merge_validate_and_belong_to_the_platform_or_the_admin(api):
     refused(api.put(f"{API}/{me}/security", headers=bearer(employee), json={}), 403, "Forbidden: Access denied")
 
 
-def test_concurrent_first_writes_create_one_settings_aggregate(container):
-    service = container.platform.settings_service
-    errors: list[BaseException] = []
+def test_concurrent_first_writes_create_one_settings_aggregate(settings, container):
+    """Two service instances on one store (as two processes), each hammered by four threads: the first
+    writes race to create the platform aggregate; the event store lets one win and the others retry."""
+    from infrastructure.bootstrap import build
 
-    def write(index: int) -> None:
-        try:
-            service.update_section(f"{index:024x}", "general", {"language": f"Lang {index}"})
-            service.update_section(f"{index:024x}", "notifications", {"sms": index % 2 == 0})
-        except BaseException as error:  # noqa: BLE001
-            errors.append(error)
+    other = build(settings, run_projections=True)
+    try:
+        services = [container.platform.settings_service, other.platform.settings_service]
+        errors: list[BaseException] = []
+        start = threading.Barrier(8)
 
-    threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    with container.engine.connect() as conn:
-        rows = conn.execute(sa.select(platform_settings.c.key)).scalars().all()
-    assert rows == ["platform"]  # one platform row: every writer after the first updated it
-    general = container.platform.settings_queries.public()["general"]
-    assert general["language"] in {f"Lang {i}" for i in range(8)}
+        def write(index: int) -> None:
+            service = services[index % 2]
+            try:
+                start.wait()
+                service.update_section(f"{index:024x}", "general", {"language": f"Lang {index}"})
+                service.update_section(f"{index:024x}", "platform", {"description": f"by {index}"})
+            except BaseException as error:  # noqa: BLE001
+                errors.append(error)
+
+        threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        with container.engine.connect() as conn:
+            rows = conn.execute(sa.select(platform_settings.c.key)).scalars().all()
+        assert rows == ["platform"]  # one platform aggregate: every writer after the first updated it
+        events = container.market.recorder.select_events(PlatformSettings.create_id())
+        assert len(events) == 1 + 16  # created once, then each of the 16 writes recorded
+        container.runner.catch_up()
+        general = container.platform.settings_queries.public()["general"]
+        assert general["language"] in {f"Lang {i}" for i in range(8)}
+    finally:
+        other.close()
 
 
 def test_rebuild_keeps_the_settings(container):
