@@ -43,6 +43,7 @@ from infrastructure.event_reads import events_reader
 from infrastructure.gateways import Gateways, PayPalGateway, RazorpayGateway, SandboxGateway
 from infrastructure.ledger_projection import LedgerProjector
 from infrastructure.ledger_queries import LedgerQueries
+from infrastructure.platform_wiring import Platform, build_platform, platform_projectors
 from infrastructure.projections import Barrier, Broadcaster, NullBroadcaster, ProjectionRunner
 from infrastructure.ratelimit import MemoryLimiter, RedisLimiter
 from infrastructure.reads import AsyncReads
@@ -90,6 +91,8 @@ class Container:
     analytics: Any = None
     # PostgreSQL only: hot read-model reads on the server's event loop, opened by the app's lifespan
     reads: AsyncReads | None = None
+    # admin settings, locations and video calls (infrastructure.platform_wiring)
+    platform: Platform | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     # files (contract platform §1-4): the file store, signed download URLs, documents
@@ -126,6 +129,8 @@ class Container:
         self._threads.clear()
         if self.reporting is not None:
             self.reporting.close()
+        if self.platform is not None:
+            self.platform.close()
         self.market.close()
         self.engine.dispose()
         self.write_engine.dispose()
@@ -193,7 +198,8 @@ def build(
             AppointmentsProjector(zone),
             LedgerProjector(),
             DocumentsProjector(),
-        ],
+        ]
+        + platform_projectors(),
         broadcaster=broadcaster or NullBroadcaster(),
         batch_size=2000,
     )
@@ -239,7 +245,7 @@ def build(
     documents = Documents(market, directory, store, document_queries.references)
     if run_projections:
         runner.catch_up()
-    return Container(
+    container = Container(
         settings,
         run_projections,
         engine,
@@ -270,6 +276,8 @@ def build(
         documents=documents,
         document_queries=document_queries,
     )
+    container.platform = build_platform(settings, market, engine)
+    return container
 
 
 def refund_policy_of(settings: Settings) -> RetryPolicy:

@@ -71,6 +71,19 @@ class Settings(BaseSettings):
     twilio_from: str | None = None
     twilio_api_url: str = "https://api.twilio.com"
     storage_url: str = "file://"
+    # Video calls (Agora): tokens need the app id and certificate; cloud recording also needs the
+    # customer id/secret and where Agora stores the files (never taken from a request)
+    agora_app_id: str | None = None
+    agora_app_certificate: str | None = None
+    agora_customer_id: str | None = None
+    agora_customer_secret: str | None = None
+    agora_api_url: str = "https://api.agora.io"
+    agora_storage_vendor: int | None = None
+    agora_storage_region: int | None = None
+    agora_storage_bucket: str | None = None
+    agora_storage_access_key: str | None = None
+    agora_storage_secret_key: str | None = None
+    agora_storage_file_prefix: str = ""
 
     @field_validator(
         "database_url",
@@ -93,6 +106,22 @@ class Settings(BaseSettings):
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator(
+        "agora_app_id",
+        "agora_app_certificate",
+        "agora_customer_id",
+        "agora_customer_secret",
+        "agora_storage_vendor",
+        "agora_storage_region",
+        "agora_storage_bucket",
+        "agora_storage_access_key",
+        "agora_storage_secret_key",
+        mode="before",
+    )
+    @classmethod
+    def _blank_agora_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
     @property

@@ -24,6 +24,7 @@ from interfaces.http.input_guard import RejectUnstorableQuery
 from interfaces.http.middleware import BodyLimit, PushAfterResponse, RateLimit
 from interfaces.http.proxies import TrustedProxies
 from interfaces.http.routers import (
+    admin_settings,
     analytics,
     appointments,
     auth,
@@ -32,11 +33,13 @@ from interfaces.http.routers import (
     consultant_settings,
     consultants,
     documents,
+    locations,
     payments,
     storage,
     transactions,
     uploads,
     users,
+    video,
 )
 from interfaces.http.turns import Turns
 from interfaces.realtime import create_socket_server
@@ -61,6 +64,9 @@ ROUTERS = (
     analytics.router,
     uploads.router,
     documents.router,
+    admin_settings.router,
+    locations.router,
+    video.router,
 )
 
 
