@@ -20,6 +20,7 @@ from application.marketplace import Marketplace
 from application.payments import Payments
 from application.payouts import Payouts
 from application.people import People
+from application.privacy import Privacy
 from infrastructure import migrations
 from infrastructure.appointment_queries import AppointmentQueries
 from infrastructure.appointments_projection import AppointmentsProjector
@@ -39,6 +40,10 @@ from infrastructure.ledger_projection import LedgerProjector
 from infrastructure.ledger_queries import LedgerQueries
 from infrastructure.messaging import LoggingMailer, LoggingSms
 from infrastructure.projections import Barrier, Broadcaster, NullBroadcaster, ProjectionRunner
+from infrastructure.privacy_export import live_bookings_of, other_active_admins
+from infrastructure.privacy_keys import KeyStore
+from infrastructure.privacy_mapper import PersonalDataMapper
+from infrastructure.privacy_projection import PrivacyProjector
 from infrastructure.ratelimit import MemoryLimiter, RedisLimiter
 from infrastructure.reads import AsyncReads
 from infrastructure.scheduler import Scheduler
@@ -82,6 +87,9 @@ class Container:
     analytics: Any = None
     # PostgreSQL only: hot read-model reads on the server's event loop, opened by the app's lifespan
     reads: AsyncReads | None = None
+    # crypto-shredding keys (outside the event store) and the privacy commands (export, consent, erasure)
+    keys: KeyStore | None = None
+    privacy: Privacy | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -168,13 +176,22 @@ def build(
     write_engine = create_write_engine(settings)
     market = Marketplace(env=event_store_env(settings))
     market.read_events = events_reader(market.recorder)
+    keys = KeyStore(engine)
+    assert isinstance(market.mapper, PersonalDataMapper), "event_store_env names the personal-data mapper"
+    market.mapper.attach(keys, lambda uuid: next(iter(market.recorder.select_events(uuid, lte=1)), None))
     runner = ProjectionRunner(
         READ_MODELS,
         read_notifications=lambda start, limit: list(market.recorder.select_notifications(start, limit)),
         decode=market.mapper.to_domain_event,
         max_position=lambda: market.recorder.max_notification_id() or 0,
         engine=create_projection_engine(settings, write_engine),
-        projectors=[SettingsProjector(), DirectoryProjector(), AppointmentsProjector(zone), LedgerProjector()],
+        projectors=[
+            SettingsProjector(),
+            DirectoryProjector(),
+            AppointmentsProjector(zone),
+            LedgerProjector(),
+            PrivacyProjector(keys),
+        ],
         broadcaster=broadcaster or NullBroadcaster(),
         batch_size=2000,
     )
@@ -210,7 +227,7 @@ def build(
     limiter = RedisLimiter(settings.redis_url) if settings.redis_url else MemoryLimiter()
     if run_projections:
         runner.catch_up()
-    return Container(
+    container = Container(
         settings,
         run_projections,
         engine,
@@ -237,3 +254,8 @@ def build(
         if settings.uses_postgres and settings.database_url
         else None,
     )
+    container.keys = keys
+    container.privacy = Privacy(
+        market, bookings, hasher, live_bookings_of(engine), other_active_admins(engine), keys
+    )
+    return container

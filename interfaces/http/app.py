@@ -29,6 +29,7 @@ from interfaces.http.routers import (
     consultant_settings,
     consultants,
     payments,
+    privacy,
     storage,
     transactions,
     users,
@@ -46,6 +47,7 @@ ROUTERS = (
     appointments.router,
     auth.router,
     catalogue.router,
+    privacy.router,  # before /consultants and /users: `/consultants/me`, `/users/profile` beat their `/{id}`
     consultants.router,
     clients.router,
     users.router,
