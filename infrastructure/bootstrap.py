@@ -39,11 +39,11 @@ from infrastructure.gateways import Gateways, PayPalGateway, RazorpayGateway, Sa
 from infrastructure.ledger_projection import LedgerProjector
 from infrastructure.ledger_queries import LedgerQueries
 from infrastructure.messaging import LoggingMailer, LoggingSms
-from infrastructure.projections import Barrier, Broadcaster, NullBroadcaster, ProjectionRunner
 from infrastructure.privacy_export import live_bookings_of, other_active_admins
 from infrastructure.privacy_keys import KeyStore
 from infrastructure.privacy_mapper import PersonalDataMapper
 from infrastructure.privacy_projection import PrivacyProjector
+from infrastructure.projections import Barrier, Broadcaster, NullBroadcaster, ProjectionRunner
 from infrastructure.ratelimit import MemoryLimiter, RedisLimiter
 from infrastructure.reads import AsyncReads
 from infrastructure.scheduler import Scheduler
@@ -255,7 +255,5 @@ def build(
         else None,
     )
     container.keys = keys
-    container.privacy = Privacy(
-        market, bookings, hasher, live_bookings_of(engine), other_active_admins(engine), keys
-    )
+    container.privacy = Privacy(market, bookings, hasher, live_bookings_of(engine), other_active_admins(engine), keys)
     return container

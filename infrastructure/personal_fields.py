@@ -127,4 +127,3 @@ def register(event_class: type, fields: list[PersonalField]) -> None:
     """For features in other modules: declare the personal fields of one more event class."""
     PERSONAL_FIELDS.setdefault(event_class, []).extend(fields)
     RULES[get_topic(event_class)] = PERSONAL_FIELDS[event_class]
-

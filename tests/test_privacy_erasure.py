@@ -1,0 +1,222 @@
+"""Right to erasure (contract people §4.4-4.6, CONTRACT.md "erase the person, keep the ledger"), on
+SQLite and PostgreSQL: password confirmation, login and tokens dead, e-mail and phone free again, the
+person anonymised on every read route, upcoming sessions cancelled under the refund rule, the ledger
+and the analytics totals unchanged, nothing readable left in the stored events, and a rebuild of the
+read models after the erasure giving the same anonymised answers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+
+from domain.appointments import Appointment
+from domain.privacy import Erasure
+from infrastructure.privacy_tables import privacy_keys
+from infrastructure.tables import READ_MODEL_TABLES
+from tests.conftest import bearer, refused
+from tests.test_appointments import API, next_weekday
+from tests.test_payments import Money
+
+DELETED = "Your account and all associated data have been permanently deleted."
+PASSWORD = "secret1"  # tests.conftest.signup
+
+
+def stored_states(container: Any) -> list[bytes]:
+    return [bytes(n.state) for n in container.market.recorder.select_notifications(1, 1_000_000)]
+
+
+def read_models(container: Any) -> dict[str, list[Any]]:
+    with container.engine.connect() as conn:
+        return {t.name: sorted(map(tuple, conn.execute(sa.select(t)))) for t in READ_MODEL_TABLES}
+
+
+def analytics(api: Any, admin: str, consultant_token: str) -> tuple[Any, Any]:
+    overview = api.get(f"{API}/analytics/overview", headers=bearer(admin))
+    mine = api.get(f"{API}/analytics/consultant", headers=bearer(consultant_token))
+    assert overview.status_code == 200 and mine.status_code == 200, (overview.text, mine.text)
+    return overview.json()["data"], mine.json()["data"]["payoutSummary"]
+
+
+def totals(overview: dict[str, Any]) -> dict[str, Any]:
+    """The overview's figures (money and counts), without the lists that name people."""
+    return {k: v for k, v in overview.items() if not isinstance(v, list)}
+
+
+def test_client_erasure_keeps_the_ledger_and_the_totals(api):
+    world = Money(api)
+    container = world.container
+    consultant, client = world.paid_consultant(), world.client()
+    email, mobile, name = client.data["email"], client.data["mobile"], client.data["name"]
+    day = next_weekday(2)
+    # a paid session, completed by the admin, and a payout: earnings, GMV and payoutSummary are non-zero
+    booked = world.paid_booking(client, consultant, day, "09:00", "10:00")
+    appointment_id = booked["appointment"]["_id"]
+    reply = api.patch(f"{API}/appointments/{appointment_id}", headers=bearer(world.admin), json={"status": "Completed"})
+    assert reply.status_code == 200, reply.text
+    reply = api.patch(
+        f"{API}/appointments/{appointment_id}", headers=client.auth, json={"notes": f"call me on {mobile}"}
+    )
+    assert reply.status_code == 200, reply.text
+    payout = api.post(
+        f"{API}/transactions/payout", headers=bearer(world.admin), json={"consultantId": consultant.id, "amount": 100}
+    )
+    assert payout.status_code == 201, payout.text
+    before = analytics(api, world.admin, consultant.token)
+    assert before[1]["totalEarnings"] == 1350 and before[1]["totalPaidOut"] == 100
+    assert any(email.encode() in state for state in stored_states(container)) is False  # sealed from the start
+
+    # the password confirms it: missing → 400, wrong → 400 (never 401: the apps would log out)
+    refused(
+        api.request("DELETE", f"{API}/clients/profile", headers=client.auth),
+        400,
+        "Password is required to delete your account",
+    )
+    refused(
+        api.request("DELETE", f"{API}/clients/profile", headers=client.auth, json={"password": "wrong1"}),
+        400,
+        "Invalid password",
+    )
+    assert api.get(f"{API}/clients/profile", headers=client.auth).status_code == 200  # nothing changed
+    refused(
+        api.request("DELETE", f"{API}/consultants/me", headers=client.auth, json={"password": PASSWORD}),
+        403,
+        "Forbidden: Access denied",
+    )
+    reply = api.request("DELETE", f"{API}/clients/profile", headers=client.auth, json={"password": PASSWORD})
+    assert reply.status_code == 200 and reply.json() == {"success": True, "message": DELETED}, reply.text
+
+    # login and old tokens stop working; e-mail and phone are free again (a new account)
+    refused(api.post(f"{API}/auth/login", json={"email": email, "password": PASSWORD}), 401, "Invalid credentials")
+    refused(api.get(f"{API}/clients/profile", headers=client.auth), 401, "Invalid or expired token")
+    again = api.post(
+        f"{API}/auth/signup",
+        json={"fullName": "Someone New", "email": email, "mobile": mobile, "password": PASSWORD, "role": "Client"},
+    )
+    assert again.status_code == 201, again.text
+    assert again.json()["data"]["user"]["id"] != client.id
+
+    # every read route: gone, or anonymised where the other party still sees the record
+    refused(api.get(f"{API}/clients/{client.id}", headers=bearer(world.admin)), 404, "User not found")
+    listed = api.get(f"{API}/clients", params={"search": name}, headers=bearer(world.admin)).json()
+    assert name not in json.dumps(listed)
+
+    def anonymised() -> None:
+        seen = api.get(f"{API}/appointments", headers=consultant.auth).json()
+        text = json.dumps(seen)
+        assert email not in text and name not in text and mobile not in text
+        (item,) = [a for a in (seen["data"] if isinstance(seen["data"], list) else seen["data"]["data"])]
+        assert item["client"] == {"_id": client.id, "fullName": "Deleted user", "email": "", "mobile": ""}
+        assert item["status"] == "Completed" and item["notes"] == ""
+        page = world.transactions(consultant)
+        assert page["total"] == 2 and email not in json.dumps(page) and name not in json.dumps(page)
+        payment = next(t for t in page["data"] if t["type"] == "Payment")
+        assert payment["user"]["fullName"] == "Deleted user" and payment["amount"] == 1500
+        assert payment["status"] == "Success" and payment["netAmount"] == 1350
+
+    anonymised()
+    # money and analytics totals are unchanged
+    after = analytics(api, world.admin, consultant.token)
+    assert totals(after[0]) == totals(before[0]) and after[1] == before[1]
+    assert email not in json.dumps(after[0]) and name not in json.dumps(after[0])
+
+    # the stored events: the key is destroyed, no e-mail, phone or name bytes anywhere
+    states = stored_states(container)
+    for secret in (email, mobile, f"call me on {mobile}"):
+        assert not any(secret.encode() in state for state in states), secret
+    # the name stays only in what was delivered to the admins' broadcast inbox ("Payment Received"), kept
+    # as delivered (people §4.6 step 2); no event about the person holds it
+    for stored in container.market.recorder.select_notifications(1, 10**6):
+        if name.encode() in bytes(stored.state):
+            event = container.market.mapper.to_domain_event(stored)
+            assert type(event).__name__ == "Sent" and event.recipient is None, event
+    with container.engine.connect() as conn:
+        key = conn.execute(sa.select(privacy_keys.c.key).where(privacy_keys.c.subject == client.id)).one()
+    assert key.key is None
+    events = [
+        container.market.mapper.to_domain_event(n) for n in container.market.recorder.select_notifications(1, 10**6)
+    ]
+    (erasure,) = [e for e in events if isinstance(e, Erasure.Recorded)]
+    assert (erasure.account_id, erasure.kind, erasure.cancelled) == (client.id, "client", [])
+    updated = [e for e in events if isinstance(e, Appointment.Updated) and e.originator_id.hex[:24] == appointment_id]
+    assert updated[-1].changes["notes"] == ""  # the sealed free text decodes to its placeholder
+
+    # a rebuild of the read models from the events gives the same anonymised answers
+    live = read_models(container)
+    container.runner.reset()
+    container.runner.catch_up()
+    assert read_models(container) == live
+    anonymised()
+
+
+def test_consultant_erasure_cancels_upcoming_sessions_with_full_refunds(api):
+    world = Money(api)
+    consultant, client = world.paid_consultant(), world.client()
+    day = next_weekday(3)
+    booked = world.paid_booking(client, consultant, day, "09:00", "10:00")
+    appointment_id = booked["appointment"]["_id"]
+    consultant_name = consultant.data["name"]
+    before = world.transactions(world.admin)["total"]
+
+    reply = api.request("DELETE", f"{API}/consultants/me", headers=consultant.auth, json={"password": PASSWORD})
+    assert reply.status_code == 200 and reply.json()["message"] == DELETED, reply.text
+
+    # the upcoming session is cancelled as if the consultant had cancelled it: refunded in full
+    mine = api.get(f"{API}/appointments", headers=client.auth).json()
+    items = mine["data"] if isinstance(mine["data"], list) else mine["data"]["data"]
+    (item,) = [a for a in items if a["_id"] == appointment_id]
+    assert item["status"] == "Cancelled"
+    assert item["consultant"] == {"_id": consultant.id, "fullName": "Deleted user", "email": "", "mobile": ""}
+    page = world.transactions(world.admin)
+    assert page["total"] == before + 1
+    kinds = sorted((t["type"], t["status"]) for t in page["data"])
+    assert kinds == [("Payment", "Refunded"), ("Refund", "Success")]
+    assert consultant_name not in json.dumps(page)
+    # the client got the cancellation notice (delivered to its inbox: it keeps the name as delivered)
+    notices = [n for n in world.notices("Appointment Cancelled") if n.recipient == client.id]
+    assert len(notices) == 1
+    # the consultant is gone from every list and profile route
+    refused(api.get(f"{API}/consultants/{consultant.id}", headers=client.auth), 404, "Consultant not found")
+    public = api.get(f"{API}/consultants/public").json()
+    assert consultant.id not in json.dumps(public)
+    refused(api.get(f"{API}/consultants/me/export", headers=consultant.auth), 401, "Invalid or expired token")
+
+
+def test_the_last_admin_cannot_delete_itself(api):
+    world = Money(api)
+    refused(
+        api.request("DELETE", f"{API}/users/profile", headers=bearer(world.admin), json={"password": "Adm1nPassword"}),
+        409,
+        "Cannot delete the last admin account",
+    )
+    second = api.post(
+        f"{API}/users",
+        headers=bearer(world.admin),
+        json={
+            "userId": "ADM2",
+            "fullName": "Second Admin",
+            "email": "second@example.com",
+            "mobile": "9000000002",
+            "role": "Admin",
+        },
+    )
+    assert second.status_code == 201, second.text
+    otp = api.post(f"{API}/auth/send-otp", json={"mobile": "9000000002"}).json()["data"]["otp"]
+    token = api.post(f"{API}/auth/verify-otp", json={"mobile": "9000000002", "otp": otp, "role": "Admin"}).json()
+    token = token["data"]["token"]
+    refused(
+        api.request("DELETE", f"{API}/users/profile", headers=bearer(world.admin), json={"password": "nope"}),
+        400,
+        "Invalid password",
+    )
+    reply = api.request(
+        "DELETE", f"{API}/users/profile", headers=bearer(world.admin), json={"password": "Adm1nPassword"}
+    )
+    assert reply.status_code == 200, reply.text
+    # the second admin has no password (created by an admin): no confirmation, but it is now the last one
+    refused(
+        api.request("DELETE", f"{API}/users/profile", headers=bearer(token)),
+        409,
+        "Cannot delete the last admin account",
+    )
