@@ -63,10 +63,13 @@ def encrypt_existing(
         if progress is not None:
             progress(len(notifications))
         start = notifications[-1].id + 1
-    if vacuum:
-        with engine.connect() as conn:
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            conn.exec_driver_sql(f"VACUUM FULL {table}" if postgres else "VACUUM")
-            if not postgres:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    if vacuum:  # outside any transaction: an engine of its own, without the write engine's BEGIN hooks
+        own = sa.create_engine(engine.url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        try:
+            with own.connect() as conn:
+                conn.exec_driver_sql(f"VACUUM FULL {table}" if postgres else "VACUUM")
+                if not postgres:
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            own.dispose()
     return read, rewritten

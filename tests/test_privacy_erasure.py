@@ -7,7 +7,9 @@ read models after the erasure giving the same anonymised answers."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -15,6 +17,7 @@ from domain.appointments import Appointment
 from domain.privacy import Erasure
 from infrastructure.privacy_tables import privacy_keys
 from infrastructure.tables import READ_MODEL_TABLES
+from reporting.store import ReportingStore
 from tests.conftest import bearer, refused
 from tests.test_appointments import API, next_weekday
 from tests.test_payments import Money
@@ -44,7 +47,35 @@ def totals(overview: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in overview.items() if not isinstance(v, list)}
 
 
-def test_client_erasure_keeps_the_ledger_and_the_totals(api):
+PEOPLE_SQL = (
+    "SELECT id, name, email, status, deleted FROM clients WHERE id = ?",
+    "SELECT id, client_name, consultant_name, status FROM appointments WHERE client_id = ? ORDER BY id",
+)
+
+
+def reporting_people(store: Any, client_id: str) -> list[Any]:
+    store.catch_up()
+    with store.reading() as con:
+        return [con.execute(sql, [client_id]).fetchall() for sql in PEOPLE_SQL]
+
+
+def rebuilt_reporting_people(container: Any, directory: Path, client_id: str) -> list[Any]:
+    market = container.market
+    store = ReportingStore(
+        directory / "rebuilt.duckdb",
+        read_notifications=lambda start, limit: list(market.recorder.select_notifications(start, limit)),
+        decode=market.mapper.to_domain_event,
+        max_position=lambda: market.recorder.max_notification_id() or 0,
+        zone=ZoneInfo("Asia/Kolkata"),
+        batch_size=5,
+    )
+    try:
+        return reporting_people(store, client_id)
+    finally:
+        store.close()
+
+
+def test_client_erasure_keeps_the_ledger_and_the_totals(api, tmp_path):
     world = Money(api)
     container = world.container
     consultant, client = world.paid_consultant(), world.client()
@@ -148,6 +179,10 @@ def test_client_erasure_keeps_the_ledger_and_the_totals(api):
     container.runner.catch_up()
     assert read_models(container) == live
     anonymised()
+    # and so does a reporting store rebuilt from the events (people and appointments, names included)
+    people = reporting_people(container.reporting, client.id)
+    assert people[0] == [(client.id, "Deleted user", "", "Active", True)] and len(people[1]) == 1
+    assert people == rebuilt_reporting_people(container, tmp_path, client.id)
 
 
 def test_consultant_erasure_cancels_upcoming_sessions_with_full_refunds(api):
