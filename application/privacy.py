@@ -23,10 +23,11 @@ from eventsourcing.domain import Aggregate
 from application.bookings import Bookings, Caller
 from application.marketplace import Marketplace
 from application.ports import PasswordHasher
-from domain.accounts import Account, unique_keys
+from domain.accounts import USER, Account, unique_keys
 from domain.appointments import CANCELLED, HOLD, UPCOMING
 from domain.errors import Conflict, Invalid
-from domain.privacy import CONSENT_DEFAULTS, CONSENT_FIELDS, Erasure
+from domain.ids import aggregate_id
+from domain.privacy import CONSENT_DEFAULTS, CONSENT_FIELDS, AdminErasures, Erasure
 
 PASSWORD_REQUIRED = "Password is required to delete your account"
 INVALID_PASSWORD = "Invalid password"
@@ -39,8 +40,8 @@ class KeyShredder(Protocol):
 
 # (kind, account id) -> [(appointment id, status)] of the person's live holds and Upcoming appointments
 BookingsOf = Callable[[str, str], list[tuple[str, str]]]
-# account id -> the number of OTHER Active admins
-OtherAdmins = Callable[[str], int]
+# account id -> the ids of the OTHER admins the read model lists as Active (checked again on the write side)
+OtherAdmins = Callable[[str], list[str]]
 
 
 class Privacy:
@@ -86,7 +87,7 @@ class Privacy:
                 raise Invalid(PASSWORD_REQUIRED)
             if not self.hasher.verify(password, account.password_hash):
                 raise Invalid(INVALID_PASSWORD)
-        if role == "Admin" and self.other_admins(account_id) == 0:
+        if role == "Admin" and not self.other_admins(account_id):
             raise Conflict(LAST_ADMIN)
         cancelled: list[str] = []
         for appointment_id, status in self.bookings_of(kind, account_id):
@@ -101,11 +102,28 @@ class Privacy:
             keys = list(unique_keys(found.kind, found.profile).values())
             found.delete()
             record = Erasure(account_id=account_id, kind=kind, role=role, cancelled=cancelled)
-            return None, [found, *self.market.release(keys, account_id), record]
+            return None, [found, *self.market.release(keys, account_id), record, *self._admin_gate(found)]
 
         self.market.run(command)
         self.shredder.destroy(account_id)
         return cancelled
+
+    def _admin_gate(self, account: Account) -> list[Aggregate]:
+        """An admin's erasure: another Active admin must remain, as the event store says now; the
+        shared `AdminErasures` aggregate makes concurrent admin erasures take turns (version conflict)."""
+        if account.kind != USER or account.role != "Admin":
+            return []
+        gate = self.market.find(AdminErasures.create_id())
+        if not isinstance(gate, AdminErasures):
+            gate = AdminErasures()
+        others = self.market.find_many([aggregate_id(i) for i in self.other_admins(account.account_id)])
+        if not any(
+            isinstance(a, Account) and not a.deleted and a.role == "Admin" and a.status == "Active"
+            for a in others.values()
+        ):
+            raise Conflict(LAST_ADMIN)
+        gate.record(account.account_id)
+        return [gate]
 
     def _release_hold(self, hold_id: str) -> None:
         """A live hold of the erased person is released at once (as its expiry would: a paid one is

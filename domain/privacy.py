@@ -27,3 +27,21 @@ class Erasure(Aggregate):
         self.kind = kind
         self.role = role
         self.cancelled = list(cancelled)  # the upcoming appointments cancelled by the erasure
+
+
+class AdminErasures(Aggregate):
+    """Every erasure of an admin writes here (deterministic id), so two admins erasing themselves at
+    once conflict on its version: the loser re-checks, from the event store, that another Active admin
+    remains (the last one may not go: `POST /auth/create-admin` would open again)."""
+
+    @staticmethod
+    def create_id() -> UUID:  # type: ignore[override]
+        return key_id("singleton:admin-erasures")
+
+    @event("Opened")
+    def __init__(self) -> None:
+        self.erased: list[str] = []
+
+    @event("AdminErased")
+    def record(self, account_id: str) -> None:
+        self.erased = [*self.erased, account_id]

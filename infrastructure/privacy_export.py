@@ -219,21 +219,18 @@ def live_bookings_of(engine: sa.Engine) -> Callable[[str, str], list[tuple[str, 
     return bookings_of
 
 
-def other_active_admins(engine: sa.Engine) -> Callable[[str], int]:
-    def count(account_id: str) -> int:
+def other_active_admins(engine: sa.Engine) -> Callable[[str], list[str]]:
+    def others(account_id: str) -> list[str]:
         with engine.connect() as conn:
-            return int(
+            return list(
                 conn.execute(
-                    sa.select(sa.func.count())
-                    .select_from(accounts)
-                    .where(
+                    sa.select(accounts.c.id).where(
                         accounts.c.kind == "user",
                         accounts.c.role == "Admin",
                         accounts.c.status == "Active",
                         accounts.c.id != account_id,
                     )
-                ).scalar()
-                or 0
+                ).scalars()
             )
 
-    return count
+    return others

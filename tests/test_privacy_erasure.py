@@ -255,3 +255,45 @@ def test_the_last_admin_cannot_delete_itself(api):
         409,
         "Cannot delete the last admin account",
     )
+
+
+def test_two_admins_erasing_themselves_at_once_leave_one(container):
+    """The last-admin rule holds under concurrency: of two admins erasing themselves at the same
+    instant exactly one succeeds, round after round."""
+    import threading
+
+    from domain.errors import Conflict
+
+    first = container.identity.create_first_admin("First Admin", "first@example.com", "Adm1nPassword", "9000000001")
+    remaining = first["id"]
+    for round_number in range(6):
+        newcomer = container.people.create_user(
+            {
+                "userId": f"ADM{round_number}",
+                "fullName": f"Admin {round_number}",
+                "email": f"admin{round_number}@example.com",
+                "mobile": f"90000001{round_number:02d}",
+                "role": "Admin",
+            }
+        )
+        barrier = threading.Barrier(2)
+        outcomes: dict[str, str] = {}
+
+        def erase(account_id: str, barrier: threading.Barrier = barrier, outcomes: dict[str, str] = outcomes) -> None:
+            barrier.wait()
+            password = "Adm1nPassword" if account_id == first["id"] else None
+            try:
+                container.privacy.erase(account_id, "user", "Admin", password)
+                outcomes[account_id] = "erased"
+            except Conflict as refusal:
+                assert str(refusal) == "Cannot delete the last admin account"
+                outcomes[account_id] = "refused"
+
+        threads = [threading.Thread(target=erase, args=(a,)) for a in (remaining, newcomer)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(outcomes.values()) == ["erased", "refused"], outcomes
+        remaining = next(a for a, outcome in outcomes.items() if outcome == "refused")
+        assert container.directory.by_id("user", remaining) is not None
