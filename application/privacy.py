@@ -25,7 +25,7 @@ from application.marketplace import Marketplace
 from application.ports import PasswordHasher
 from domain.accounts import USER, Account, unique_keys
 from domain.appointments import CANCELLED, HOLD, UPCOMING
-from domain.errors import Conflict, Invalid
+from domain.errors import Conflict, Invalid, NotFound
 from domain.ids import aggregate_id
 from domain.privacy import CONSENT_DEFAULTS, CONSENT_FIELDS, AdminErasures, Erasure
 
@@ -94,7 +94,10 @@ class Privacy:
             if status == HOLD:
                 self._release_hold(appointment_id)
             elif status == UPCOMING:
-                self.bookings.change(Caller(account_id, role), appointment_id, None, None, CANCELLED, {})
+                try:
+                    self.bookings.change(Caller(account_id, role), appointment_id, None, None, CANCELLED, {})
+                except NotFound:  # the other party is gone already (erased meanwhile): nothing to cancel for
+                    continue
                 cancelled.append(appointment_id)
 
         def command() -> tuple[None, list[Aggregate | None]]:
