@@ -34,8 +34,8 @@ from infrastructure.bootstrap import build  # noqa: E402
 IST = ZoneInfo("Asia/Kolkata")
 
 
-def booking_events(container: Any, bookings: int) -> list[list[Any]]:
-    """The domain events of `bookings` real hold + confirm commands, one list per booking."""
+def booking_events(container: Any, bookings: int) -> tuple[list[list[Any]], list[list[Any]]]:
+    """The domain events of `bookings` real hold and confirm commands: (per hold, per confirmation)."""
     identity, market = container.identity, container.market
     consultant = identity.signup(
         {
@@ -47,14 +47,15 @@ def booking_events(container: Any, bookings: int) -> list[list[Any]]:
         }
     )["user"]["id"]
     container.people.set_consultant_status(consultant, "approve")
-    per_booking: list[list[Any]] = []
-    day = datetime.now(IST).date() + timedelta(days=14)
+    holds: list[list[Any]] = []
+    confirmations: list[list[Any]] = []
+    day = datetime.now(IST).date() + timedelta(days=2)
     made = 0
     while made < bookings:
         day += timedelta(days=1)
         if day.weekday() >= 5:
             continue
-        for hour in (9, 11, 13, 15):
+        for hour, minute in ((9, 0), (10, 15), (11, 30), (12, 45), (14, 0), (15, 15)):
             if made == bookings:
                 break
             client = identity.signup(
@@ -66,11 +67,12 @@ def booking_events(container: Any, bookings: int) -> list[list[Any]]:
                     "role": "Client",
                 }
             )["user"]["id"]
-            start = datetime(day.year, day.month, day.day, hour, tzinfo=IST).astimezone(UTC)
+            start = datetime(day.year, day.month, day.day, hour, minute, tzinfo=IST).astimezone(UTC)
             before = market.recorder.max_notification_id() or 0
             hold_id, _, _ = container.bookings.hold(
                 Caller(client, "Client"), consultant, client, start, start + timedelta(hours=1)
             )
+            middle = market.recorder.max_notification_id() or 0
             container.bookings.confirm(
                 Caller(client, "Client"),
                 hold_id,
@@ -81,9 +83,10 @@ def booking_events(container: Any, bookings: int) -> list[list[Any]]:
                 {"reason": f"reason of booking {made}", "notes": ""},
             )
             stored = market.recorder.select_notifications(before + 1, 1000)
-            per_booking.append([market.mapper.to_domain_event(n) for n in stored])
+            holds.append([market.mapper.to_domain_event(n) for n in stored if n.id <= middle])
+            confirmations.append([market.mapper.to_domain_event(n) for n in stored if n.id > middle])
             made += 1
-    return per_booking
+    return holds, confirmations
 
 
 def timed(mapper: Any, bookings: list[list[Any]]) -> tuple[float, float]:
@@ -106,28 +109,37 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-privacy-"))
     container = build(bench_settings(work, None), run_projections=True)
     try:
-        bookings = booking_events(container, args.bookings)
+        holds, confirmations = booking_events(container, args.bookings)
         mapper = container.market.mapper
         sealer = mapper.sealer
-        results: dict[str, list[tuple[float, float]]] = {"plain": [], "sealed": []}
-        timed(mapper, bookings)  # warm-up (keys cached, as in a running service)
+        parts = {"hold": holds, "confirmation": confirmations}
+        results: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        for events in parts.values():
+            timed(mapper, events)  # warm-up (keys cached, as in a running service)
         for _ in range(args.rounds):
             for mode in ("plain", "sealed"):
                 mapper.sealer = sealer if mode == "sealed" else None
-                results[mode].append(timed(mapper, bookings))
+                for part, events in parts.items():
+                    results.setdefault((part, mode), []).append(timed(mapper, events))
         mapper.sealer = sealer
     finally:
         container.close()
-    events = sum(len(b) for b in bookings)
-    print(f"{len(bookings)} bookings, {events} events ({events / len(bookings):.1f} per booking), {args.rounds} rounds")
-    medians = {}
-    for mode, runs in results.items():
-        encode = statistics.median(r[0] for r in runs) / len(bookings) * 1e6
-        decode = statistics.median(r[1] for r in runs) / len(bookings) * 1e6
-        medians[mode] = (encode, decode)
-        print(f"  {mode:<6} encode {encode:8.1f} us/booking   decode {decode:8.1f} us/booking")
-    for index, what in enumerate(("encode", "decode")):
-        print(f"  sealed/plain {what}: {medians['sealed'][index] / medians['plain'][index]:.2f}x")
+    print(f"{args.bookings} bookings, {args.rounds} rounds (medians, microseconds per command's events)")
+    for part, events in parts.items():
+        count = sum(len(e) for e in events) / len(events)
+        medians = {}
+        for mode in ("plain", "sealed"):
+            runs = results[(part, mode)]
+            medians[mode] = (
+                statistics.median(r[0] for r in runs) / len(events) * 1e6,
+                statistics.median(r[1] for r in runs) / len(events) * 1e6,
+            )
+        plain, sealed = medians["plain"], medians["sealed"]
+        print(
+            f"  {part:<12} ({count:.1f} events): encode plain {plain[0]:7.1f} sealed {sealed[0]:7.1f} "
+            f"({sealed[0] / plain[0]:.2f}x); decode plain {plain[1]:7.1f} sealed {sealed[1]:7.1f} "
+            f"({sealed[1] / plain[1]:.2f}x)"
+        )
     return 0
 
 
