@@ -26,7 +26,7 @@ from application.ports import PasswordHasher
 from domain.accounts import USER, Account, unique_keys
 from domain.appointments import CANCELLED, HOLD, UPCOMING
 from domain.errors import Conflict, Invalid, NotFound
-from domain.ids import aggregate_id
+from domain.ids import aggregate_id, key_id
 from domain.privacy import CONSENT_DEFAULTS, CONSENT_FIELDS, AdminErasures, Erasure
 
 PASSWORD_REQUIRED = "Password is required to delete your account"
@@ -100,15 +100,20 @@ class Privacy:
                     continue
                 cancelled.append(appointment_id)
 
+        released: list[str] = []
+
         def command() -> tuple[None, list[Aggregate | None]]:
             found = self.market.account(account_id, kind)
             keys = list(unique_keys(found.kind, found.profile).values())
+            released[:] = keys
             found.delete()
             record = Erasure(account_id=account_id, kind=kind, role=role, cancelled=cancelled)
             return None, [found, *self.market.release(keys, account_id), record, *self._admin_gate(found)]
 
         self.market.run(command)
         self.shredder.destroy(account_id)
+        for uuid in [aggregate_id(account_id), *(key_id("unique:" + key) for key in released)]:
+            self.market.forget(uuid)  # cached states decoded with the key: replayed (anonymised) when next loaded
         return cancelled
 
     def _admin_gate(self, account: Account) -> list[Aggregate]:
