@@ -297,3 +297,16 @@ def test_two_admins_erasing_themselves_at_once_leave_one(container):
         assert sorted(outcomes.values()) == ["erased", "refused"], outcomes
         remaining = next(a for a, outcome in outcomes.items() if outcome == "refused")
         assert container.directory.by_id("user", remaining) is not None
+
+
+def test_erasure_releases_live_holds(api):
+    world = Money(api)
+    consultant, client, other = world.paid_consultant(), world.client(), world.client()
+    day = next_weekday(4)
+    hold_id = world.held(client, consultant, day, "09:00", "10:00")
+    assert "09:00 - 10:00" not in world.slots(other, consultant, day)
+    reply = api.request("DELETE", f"{API}/clients/profile", headers=client.auth, json={"password": PASSWORD})
+    assert reply.status_code == 200, reply.text
+    # the held slot is open again at once (not after the hold's five minutes)
+    assert "09:00 - 10:00" in world.slots(other, consultant, day)
+    assert api.get(f"{API}/appointments/{hold_id}", headers=bearer(world.admin)).status_code == 404
