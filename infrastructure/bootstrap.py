@@ -21,6 +21,7 @@ from application.marketplace import Marketplace
 from application.payments import Payments
 from application.payouts import Payouts
 from application.people import People
+from application.privacy import Privacy
 from application.refunds import RetryPolicy
 from application.throttles import ThrottledIdentity
 from infrastructure import migrations
@@ -44,6 +45,10 @@ from infrastructure.gateways import Gateways, PayPalGateway, RazorpayGateway, Sa
 from infrastructure.ledger_projection import LedgerProjector
 from infrastructure.ledger_queries import LedgerQueries
 from infrastructure.platform_wiring import Platform, build_platform, platform_projectors
+from infrastructure.privacy_export import live_bookings_of, other_active_admins
+from infrastructure.privacy_keys import KeyStore
+from infrastructure.privacy_mapper import PersonalDataMapper
+from infrastructure.privacy_projection import PrivacyProjector
 from infrastructure.projections import Barrier, Broadcaster, NullBroadcaster, ProjectionRunner
 from infrastructure.ratelimit import MemoryLimiter, RedisLimiter
 from infrastructure.reads import AsyncReads
@@ -93,6 +98,9 @@ class Container:
     reads: AsyncReads | None = None
     # admin settings, locations and video calls (infrastructure.platform_wiring)
     platform: Platform | None = None
+    # crypto-shredding keys (outside the event store) and the privacy commands (export, consent, erasure)
+    keys: KeyStore | None = None
+    privacy: Privacy | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     # files (contract platform §1-4): the file store, signed download URLs, documents
@@ -186,6 +194,9 @@ def build(
     write_engine = create_write_engine(settings)
     market = Marketplace(env=event_store_env(settings))
     market.read_events = events_reader(market.recorder)
+    keys = KeyStore(engine)
+    assert isinstance(market.mapper, PersonalDataMapper), "event_store_env names the personal-data mapper"
+    market.mapper.attach(keys, lambda uuid: next(iter(market.recorder.select_events(uuid, lte=1)), None))
     runner = ProjectionRunner(
         READ_MODELS,
         read_notifications=lambda start, limit: list(market.recorder.select_notifications(start, limit)),
@@ -198,6 +209,7 @@ def build(
             AppointmentsProjector(zone),
             LedgerProjector(),
             DocumentsProjector(),
+            PrivacyProjector(keys),
         ]
         + platform_projectors(),
         broadcaster=broadcaster or NullBroadcaster(),
@@ -277,6 +289,8 @@ def build(
         document_queries=document_queries,
     )
     container.platform = build_platform(settings, market, engine)
+    container.keys = keys
+    container.privacy = Privacy(market, bookings, hasher, live_bookings_of(engine), other_active_admins(engine), keys)
     return container
 
 

@@ -253,6 +253,26 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _privacy(args: argparse.Namespace, settings: Settings) -> int:
+    """`consult privacy encrypt-existing`: seal the personal fields of events stored in the clear."""
+    from tqdm import tqdm
+
+    from infrastructure.bootstrap import build
+    from infrastructure.privacy_migration import encrypt_existing
+
+    container = build(settings, run_projections=False)
+    try:
+        total = container.market.recorder.max_notification_id() or 0
+        with tqdm(total=total, unit="event", desc="sealing personal fields") as bar:
+            read, rewritten = encrypt_existing(
+                container.market, container.write_engine, vacuum=args.vacuum, progress=bar.update
+            )
+    finally:
+        container.close()
+    print(f"consult privacy encrypt-existing: {rewritten} of {read} events rewritten with sealed personal fields")
+    return 0
+
+
 COMMANDS: dict[str, Any] = {
     "serve": _serve,
     "worker": _worker,
@@ -263,6 +283,7 @@ COMMANDS: dict[str, Any] = {
     "report": _report,
     "doctor": lambda args, settings: _parking().doctor(args, settings),
     "projections": lambda args, settings: _parking().retry(args, settings),
+    "privacy": _privacy,
 }
 
 
@@ -311,6 +332,12 @@ def parser() -> argparse.ArgumentParser:
     sql.add_argument("--csv", action="store_true", help="CSV output instead of a table")
     sql.add_argument("--max-rows", type=int, default=1000, help="rows shown in table output (CSV: all)")
     _parking().add_parsers(sub)
+    privacy = sub.add_parser("privacy", help="crypto-shredding maintenance")
+    privacy_sub = privacy.add_subparsers(dest="privacy_command", required=True)
+    sealing = privacy_sub.add_parser(
+        "encrypt-existing", help="seal the personal fields of events stored in the clear (idempotent; service stopped)"
+    )
+    sealing.add_argument("--vacuum", action="store_true", help="then compact the events table (no clear remnants)")
     return root
 
 

@@ -25,6 +25,7 @@ from domain.appointments import Appointment, ClientLink
 from domain.catalogue import Category
 from domain.ledger import Transaction
 from domain.money import exact
+from domain.privacy import Erasure
 from domain.profiles import consultant_display_name
 from reporting import renames, upcoming
 from reporting.rollups import roll_up
@@ -140,7 +141,14 @@ CATALOGUE_EVENTS = (Category.Created, Category.Updated, Category.Deleted)
 # The topics this projection decodes; every other notification is skipped undecoded.
 TOPICS = frozenset(
     get_topic(cls)
-    for cls in (*ACCOUNT_EVENTS, *APPOINTMENT_EVENTS, *LEDGER_EVENTS, *CATALOGUE_EVENTS, ClientLink.Linked)
+    for cls in (
+        *ACCOUNT_EVENTS,
+        *APPOINTMENT_EVENTS,
+        *LEDGER_EVENTS,
+        *CATALOGUE_EVENTS,
+        ClientLink.Linked,
+        Erasure.Recorded,
+    )
 )
 NAME_FIELDS = ("displayName", "name", "firstName", "lastName")
 ACCOUNT_STATUS = {
@@ -195,6 +203,9 @@ class ReportingProjection:
                 handler(self, batch, event)
         self._derive_earned(con, batch)
         self._write(con, batch)
+        for event in events:
+            if isinstance(event, Erasure.Recorded):
+                erase_person(con, event.account_id)
 
     def _derive_earned(self, con: duckdb.DuckDBPyConnection, batch: BatchRows) -> None:
         """Keep `transactions.earned` equal to the one earnings rule: a Success payment whose
@@ -243,7 +254,7 @@ class ReportingProjection:
             entity = event.originator_id.hex[:24]
             if isinstance(event, (Account.Registered, Appointment.Created, Transaction.Recorded, Category.Created)):
                 created.add(entity)
-            elif entity not in created and not isinstance(event, ClientLink.Linked):
+            elif entity not in created and not isinstance(event, (ClientLink.Linked, Erasure.Recorded)):
                 table = (
                     "accounts"
                     if isinstance(event, Account.Event)
@@ -525,6 +536,27 @@ for _cls in LEDGER_EVENTS:
 for _cls in CATALOGUE_EVENTS:
     ReportingProjection._handlers[_cls] = ReportingProjection._category
 ReportingProjection._handlers[ClientLink.Linked] = ReportingProjection._link
+
+
+DELETED_NAME = "Deleted user"
+
+
+def erase_person(con: duckdb.DuckDBPyConnection, account_id: str) -> None:
+    """An erased person (`Erasure.Recorded`): its non-empty names become "Deleted user" and its e-mail and
+    avatar empty, exactly what a rebuild decodes once its key is destroyed; figures are untouched."""
+    named = "CASE WHEN coalesce(name, '') = '' THEN name ELSE 'Deleted user' END"
+    con.execute(f"UPDATE clients SET name = {named}, email = '', avatar = '' WHERE id = ?", [account_id])
+    for (fields,) in con.execute("SELECT name_fields FROM consultants WHERE id = ?", [account_id]).fetchall():
+        names = {k: (DELETED_NAME if v else v) for k, v in json.loads(fields or "{}").items()}
+        con.execute(
+            "UPDATE consultants SET name = ?, name_fields = ?, email = '' WHERE id = ?",
+            [consultant_display_name(names) or "", json.dumps(names, ensure_ascii=False), account_id],
+        )
+    for column, party in (("client_name", "client_id"), ("consultant_name", "consultant_id")):
+        con.execute(
+            f"UPDATE appointments SET {column} = 'Deleted user' WHERE {party} = ? AND coalesce({column}, '') <> ''",
+            [account_id],
+        )
 
 
 EPOCH = datetime(1970, 1, 1)

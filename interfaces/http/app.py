@@ -35,6 +35,7 @@ from interfaces.http.routers import (
     documents,
     locations,
     payments,
+    privacy,
     storage,
     transactions,
     uploads,
@@ -54,6 +55,7 @@ ROUTERS = (
     appointments.router,
     auth.router,
     catalogue.router,
+    privacy.router,  # before /consultants and /users: `/consultants/me`, `/users/profile` beat their `/{id}`
     consultants.router,
     clients.router,
     users.router,
