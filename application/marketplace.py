@@ -219,6 +219,14 @@ class Marketplace(Application[Any]):
                     shared.update(u for u in wanted if found[u] is not None)
         return {u: loaded[u] if loaded is not None else found[u] for u in uuids}
 
+    def forget(self, aggregate_uuid: UUID) -> None:
+        """Drop this process's cached state of an aggregate: its next load replays it from the store
+        (after an erasure, so that no decoded personal data stays in memory)."""
+        try:
+            self._states.get(aggregate_uuid, evict=True)
+        except KeyError:
+            pass
+
     def adopt(self, aggregate_uuid: UUID, aggregate: T) -> T:
         """Let the current attempt's later loads of `aggregate_uuid` return this new aggregate."""
         loaded = getattr(self._attempt, "loaded", None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from application.catalogue_rules import refuse_names_outside_catalogue
 from application.marketplace import KeyTaken, Marketplace
 from application.ports import AccountDirectory, CatalogueLookup
 from application.registration import resolve_categories, snapshot_from
@@ -63,6 +64,8 @@ class People:
     def update_consultant(self, consultant_id: str, changes: dict[str, Any], role: str, actor_id: str) -> None:
         ensure_consultant_may_change(role, actor_id, consultant_id, changes)
         _refuse_archived(changes)
+        if role == "Consultant":
+            refuse_names_outside_catalogue(changes, self.catalogue)
         fields = self._snapshots(changes)
         if "categories" in fields:
             fields["categories"] = resolve_categories(fields["categories"], self.catalogue)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Iterator
+from typing import Any, BinaryIO, Protocol
 
 from domain.errors import DomainError
 
@@ -105,3 +106,22 @@ class ChangeNotApplied(DomainError):
         super().__init__("The change was recorded but could not be applied; an operator has been alerted")
         self.position = position
         self.error = error
+
+
+class AttemptCounter(Protocol):
+    """Counts attempts per key in a window that starts with the key's first attempt (shared between
+    processes when backed by Redis). `take` reserves one attempt and says whether it is within
+    `limit`; `give_back` returns a reserved attempt that turned out not to count (a success)."""
+
+    def take(self, key: str, limit: int, window: int) -> bool: ...
+    def give_back(self, key: str) -> None: ...
+
+
+class FileStore(Protocol):
+    """Where uploaded files and invoice PDFs live (a directory under DATA_DIR, or an S3 bucket).
+    Keys are already checked against the grammar of `domain.files`; bytes go in and out in chunks."""
+
+    def put(self, key: str, source: BinaryIO) -> int: ...
+    def size(self, key: str) -> int | None: ...
+    def open(self, key: str) -> tuple[int, Iterator[bytes]] | None: ...  # (size, chunks)
+    def delete(self, key: str) -> bool: ...

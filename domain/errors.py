@@ -30,3 +30,11 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     status = 409
+
+
+class TooManyRequests(DomainError):
+    status = 429
+
+
+class Unavailable(DomainError):
+    status = 503

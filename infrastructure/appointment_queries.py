@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from infrastructure.directory import contains
 from infrastructure.directory_projection import iso_utc
+from infrastructure.personal_fields import deleted_party
 from infrastructure.tables import accounts, appointments
 
 
@@ -75,7 +76,7 @@ class AppointmentQueries:
             client, consultant = parties.get(document["client"]), parties.get(document["consultant"])
             populated = {**document}
             populated["client"] = (
-                None
+                deleted_party(document["client"])
                 if client is None
                 else {
                     "_id": client["_id"],
@@ -85,7 +86,7 @@ class AppointmentQueries:
                 }
             )
             populated["consultant"] = (
-                None
+                deleted_party(document["consultant"])
                 if consultant is None
                 else {
                     "_id": consultant["_id"],

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from application.availability import SettingsService
 from application.bookings import Bookings
+from application.documents import Documents
 from application.identity import Identity
 from application.inbox import InboxService
 from application.links import LinkService
@@ -22,8 +23,13 @@ from application.marketplace import Marketplace
 from application.payments import Payments
 from application.payouts import Payouts
 from application.people import People
+from application.privacy import Privacy
 from application.refunds import RetryPolicy
-from infrastructure import migrations
+from application.throttles import ThrottledIdentity
+from infrastructure import (
+    migrations,
+    people_export,  # noqa: F401  (the inbox's section of the privacy export)
+)
 from infrastructure.appointment_queries import AppointmentQueries
 from infrastructure.appointments_projection import AppointmentsProjector
 from infrastructure.database import (
@@ -34,16 +40,23 @@ from infrastructure.database import (
     event_store_env,
     migration_lock,
 )
+from infrastructure.delivery import build_delivery
 from infrastructure.directory import Directory
 from infrastructure.directory_projection import DirectoryProjector
+from infrastructure.document_queries import DocumentQueries
+from infrastructure.documents_projection import DocumentsProjector
 from infrastructure.event_reads import events_reader
 from infrastructure.gateways import Gateways, PayPalGateway, RazorpayGateway, SandboxGateway
 from infrastructure.inbox_queries import InboxQueries
 from infrastructure.ledger_projection import LedgerProjector
 from infrastructure.ledger_queries import LedgerQueries
 from infrastructure.link_queries import LinkQueries
-from infrastructure.messaging import LoggingMailer, LoggingSms
 from infrastructure.people_projection import PEOPLE, PeopleProjector
+from infrastructure.platform_wiring import Platform, build_platform, platform_projectors
+from infrastructure.privacy_export import live_bookings_of, other_active_admins
+from infrastructure.privacy_keys import KeyStore
+from infrastructure.privacy_mapper import PersonalDataMapper
+from infrastructure.privacy_projection import PrivacyProjector
 from infrastructure.projections import Barrier, Barriers, Broadcaster, NullBroadcaster, ProjectionRunner
 from infrastructure.ratelimit import MemoryLimiter, RedisLimiter
 from infrastructure.reads import AsyncReads
@@ -54,6 +67,8 @@ from infrastructure.security import BcryptHasher, JwtTokens
 from infrastructure.settings import Settings
 from infrastructure.settings_projection import SettingsProjector
 from infrastructure.slots import SlotQueries
+from infrastructure.storage import UrlSigner, build_store
+from infrastructure.throttles import MemoryAttempts, RedisAttempts
 
 log = logging.getLogger(__name__)
 READ_MODELS = "read_models"
@@ -77,8 +92,8 @@ class Container:
     scheduler: Scheduler
     tokens: JwtTokens
     limiter: Any
-    sms: LoggingSms
-    mailer: LoggingMailer
+    sms: Any  # infrastructure.delivery: the logging adapters (development) or Twilio / SMTP
+    mailer: Any
     gateway: Any
     payments: Payments
     payouts: Payouts
@@ -93,8 +108,18 @@ class Container:
     people_runner: ProjectionRunner | None = None
     inbox: Any = None  # application.inbox.InboxService
     links: Any = None  # application.links.LinkService
+    # admin settings, locations and video calls (infrastructure.platform_wiring)
+    platform: Platform | None = None
+    # crypto-shredding keys (outside the event store) and the privacy commands (export, consent, erasure)
+    keys: KeyStore | None = None
+    privacy: Privacy | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
+    # files (contract platform §1-4): the file store, signed download URLs, documents
+    store: Any = None
+    signer: UrlSigner | None = None
+    documents: Documents | None = None
+    document_queries: DocumentQueries | None = None
 
     def set_broadcaster(self, broadcaster: Broadcaster) -> None:
         self.runner.broadcaster = broadcaster
@@ -133,6 +158,8 @@ class Container:
         self._threads.clear()
         if self.reporting is not None:
             self.reporting.close()
+        if self.platform is not None:
+            self.platform.close()
         self.market.close()
         self.engine.dispose()
         self.write_engine.dispose()
@@ -188,13 +215,24 @@ def build(
     write_engine = create_write_engine(settings)
     market = Marketplace(env=event_store_env(settings))
     market.read_events = events_reader(market.recorder)
+    keys = KeyStore(engine)
+    assert isinstance(market.mapper, PersonalDataMapper), "event_store_env names the personal-data mapper"
+    market.mapper.attach(keys, lambda uuid: next(iter(market.recorder.select_events(uuid, lte=1)), None))
     runner = ProjectionRunner(
         READ_MODELS,
         read_notifications=lambda start, limit: list(market.recorder.select_notifications(start, limit)),
         decode=market.mapper.to_domain_event,
         max_position=lambda: market.recorder.max_notification_id() or 0,
         engine=create_projection_engine(settings, write_engine),
-        projectors=[SettingsProjector(), DirectoryProjector(), AppointmentsProjector(zone), LedgerProjector()],
+        projectors=[
+            SettingsProjector(),
+            DirectoryProjector(),
+            AppointmentsProjector(zone),
+            LedgerProjector(),
+            DocumentsProjector(),
+            PrivacyProjector(keys),
+        ]
+        + platform_projectors(),
         broadcaster=broadcaster or NullBroadcaster(),
         batch_size=2000,
     )
@@ -220,9 +258,9 @@ def build(
     directory = Directory(engine, zone)
     tokens = JwtTokens(settings.resolved_jwt_secret, settings.jwt_lifetime_seconds())
     secret_key = settings.resolved_jwt_secret.encode()
-    sms, mailer = LoggingSms(), LoggingMailer()
+    sms, mailer = build_delivery(settings)
     hasher = BcryptHasher(settings.password_hash_rounds)
-    identity = Identity(
+    identity = ThrottledIdentity(
         market,
         directory,
         directory,
@@ -233,6 +271,10 @@ def build(
         mailer,
         secret_digest=lambda value: hmac.new(secret_key, value.encode(), hashlib.sha256).hexdigest(),
         frontend_url=settings.frontend_url,
+        attempts=RedisAttempts(settings.redis_url) if settings.redis_url else MemoryAttempts(),
+        login_failures=settings.login_failure_limit,
+        otp_guesses=settings.otp_guess_limit,
+        window=settings.account_throttle_window_seconds,
     )
     people = People(market, directory, directory)
     settings_service = SettingsService(market, lambda cid: directory.by_id("consultant", cid) is not None)
@@ -245,6 +287,10 @@ def build(
     bookings = Bookings(market, zone, money=payments)
     appointment_queries = AppointmentQueries(engine)
     limiter = RedisLimiter(settings.redis_url) if settings.redis_url else MemoryLimiter()
+    store = build_store(settings.storage_url, settings.data_dir)
+    signer = UrlSigner(settings.backend_url, secret_key)
+    document_queries = DocumentQueries(engine, signer.signed)
+    documents = Documents(market, directory, store, document_queries.references)
     if run_projections:
         runner.catch_up()
         people_runner.catch_up()
@@ -274,10 +320,17 @@ def build(
         reads=AsyncReads(settings.database_url, ASYNC_READ_POOL_SIZE)
         if settings.uses_postgres and settings.database_url
         else None,
+        store=store,
+        signer=signer,
+        documents=documents,
+        document_queries=document_queries,
     )
     container.people_runner = people_runner
     container.inbox = InboxService(market, InboxQueries(engine))
     container.links = LinkService(market, LinkQueries(engine, zone))
+    container.platform = build_platform(settings, market, engine)
+    container.keys = keys
+    container.privacy = Privacy(market, bookings, hasher, live_bookings_of(engine), other_active_admins(engine), keys)
     return container
 
 

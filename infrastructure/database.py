@@ -88,6 +88,7 @@ def event_store_env(settings: Settings, *, create_tables: bool = False) -> dict[
             "SQLITE_LOCK_TIMEOUT": "30",
         }
     env["CREATE_TABLE"] = "y" if create_tables else "n"  # `consult migrate` (or build) creates them once
+    env["MAPPER_TOPIC"] = "infrastructure.privacy_mapper:PersonalDataMapper"  # crypto-shredding; keys: build()
     return env
 
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from infrastructure.personal_fields import deleted_party
 from infrastructure.tables import accounts, appointments, consultant_balances, transactions
 
 
@@ -139,7 +140,9 @@ class LedgerQueries:
         )
         for document in documents:
             user = parties.get(document.get("user") or "")
-            if user is not None:
+            if user is None and document.get("user"):
+                document["user"] = deleted_party(document["user"])
+            elif user is not None:
                 profile = user[1]
                 document["user"] = {
                     "_id": document["user"],
@@ -147,7 +150,9 @@ class LedgerQueries:
                     "fullName": profile.get("fullName") or profile.get("displayName") or profile.get("name") or "",
                 }
             consultant = parties.get(document.get("consultant") or "")
-            if consultant is not None:
+            if consultant is None and document.get("consultant"):
+                document["consultant"] = deleted_party(document["consultant"])
+            elif consultant is not None:
                 profile = consultant[1]
                 document["consultant"] = {
                     "_id": document["consultant"],

@@ -26,6 +26,7 @@ from domain.appointments import ClientLink
 from domain.ids import derived_object_id
 from domain.links import AUTO_NOTES, REMOVED
 from domain.notifications import Inbox, Notification, reader_of
+from domain.privacy import Erasure
 from infrastructure.directory_projection import REGISTRATION_NOTICES, admin_notification, dumps, iso_utc
 from infrastructure.people_tables import PEOPLE_TABLES, inbox, inbox_counters, inbox_states, links
 from infrastructure.projections import Batch, Emit, Handles
@@ -84,7 +85,7 @@ def _instant(text: Any) -> datetime | None:
 
 
 class PeopleProjector:
-    handles = Handles(Notification.Sent, Inbox.Event, ClientLink.Event, Account.Registered)
+    handles = Handles(Notification.Sent, Inbox.Event, ClientLink.Event, Account.Registered, Erasure.Recorded)
 
     def unneeded(self, notifications: list[Any]) -> set[int]:
         return self.handles.unneeded(notifications)
@@ -116,6 +117,24 @@ class PeopleProjector:
             self._reader(batch, event)
         elif isinstance(event, ClientLink.Event):
             self._link(batch, event)
+        elif isinstance(event, Erasure.Recorded):
+            self._erase(batch, event.account_id)
+
+    @staticmethod
+    def _erase(batch: Batch, account_id: str) -> None:
+        """Erasure (people.md §4.6): the person's own inbox and links go; notifications already in other
+        people's inboxes stay as they were delivered."""
+        conn = batch.conn
+        conn.execute(inbox.delete().where(inbox.c.recipient == account_id))
+        conn.execute(inbox_states.delete().where(inbox_states.c.reader_id == account_id))
+        conn.execute(
+            inbox_counters.delete().where(inbox_counters.c.key.in_([f"user:{account_id}", f"seen:{account_id}"]))
+        )
+        counts = batch.pending.get("inbox_counters")
+        if counts is not None:  # changes of this batch to those counters are gone with them
+            for key in (f"user:{account_id}", f"seen:{account_id}"):
+                counts.pop(key, None)
+        conn.execute(links.delete().where(sa.or_(links.c.client_id == account_id, links.c.consultant_id == account_id)))
 
     # -- notifications ------------------------------------------------------------------------------
 

@@ -11,6 +11,9 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# the development servers of the two apps (Vite's default port and the admin portal's)
+DEV_ORIGINS = ("http://localhost:3000", "http://localhost:5173")
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
@@ -48,6 +51,39 @@ class Settings(BaseSettings):
     refund_max_attempts: int = Field(default=8, ge=1, le=50)
     refund_retry_base_seconds: float = Field(default=60.0, gt=0)
     refund_retry_max_delay_seconds: float = Field(default=21600.0, gt=0)
+    # abuse limits (docs/SECURITY.md): per-account and per-phone throttles, trusted proxies
+    login_failure_limit: int = 10
+    otp_guess_limit: int = 10
+    account_throttle_window_seconds: int = 900
+    forwarded_allow_ips: str = ""
+    # delivery of OTP codes and reset links: SMTP mail, an HTTP SMS provider (Twilio's Messages API)
+    smtp_host: str | None = None
+    smtp_port: int | None = None
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_ca_file: str | None = None
+    smtp_timeout: float = 10.0
+    mail_from: str = "no-reply@localhost"
+    sms_provider: Literal["log", "twilio"] = "log"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None
+    twilio_api_url: str = "https://api.twilio.com"
+    storage_url: str = "file://"
+    # Video calls (Agora): tokens need the app id and certificate; cloud recording also needs the
+    # customer id/secret and where Agora stores the files (never taken from a request)
+    agora_app_id: str | None = None
+    agora_app_certificate: str | None = None
+    agora_customer_id: str | None = None
+    agora_customer_secret: str | None = None
+    agora_api_url: str = "https://api.agora.io"
+    agora_storage_vendor: int | None = None
+    agora_storage_region: int | None = None
+    agora_storage_bucket: str | None = None
+    agora_storage_access_key: str | None = None
+    agora_storage_secret_key: str | None = None
+    agora_storage_file_prefix: str = ""
 
     @field_validator(
         "database_url",
@@ -58,10 +94,34 @@ class Settings(BaseSettings):
         "razorpay_key_secret",
         "paypal_client_id",
         "paypal_client_secret",
+        "smtp_host",
+        "smtp_port",
+        "smtp_username",
+        "smtp_password",
+        "smtp_ca_file",
+        "twilio_account_sid",
+        "twilio_auth_token",
+        "twilio_from",
         mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator(
+        "agora_app_id",
+        "agora_app_certificate",
+        "agora_customer_id",
+        "agora_customer_secret",
+        "agora_storage_vendor",
+        "agora_storage_region",
+        "agora_storage_bucket",
+        "agora_storage_access_key",
+        "agora_storage_secret_key",
+        mode="before",
+    )
+    @classmethod
+    def _blank_agora_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
     @property
@@ -88,7 +148,14 @@ class Settings(BaseSettings):
 
     @property
     def cors_origin_list(self) -> list[str]:
-        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+        """CORS_ORIGINS; unset outside production: the two apps' development servers."""
+        listed = [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+        return listed or ([] if self.is_production else list(DEV_ORIGINS))
+
+    @property
+    def forwarded_allow_list(self) -> list[str]:
+        """Proxies whose X-Forwarded-For is believed (addresses, networks or `*`); none by default."""
+        return [host.strip() for host in self.forwarded_allow_ips.split(",") if host.strip()]
 
     @property
     def otp_echo_enabled(self) -> bool:

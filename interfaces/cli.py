@@ -8,13 +8,13 @@ import getpass
 import logging
 import os
 import signal
-import subprocess
 import sys
 import threading
 from typing import Any
 
 from infrastructure.realtime import WEBSOCKET_PROTOCOL
 from infrastructure.settings import Settings
+from interfaces.supervisor import Supervised
 
 log = logging.getLogger("consult")
 
@@ -33,7 +33,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         print("consult serve: --workers above 1 needs DATABASE_URL pointing at PostgreSQL.", file=sys.stderr)
         return 2
     from infrastructure.bootstrap import migrate
+    from infrastructure.delivery import production_problem
 
+    if problem := production_problem(settings):
+        print(f"consult serve: {problem}", file=sys.stderr)
+        return 2
     migrate(settings)
     projector = None
     if args.workers > 1:
@@ -45,7 +49,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             port = args.reporting_port or _free_port()
             command += ["--reporting", "--host", "127.0.0.1", "--port", str(port)]
             os.environ["REPORTING_URL"] = f"http://127.0.0.1:{port}"
-        projector = subprocess.Popen(command, env=os.environ.copy())
+        projector = Supervised(command, os.environ.copy(), "reporting worker" if "--reporting" in command else "worker")
+        projector.start()
     print(f"consult: serving on http://{args.host}:{args.port} (API docs at /docs)", flush=True)
     try:
         uvicorn.run(
@@ -57,11 +62,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             log_level=args.log_level,
             access_log=args.log_level == "debug",
             ws=WEBSOCKET_PROTOCOL,
+            proxy_headers=False,  # forwarded addresses: only FORWARDED_ALLOW_IPS, applied by the app
         )
     finally:
         if projector is not None:
-            projector.terminate()
-            projector.wait(timeout=10)
+            projector.stop()
     return 0
 
 
@@ -77,8 +82,12 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     """Projections (and the scheduler), for multi-process deployments; with `--reporting` also the
     DuckDB reporting store and the analytics routes on `--port`."""
     from infrastructure.bootstrap import build
+    from infrastructure.delivery import production_problem
     from infrastructure.realtime import RedisBroadcaster
 
+    if problem := production_problem(settings):
+        print(f"consult worker: {problem}", file=sys.stderr)
+        return 2
     container = build(
         settings,
         run_projections=True,
@@ -251,6 +260,26 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _privacy(args: argparse.Namespace, settings: Settings) -> int:
+    """`consult privacy encrypt-existing`: seal the personal fields of events stored in the clear."""
+    from tqdm import tqdm
+
+    from infrastructure.bootstrap import build
+    from infrastructure.privacy_migration import encrypt_existing
+
+    container = build(settings, run_projections=False)
+    try:
+        total = container.market.recorder.max_notification_id() or 0
+        with tqdm(total=total, unit="event", desc="sealing personal fields") as bar:
+            read, rewritten = encrypt_existing(
+                container.market, container.write_engine, vacuum=args.vacuum, progress=bar.update
+            )
+    finally:
+        container.close()
+    print(f"consult privacy encrypt-existing: {rewritten} of {read} events rewritten with sealed personal fields")
+    return 0
+
+
 COMMANDS: dict[str, Any] = {
     "serve": _serve,
     "worker": _worker,
@@ -261,6 +290,7 @@ COMMANDS: dict[str, Any] = {
     "report": _report,
     "doctor": lambda args, settings: _parking().doctor(args, settings),
     "projections": lambda args, settings: _parking().retry(args, settings),
+    "privacy": _privacy,
 }
 
 
@@ -309,6 +339,12 @@ def parser() -> argparse.ArgumentParser:
     sql.add_argument("--csv", action="store_true", help="CSV output instead of a table")
     sql.add_argument("--max-rows", type=int, default=1000, help="rows shown in table output (CSV: all)")
     _parking().add_parsers(sub)
+    privacy = sub.add_parser("privacy", help="crypto-shredding maintenance")
+    privacy_sub = privacy.add_subparsers(dest="privacy_command", required=True)
+    sealing = privacy_sub.add_parser(
+        "encrypt-existing", help="seal the personal fields of events stored in the clear (idempotent; service stopped)"
+    )
+    sealing.add_argument("--vacuum", action="store_true", help="then compact the events table (no clear remnants)")
     return root
 
 

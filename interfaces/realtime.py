@@ -163,9 +163,29 @@ def handshake_token(environ: dict[str, Any], auth: Any) -> str | None:
     return token[7:].strip() if token.startswith("Bearer ") else token
 
 
-def create_socket_server(tokens: JwtTokens, redis_url: str | None, channel: str) -> socketio.AsyncServer:
+def origin_check(origins: list[str]) -> Any:
+    """engine.io's origin rule for handshakes that carry an `Origin` header: one of `origins`, or the
+    server's own origin (engine.io's default same-origin rule; clients such as websocket-client send
+    it). Handshakes without the header (not from a browser) are not checked by engine.io."""
+    allowed = frozenset(origins)
+
+    def check(origin: str | None, environ: dict[str, Any]) -> bool:
+        if origin in allowed:
+            return True
+        scheme = str(environ.get("wsgi.url_scheme", "http"))
+        scheme = {"ws": "http", "wss": "https"}.get(scheme, scheme)
+        host = environ.get("HTTP_HOST")
+        return bool(host) and origin == f"{scheme}://{host}"
+
+    return check
+
+
+def create_socket_server(
+    tokens: JwtTokens, redis_url: str | None, channel: str, origins: list[str] | None = None
+) -> socketio.AsyncServer:
+    """`origins`: the browser origins allowed to connect (CORS_ORIGINS), besides the server's own."""
     manager = RedisSequentialEmit(redis_url, channel=channel) if redis_url else SequentialEmit()
-    server = SocketServer(async_mode="asgi", cors_allowed_origins="*", client_manager=manager)
+    server = SocketServer(async_mode="asgi", cors_allowed_origins=origin_check(origins or []), client_manager=manager)
 
     @server.event
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:

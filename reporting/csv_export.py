@@ -1,7 +1,7 @@
 """CSV exports of the overview (contract §2.2) and of consultant stats (§3.5), written from the same
 payload as the JSON answer: RFC 4180 quoting (Python's csv module), `\\n` line ends, no trailing
-newline. Cells of user-supplied text (names, titles, categories) that start with a formula character
-get a leading apostrophe; computed strings (`+20%`, `₹12,750`) and numbers are written as they are."""
+newline. Cells of user-supplied text (names, titles, categories) that start with a formula character,
+also after leading whitespace, get a leading apostrophe; computed strings (`+20%`, `₹12,750`) and numbers are written as they are."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def user_text(value: Any) -> str:
+    """Spreadsheets skip leading whitespace before they look for a formula, so `  =1` is one too."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return "'" + text if text.startswith(FORMULA_STARTS) or text.lstrip().startswith(FORMULA_STARTS) else text
 
 
 def _render(rows: Iterable[list[Any]]) -> str:

@@ -25,8 +25,9 @@ from domain.appointments import Appointment, ClientLink
 from domain.catalogue import Category
 from domain.ledger import Transaction
 from domain.money import exact
+from domain.privacy import Erasure
 from domain.profiles import consultant_display_name
-from reporting import upcoming
+from reporting import renames, upcoming
 from reporting.rollups import roll_up
 
 COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -140,7 +141,15 @@ CATALOGUE_EVENTS = (Category.Created, Category.Updated, Category.Deleted)
 LINK_EVENTS = (ClientLink.Linked, ClientLink.Relinked, ClientLink.StatusChanged, ClientLink.Removed)
 # The topics this projection decodes; every other notification is skipped undecoded.
 TOPICS = frozenset(
-    get_topic(cls) for cls in (*ACCOUNT_EVENTS, *APPOINTMENT_EVENTS, *LEDGER_EVENTS, *CATALOGUE_EVENTS, *LINK_EVENTS)
+    get_topic(cls)
+    for cls in (
+        *ACCOUNT_EVENTS,
+        *APPOINTMENT_EVENTS,
+        *LEDGER_EVENTS,
+        *CATALOGUE_EVENTS,
+        *LINK_EVENTS,
+        Erasure.Recorded,
+    )
 )
 NAME_FIELDS = ("displayName", "name", "firstName", "lastName")
 ACCOUNT_STATUS = {
@@ -168,6 +177,7 @@ class BatchRows:
     rows: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {t: {} for t in ENTITY_TABLES})
     existing: dict[str, set[str]] = field(default_factory=lambda: {t: set() for t in ENTITY_TABLES})
     category_lists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    con: Any = None  # the batch's DuckDB connection (renames load the rows they change)
     links: list[dict[str, Any]] = field(default_factory=list)
     # later changes of links, in order: (client, consultant, new status; `Removed` for a removed link)
     link_changes: list[tuple[str, str, str]] = field(default_factory=list)
@@ -188,7 +198,7 @@ class ReportingProjection:
     # -- one batch -----------------------------------------------------------------------------------
 
     def apply(self, con: duckdb.DuckDBPyConnection, events: list[Any]) -> None:
-        batch = BatchRows()
+        batch = BatchRows(con=con)
         self._load(con, batch, events)
         for event in events:
             handler = self._handlers.get(type(event))
@@ -196,6 +206,9 @@ class ReportingProjection:
                 handler(self, batch, event)
         self._derive_earned(con, batch)
         self._write(con, batch)
+        for event in events:
+            if isinstance(event, Erasure.Recorded):
+                erase_person(con, event.account_id)
 
     def _derive_earned(self, con: duckdb.DuckDBPyConnection, batch: BatchRows) -> None:
         """Keep `transactions.earned` equal to the one earnings rule: a Success payment whose
@@ -244,7 +257,7 @@ class ReportingProjection:
             entity = event.originator_id.hex[:24]
             if isinstance(event, (Account.Registered, Appointment.Created, Transaction.Recorded, Category.Created)):
                 created.add(entity)
-            elif entity not in created and not isinstance(event, ClientLink.Event):
+            elif entity not in created and not isinstance(event, (ClientLink.Event, Erasure.Recorded)):
                 table = (
                     "accounts"
                     if isinstance(event, Account.Event)
@@ -404,6 +417,10 @@ class ReportingProjection:
             row["deleted"] = True
             return
         if "title" in event.changes:
+            if str(event.changes["title"]) != row["title"]:
+                renames.cascade(
+                    batch, category_id, row["title"], str(event.changes["title"]), sub=bool(row["parent_id"])
+                )
             row["title"] = str(event.changes["title"])
         if "status" in event.changes:
             row["status"] = event.changes["status"]
@@ -539,6 +556,27 @@ for _cls in CATALOGUE_EVENTS:
 ReportingProjection._handlers[ClientLink.Linked] = ReportingProjection._link
 for _cls in LINK_EVENTS[1:]:
     ReportingProjection._handlers[_cls] = ReportingProjection._link_change
+
+
+DELETED_NAME = "Deleted user"
+
+
+def erase_person(con: duckdb.DuckDBPyConnection, account_id: str) -> None:
+    """An erased person (`Erasure.Recorded`): its non-empty names become "Deleted user" and its e-mail and
+    avatar empty, exactly what a rebuild decodes once its key is destroyed; figures are untouched."""
+    named = "CASE WHEN coalesce(name, '') = '' THEN name ELSE 'Deleted user' END"
+    con.execute(f"UPDATE clients SET name = {named}, email = '', avatar = '' WHERE id = ?", [account_id])
+    for (fields,) in con.execute("SELECT name_fields FROM consultants WHERE id = ?", [account_id]).fetchall():
+        names = {k: (DELETED_NAME if v else v) for k, v in json.loads(fields or "{}").items()}
+        con.execute(
+            "UPDATE consultants SET name = ?, name_fields = ?, email = '' WHERE id = ?",
+            [consultant_display_name(names) or "", json.dumps(names, ensure_ascii=False), account_id],
+        )
+    for column, party in (("client_name", "client_id"), ("consultant_name", "consultant_id")):
+        con.execute(
+            f"UPDATE appointments SET {column} = 'Deleted user' WHERE {party} = ? AND coalesce({column}, '') <> ''",
+            [account_id],
+        )
 
 
 EPOCH = datetime(1970, 1, 1)

@@ -178,7 +178,12 @@ def test_hold_order_confirm_with_a_real_signature(api):
     assert api.get(f"{API}{path}", headers=bearer(world.admin)).status_code == 200
     refused(api.get(f"{API}{path}", headers=other.auth), 403)
     refused(api.get(f"{API}{path}"), 401)
-    refused(api.get(f"{API}/storage/proxy", params={"key": "documents/x.pdf"}, headers=client.auth), 404)
+    # a key outside the grammar of contract platform §3.2 is 403 `Access denied` (was 404 before uploads)
+    refused(api.get(f"{API}/storage/proxy", params={"key": "documents/x.pdf"}, headers=client.auth), 403)
+    # the PDF is kept in the file store after its first request, and served from there
+    assert pdf.content == api.get(f"{API}{path}", headers=consultant.auth).content
+    assert world.container.store.size(path.split("key=", 1)[1].split("&", 1)[0]) == len(pdf.content)
+    assert pdf.headers["x-content-type-options"] == "nosniff"
     refused(
         api.get(
             f"{API}/storage/proxy", params={"key": f"invoices/1999/{data['transactionId']}.pdf"}, headers=client.auth

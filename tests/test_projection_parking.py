@@ -67,7 +67,7 @@ def test_a_bad_event_is_parked_and_the_service_goes_on(
     with TestClient(create_app(settings)) as api:
         container = api.app.state.container
         admin = bearer(create_admin(api))
-        assert api.get("/api/v1/health").json()["data"] == {"status": "up", "parkedEvents": 0}
+        assert api.get("/api/v1/health").json()["data"].items() >= {"status": "up", "parkedEvents": 0}.items()
 
         # the example, recorded through the application: the command answers at once
         began = time.monotonic()
@@ -87,7 +87,7 @@ def test_a_bad_event_is_parked_and_the_service_goes_on(
         assert "After" in titles and "X" not in titles
         health = api.get("/api/v1/health")
         assert health.status_code == 200
-        assert health.json()["data"] == {"status": "degraded", "parkedEvents": 1}
+        assert health.json()["data"].items() >= {"status": "degraded", "parkedEvents": 1}.items()
         [entry] = parking.listed(container.engine)
         assert (entry.position, entry.projection) == (position, "directory")
         assert entry.topic == get_topic(Category.Created) and "status" in entry.error.lower()

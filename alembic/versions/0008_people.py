@@ -1,7 +1,7 @@
 """people: inbox (notifications, per-reader states, counters) and client-consultant links
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0009
 
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = "0008"
-down_revision: Union[str, Sequence[str], None] = "0006"
+down_revision: Union[str, Sequence[str], None] = "0009"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

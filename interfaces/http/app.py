@@ -16,14 +16,16 @@ from fastapi.middleware.cors import CORSMiddleware
 from infrastructure.bootstrap import Container, build
 from infrastructure.realtime import LoopBroadcaster, RedisBroadcaster
 from infrastructure.settings import Settings
-from interfaces.http import errors
+from interfaces.http import errors, redaction
 from interfaces.http.envelope import ok
 from interfaces.http.forwarding import ForwardAnalytics
-from interfaces.http.health import health_body
+from interfaces.http.health import health_body, projection_health
 from interfaces.http.input_guard import RejectUnstorableQuery
 from interfaces.http.middleware import BodyLimit, PushAfterResponse, RateLimit
+from interfaces.http.proxies import TrustedProxies
 from interfaces.http.routers import (
     accounts,
+    admin_settings,
     analytics,
     appointments,
     auth,
@@ -31,12 +33,17 @@ from interfaces.http.routers import (
     clients,
     consultant_settings,
     consultants,
+    documents,
     links,
+    locations,
     notifications,
     payments,
+    privacy,
     storage,
     transactions,
+    uploads,
     users,
+    video,
 )
 from interfaces.http.turns import Turns
 from interfaces.realtime import create_socket_server
@@ -51,6 +58,7 @@ ROUTERS = (
     appointments.router,
     auth.router,
     catalogue.router,
+    privacy.router,  # before /consultants and /users: `/consultants/me`, `/users/profile` beat their `/{id}`
     consultants.router,
     clients.router,
     users.router,
@@ -62,8 +70,12 @@ ROUTERS = (
     notifications.router,
     links.router,
     accounts.router,
+    uploads.router,
+    documents.router,
+    admin_settings.router,
+    locations.router,
+    video.router,
 )
-DEV_ORIGINS = r"https?://(localhost|127\.0\.0\.1)(:\d+)?"
 
 
 def create_api(app_container: Container) -> FastAPI:
@@ -98,7 +110,7 @@ def create_api(app_container: Container) -> FastAPI:
 
     @api.get(f"{API_PREFIX}/health", tags=["ops"])
     def health() -> Any:
-        return ok("OK", health_body(app_container))  # "degraded" with parkedEvents > 0, still 200
+        return ok("OK", {**health_body(app_container), **projection_health(app_container)})  # degraded: still 200
 
     api.add_middleware(PushAfterResponse, runner=app_container.runner)
     if app_container.analytics is None and settings.reporting_url:
@@ -110,18 +122,20 @@ def create_api(app_container: Container) -> FastAPI:
         auth_max=settings.auth_rate_limit_max,
         window=settings.rate_limit_window_seconds,
     )
-    api.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    api.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, streamed=uploads.STREAMED_LIMITS)
     api.add_middleware(RejectUnstorableQuery, joined_message_prefixes=(f"{API_PREFIX}/appointments",))
     # added last = outermost: 413 and 429 answers carry CORS headers too, so browsers can read them
     api.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origin_list,
-        allow_origin_regex=None if settings.is_production else DEV_ORIGINS,
+        allow_origin_regex=None,  # CORS_ORIGINS only (its default outside production: the apps' dev servers)
         allow_credentials=True,
         allow_methods=["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"],
         allow_headers=["*"],
         expose_headers=["Content-Disposition"],
     )
+    if settings.forwarded_allow_list:  # outermost: the client address every layer sees
+        api.add_middleware(TrustedProxies, trusted_hosts=settings.forwarded_allow_list)
     return api
 
 
@@ -136,7 +150,8 @@ def create_reporting_api(app_container: Container) -> FastAPI:
     @api.get(f"{API_PREFIX}/health", tags=["ops"])
     def health() -> Any:
         store = app_container.reporting
-        return ok("OK", {**health_body(app_container), "reportingPosition": store.position if store else None})
+        body = {**health_body(app_container), "reportingPosition": store.position if store else None}
+        return ok("OK", {**body, **projection_health(app_container)})
 
     return api
 
@@ -145,6 +160,7 @@ def create_app(settings: Settings | None = None, *, run_projections: bool | None
     """Build the whole service. A process runs the projections unless told otherwise
     (`CONSULT_RUN_PROJECTIONS=0` is set by `consult serve --workers N` for its API processes)."""
     settings = settings or Settings()
+    redaction.install()  # reset tokens and ?token= never reach the access log
     if run_projections is None:
         run_projections = os.environ.get("CONSULT_RUN_PROJECTIONS", "1") != "0"
     app_container = build(settings, run_projections=run_projections)
@@ -154,7 +170,7 @@ def create_app(settings: Settings | None = None, *, run_projections: bool | None
         except ReportingLocked as locked:  # another process on this DATA_DIR owns the store
             log.warning("%s: this process does not serve analytics (set REPORTING_URL to forward them)", locked)
     tokens = app_container.tokens
-    server = create_socket_server(tokens, settings.redis_url, settings.socketio_channel)
+    server = create_socket_server(tokens, settings.redis_url, settings.socketio_channel, settings.cors_origin_list)
     if run_projections:
         app_container.set_broadcaster(LoopBroadcaster(server))
     elif settings.redis_url:

@@ -30,17 +30,29 @@ async def _send_json(send: Any, status: int, body: dict[str, Any], headers: list
 
 
 class BodyLimit:
-    """Refuse bodies over `max_bytes` with 413 before they reach a handler."""
+    """Refuse bodies over `max_bytes` with 413 before they reach a handler.
 
-    def __init__(self, app: Any, max_bytes: int):
+    `streamed` names routes (path -> their own limit) whose handlers read the body as a stream and
+    count it themselves (uploads): their body is passed through unbuffered, and only a declared
+    length over their limit is refused here (413 `File too large`)."""
+
+    def __init__(self, app: Any, max_bytes: int, streamed: dict[str, int] | None = None):
         self.app = app
         self.max_bytes = max_bytes
+        self.streamed = streamed or {}
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
+        streamed_limit = self.streamed.get(scope.get("path", ""))
+        if streamed_limit is not None:
+            if declared is not None and declared.isdigit() and int(declared) > streamed_limit:
+                await _send_json(send, 413, {"success": False, "message": "File too large"}, [])
+                return
+            await self.app(scope, receive, send)
+            return
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await _send_json(send, 413, {"success": False, "message": "Request body too large"}, [])
             return

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from domain.errors import Forbidden, NotFound
 from domain.profiles import PUBLIC_CONSULTANT_FIELDS
@@ -126,6 +127,13 @@ class ConsultantFields(Body):
     status: Status | None = None
     marketingConsent: bool | None = None
     dataProcessingConsent: bool | None = None
+
+    @field_validator("fees", mode="before")
+    @classmethod
+    def _fees_not_null(cls, value: Any) -> Any:
+        if value is None:  # a price is a number; null would reach every booking's fee
+            raise PydanticCustomError("not_null", '"fees" must be a number')
+        return value
 
     def fields(self) -> dict[str, Any]:
         data = self.model_dump(exclude_unset=True)

@@ -1,0 +1,27 @@
+"""Read-model table of the documents (contract platform §4), on the shared `MetaData`."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from infrastructure.tables import ID, UtcDateTime, metadata
+
+documents = sa.Table(
+    "documents",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("client_id", ID, nullable=False),
+    sa.Column("consultant_id", ID, nullable=False),
+    sa.Column("appointment_id", ID, nullable=True),
+    sa.Column("uploaded_by", ID, nullable=False),
+    sa.Column("file_key", sa.String(200), nullable=False),
+    sa.Column("type", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),  # notification id of the creation: newest first
+    sa.Column("document", sa.Text, nullable=False),
+    sa.Index("ix_documents_client_seq", "client_id", "seq"),
+    sa.Index("ix_documents_consultant_seq", "consultant_id", "seq"),
+    sa.Index("ix_documents_seq", "seq"),
+    sa.Index("ix_documents_file_key", "file_key"),
+)

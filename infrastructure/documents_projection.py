@@ -1,0 +1,83 @@
+"""Projects `Document` events into the `documents` read model (rows plus the stored JSON that
+`GET /documents` answers, parties populated at read time)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+
+from domain.documents import EDITABLE, Document, formatted_size
+from infrastructure.directory_projection import dumps, iso_utc
+from infrastructure.document_tables import documents
+from infrastructure.projections import Batch, Handles
+
+
+class DocumentsProjector:
+    handles = Handles(Document.Event)
+
+    def unneeded(self, notifications: list[Any]) -> set[int]:
+        return self.handles.unneeded(notifications)
+
+    def reset(self, conn: sa.Connection) -> None:
+        conn.execute(documents.delete())
+
+    def flush(self, batch: Batch) -> None:
+        """Writes go straight to the table."""
+
+    def apply(self, batch: Batch, event: Any, position: int) -> None:
+        if not self.handles.covers(event):
+            return
+        document_id = event.originator_id.hex[:24]
+        when = iso_utc(event.timestamp)
+        if isinstance(event, Document.Created):
+            fields = {"description": "", "status": "Active", **event.fields}
+            body = {
+                "_id": document_id,
+                "title": fields["title"],
+                "type": fields["type"],
+                "client": event.client_id,
+                "consultant": event.consultant_id,
+                "appointment": event.appointment_id,
+                **event.file,
+                "formattedSize": formatted_size(int(event.file.get("fileSize") or 0)),
+                "uploadedBy": event.uploaded_by,
+                "description": fields["description"],
+                "status": fields["status"],
+                "createdAt": when,
+                "updatedAt": when,
+                "__v": 0,
+            }
+            batch.insert(
+                documents.insert(),
+                {
+                    "id": document_id,
+                    "client_id": event.client_id,
+                    "consultant_id": event.consultant_id,
+                    "appointment_id": event.appointment_id,
+                    "uploaded_by": event.uploaded_by,
+                    "file_key": event.file["fileKey"],
+                    "type": fields["type"],
+                    "status": fields["status"],
+                    "created_at": event.timestamp,
+                    "seq": position,
+                    "document": dumps(body),
+                },
+            )
+            return
+        conn = batch.conn
+        if isinstance(event, Document.Deleted):  # a hard delete, as the original's
+            conn.execute(documents.delete().where(documents.c.id == document_id))
+            return
+        raw = conn.execute(sa.select(documents.c.document).where(documents.c.id == document_id)).scalar()
+        if raw is None or not isinstance(event, Document.Updated):
+            return
+        body = json.loads(raw)
+        body.update({k: v for k, v in event.changes.items() if k in EDITABLE})
+        body["updatedAt"] = when
+        conn.execute(
+            documents.update()
+            .where(documents.c.id == document_id)
+            .values(type=body["type"], status=body["status"], document=dumps(body))
+        )

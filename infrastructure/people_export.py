@@ -1,0 +1,30 @@
+"""The `notifications` section of the privacy export (people.md §4.2): the caller's personal
+notifications from the inbox read model. Registering it replaces the empty placeholder section."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+
+from infrastructure.people_tables import inbox
+from infrastructure.privacy_export import Export, section
+
+KEYS = ("name", "message", "type", "category")
+
+
+@section("notifications", "Client", "Consultant", "Admin", "Employee")
+def own_notifications(context: Export) -> list[dict[str, Any]]:
+    rows = context.conn.execute(
+        sa.select(inbox.c.document, inbox.c.read_at)
+        .where(inbox.c.recipient == context.account_id)
+        .order_by(inbox.c.seq.desc())
+    )
+    out = []
+    for document, read_at in rows:
+        doc = json.loads(document)
+        out.append(
+            {**{key: doc.get(key) for key in KEYS}, "read": read_at is not None, "createdAt": doc.get("createdAt")}
+        )
+    return out

@@ -1,0 +1,129 @@
+"""Which fields of which stored events are personal data, and whose key encrypts them.
+
+The event-store mapper (`infrastructure.privacy_mapper`) encrypts every value listed here with the
+key of the person it is about, and decodes it back, or to the placeholder once that key has been
+destroyed by an erasure. A feature that adds an event carrying personal data adds ONE entry to
+`PERSONAL_FIELDS` (its event class, the paths, whose data it is); nothing else changes.
+
+Rules:
+- a path names a leaf inside the event's state (`("profile", "email")`); a leaf that is absent,
+  None, "" or empty is left as it is (it reveals nothing);
+- entries are append-only: a path that has been encrypted once must stay listed, or events stored
+  with it could not be decoded;
+- the subject is the account id of the person whose key encrypts the value: the aggregate itself
+  (`ORIGINATOR`, for accounts), an attribute of the event (`attr("client_id")`), or a party of the
+  appointment the event belongs to (`APPOINTMENT_CLIENT`) for appointment events that do not carry it.
+- Broadcast notifications (no recipient) are kept as delivered (contract people §4.6): clear."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.utils import get_topic
+
+from domain.accounts import Account, UniqueKey
+from domain.appointments import Appointment
+from domain.ledger import Transaction
+from domain.notifications import Notification
+
+DELETED_NAME = "Deleted user"
+
+ORIGINATOR = "originator"
+APPOINTMENT_CLIENT = "appointment:client_id"
+APPOINTMENT_CONSULTANT = "appointment:consultant_id"
+
+
+def deleted_party(party_id: str) -> dict[str, str]:
+    """A party whose account is gone (erased or deleted), as read routes show it (contract people §4.6)."""
+    return {"_id": party_id, "fullName": DELETED_NAME, "email": "", "mobile": ""}
+
+
+def attr(name: str) -> str:
+    return "attr:" + name
+
+
+@dataclass(frozen=True)
+class PersonalField:
+    path: tuple[str, ...]
+    subject: str  # ORIGINATOR, attr(...), APPOINTMENT_CLIENT or APPOINTMENT_CONSULTANT
+    placeholder: Any = ""
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(self.path)
+
+
+NAME_LEAVES = ("name", "firstName", "lastName", "displayName", "fullName")
+# Profile leaves of the three account stores that identify or describe the person.
+PROFILE_LEAVES: dict[str, Any] = {
+    **dict.fromkeys(NAME_LEAVES, DELETED_NAME),
+    "email": "",
+    "phone": "",
+    "mobile": "",
+    "alternatePhone": "",
+    "address": "",
+    "city": "",
+    "state": "",
+    "country": "",
+    "pincode": "",
+    "dob": None,
+    "gender": "",
+    "emergencyContact": "",
+    "avatar": "",
+    "image": "",
+    "profileImage": "",
+    "about": "",
+    "bioTitle": "",
+    "regNo": "",
+    "socials": {},
+    "education": [],
+    "experiences": [],
+    "awards": [],
+}
+SNAPSHOT_LEAVES: dict[str, Any] = {"name": DELETED_NAME, "email": "", "mobile": ""}
+FREE_TEXT_LEAVES: dict[str, Any] = {"reason": "", "notes": ""}
+
+
+def _leaves(prefix: tuple[str, ...], leaves: dict[str, Any], subject: str) -> list[PersonalField]:
+    return [PersonalField((*prefix, leaf), subject, placeholder) for leaf, placeholder in leaves.items()]
+
+
+def _appointment_changes(prefix: str, client: str, consultant: str) -> list[PersonalField]:
+    return [
+        *_leaves((prefix, "clientSnapshot"), SNAPSHOT_LEAVES, client),
+        *_leaves((prefix, "consultantSnapshot"), SNAPSHOT_LEAVES, consultant),
+        *_leaves((prefix,), FREE_TEXT_LEAVES, client),
+    ]
+
+
+PERSONAL_FIELDS: dict[type, list[PersonalField]] = {
+    Account.Registered: [
+        *_leaves(("profile",), PROFILE_LEAVES, ORIGINATOR),
+        PersonalField(("password_hash",), ORIGINATOR, None),
+    ],
+    Account.ProfileUpdated: _leaves(("changes",), PROFILE_LEAVES, ORIGINATOR),
+    Account.PasswordSet: [PersonalField(("password_hash",), ORIGINATOR, None)],
+    UniqueKey.Claimed: [PersonalField(("key",), attr("owner"), "")],
+    Appointment.Created: _appointment_changes("fields", attr("client_id"), attr("consultant_id")),
+    Appointment.Confirmed: _appointment_changes("changes", APPOINTMENT_CLIENT, APPOINTMENT_CONSULTANT),
+    Appointment.Updated: _appointment_changes("changes", APPOINTMENT_CLIENT, APPOINTMENT_CONSULTANT),
+    Transaction.Recorded: [
+        *_leaves(("snapshots", "userSnapshot"), SNAPSHOT_LEAVES, attr("user_id")),
+        *_leaves(("snapshots", "consultantSnapshot"), SNAPSHOT_LEAVES, attr("consultant_id")),
+        PersonalField(("metadata", "notes"), attr("consultant_id"), ""),  # payout notes about the consultant
+    ],
+    Notification.Sent: [
+        PersonalField(("content", "name"), attr("recipient"), ""),
+        PersonalField(("content", "message"), attr("recipient"), ""),
+    ],
+}
+
+# By stored topic (what the mapper sees).
+RULES: dict[str, list[PersonalField]] = {get_topic(cls): fields for cls, fields in PERSONAL_FIELDS.items()}
+
+
+def register(event_class: type, fields: list[PersonalField]) -> None:
+    """For features in other modules: declare the personal fields of one more event class."""
+    PERSONAL_FIELDS.setdefault(event_class, []).extend(fields)
+    RULES[get_topic(event_class)] = PERSONAL_FIELDS[event_class]

@@ -1,0 +1,109 @@
+"""Per-person AES-256 keys for crypto-shredding, stored in `privacy_keys` (read-model database,
+outside the event store) and cached per process: a key never changes once created, and a destroyed
+one never comes back, so a cached answer is always right except for a destruction made by another
+process (which this process learns when its projection applies the erasure, or at restart).
+
+Keys are created on first use (a person's first personal data: registration), with an INSERT that
+ignores a concurrent twin, then read back so every process uses the same key."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import OrderedDict
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from infrastructure.privacy_tables import privacy_keys
+
+CACHE_SIZE = 200_000  # ~100 bytes per cached key: 20 MB at most
+_MISSING = object()
+
+
+class KeyStore:
+    def __init__(self, engine: sa.Engine, cache_size: int = CACHE_SIZE):
+        self.engine = engine
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, bytes | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # -- cache ---------------------------------------------------------------------------------
+
+    def _cached(self, subject: str) -> object:
+        with self._lock:
+            found = self._cache.get(subject, _MISSING)
+            if found is not _MISSING:
+                self._cache.move_to_end(subject)
+            return found
+
+    def _remember(self, subject: str, key: bytes | None) -> None:
+        with self._lock:
+            self._cache[subject] = key
+            self._cache.move_to_end(subject)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+
+    def forget(self, subject: str) -> None:
+        """The subject's key was destroyed (maybe by another process): never use it again here."""
+        self._remember(subject, None)
+
+    # -- keys ----------------------------------------------------------------------------------
+
+    def key(self, subject: str, *, create: bool) -> bytes | None:
+        """The subject's key; None when it was destroyed (or, with `create=False`, never existed)."""
+        cached = self._cached(subject)
+        if cached is not _MISSING:
+            return cached  # type: ignore[return-value]
+        row = self._read(subject)
+        if row is None and create:
+            with self.engine.begin() as conn:  # the INSERT first: SQLite takes the write lock at once
+                insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+                conn.execute(
+                    insert(privacy_keys)
+                    .values(subject=subject, key=os.urandom(32), created_at=time.time())
+                    .on_conflict_do_nothing(index_elements=["subject"])
+                )
+            row = self._read(subject)  # ours, or the one a concurrent twin inserted first
+        if row is None:
+            return None  # never created and not wanted: nothing was ever encrypted for it
+        key = bytes(row.key) if row.key is not None else None
+        self._remember(subject, key)
+        return key
+
+    def _read(self, subject: str) -> sa.Row[tuple[bytes | None]] | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(privacy_keys.c.key).where(privacy_keys.c.subject == subject)).first()
+
+    def destroy(self, subject: str, conn: sa.Connection | None = None) -> None:
+        """Erase the key for good (a tombstone row stays, so it is never created again)."""
+        if conn is None:
+            with self.engine.begin() as own:
+                self._destroy(own, subject)
+        else:
+            self._destroy(conn, subject)
+        self.forget(subject)
+
+    @staticmethod
+    def _destroy(conn: sa.Connection, subject: str) -> None:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA secure_delete=ON")  # the key's bytes are overwritten in the file
+        now = time.time()
+        updated = conn.execute(
+            privacy_keys.update()
+            .where(privacy_keys.c.subject == subject, privacy_keys.c.key.is_not(None))
+            .values(key=None, destroyed_at=now)
+        ).rowcount
+        if not updated:
+            insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            conn.execute(
+                insert(privacy_keys)
+                .values(subject=subject, key=None, created_at=now, destroyed_at=now)
+                .on_conflict_do_nothing(index_elements=["subject"])
+            )
+
+    def destroyed(self, subject: str) -> bool:
+        row = self._read(subject)
+        return row is not None and row.key is None
