@@ -23,12 +23,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from domain.accounts import Account
 from domain.appointments import ClientLink
-from domain.ids import derived_object_id
+from domain.ids import aggregate_id, derived_object_id
 from domain.links import AUTO_NOTES, REMOVED
 from domain.notifications import Inbox, Notification, reader_of
 from domain.privacy import Erasure
 from infrastructure.directory_projection import REGISTRATION_NOTICES, admin_notification, dumps, iso_utc
 from infrastructure.people_tables import PEOPLE_TABLES, inbox, inbox_counters, inbox_states, links
+from infrastructure.personal_fields import DELETED_NAME
 from infrastructure.projections import Batch, Emit, Handles
 
 PEOPLE = "people"
@@ -135,6 +136,15 @@ class PeopleProjector:
             for key in (f"user:{account_id}", f"seen:{account_id}"):
                 counts.pop(key, None)
         conn.execute(links.delete().where(sa.or_(links.c.client_id == account_id, links.c.consultant_id == account_id)))
+        # the admins' signup notice named the person: as a rebuild decodes it once the key is destroyed
+        notice_id = derived_object_id(aggregate_id(account_id), 1)
+        found = conn.execute(sa.select(inbox.c.document).where(inbox.c.id == notice_id)).scalar()
+        if found is not None:
+            document = json.loads(found)
+            for title, message, *_ in REGISTRATION_NOTICES.values():
+                if document.get("name") == title:
+                    document["message"] = message.format(name=DELETED_NAME)
+            conn.execute(inbox.update().where(inbox.c.id == notice_id).values(document=dumps(document)))
 
     # -- notifications ------------------------------------------------------------------------------
 

@@ -476,3 +476,56 @@ def test_counter_rows_are_keyed_per_reader_and_audience(api, world):
         stored = conn.execute(sa.select(sa.func.count()).select_from(inbox)).scalar()
     assert counters[f"user:{client.id}"] == 1 and counters["role:Client"] == 1 and counters["global"] == 1
     assert counters["role:Admin"] == 1 and stored == 4  # and the client's signup notice
+
+
+@sqlite_only
+def test_export_lists_the_inbox_and_erasure_removes_own_inbox_and_links(api, world):
+    consultant, asha = world.consultant(), world.client()
+    world.book(asha, consultant, next_weekday(1), "09:00", "10:00")
+    note = send(api, world.admin, recipient=asha.id, name="Welcome", category="system").json()["data"]["_id"]
+    send(api, world.admin, recipientRole="Client", name="To every client")
+    api.patch(f"{API}/notifications/{note}/read", headers=asha.auth)
+    exported = api.get(f"{API}/clients/profile/export", headers=asha.auth)
+    assert exported.status_code == 200, exported.text
+    assert exported.json()["notifications"] == [
+        {
+            "name": "Welcome",
+            "message": "Hello",
+            "type": "other",
+            "category": "system",
+            "read": True,
+            "createdAt": exported.json()["notifications"][0]["createdAt"],
+        },
+        {
+            "name": "Appointment Confirmed",
+            "message": exported.json()["notifications"][1]["message"],
+            "type": "appointment",
+            "category": "appointments",
+            "read": False,
+            "createdAt": exported.json()["notifications"][1]["createdAt"],
+        },
+    ]  # personal notifications only, newest first
+
+    erased = api.request("DELETE", f"{API}/clients/profile", json={"password": "secret1"}, headers=asha.auth)
+    assert erased.status_code == 200, erased.text
+    container = api.app.state.container
+    with container.engine.connect() as conn:
+        assert (
+            conn.execute(sa.select(sa.func.count()).select_from(inbox).where(inbox.c.recipient == asha.id)).scalar()
+            == 0
+        )
+        assert (
+            conn.execute(
+                sa.select(sa.func.count()).select_from(inbox_states).where(inbox_states.c.reader_id == asha.id)
+            ).scalar()
+            == 0
+        )
+        assert not conn.execute(sa.select(inbox_counters.c.key).where(inbox_counters.c.key.like(f"%{asha.id}"))).all()
+    assert ok(
+        api.get(f"{API}/client-consultants", headers=bearer(world.admin)), 200, "Relationships fetched successfully"
+    ) == {"data": [], "total": 0}
+    assert "Appointment Cancelled" in names(inbox_of(api, consultant))  # delivered to the other party, kept
+    before = rows(container.engine)
+    container.people_runner.reset()
+    container.people_runner.catch_up()
+    assert rows(container.engine) == before
