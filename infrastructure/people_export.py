@@ -1,5 +1,5 @@
 """The `notifications` section of the privacy export (people.md §4.2): the caller's personal
-notifications from the inbox read model. Registering it replaces the empty placeholder section."""
+notifications from the inbox read model, in place of the empty placeholder section."""
 
 from __future__ import annotations
 
@@ -9,12 +9,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from infrastructure.people_tables import inbox
-from infrastructure.privacy_export import Export, section
+from infrastructure.privacy_export import SECTIONS, Export, Section
 
 KEYS = ("name", "message", "type", "category")
 
 
-@section("notifications", "Client", "Consultant", "Admin", "Employee")
 def own_notifications(context: Export) -> list[dict[str, Any]]:
     rows = context.conn.execute(
         sa.select(inbox.c.document, inbox.c.read_at)
@@ -28,3 +27,7 @@ def own_notifications(context: Export) -> list[dict[str, Any]]:
             {**{key: doc.get(key) for key in KEYS}, "read": read_at is not None, "createdAt": doc.get("createdAt")}
         )
     return out
+
+
+# in place of the placeholder section, at its position (the export's keys keep their order)
+SECTIONS[:] = [Section(s.name, s.roles, own_notifications) if s.name == "notifications" else s for s in SECTIONS]

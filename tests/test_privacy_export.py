@@ -59,7 +59,10 @@ def test_the_three_exports(api):
         "INR",
     )
     assert payment["consultant"] == {"_id": consultant.id, "fullName": consultant.data["name"]}
-    assert mine["documents"] == [] and mine["notifications"] == []
+    assert mine["documents"] == []
+    # the client's personal notifications from the inbox (people.md §4.2), newest first
+    assert sorted(n["name"] for n in mine["notifications"]) == ["Appointment Confirmed", "Payment Successful"]
+    assert all(set(n) == {"name", "message", "type", "category", "read", "createdAt"} for n in mine["notifications"])
     assert mine["consents"] == {
         "termsAcceptedAt": profile["termsAcceptedAt"],
         "privacyAcceptedAt": profile["privacyAcceptedAt"],

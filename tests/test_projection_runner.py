@@ -30,6 +30,7 @@ from domain.catalogue import Category
 from domain.ids import new_object_id
 from domain.ledger import Earnings, Transaction
 from domain.notifications import Inbox, Notification
+from domain.privacy import Erasure
 from domain.settings import ConsultantSettings
 from infrastructure.appointments_projection import AppointmentsProjector
 from infrastructure.bootstrap import build
@@ -89,7 +90,7 @@ def test_no_projector_skips_a_topic_it_handles() -> None:
     expected = {
         DirectoryProjector: (Account.Event, Category.Event),
         AppointmentsProjector: (Appointment.Event,),
-        PeopleProjector: (Notification.Sent, Inbox.Event, ClientLink.Event, Account.Registered),
+        PeopleProjector: (Notification.Sent, Inbox.Event, ClientLink.Event, Account.Registered, Erasure.Recorded),
         SettingsProjector: (ConsultantSettings.Event, *STATUS_EVENTS),
         LedgerProjector: (Transaction.Event, Earnings.Event),
     }
