@@ -415,13 +415,13 @@ def test_cors_for_configured_origins(tmp_path):
         assert "Access-Control-Allow-Origin" not in stranger.headers
 
 
-def routes_in_scope(text: str) -> set[tuple[str, str]]:
+def routes_in_scope(text: str, prefixes: tuple[str, ...] = IN_SCOPE) -> set[tuple[str, str]]:
     wanted = set()
     for line in text.splitlines():
         line = line.strip()
         if line and not line.startswith("#"):
             method, path = line.split()
-            if path.startswith(IN_SCOPE):
+            if path.startswith(prefixes):
                 wanted.add((method.upper(), re.sub(r"\{[^}]+\}", "{}", API + path)))
     return wanted
 
@@ -429,8 +429,10 @@ def routes_in_scope(text: str) -> set[tuple[str, str]]:
 def test_openapi_documents_every_route_in_scope(api):
     wanted = routes_in_scope(ROUTES_IN_SCOPE)
     assert len(wanted) == 37
-    if ROUTES_TXT.exists():  # the copy above has not drifted from the shared list
-        assert routes_in_scope(ROUTES_TXT.read_text()) == wanted
+    if ROUTES_TXT.exists():  # every route either app calls (../shared/routes.txt), not only the copy above
+        every = routes_in_scope(ROUTES_TXT.read_text(), ("/",))
+        assert wanted <= every and len(every) >= 110
+        wanted = every
     spec = api.get("/openapi.json").json()
     documented = {
         (method.upper(), re.sub(r"\{[^}]+\}", "{}", path.rstrip("/")))
