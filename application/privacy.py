@@ -26,7 +26,7 @@ from application.ports import PasswordHasher
 from domain.accounts import USER, Account, unique_keys
 from domain.appointments import CANCELLED, HOLD, UPCOMING
 from domain.errors import Conflict, Invalid, NotFound
-from domain.ids import aggregate_id, key_id
+from domain.ids import aggregate_id, unique_key_id
 from domain.privacy import CONSENT_DEFAULTS, CONSENT_FIELDS, AdminErasures, Erasure
 
 PASSWORD_REQUIRED = "Password is required to delete your account"
@@ -112,7 +112,7 @@ class Privacy:
 
         self.market.run(command)
         self.shredder.destroy(account_id)
-        for uuid in [aggregate_id(account_id), *(key_id("unique:" + key) for key in released)]:
+        for uuid in [aggregate_id(account_id), *(unique_key_id(key) for key in released)]:
             self.market.forget(uuid)  # cached states decoded with the key: replayed (anonymised) when next loaded
         return cancelled
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from domain.accounts import CLIENT, CONSULTANT, Account
 from domain.catalogue import Category
-from domain.ids import derived_object_id
+from domain.ids import event_notification_id
 from domain.profiles import consultant_display_name, public_consultant
 from infrastructure.projections import Batch, Emit, Handles
 from infrastructure.tables import accounts, categories, consultant_categories
@@ -130,7 +130,7 @@ class DirectoryProjector:
                     Emit(
                         "notification:new",
                         admin_notification(
-                            derived_object_id(event.originator_id, event.originator_version), when, notice, name
+                            event_notification_id(event.originator_id, event.originator_version), when, notice, name
                         ),
                         room="role:Admin",
                     )
