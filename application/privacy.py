@@ -15,7 +15,6 @@ Payments, refunds, payouts and their amounts are never touched: analytics totals
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from eventsourcing.domain import Aggregate
@@ -145,7 +144,7 @@ class Privacy:
             hold.expire()
             changed: list[Any] = [hold, *bookings._release(hold)]
             if bookings.money:
-                changed += bookings.money.after_status_change(hold, HOLD, "System", datetime.now(UTC))
+                changed += bookings.money.after_status_change(hold, HOLD, "System", bookings.clock())
             return None, changed
 
         self.market.run(command)

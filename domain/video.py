@@ -18,13 +18,9 @@ RECORDING, STOPPED = "recording", "stopped"
 class NotConfigured(DomainError):
     """A deliberate refusal: the service is not configured for this feature (never a crash, never a 401)."""
 
-    status = 503
-
 
 class UpstreamFailed(DomainError):
     """The external service (Agora) refused or failed."""
-
-    status = 502
 
 
 def channel_of(appointment_id: str) -> str:

@@ -27,6 +27,7 @@ from application.throttles import ThrottledIdentity
 from infrastructure import migrations
 from infrastructure.appointment_queries import AppointmentQueries
 from infrastructure.appointments_projection import AppointmentsProjector
+from infrastructure.clock import system_clock
 from infrastructure.database import (
     ASYNC_READ_POOL_SIZE,
     create_projection_engine,
@@ -235,6 +236,7 @@ def build(
         mailer,
         secret_digest=lambda value: hmac.new(secret_key, value.encode(), hashlib.sha256).hexdigest(),
         frontend_url=settings.frontend_url,
+        clock=system_clock,
         attempts=RedisAttempts(settings.redis_url) if settings.redis_url else MemoryAttempts(),
         login_failures=settings.login_failure_limit,
         otp_guesses=settings.otp_guess_limit,
@@ -246,9 +248,15 @@ def build(
     gateway = build_gateway(settings)
     invoice_url = invoice_url_of(settings)
     payments = Payments(
-        market, gateway, settings.platform_currency, zone, invoice_url, refund_policy=refund_policy_of(settings)
+        market,
+        gateway,
+        settings.platform_currency,
+        zone,
+        invoice_url,
+        clock=system_clock,
+        refund_policy=refund_policy_of(settings),
     )
-    bookings = Bookings(market, zone, money=payments)
+    bookings = Bookings(market, zone, system_clock, money=payments)
     appointment_queries = AppointmentQueries(engine)
     limiter = RedisLimiter(settings.redis_url) if settings.redis_url else MemoryLimiter()
     store = build_store(settings.storage_url, settings.data_dir)
