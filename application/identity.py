@@ -117,22 +117,11 @@ class Identity:
             raise Invalid("Invalid OTP")
         if account is None:
             return {"registrationToken": self.tokens.registration_token(key), "isNewUser": True}
-        self.market.change_account(account.id, account.kind, lambda a: a.record_login("otp"))
+        answer = self._signed_in(account, "otp", mobile)
         doc = account.document
-        return {
-            "token": self.tokens.access_token(account.id, account.email, account.role),
-            "user": {
-                "id": account.id,
-                "name": _display_name(account),
-                "email": account.email,
-                "role": account.role,
-                "mobile": mobile,
-                "avatar": pick_image(doc, "avatar", "image", "profileImage"),
-                "image": pick_image(doc, "image", "avatar", "profileImage"),
-                "profileImage": pick_image(doc, "profileImage", "avatar", "image"),
-            },
-            "isNewUser": False,
-        }
+        answer["user"]["image"] = pick_image(doc, "image", "avatar", "profileImage")
+        answer["user"]["profileImage"] = pick_image(doc, "profileImage", "avatar", "image")
+        return {**answer, "isNewUser": False}
 
     def _find_by_phone(self, mobile: str, role: str | None) -> Account | None:
         variants = phone_variants(mobile)
@@ -172,8 +161,13 @@ class Identity:
             raise NotAuthenticated("Invalid credentials or role mismatch")
         if account.status not in (None, "", "Active"):
             raise Forbidden(LOGIN_STATUS.get(account.status or "", "Account inactive"))
-        self.market.change_account(account.id, account.kind, lambda a: a.record_login("password"))
         doc = account.document
+        return self._signed_in(account, "password", doc.get("mobile") or doc.get("phone") or "")
+
+    def _signed_in(self, account: Account, channel: str, mobile: str) -> dict[str, Any]:
+        """Record the login and answer with the session: the access token and the user fields every
+        login answers with (OTP login adds its own)."""
+        self.market.change_account(account.id, account.kind, lambda a: a.record_login(channel))
         return {
             "token": self.tokens.access_token(account.id, account.email, account.role),
             "user": {
@@ -181,8 +175,8 @@ class Identity:
                 "name": _display_name(account),
                 "email": account.email,
                 "role": account.role,
-                "mobile": doc.get("mobile") or doc.get("phone") or "",
-                "avatar": pick_image(doc, "avatar", "image", "profileImage"),
+                "mobile": mobile,
+                "avatar": pick_image(account.document, "avatar", "image", "profileImage"),
             },
         }
 
