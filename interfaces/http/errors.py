@@ -20,6 +20,7 @@ from domain.errors import (
     TooManyRequests,
     Unavailable,
 )
+from domain.files import BadKey, Key, parse_key
 from domain.video import NotConfigured, UpstreamFailed
 from interfaces.http.envelope import fail
 from interfaces.http.fields import Body
@@ -74,6 +75,17 @@ class ApiError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+def requested_key(key: str | None) -> Key:
+    """A file key a request names (storage proxy, file deletion): 400 when missing, 403 when it is
+    off the grammar of `domain.files` (as the original answers)."""
+    if not key:
+        raise ApiError(400, "File key is required")
+    try:
+        return parse_key(key)
+    except BadKey as bad:
+        raise ApiError(403, bad.message) from None
 
 
 def _body_model_names() -> set[str]:
