@@ -19,7 +19,7 @@ from domain.availability import (
     with_generated_slots,
 )
 from domain.errors import Conflict, Invalid, NotFound
-from domain.ids import key_id, new_object_id
+from domain.ids import new_object_id, settings_id
 from domain.settings import ConsultantSettings
 
 VALIDATION_FAILED = "Validation failed"
@@ -71,7 +71,7 @@ class SettingsService:
             raise NotFound("Consultant not found")
 
     def _load(self, consultant_id: str) -> ConsultantSettings | None:
-        found = self.market.find(key_id("settings:" + consultant_id))
+        found = self.market.find(settings_id(consultant_id))
         return found if isinstance(found, ConsultantSettings) else None
 
     def _new(self, consultant_id: str, sections: dict[str, Any] | None = None) -> ConsultantSettings:

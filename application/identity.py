@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +24,7 @@ from application.ports import (
 )
 from application.registration import primary_category, resolve_categories
 from domain.accounts import CLIENT, CONSULTANT, USER, account_status_refusal, unique_keys
+from domain.clock import Clock
 from domain.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
 from domain.phones import digits, to_e164
 from domain.profiles import (
@@ -70,6 +70,7 @@ class Identity:
         mailer: Mailer,
         secret_digest: Callable[[str], str],
         frontend_url: str,
+        clock: Clock,
     ):
         self.market = market
         self.directory = directory
@@ -81,21 +82,26 @@ class Identity:
         self.mailer = mailer
         self.digest = secret_digest
         self.frontend_url = frontend_url.rstrip("/")
+        self.clock = clock
         self._dummy_hash = hasher.hash(secrets.token_hex(8))
+
+    def _seconds(self) -> float:
+        """Now, in seconds since the epoch (the expiry unit of the one-time secrets store)."""
+        return self.clock().timestamp()
 
     # -- OTP ------------------------------------------------------------------------------------
 
     def send_otp(self, mobile: str) -> str:
         code = f"{secrets.randbelow(1_000_000):06d}"
         key = to_e164(mobile)
-        self.one_time.put_otp(key, self.digest(key + ":" + code), time.time() + OTP_LIFETIME)
+        self.one_time.put_otp(key, self.digest(key + ":" + code), self._seconds() + OTP_LIFETIME)
         self.sms.send(mobile, f"Your verification code is {code}. It expires in 5 minutes.")
         return code
 
     def verify_otp(self, mobile: str, otp: str, role: str | None) -> dict[str, Any]:
         key = to_e164(mobile)
         code_hash = self.digest(key + ":" + otp)
-        outcome = self.one_time.check_otp(key, code_hash, time.time(), OTP_MAX_ATTEMPTS)
+        outcome = self.one_time.check_otp(key, code_hash, self._seconds(), OTP_MAX_ATTEMPTS)
         if outcome == "expired":
             raise Invalid("OTP expired")
         if outcome == "locked":
@@ -111,22 +117,11 @@ class Identity:
             raise Invalid("Invalid OTP")
         if account is None:
             return {"registrationToken": self.tokens.registration_token(key), "isNewUser": True}
-        self.market.change_account(account.id, account.kind, lambda a: a.record_login("otp"))
+        answer = self._signed_in(account, "otp", mobile)
         doc = account.document
-        return {
-            "token": self.tokens.access_token(account.id, account.email, account.role),
-            "user": {
-                "id": account.id,
-                "name": _display_name(account),
-                "email": account.email,
-                "role": account.role,
-                "mobile": mobile,
-                "avatar": pick_image(doc, "avatar", "image", "profileImage"),
-                "image": pick_image(doc, "image", "avatar", "profileImage"),
-                "profileImage": pick_image(doc, "profileImage", "avatar", "image"),
-            },
-            "isNewUser": False,
-        }
+        answer["user"]["image"] = pick_image(doc, "image", "avatar", "profileImage")
+        answer["user"]["profileImage"] = pick_image(doc, "profileImage", "avatar", "image")
+        return {**answer, "isNewUser": False}
 
     def _find_by_phone(self, mobile: str, role: str | None) -> Account | None:
         variants = phone_variants(mobile)
@@ -166,8 +161,13 @@ class Identity:
             raise NotAuthenticated("Invalid credentials or role mismatch")
         if account.status not in (None, "", "Active"):
             raise Forbidden(LOGIN_STATUS.get(account.status or "", "Account inactive"))
-        self.market.change_account(account.id, account.kind, lambda a: a.record_login("password"))
         doc = account.document
+        return self._signed_in(account, "password", doc.get("mobile") or doc.get("phone") or "")
+
+    def _signed_in(self, account: Account, channel: str, mobile: str) -> dict[str, Any]:
+        """Record the login and answer with the session: the access token and the user fields every
+        login answers with (OTP login adds its own)."""
+        self.market.change_account(account.id, account.kind, lambda a: a.record_login(channel))
         return {
             "token": self.tokens.access_token(account.id, account.email, account.role),
             "user": {
@@ -175,8 +175,8 @@ class Identity:
                 "name": _display_name(account),
                 "email": account.email,
                 "role": account.role,
-                "mobile": doc.get("mobile") or doc.get("phone") or "",
-                "avatar": pick_image(doc, "avatar", "image", "profileImage"),
+                "mobile": mobile,
+                "avatar": pick_image(account.document, "avatar", "image", "profileImage"),
             },
         }
 
@@ -195,7 +195,7 @@ class Identity:
         kind = CONSULTANT if body["role"] == "Consultant" else CLIENT
         email = body["email"].strip().lower()
         phone = to_e164(mobile)
-        accepted = _now_iso() if channel == "signup" else None
+        accepted = _iso(self.clock()) if channel == "signup" else None
         if kind == CONSULTANT:
             resolved = resolve_categories(body.get("categories") or [], self.catalogue)
             category, subcategory = primary_category(
@@ -251,7 +251,7 @@ class Identity:
         if account is None:
             raise NotFound("Account does not exist with this email and role")
         token = secrets.token_hex(20)
-        self.one_time.put_reset(_sha256(token), account.kind, account.id, time.time() + RESET_LIFETIME)
+        self.one_time.put_reset(_sha256(token), account.kind, account.id, self._seconds() + RESET_LIFETIME)
         doc = account.document
         user_name = doc.get("fullName") or doc.get("name") or account.email.split("@")[0]
         try:
@@ -269,7 +269,7 @@ class Identity:
             raise
 
     def reset_password(self, token: str, password: str) -> str:
-        found = self.one_time.take_reset(_sha256(token), time.time())
+        found = self.one_time.take_reset(_sha256(token), self._seconds())
         if found is None:
             raise Invalid("Invalid token")
         kind, account_id = found
@@ -340,6 +340,6 @@ def _sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def _now_iso() -> str:
-    now = datetime.now(UTC)
+def _iso(now: datetime) -> str:
+    now = now.astimezone(UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from application.marketplace import Marketplace
 from domain import links
+from domain.clock import Clock
 from domain.errors import Forbidden, NotFound
 from domain.notifications import Inbox, inbox_id, notify
 
@@ -37,10 +37,10 @@ class Reader:
 
 
 class InboxService:
-    def __init__(self, market: Marketplace, reads: InboxReads, clock: Callable[[], datetime] | None = None):
+    def __init__(self, market: Marketplace, reads: InboxReads, clock: Clock):
         self.market = market
         self.reads = reads
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock
 
     # -- sending --------------------------------------------------------------------------------
 

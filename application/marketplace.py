@@ -23,7 +23,7 @@ from application.ports import ProjectionBarrier
 from domain.accounts import Account, Singleton, UniqueKey, unique_keys
 from domain.catalogue import Category
 from domain.errors import Conflict, Invalid, NotFound
-from domain.ids import aggregate_id, is_object_id, key_id, new_object_id
+from domain.ids import aggregate_id, is_object_id, new_object_id, singleton_id, unique_key_id
 from domain.ledger import Earnings, Transaction
 from domain.storable import check_events
 
@@ -243,7 +243,7 @@ class Marketplace(Application[Any]):
         """Claim `{field: key}` for `owner`; raise KeyTaken(field) for a key someone else owns."""
         claimed: list[UniqueKey] = []
         for field, key in keys.items():
-            unique = self.find(key_id("unique:" + key))
+            unique = self.find(unique_key_id(key))
             if unique is None:
                 claimed.append(UniqueKey(key=key, owner=owner))
             elif unique.owner is None:
@@ -256,14 +256,14 @@ class Marketplace(Application[Any]):
     def release(self, keys: list[str], owner: str) -> list[UniqueKey]:
         released = []
         for key in keys:
-            unique = self.find(key_id("unique:" + key))
+            unique = self.find(unique_key_id(key))
             if unique is not None and unique.owner == owner:
                 unique.release()
                 released.append(unique)
         return released
 
     def take_singleton(self, name: str, by: str) -> Singleton:
-        if self.find(key_id("singleton:" + name)) is not None:
+        if self.find(singleton_id(name)) is not None:
             raise Conflict(f"{name} already taken")
         return Singleton(name=name, by=by)
 

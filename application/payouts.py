@@ -14,7 +14,7 @@ from eventsourcing.domain import Aggregate
 from application.marketplace import Marketplace
 from domain.accounts import CONSULTANT, Account, UniqueKey
 from domain.errors import Invalid, NotFound
-from domain.ids import aggregate_id, is_object_id, key_id, new_object_id
+from domain.ids import aggregate_id, earnings_id, is_object_id, new_object_id, payout_key, unique_key_id
 from domain.ledger import PAYOUT, SUCCESS, Earnings, Transaction, major_units
 from domain.notifications import notify
 
@@ -32,7 +32,7 @@ class Payouts:
         return found if isinstance(found, Account) else None
 
     def _earnings(self, consultant_id: str) -> Earnings:
-        found = self.market.find(key_id("earnings:" + consultant_id), snapshotted=True)
+        found = self.market.find(earnings_id(consultant_id), snapshotted=True)
         return found if isinstance(found, Earnings) else Earnings(consultant_id=consultant_id)
 
     def payout(
@@ -47,10 +47,10 @@ class Payouts:
         def command() -> tuple[tuple[Transaction, bool], list[Aggregate | None]]:
             key = None
             if reference_id:
-                claimed = self.market.find(key_id("unique:payout:" + reference_id))
+                claimed = self.market.find(unique_key_id(payout_key(reference_id)))
                 if isinstance(claimed, UniqueKey) and claimed.owner:
                     return (self.transaction(claimed.owner), True), []
-                key = UniqueKey(key="payout:" + reference_id, owner=transaction_id)
+                key = UniqueKey(key=payout_key(reference_id), owner=transaction_id)
             consultant = self._account(consultant_id)
             if consultant is None or consultant.kind != CONSULTANT or consultant.deleted:
                 raise NotFound("Consultant not found")

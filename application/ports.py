@@ -98,9 +98,7 @@ class ChangeNotApplied(DomainError):
     """A command's events are recorded (durable) but a read-model projection could not apply one
     of them and parked it (see `consult doctor`): the command answers at once instead of waiting
     out the read-your-writes timeout for a change that will not become visible. A server fault,
-    not the client's: 500, with a message that says the change itself was recorded."""
-
-    status = 500
+    not the client's (the interfaces answer 500), with a message that says the change itself was recorded."""
 
     def __init__(self, position: int, error: str):
         super().__init__("The change was recorded but could not be applied; an operator has been alerted")

@@ -15,7 +15,6 @@ Payments, refunds, payouts and their amounts are never touched: analytics totals
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from eventsourcing.domain import Aggregate
@@ -26,7 +25,7 @@ from application.ports import PasswordHasher
 from domain.accounts import USER, Account, unique_keys
 from domain.appointments import CANCELLED, HOLD, UPCOMING
 from domain.errors import Conflict, Invalid, NotFound
-from domain.ids import aggregate_id, key_id
+from domain.ids import aggregate_id, unique_key_id
 from domain.privacy import CONSENT_DEFAULTS, CONSENT_FIELDS, AdminErasures, Erasure
 
 PASSWORD_REQUIRED = "Password is required to delete your account"
@@ -112,7 +111,7 @@ class Privacy:
 
         self.market.run(command)
         self.shredder.destroy(account_id)
-        for uuid in [aggregate_id(account_id), *(key_id("unique:" + key) for key in released)]:
+        for uuid in [aggregate_id(account_id), *(unique_key_id(key) for key in released)]:
             self.market.forget(uuid)  # cached states decoded with the key: replayed (anonymised) when next loaded
         return cancelled
 
@@ -145,7 +144,7 @@ class Privacy:
             hold.expire()
             changed: list[Any] = [hold, *bookings._release(hold)]
             if bookings.money:
-                changed += bookings.money.after_status_change(hold, HOLD, "System", datetime.now(UTC))
+                changed += bookings.money.after_status_change(hold, HOLD, "System", bookings.clock())
             return None, changed
 
         self.market.run(command)

@@ -13,7 +13,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import Conflict, Forbidden
-from domain.ids import aggregate_id, key_id
+from domain.ids import aggregate_id, email_key, phone_key, singleton_id, unique_key_id, user_code_key
 from domain.phones import to_e164
 
 CONSULTANT, CLIENT, USER = "consultant", "client", "user"
@@ -120,7 +120,7 @@ class UniqueKey(Aggregate):
 
     @staticmethod
     def create_id(key: str) -> UUID:  # type: ignore[override]
-        return key_id("unique:" + key)
+        return unique_key_id(key)
 
     @event("Claimed")
     def __init__(self, key: str, owner: str) -> None:
@@ -141,7 +141,7 @@ class Singleton(Aggregate):
 
     @staticmethod
     def create_id(name: str) -> UUID:  # type: ignore[override]
-        return key_id("singleton:" + name)
+        return singleton_id(name)
 
     @event("Taken")
     def __init__(self, name: str, by: str) -> None:
@@ -177,13 +177,13 @@ def account_status_refusal(kind: str, status: str | None) -> str | None:
 
 def unique_keys(kind: str, profile: dict[str, Any]) -> dict[str, str]:
     """The natural keys that must be unique within the account's store."""
-    keys = {"email": f"{kind}:email:{profile['email']}"}
+    keys = {"email": email_key(kind, profile["email"])}
     if kind == CONSULTANT:
         phones = {to_e164(profile.get("phone", "")), to_e164(profile.get("mobile", ""))} - {""}
         for index, phone in enumerate(sorted(phones)):
-            keys[f"phone{index}"] = f"{kind}:phone:{phone}"
+            keys[f"phone{index}"] = phone_key(kind, "phone", phone)
     elif profile.get("mobile"):
-        keys["mobile"] = f"{kind}:mobile:{to_e164(profile['mobile'])}"
+        keys["mobile"] = phone_key(kind, "mobile", to_e164(profile["mobile"]))
     if kind == USER and profile.get("userId"):
-        keys["userId"] = f"{kind}:userId:{profile['userId'].upper()}"
+        keys["userId"] = user_code_key(kind, profile["userId"].upper())
     return keys

@@ -18,7 +18,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.availability import Booking
 from domain.errors import Conflict, Invalid
-from domain.ids import aggregate_id, key_id
+from domain.ids import aggregate_id, day_id, link_id
 
 HOLD, UPCOMING, COMPLETED, CANCELLED = "Hold", "Upcoming", "Completed", "Cancelled"
 HOLD_LIFETIME = timedelta(minutes=5)
@@ -73,7 +73,7 @@ class ConsultantDay(Aggregate):
 
     @staticmethod
     def create_id(consultant_id: str, day: str) -> UUID:  # type: ignore[override]
-        return key_id(f"day:{consultant_id}:{day}")
+        return day_id(consultant_id, day)
 
     @event("Opened")
     def __init__(self, consultant_id: str, day: str) -> None:
@@ -136,7 +136,7 @@ class ClientLink(Aggregate):
 
     @staticmethod
     def create_id(client_id: str, consultant_id: str) -> UUID:  # type: ignore[override]
-        return key_id(f"link:{client_id}:{consultant_id}")
+        return link_id(client_id, consultant_id)
 
     @event("Linked")
     def __init__(self, client_id: str, consultant_id: str) -> None:

@@ -1,11 +1,10 @@
-"""Errors the domain raises; the HTTP layer maps them to the contract's status codes."""
+"""Errors the domain raises, by kind. They carry a message (the contract's text) and, for bad input,
+field errors; never an HTTP status: `interfaces/http/errors.py` maps each kind to its code in one table."""
 
 from __future__ import annotations
 
 
 class DomainError(Exception):
-    status = 400
-
     def __init__(self, message: str, errors: list[dict[str, str]] | None = None):
         super().__init__(message)
         self.message = message
@@ -13,28 +12,28 @@ class DomainError(Exception):
 
 
 class Invalid(DomainError):
-    status = 400
+    """The request breaks a rule (bad input, a state that does not allow it)."""
 
 
 class NotAuthenticated(DomainError):
-    status = 401
+    """The caller is not who it must be (missing or bad credentials)."""
 
 
 class Forbidden(DomainError):
-    status = 403
+    """The caller may not do this."""
 
 
 class NotFound(DomainError):
-    status = 404
+    """What the request names does not exist (or is not the caller's to see)."""
 
 
 class Conflict(DomainError):
-    status = 409
+    """The request collides with what exists (taken slot, e-mail in use, ...)."""
 
 
 class TooManyRequests(DomainError):
-    status = 429
+    """Too many attempts in the window."""
 
 
 class Unavailable(DomainError):
-    status = 503
+    """A service the command needs is down or refused (SMS, e-mail)."""

@@ -38,3 +38,106 @@ def key_id(key: str) -> UUID:
 def derived_object_id(*parts: object) -> str:
     """A stable ObjectId-shaped id derived from other ids (for example a notification of an event)."""
     return uuid5(_KEY_NAMESPACE, "/".join(map(str, parts))).hex[:24]
+
+
+# -- the deterministic ids, each derived in one place ----------------------------------------------
+# The strings below are part of the stored data (aggregate ids in the event store): never change one.
+
+
+def settings_id(consultant_id: str) -> UUID:
+    """A consultant's settings (availability, notifications, ...)."""
+    return key_id("settings:" + consultant_id)
+
+
+def earnings_id(consultant_id: str) -> UUID:
+    """A consultant's earnings account (balance checked by payouts)."""
+    return key_id("earnings:" + consultant_id)
+
+
+def day_id(consultant_id: str, day: str) -> UUID:
+    """The live bookings of one consultant on one business date (`YYYY-MM-DD`)."""
+    return key_id(f"day:{consultant_id}:{day}")
+
+
+def link_id(client_id: str, consultant_id: str) -> UUID:
+    """A client–consultant relationship."""
+    return key_id(f"link:{client_id}:{consultant_id}")
+
+
+def unique_key_id(key: str) -> UUID:
+    """The claim on one natural key (see `email_key`, `order_key`, `payout_key`)."""
+    return key_id("unique:" + key)
+
+
+def singleton_id(name: str) -> UUID:
+    """A once-only fact (the first admin, the admin erasures gate)."""
+    return key_id("singleton:" + name)
+
+
+def erasure_id(account_id: str) -> UUID:
+    return key_id("erasure:" + account_id)
+
+
+def recording_id(appointment_id: str) -> UUID:
+    """The cloud recording of one appointment's call."""
+    return key_id("recording:" + appointment_id)
+
+
+PLATFORM_SETTINGS_KEY = "platform-settings"
+
+
+def platform_settings_id() -> UUID:
+    return key_id(PLATFORM_SETTINGS_KEY)
+
+
+def platform_settings_public_id() -> str:
+    return derived_object_id(PLATFORM_SETTINGS_KEY)
+
+
+def admin_profile_settings_id(admin_id: str) -> UUID:
+    return key_id("admin-settings-profile:" + admin_id)
+
+
+def admin_settings_document_id(admin_id: str) -> str:
+    """The public id of the settings document an admin reads (platform sections and its profile)."""
+    return derived_object_id("admin-settings", admin_id)
+
+
+def refund_id(transaction_id: str) -> str:
+    """The refund of a payment: one per payment, so a retried refund is recorded once."""
+    return derived_object_id("refund", transaction_id)
+
+
+def event_notification_id(originator_id: object, originator_version: int) -> str:
+    """The id of the notification an event gives rise to (the same on a replay)."""
+    return derived_object_id(originator_id, originator_version)
+
+
+# natural keys claimed through `unique_key_id`
+
+
+def email_key(kind: str, email: str) -> str:
+    return f"{kind}:email:{email}"
+
+
+def email_key_id(kind: str, email: str) -> UUID:
+    return unique_key_id(email_key(kind, email))
+
+
+def phone_key(kind: str, field: str, phone: str) -> str:
+    """`field` is `phone` (consultants: phone and mobile share the key space) or `mobile`."""
+    return f"{kind}:{field}:{phone}"
+
+
+def user_code_key(kind: str, user_code: str) -> str:
+    return f"{kind}:userId:{user_code}"
+
+
+def order_key(order_id: str) -> str:
+    """A gateway order, claimed by the transaction that created it."""
+    return "order:" + order_id
+
+
+def payout_key(reference_id: str) -> str:
+    """A payout's external reference, claimed once (idempotent payouts)."""
+    return "payout:" + reference_id

@@ -31,7 +31,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import Invalid
-from domain.ids import aggregate_id, key_id
+from domain.ids import aggregate_id, earnings_id
 from domain.money import CENT, exact, major_units, minor_units, round_money, split_fee  # noqa: F401 (re-exported)
 
 PAYMENT, REFUND, PAYOUT, ADJUSTMENT = "Payment", "Refund", "Payout", "Adjustment"
@@ -145,7 +145,7 @@ class Earnings(Aggregate):
 
     @staticmethod
     def create_id(consultant_id: str) -> UUID:  # type: ignore[override]
-        return key_id("earnings:" + consultant_id)
+        return earnings_id(consultant_id)
 
     @event("Opened")
     def __init__(self, consultant_id: str) -> None:

@@ -13,13 +13,18 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import Invalid
-from domain.ids import derived_object_id, key_id
+from domain.ids import (
+    PLATFORM_SETTINGS_KEY,
+    admin_profile_settings_id,
+    platform_settings_id,
+    platform_settings_public_id,
+)
 
 PROFILE = "profile"
 PLATFORM_SECTIONS = ("platform", "general", "notifications", "security")
 SECTIONS = (PROFILE, *PLATFORM_SECTIONS)
 PUBLIC_SECTIONS = ("security", "platform", "general")
-PLATFORM_KEY = "platform-settings"
+PLATFORM_KEY = PLATFORM_SETTINGS_KEY
 
 # The fields of each section with their types (§6.1); anything else in a patch is ignored.
 FIELDS: dict[str, dict[str, type]] = {
@@ -96,7 +101,7 @@ class PlatformSettings(Aggregate):
 
     @staticmethod
     def create_id() -> UUID:  # type: ignore[override]
-        return key_id(PLATFORM_KEY)
+        return platform_settings_id()
 
     @event("Created")
     def __init__(self) -> None:
@@ -104,7 +109,7 @@ class PlatformSettings(Aggregate):
 
     @property
     def public_id(self) -> str:
-        return derived_object_id(PLATFORM_KEY)
+        return platform_settings_public_id()
 
     @event("SectionUpdated")
     def update_section(self, section: str, patch: dict[str, Any], values: dict[str, Any], admin_id: str) -> None:
@@ -117,7 +122,7 @@ class AdminProfileSettings(Aggregate):
 
     @staticmethod
     def create_id(admin_id: str) -> UUID:  # type: ignore[override]
-        return key_id("admin-settings-profile:" + admin_id)
+        return admin_profile_settings_id(admin_id)
 
     @event("Created")
     def __init__(self, admin_id: str) -> None:

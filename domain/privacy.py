@@ -10,7 +10,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.ids import key_id
+from domain.ids import erasure_id, singleton_id
 
 CONSENT_FIELDS = ("marketingConsent", "dataProcessingConsent")
 CONSENT_DEFAULTS = {"marketingConsent": False, "dataProcessingConsent": True}
@@ -19,7 +19,7 @@ CONSENT_DEFAULTS = {"marketingConsent": False, "dataProcessingConsent": True}
 class Erasure(Aggregate):
     @staticmethod
     def create_id(account_id: str) -> UUID:  # type: ignore[override]
-        return key_id("erasure:" + account_id)
+        return erasure_id(account_id)
 
     @event("Recorded")
     def __init__(self, account_id: str, kind: str, role: str, cancelled: list[str]) -> None:
@@ -36,7 +36,7 @@ class AdminErasures(Aggregate):
 
     @staticmethod
     def create_id() -> UUID:  # type: ignore[override]
-        return key_id("singleton:admin-erasures")
+        return singleton_id("admin-erasures")
 
     @event("Opened")
     def __init__(self) -> None:

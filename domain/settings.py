@@ -7,7 +7,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.ids import key_id
+from domain.ids import settings_id
 
 
 class ConsultantSettings(Aggregate):
@@ -15,7 +15,7 @@ class ConsultantSettings(Aggregate):
 
     @staticmethod
     def create_id(consultant_id: str) -> UUID:  # type: ignore[override]
-        return key_id("settings:" + consultant_id)
+        return settings_id(consultant_id)
 
     @event("Created")
     def __init__(self, consultant_id: str, settings_id: str, document: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import DomainError
-from domain.ids import key_id
+from domain.ids import recording_id
 
 CHANNEL_PREFIX = "appointment-"
 RECORDER_UID = "999999"  # the uid the cloud recorder joins the channel with
@@ -18,13 +18,9 @@ RECORDING, STOPPED = "recording", "stopped"
 class NotConfigured(DomainError):
     """A deliberate refusal: the service is not configured for this feature (never a crash, never a 401)."""
 
-    status = 503
-
 
 class UpstreamFailed(DomainError):
     """The external service (Agora) refused or failed."""
-
-    status = 502
 
 
 def channel_of(appointment_id: str) -> str:
@@ -45,7 +41,7 @@ class Recording(Aggregate):
 
     @staticmethod
     def create_id(appointment_id: str) -> UUID:  # type: ignore[override]
-        return key_id("recording:" + appointment_id)
+        return recording_id(appointment_id)
 
     @event("Created")
     def __init__(self, appointment_id: str) -> None:

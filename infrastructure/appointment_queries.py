@@ -10,9 +10,17 @@ from typing import Any
 import sqlalchemy as sa
 
 from infrastructure.directory import contains
-from infrastructure.directory_projection import iso_utc
 from infrastructure.personal_fields import deleted_party
 from infrastructure.tables import accounts, appointments
+
+
+def hold_expired(expires_at: str | None, now: datetime) -> bool:
+    """Whether a hold whose document says `expiresAt` has expired at `now`, compared as instants (an
+    ISO string compares wrongly as text: `...T10:00:00Z` sorts after `...T10:00:00.500Z`). A hold
+    without an expiry is due (it cannot be live)."""
+    if not expires_at:
+        return True
+    return datetime.fromisoformat(expires_at) <= now
 
 
 class AppointmentQueries:
@@ -110,7 +118,7 @@ class AppointmentQueries:
                 for row in conn.execute(
                     sa.select(appointments.c.id, appointments.c.document).where(appointments.c.status == "Hold")
                 )
-                if json.loads(row.document).get("expiresAt", "") <= iso_utc(now)
+                if hold_expired(json.loads(row.document).get("expiresAt"), now)
             ]
             finished = list(
                 conn.execute(

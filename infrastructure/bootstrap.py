@@ -32,6 +32,7 @@ from infrastructure import (
 )
 from infrastructure.appointment_queries import AppointmentQueries
 from infrastructure.appointments_projection import AppointmentsProjector
+from infrastructure.clock import system_clock
 from infrastructure.database import (
     ASYNC_READ_POOL_SIZE,
     create_projection_engine,
@@ -271,6 +272,7 @@ def build(
         mailer,
         secret_digest=lambda value: hmac.new(secret_key, value.encode(), hashlib.sha256).hexdigest(),
         frontend_url=settings.frontend_url,
+        clock=system_clock,
         attempts=RedisAttempts(settings.redis_url) if settings.redis_url else MemoryAttempts(),
         login_failures=settings.login_failure_limit,
         otp_guesses=settings.otp_guess_limit,
@@ -282,9 +284,15 @@ def build(
     gateway = build_gateway(settings)
     invoice_url = invoice_url_of(settings)
     payments = Payments(
-        market, gateway, settings.platform_currency, zone, invoice_url, refund_policy=refund_policy_of(settings)
+        market,
+        gateway,
+        settings.platform_currency,
+        zone,
+        invoice_url,
+        clock=system_clock,
+        refund_policy=refund_policy_of(settings),
     )
-    bookings = Bookings(market, zone, money=payments)
+    bookings = Bookings(market, zone, system_clock, money=payments)
     appointment_queries = AppointmentQueries(engine)
     limiter = RedisLimiter(settings.redis_url) if settings.redis_url else MemoryLimiter()
     store = build_store(settings.storage_url, settings.data_dir)
@@ -326,7 +334,7 @@ def build(
         document_queries=document_queries,
     )
     container.people_runner = people_runner
-    container.inbox = InboxService(market, InboxQueries(engine))
+    container.inbox = InboxService(market, InboxQueries(engine), system_clock)
     container.links = LinkService(market, LinkQueries(engine, zone))
     container.platform = build_platform(settings, market, engine)
     container.keys = keys

@@ -16,6 +16,24 @@ from infrastructure.projections import Batch, Handles
 from infrastructure.tables import accounts, categories, consultant_categories
 
 
+def consultant_category_rows(consultant_id: str, entries: list[Any]) -> list[dict[str, Any]]:
+    """The rows of a consultant's category links, at their positions in the profile's list (the read
+    model's `consultant_categories` and the reporting store's table share them; a malformed entry
+    that is not an object is no link)."""
+    return [
+        {
+            "consultant_id": consultant_id,
+            "position": index,
+            "category_id": entry.get("categoryId"),
+            "category_name": entry.get("categoryName") or "",
+            "subcategory_id": entry.get("subcategoryId"),
+            "subcategory_name": entry.get("subcategoryName") or "",
+        }
+        for index, entry in enumerate(entries)
+        if isinstance(entry, dict)
+    ]
+
+
 def iso_utc(moment: datetime) -> str:
     """ISO-8601 UTC with milliseconds, as the Node backend serialised dates."""
     utc = moment.astimezone(UTC)
@@ -189,21 +207,9 @@ class DirectoryProjector:
 
     @staticmethod
     def _insert_categories(conn: sa.Connection, consultant_id: str, entries: list[dict[str, Any]]) -> None:
-        if entries:
-            conn.execute(
-                consultant_categories.insert(),
-                [
-                    {
-                        "consultant_id": consultant_id,
-                        "position": index,
-                        "category_id": entry.get("categoryId"),
-                        "category_name": entry.get("categoryName") or "",
-                        "subcategory_id": entry.get("subcategoryId"),
-                        "subcategory_name": entry.get("subcategoryName") or "",
-                    }
-                    for index, entry in enumerate(entries)
-                ],
-            )
+        rows = consultant_category_rows(consultant_id, entries)
+        if rows:
+            conn.execute(consultant_categories.insert(), rows)
 
     # -- catalogue ------------------------------------------------------------------------------
 

@@ -9,9 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from domain.ids import derived_object_id
+from domain.ids import admin_settings_document_id, platform_settings_public_id
 from domain.platform_settings import (
-    PLATFORM_KEY,
     PLATFORM_SECTIONS,
     PROFILE,
     PUBLIC_SECTIONS,
@@ -92,14 +91,14 @@ class PlatformSettingsQueries:
     def public(self) -> dict[str, Any]:
         """`security`, `platform` and `general` only: never a profile, notifications or an admin."""
         row = self._rows([PLATFORM_ROW]).get(PLATFORM_ROW)
-        public_id = derived_object_id(PLATFORM_KEY)
+        public_id = platform_settings_public_id()
         return {"_id": public_id, "id": public_id, **self._sections(row, PUBLIC_SECTIONS)}
 
     def of_admin(self, admin_id: str) -> dict[str, Any]:
         rows = self._rows([PLATFORM_ROW, profile_key(admin_id)])
         platform, profile = rows.get(PLATFORM_ROW), rows.get(profile_key(admin_id))
         stamps = [row for row in (platform, profile) if row is not None]
-        document_id = derived_object_id("admin-settings", admin_id)
+        document_id = admin_settings_document_id(admin_id)
         return {
             "_id": document_id,
             "id": document_id,

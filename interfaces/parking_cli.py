@@ -56,7 +56,7 @@ def doctor(_: argparse.Namespace, settings: Settings) -> int:
     container = build(settings, run_projections=False)
     try:
         models = parking.listed(container.engine)
-        pending = container.runner.pending()
+        pending = max(runner.pending() for runner in container.runners)
     finally:
         container.close()
     reports, source = reporting_parked(settings)
@@ -82,7 +82,11 @@ def retry(args: argparse.Namespace, settings: Settings) -> int:
 
     container = build(settings, run_projections=False)
     try:
-        applied, still = retry_read_models(container.runner, args.position)
+        applied, still = [], []
+        for runner in container.runners:  # the read models' runner and the people runner
+            done, kept = retry_read_models(runner, args.position)
+            applied += done
+            still += kept
         try:
             store = open_store(settings, container)
         except ReportingLocked:  # its owner runs: what the snapshot shows parked there stays parked

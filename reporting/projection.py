@@ -27,6 +27,7 @@ from domain.ledger import Transaction
 from domain.money import exact
 from domain.privacy import Erasure
 from domain.profiles import consultant_display_name
+from infrastructure.directory_projection import consultant_category_rows
 from reporting import renames, upcoming
 from reporting.rollups import roll_up
 
@@ -383,18 +384,7 @@ class ReportingProjection:
 
     @staticmethod
     def _categories(batch: BatchRows, consultant_id: str, profile: dict[str, Any]) -> None:
-        batch.category_lists[consultant_id] = [
-            {
-                "consultant_id": consultant_id,
-                "position": index,
-                "category_id": entry.get("categoryId"),
-                "category_name": entry.get("categoryName") or "",
-                "subcategory_id": entry.get("subcategoryId"),
-                "subcategory_name": entry.get("subcategoryName") or "",
-            }
-            for index, entry in enumerate(profile.get("categories") or [])
-            if isinstance(entry, dict)
-        ]
+        batch.category_lists[consultant_id] = consultant_category_rows(consultant_id, profile.get("categories") or [])
 
     # -- catalogue -----------------------------------------------------------------------------------
 

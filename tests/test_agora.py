@@ -18,6 +18,7 @@ from infrastructure.agora import (
     build_rtc_token,
     parse_token,
 )
+from interfaces.http.errors import status_of
 from tests.agora_fake import FakeAgora
 
 # The inputs and expected tokens of Agora's own tests (AgoraIO/Tools, python3/test/AccessToken2Test.py).
@@ -135,7 +136,7 @@ def test_cloud_recording_failures_are_upstream_failures():
         wrong = AgoraCloudRecording(APP_ID, "customer", "not-the-secret", STORAGE, base_url=agora.url)
         with pytest.raises(UpstreamFailed) as refused:
             wrong.acquire("appointment-1")
-        assert refused.value.status == 502 and "401" in refused.value.message
+        assert status_of(refused.value) == 502 and "401" in refused.value.message
         right = AgoraCloudRecording(APP_ID, "customer", "secret", STORAGE, base_url=agora.url)
         with pytest.raises(UpstreamFailed):
             right.query("nope", "nope", "mix")

@@ -213,6 +213,7 @@ def test_storable_values() -> None:
 def test_a_command_never_records_an_unstorable_event(container: Any) -> None:
     """Called below the HTTP layer (as an import or a future route would): refused, nothing stored."""
     from domain.errors import Invalid
+    from interfaces.http.errors import status_of
 
     before = container.market.recorder.max_notification_id()
     for fields in (
@@ -222,7 +223,7 @@ def test_a_command_never_records_an_unstorable_event(container: Any) -> None:
     ):
         with pytest.raises(Invalid) as refused:
             container.people.create_category({"status": "Active", **fields})
-        assert refused.value.status == 400 and refused.value.message == "Validation failed"
+        assert status_of(refused.value) == 400 and refused.value.message == "Validation failed"
         assert refused.value.errors and refused.value.errors[0]["field"] in fields
     assert container.market.recorder.max_notification_id() == before
     container.people.create_category({"title": "Tax", "status": "Active"})

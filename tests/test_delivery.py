@@ -31,6 +31,7 @@ from fastapi.testclient import TestClient
 from domain.errors import Unavailable
 from infrastructure.delivery import SmtpMailer, TwilioSms
 from interfaces.http.app import create_app
+from interfaces.http.errors import status_of
 from tests.conftest import ROOT, free_port, make_settings, settings_env, signup
 
 AUTH = "/api/v1/auth"
@@ -119,7 +120,7 @@ def test_smtp_plain_with_auth_starttls_and_implicit_tls(smtp_server: Any, tls: t
     for mailer in failures:
         with pytest.raises(Unavailable) as refused:
             mailer.send("asha@example.com", "reset-password", data)
-        assert refused.value.status == 503 and "abc123" not in str(refused.value)
+        assert status_of(refused.value) == 503 and "abc123" not in str(refused.value)
     assert inbox.messages == []
 
 
@@ -176,7 +177,7 @@ def test_twilio_adapter_sends_what_the_provider_checks(twilio: str) -> None:
     for adapter in (TwilioSms(SID, "wrong-token", SENDER, twilio), TwilioSms(SID, TOKEN, "+1999", twilio)):
         with pytest.raises(Unavailable) as refused:
             adapter.send("+919876543210", "Your verification code is 654321.")
-        assert refused.value.status == 503 and "654321" not in str(refused.value)
+        assert status_of(refused.value) == 503 and "654321" not in str(refused.value)
     with pytest.raises(Unavailable):
         TwilioSms(SID, TOKEN, SENDER, f"http://127.0.0.1:{free_port()}").send("+919876543210", "x")
 

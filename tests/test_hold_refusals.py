@@ -10,6 +10,7 @@ from application.bookings import Caller, HoldRequest
 from domain.errors import DomainError
 from domain.ids import new_object_id
 from infrastructure.bootstrap import Container
+from interfaces.http.errors import status_of
 from tests.conftest import signed_up
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -29,7 +30,7 @@ def outcome(container: Container, request: HoldRequest) -> str:
     try:
         container.bookings.hold(request.caller, request.consultant_id, request.client_id, request.start, request.end)
     except DomainError as refusal:
-        return f"{refusal.status} {refusal.message}"
+        return f"{status_of(refusal)} {refusal.message}"
     return "placed"
 
 
@@ -55,6 +56,6 @@ def test_refusals_are_what_each_command_answers(container: Container) -> None:
     assert [v is None for v in verdicts] == [False, True, True, False, False, False, False]
     for request, verdict in zip(requests, verdicts, strict=True):
         if verdict is not None:
-            assert f"{verdict.status} {verdict.message}" == outcome(container, request)
+            assert f"{status_of(verdict)} {verdict.message}" == outcome(container, request)
     assert verdicts[0] is not None and verdicts[0].message == "Slot is already booked or held by another user"
     assert outcome(container, requests[2]) == "placed"  # the open slot really was open

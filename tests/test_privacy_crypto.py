@@ -16,7 +16,7 @@ from cryptography.exceptions import InvalidTag
 from application.marketplace import Marketplace
 from domain.accounts import CLIENT, CONSULTANT, Account, unique_keys
 from domain.appointments import Appointment
-from domain.ids import aggregate_id, key_id
+from domain.ids import aggregate_id, email_key_id
 from domain.notifications import notify
 from domain.profiles import client_defaults, consultant_defaults, normalise_consultant
 from infrastructure.bootstrap import build, migrate
@@ -134,7 +134,7 @@ def test_encrypt_existing_seals_a_store_written_in_the_clear(settings):
         # nor does this process keep the decoded person in its aggregate cache
         erased = market.find(aggregate_id(client_id))
         assert erased.deleted and erased.profile["email"] == "" and erased.profile["fullName"] == "Deleted user"
-        claimed = market.find(key_id(f"unique:client:email:{EMAIL}"))
+        claimed = market.find(email_key_id("client", EMAIL))
         assert claimed.owner is None and claimed.key == ""
         assert container.directory.by_email(CONSULTANT, "ravi.old@example.com") is not None
     finally:

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from application.refunds import RetryPolicy
-from domain.ids import derived_object_id, new_object_id
+from domain.ids import new_object_id
+from domain.ids import refund_id as refund_id_of
 from domain.ledger import PENDING, REFUND, Transaction
 from domain.notifications import Notification
 from infrastructure.gateways import RazorpayGateway
@@ -98,7 +99,7 @@ def test_failed_refunds_are_retried_with_backoff_then_failed_and_admins_told(api
     started = datetime.now(UTC)
     assert world.patch(consultant, flaky["hold"], {"status": "Cancelled"}).status_code == 200
     refund_of = {
-        name: derived_object_id("refund", booking["order"]["transactionId"])
+        name: refund_id_of(booking["order"]["transactionId"])
         for name, booking in (("flaky", flaky), ("doomed", doomed))
     }
 
@@ -165,7 +166,7 @@ def test_two_workers_racing_on_one_refund_refund_it_once(tmp_path, backend, gate
         for worker in workers:
             worker.payments.gateway = RazorpayGateway("rzp_test_local", "secret", gateway_url)
         payment_id = new_object_id()
-        refund_id = derived_object_id("refund", payment_id)
+        refund_id = refund_id_of(payment_id)
         refund = Transaction(
             transaction_id=refund_id,
             kind=REFUND,

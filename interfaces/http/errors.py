@@ -9,7 +9,19 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from domain.errors import DomainError
+from application.ports import ChangeNotApplied
+from domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotAuthenticated,
+    NotFound,
+    TooManyRequests,
+    Unavailable,
+)
+from domain.files import BadKey, Key, parse_key
+from domain.video import NotConfigured, UpstreamFailed
 from interfaces.http.envelope import fail
 from interfaces.http.fields import Body
 
@@ -31,6 +43,31 @@ UNION_TAGS = frozenset({"str", "constrained-str", "int", "float", "bool", "dict"
 TEMPORAL_TAGS = frozenset({"datetime", "date"})  # union members, never a leading field name here
 
 
+# The one place where an error kind becomes an HTTP status (the domain and application layers raise
+# kinds, never codes). A subclass takes its nearest listed ancestor's status (`KeyTaken` is a Conflict).
+STATUS_OF_ERROR: dict[type[DomainError], int] = {
+    DomainError: 400,
+    Invalid: 400,
+    NotAuthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    TooManyRequests: 429,
+    ChangeNotApplied: 500,  # recorded but not applied by a projection: the server's fault
+    UpstreamFailed: 502,
+    Unavailable: 503,
+    NotConfigured: 503,
+}
+
+
+def status_of(error: DomainError) -> int:
+    """The HTTP status the contract answers a domain or application error with."""
+    for kind in type(error).__mro__:
+        if kind in STATUS_OF_ERROR:
+            return STATUS_OF_ERROR[kind]
+    return 400  # unreachable: every DomainError has DomainError in its mro
+
+
 class ApiError(Exception):
     """An HTTP refusal raised by the interface layer (auth, roles)."""
 
@@ -38,6 +75,17 @@ class ApiError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+def requested_key(key: str | None) -> Key:
+    """A file key a request names (storage proxy, file deletion): 400 when missing, 403 when it is
+    off the grammar of `domain.files` (as the original answers)."""
+    if not key:
+        raise ApiError(400, "File key is required")
+    try:
+        return parse_key(key)
+    except BadKey as bad:
+        raise ApiError(403, bad.message) from None
 
 
 def _body_model_names() -> set[str]:
@@ -134,7 +182,7 @@ def _message(error: dict[str, Any], loc: list[str]) -> str:
 def install(app: FastAPI, *, joined_message_prefixes: tuple[str, ...] = ()) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, error: DomainError):  # type: ignore[no-untyped-def]
-        return fail(error.status, error.message, error.errors)
+        return fail(status_of(error), error.message, error.errors)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, error: ApiError):  # type: ignore[no-untyped-def]

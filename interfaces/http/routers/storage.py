@@ -20,11 +20,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from domain.files import TXT, BadKey, Key, parse_key, safe_name
+from domain.files import TXT, Key, safe_name
 from infrastructure.invoices import render_invoice
 from interfaces.http.deps import bearer_token, container_of, current_principal
 from interfaces.http.envelope import ERROR_RESPONSES
-from interfaces.http.errors import ApiError
+from interfaces.http.errors import ApiError, requested_key
 
 router = APIRouter(prefix="/storage", tags=["storage"], responses=ERROR_RESPONSES)
 IMAGE_CACHE = "public, max-age=31536000, immutable"
@@ -45,12 +45,7 @@ async def proxy(
     signature: Annotated[str | None, Query(max_length=128)] = None,
 ) -> Any:
     app = container_of(request)
-    if not key:
-        raise ApiError(400, "File key is required")
-    try:
-        parsed = parse_key(key)
-    except BadKey as bad:
-        raise ApiError(403, bad.message) from None
+    parsed = requested_key(key)
     stored_name: str | None = None
     if parsed.kind == "invoices":
         stored_name = await _invoice(request, app, parsed)

@@ -16,6 +16,7 @@ from domain.ledger import KINDS
 from domain.money import AmountRefused
 from interfaces.http.deps import AppContainer, CurrentUser
 from interfaces.http.envelope import CompactJSONResponse
+from interfaces.http.errors import status_of
 from interfaces.http.fields import MAX_PAGE
 from interfaces.http.money import ExactJsonRoute
 from interfaces.http.routers.payments import positive_amount
@@ -107,7 +108,7 @@ async def payout(request: Request, who: CurrentUser, app: AppContainer) -> Any:
             app.payouts.payout, who.id, consultant_id.lower(), amount, notes, reference.strip() if reference else None
         )
     except DomainError as error:
-        return _message(error.status, error.message)
+        return _message(status_of(error), error.message)
     document = app.ledger.document(tx.transaction_id)
     if replay:
         return CompactJSONResponse({"message": "Payout already recorded", "data": document}, status_code=200)

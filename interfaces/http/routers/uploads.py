@@ -23,16 +23,14 @@ from domain.files import (
     IMAGE_LIMIT,
     IMAGE_REFUSAL,
     MAX_FILES,
-    BadKey,
     allowed,
     declared_type,
     detect,
-    parse_key,
     user_key,
 )
 from interfaces.http.deps import AppContainer, CurrentUser, Principal
 from interfaces.http.envelope import ERROR_RESPONSES, Envelope, ok
-from interfaces.http.errors import ApiError
+from interfaces.http.errors import ApiError, requested_key
 
 API = "/api/v1"
 OVERHEAD = 64 * 1024  # multipart boundaries, part headers and small text parts
@@ -180,12 +178,7 @@ async def delete_upload(
     who: CurrentUser, app: AppContainer, key: Annotated[str | None, Query(max_length=300)] = None
 ) -> Any:
     """The key's owner or an Admin; 409 while a document still points at the file."""
-    if not key:
-        raise ApiError(400, "File key is required")
-    try:
-        parsed = parse_key(key)
-    except BadKey as bad:
-        raise ApiError(403, bad.message) from None
+    parsed = requested_key(key)
     if parsed.owner is None or (parsed.owner != who.id and who.role != "Admin"):
         raise ApiError(403, "Access denied")
     if await run_in_threadpool(app.document_queries.references, key):
