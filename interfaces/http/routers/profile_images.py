@@ -108,13 +108,14 @@ def validated(model: type[M], data: dict[str, Any]) -> M:
 
 async def profile_form(request: Request, who: Principal, app: Any, model: type[M], part: str) -> tuple[M, str | None]:
     """Read and validate the form and store its image; answers the body and the stored key (or None)."""
-    form = await _form(request, 1 + 1, "No file uploaded", "No file uploaded", PROFILE_LIMIT)
+    # at most the image and one stray file part; more, or an unreadable body: 400 as /upload/multiple says
+    form = await _form(request, 2, "No file uploaded", "Unexpected field", PROFILE_LIMIT)
     try:
         data = form_fields(model, form, part)
         images = _files(form, part)[:1]
         key = None
         if images:
-            content_type = _checked(images[0], "images")
+            content_type = await run_in_threadpool(_checked, images[0], "images")
             key = user_key(who.id, "images", content_type, str(uuid4()))
             data[part] = app.signer.plain(key)
         body = validated(model, data)
