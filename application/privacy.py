@@ -7,9 +7,12 @@ Erasure, in order:
 2. the person's live holds are released and its Upcoming appointments cancelled as if the person had
    cancelled each one (the booking command itself: refund rule, slots freed, the other party notified);
 3. one atomic write: the account is deleted, its unique keys (e-mail, phone) are released so they are
-   free again, and `Erasure.Recorded` is stored (read models drop or anonymise their copies);
+   free again, and `Erasure.Recorded` is stored (read models drop or anonymise their copies); the
+   person's documents and an admin's own settings `profile` are deleted by events in the same write
+   (`application.privacy_files`);
 4. the person's encryption key is destroyed, so the personal fields of every stored event about the
-   person decode to placeholders ("Deleted user") from now on, rebuilds included.
+   person decode to placeholders ("Deleted user") from now on, rebuilds included;
+5. the deleted documents' files and the person's own uploads are removed from the file store.
 Payments, refunds, payouts and their amounts are never touched: analytics totals stay as they were."""
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from eventsourcing.domain import Aggregate
 from application.bookings import Bookings, Caller
 from application.marketplace import Marketplace
 from application.ports import PasswordHasher
+from application.privacy_files import PersonalFiles
 from domain.accounts import USER, Account, unique_keys
 from domain.appointments import CANCELLED, HOLD, UPCOMING
 from domain.errors import Conflict, Invalid, NotFound
@@ -52,6 +56,7 @@ class Privacy:
         bookings_of: BookingsOf,
         other_admins: OtherAdmins,
         shredder: KeyShredder,
+        files: PersonalFiles | None = None,
     ):
         self.market = market
         self.bookings = bookings
@@ -59,6 +64,7 @@ class Privacy:
         self.bookings_of = bookings_of
         self.other_admins = other_admins
         self.shredder = shredder
+        self.files = files  # documents, stored files and admin profile settings of the person
 
     # -- consent ----------------------------------------------------------------------------------
 
@@ -100,6 +106,7 @@ class Privacy:
                 cancelled.append(appointment_id)
 
         released: list[str] = []
+        file_keys: list[str] = []
 
         def command() -> tuple[None, list[Aggregate | None]]:
             found = self.market.account(account_id, kind)
@@ -107,10 +114,15 @@ class Privacy:
             released[:] = keys
             found.delete()
             record = Erasure(account_id=account_id, kind=kind, role=role, cancelled=cancelled)
-            return None, [found, *self.market.release(keys, account_id), record, *self._admin_gate(found)]
+            owned: list[Aggregate] = []
+            if self.files is not None:
+                owned, file_keys[:] = self.files.erasure_changes(account_id, kind)
+            return None, [found, *self.market.release(keys, account_id), record, *owned, *self._admin_gate(found)]
 
         self.market.run(command)
         self.shredder.destroy(account_id)
+        if self.files is not None:
+            self.files.remove_files(account_id, file_keys)
         for uuid in [aggregate_id(account_id), *(unique_key_id(key) for key in released)]:
             self.market.forget(uuid)  # cached states decoded with the key: replayed (anonymised) when next loaded
         return cancelled

@@ -132,3 +132,8 @@ class AdminProfileSettings(Aggregate):
     @event("ProfileUpdated")
     def update_profile(self, patch: dict[str, Any], values: dict[str, Any], admin_id: str) -> None:
         self.profile = dict(values)
+
+    @event("Erased")
+    def erase(self, admin_id: str) -> None:
+        """The admin's account was erased (contract people §4.6): its profile section is deleted."""
+        self.profile = {}

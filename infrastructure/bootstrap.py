@@ -24,6 +24,7 @@ from application.payments import Payments
 from application.payouts import Payouts
 from application.people import People
 from application.privacy import Privacy
+from application.privacy_files import PersonalFiles
 from application.refunds import RetryPolicy
 from application.throttles import ThrottledIdentity
 from infrastructure import (
@@ -54,7 +55,7 @@ from infrastructure.ledger_queries import LedgerQueries
 from infrastructure.link_queries import LinkQueries
 from infrastructure.people_projection import PEOPLE, PeopleProjector
 from infrastructure.platform_wiring import Platform, build_platform, platform_projectors
-from infrastructure.privacy_export import live_bookings_of, other_active_admins
+from infrastructure.privacy_export import documents_of, live_bookings_of, other_active_admins
 from infrastructure.privacy_keys import KeyStore
 from infrastructure.privacy_mapper import PersonalDataMapper
 from infrastructure.privacy_projection import PrivacyProjector
@@ -338,7 +339,15 @@ def build(
     container.links = LinkService(market, LinkQueries(engine, zone))
     container.platform = build_platform(settings, market, engine)
     container.keys = keys
-    container.privacy = Privacy(market, bookings, hasher, live_bookings_of(engine), other_active_admins(engine), keys)
+    container.privacy = Privacy(
+        market,
+        bookings,
+        hasher,
+        live_bookings_of(engine),
+        other_active_admins(engine),
+        keys,
+        PersonalFiles(market, documents_of(engine), store, document_queries.references),
+    )
     return container
 
 

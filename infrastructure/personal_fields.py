@@ -24,14 +24,18 @@ from eventsourcing.utils import get_topic
 
 from domain.accounts import Account, UniqueKey
 from domain.appointments import Appointment
+from domain.documents import Document
 from domain.ledger import Transaction
 from domain.notifications import Notification
+from domain.platform_settings import AdminProfileSettings
 
 DELETED_NAME = "Deleted user"
 
 ORIGINATOR = "originator"
 APPOINTMENT_CLIENT = "appointment:client_id"
 APPOINTMENT_CONSULTANT = "appointment:consultant_id"
+# the `client_id` of the aggregate's first event (the mapper reads it for any aggregate: documents too)
+DOCUMENT_CLIENT = APPOINTMENT_CLIENT
 
 
 def deleted_party(party_id: str) -> dict[str, str]:
@@ -83,6 +87,11 @@ PROFILE_LEAVES: dict[str, Any] = {
 }
 SNAPSHOT_LEAVES: dict[str, Any] = {"name": DELETED_NAME, "email": "", "mobile": ""}
 FREE_TEXT_LEAVES: dict[str, Any] = {"reason": "", "notes": ""}
+# A shared document (a medical report, consultation notes) is the client's data: what describes it is
+# sealed with the client's key (its file key and type stay clear: the read model indexes them).
+DOCUMENT_TEXT_LEAVES: dict[str, Any] = {"title": "", "description": ""}
+DOCUMENT_FILE_LEAVES: dict[str, Any] = {"fileName": "", "originalFileName": "", "fileUrl": ""}
+ADMIN_PROFILE_LEAVES: dict[str, Any] = {"name": "", "email": ""}
 
 
 def _leaves(prefix: tuple[str, ...], leaves: dict[str, Any], subject: str) -> list[PersonalField]:
@@ -116,6 +125,15 @@ PERSONAL_FIELDS: dict[type, list[PersonalField]] = {
     Notification.Sent: [
         PersonalField(("content", "name"), attr("recipient"), ""),
         PersonalField(("content", "message"), attr("recipient"), ""),
+    ],
+    Document.Created: [
+        *_leaves(("fields",), DOCUMENT_TEXT_LEAVES, attr("client_id")),
+        *_leaves(("file",), DOCUMENT_FILE_LEAVES, attr("client_id")),
+    ],
+    Document.Updated: _leaves(("changes",), DOCUMENT_TEXT_LEAVES, DOCUMENT_CLIENT),
+    AdminProfileSettings.ProfileUpdated: [
+        *_leaves(("patch",), ADMIN_PROFILE_LEAVES, attr("admin_id")),
+        *_leaves(("values",), ADMIN_PROFILE_LEAVES, attr("admin_id")),
     ],
 }
 

@@ -52,6 +52,8 @@ class PlatformSettingsProjector:
             self._set(batch, PLATFORM_ROW, event.section, event.values, when)
         elif isinstance(event, AdminProfileSettings.ProfileUpdated):
             self._set(batch, profile_key(event.admin_id), PROFILE, event.values, when)
+        elif isinstance(event, AdminProfileSettings.Erased):  # the admin's account was erased
+            batch.conn.execute(platform_settings.delete().where(platform_settings.c.key == profile_key(event.admin_id)))
 
     @staticmethod
     def _create(batch: Batch, key: str, when: str) -> None:

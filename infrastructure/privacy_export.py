@@ -21,7 +21,9 @@ from domain.accounts import CLIENT, CONSULTANT
 from domain.privacy import CONSENT_DEFAULTS
 from domain.profiles import PRIVATE_FIELDS
 from infrastructure.directory_projection import iso_utc
+from infrastructure.document_tables import documents
 from infrastructure.personal_fields import DELETED_NAME
+from infrastructure.platform_tables import platform_settings
 from infrastructure.tables import accounts, appointments, consultant_settings, transactions
 
 SECRET_KEYS = PRIVATE_FIELDS | {"password_hash", "passwordHash"}
@@ -141,11 +143,45 @@ def own_appointments(context: Export) -> list[dict[str, Any]]:
     return out
 
 
+DOCUMENT_FIELDS = (
+    "_id",
+    "title",
+    "type",
+    "appointment",
+    "createdAt",
+    "updatedAt",
+    "description",
+    "status",
+    "fileKey",
+    "fileName",
+    "originalFileName",
+    "fileSize",
+    "mimeType",
+)
+
+
 @section("documents", "Client", "Consultant")
 def own_documents(context: Export) -> list[dict[str, Any]]:
-    """No document store exists yet: the documents feature replaces this section with its records
-    (metadata only, `Deleted` ones left out, contract people §4.2)."""
-    return []
+    """The documents naming the person (contract people §4.2, platform §4): metadata and the file's
+    key (the HTTP layer adds a signed `fileUrl`), `Deleted` ones left out; the other party and the
+    uploader by id (and the other party's name) only."""
+    mine = documents.c.client_id if context.kind == CLIENT else documents.c.consultant_id
+    rows = context.conn.execute(
+        sa.select(documents.c.document).where(mine == context.account_id).order_by(documents.c.seq.desc())
+    ).scalars()
+    found = [json.loads(raw) for raw in rows]
+    other = "consultant" if context.kind == CLIENT else "client"
+    names = _names(context.conn, {d[other] for d in found if d.get(other)})
+    out = []
+    for document in found:
+        if document.get("status") == "Deleted":
+            continue
+        item = {key: document.get(key) for key in DOCUMENT_FIELDS}
+        item[other] = _party(document.get(other), names.get(document.get(other) or ""))
+        item["client" if context.kind == CLIENT else "consultant"] = context.account_id
+        item["uploadedBy"] = document.get("uploadedBy")
+        out.append(item)
+    return out
 
 
 @section("transactions", "Client", "Consultant")
@@ -179,9 +215,19 @@ def own_settings(context: Export) -> dict[str, Any] | None:
 
 @section("adminSettings", "Admin", "Employee")
 def own_admin_settings(context: Export) -> dict[str, Any] | None:
-    """No admin settings store exists yet: the admin-settings feature replaces this section with the
-    caller's own `profile` section (platform-wide sections are not personal data)."""
-    return None
+    """The caller's own admin settings: its `profile` section (platform-wide sections are not personal
+    data), or None when it never saved one."""
+    row = context.conn.execute(
+        sa.select(platform_settings.c.document, platform_settings.c.created_at, platform_settings.c.updated_at).where(
+            platform_settings.c.key == "profile:" + context.account_id
+        )
+    ).first()
+    if row is None:
+        return None
+    profile = json.loads(row.document).get("profile")
+    if profile is None:
+        return None
+    return {"admin": context.account_id, "profile": profile, "createdAt": row.created_at, "updatedAt": row.updated_at}
 
 
 @section("notifications", "Client", "Consultant", "Admin", "Employee")
@@ -217,6 +263,20 @@ def live_bookings_of(engine: sa.Engine) -> Callable[[str, str], list[tuple[str, 
             ]
 
     return bookings_of
+
+
+def documents_of(engine: sa.Engine) -> Callable[[str], list[str]]:
+    def of(account_id: str) -> list[str]:
+        with engine.connect() as conn:
+            return list(
+                conn.execute(
+                    sa.select(documents.c.id)
+                    .where(sa.or_(documents.c.client_id == account_id, documents.c.consultant_id == account_id))
+                    .order_by(documents.c.seq)
+                ).scalars()
+            )
+
+    return of
 
 
 def other_active_admins(engine: sa.Engine) -> Callable[[str], list[str]]:

@@ -73,6 +73,19 @@ class LocalFileStore:
             return False
         return True
 
+    def keys(self, prefix: str) -> list[str]:
+        """Every stored key starting with `prefix` (a folder prefix such as `users/<id>/`)."""
+        folder, _, start = prefix.rpartition("/")
+        base = self.root.joinpath(*folder.split("/")) if folder else self.root
+        if not base.is_dir() or (folder and self.root not in base.resolve().parents):
+            return []
+        found = []
+        for path in base.rglob("*"):
+            key = path.relative_to(self.root).as_posix()
+            if path.is_file() and key.startswith(prefix) and not key.startswith(".partial"):
+                found.append(key)
+        return sorted(found)
+
 
 def _read(handle: BinaryIO) -> Iterator[bytes]:
     with handle:
@@ -130,6 +143,10 @@ class S3FileStore:
             return False
         self.client.delete_object(Bucket=self.bucket, Key=key)
         return True
+
+    def keys(self, prefix: str) -> list[str]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
 
 
 def _stream(body: Any) -> Iterator[bytes]:

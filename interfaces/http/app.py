@@ -39,6 +39,7 @@ from interfaces.http.routers import (
     notifications,
     payments,
     privacy,
+    profile_images,
     storage,
     transactions,
     uploads,
@@ -58,6 +59,7 @@ ROUTERS = (
     appointments.router,
     auth.router,
     catalogue.router,
+    profile_images.router,  # before /consultants, /clients: its multipart-only routes share their paths
     privacy.router,  # before /consultants and /users: `/consultants/me`, `/users/profile` beat their `/{id}`
     consultants.router,
     clients.router,
@@ -122,7 +124,12 @@ def create_api(app_container: Container) -> FastAPI:
         auth_max=settings.auth_rate_limit_max,
         window=settings.rate_limit_window_seconds,
     )
-    api.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, streamed=uploads.STREAMED_LIMITS)
+    api.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        streamed=uploads.STREAMED_LIMITS,
+        multipart=profile_images.MULTIPART_LIMITS,
+    )
     api.add_middleware(RejectUnstorableQuery, joined_message_prefixes=(f"{API_PREFIX}/appointments",))
     # added last = outermost: 413 and 429 answers carry CORS headers too, so browsers can read them
     api.add_middleware(

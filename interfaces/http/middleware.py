@@ -4,6 +4,7 @@ realtime pushes sent after the response."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from infrastructure.projections import ProjectionRunner, deferred_pushes
@@ -34,19 +35,39 @@ class BodyLimit:
 
     `streamed` names routes (path -> their own limit) whose handlers read the body as a stream and
     count it themselves (uploads): their body is passed through unbuffered, and only a declared
-    length over their limit is refused here (413 `File too large`)."""
+    length over their limit is refused here (413 `File too large`). `multipart` does the same for
+    routes that also take JSON (method, path pattern, limit): only their multipart/form-data bodies
+    are streamed, a JSON body keeps the global limit."""
 
-    def __init__(self, app: Any, max_bytes: int, streamed: dict[str, int] | None = None):
+    def __init__(
+        self,
+        app: Any,
+        max_bytes: int,
+        streamed: dict[str, int] | None = None,
+        multipart: list[tuple[str, re.Pattern[str], int]] | None = None,
+    ):
         self.app = app
         self.max_bytes = max_bytes
         self.streamed = streamed or {}
+        self.multipart = multipart or []
+
+    def _multipart_limit(self, scope: Any, headers: dict[bytes, bytes]) -> int | None:
+        if not headers.get(b"content-type", b"").lower().startswith(b"multipart/form-data"):
+            return None
+        for method, pattern, limit in self.multipart:
+            if scope.get("method") == method and pattern.fullmatch(scope.get("path", "")):
+                return limit
+        return None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
         streamed_limit = self.streamed.get(scope.get("path", ""))
+        if streamed_limit is None and self.multipart:
+            streamed_limit = self._multipart_limit(scope, headers)
         if streamed_limit is not None:
             if declared is not None and declared.isdigit() and int(declared) > streamed_limit:
                 await _send_json(send, 413, {"success": False, "message": "File too large"}, [])

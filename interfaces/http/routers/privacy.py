@@ -56,6 +56,8 @@ class DeleteBody(Body):
 
 def _export(app: Container, who: Principal) -> JSONResponse:
     document = export(app.engine, who.id, who.kind, who.role)
+    for item in document.get("documents") or []:  # a download link of the person's own copy (1 hour)
+        item["fileUrl"] = app.signer.signed(item["fileKey"], item.get("originalFileName") or item.get("fileName") or "")
     filename = f"my-data-export-{int(time.time() * 1000)}.json"
     return JSONResponse(document, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 

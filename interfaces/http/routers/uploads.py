@@ -64,10 +64,10 @@ class _TooLarge(Exception):
     pass
 
 
-async def _form(request: Request, max_files: int, no_file: str, malformed: str) -> FormData:
+async def _form(request: Request, max_files: int, no_file: str, malformed: str, limit: int | None = None) -> FormData:
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise ApiError(400, no_file)
-    limit = STREAMED_LIMITS[request.url.path]
+    limit = limit if limit is not None else STREAMED_LIMITS[request.url.path]
 
     async def limited() -> AsyncIterator[bytes]:
         seen = 0
