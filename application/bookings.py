@@ -21,6 +21,7 @@ from domain.accounts import CLIENT, CONSULTANT, Account
 from domain.appointments import (
     CANCELLED,
     COMPLETED,
+    EXPIRED,
     HOLD,
     HOLD_LIFETIME,
     MAX_BUFFER,
@@ -306,14 +307,14 @@ class Bookings:
                 raise Invalid("Booking hold expired or invalid") from None
             if hold.client_id != caller.id:
                 raise Forbidden("Clients can only create appointments for themselves")
-            if hold.status == "Expired" and payment is None:  # the scheduler released its slot, as the TTL
+            if hold.status == EXPIRED and payment is None:  # the scheduler released its slot, as the TTL
                 raise Invalid("Booking hold expired or invalid")
             if (hold.consultant_id, hold.start, hold.end) != (consultant_id, start, end):
                 raise Invalid("Booking does not match the hold")
             if hold.status == UPCOMING:
                 return (hold_id, True), []
-            if hold.status not in (HOLD, "Expired"):
-                raise Invalid("Invalid booking status")
+            if hold.status != EXPIRED:  # an expired hold is settled as a lost slot below
+                hold.ensure_may("confirm")
             consultant = self._account(consultant_id, CONSULTANT, "Consultant not found")
             client = self._account(client_id, CLIENT, "Client not found")
             paid = money(hold.fields.get("fee")) > 0
@@ -322,7 +323,7 @@ class Bookings:
             days = self._days(consultant_id, start, end)
             if not hold.hold_is_live(now):
                 try:
-                    if hold.status == "Expired":
+                    if hold.status == EXPIRED:
                         raise Conflict("")
                     refuse_overlap(days, start, end, now, "", excluding=hold_id)
                 except Conflict:
@@ -475,8 +476,7 @@ class Bookings:
                     raise Forbidden("Not authorized to update this appointment")
                 if set(fields) - {"notes", "reason"}:
                     raise Forbidden("Not authorized to update this appointment")
-            if appointment.status == HOLD:
-                raise Invalid("A hold cannot be changed; confirm it or let it expire")
+            appointment.ensure_may("change")
             changed: list[Any] = [appointment]
             before = appointment.status
             consultant = self._account(appointment.consultant_id, CONSULTANT, "Consultant not found")
@@ -489,8 +489,7 @@ class Bookings:
                 ensure_interval(new_start, new_end)
                 if new_start < now:
                     raise Invalid("Cannot reschedule an appointment into the past")
-                if appointment.status == CANCELLED and status != UPCOMING:
-                    raise Invalid("Cannot reschedule a cancelled appointment")
+                appointment.ensure_may_reschedule(reviving=status == UPCOMING)
                 new_days = self._check_slot(
                     consultant,
                     appointment.client_id,
@@ -505,7 +504,7 @@ class Bookings:
                 for day in new_days:
                     day.reserve(appointment_id, new_start, new_end, appointment.client_id, False, None)
                     changed.append(day)
-                appointment.reschedule(new_start, new_end, caller.role)
+                appointment.reschedule(new_start, new_end, caller.role, reviving=status == UPCOMING)
                 changed += self._rescheduled_notices(appointment, consultant, client)
             if status == CANCELLED and appointment.status != CANCELLED:
                 appointment.cancel(caller.role)
@@ -551,7 +550,7 @@ class Bookings:
     def expire_hold(self, appointment_id: str) -> None:
         def command() -> tuple[None, list[Any]]:
             appointment = self.appointment(appointment_id)
-            if appointment.status != HOLD or appointment.hold_is_live(self.clock()):
+            if not appointment.may("expire") or appointment.hold_is_live(self.clock()):
                 return None, []
             appointment.expire()
             changed: list[Any] = [appointment]
@@ -567,7 +566,7 @@ class Bookings:
     def complete(self, appointment_id: str) -> None:
         def command() -> tuple[None, list[Any]]:
             appointment = self.appointment(appointment_id)
-            if appointment.status != UPCOMING or appointment.end > self.clock():
+            if not appointment.may("complete") or appointment.end > self.clock():
                 return None, []
             appointment.complete()
             return None, [

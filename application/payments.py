@@ -31,7 +31,7 @@ from application.marketplace import Marketplace
 from application.ports import PaymentGateway
 from application.refunds import Refunds, RetryPolicy
 from domain.accounts import Account, UniqueKey
-from domain.appointments import CANCELLED, COMPLETED, HOLD, UPCOMING, Appointment
+from domain.appointments import CANCELLED, COMPLETED, EXPIRED, HOLD, UPCOMING, Appointment
 from domain.errors import Forbidden, Invalid, NotFound
 from domain.ids import aggregate_id, derived_object_id, is_object_id, key_id, new_object_id
 from domain.ledger import (
@@ -188,25 +188,37 @@ class Payments:
         )
         if hold_id:
             metadata["holdId"] = hold_id
-        transaction_id = new_object_id()
-        transaction = Transaction(
-            transaction_id=transaction_id,
-            kind=PAYMENT,
-            status=PENDING,
-            amount=price,
-            platform_fee=fee,
-            net_amount=net,
-            currency=self.currency,
-            user_id=target.client_id,
-            consultant_id=target.consultant_id,
-            appointment_id=None if hold_id else appointment_id,
-            payment_method=method,
-            reference=order.order_id,
-            metadata=metadata,
-            snapshots={},
-        )
-        key = UniqueKey(key="order:" + order.order_id, owner=transaction_id)
-        self.market.run(lambda: (None, [transaction, key]))
+
+        def record() -> tuple[str, list[Aggregate | None]]:
+            """Built afresh in each attempt: a retry after a version conflict decides from a fresh load."""
+            claimed = self.market.find(key_id("unique:order:" + order.order_id))
+            if isinstance(claimed, UniqueKey) and claimed.owner:  # this order is recorded already: once
+                return str(claimed.owner), []
+            if hold_id:
+                held = self._appointment(hold_id)
+                if held is None or not held.hold_is_live(self.clock()):
+                    raise Invalid("Booking hold expired or invalid")
+            transaction_id = new_object_id()
+            transaction = Transaction(
+                transaction_id=transaction_id,
+                kind=PAYMENT,
+                status=PENDING,
+                amount=price,
+                platform_fee=fee,
+                net_amount=net,
+                currency=self.currency,
+                user_id=target.client_id,
+                consultant_id=target.consultant_id,
+                appointment_id=None if hold_id else appointment_id,
+                payment_method=method,
+                reference=order.order_id,
+                metadata=metadata,
+                snapshots={},
+            )
+            key = UniqueKey(key="order:" + order.order_id, owner=transaction_id)
+            return transaction_id, [transaction, key]
+
+        transaction_id = self.market.run(record)
         if method == "PayPal":
             return {
                 "orderId": order.order_id,
@@ -267,7 +279,7 @@ class Payments:
 
         def command() -> tuple[Transaction, list[Aggregate | None]]:
             tx = self.transaction(found.transaction_id)
-            if tx.status != PENDING:
+            if not tx.may("succeed"):  # verified before (or refunded): the first answer stands
                 return tx, []
             target_id = appointment_id or tx.metadata.get("holdId") or tx.appointment_id
             appointment = self._appointment(target_id)
@@ -382,10 +394,9 @@ class Payments:
         Returns the appointment's `payment` document and the aggregates to save (none when the
         payment was already recorded, by `/payments/verify` or an earlier confirmation)."""
         tx = self._matching(hold, proof)
-        if tx.status == REFUNDED:
-            raise Invalid("This payment has been refunded")
         if tx.status == SUCCESS:
             return self._payment_doc(tx), []
+        tx.ensure_may("succeed")  # a refunded payment is refused
         doc, _, changed = self._succeed(tx, proof, hold.appointment_id, client, consultant, completed=False)
         return doc, changed
 
@@ -498,24 +509,19 @@ class Payments:
         if COMPLETED in (before, after):
             earnings.set_completed(appointment.appointment_id, after == COMPLETED)
             changed.append(earnings)
-        refund_due = (
-            tx.status == SUCCESS
-            and tx.kind == PAYMENT
-            and (
-                (before == HOLD and after == "Expired")
-                or (
-                    before == UPCOMING
-                    and after == CANCELLED
-                    and (
-                        by_role in ("Consultant", "Admin")
-                        or appointment.start - now
-                        >= timedelta(hours=self._cancellation_window(appointment.consultant_id))
-                    )
+        refund_due = tx.may("refund") and (
+            (before == HOLD and after == EXPIRED)
+            or (
+                before == UPCOMING
+                and after == CANCELLED
+                and (
+                    by_role in ("Consultant", "Admin")
+                    or appointment.start - now >= timedelta(hours=self._cancellation_window(appointment.consultant_id))
                 )
             )
         )
         if refund_due:
-            reason = "Hold expired after payment" if after == "Expired" else f"Cancelled by {by_role}"
+            reason = "Hold expired after payment" if after == EXPIRED else f"Cancelled by {by_role}"
             changed += self._refund(tx, earnings, reason)
             appointment.update({"payment": {**(appointment.fields.get("payment") or {}), "status": REFUNDED}})
         return _distinct(changed)

@@ -140,7 +140,7 @@ class Privacy:
 
         def command() -> tuple[None, list[Any]]:
             hold = bookings.appointment(hold_id)
-            if hold.status != HOLD:
+            if not hold.may("expire"):
                 return None, []
             hold.expire()
             changed: list[Any] = [hold, *bookings._release(hold)]
