@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, BinaryIO, Protocol
 
+from domain.accounts import Account as DomainAccount
+from domain.appointments import Appointment
 from domain.errors import DomainError
 
 
@@ -124,3 +127,30 @@ class FileStore(Protocol):
     def open(self, key: str) -> tuple[int, Iterator[bytes]] | None: ...  # (size, chunks)
     def delete(self, key: str) -> bool: ...
     def keys(self, prefix: str) -> list[str]: ...  # every stored key starting with `prefix`
+
+
+class BookingMoney(Protocol):
+    """What the booking use cases need of the money side: each method returns the aggregates to save
+    in the booking's own atomic write (payments, refunds, earnings), or carries out a refund that
+    write decided. Implemented by `application.payments.Payments`; `NoLedger` when none is wired."""
+
+    takes_payments: bool
+
+    def settle_for_hold(
+        self, hold: Appointment, proof: Any, client: DomainAccount, consultant: DomainAccount
+    ) -> tuple[dict[str, Any], list[Any]]: ...
+    def settle_lost_hold(
+        self, hold: Appointment, proof: Any, client: DomainAccount, consultant: DomainAccount
+    ) -> list[Any]: ...
+    def offline_payment(
+        self,
+        appointment_id: str,
+        consultant: DomainAccount,
+        client: DomainAccount,
+        payment: dict[str, Any] | None,
+        completed: bool,
+        by_role: str = ...,
+    ) -> tuple[dict[str, Any], list[Any]]: ...
+    def after_status_change(self, appointment: Appointment, before: str, by_role: str, now: datetime) -> list[Any]: ...
+    def complete_refunds_of(self, appointment_id: str) -> None: ...
+    def complete_refund_of_proof(self, proof: Any) -> None: ...

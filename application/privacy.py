@@ -18,7 +18,7 @@ Payments, refunds, payouts and their amounts are never touched: analytics totals
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from eventsourcing.domain import Aggregate
 
@@ -147,18 +147,4 @@ class Privacy:
     def _release_hold(self, hold_id: str) -> None:
         """A live hold of the erased person is released at once (as its expiry would: a paid one is
         refunded in full)."""
-        bookings = self.bookings
-
-        def command() -> tuple[None, list[Any]]:
-            hold = bookings.appointment(hold_id)
-            if hold.status != HOLD:
-                return None, []
-            hold.expire()
-            changed: list[Any] = [hold, *bookings._release(hold)]
-            if bookings.money:
-                changed += bookings.money.after_status_change(hold, HOLD, "System", bookings.clock())
-            return None, changed
-
-        self.market.run(command)
-        if bookings.money:
-            bookings.money.complete_refunds_of(hold_id)
+        self.bookings.expire_hold(hold_id, even_if_live=True)

@@ -112,7 +112,7 @@ class Refunds:
     def _succeeded(self, uuid: Any, reference: str) -> str:
         def command() -> tuple[str, list[Aggregate | None]]:
             current = self.market.find(uuid)
-            if not isinstance(current, Transaction) or current.status != PENDING:
+            if not isinstance(current, Transaction) or not current.may("succeed"):
                 return (current.status if isinstance(current, Transaction) else FAILED), []
             current.succeed(reference, {"refundedAt": _iso(self.clock())}, None)
             return SUCCESS, [current]
@@ -122,7 +122,7 @@ class Refunds:
     def _failed(self, uuid: Any, attempt: int, reason: str) -> str:
         def command() -> tuple[str, list[Aggregate | None]]:
             current = self.market.find(uuid)
-            if not isinstance(current, Transaction) or current.status != PENDING:
+            if not isinstance(current, Transaction) or not current.may("attempt"):
                 return (current.status if isinstance(current, Transaction) else FAILED), []
             if current.refund_attempts != attempt:  # a later attempt (after the lease) owns it now
                 return PENDING, []

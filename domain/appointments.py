@@ -19,8 +19,43 @@ from eventsourcing.domain import Aggregate, event
 from domain.availability import Booking
 from domain.errors import Conflict, Invalid
 from domain.ids import aggregate_id, day_id, link_id
+from domain.transitions import TransitionRefused, Transitions
 
 HOLD, UPCOMING, COMPLETED, CANCELLED = "Hold", "Upcoming", "Completed", "Cancelled"
+EXPIRED = "Expired"
+HOLD_FIXED = "A hold cannot be changed; confirm it or let it expire"
+EXPIRED_FIXED = "An expired hold cannot be changed"
+CANCELLED_FIXED = "Cannot reschedule a cancelled appointment"
+NOT_CONFIRMABLE = "Invalid booking status"
+# The appointment's state machine: command -> {status it is accepted in: status it leads to}.
+# `change` is any PATCH (notes, times, status); `reopen` / `mark_completed` are a party's or an
+# admin's status edit (event StatusChanged); `complete` is the scheduler's completion once it ended;
+# `revive` moves a cancelled appointment that the same change reopens. Expired is final.
+APPOINTMENT_MACHINE = Transitions(
+    table={
+        "refresh_hold": {HOLD: HOLD},
+        "confirm": {HOLD: UPCOMING},
+        "expire": {HOLD: EXPIRED},
+        "change": {UPCOMING: UPCOMING, COMPLETED: COMPLETED, CANCELLED: CANCELLED},
+        "reschedule": {UPCOMING: UPCOMING, COMPLETED: COMPLETED},
+        "revive": {CANCELLED: CANCELLED},  # moved while revived: `reopen` follows in the same change
+        "cancel": {UPCOMING: CANCELLED, COMPLETED: CANCELLED},
+        "complete": {UPCOMING: COMPLETED},
+        "reopen": {COMPLETED: UPCOMING, CANCELLED: UPCOMING},
+        "mark_completed": {UPCOMING: COMPLETED, CANCELLED: COMPLETED},
+    },
+    refusals={
+        **{(c, HOLD): HOLD_FIXED for c in ("change", "reschedule", "revive", "cancel", "reopen", "mark_completed")},
+        **{(c, EXPIRED): EXPIRED_FIXED for c in ("change", "reschedule", "revive", "cancel", "reopen")},
+        ("reschedule", CANCELLED): CANCELLED_FIXED,
+        ("confirm", "*"): NOT_CONFIRMABLE,
+        ("refresh_hold", "*"): "Only a hold can be refreshed",
+        ("expire", "*"): "Only a hold expires",
+        ("complete", "*"): "An appointment can be marked Completed only after it ends",
+        ("mark_completed", EXPIRED): EXPIRED_FIXED,
+    },
+)
+STATUS_COMMANDS = {UPCOMING: "reopen", COMPLETED: "mark_completed"}
 HOLD_LIFETIME = timedelta(minutes=5)
 TAKEN_BY_HOLD = "Slot is already booked or held by another user"
 TAKEN_BY_DIRECT = "Time slot not available for this consultant"
@@ -207,36 +242,83 @@ class Appointment(Aggregate):
     def hold_is_live(self, now: datetime) -> bool:
         return self.status == HOLD and self.expires_at is not None and self.expires_at > now
 
-    @event("HoldRefreshed")
+    # -- commands: each asks the state machine first, then records its event -------------------
+
+    def may(self, command: str) -> bool:
+        return APPOINTMENT_MACHINE.allows(command, self.status)
+
+    def ensure_may(self, command: str) -> None:
+        """Refuse `command` in the current status (`TransitionRefused`), changing nothing."""
+        APPOINTMENT_MACHINE.target(command, self.status)
+
     def refresh_hold(self, expires_at: datetime) -> None:
+        self.ensure_may("refresh_hold")
+        self._refresh_hold(expires_at)
+
+    def confirm(self, changes: dict[str, Any]) -> None:
+        self.ensure_may("confirm")
+        self._confirm(changes)
+
+    def expire(self) -> None:
+        self.ensure_may("expire")
+        self._expire()
+
+    def ensure_may_reschedule(self, reviving: bool = False) -> None:
+        """A cancelled appointment moves only while it is revived to Upcoming in the same change."""
+        self.ensure_may("revive" if reviving and self.status == CANCELLED else "reschedule")
+
+    def reschedule(self, start: datetime, end: datetime, by_role: str, *, reviving: bool = False) -> None:
+        self.ensure_may_reschedule(reviving)
+        self._reschedule(start, end, by_role)
+
+    def cancel(self, by_role: str) -> None:
+        self.ensure_may("cancel")
+        self._cancel(by_role)
+
+    def complete(self) -> None:
+        self.ensure_may("complete")
+        self._complete()
+
+    def change_status(self, status: str, by_role: str) -> None:
+        """A party's or an admin's status edit to Upcoming or Completed (cancelling is `cancel`)."""
+        command = STATUS_COMMANDS.get(status)
+        if command is None:
+            raise TransitionRefused(f"Cannot set status {status}", "change_status", self.status)
+        self.ensure_may(command)
+        self._change_status(status, by_role)
+
+    # -- events (names and fields are history: never renamed) ------------------------------------
+
+    @event("HoldRefreshed")
+    def _refresh_hold(self, expires_at: datetime) -> None:
         self.expires_at = expires_at
 
     @event("Confirmed")
-    def confirm(self, changes: dict[str, Any]) -> None:
+    def _confirm(self, changes: dict[str, Any]) -> None:
         self.status = UPCOMING
         self.expires_at = None
         self.fields = {**self.fields, **changes}
 
     @event("HoldExpired")
-    def expire(self) -> None:
-        self.status = "Expired"
+    def _expire(self) -> None:
+        self.status = EXPIRED
 
     @event("Rescheduled")
-    def reschedule(self, start: datetime, end: datetime, by_role: str) -> None:
+    def _reschedule(self, start: datetime, end: datetime, by_role: str) -> None:
         self.start = start
         self.end = end
         self.reminder_sent = False
 
     @event("Cancelled")
-    def cancel(self, by_role: str) -> None:
+    def _cancel(self, by_role: str) -> None:
         self.status = CANCELLED
 
     @event("Completed")
-    def complete(self) -> None:
+    def _complete(self) -> None:
         self.status = COMPLETED
 
     @event("StatusChanged")
-    def change_status(self, status: str, by_role: str) -> None:
+    def _change_status(self, status: str, by_role: str) -> None:
         self.status = status
 
     @event("Updated")
@@ -279,5 +361,5 @@ def ensure_creatable(status: str) -> None:
 
 def ensure_completable(appointment: Appointment, now: datetime) -> None:
     """A consultant marks its own Upcoming appointment Completed only once it has ended."""
-    if appointment.status != UPCOMING or appointment.end > now:
+    if not appointment.may("complete") or appointment.end > now:
         raise Invalid(NOT_ENDED, [{"field": "status", "message": NOT_ENDED}])

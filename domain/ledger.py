@@ -33,11 +33,31 @@ from eventsourcing.domain import Aggregate, event
 from domain.errors import Invalid
 from domain.ids import aggregate_id, earnings_id
 from domain.money import CENT, exact, major_units, minor_units, round_money, split_fee  # noqa: F401 (re-exported)
+from domain.transitions import TransitionRefused, Transitions
 
 PAYMENT, REFUND, PAYOUT, ADJUSTMENT = "Payment", "Refund", "Payout", "Adjustment"
 PENDING, SUCCESS, FAILED, REFUNDED = "Pending", "Success", "Failed", "Refunded"
 KINDS = (PAYMENT, REFUND, PAYOUT, ADJUSTMENT)
 STATUSES = (PENDING, SUCCESS, FAILED, REFUNDED)
+ALREADY_REFUNDED = "This payment has been refunded"
+# The transaction's state machine: command -> {status it is accepted in: status it leads to}.
+# `attempt` is a refund's gateway attempt (claimed, or failed and rescheduled): Pending only.
+TRANSACTION_MACHINE = Transitions(
+    table={
+        "succeed": {PENDING: SUCCESS},
+        "fail": {PENDING: FAILED},
+        "refund": {SUCCESS: REFUNDED},
+        "attempt": {PENDING: PENDING},
+    },
+    refusals={
+        ("succeed", REFUNDED): ALREADY_REFUNDED,
+        ("refund", REFUNDED): ALREADY_REFUNDED,
+        ("succeed", "*"): "Only a Pending transaction can succeed",
+        ("fail", "*"): "Only a Pending transaction can fail",
+        ("refund", "*"): "Only a successful payment can be refunded",
+        ("attempt", "*"): "Only a Pending refund can be attempted",
+    },
+)
 
 
 class Transaction(Aggregate):
@@ -81,8 +101,34 @@ class Transaction(Aggregate):
         self.invoice_filename: str | None = None
         self.refund_id: str | None = None
 
-    @event("Succeeded")
+    # -- commands: each asks the state machine first, then records its event ---------------------
+
+    def may(self, command: str) -> bool:
+        return TRANSACTION_MACHINE.allows(command, self.status) and self.kind in _KINDS_OF.get(command, KINDS)
+
+    def ensure_may(self, command: str) -> None:
+        """Refuse `command` in the current status or for this kind (`TransitionRefused`), changing nothing."""
+        TRANSACTION_MACHINE.target(command, self.status)
+        if self.kind not in _KINDS_OF.get(command, KINDS):
+            raise TransitionRefused(f"A {self.kind} transaction does not accept {command}", command, self.status)
+
     def succeed(self, reference: str, metadata: dict[str, Any], appointment_id: str | None) -> None:
+        self.ensure_may("succeed")
+        self._succeed(reference, metadata, appointment_id)
+
+    def fail(self, metadata: dict[str, Any]) -> None:
+        self.ensure_may("fail")
+        self._fail(metadata)
+
+    def mark_refunded(self, refund_id: str) -> None:
+        """A Success payment is refunded by the `Refund` transaction `refund_id`."""
+        self.ensure_may("refund")
+        self._mark_refunded(refund_id)
+
+    refund = mark_refunded
+
+    @event("Succeeded")
+    def _succeed(self, reference: str, metadata: dict[str, Any], appointment_id: str | None) -> None:
         self.status = SUCCESS
         self.reference = reference
         self.metadata = {**self.metadata, **metadata}
@@ -90,12 +136,12 @@ class Transaction(Aggregate):
             self.appointment_id = appointment_id
 
     @event("Failed")
-    def fail(self, metadata: dict[str, Any]) -> None:
+    def _fail(self, metadata: dict[str, Any]) -> None:
         self.status = FAILED
         self.metadata = {**self.metadata, **metadata}
 
     @event("Refunded")
-    def mark_refunded(self, refund_id: str) -> None:
+    def _mark_refunded(self, refund_id: str) -> None:
         self.status = REFUNDED
         self.refund_id = refund_id
 
@@ -117,25 +163,36 @@ class Transaction(Aggregate):
     def may_attempt(self, now: datetime, lease_seconds: float) -> bool:
         """A Pending refund may be tried now: it is due, and no attempt is running (an attempt
         whose outcome was not recorded within the lease, e.g. its worker died, counts as over)."""
-        if self.kind != REFUND or self.status != PENDING:
+        if not self.may("attempt"):
             return False
         claimed: datetime | None = getattr(self, "_claimed_at", None)
         if claimed is not None and (now - claimed).total_seconds() < lease_seconds:
             return False
         return self.next_attempt_at is None or self.next_attempt_at <= now
 
-    @event("RefundAttemptClaimed")
     def claim_attempt(self, attempt: int, claimed_at: datetime) -> None:
+        self.ensure_may("attempt")
+        self._claim_attempt(attempt, claimed_at)
+
+    def attempt_failed(self, attempt: int, error: str, next_attempt_at: datetime | None) -> None:
+        self.ensure_may("attempt")
+        self._attempt_failed(attempt, error, next_attempt_at)
+
+    @event("RefundAttemptClaimed")
+    def _claim_attempt(self, attempt: int, claimed_at: datetime) -> None:
         """Recorded before the gateway is called: of two workers trying the same refund, the event
         store lets one record this (same version), and only that one calls the gateway."""
         self._attempts = attempt
         self._claimed_at: datetime | None = claimed_at
 
     @event("RefundAttemptFailed")
-    def attempt_failed(self, attempt: int, error: str, next_attempt_at: datetime | None) -> None:
+    def _attempt_failed(self, attempt: int, error: str, next_attempt_at: datetime | None) -> None:
         self._claimed_at = None
         self._next_attempt_at = next_attempt_at
         self.metadata = {**self.metadata, "lastRefundError": error}
+
+
+_KINDS_OF = {"refund": (PAYMENT,), "attempt": (REFUND,)}
 
 
 class Earnings(Aggregate):

@@ -1,0 +1,136 @@
+"""Create a gateway order for a booking's fee (never the amount the client sent) and record its
+Pending Payment transaction, with platform fee and net from the consultant's commission now."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from application.money.context import MoneyContext, Who
+from domain.accounts import UniqueKey
+from domain.appointments import COMPLETED, UPCOMING
+from domain.errors import Forbidden, Invalid, NotFound
+from domain.ids import key_id, new_object_id
+from domain.ledger import (
+    PAYMENT,
+    PENDING,
+    SUCCESS,
+    Transaction,
+    exact,
+    major_units,
+    minor_units,
+    split_fee,
+)
+
+
+class CreateOrder:
+    def __init__(self, ctx: MoneyContext):
+        self.ctx = ctx
+
+    def create_order(
+        self,
+        who: Who,
+        amount: Decimal | None,
+        hold_id: str | None,
+        appointment_id: str | None,
+        consultant_id: str | None,
+        currency: str | None,
+        method: str | None,
+    ) -> dict[str, Any]:
+        """A gateway order for the booking's fee (never the amount the client sent) and its Pending
+        Payment transaction, with platform fee and net from the consultant's commission now."""
+        if amount is None or amount <= 0:
+            raise Invalid("Invalid amount")
+        if not hold_id and not appointment_id:
+            raise Invalid("Appointment ID or Hold ID is required")
+        if currency and currency.upper() != self.ctx.currency:
+            raise Invalid(f"Unsupported currency: payments are accepted in {self.ctx.currency} only")
+        if who.role not in ("Client", "Consultant", "Admin"):
+            raise Forbidden("Forbidden: Access denied")
+        target = self.ctx.appointment(hold_id or appointment_id)
+        if target is None:
+            raise Invalid("Booking hold expired or invalid") if hold_id else NotFound("Appointment not found")
+        if (who.role == "Client" and target.client_id != who.id) or (
+            who.role == "Consultant" and target.consultant_id != who.id
+        ):
+            raise Forbidden("Forbidden: Access denied")
+        if hold_id and not target.hold_is_live(self.ctx.clock()):
+            raise Invalid("Booking hold expired or invalid")
+        if not hold_id and (
+            target.status not in (UPCOMING, COMPLETED) or (target.fields.get("payment") or {}).get("status") == SUCCESS
+        ):
+            raise Invalid("Appointment is already paid or not payable")
+        if consultant_id and consultant_id.lower() != target.consultant_id:
+            raise Invalid("Consultant does not match the booking")
+        price = exact(target.fields.get("fee"))
+        if price <= 0:
+            raise Invalid("This booking has no fee to pay")
+        consultant = self.ctx.account(target.consultant_id)
+        percent = (consultant.profile.get("commission") or {}).get("platformPercent") if consultant else 0
+        fee, net = split_fee(price, percent)
+        method = "PayPal" if method == "PayPal" else "Razorpay"
+        prefix, ref = ("HOLD", hold_id) if hold_id else ("APPT", appointment_id)
+        receipt = f"{prefix}_{(ref or '')[-12:]}_{str(int(self.ctx.clock().timestamp() * 1000))[-8:]}"[:40]
+        notes = {
+            "appointmentId": appointment_id or "",
+            "holdId": hold_id or "",
+            "consultantId": target.consultant_id,
+            "clientId": target.client_id,
+            "userId": who.id,
+        }
+        order = self.ctx.gateway.create_order(method, minor_units(price), self.ctx.currency, receipt, notes)
+        metadata: dict[str, Any] = (
+            {"razorpayOrderId": order.order_id, "razorpayReceipt": receipt}
+            if method == "Razorpay"
+            else {"paypalOrderId": order.order_id}
+        )
+        if hold_id:
+            metadata["holdId"] = hold_id
+
+        def record() -> tuple[str, list[Aggregate | None]]:
+            """Built afresh in each attempt: a retry after a version conflict decides from a fresh load."""
+            claimed = self.ctx.market.find(key_id("unique:order:" + order.order_id))
+            if isinstance(claimed, UniqueKey) and claimed.owner:  # this order is recorded already: once
+                return str(claimed.owner), []
+            if hold_id:
+                held = self.ctx.appointment(hold_id)
+                if held is None or not held.hold_is_live(self.ctx.clock()):
+                    raise Invalid("Booking hold expired or invalid")
+            transaction_id = new_object_id()
+            transaction = Transaction(
+                transaction_id=transaction_id,
+                kind=PAYMENT,
+                status=PENDING,
+                amount=price,
+                platform_fee=fee,
+                net_amount=net,
+                currency=self.ctx.currency,
+                user_id=target.client_id,
+                consultant_id=target.consultant_id,
+                appointment_id=None if hold_id else appointment_id,
+                payment_method=method,
+                reference=order.order_id,
+                metadata=metadata,
+                snapshots={},
+            )
+            key = UniqueKey(key="order:" + order.order_id, owner=transaction_id)
+            return transaction_id, [transaction, key]
+
+        transaction_id = self.ctx.market.run(record)
+        if method == "PayPal":
+            return {
+                "orderId": order.order_id,
+                "amount": major_units(price),
+                "currency": self.ctx.currency,
+                "paymentMethod": "PayPal",
+                "transactionId": transaction_id,
+            }
+        return {
+            "orderId": order.order_id,
+            "amount": order.amount_minor,
+            "currency": order.currency,
+            "key": self.ctx.gateway.key_id,
+            "transactionId": transaction_id,
+        }
