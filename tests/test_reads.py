@@ -14,11 +14,12 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 import sqlalchemy as sa
+from psycopg_pool import AsyncConnectionPool
 
 from application.bookings import Caller
 from infrastructure.bootstrap import Container, build
 from infrastructure.directory import status_plan
-from infrastructure.reads import APPLICATION_NAME, AsyncReads, LoopConnections
+from infrastructure.reads import APPLICATION_NAME, AsyncReads
 from infrastructure.tables import consultant_settings, slot_bookings
 from tests.conftest import bearer, create_admin, make_settings, ok, postgres_database, refused, signup
 from tests.conftest import signed_up as account
@@ -172,43 +173,48 @@ def test_connections_are_lent_one_plan_at_a_time_and_replaced_when_broken() -> N
         async def main() -> None:
             reads = AsyncReads(url, 2)
             reads.open()
-            connections = reads._connections
-            assert isinstance(connections, LoopConnections)
+            pool = reads.pool
+            assert isinstance(pool, AsyncConnectionPool)
+
+            def stats(name: str) -> int:
+                return pool.get_stats().get(name, 0)
+
             started = asyncio.get_running_loop().time()
             assert await asyncio.gather(*(reads.run(Sleep(0.2).plan()) for _ in range(4))) == [1] * 4
             assert asyncio.get_running_loop().time() - started >= 0.4  # two at a time
-            assert connections._count == 2 and len(connections._idle) == 2
+            assert stats("pool_size") == 2 and stats("pool_available") == 2
             with psycopg.connect(url, autocommit=True) as admin:
                 names = admin.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (APPLICATION_NAME,)
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND datname = current_database()",
+                    (APPLICATION_NAME,),
                 ).fetchone()
                 assert names == (2,)
                 admin.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s AND datname = current_database()",
                     (APPLICATION_NAME,),
                 )
             await asyncio.sleep(0.1)
             for _ in range(2):  # each lent connection turns out broken once, and is dropped
                 with pytest.raises(psycopg.OperationalError):
                     await reads.run(Sleep(0).plan())
-            assert connections._count == 0
             assert await asyncio.gather(*(reads.run(Sleep(0).plan()) for _ in range(5))) == [1] * 5
-            assert connections._count == 2
+            await pool.wait(timeout=5)  # the pool replaced them
+            assert stats("pool_size") == 2 and stats("connections_lost") + stats("returns_bad") >= 2
             # a plan cancelled mid-statement gives its place back (psycopg cancels the statement and the
-            # connection comes back idle, or it is closed); so does one cancelled while waiting
+            # connection comes back idle, or it is discarded and replaced); so does one cancelled while waiting
             busy = [asyncio.ensure_future(reads.run(Sleep(5).plan())) for _ in range(3)]
             await asyncio.sleep(0.2)
-            assert len(connections._waiters) == 1
+            assert stats("requests_waiting") == 1
             for task in busy:
                 task.cancel()
             await asyncio.gather(*busy, return_exceptions=True)
-            assert connections._count == len(connections._idle) <= 2
-            assert not any(not waiter.done() for waiter in connections._waiters)
             started = asyncio.get_running_loop().time()
             assert await asyncio.gather(*(reads.run(Sleep(0).plan()) for _ in range(3))) == [1] * 3
             assert asyncio.get_running_loop().time() - started < 2
+            await pool.wait(timeout=5)
+            assert stats("pool_size") == 2 and stats("requests_waiting") == 0
             await reads.close()
-            assert not reads.serves_this_loop()
+            assert not reads.serves_this_loop() and pool.closed
 
         asyncio.run(main())
 
@@ -228,7 +234,8 @@ def test_the_server_reads_on_its_event_loop_and_sees_each_status_change_at_once(
         assert api.get(path, headers=bearer(client["token"])).status_code == 200
         with psycopg.connect(url, autocommit=True) as pg:
             served = pg.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (APPLICATION_NAME,)
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND datname = current_database()",
+                (APPLICATION_NAME,),
             ).fetchone()
         assert served is not None and served[0] >= 1  # the request was read on the event loop
         for status, message in (
