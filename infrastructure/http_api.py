@@ -6,8 +6,11 @@ One `httpx.Client` per adapter, made once: its connections are kept alive and re
 Retries (tenacity, exponential back-off, `ATTEMPTS` in all) only where repeating is safe:
 - a failure to connect (nothing reached the server) is retried for every call;
 - a call the caller marks `idempotent` (GETs, POSTs carrying an idempotency key, requests the API
-  itself refuses to apply twice) is also retried after a timeout or a broken connection mid-request,
-  and after a 429 or 5xx answer other than 501. The last answer or error is what the caller gets.
+  itself refuses to apply twice) is also retried after a timeout or a connection broken mid-request
+  (a kept-alive connection the server closed, say).
+An answer, whatever its status, is never repeated here: it goes back to the caller, whose own policy
+decides (refunds are retried durably, with back-off and the admins told, by `application.refunds`).
+The last error is what the caller gets.
 """
 
 from __future__ import annotations
@@ -16,11 +19,10 @@ import json
 from typing import Any
 
 import httpx
-from tenacity import Retrying, retry_if_exception, retry_if_result, stop_after_attempt, wait_exponential
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 ATTEMPTS = 3
-RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 def _no_connection(error: BaseException) -> bool:
@@ -59,14 +61,10 @@ class HttpApi:
         def send() -> httpx.Response:
             return self.client.request(method, path, content=content, headers=headers)
 
-        retried = retry_if_exception(_transport_failure if idempotent else _no_connection)
-        if idempotent:
-            retried = retried | retry_if_result(lambda reply: reply.status_code in RETRIED_STATUSES)
         retrying = Retrying(
-            retry=retried,
+            retry=retry_if_exception(_transport_failure if idempotent else _no_connection),
             stop=stop_after_attempt(self.attempts),
             wait=wait_exponential(multiplier=self.backoff, max=5),
-            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
             reraise=True,
         )
         reply: httpx.Response = retrying(send)

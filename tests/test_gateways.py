@@ -56,7 +56,7 @@ class FakeApis(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, so connection reuse shows in `port`
     seen: list[dict[str, Any]] = []
     captured: set[str] = set()
-    failures: dict[str, int] = {}  # path -> how many more times to answer 503
+    failures: dict[str, int] = {}  # path -> how many more times to hang up without an answer
     token_lifetime = 32400
     revoked: set[str] = set()  # bearer tokens answered 401
 
@@ -92,7 +92,7 @@ class FakeApis(BaseHTTPRequestHandler):
     def _failing(self) -> bool:
         if self.failures.get(self.path, 0) > 0:
             self.failures[self.path] -= 1
-            self._answer(503, {"error": {"description": "try again"}})
+            self.close_connection = True  # the connection breaks mid-request
             return True
         return False
 
@@ -116,6 +116,8 @@ class FakeApis(BaseHTTPRequestHandler):
                     "status": "created",
                 },
             )
+        if path == "/rzp/payments/pay_DOWN/refund":
+            return self._answer(502, {"error": {"description": "gateway unavailable"}})
         if path.startswith("/rzp/payments/") and path.endswith("/refund"):
             return self._answer(200, {"id": "rfnd_LOCAL000001", "amount": body["amount"]})
         if path == "/pp/v1/oauth2/token":
@@ -238,7 +240,7 @@ def test_paypal_token_is_fetched_once_until_it_expires_and_calls_share_one_conne
 def test_only_calls_safe_to_repeat_are_retried(apis):
     razorpay = RazorpayGateway("rzp_live_key", "live-secret", apis + "/rzp")
     FakeApis.failures["/rzp/orders"] = 1  # an order POST has no idempotency key: never repeated
-    with pytest.raises(RuntimeError, match="try again"):
+    with pytest.raises(httpx.RemoteProtocolError):
         razorpay.create_order("Razorpay", 100, "INR", "r", {})
     assert [e["path"] for e in FakeApis.seen] == ["/rzp/orders"]
     FakeApis.failures["/rzp/payments/pay_X/refund"] = 2  # the refund carries its key: repeated
@@ -247,7 +249,7 @@ def test_only_calls_safe_to_repeat_are_retried(apis):
     paypal = PayPalGateway("client", "secret", apis + "/pp")
     FakeApis.failures["/pp/v2/checkout/orders/ORDER1"] = 5  # a GET, repeated up to three attempts
     FakeApis.captured.add("ORDER1")
-    with pytest.raises(Invalid):
+    with pytest.raises(httpx.RemoteProtocolError):
         paypal.verify("PayPal", {"orderID": "ORDER1", "payerID": "P"})
     assert sum(1 for e in FakeApis.seen if e["path"] == "/pp/v2/checkout/orders/ORDER1") == 3
     razorpay.http.close()
@@ -264,3 +266,12 @@ def test_a_gateway_that_cannot_be_reached_fails_after_its_retries():
     gateway.http.backoff = 0.01
     with pytest.raises(httpx.ConnectError):
         gateway.create_order("Razorpay", 100, "INR", "r", {})
+
+
+def test_an_error_answer_is_not_repeated_but_returned(apis):
+    """A status is the API's answer: the caller's policy decides (refunds: `application.refunds`)."""
+    razorpay = RazorpayGateway("rzp_live_key", "live-secret", apis + "/rzp")
+    with pytest.raises(RuntimeError, match="gateway unavailable"):
+        razorpay.refund("Razorpay", "pay_DOWN", 100, "INR", "refund-0")  # idempotent, answered 502
+    assert [e["path"] for e in FakeApis.seen] == ["/rzp/payments/pay_DOWN/refund"]
+    razorpay.http.close()
