@@ -10,7 +10,10 @@
   auth); signatures are checked locally with the secret; refunds carry the refund's id as
   `X-Refund-Idempotency` (Razorpay's idempotent refund request), so retries never refund twice.
 - `PayPalGateway`: PayPal REST v2 (OAuth2 client credentials, create order, capture on
-  confirmation, refund of the capture with `PayPal-Request-Id` as idempotency key).
+  confirmation, refund of the capture with `PayPal-Request-Id` as idempotency key); the access
+  token is kept until shortly before its `expires_in`, and fetched anew once if the API answers 401.
+- Both HTTP adapters speak through `infrastructure.http_api.HttpApi`: one httpx client per
+  adapter (kept-alive connections reused), timeouts, and tenacity retries of the idempotent calls.
 - `Gateways` routes each call to the adapter of its method (Razorpay or PayPal)."""
 
 from __future__ import annotations
@@ -21,13 +24,15 @@ import hmac
 import json
 import secrets
 import string
-import urllib.error
-import urllib.request
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from domain.errors import Invalid
+from infrastructure.http_api import HttpApi
 
 ALPHABET = string.ascii_letters + string.digits
 
@@ -100,34 +105,21 @@ class SandboxGateway:
         return ("rfnd_" if method != "PayPal" else "REF") + self._mac("refund", receipt)[:14]
 
 
-def _request(
-    method: str, url: str, headers: dict[str, str], body: bytes | None = None, timeout: float = 20
-) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(url, data=body, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (configured https URL)
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        try:
-            payload = json.loads(error.read() or b"{}")
-        except ValueError:
-            payload = {}
-        return error.code, payload
-
-
 class RazorpayGateway:
     def __init__(self, key_id: str, secret: str, api_url: str = "https://api.razorpay.com/v1"):
         self.key_id = key_id
         self.secret = secret
         self.api_url = api_url.rstrip("/")
         token = base64.b64encode(f"{key_id}:{secret}".encode()).decode()
-        self._headers = {"Authorization": f"Basic {token}", "Content-Type": "application/json"}
+        self.http = HttpApi(self.api_url, {"Authorization": f"Basic {token}", "Content-Type": "application/json"})
 
     def _call(
         self, method: str, path: str, body: dict[str, Any], headers: dict[str, str] | None = None
     ) -> dict[str, Any]:
-        status, payload = _request(
-            method, self.api_url + path, {**self._headers, **(headers or {})}, json.dumps(body).encode()
+        # retried only with an idempotency key: a repeated order POST would create a second order
+        idempotent = headers is not None and "X-Refund-Idempotency" in headers
+        status, payload = self.http.request(
+            method, path, content=json.dumps(body).encode(), headers=headers, idempotent=idempotent
         )
         if status >= 300:
             message = (payload.get("error") or {}).get("description") or "Failed to create order"
@@ -153,32 +145,71 @@ class RazorpayGateway:
         return str(payload["id"])
 
 
+TOKEN_MARGIN = 60.0  # seconds before its expiry that a PayPal access token is no longer used
+
+
 class PayPalGateway:
-    def __init__(self, client_id: str, client_secret: str, api_url: str = "https://api-m.sandbox.paypal.com"):
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        api_url: str = "https://api-m.sandbox.paypal.com",
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.key_id = client_id
         self.client_id = client_id
         self.client_secret = client_secret
         self.api_url = api_url.rstrip("/")
+        self.http = HttpApi(self.api_url)
+        self.clock = clock
+        self._token_lock = threading.Lock()
+        self._cached: tuple[str, float] | None = None  # (access token, clock time it stops being used)
 
-    def _token(self) -> str:
+    def _fetch_token(self) -> tuple[str, float]:
         basic = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
-        status, payload = _request(
+        asked = self.clock()
+        status, payload = self.http.request(
             "POST",
-            self.api_url + "/v1/oauth2/token",
-            {"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"},
-            b"grant_type=client_credentials",
+            "/v1/oauth2/token",
+            content=b"grant_type=client_credentials",
+            headers={"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"},
+            idempotent=True,  # a client-credentials grant changes nothing: asking twice is safe
         )
         if status >= 300:
             raise RuntimeError("PayPal: authentication failed")
-        return str(payload["access_token"])
+        try:
+            lifetime = float(payload.get("expires_in") or 0)
+        except (TypeError, ValueError):
+            lifetime = 0.0
+        return str(payload["access_token"]), asked + lifetime - TOKEN_MARGIN
+
+    def _token(self, refused: str | None = None) -> str:
+        """The cached access token while it is valid, else a new one (one request at a time);
+        `refused`: a token the API just answered 401 to, not to be used again."""
+        with self._token_lock:
+            cached = self._cached
+            if cached is None or cached[0] == refused or self.clock() >= cached[1]:
+                cached = self._cached = self._fetch_token()
+            return cached[0]
 
     def _call(
         self, method: str, path: str, body: dict[str, Any] | None, request_id: str | None = None
     ) -> tuple[int, dict[str, Any]]:
-        headers = {"Authorization": f"Bearer {self._token()}", "Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json"}
         if request_id:
             headers["PayPal-Request-Id"] = request_id
-        return _request(method, self.api_url + path, headers, json.dumps(body).encode() if body is not None else None)
+        # GETs, POSTs with a PayPal-Request-Id, and captures (a second capture of an order is refused
+        # with ORDER_ALREADY_CAPTURED, which `verify` reads back) are safe to repeat
+        idempotent = method == "GET" or request_id is not None or path.endswith("/capture")
+        content = json.dumps(body).encode() if body is not None else None
+        token = self._token()
+        for _ in range(2):
+            headers["Authorization"] = f"Bearer {token}"
+            status, payload = self.http.request(method, path, content=content, headers=headers, idempotent=idempotent)
+            if status != 401:
+                break
+            token = self._token(refused=token)  # revoked or expired early: one new token, one more try
+        return status, payload
 
     def create_order(self, method: str, amount_minor: int, currency: str, receipt: str, notes: dict[str, Any]) -> Order:
         value = str((Decimal(amount_minor) / 100).quantize(Decimal("0.01")))

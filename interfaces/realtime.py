@@ -135,22 +135,17 @@ class WriterQueue:
             await self._finished.wait()
 
 
-class EngineIOServer(engineio.AsyncServer):
-    """engine.io's server with a `WriterQueue` per socket, through its public `create_queue` hook
-    (`BaseSocket.__init__` takes the socket's queue from it)."""
+def use_writer_queues(eio: engineio.AsyncServer) -> None:
+    """A `WriterQueue` per socket of `eio` through engine.io's public `create_queue` hook
+    (`BaseSocket.__init__` takes each socket's queue from its server's `create_queue()`); for
+    Socket.IO, `eio` is the engine.io server python-socketio makes (`AsyncServer.eio`). `tests/test_realtime_fanout.py` fails if the sockets stop
+    taking their queue from it or `poll` stops waiting on `queue.get()`; pyproject pins both
+    libraries' major versions."""
 
-    def create_queue(self, *args: Any, **kwargs: Any) -> WriterQueue:
+    def create_queue(*args: Any, **kwargs: Any) -> WriterQueue:
         return WriterQueue()
 
-
-class SocketServer(socketio.AsyncServer):
-    """python-socketio's server on `EngineIOServer`. `_engineio_server_class` is the method
-    python-socketio itself overrides to pick its engine.io server; the tests of
-    `tests/test_realtime_fanout.py` fail if that or `poll`'s use of `queue.get()` changes, and
-    pyproject pins both libraries' major versions."""
-
-    def _engineio_server_class(self) -> type[engineio.AsyncServer]:
-        return EngineIOServer
+    eio.create_queue = create_queue  # type: ignore[method-assign]
 
 
 def handshake_token(environ: dict[str, Any], auth: Any) -> str | None:
@@ -185,7 +180,10 @@ def create_socket_server(
 ) -> socketio.AsyncServer:
     """`origins`: the browser origins allowed to connect (CORS_ORIGINS), besides the server's own."""
     manager = RedisSequentialEmit(redis_url, channel=channel) if redis_url else SequentialEmit()
-    server = SocketServer(async_mode="asgi", cors_allowed_origins=origin_check(origins or []), client_manager=manager)
+    server = socketio.AsyncServer(
+        async_mode="asgi", cors_allowed_origins=origin_check(origins or []), client_manager=manager
+    )
+    use_writer_queues(server.eio)
 
     @server.event
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:

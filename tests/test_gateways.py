@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import pytest
 
 from domain.errors import Invalid
@@ -52,8 +53,12 @@ def test_sandbox_signs_and_verifies_like_razorpay():
 class FakeApis(BaseHTTPRequestHandler):
     """Answers like Razorpay's and PayPal's APIs, recording every request."""
 
+    protocol_version = "HTTP/1.1"  # keep-alive, so connection reuse shows in `port`
     seen: list[dict[str, Any]] = []
     captured: set[str] = set()
+    failures: dict[str, int] = {}  # path -> how many more times to hang up without an answer
+    token_lifetime = 32400
+    revoked: set[str] = set()  # bearer tokens answered 401
 
     def log_message(self, *args: Any) -> None:
         return None
@@ -74,6 +79,7 @@ class FakeApis(BaseHTTPRequestHandler):
             "path": self.path,
             "auth": self.headers.get("Authorization", ""),
             "request_id": self.headers.get("PayPal-Request-Id"),
+            "port": self.client_address[1],
             "raw": raw.decode(),
         }
         try:
@@ -83,9 +89,20 @@ class FakeApis(BaseHTTPRequestHandler):
         self.seen.append(entry)
         return entry
 
+    def _failing(self) -> bool:
+        if self.failures.get(self.path, 0) > 0:
+            self.failures[self.path] -= 1
+            self.close_connection = True  # the connection breaks mid-request
+            return True
+        return False
+
     def do_POST(self) -> None:  # noqa: N802
         entry = self._record()
         path, body = self.path, entry["json"] or {}
+        if self._failing():
+            return None
+        if entry["auth"] in self.revoked:
+            return self._answer(401, {"error": "invalid_token"})
         if path == "/rzp/orders":
             if body.get("amount", 0) <= 0:
                 return self._answer(400, {"error": {"description": "amount must be positive"}})
@@ -99,10 +116,13 @@ class FakeApis(BaseHTTPRequestHandler):
                     "status": "created",
                 },
             )
+        if path == "/rzp/payments/pay_DOWN/refund":
+            return self._answer(502, {"error": {"description": "gateway unavailable"}})
         if path.startswith("/rzp/payments/") and path.endswith("/refund"):
             return self._answer(200, {"id": "rfnd_LOCAL000001", "amount": body["amount"]})
         if path == "/pp/v1/oauth2/token":
-            return self._answer(200, {"access_token": "A21AA-token", "token_type": "Bearer"})
+            token = f"A21AA-token-{sum(1 for e in self.seen if e['path'] == path)}"
+            return self._answer(200, {"access_token": token, "token_type": "Bearer", "expires_in": self.token_lifetime})
         if path == "/pp/v2/checkout/orders":
             return self._answer(201, {"id": "5O190127TN364715T", "status": "CREATED"})
         if path.endswith("/capture"):
@@ -119,6 +139,8 @@ class FakeApis(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802
         self._record()
+        if self._failing():
+            return None
         if self.path.startswith("/pp/v2/checkout/orders/"):
             return self._answer(200, _captured(self.path.split("/")[-1]))
         return self._answer(404, {})
@@ -134,7 +156,8 @@ def _captured(order_id: str) -> dict[str, Any]:
 
 @pytest.fixture
 def apis() -> Iterator[str]:
-    FakeApis.seen, FakeApis.captured = [], set()
+    FakeApis.seen, FakeApis.captured, FakeApis.failures, FakeApis.token_lifetime = [], set(), {}, 32400
+    FakeApis.revoked = set()
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeApis)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -178,7 +201,7 @@ def test_paypal_adapter_creates_captures_once_and_refunds(apis):
     order = gateway.create_order("PayPal", 80050, "INR", "HOLD_x", {})
     assert order.order_id == "5O190127TN364715T"
     created = FakeApis.seen[-1]
-    assert created["auth"] == "Bearer A21AA-token" and created["request_id"] == "HOLD_x"
+    assert created["auth"] == "Bearer A21AA-token-1" and created["request_id"] == "HOLD_x"
     assert created["json"]["purchase_units"][0]["amount"] == {"currency_code": "INR", "value": "800.50"}
     token_request = FakeApis.seen[-2]
     assert token_request["auth"] == "Basic " + base64.b64encode(b"client:secret").decode()
@@ -189,3 +212,66 @@ def test_paypal_adapter_creates_captures_once_and_refunds(apis):
     assert gateway.refund("PayPal", first[1], 80050, "INR", "refund-2") == "1JU08902781691411"
     assert FakeApis.seen[-1]["request_id"] == "refund-2"
     assert FakeApis.seen[-1]["json"] == {"amount": {"currency_code": "INR", "value": "800.50"}}
+
+
+def test_paypal_token_is_fetched_once_until_it_expires_and_calls_share_one_connection(apis):
+    now = [1000.0]
+    gateway = PayPalGateway("client", "secret", apis + "/pp", clock=lambda: now[0])
+    first = gateway.create_order("PayPal", 100, "INR", "HOLD_1", {})
+    gateway.verify("PayPal", {"orderID": first.order_id, "payerID": "P"})
+    gateway.refund("PayPal", "3C679366HH908993F", 100, "INR", "refund-1")
+    tokens = [e for e in FakeApis.seen if e["path"] == "/pp/v1/oauth2/token"]
+    assert len(tokens) == 1 and len(FakeApis.seen) == 4
+    assert {e["auth"] for e in FakeApis.seen[1:]} == {"Bearer A21AA-token-1"}
+    assert len({e["port"] for e in FakeApis.seen}) == 1  # one kept-alive connection for all four
+    now[0] += 32400 - 61  # still valid (a minute's margin before expiry)
+    gateway.create_order("PayPal", 100, "INR", "HOLD_2", {})
+    assert sum(1 for e in FakeApis.seen if e["path"] == "/pp/v1/oauth2/token") == 1
+    now[0] += 2  # within the margin: a new token
+    gateway.create_order("PayPal", 100, "INR", "HOLD_3", {})
+    assert sum(1 for e in FakeApis.seen if e["path"] == "/pp/v1/oauth2/token") == 2
+    assert FakeApis.seen[-1]["auth"] == "Bearer A21AA-token-2"
+    FakeApis.revoked.add("Bearer A21AA-token-2")  # revoked before its expiry: one new token, one more try
+    assert gateway.create_order("PayPal", 100, "INR", "HOLD_4", {}).order_id == "5O190127TN364715T"
+    assert [e["auth"] for e in FakeApis.seen[-3:]][::2] == ["Bearer A21AA-token-2", "Bearer A21AA-token-3"]
+    gateway.http.close()
+
+
+def test_only_calls_safe_to_repeat_are_retried(apis):
+    razorpay = RazorpayGateway("rzp_live_key", "live-secret", apis + "/rzp")
+    FakeApis.failures["/rzp/orders"] = 1  # an order POST has no idempotency key: never repeated
+    with pytest.raises(httpx.RemoteProtocolError):
+        razorpay.create_order("Razorpay", 100, "INR", "r", {})
+    assert [e["path"] for e in FakeApis.seen] == ["/rzp/orders"]
+    FakeApis.failures["/rzp/payments/pay_X/refund"] = 2  # the refund carries its key: repeated
+    assert razorpay.refund("Razorpay", "pay_X", 100, "INR", "refund-9") == "rfnd_LOCAL000001"
+    assert [e["path"] for e in FakeApis.seen[1:]] == ["/rzp/payments/pay_X/refund"] * 3
+    paypal = PayPalGateway("client", "secret", apis + "/pp")
+    FakeApis.failures["/pp/v2/checkout/orders/ORDER1"] = 5  # a GET, repeated up to three attempts
+    FakeApis.captured.add("ORDER1")
+    with pytest.raises(httpx.RemoteProtocolError):
+        paypal.verify("PayPal", {"orderID": "ORDER1", "payerID": "P"})
+    assert sum(1 for e in FakeApis.seen if e["path"] == "/pp/v2/checkout/orders/ORDER1") == 3
+    razorpay.http.close()
+    paypal.http.close()
+
+
+def test_a_gateway_that_cannot_be_reached_fails_after_its_retries():
+    import socket
+
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    gateway = RazorpayGateway("k", "s", f"http://127.0.0.1:{port}")
+    gateway.http.backoff = 0.01
+    with pytest.raises(httpx.ConnectError):
+        gateway.create_order("Razorpay", 100, "INR", "r", {})
+
+
+def test_an_error_answer_is_not_repeated_but_returned(apis):
+    """A status is the API's answer: the caller's policy decides (refunds: `application.refunds`)."""
+    razorpay = RazorpayGateway("rzp_live_key", "live-secret", apis + "/rzp")
+    with pytest.raises(RuntimeError, match="gateway unavailable"):
+        razorpay.refund("Razorpay", "pay_DOWN", 100, "INR", "refund-0")  # idempotent, answered 502
+    assert [e["path"] for e in FakeApis.seen] == ["/rzp/payments/pay_DOWN/refund"]
+    razorpay.http.close()

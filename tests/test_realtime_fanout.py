@@ -1,4 +1,5 @@
-"""The Socket.IO server's engine.io adaptation (`interfaces.realtime.WriterQueue` under `SocketServer`):
+"""The Socket.IO server's engine.io adaptation (`interfaces.realtime.WriterQueue`, set through
+engine.io's public `create_queue` hook by `use_writer_queues`):
 the queue keeps `asyncio.Queue`'s behaviour, engine.io's writer still takes its packets from it without
 a task per packet (these tests fail if python-engineio's internals change under us), and on a real
 uvicorn websocket the pings, the events and both kinds of disconnect still work."""
@@ -11,6 +12,7 @@ import threading
 import time
 from typing import Any
 
+import engineio
 import pytest
 import socketio
 import uvicorn
@@ -20,7 +22,7 @@ from engineio import packet as eio_packet
 from engineio.async_socket import AsyncSocket
 
 from infrastructure.realtime import WEBSOCKET_PROTOCOL
-from interfaces.realtime import EngineIOServer, SocketServer, WriterQueue, create_socket_server
+from interfaces.realtime import WriterQueue, create_socket_server, use_writer_queues
 from tests.conftest import free_port
 
 
@@ -63,9 +65,9 @@ def test_writer_queue_behaves_as_an_unbounded_fifo_with_task_accounting():
 
 def test_socket_server_gives_every_engineio_socket_a_writer_queue():
     server = create_socket_server(tokens=None, redis_url=None, channel="test")  # type: ignore[arg-type]
-    assert isinstance(server, SocketServer)
-    assert isinstance(server.eio, EngineIOServer)
+    assert type(server) is socketio.AsyncServer and type(server.eio) is engineio.AsyncServer  # the libraries' own
     assert isinstance(AsyncSocket(server.eio, "sid").queue, WriterQueue)
+    assert not isinstance(AsyncSocket(socketio.AsyncServer(async_mode="asgi").eio, "sid").queue, WriterQueue)
 
 
 def test_engineio_poll_reads_the_writer_queue_without_a_task_per_packet():
@@ -73,7 +75,8 @@ def test_engineio_poll_reads_the_writer_queue_without_a_task_per_packet():
     Future no extra task exists while it waits (with `asyncio.Queue` on Python 3.11 there is one)."""
 
     async def scenario() -> None:
-        server = EngineIOServer(async_mode="asgi", ping_interval=0.05, ping_timeout=0.05)
+        server = engineio.AsyncServer(async_mode="asgi", ping_interval=0.05, ping_timeout=0.05)
+        use_writer_queues(server)
         sock = AsyncSocket(server, "sid")
         for _ in range(3):
             polling = asyncio.ensure_future(sock.poll())
@@ -98,11 +101,12 @@ def test_engineio_poll_reads_the_writer_queue_without_a_task_per_packet():
 
 
 class LiveServer:
-    """A `SocketServer` under a real uvicorn (the product's websocket protocol) in a thread, with a
+    """python-socketio's server with writer queues under a real uvicorn (the product's websocket protocol) in a thread, with a
     short ping cycle so that the pings and a ping timeout happen within the test."""
 
     def __init__(self, ping_interval: float = 0.3, ping_timeout: float = 0.6):
-        self.sio = SocketServer(async_mode="asgi", ping_interval=ping_interval, ping_timeout=ping_timeout)
+        self.sio = socketio.AsyncServer(async_mode="asgi", ping_interval=ping_interval, ping_timeout=ping_timeout)
+        use_writer_queues(self.sio.eio)
         self.connected: set[str] = set()
         self.auth: dict[str, Any] = {}
         self.disconnected: dict[str, Any] = {}
