@@ -119,6 +119,10 @@ class Documents:
             raise Forbidden(f"Unauthorized to {verb} this document")
         return found
 
+    def authorize(self, document_id: str, actor_id: str, role: str, verb: str) -> None:
+        """Refuse (404, else 403) a caller who may not change the document, before its body is read."""
+        self._changeable(document_id, actor_id, role, verb)
+
     def update(self, document_id: str, actor_id: str, role: str, changes: dict[str, Any]) -> None:
         def command() -> tuple[None, list[Aggregate | None]]:
             document = self._changeable(document_id, actor_id, role, "update")

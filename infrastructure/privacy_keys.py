@@ -54,6 +54,8 @@ class KeyStore:
 
     def key(self, subject: str, *, create: bool) -> bytes | None:
         """The subject's key; None when it was destroyed (or, with `create=False`, never existed)."""
+        if "\x00" in subject:  # ids never hold NUL (requests are refused before any event); PostgreSQL can't
+            raise ValueError("a privacy subject cannot contain NUL characters")
         cached = self._cached(subject)
         if cached is not _MISSING:
             return cached  # type: ignore[return-value]

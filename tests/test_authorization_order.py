@@ -12,6 +12,7 @@ from typing import Any
 
 from tests.conftest import bearer
 from tests.test_appointments import World, next_weekday
+from tests.test_documents import _share
 
 INVALID_BODIES: list[Any] = [[], {"status": None, "email": 5, "\u0000": "x" * 10}, "not an object"]
 UNOWNED_PATH = {"/api/v1/auth/reset-password/{resettoken}"}  # a secret token, not an account's resource
@@ -52,7 +53,14 @@ def test_every_path_owned_write_authorizes_before_it_validates(api: Any) -> None
     client, stranger = world.client(), world.client()
     day = next_weekday(2)
     appointment_id = world.book(client, owner, day, "09:00", "10:00")
-    ids = {"/api/v1/appointments/": appointment_id}
+    shared = _share(api, owner, client=client.id)  # a document the owner uploaded for its client
+    assert shared.status_code == 201, shared.text
+    links = api.get("/api/v1/client-consultants", headers=owner.auth).json()["data"]["data"]  # the booking's link
+    ids = {
+        "/api/v1/appointments/": appointment_id,
+        "/api/v1/documents/": shared.json()["data"]["_id"],
+        "/api/v1/client-consultants/": links[0]["_id"],
+    }
     operations = _body_operations(api.get("/openapi.json").json())
     assert ("PUT", "/api/v1/consultant-settings/{consultantId}/availability") in operations
     assert ("PATCH", "/api/v1/consultants/{id}") in operations and ("PATCH", "/api/v1/appointments/{id}") in operations

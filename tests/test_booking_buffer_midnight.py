@@ -67,16 +67,16 @@ def test_racing_bookings_on_both_sides_of_midnight_never_both_land(container: Co
     monday, tuesday = late_and_early(container, consultant)
     both_checked = threading.Barrier(2, timeout=20)
     waited: set[int] = set()
-    commit = container.market.commit
+    commit = container.market._commit_range  # every command's atomic write goes through it
 
-    def commit_after_both_checked(*aggregates: Any) -> int:
+    def commit_after_both_checked(*aggregates: Any) -> tuple[int, int]:
         thread = threading.get_ident()
         if thread not in waited:  # the first attempt of each command: both have loaded and checked
             waited.add(thread)
             both_checked.wait()
         return commit(*aggregates)
 
-    container.market.commit = commit_after_both_checked  # type: ignore[method-assign]
+    container.market._commit_range = commit_after_both_checked  # type: ignore[method-assign]
     outcomes: dict[str, str] = {}
 
     def book(client: str, day: date, start: str) -> None:
@@ -94,7 +94,7 @@ def test_racing_bookings_on_both_sides_of_midnight_never_both_land(container: Co
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    container.market.commit = commit  # type: ignore[method-assign]
+    container.market._commit_range = commit  # type: ignore[method-assign]
 
     assert sorted(outcomes.values()) == ["Slot is not available", "held"], outcomes
     assert waited == {t.ident for t in threads}  # both really checked before either committed

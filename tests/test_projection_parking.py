@@ -25,6 +25,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 from eventsourcing.domain import Aggregate, CanMutateAggregate
+from eventsourcing.persistence import Mapper
 from eventsourcing.utils import get_topic
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -270,7 +271,15 @@ def test_every_projection_parks_or_applies_every_event_type_with_boundary_values
     events = boundary_events(existing)
     assert len({type(e) for e in events}) == len(event_classes()) >= 40  # every event type of the domain
     first = market.recorder.max_notification_id() + 1
-    market.recorder.insert_events([market.mapper.to_stored_event(e) for e in events])
+    plain = Mapper(transcoder=market.mapper.transcoder)
+
+    def stored(event: Any) -> Any:
+        try:
+            return market.mapper.to_stored_event(event)
+        except ValueError:  # a subject no key can name (NUL): stored in the clear, as before encryption
+            return plain.to_stored_event(event)
+
+    market.recorder.insert_events([stored(e) for e in events])
     last = market.recorder.max_notification_id()
     attach(container)
     store = container.reporting

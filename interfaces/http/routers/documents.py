@@ -144,8 +144,16 @@ def create_document(body: NewDocument, who: Writer, app: AppContainer) -> Any:
     return ok("Document created successfully", created, status=201)
 
 
+def _updatable(document_id: ObjectIdPath, who: Writer, app: AppContainer) -> Principal:
+    """The uploader or an Admin: decided (404, else 403) before the body is validated."""
+    app.documents.authorize(document_id, who.id, who.role, "update")  # type: ignore[union-attr]
+    return who
+
+
 @router.patch("/{document_id}", response_model=Envelope[dict[str, Any]])
-def update_document(document_id: ObjectIdPath, body: DocumentChanges, who: Writer, app: AppContainer) -> Any:
+def update_document(
+    document_id: ObjectIdPath, who: Annotated[Principal, Depends(_updatable)], body: DocumentChanges, app: AppContainer
+) -> Any:
     """The uploader or an Admin: `title`, `type`, `description`, `status`."""
     changes = {k: v for k, v in body.given().items() if v is not None}
     app.documents.update(document_id, who.id, who.role, changes)  # type: ignore[union-attr]
