@@ -1,0 +1,149 @@
+"""`consult import` of a generated dump of the original backend (tests/mongo_export.py), on SQLite and
+PostgreSQL, checked through HTTP against figures computed from the dump (contract mongo-import §7)."""
+
+from __future__ import annotations
+
+import argparse
+import io
+from contextlib import redirect_stdout
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi.testclient import TestClient
+
+from interfaces import import_cli
+from interfaces.http.app import create_app
+from tests.conftest import bearer
+from tests.mongo_export import build, write
+
+API = "/api/v1"
+IST = ZoneInfo("Asia/Kolkata")
+
+
+def run_import(settings: Any, directory: Any, *flags: str) -> tuple[int, str]:
+    args = argparse.Namespace(directory=directory, dry_run="--dry-run" in flags, allow_nonempty="--allow" in flags)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = import_cli.run(args, settings)
+    return code, out.getvalue()
+
+
+def events_in(settings: Any) -> int:
+    from application.marketplace import Marketplace
+    from infrastructure.database import event_store_env
+
+    market = Marketplace(env=event_store_env(settings))
+    try:
+        return int(market.recorder.max_notification_id() or 0)
+    finally:
+        market.close()
+
+
+def number(value: Decimal) -> float:
+    return float(value)
+
+
+def login(api: Any, email: str, password: str, role: str | None = None) -> Any:
+    body = {"email": email, "password": password, **({"role": role} if role else {})}
+    return api.post(f"{API}/auth/login", json=body)
+
+
+def test_import_of_a_dump_with_every_hazard(settings, tmp_path):
+    now = datetime.now(UTC)
+    dump = build(now)
+    directory = tmp_path / "dump"
+    write(dump, directory)
+    expected = dump.expected
+
+    code, dry = run_import(settings, directory, "--dry-run")
+    assert code == 0 and "nothing written (dry run)" in dry
+    assert events_in(settings) == 0
+
+    code, report = run_import(settings, directory)
+    assert code == 0, report
+    for line in (
+        f"SKIP clients/{expected['duplicate']}: duplicate account (same e-mail as {expected['clients'][0]}, kept)",
+        f"SKIP subcategories/{expected['orphan']}: parent category",
+        "SKIP transactions/transactions.json:3: ",
+        f"SKIP users/{expected['alias']}: legacy row of consultant {expected['consultants'][0]}",
+        "a hold (a 5-minute lock, not a booking)",
+        "no netAmount; recorded as amount - platformFee = 800.00 (D2)",
+        "amount 1500.005 rounded to 1500.01",
+        f"consultant {expected['deleted_consultant']} does not exist; kept under a tombstone (D5)",
+        "status 'Confirmed' is not in today's enum; recorded as Completed",
+        "no startAt/endAt; derived from date + timeStart/timeEnd (IST)",
+        "of the same consultant (D4)",
+        "within a minute",
+        "refreshed to 'Legal' (catalogue)",
+        "fees was the text '700'; recorded as 700.00",
+        "settings keyed by a users id",
+        "appointments: read 27, imported 26, skipped 1",
+        "notifications: 1 not imported",
+        "otps: 1 documents not imported",
+        "sessions.json: not a collection of the original; ignored",
+    ):
+        assert line in report, line
+    written = events_in(settings)
+    assert written > 100
+
+    with TestClient(create_app(settings)) as api:
+        # logins with the original passwords, under the original ids
+        tokens = {}
+        for role, email, password, ident in dump.logins:
+            reply = login(api, email, password, role if role != "Admin" else None)
+            if email == "c3@old.example":
+                assert reply.status_code >= 400 and "blocked" in reply.text.lower()
+                continue
+            assert reply.status_code == 200, (email, reply.text)
+            assert reply.json()["data"]["user"]["id"] == ident
+            tokens[email] = bearer(reply.json()["data"]["token"])
+        assert login(api, "client0@old.example", "other-password").status_code == 401  # the skipped duplicate
+        otp_only = login(api, "client5@old.example", "anything")
+        assert "Password not set" in otp_only.text
+        admin = tokens["admin@old.example"]
+
+        # records under their original ids, with their original createdAt
+        consultant = api.get(f"{API}/consultants/{expected['consultants'][0]}", headers=admin).json()["data"]
+        assert consultant["categories"][0]["categoryName"] == "Legal"
+        assert consultant["createdAt"] == (now - timedelta(days=190)).strftime("%Y-%m-%dT08:00:00.000Z")
+        assert "password" not in consultant and "resetPasswordToken" not in consultant
+        listed = api.get(f"{API}/appointments?limit=1000", headers=admin).json()["data"]["data"]
+        assert len(listed) == expected["appointments"]
+
+        # money: the payout summaries against the dump's own figures
+        earned, paid = sum(expected["earned"].values()), sum(expected["paid"].values())
+        overview = api.get(f"{API}/analytics/overview?viewType=yearly&year={now.year}", headers=admin)
+        assert overview.status_code == 200, overview.text
+        assert overview.json()["data"]["payoutSummary"] == {
+            "totalEarnings": number(earned),
+            "totalPaidOut": number(paid),
+            "remainingBalance": number(earned - paid),
+        }
+        for n, ident in enumerate(expected["consultants"][:3]):
+            mine = api.get(f"{API}/analytics/consultant", headers=tokens[f"c{n}@old.example"])
+            assert mine.status_code == 200, mine.text
+            assert mine.json()["data"]["payoutSummary"] == {
+                "totalEarnings": number(expected["earned"][ident]),
+                "totalPaidOut": number(expected["paid"][ident]),
+                "remainingBalance": number(expected["earned"][ident] - expected["paid"][ident]),
+            }, ident
+
+        # an imported upcoming booking is not offered again; the slot after it (with the buffer) is
+        consultant_id, start = expected["future"]
+        day = start.astimezone(IST).date().isoformat()
+        slots = api.get(
+            f"{API}/appointments/available-slots?consultant={consultant_id}&date={day}",
+            headers=tokens["client1@old.example"],
+        ).json()["data"]
+        assert "10:00 - 11:00" not in slots and "11:15 - 12:15" in slots, slots
+
+    # a second import changes nothing: refused as it stands, a no-op when allowed
+    written = events_in(settings)  # the service recorded logins and completed the ended booking (H14)
+    code, again = run_import(settings, directory)
+    assert code == import_cli.EXIT_REFUSED
+    assert events_in(settings) == written
+    code, again = run_import(settings, directory, "--allow")
+    assert code == 0 and "nothing imported" in again
+    assert events_in(settings) == written
