@@ -92,10 +92,16 @@ class BookingImport:
         for key, value in stored.items():
             merged[key] = deep_merge(merged.get(key), value) if isinstance(value, dict) else value
         derived = with_generated_slots(merged["availability"])
-        for name, day in (derived.get("workingHours") or {}).items():
-            given = ((availability.get("workingHours") or {}).get(name) or {}).get("generatedSlots")
-            if given is not None and given != day.get("generatedSlots"):
-                self.report.warn(collection, ident, f"stored {name} slot grid differs from the windows; derived (D6)")
+        differing = [
+            name
+            for name, day in (derived.get("workingHours") or {}).items()
+            if ((availability.get("workingHours") or {}).get(name) or {}).get("generatedSlots")
+            not in (None, day.get("generatedSlots"))
+        ]
+        if differing:
+            self.report.warn(
+                collection, ident, f"stored slot grid of {', '.join(differing)} differs from the windows; derived (D6)"
+            )
         merged["availability"] = derived
         duration = ((derived.get("sessionSettings") or {}).get("defaultDuration")) or 60
         self.durations[consultant] = int(duration) if isinstance(duration, (int, float)) else 60
