@@ -121,6 +121,12 @@ def test_import_of_a_dump_with_every_hazard(settings, tmp_path):
             "totalPaidOut": number(paid),
             "remainingBalance": number(earned - paid),
         }
+        for month, gmv in expected["monthly_gmv"].items():  # payments bucketed by their original createdAt
+            year_text, month_text = month.split("-")
+            monthly = api.get(
+                f"{API}/analytics/overview?viewType=monthly&year={year_text}&month={int(month_text)}", headers=admin
+            ).json()["data"]
+            assert monthly["revenueBreakdown"]["monthlyGmv"] == number(gmv), month
         for n, ident in enumerate(expected["consultants"][:3]):
             mine = api.get(f"{API}/analytics/consultant", headers=tokens[f"c{n}@old.example"])
             assert mine.status_code == 200, mine.text
