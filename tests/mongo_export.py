@@ -153,6 +153,9 @@ def build(now: datetime) -> Dump:  # noqa: PLR0915 (one linear story of a market
         clients.append(ident)
         if n != 5:
             d.logins.append(("Client", f"client{n}@old.example", PASSWORD_OF["client"], ident))
+    phone_twin = d.oid(old)  # H6: the same phone as client 1, written without the country code
+    d.add("clients", {"_id": ref(phone_twin), "fullName": "Twin", "email": "twin@old.example", "mobile": "9820000001",
+                      "status": "Active", "createdAt": date(d.at(9)), "updatedAt": date(d.at(9))})  # fmt: skip
     duplicate = d.oid(old)  # H6: the same person again, later, e-mail in other case
     d.add("clients", {"_id": ref(duplicate), "fullName": "Client 0 again", "email": "CLIENT0@old.example ",
                       "mobile": "9820000099", "password": _hash("other-password"), "status": "Active",
@@ -290,6 +293,7 @@ def build(now: datetime) -> Dump:  # noqa: PLR0915 (one linear story of a market
         "deleted_consultant": deleted_consultant,
         "clients": clients,
         "duplicate": duplicate,
+        "phone_twin": phone_twin,
         "alias": alias,
         "admin": admin,
         "orphan": orphan,
@@ -298,14 +302,36 @@ def build(now: datetime) -> Dump:  # noqa: PLR0915 (one linear story of a market
     return d
 
 
+def canonical(value: Any) -> Any:
+    """The canonical Extended JSON of a relaxed value (`--jsonFormat=canonical`)."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return {"$numberInt": str(value)} if abs(value) < 2**31 else {"$numberLong": str(value)}
+    if isinstance(value, float):
+        return {"$numberDouble": repr(value)}
+    if isinstance(value, dict):
+        if "$date" in value and isinstance(value["$date"], str):
+            moment = datetime.fromisoformat(value["$date"])
+            return date(moment, canonical=True)
+        return {k: canonical(v) for k, v in value.items()}
+    return [canonical(v) for v in value]
+
+
 def write(dump: Dump, directory: Path) -> None:
-    """Relaxed lines for most files, `--jsonArray --pretty` for clients, one malformed line."""
+    """Relaxed lines for most files (every other appointment canonical), `--jsonArray --pretty` for
+    clients, a one-line `--jsonArray` for users, one malformed line in transactions."""
     directory.mkdir(parents=True, exist_ok=True)
     for collection, documents in dump.files.items():
         path = directory / f"{collection}.json"
         if collection == "clients":
             path.write_text(json.dumps(documents, indent=2, ensure_ascii=False), encoding="utf-8")
             continue
+        if collection == "users":
+            path.write_text(json.dumps(documents), encoding="utf-8")
+            continue
+        if collection == "appointments":
+            documents = [canonical(doc) if n % 2 else doc for n, doc in enumerate(documents)]
         lines = [json.dumps(doc, ensure_ascii=False, separators=(",", ":")) for doc in documents]
         if collection == "transactions":
             lines.insert(2, '{"_id":{"$oid":"65f0c0ffee0000000000abcd"},"amount":')  # malformed, line 3
