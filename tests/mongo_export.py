@@ -245,6 +245,10 @@ def build(now: datetime) -> Dump:  # noqa: PLR0915 (one linear story of a market
         future += timedelta(days=1)
     upcoming_start = future.replace(hour=4, minute=30)  # 10:00 Asia/Kolkata
     appointment(consultants[1], clients[0], upcoming_start, "Upcoming", endAt=date(upcoming_start + timedelta(hours=1)))
+    unstorable = d.oid(d.at(45))  # notes no read model holds (a raw update): SKIP, never a crash
+    d.add("appointments", {"_id": ref(unstorable), "client": ref(clients[2]), "consultant": ref(consultants[2]),
+                           "startAt": date(d.at(45, 11)), "endAt": date(d.at(45, 12)), "status": "Cancelled",
+                           "notes": "x" * 25_000, "createdAt": date(d.at(46)), "updatedAt": date(d.at(46))})  # fmt: skip
     # D5: history of a consultant deleted by an admin
     gone_appt = appointment(deleted_consultant, clients[3], d.at(60, 6), "Completed",
                             consultantSnapshot={"name": "Gone Guru", "email": "gone@old.example"})  # fmt: skip
@@ -294,6 +298,7 @@ def build(now: datetime) -> Dump:  # noqa: PLR0915 (one linear story of a market
         "clients": clients,
         "duplicate": duplicate,
         "phone_twin": phone_twin,
+        "unstorable": unstorable,
         "alias": alias,
         "admin": admin,
         "orphan": orphan,

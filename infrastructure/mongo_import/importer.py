@@ -115,7 +115,15 @@ class Importer:
             handler = self._handler(collection)
             for document in self.documents(collection):
                 self.report.read(collection)
-                handler(document)
+                try:
+                    handler(document)
+                except Exception as error:  # a shape no rule foresaw: reported with its id, never a crash
+                    reason = getattr(error, "message", None) or str(error)
+                    details = getattr(error, "details", None) or getattr(error, "errors", None)
+                    if isinstance(details, list) and details:
+                        reason += ": " + "; ".join(str(d.get("message", d)) for d in details if isinstance(d, dict))
+                    self.report.skip(collection, str(document["_id"]), f"cannot be imported ({reason})")
+                self.writer.maybe_flush()
             if collection == "transactions":
                 self.ledger.finish()
         if self.unkept_notifications:

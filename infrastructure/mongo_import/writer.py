@@ -15,6 +15,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from domain.storable import check_events
+
 A = TypeVar("A", bound=Aggregate)
 
 BATCH_EVENTS = 5000
@@ -55,9 +57,13 @@ class Writer:
         return found
 
     def add(self, *aggregates: Aggregate) -> None:
+        """Queue aggregates; an event no read model could hold raises `Invalid` before anything is queued."""
+        check_events(event for aggregate in aggregates for event in aggregate.pending_events)
         for aggregate in aggregates:
             self.pending[aggregate.id] = aggregate
             self.events += len(aggregate.pending_events)
+
+    def maybe_flush(self) -> None:
         if self.events >= BATCH_EVENTS:
             self.flush()
 
