@@ -140,6 +140,20 @@ def test_import_of_a_dump_with_every_hazard(settings, tmp_path):
                 "remainingBalance": number(expected["earned"][ident] - expected["paid"][ident]),
             }, ident
 
+        # the write side's balance (what the payout route checks) is the one the import leaves
+        richest = expected["consultants"][0]
+        remaining = expected["earned"][richest] - expected["paid"][richest]
+        over = api.post(
+            f"{API}/transactions/payout",
+            json={"consultantId": richest, "amount": number(remaining + Decimal("0.01"))},
+            headers=admin,
+        )
+        assert over.status_code == 400 and f"{remaining:.2f}".rstrip("0").rstrip(".") in over.text, over.text
+        exact = api.post(
+            f"{API}/transactions/payout", json={"consultantId": richest, "amount": number(remaining)}, headers=admin
+        )
+        assert exact.status_code == 201, exact.text
+
         # an imported upcoming booking is not offered again; the slot after it (with the buffer) is
         consultant_id, start = expected["future"]
         day = start.astimezone(IST).date().isoformat()
