@@ -245,6 +245,7 @@ def build(now: datetime) -> Dump:  # noqa: PLR0915 (one linear story of a market
         future += timedelta(days=1)
     upcoming_start = future.replace(hour=4, minute=30)  # 10:00 Asia/Kolkata
     appointment(consultants[1], clients[0], upcoming_start, "Upcoming", endAt=date(upcoming_start + timedelta(hours=1)))
+    appointment(consultants[2], duplicate, d.at(8, 10), "Cancelled")  # H6: a reference to the skipped duplicate
     unstorable = d.oid(d.at(45))  # notes no read model holds (a raw update): SKIP, never a crash
     d.add("appointments", {"_id": ref(unstorable), "client": ref(clients[2]), "consultant": ref(consultants[2]),
                            "startAt": date(d.at(45, 11)), "endAt": date(d.at(45, 12)), "status": "Cancelled",
