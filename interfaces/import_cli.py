@@ -25,17 +25,14 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from application.marketplace import Marketplace
-    from infrastructure.bootstrap import migrate
-    from infrastructure.database import event_store_env
     from infrastructure.mongo_import.importer import Importer, Refused
+    from infrastructure.mongo_import.store import open_market
     from infrastructure.mongo_import.values import Report
 
     if not args.directory.is_dir():
         print(f"consult import: {args.directory} is not a readable directory", file=sys.stderr)
         return EXIT_REFUSED
-    migrate(settings)
-    market = Marketplace(env=event_store_env(settings))
+    market, close = open_market(settings)
     report = Report(out=sys.stdout)
     try:
         with tqdm(unit="record", desc="importing", file=sys.stderr, mininterval=0.5) as bar:
@@ -54,7 +51,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"consult import: {refusal}", file=sys.stderr)
         return EXIT_REFUSED
     finally:
-        market.close()
+        close()
     for line in report.summary():
         print(line)
     written = "nothing written (dry run)" if args.dry_run else f"{importer.writer.written} events written"
