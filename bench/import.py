@@ -7,7 +7,7 @@
    database created and dropped by the script) and its rate is measured in events per second.
 3. In the same run, a second fresh store receives the same number of events as plain one-event
    aggregates saved through the same application in batches of the same size (`Marketplace.save`):
-   the raw save rate. The ratio import/raw is the figure (target: at least 0.5). The peak resident
+   the raw save rate. Both stores are opened as the service opens them (personal-data mapper attached). The ratio import/raw is the figure (target: at least 0.5). The peak resident
    memory of the process is reported too (the dump is streamed).
 
     .venv/bin/python bench/import.py                        # 100,000 appointments, SQLite
@@ -28,11 +28,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from application.marketplace import Marketplace  # noqa: E402
 from domain.accounts import UniqueKey  # noqa: E402
-from infrastructure.database import event_store_env  # noqa: E402
 from infrastructure.mongo_import import writer  # noqa: E402
 from infrastructure.mongo_import.importer import Importer  # noqa: E402
+from infrastructure.mongo_import.store import open_market  # noqa: E402
 from infrastructure.mongo_import.values import Report  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
 
@@ -110,8 +109,6 @@ def main() -> int:
     parser.add_argument("--appointments", type=int, default=100_000)
     parser.add_argument("--postgres", default=None, help="a maintenance database URL (fresh databases are made)")
     args = parser.parse_args()
-    from infrastructure.bootstrap import migrate
-
     now = datetime.now(UTC)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -122,19 +119,17 @@ def main() -> int:
         try:
             settings, database = store(root, "imported", args.postgres)
             made.append(database)
-            migrate(settings)
-            market = Marketplace(env=event_store_env(settings))
+            market, close = open_market(settings)
             began = time.perf_counter()
             importer = Importer(market, dump, Report(), now=now)
             importer.run()
             imported_seconds = time.perf_counter() - began
             events = int(market.recorder.max_notification_id() or 0)
-            market.close()
+            close()
 
             settings, database = store(root, "raw", args.postgres)
             made.append(database)
-            migrate(settings)
-            market = Marketplace(env=event_store_env(settings))
+            market, close = open_market(settings)
             began = time.perf_counter()
             batch = []
             for n in range(events):
@@ -145,7 +140,7 @@ def main() -> int:
             if batch:
                 market.save(*batch)
             raw_seconds = time.perf_counter() - began
-            market.close()
+            close()
         finally:
             for database in made:
                 drop(args.postgres, database)

@@ -15,6 +15,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from domain.accounts import Account
 from domain.storable import check_events
 
 A = TypeVar("A", bound=Aggregate)
@@ -73,10 +74,20 @@ class Writer:
 
     def flush(self) -> None:
         if self.pending and not self.dry_run:
+            self._prime_keys()
             self.market.save(*self.pending.values())
         self.written += self.events
         self.progress(len(self.pending))
         self.pending, self.events = {}, 0
+
+    def _prime_keys(self) -> None:
+        """The personal-data keys of the people in this batch, created in bulk (see `KeyStore.prime`)."""
+        sealer = getattr(getattr(self.market, "mapper", None), "sealer", None)
+        if sealer is None:
+            return
+        people = [a.account_id for a in self.pending.values() if isinstance(a, Account)]
+        if people:
+            sealer.keys.prime(people)
 
     def finish(self) -> None:
         self.flush()
