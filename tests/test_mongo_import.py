@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import io
+import subprocess
+import sys
 from contextlib import redirect_stdout
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -15,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from interfaces import import_cli
 from interfaces.http.app import create_app
-from tests.conftest import bearer
+from tests.conftest import ROOT, bearer, settings_env
 from tests.mongo_export import build, write
 
 API = "/api/v1"
@@ -52,6 +54,20 @@ def number(value: Decimal) -> float:
 def login(api: Any, email: str, password: str, role: str | None = None) -> Any:
     body = {"email": email, "password": password, **({"role": role} if role else {})}
     return api.post(f"{API}/auth/login", json=body)
+
+
+def views(api: Any, admin: dict[str, str], expected: dict[str, Any]) -> dict[str, Any]:
+    """Answers that read every imported record kind, for before/after comparisons."""
+    urls = [
+        "/appointments?limit=1000",
+        "/transactions?limit=100",
+        "/categories",
+        "/subcategories",
+        f"/analytics/overview?viewType=yearly&year={datetime.now(UTC).year}",
+        *(f"/consultants/{ident}" for ident in expected["consultants"]),
+        *(f"/clients/{ident}" for ident in expected["clients"]),
+    ]
+    return {url: api.get(f"{API}{url}", headers=admin).json() for url in urls}
 
 
 def test_import_of_a_dump_with_every_hazard(settings, tmp_path):
@@ -170,6 +186,20 @@ def test_import_of_a_dump_with_every_hazard(settings, tmp_path):
             headers=tokens["client1@old.example"],
         ).json()["data"]
         assert "10:00 - 11:00" not in slots and "11:15 - 12:15" in slots, slots
+        before = views(api, admin, expected)
+
+    # `consult rebuild` (read models and the reporting store from the events) gives the same answers
+    done = subprocess.run(
+        [sys.executable, "-m", "interfaces.cli", "rebuild"],
+        env=settings_env(settings),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    with TestClient(create_app(settings)) as api:
+        assert views(api, admin, expected) == before
 
     # a second import changes nothing: refused as it stands, a no-op when allowed
     written = events_in(settings)  # the service recorded logins and completed the ended booking (H14)
