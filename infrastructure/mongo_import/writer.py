@@ -69,14 +69,21 @@ class Writer:
             self.flush()
 
     def hold(self, aggregate: Aggregate) -> None:
-        """Keep an aggregate that many later facts change (earnings, days) until `finish`."""
+        """Keep an aggregate that many later facts change (earnings, days): its new events are saved
+        with every batch, the object stays until `finish`."""
         self.held[aggregate.id] = aggregate
 
     def flush(self) -> None:
-        if self.pending and not self.dry_run:
+        """Save the queued aggregates and the new events of the held ones (so memory stays bounded:
+        a consultant's `Earnings` gains two events per appointment)."""
+        held = [a for a in self.held.values() if a.pending_events]
+        self.written += self.events + sum(len(a.pending_events) for a in held)
+        if self.dry_run:
+            for aggregate in held:
+                aggregate.collect_events()
+        elif self.pending or held:
             self._prime_keys()
-            self.market.save(*self.pending.values())
-        self.written += self.events
+            self.market.save(*self.pending.values(), *held)
         self.progress(len(self.pending))
         self.pending, self.events = {}, 0
 
@@ -91,10 +98,4 @@ class Writer:
 
     def finish(self) -> None:
         self.flush()
-        changed = [a for a in self.held.values() if a.pending_events]
-        for start in range(0, len(changed), 500):
-            chunk = changed[start : start + 500]
-            if not self.dry_run:
-                self.market.save(*chunk)
-            self.progress(len(chunk))
         self.held = {}
