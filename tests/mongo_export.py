@@ -97,6 +97,9 @@ def build(now: datetime) -> Dump:  # noqa: PLR0915 (one linear story of a market
                     "email": "lena@old.example", "mobile": "9800000005", "role": "Client",
                     "password": _hash(PASSWORD_OF["client"]), "createdAt": date(old), "updatedAt": date(old)})  # fmt: skip
     d.logins.append(("Client", "lena@old.example", PASSWORD_OF["client"], legacy_client))
+    phone_clash = d.oid(old)  # D9 too, but with the phone of client 2: the client of the clients store wins
+    d.add("users", {"_id": ref(phone_clash), "userId": "CLI-78", "fullName": "Pat Phone", "email": "pat@old.example",
+                    "mobile": "9820000002", "role": "Client", "createdAt": date(old), "updatedAt": date(old)})  # fmt: skip
 
     # -- consultants ----------------------------------------------------------------------------
     consultants = []
@@ -300,6 +303,7 @@ def build(now: datetime) -> Dump:  # noqa: PLR0915 (one linear story of a market
         "duplicate": duplicate,
         "phone_twin": phone_twin,
         "unstorable": unstorable,
+        "phone_clash": phone_clash,
         "alias": alias,
         "admin": admin,
         "orphan": orphan,

@@ -89,6 +89,7 @@ def test_import_of_a_dump_with_every_hazard(settings, tmp_path):
         f"SKIP subcategories/{expected['orphan']}: parent category",
         f"SKIP clients/{expected['phone_twin']}: duplicate account (same phone as {expected['clients'][1]}, kept)",
         "Upcoming whose end has passed (H14)",
+        f"SKIP users/{expected['phone_clash']}: legacy Client row; alias of client {expected['clients'][2]}",
         f"client {expected['duplicate']} is a skipped duplicate; re-pointed to {expected['clients'][0]}",
         f"SKIP appointments/{expected['unstorable']}: cannot be imported (Validation failed: ",
         "SKIP transactions/transactions.json:3: ",

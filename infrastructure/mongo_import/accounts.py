@@ -49,6 +49,7 @@ class AccountImport:
         self.report = report
         self.ids = identities
         self.catalogue = catalogue  # category/subcategory id -> title
+        self.claimed: dict[str, str] = {}  # unique keys claimed by this import -> owner
 
     def record(self, collection: str, kind: str, document: dict[str, Any]) -> None:
         ident = str(document["_id"])
@@ -62,14 +63,15 @@ class AccountImport:
             self.report.warn(collection, ident, "password is not a bcrypt hash; imported as an OTP-only account")
             password = None
         claims = []
-        for field, key in unique_keys(kind, profile).items():
-            if key.endswith(":") or key.endswith(":+"):
-                continue
+        keys = {f: k for f, k in unique_keys(kind, profile).items() if not (k.endswith(":") or k.endswith(":+"))}
+        for field, key in keys.items():
             existing = self.writer.load(key_id("unique:" + key))
-            if existing is not None and existing.owner not in (None, ident):
-                self.report.skip(collection, ident, f"{field} already belongs to account {existing.owner}")
+            owner = self.claimed.get(key) or (existing.owner if existing is not None else None)
+            if owner not in (None, ident):  # e.g. a legacy Client row with the phone of a client (D9)
+                self.report.skip(collection, ident, f"{field} already belongs to account {owner}")
                 return
             claims.append(create(UniqueKey, UniqueKey.Claimed, created, key=key, owner=ident))
+        self.claimed.update(dict.fromkeys(keys.values(), ident))
         account = create(
             Account,
             Account.Registered,

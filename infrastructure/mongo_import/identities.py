@@ -81,6 +81,7 @@ class Identities:
     clients: Store = field(default_factory=Store)
     user_roles: dict[str, str] = field(default_factory=dict)
     user_emails: dict[str, str] = field(default_factory=dict)
+    user_phones: dict[str, set[str]] = field(default_factory=dict)
     consultant_alias: dict[str, str] = field(default_factory=dict)  # users id -> Consultant _id
     client_alias: dict[str, str] = field(default_factory=dict)  # users id (role Client) -> clients _id
     legacy_clients: set[str] = field(default_factory=set)  # users rows imported as clients (D9)
@@ -92,6 +93,8 @@ class Identities:
         role = document.get("role")
         self.user_roles[ident] = role if isinstance(role, str) else ""
         self.user_emails[ident] = clean_email(document.get("email"))
+        if role == "Client":
+            self.user_phones[ident] = phones_of(document)
         if role in ("Admin", "Employee", None, ""):
             self.users.add(document)
 
@@ -108,11 +111,14 @@ class Identities:
         self.users.settle()
         self.consultants.settle()
         client_emails = {k.email: k.ident for k in self.clients.keys}
+        client_phones = {phone: k.ident for k in self.clients.keys for phone in k.phones}
         self.clients.settle()
         for ident, role in self.user_roles.items():
             if role != "Client" or ident in self.consultant_alias:
                 continue
-            existing = client_emails.get(self.user_emails.get(ident, ""))
+            existing = client_emails.get(self.user_emails.get(ident, "")) or next(
+                (client_phones[p] for p in sorted(self.user_phones.get(ident, ())) if p in client_phones), None
+            )
             if existing is not None:
                 self.client_alias[ident] = self.clients.resolve(existing) or existing
             else:
