@@ -214,3 +214,18 @@ def test_import_of_a_dump_with_every_hazard(settings, tmp_path):
     code, again = run_import(settings, directory, "--allow")
     assert code == 0 and "nothing imported" in again
     assert events_in(settings) == written
+
+
+def test_an_unreadable_directory_is_refused_and_missing_files_are_empty_collections(tmp_path):
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path)
+    code, _ = run_import(settings, tmp_path / "nowhere")
+    assert code == import_cli.EXIT_REFUSED
+    only = tmp_path / "only"
+    only.mkdir()
+    (only / "categories.json").write_text('{"_id": {"$oid": "65f0c0ffee0000000000abcd"}, "title": "Law"}\n')
+    code, report = run_import(settings, only)
+    assert code == 0, report
+    assert "categories: read 1, imported 1, skipped 0, warnings 1" in report
+    assert "users: no file; imported as empty" in report and "transactions: no file; imported as empty" in report

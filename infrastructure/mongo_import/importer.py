@@ -73,6 +73,7 @@ class Importer:
         self.ledger = LedgerImport(self.bookings, report, currency)
         self.nonempty = nonempty
         self.unkept_notifications = 0
+        self.missing: set[str] = set()
 
     def check(self) -> None:
         if not self.directory.is_dir():
@@ -88,6 +89,9 @@ class Importer:
     def documents(self, collection: str) -> Iterator[dict[str, Any]]:
         path = self.directory / f"{collection}.json"
         if not path.is_file():
+            if collection not in self.missing:
+                self.missing.add(collection)
+                self.report.note(f"{collection}: no file; imported as empty")
             return
         for read in read_file(path):
             if read.document is None:
