@@ -272,7 +272,9 @@ def build(now: datetime) -> Dump:  # noqa: PLR0915 (one linear story of a market
         d.add("transactions", {"_id": ref(d.oid(when)), "user": ref(admin), "consultant": ref(consultant),
                                "appointment": None, "amount": amount, "currency": "INR", "type": "Payout",
                                "status": "Success", "paymentMethod": "Manual", "transactionId": f"PAYOUT-{d.counter}",
-                               "metadata": {"notes": "monthly", "recordedBy": admin}, "platformFee": 0,
+                               "metadata": {"notes": "monthly", "recordedBy": admin,
+                                            **({"referenceId": "UTR-42"} if amount == 2000 else {})},
+                               "platformFee": 0,
                                "netAmount": 0, "createdAt": date(when), "updatedAt": date(when)})  # fmt: skip
         paid[consultant] += amount
 
@@ -304,6 +306,7 @@ def build(now: datetime) -> Dump:  # noqa: PLR0915 (one linear story of a market
         "phone_twin": phone_twin,
         "unstorable": unstorable,
         "phone_clash": phone_clash,
+        "payout_reference": "UTR-42",
         "alias": alias,
         "admin": admin,
         "orphan": orphan,

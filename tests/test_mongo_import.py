@@ -182,6 +182,12 @@ def test_import_of_a_dump_with_every_hazard(settings, tmp_path):
             f"{API}/transactions/payout", json={"consultantId": richest, "amount": number(remaining)}, headers=admin
         )
         assert exact.status_code == 201, exact.text
+        replay = api.post(  # an imported payout's referenceId is its idempotency key (H10)
+            f"{API}/transactions/payout",
+            json={"consultantId": richest, "amount": 2000, "referenceId": expected["payout_reference"]},
+            headers=admin,
+        )
+        assert replay.status_code == 200, replay.text
 
         # an imported upcoming booking is not offered again; the slot after it (with the buffer) is
         consultant_id, start = expected["future"]

@@ -9,7 +9,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from domain.ids import aggregate_id
+from domain.accounts import UniqueKey
+from domain.ids import aggregate_id, key_id
 from domain.ledger import KINDS, PAYMENT, PAYOUT, STATUSES, SUCCESS, Earnings, Transaction
 from infrastructure.mongo_import.accounts import times
 from infrastructure.mongo_import.bookings import BookingImport
@@ -38,6 +39,7 @@ class LedgerImport:
         self.payouts: dict[str, list[tuple[datetime, Decimal, str]]] = defaultdict(list)
         self.cancelled_paid = 0
         self.other_currency = 0
+        self.references: set[str] = set()
 
     def transaction(self, document: dict[str, Any]) -> None:
         collection, ident = "transactions", str(document["_id"])
@@ -119,7 +121,16 @@ class LedgerImport:
             trigger(transaction, Transaction.InvoiceIssued, updated, key=invoice[0], filename=invoice[1])
         elif document.get("invoiceUrl"):
             warn("invoiceUrl is not an invoice proxy URL; not kept")
-        self.writer.add(transaction)
+        claims = []
+        reference_id = metadata.get("referenceId")
+        if kind == PAYOUT and isinstance(reference_id, str) and reference_id.strip():
+            key = "payout:" + reference_id.strip()  # the payout route's idempotency key (H10)
+            if key in self.references or self.writer.load(key_id("unique:" + key)) is not None:
+                warn(f"referenceId {reference_id!r} already names another payout; not its idempotency key")
+            else:
+                self.references.add(key)
+                claims.append(create(UniqueKey, UniqueKey.Claimed, created, key=key, owner=ident))
+        self.writer.add(transaction, *claims)
         self.report.imported(collection)
         if consultant is None or status != SUCCESS:
             return
