@@ -109,3 +109,22 @@ class KeyStore:
     def destroyed(self, subject: str) -> bool:
         row = self._read(subject)
         return row is not None and row.key is None
+
+    def prime(self, subjects: list[str]) -> None:
+        """Create (one INSERT per 500, ignoring existing rows) and cache the keys of many subjects at
+        once: a bulk import's first use of thousands of people, instead of two statements each."""
+        wanted = [s for s in dict.fromkeys(subjects) if self._cached(s) is _MISSING]
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            now = time.time()
+            with self.engine.begin() as conn:
+                insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+                conn.execute(
+                    insert(privacy_keys).on_conflict_do_nothing(index_elements=["subject"]),
+                    [{"subject": subject, "key": os.urandom(32), "created_at": now} for subject in chunk],
+                )
+                rows = conn.execute(
+                    sa.select(privacy_keys.c.subject, privacy_keys.c.key).where(privacy_keys.c.subject.in_(chunk))
+                ).all()
+            for row in rows:
+                self._remember(row.subject, bytes(row.key) if row.key is not None else None)

@@ -291,6 +291,7 @@ COMMANDS: dict[str, Any] = {
     "doctor": lambda args, settings: _parking().doctor(args, settings),
     "projections": lambda args, settings: _parking().retry(args, settings),
     "privacy": _privacy,
+    "import": lambda args, settings: _import_cli().run(args, settings),
 }
 
 
@@ -298,6 +299,12 @@ def _parking() -> Any:
     from interfaces import parking_cli
 
     return parking_cli
+
+
+def _import_cli() -> Any:
+    from interfaces import import_cli
+
+    return import_cli
 
 
 def parser() -> argparse.ArgumentParser:
@@ -339,6 +346,7 @@ def parser() -> argparse.ArgumentParser:
     sql.add_argument("--csv", action="store_true", help="CSV output instead of a table")
     sql.add_argument("--max-rows", type=int, default=1000, help="rows shown in table output (CSV: all)")
     _parking().add_parsers(sub)
+    _import_cli().add_parser(sub)
     privacy = sub.add_parser("privacy", help="crypto-shredding maintenance")
     privacy_sub = privacy.add_subparsers(dest="privacy_command", required=True)
     sealing = privacy_sub.add_parser(

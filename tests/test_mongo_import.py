@@ -1,0 +1,237 @@
+"""`consult import` of a generated dump of the original backend (tests/mongo_export.py), on SQLite and
+PostgreSQL, checked through HTTP against figures computed from the dump (contract mongo-import §7)."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import subprocess
+import sys
+from contextlib import redirect_stdout
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi.testclient import TestClient
+
+from domain.appointments import ClientLink
+from interfaces import import_cli
+from interfaces.http.app import create_app
+from tests.conftest import ROOT, bearer, settings_env
+from tests.mongo_export import build, write
+
+API = "/api/v1"
+IST = ZoneInfo("Asia/Kolkata")
+
+
+def run_import(settings: Any, directory: Any, *flags: str) -> tuple[int, str]:
+    args = argparse.Namespace(directory=directory, dry_run="--dry-run" in flags, allow_nonempty="--allow" in flags)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = import_cli.run(args, settings)
+    return code, out.getvalue()
+
+
+def stored(settings: Any) -> list[bytes]:
+    from application.marketplace import Marketplace
+    from infrastructure.database import event_store_env
+
+    market = Marketplace(env=event_store_env(settings))
+    try:
+        return [bytes(n.state) for n in market.recorder.select_notifications(1, 10**6)]
+    finally:
+        market.close()
+
+
+def events_in(settings: Any) -> int:
+    return len(stored(settings))
+
+
+def number(value: Decimal) -> float:
+    return float(value)
+
+
+def login(api: Any, email: str, password: str, role: str | None = None) -> Any:
+    body = {"email": email, "password": password, **({"role": role} if role else {})}
+    return api.post(f"{API}/auth/login", json=body)
+
+
+def views(api: Any, admin: dict[str, str], expected: dict[str, Any]) -> dict[str, Any]:
+    """Answers that read every imported record kind, for before/after comparisons."""
+    urls = [
+        "/appointments?limit=1000",
+        "/transactions?limit=100",
+        "/categories",
+        "/subcategories",
+        f"/analytics/overview?viewType=yearly&year={datetime.now(UTC).year}",
+        *(f"/consultants/{ident}" for ident in expected["consultants"]),
+        *(f"/clients/{ident}" for ident in expected["clients"]),
+    ]
+    return {url: api.get(f"{API}{url}", headers=admin).json() for url in urls}
+
+
+def test_import_of_a_dump_with_every_hazard(settings, tmp_path):
+    now = datetime.now(UTC)
+    dump = build(now)
+    directory = tmp_path / "dump"
+    write(dump, directory)
+    expected = dump.expected
+
+    code, dry = run_import(settings, directory, "--dry-run")
+    assert code == 0 and "nothing written (dry run)" in dry
+    assert events_in(settings) == 0
+
+    code, report = run_import(settings, directory)
+    assert code == 0, report
+    for line in (
+        f"SKIP clients/{expected['duplicate']}: duplicate account (same e-mail as {expected['clients'][0]}, kept)",
+        f"SKIP subcategories/{expected['orphan']}: parent category",
+        f"SKIP clients/{expected['phone_twin']}: duplicate account (same phone as {expected['clients'][1]}, kept)",
+        "Upcoming whose end has passed (H14)",
+        f"SKIP users/{expected['phone_clash']}: legacy Client row; alias of client {expected['clients'][2]}",
+        f"client {expected['duplicate']} is a skipped duplicate; re-pointed to {expected['clients'][0]}",
+        f"SKIP appointments/{expected['unstorable']}: cannot be imported (Validation failed: ",
+        "SKIP transactions/transactions.json:3: ",
+        f"SKIP users/{expected['alias']}: legacy row of consultant {expected['consultants'][0]}",
+        "a hold (a 5-minute lock, not a booking)",
+        "no netAmount; recorded as amount - platformFee = 800.00 (D2)",
+        "amount 1500.005 rounded to 1500.01",
+        f"consultant {expected['deleted_consultant']} does not exist; kept under a tombstone (D5)",
+        "status 'Confirmed' is not in today's enum; recorded as Completed",
+        "no startAt/endAt; derived from date + timeStart/timeEnd (IST)",
+        "of the same consultant (D4)",
+        "within a minute",
+        "refreshed to 'Legal' (catalogue)",
+        "fees was the text '700'; recorded as 700.00",
+        "settings keyed by a users id",
+        "appointments: read 29, imported 27, skipped 2",
+        "notifications: 1 not imported",
+        "otps: 1 documents not imported",
+        "sessions.json: not a collection of the original; ignored",
+    ):
+        assert line in report, line
+    link_status = hasattr(ClientLink, "change_status")  # the people branch's link lifecycle (D10)
+    assert link_status or "status Inactive: this service has no link status; kept Active" in report
+    states = stored(settings)
+    assert len(states) > 100
+    # personal fields are sealed per person as for accounts made through the API (crypto-shredding)
+    for secret in ("client1@old.example", "Client 1", "+919820000001", "admin@old.example"):
+        assert not any(secret.encode() in state for state in states), secret
+
+    with TestClient(create_app(settings)) as api:
+        # logins with the original passwords, under the original ids
+        tokens = {}
+        for role, email, password, ident in dump.logins:
+            reply = login(api, email, password, role if role != "Admin" else None)
+            if email == "c3@old.example":
+                assert reply.status_code >= 400 and "blocked" in reply.text.lower()
+                continue
+            assert reply.status_code == 200, (email, reply.text)
+            assert reply.json()["data"]["user"]["id"] == ident
+            tokens[email] = bearer(reply.json()["data"]["token"])
+        assert login(api, "client0@old.example", "other-password").status_code == 401  # the skipped duplicate
+        otp_only = login(api, "client5@old.example", "anything")
+        assert "Password not set" in otp_only.text
+        admin = tokens["admin@old.example"]
+
+        # records under their original ids, with their original createdAt
+        consultant = api.get(f"{API}/consultants/{expected['consultants'][0]}", headers=admin).json()["data"]
+        assert consultant["categories"][0]["categoryName"] == "Legal"
+        assert consultant["createdAt"] == (now - timedelta(days=190)).strftime("%Y-%m-%dT08:00:00.000Z")
+        assert "password" not in consultant and "resetPasswordToken" not in consultant
+        listed = api.get(f"{API}/appointments?limit=1000", headers=admin).json()["data"]["data"]
+        assert len(listed) == expected["appointments"]
+
+        # money: the payout summaries against the dump's own figures
+        earned, paid = sum(expected["earned"].values()), sum(expected["paid"].values())
+        overview = api.get(f"{API}/analytics/overview?viewType=yearly&year={now.year}", headers=admin)
+        assert overview.status_code == 200, overview.text
+        assert overview.json()["data"]["payoutSummary"] == {
+            "totalEarnings": number(earned),
+            "totalPaidOut": number(paid),
+            "remainingBalance": number(earned - paid),
+        }
+        for month, gmv in expected["monthly_gmv"].items():  # payments bucketed by their original createdAt
+            year_text, month_text = month.split("-")
+            monthly = api.get(
+                f"{API}/analytics/overview?viewType=monthly&year={year_text}&month={int(month_text)}", headers=admin
+            ).json()["data"]
+            assert monthly["revenueBreakdown"]["monthlyGmv"] == number(gmv), month
+        for n, ident in enumerate(expected["consultants"][:3]):
+            mine = api.get(f"{API}/analytics/consultant", headers=tokens[f"c{n}@old.example"])
+            assert mine.status_code == 200, mine.text
+            if link_status and n == 2:  # client 3's link to consultant 2 was Inactive in the dump
+                assert mine.json()["data"]["clientStats"]["inactive"] == 1, mine.json()["data"]["clientStats"]
+            assert mine.json()["data"]["payoutSummary"] == {
+                "totalEarnings": number(expected["earned"][ident]),
+                "totalPaidOut": number(expected["paid"][ident]),
+                "remainingBalance": number(expected["earned"][ident] - expected["paid"][ident]),
+            }, ident
+
+        # the write side's balance (what the payout route checks) is the one the import leaves
+        richest = expected["consultants"][0]
+        remaining = expected["earned"][richest] - expected["paid"][richest]
+        over = api.post(
+            f"{API}/transactions/payout",
+            json={"consultantId": richest, "amount": number(remaining + Decimal("0.01"))},
+            headers=admin,
+        )
+        assert over.status_code == 400 and f"{remaining:.2f}".rstrip("0").rstrip(".") in over.text, over.text
+        exact = api.post(
+            f"{API}/transactions/payout", json={"consultantId": richest, "amount": number(remaining)}, headers=admin
+        )
+        assert exact.status_code == 201, exact.text
+        replay = api.post(  # an imported payout's referenceId is its idempotency key (H10)
+            f"{API}/transactions/payout",
+            json={"consultantId": richest, "amount": 2000, "referenceId": expected["payout_reference"]},
+            headers=admin,
+        )
+        assert replay.status_code == 200, replay.text
+
+        # an imported upcoming booking is not offered again; the slot after it (with the buffer) is
+        consultant_id, start = expected["future"]
+        day = start.astimezone(IST).date().isoformat()
+        slots = api.get(
+            f"{API}/appointments/available-slots?consultant={consultant_id}&date={day}",
+            headers=tokens["client1@old.example"],
+        ).json()["data"]
+        assert "10:00 - 11:00" not in slots and "11:15 - 12:15" in slots, slots
+        before = views(api, admin, expected)
+
+    # `consult rebuild` (read models and the reporting store from the events) gives the same answers
+    done = subprocess.run(
+        [sys.executable, "-m", "interfaces.cli", "rebuild"],
+        env=settings_env(settings),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    with TestClient(create_app(settings)) as api:
+        assert views(api, admin, expected) == before
+
+    # a second import changes nothing: refused as it stands, a no-op when allowed
+    written = events_in(settings)  # the service recorded logins and completed the ended booking (H14)
+    code, again = run_import(settings, directory)
+    assert code == import_cli.EXIT_REFUSED
+    assert events_in(settings) == written
+    code, again = run_import(settings, directory, "--allow")
+    assert code == 0 and "nothing imported" in again
+    assert events_in(settings) == written
+
+
+def test_an_unreadable_directory_is_refused_and_missing_files_are_empty_collections(tmp_path):
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path)
+    code, _ = run_import(settings, tmp_path / "nowhere")
+    assert code == import_cli.EXIT_REFUSED
+    only = tmp_path / "only"
+    only.mkdir()
+    (only / "categories.json").write_text('{"_id": {"$oid": "65f0c0ffee0000000000abcd"}, "title": "Law"}\n')
+    code, report = run_import(settings, only)
+    assert code == 0, report
+    assert "categories: read 1, imported 1, skipped 0, warnings 1" in report
+    assert "users: no file; imported as empty" in report and "transactions: no file; imported as empty" in report

@@ -1,0 +1,27 @@
+"""`KeyStore.prime`: the bulk creation of personal-data keys an import uses agrees with `key()`."""
+
+from __future__ import annotations
+
+from infrastructure.bootstrap import migrate
+from infrastructure.database import create_read_engine
+from infrastructure.privacy_keys import KeyStore
+
+
+def test_prime_creates_once_keeps_existing_and_destroyed_keys(settings):
+    migrate(settings)
+    engine = create_read_engine(settings)
+    try:
+        first = KeyStore(engine)
+        existing = first.key("a" * 24, create=True)
+        first.destroy("b" * 24)
+        subjects = ["a" * 24, "b" * 24, *(f"{n:024x}" for n in range(1200))]
+        first.prime(subjects)
+        other = KeyStore(engine)  # another process: reads what the bulk statement stored
+        other.prime(subjects)
+        assert other.key("a" * 24, create=False) == existing
+        assert other.key("b" * 24, create=True) is None  # a destroyed key never comes back
+        for subject in subjects[2:]:
+            key = other.key(subject, create=False)
+            assert key is not None and len(key) == 32 and key == first.key(subject, create=False)
+    finally:
+        engine.dispose()
