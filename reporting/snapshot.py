@@ -5,12 +5,14 @@
 then moves the link to it (atomic rename): readers that have a file open keep reading it, new readers
 open the fresh one. Bringing a file up to date copies only what changed since its own position:
 
-- the projection writes, in the transaction of each batch, the keys of the fact and dimension rows the
-  batch replaced into `reporting_changes` (position, table, key): `consultants`, `clients`,
-  `categories`, `appointments`, `transactions` by id, `client_consultants` by client and consultant;
+- the projection writes, in the transaction of each batch, the keys of the rows the batch replaced into
+  `reporting_changes` (position, table, key): `consultants`, `clients`, `categories`, `appointments`,
+  `transactions` by id, `client_consultants` by client and consultant, the rollups' groups by their key
+  columns (reporting/rollups.py). A new write path of the projection must journal its keys too
+  (tests/test_snapshot_refresh.py compares every table after each kind of command);
 - a refresh deletes those keys from the file and copies their current rows from the live store, and
-  copies the small tables whole (the rollups, the upcoming index, `consultant_categories`, the parked
-  events and the tracking row), all in one transaction on a consistent read of the live store;
+  copies the small tables whole (the upcoming index, `consultant_categories`, the parked events and the
+  tracking row), all in one transaction on a consistent read of the live store;
 - the journal is pruned up to the older position of the two files; `reporting_changes_floor` records
   from where it is complete. A file behind that floor, of another schema, missing, or ahead of the
   live store (a rebuild) is made by a full copy instead.
@@ -30,6 +32,7 @@ import duckdb
 
 from domain.privacy import Erasure
 from reporting import schema
+from reporting.rollups import ROLLUPS
 
 KEYED = {
     "consultants": "id",
@@ -38,6 +41,7 @@ KEYED = {
     "appointments": "id",
     "transactions": "id",
     "client_consultants": "client_id || '|' || consultant_id",
+    **{rollup.table: rollup.key_sql() for rollup in ROLLUPS},  # groups journaled by reporting/rollups.py
 }
 COPIED = ("reporting_tracking", *(t for t in schema.TABLES if t not in KEYED))
 JOURNAL = ("reporting_changes", "reporting_changes_floor")
@@ -62,7 +66,9 @@ def reset(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def record(con: duckdb.DuckDBPyConnection, position: int, batch: Any, events: list[Any]) -> None:
-    """Inside the projection's transaction: journal the keys of the rows the batch replaced."""
+    """Inside the projection's transaction: journal the keys of the rows the batch replaced (the
+    rollups journal their changed groups themselves, at position -1 until here)."""
+    con.execute("UPDATE reporting_changes SET position = ? WHERE position = -1", [position])
     tables, keys = [], []
     for table in ("consultants", "clients", "categories", "appointments", "transactions"):
         for key in batch.rows[table]:
@@ -87,6 +93,13 @@ def record(con: duckdb.DuckDBPyConnection, position: int, batch: Any, events: li
                 con.execute("INSERT INTO reporting_changes VALUES (?, ?, ?)", [position, table, event.account_id])
 
 
+def skip(con: duckdb.DuckDBPyConnection, position: int) -> None:
+    """Inside the projection's transaction, when no snapshot file exists (a first catch-up, a rebuild):
+    nothing needs the journal, so the batch is not journaled; the next file is a full copy anyway."""
+    con.execute("DELETE FROM reporting_changes WHERE position = -1")
+    con.execute("UPDATE reporting_changes_floor SET floor = greatest(floor, ?)", [position])
+
+
 def prune(con: duckdb.DuckDBPyConnection, upto: int) -> None:
     """Inside the caller's transaction: forget the changes both files have (positions <= upto)."""
     con.execute("DELETE FROM reporting_changes WHERE position <= ?", [upto])
@@ -108,6 +121,9 @@ class Buffers:
                 if path.name == target:
                     return name
         return None
+
+    def exist(self) -> bool:
+        return any(path.exists() for path in self.files.values())
 
     def discard(self) -> None:
         """Forget both files (after a rebuild); readers that have one open keep it."""

@@ -137,13 +137,20 @@ class ReportingStore:
         try:
             events = [self._decode(n) for n in notifications if n.topic in TOPICS]
             if events:
-                snapshot.record(con, last, self.projection.apply(con, events), events)
+                self._journal(con, last, self.projection.apply(con, events), events)
             con.execute("UPDATE reporting_tracking SET position = ? WHERE name = ?", [last, schema.TRACKING])
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
         self.position = last
+
+    def _journal(self, con: duckdb.DuckDBPyConnection, position: int, batch: Any, events: list[Any]) -> None:
+        """Journal the batch's changes for the snapshot files (reporting/snapshot.py), when there are any."""
+        if self._buffers.exist():
+            snapshot.record(con, position, batch, events)
+        else:
+            snapshot.skip(con, position)
 
     def _apply_in_parts(self, notifications: list[Any]) -> None:
         if len(notifications) == 1:
@@ -201,7 +208,7 @@ class ReportingStore:
                 try:
                     if notification.topic in TOPICS:
                         events = [self._decode(notification)]
-                        snapshot.record(con, self.position, self.projection.apply(con, events), events)
+                        self._journal(con, self.position, self.projection.apply(con, events), events)
                     parked.unpark(con, entry.position)
                     con.execute("COMMIT")
                     applied.append(entry)
