@@ -113,7 +113,11 @@ def measure(transactions: int, rounds: int, seed: int) -> dict[str, Any]:
                     "events": store.position,
                     "load_seconds": load_seconds,
                     "loaded": loaded,
-                    "store_mb": (work / "var" / LIVE_FILE).stat().st_size / 1e6,
+                    "store_mb": sum(
+                        path.stat().st_size / 1e6
+                        for path in (work / "var" / LIVE_FILE, work / "var" / (LIVE_FILE + ".wal"))
+                        if path.exists()
+                    ),
                     "full": max(full),
                     "incremental_median": median(refreshes),
                     "incremental_max": max(refreshes),
@@ -137,7 +141,7 @@ def main() -> int:
     for factor in args.factors:
         result = measure(args.transactions * factor, args.rounds, args.seed)
         print(
-            f"| {factor}x | {result['events']:,} | {result['store_mb']:.0f} MB | {result['full'] * 1000:.0f} ms | "
+            f"| {factor}x | {result['events']:,} | {result['store_mb']:.1f} MB | {result['full'] * 1000:.0f} ms | "
             f"{result['incremental_median'] * 1000:.1f} ms | {result['incremental_max'] * 1000:.1f} ms | "
             f"{result['incremental_median'] / result['full']:.3f} |",
             flush=True,
