@@ -33,7 +33,9 @@ def assert_snapshot_equals_store(store: Any) -> None:
     snapshot = duckdb.connect(str(store.snapshot_path), read_only=True)
     try:
         copied = contents(snapshot)
-        views = {row[0] for row in snapshot.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+        views = {
+            row[0] for row in snapshot.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+        }
         journal = snapshot.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'reporting_changes%'")
         assert journal.fetchone() == (0,)  # the journal is the owner's, not the analysts'
     finally:
