@@ -30,6 +30,7 @@ LIVE_FILE = "reporting.duckdb"
 UPCOMING_LAG = timedelta(days=1)  # how far upcoming_since stays behind the wall clock
 UPCOMING_INTERVAL = 600.0  # seconds between two advances of upcoming_since
 SNAPSHOT_FILE = "reporting-snapshot.duckdb"
+PRUNE_INTERVAL = 30.0  # seconds between two prunings of the snapshot journal
 SNAPSHOT_DUTY = 10  # the wait after a snapshot is at least this many times what copying it took
 
 
@@ -69,6 +70,7 @@ class ReportingStore:
         self._published = -1
         self._snapshot_seconds = 0.0  # what the last copy took
         self.last_refresh_incremental = False
+        self._pruned = -PRUNE_INTERVAL  # when the snapshot journal was last pruned
         self._closed = False
 
     # -- tracking ------------------------------------------------------------------------------------
@@ -319,7 +321,10 @@ class ReportingStore:
             self._published, self.last_refresh_incremental = done
             self._snapshot_seconds = time.monotonic() - began
             upto = self._buffers.prunable()
+            if upto is not None and time.monotonic() - self._pruned < PRUNE_INTERVAL:
+                upto = None  # a write on the live store each time would cost more than the journal rows
         if upto is not None:
+            self._pruned = time.monotonic()
             with self._lock:
                 self.con.execute("BEGIN TRANSACTION")
                 try:
