@@ -11,8 +11,9 @@ open the fresh one. Bringing a file up to date copies only what changed since it
   columns (reporting/rollups.py). A new write path of the projection must journal its keys too
   (tests/test_snapshot_refresh.py compares every table after each kind of command);
 - a refresh deletes those keys from the file and copies their current rows from the live store, and
-  copies the small tables whole (the upcoming index, `consultant_categories`, the parked events and the
-  tracking row), all in one transaction on a consistent read of the live store;
+  copies the small tables whole (`consultant_categories`, the parked events and the tracking row), and
+  drops from the upcoming index what the owner's `advance` dropped (rows before `upcoming_since`), all in
+  one transaction on a consistent read of the live store;
 - the journal is pruned up to the older position of the two files; `reporting_changes_floor` records
   from where it is complete. A file behind that floor, of another schema, missing, or ahead of the
   live store (a rebuild) is made by a full copy instead.
@@ -41,6 +42,7 @@ KEYED = {
     "appointments": "id",
     "transactions": "id",
     "client_consultants": "client_id || '|' || consultant_id",
+    "upcoming_appointments": "id",  # the appointments a batch touched; `advance` is replayed on the file
     **{rollup.table: rollup.key_sql() for rollup in ROLLUPS},  # groups journaled by reporting/rollups.py
 }
 COPIED = ("reporting_tracking", *(t for t in schema.TABLES if t not in KEYED))
@@ -74,6 +76,9 @@ def record(con: duckdb.DuckDBPyConnection, position: int, batch: Any, events: li
         for key in batch.rows[table]:
             tables.append(table)
             keys.append(key)
+    for key in batch.rows["appointments"]:  # reporting/upcoming.py `replace` touches exactly these
+        tables.append("upcoming_appointments")
+        keys.append(key)
     for link in batch.links:
         tables.append("client_consultants")
         keys.append(f"{link['client_id']}|{link['consultant_id']}")
@@ -211,6 +216,12 @@ class Buffers:
         for table in COPIED:
             cursor.execute(f"DELETE FROM {OUT}.{table}")
             cursor.execute(f"INSERT INTO {OUT}.{table} SELECT * FROM {table}")
+        # what reporting/upcoming.py `advance` dropped from the index since (upcoming_since is in the tracking row)
+        cursor.execute(
+            f"""DELETE FROM {OUT}.upcoming_appointments WHERE start_at <
+                (SELECT upcoming_since FROM {OUT}.reporting_tracking WHERE name = ?)""",
+            [schema.TRACKING],
+        )
 
     @staticmethod
     def _copy_everything(cursor: duckdb.DuckDBPyConnection) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,23 @@ def test_incremental_refresh_equals_the_store(settings: Settings) -> None:
             assert store.publish_snapshot()
             assert store.last_refresh_incremental
             assert_snapshot_equals_store(store)
+        later = day  # its slot is free again (that appointment was cancelled)
+        booked = api.post(
+            f"{API}/appointments",
+            headers=admin,
+            json=slot_body(a.id, k1.id, later, "09:00", "10:00", status="Upcoming", session="Video Call"),
+        )
+        assert booked.status_code == 201, booked.text
+        store.catch_up()
+        assert store.publish_snapshot() and store.last_refresh_incremental
+        assert_snapshot_equals_store(store)
+        with store.reading() as con:
+            listed = con.execute("SELECT id FROM upcoming_appointments").fetchall()
+        assert listed  # (count(*) on this table answers 0 here: DuckDB 2.0.1 after deletes in one transaction)
+        # the owner drops what starts before upcoming_since from the index (no event): replayed on the file
+        store.advance_upcoming(datetime.now(UTC) + timedelta(days=30))
+        with store.reading() as con:
+            assert con.execute("SELECT id FROM upcoming_appointments").fetchall() == []
         container.privacy.erase(k1.id, "client", "Client", "secret1")  # names rewritten in place
         store.catch_up()
         assert store.publish_snapshot() and store.last_refresh_incremental
@@ -89,7 +107,9 @@ def test_incremental_refresh_equals_the_store(settings: Settings) -> None:
         with store.reading() as con:  # the journal keeps only what the older file still needs
             kept = con.execute("SELECT min(position) FROM reporting_changes").fetchone()
             floor = con.execute("SELECT floor FROM reporting_changes_floor").fetchone()
-        assert floor is not None and floor[0] > 0 and (kept is None or kept[0] is None or kept[0] > floor[0])
+        held = min(store._buffers.positions.values())
+        assert floor is not None and floor[0] <= held  # (pruned at most every PRUNE_INTERVAL seconds)
+        assert kept is not None and (kept[0] is None or kept[0] > floor[0])
 
 
 def test_a_file_a_reader_holds_is_not_written(settings: Settings, tmp_path: Path) -> None:
