@@ -266,7 +266,10 @@ def _report_export(args: argparse.Namespace, settings: Settings) -> int:
 
     snapshot = snapshot_path(settings.data_dir)
     if not snapshot.exists():
-        print(f"consult report: no reporting snapshot at {snapshot}: start `consult serve` or run `consult rebuild`", file=sys.stderr)
+        print(
+            f"consult report: no reporting snapshot at {snapshot}: start `consult serve` or run `consult rebuild`",
+            file=sys.stderr,
+        )
         return 2
     with tqdm(unit="partition", desc="writing changed Parquet partitions") as bar:
         result = export_snapshot(snapshot, Path(args.parquet), progress=bar.update)
