@@ -249,6 +249,8 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     """Ad-hoc SQL over the analyst snapshot (read-only; never the live store)."""
     from reporting.analyst import SnapshotMissing, run_sql
 
+    if args.report_command == "export":
+        return _report_export(args, settings)
     try:
         print(run_sql(settings.data_dir, args.query, as_csv=args.csv, limit=args.max_rows))
     except SnapshotMissing as error:
@@ -257,6 +259,31 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     except Exception as error:  # noqa: BLE001 - a SQL error, a write refused by the read-only snapshot
         print(f"consult report: {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _report_export(args: argparse.Namespace, settings: Settings) -> int:
+    """`consult report export --parquet DIR`: the analyst snapshot as Parquet partitions, incremental."""
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from reporting.analyst import snapshot_path
+    from reporting.parquet_export import export_snapshot
+
+    snapshot = snapshot_path(settings.data_dir)
+    if not snapshot.exists():
+        print(
+            f"consult report: no reporting snapshot at {snapshot}: start `consult serve` or run `consult rebuild`",
+            file=sys.stderr,
+        )
+        return 2
+    with tqdm(unit="partition", desc="writing changed Parquet partitions") as bar:
+        result = export_snapshot(snapshot, Path(args.parquet), progress=bar.update)
+    print(
+        f"consult report export: position {result.position}: {len(result.written)} partitions written, "
+        f"{result.unchanged} unchanged, {len(result.removed)} removed, in {args.parquet}"
+    )
     return 0
 
 
@@ -345,6 +372,10 @@ def parser() -> argparse.ArgumentParser:
     sql.add_argument("query")
     sql.add_argument("--csv", action="store_true", help="CSV output instead of a table")
     sql.add_argument("--max-rows", type=int, default=1000, help="rows shown in table output (CSV: all)")
+    exporting = report_sub.add_parser(
+        "export", help="publish the reporting snapshot as Parquet partitions (incremental: changed ones only)"
+    )
+    exporting.add_argument("--parquet", required=True, metavar="DIR", help="directory of the Parquet export")
     _parking().add_parsers(sub)
     _import_cli().add_parser(sub)
     privacy = sub.add_parser("privacy", help="crypto-shredding maintenance")

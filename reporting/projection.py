@@ -198,7 +198,7 @@ class ReportingProjection:
 
     # -- one batch -----------------------------------------------------------------------------------
 
-    def apply(self, con: duckdb.DuckDBPyConnection, events: list[Any]) -> None:
+    def apply(self, con: duckdb.DuckDBPyConnection, events: list[Any]) -> BatchRows:
         batch = BatchRows(con=con)
         self._load(con, batch, events)
         for event in events:
@@ -210,6 +210,7 @@ class ReportingProjection:
         for event in events:
             if isinstance(event, Erasure.Recorded):
                 erase_person(con, event.account_id)
+        return batch  # the rows it replaced (journaled for the analysts' snapshot, reporting/snapshot.py)
 
     def _derive_earned(self, con: duckdb.DuckDBPyConnection, batch: BatchRows) -> None:
         """Keep `transactions.earned` equal to the one earnings rule: a Success payment whose

@@ -35,9 +35,14 @@ GENERAL = "General"
 
 @dataclass(frozen=True)
 class Rollup:
+    """A rollup table; its groups' keys, joined by `|` (`key_sql`), are journaled for the snapshot."""
+
     table: str
     keys: tuple[tuple[str, str], ...]  # (column, type)
     sums: tuple[str, ...]  # DECIMAL(18, 2) sums beside the count `n`
+
+    def key_sql(self) -> str:
+        return f"concat_ws('|', {', '.join(name for name, _ in self.keys)})"
 
     def ddl(self) -> str:
         columns = [f"{name} {kind} NOT NULL" for name, kind in self.keys]
@@ -142,6 +147,12 @@ def _upsert(con: duckdb.DuckDBPyConnection, rollup: Rollup, changed: list[tuple[
             selects.append(f"unnest(${index}::{kind}[])")
             values.append(list(column))
     totals = ["n", *rollup.sums]
+    keys = len(rollup.keys)
+    # journal the changed groups for the analysts' snapshot (reporting/snapshot.py sets the position)
+    con.execute(
+        f"""INSERT INTO reporting_changes SELECT -1, '{rollup.table}', concat_ws('|', {", ".join(selects[:keys])})""",
+        values[:keys],
+    )
     con.execute(
         f"""INSERT INTO {rollup.table} SELECT {", ".join(selects)}
                     ON CONFLICT DO UPDATE SET {", ".join(f"{c} = {c} + excluded.{c}" for c in totals)}""",

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from reporting import parked, schema, upcoming
+from reporting import parked, schema, snapshot, upcoming
 from reporting.projection import TOPICS, ReportingProjection
 
 log = logging.getLogger(__name__)
@@ -31,6 +30,7 @@ LIVE_FILE = "reporting.duckdb"
 UPCOMING_LAG = timedelta(days=1)  # how far upcoming_since stays behind the wall clock
 UPCOMING_INTERVAL = 600.0  # seconds between two advances of upcoming_since
 SNAPSHOT_FILE = "reporting-snapshot.duckdb"
+PRUNE_INTERVAL = 30.0  # seconds between two prunings of the snapshot journal
 SNAPSHOT_DUTY = 10  # the wait after a snapshot is at least this many times what copying it took
 
 
@@ -56,15 +56,21 @@ class ReportingStore:
         self.batch_size = batch_size
         self.snapshot_interval = snapshot_interval
         self.con = duckdb.connect(str(path))  # the writer's connection (used under self._lock only)
-        schema.ensure(self.con, zone.key)
+        fresh = schema.ensure(self.con, zone.key)
         self._readers = self.con.cursor()  # the root that hands out one connection per reader
         self._readers_lock = threading.Lock()
         self.projection = ReportingProjection(zone)
         self._lock = threading.Lock()  # one writer: the projection (catch-up, reset)
         self._snapshot_lock = threading.Lock()
         self.position = self.committed_position()
+        snapshot.ensure(self.con, self.position)
+        self._buffers = snapshot.Buffers(self.snapshot_path)
+        if fresh:  # a new or rebuilt store: the snapshot files of another history must be copied afresh
+            self._buffers.discard()
         self._published = -1
         self._snapshot_seconds = 0.0  # what the last copy took
+        self.last_refresh_incremental = False
+        self._pruned = -PRUNE_INTERVAL  # when the snapshot journal was last pruned
         self._closed = False
 
     # -- tracking ------------------------------------------------------------------------------------
@@ -133,13 +139,20 @@ class ReportingStore:
         try:
             events = [self._decode(n) for n in notifications if n.topic in TOPICS]
             if events:
-                self.projection.apply(con, events)
+                self._journal(con, last, self.projection.apply(con, events), events)
             con.execute("UPDATE reporting_tracking SET position = ? WHERE name = ?", [last, schema.TRACKING])
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
         self.position = last
+
+    def _journal(self, con: duckdb.DuckDBPyConnection, position: int, batch: Any, events: list[Any]) -> None:
+        """Journal the batch's changes for the snapshot files (reporting/snapshot.py), when there are any."""
+        if self._buffers.exist():
+            snapshot.record(con, position, batch, events)
+        else:
+            snapshot.skip(con, position)
 
     def _apply_in_parts(self, notifications: list[Any]) -> None:
         if len(notifications) == 1:
@@ -196,7 +209,8 @@ class ReportingStore:
                 con.execute("BEGIN TRANSACTION")
                 try:
                     if notification.topic in TOPICS:
-                        self.projection.apply(con, [self._decode(notification)])
+                        events = [self._decode(notification)]
+                        self._journal(con, self.position, self.projection.apply(con, events), events)
                     parked.unpark(con, entry.position)
                     con.execute("COMMIT")
                     applied.append(entry)
@@ -207,6 +221,10 @@ class ReportingStore:
                     con.execute("BEGIN TRANSACTION")
                     still.append(parked.record(con, notification, error))
                     con.execute("COMMIT")
+        if applied:  # changes at old positions, which the snapshot files' positions already cover: copy afresh
+            with self._snapshot_lock:
+                self._buffers.discard()
+                self._published = -1
         return applied, still
 
     def wait_for(self, position: int, timeout: float) -> bool:
@@ -233,9 +251,12 @@ class ReportingStore:
         with self._lock:
             self.con.execute("BEGIN TRANSACTION")
             schema.truncate(self.con)
+            snapshot.reset(self.con)
             self.con.execute("COMMIT")
             self.position = 0
             self._published = -1
+        with self._snapshot_lock:
+            self._buffers.discard()
 
     def advance_upcoming(self, now: datetime | None = None) -> None:
         """Keep `upcoming_since` a day behind the wall clock (reporting/upcoming.py): the index of
@@ -281,31 +302,38 @@ class ReportingStore:
         return max(self.snapshot_interval, SNAPSHOT_DUTY * self._snapshot_seconds)
 
     def publish_snapshot(self, force: bool = False) -> bool:
-        """Copy the whole database into a new file and move it over the snapshot atomically.
-        Readers that have the old snapshot open keep reading it; new readers get the new one. The
-        copy runs in a transaction of its own (a consistent view, tracking row included) while the
-        projection goes on writing."""
+        """Bring the snapshot up to date (reporting/snapshot.py): the file the snapshot link does not
+        name gets the rows changed since its own position (a full copy when it has none), then the link
+        moves to it atomically. Readers that have the old file open keep reading it. The copy reads one
+        consistent state of the store (tracking row included) while the projection goes on writing.
+        False when nothing changed, or when a reader still holds the file to write (tried again later)."""
         with self._snapshot_lock:
             if not force and self._published == self.position and self.snapshot_path.exists():
                 return False
-            position = self.position
             began = time.monotonic()
-            temporary = self.snapshot_path.with_name(f".{self.snapshot_path.name}.{os.getpid()}.tmp")
-            temporary.unlink(missing_ok=True)
             cursor = self.cursor()
             try:
-                catalog = cursor.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
-                cursor.execute(f"ATTACH '{temporary}' AS snapshot_out")
-                try:
-                    cursor.execute(f'COPY FROM DATABASE "{catalog}" TO snapshot_out')
-                finally:
-                    cursor.execute("DETACH snapshot_out")
+                done = self._buffers.refresh(cursor)
             finally:
                 cursor.close()
-            os.replace(temporary, self.snapshot_path)
-            self._published = position
+            if done is None:
+                return False
+            self._published, self.last_refresh_incremental = done
             self._snapshot_seconds = time.monotonic() - began
-            return True
+            upto = self._buffers.prunable()
+            if upto is not None and time.monotonic() - self._pruned < PRUNE_INTERVAL:
+                upto = None  # a write on the live store each time would cost more than the journal rows
+        if upto is not None:
+            self._pruned = time.monotonic()
+            with self._lock:
+                self.con.execute("BEGIN TRANSACTION")
+                try:
+                    snapshot.prune(self.con, upto)
+                    self.con.execute("COMMIT")
+                except BaseException:
+                    self.con.execute("ROLLBACK")
+                    raise
+        return True
 
     def close(self) -> None:
         if self._closed:
