@@ -279,7 +279,6 @@ def test_category_stats_and_balances_replayed_from_the_events(api):
     assert world.container.ledger.balances() == balances
 
 
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_seeded_demo_has_payments_refunds_and_payouts(settings):
     from infrastructure.bootstrap import build
     from interfaces.demo import seed
