@@ -16,6 +16,7 @@ from application.payments import Who
 from domain.availability import WEEKDAYS as WEEKDAY_NAMES
 from domain.availability import generate_day, session_lengths, wall_clock
 from domain.errors import DomainError
+from interfaces.demo_history import record_history
 
 DEMO_PASSWORD = "Demo@12345"
 CATALOGUE = {
@@ -138,6 +139,7 @@ def seed(container: Any) -> list[tuple[str, str, str]]:
         logins.append(("Client", email, DEMO_PASSWORD))
     for consultant_id in consultant_ids:  # the platform keeps 10 %
         people.update_consultant(consultant_id, {"commission": {"platformPercent": 10}}, "Admin", admin["id"])
+    record_history(container, consultant_ids, client_ids, 10)  # the last six months, at their own dates
     _appointments(container, admin["id"], consultant_ids, client_ids)
     _paid_bookings(container, consultant_ids, client_ids)
     _payouts(container, admin["id"], consultant_ids)
@@ -148,14 +150,14 @@ REASONS = ["Initial consultation", "Follow-up", "Second opinion", "Planning sess
 
 
 def _appointments(container: Any, admin_id: str, consultant_ids: list[str], client_ids: list[str]) -> None:
-    """Past (completed or cancelled) and upcoming appointments over the last three months and the next
-    three weeks. Each is booked through the booking command as of a few days before it took place."""
+    """Upcoming appointments over the next three weeks, booked through the booking command as of a
+    few days before they take place (the past is `interfaces.demo_history`)."""
     zone = ZoneInfo(container.settings.business_timezone)
     bookings = Bookings(container.market, zone, money=container.payments)
     admin = Caller(admin_id, "Admin")
     rng = random.Random(2026)
     today = datetime.now(zone).date()
-    for offset in range(-90, 22):
+    for offset in range(0, 22):
         day = today + timedelta(days=offset)
         for _ in range(rng.choice((0, 1, 1, 2, 3))):
             consultant_id, client_id = rng.choice(consultant_ids), rng.choice(client_ids)
@@ -167,12 +169,12 @@ def _appointments(container: Any, admin_id: str, consultant_ids: list[str], clie
                 continue
             start_text, end_text = rng.choice(labels).split(" - ")
             start, end = wall_clock(day, start_text, zone), wall_clock(day, end_text, zone)
-            if start is None or end is None or (offset >= 0 and start < datetime.now(zone) + timedelta(days=2)):
+            if start is None or end is None or start < datetime.now(zone) + timedelta(days=2):
                 continue
             bookings.clock = lambda moment=start: moment - timedelta(days=3)
             fee = container.market.account(consultant_id).profile.get("fees", 0)
             try:
-                appointment_id = bookings.create_direct(
+                bookings.create_direct(
                     admin,
                     consultant_id,
                     client_id,
@@ -185,13 +187,6 @@ def _appointments(container: Any, admin_id: str, consultant_ids: list[str], clie
                 )
             except DomainError:
                 continue  # taken or closed that day: try the next one
-            if offset < 0:
-                if rng.random() < 0.15:  # cancelled two days before: refunded (outside the 24-hour window)
-                    bookings.clock = lambda moment=start: moment - timedelta(days=2)
-                    bookings.change(Caller(client_id, "Client"), appointment_id, None, None, "Cancelled", {})
-                else:
-                    bookings.clock = lambda moment=end: moment + timedelta(minutes=1)
-                    bookings.complete(appointment_id)
 
 
 def _paid_bookings(container: Any, consultant_ids: list[str], client_ids: list[str]) -> None:

@@ -279,14 +279,13 @@ def test_category_stats_and_balances_replayed_from_the_events(api):
     assert world.container.ledger.balances() == balances
 
 
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_seeded_demo_has_payments_refunds_and_payouts(settings):
     from infrastructure.bootstrap import build
     from interfaces.demo import seed
 
     container = build(settings)
     try:
-        seed(container)
+        logins = seed(container)
         data, total = container.ledger.list(parties=None, consultant_only=False, kind=None, page=1, limit=100)
         kinds = {
             (t["type"], t["status"])
@@ -298,6 +297,45 @@ def test_seeded_demo_has_payments_refunds_and_payouts(settings):
         assert total > 20  # the demo is rich enough to show the apps' pages
     finally:
         container.close()
+    _seeded_history_shows_on_the_analytics_pages(settings, logins)
+
+
+def _seeded_history_shows_on_the_analytics_pages(settings: Any, logins: list[tuple[str, str, str]]) -> None:
+    """Months of history at their own dates: the yearly overview shows revenue in several months
+    (this year and last, so the check holds in January too), and every consultant's payout summary
+    is consistent and never pays out more than was earned."""
+    from datetime import UTC, datetime
+
+    from fastapi.testclient import TestClient
+
+    from interfaces.http.app import create_app
+
+    def login(email: str, password: str) -> dict[str, str]:
+        reply = api.post(f"{API}/auth/login", json={"email": email, "password": password})
+        assert reply.status_code == 200, reply.text
+        return bearer(reply.json()["data"]["token"])
+
+    with TestClient(create_app(settings)) as api:
+        admin = login(logins[0][1], logins[0][2])
+        months = set()
+        year = datetime.now(UTC).year
+        for shown in (year - 1, year):
+            reply = api.get(f"{API}/analytics/overview?viewType=yearly&year={shown}", headers=admin)
+            assert reply.status_code == 200, reply.text
+            trends = reply.json()["data"]["monthlyTrends"]
+            months |= {(shown, month["name"]) for month in trends if month["revenue"] > 0 and month["gmv"] > 0}
+        assert len(months) >= 4, months
+        paid_out = 0
+        for role, email, password in logins:
+            if role != "Consultant":  # the pending one has no history
+                continue
+            reply = api.get(f"{API}/analytics/consultant", headers=login(email, password))
+            assert reply.status_code == 200, reply.text
+            summary = reply.json()["data"]["payoutSummary"]
+            assert summary["remainingBalance"] == summary["totalEarnings"] - summary["totalPaidOut"] >= 0, email
+            assert summary["totalEarnings"] > 0, email
+            paid_out += summary["totalPaidOut"] > 0
+        assert paid_out >= 4  # the history's payouts (and today's) reached the consultants' summaries
 
 
 # -- Socket.IO: the money notifications (against a real server) ----------------------------------
