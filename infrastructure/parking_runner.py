@@ -25,12 +25,8 @@ class PartsMixin:
     moved_type: Any
     _offered_lock: threading.Lock
     _decode: Callable[[Any], Any]
-
-    def _apply(self, notifications: list[Any], start: int, last: int) -> Any:
-        raise NotImplementedError
-
-    def _claim(self, conn: sa.Connection, start: int, end: int) -> None:
-        raise NotImplementedError
+    _apply: Callable[[list[Any], int, int], Any]  # (notifications, start, last): one batch, one transaction
+    _claim: Callable[[sa.Connection, int, int], None]  # compare-and-set of the tracking row
 
     def _apply_in_parts(self, notifications: list[Any]) -> list[Any]:
         """Apply a batch that failed as halves (recursively), down to single events, which are parked
