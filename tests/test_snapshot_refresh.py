@@ -46,6 +46,11 @@ def assert_snapshot_equals_store(store: Any) -> None:
         assert copied[table] == live[table], table
 
 
+def published(store: Any) -> bool:
+    """Refresh now; the app's own periodic publisher may already have published this position."""
+    return store.publish_snapshot() or store._published == store.position
+
+
 def test_incremental_refresh_equals_the_store(settings: Settings) -> None:
     for person in (*history.CONSULTANTS, *history.CLIENTS):
         person.id = ""
@@ -82,7 +87,7 @@ def test_incremental_refresh_equals_the_store(settings: Settings) -> None:
             reply = change()
             assert reply.status_code in (200, 201), reply.text
             store.catch_up()
-            assert store.publish_snapshot()
+            assert published(store)
             assert store.last_refresh_incremental
             assert_snapshot_equals_store(store)
         later = day  # its slot is free again (that appointment was cancelled)
@@ -93,7 +98,7 @@ def test_incremental_refresh_equals_the_store(settings: Settings) -> None:
         )
         assert booked.status_code == 201, booked.text
         store.catch_up()
-        assert store.publish_snapshot() and store.last_refresh_incremental
+        assert published(store) and store.last_refresh_incremental
         assert_snapshot_equals_store(store)
         with store.reading() as con:
             listed = con.execute("SELECT id FROM upcoming_appointments").fetchall()
@@ -104,7 +109,7 @@ def test_incremental_refresh_equals_the_store(settings: Settings) -> None:
             assert con.execute("SELECT id FROM upcoming_appointments").fetchall() == []
         container.privacy.erase(k1.id, "client", "Client", "secret1")  # names rewritten in place
         store.catch_up()
-        assert store.publish_snapshot() and store.last_refresh_incremental
+        assert published(store) and store.last_refresh_incremental
         assert_snapshot_equals_store(store)
         assert not store.publish_snapshot()  # nothing new
         with store.reading() as con:  # the journal keeps only what the older file still needs
