@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from domain.appointments import CANCELLED, HOLD, Appointment
 from infrastructure.directory_projection import dumps, iso_utc
-from infrastructure.projections import Batch, Handles
+from infrastructure.projector import Batch, Handles
 from infrastructure.settings_projection import availability_updated
 from infrastructure.tables import appointments, slot_bookings
 

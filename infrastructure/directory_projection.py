@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from domain.accounts import CLIENT, CONSULTANT, Account
 from domain.catalogue import Category
 from domain.profiles import consultant_display_name, public_consultant
-from infrastructure.projections import Batch, Handles
+from infrastructure.projector import Batch, Handles
 from infrastructure.tables import accounts, categories, consultant_categories
 
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from domain.documents import EDITABLE, Document, formatted_size
 from infrastructure.directory_projection import dumps, iso_utc
 from infrastructure.document_tables import documents
-from infrastructure.projections import Batch, Handles
+from infrastructure.projector import Batch, Handles
 
 
 class DocumentsProjector:

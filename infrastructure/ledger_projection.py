@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from domain.ledger import Earnings, Transaction, exact, major_units, minor_units
 from infrastructure.directory_projection import dumps, iso_utc
-from infrastructure.projections import Batch, Handles
+from infrastructure.projector import Batch, Handles
 from infrastructure.tables import consultant_balances, transactions
 
 

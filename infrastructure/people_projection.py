@@ -30,7 +30,8 @@ from domain.privacy import Erasure
 from infrastructure.directory_projection import REGISTRATION_NOTICES, admin_notification, dumps, iso_utc
 from infrastructure.people_tables import PEOPLE_TABLES, inbox, inbox_counters, inbox_states, links
 from infrastructure.personal_fields import DELETED_NAME
-from infrastructure.projections import Batch, Emit, Handles
+from infrastructure.projector import Batch, Handles
+from infrastructure.pushes import Emit
 
 PEOPLE = "people"
 DEFAULTS: dict[str, Any] = {

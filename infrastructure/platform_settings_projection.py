@@ -19,7 +19,7 @@ from domain.platform_settings import (
 )
 from infrastructure.directory_projection import dumps, iso_utc
 from infrastructure.platform_tables import platform_settings
-from infrastructure.projections import Batch, Handles
+from infrastructure.projector import Batch, Handles
 
 PLATFORM_ROW = "platform"
 

@@ -19,7 +19,7 @@ from domain.privacy import Erasure
 from infrastructure.directory_projection import dumps
 from infrastructure.personal_fields import DELETED_NAME, FREE_TEXT_LEAVES, SNAPSHOT_LEAVES
 from infrastructure.privacy_keys import KeyStore
-from infrastructure.projections import Batch, Handles
+from infrastructure.projector import Batch, Handles
 from infrastructure.tables import appointments, client_links, consultant_settings, transactions
 
 # (connection, account id, kind): remove or anonymise what a feature's read model holds of the person

@@ -15,7 +15,8 @@ from domain.accounts import CONSULTANT, Account
 from domain.availability import default_settings
 from domain.settings import ConsultantSettings
 from infrastructure.directory_projection import dumps, iso_utc
-from infrastructure.projections import Batch, Emit, Handles
+from infrastructure.projector import Batch, Handles
+from infrastructure.pushes import Emit
 from infrastructure.tables import accounts, consultant_settings, slot_bookings
 
 # Account events that open or close every slot of a consultant.
