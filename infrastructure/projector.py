@@ -71,6 +71,16 @@ class Handles:
         return {n.id for n in notifications if n.topic not in self._exact and not n.topic.startswith(self._prefixes)}
 
 
+class HandlesDeclared:
+    """Base of a projector that declares the events it handles in `handles`: the runner decodes no
+    other notification for it."""
+
+    handles: Handles
+
+    def unneeded(self, notifications: list[Any]) -> set[int]:
+        return self.handles.unneeded(notifications)
+
+
 class Projector(Protocol):
     """May also have `unneeded(notifications) -> set of ids` that it would ignore (see `Handles`)."""
 
