@@ -104,13 +104,8 @@ class People:
         if "email" in fields:
             fields["email"] = fields["email"].strip().lower()
 
-        def change(account: Account) -> None:
-            delta = {k: v for k, v in fields.items() if account.profile.get(k) != v}
-            if delta:
-                account.update_profile(delta)
-
         try:
-            self.market.change_account(client_id, CLIENT, change)
+            self.market.change_account(client_id, CLIENT, lambda account: account.update_changed(fields))
         except NotFound:
             raise NotFound(not_found) from None
         except KeyTaken:
@@ -147,13 +142,8 @@ class People:
         elif fields.get("verificationStatus") == "Approved":
             fields["status"] = "Active"
 
-        def change(account: Account) -> None:
-            delta = {k: v for k, v in fields.items() if account.profile.get(k) != v}
-            if delta:
-                account.update_profile(delta)
-
         try:
-            self.market.change_account(user_id, USER, change)
+            self.market.change_account(user_id, USER, lambda account: account.update_changed(fields))
         except NotFound:
             raise NotFound("User not found") from None
         except KeyTaken as taken:

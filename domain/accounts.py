@@ -63,6 +63,12 @@ class Account(Aggregate):
     def update_profile(self, changes: dict[str, Any]) -> None:
         self.profile = {**self.profile, **changes}
 
+    def update_changed(self, fields: dict[str, Any]) -> None:
+        """Record the fields whose value differs from the profile's; no event when none does."""
+        delta = {k: v for k, v in fields.items() if self.profile.get(k) != v}
+        if delta:
+            self.update_profile(delta)
+
     @event("Approved")
     def _approve(self) -> None:
         self.profile = {**self.profile, "status": "Active"}

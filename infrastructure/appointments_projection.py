@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from domain.appointments import CANCELLED, HOLD, Appointment
 from infrastructure.directory_projection import dumps, iso_utc
-from infrastructure.projections import Batch, Handles
+from infrastructure.projector import Batch, Handles, HandlesDeclared
 from infrastructure.settings_projection import availability_updated
 from infrastructure.tables import appointments, slot_bookings
 
@@ -29,14 +29,11 @@ INSERT_SLOT = slot_bookings.insert()
 DELETE_SLOT = slot_bookings.delete().where(slot_bookings.c.appointment_id == sa.bindparam("b_id"))
 
 
-class AppointmentsProjector:
+class AppointmentsProjector(HandlesDeclared):
     handles = Handles(Appointment.Event)
 
     def __init__(self, zone: ZoneInfo):
         self.zone = zone
-
-    def unneeded(self, notifications: list[Any]) -> set[int]:
-        return self.handles.unneeded(notifications)
 
     def reset(self, conn: sa.Connection) -> None:
         conn.execute(appointments.delete())

@@ -15,9 +15,9 @@ from application.ports import ChangeNotApplied
 from infrastructure import parking
 
 if TYPE_CHECKING:
-    from infrastructure.projections import ProjectionRunner
+    from infrastructure.projection_runner import ProjectionRunner
 
-log = logging.getLogger("infrastructure.projections")
+log = logging.getLogger("infrastructure.projection_runner")
 
 
 class Barrier:
@@ -55,3 +55,14 @@ class Barrier:
             error = found[0].error if found else None
         if error is not None:
             raise ChangeNotApplied(position, error)
+
+
+class Barriers:
+    """Read-your-writes over several runners (each follows the whole log): wait for each in turn."""
+
+    def __init__(self, *barriers: Barrier):
+        self.barriers = barriers
+
+    def wait_for(self, position: int, first: int | None = None) -> None:
+        for barrier in self.barriers:
+            barrier.wait_for(position, first)

@@ -33,6 +33,7 @@ from infrastructure import (
 )
 from infrastructure.appointment_queries import AppointmentQueries
 from infrastructure.appointments_projection import AppointmentsProjector
+from infrastructure.barrier import Barrier, Barriers
 from infrastructure.clock import system_clock
 from infrastructure.database import (
     ASYNC_READ_POOL_SIZE,
@@ -59,7 +60,8 @@ from infrastructure.privacy_export import documents_of, live_bookings_of, other_
 from infrastructure.privacy_keys import KeyStore
 from infrastructure.privacy_mapper import PersonalDataMapper
 from infrastructure.privacy_projection import PrivacyProjector
-from infrastructure.projections import Barrier, Barriers, Broadcaster, NullBroadcaster, ProjectionRunner
+from infrastructure.projection_runner import ProjectionRunner
+from infrastructure.pushes import Broadcaster, NullBroadcaster
 from infrastructure.ratelimit import MemoryLimiter, RedisLimiter
 from infrastructure.reads import AsyncReads
 from infrastructure.refund_retries import RefundRetrier

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from domain.accounts import CLIENT, CONSULTANT, Account
 from domain.catalogue import Category
 from domain.profiles import consultant_display_name, public_consultant
-from infrastructure.projections import Batch, Handles
+from infrastructure.projector import Batch, Handles, HandlesDeclared
 from infrastructure.tables import accounts, categories, consultant_categories
 
 
@@ -98,11 +98,8 @@ def admin_notification(event_id: str, when: str, notice: tuple[str, str, str, st
 INSERT_ACCOUNT = accounts.insert()
 
 
-class DirectoryProjector:
+class DirectoryProjector(HandlesDeclared):
     handles = Handles(Account.Event, Category.Event)
-
-    def unneeded(self, notifications: list[Any]) -> set[int]:
-        return self.handles.unneeded(notifications)
 
     def flush(self, batch: Batch) -> None:
         """Writes go straight to the tables; nothing is held back."""

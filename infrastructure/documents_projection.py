@@ -11,14 +11,11 @@ import sqlalchemy as sa
 from domain.documents import EDITABLE, Document, formatted_size
 from infrastructure.directory_projection import dumps, iso_utc
 from infrastructure.document_tables import documents
-from infrastructure.projections import Batch, Handles
+from infrastructure.projector import Batch, Handles, HandlesDeclared
 
 
-class DocumentsProjector:
+class DocumentsProjector(HandlesDeclared):
     handles = Handles(Document.Event)
-
-    def unneeded(self, notifications: list[Any]) -> set[int]:
-        return self.handles.unneeded(notifications)
 
     def reset(self, conn: sa.Connection) -> None:
         conn.execute(documents.delete())

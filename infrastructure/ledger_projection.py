@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from domain.ledger import Earnings, Transaction, exact, major_units, minor_units
 from infrastructure.directory_projection import dumps, iso_utc
-from infrastructure.projections import Batch, Handles
+from infrastructure.projector import Batch, Handles, HandlesDeclared
 from infrastructure.tables import consultant_balances, transactions
 
 
@@ -31,11 +31,8 @@ def earned_minor(state: dict[str, Any]) -> int:
     )
 
 
-class LedgerProjector:
+class LedgerProjector(HandlesDeclared):
     handles = Handles(Transaction.Event, Earnings.Event)
-
-    def unneeded(self, notifications: list[Any]) -> set[int]:
-        return self.handles.unneeded(notifications)
 
     def reset(self, conn: sa.Connection) -> None:
         conn.execute(transactions.delete())

@@ -10,7 +10,8 @@ import logging
 from typing import Any
 
 from infrastructure import parking
-from infrastructure.projections import Batch, ProjectionRunner
+from infrastructure.projection_runner import ProjectionRunner
+from infrastructure.projector import Batch
 
 log = logging.getLogger(__name__)
 

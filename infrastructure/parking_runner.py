@@ -11,40 +11,40 @@ from typing import Any
 import sqlalchemy as sa
 
 from infrastructure import parking
+from infrastructure.projection_tracking import Moved, Tracking
+from infrastructure.projector import Batch
 
 
 class PartsMixin:
-    """Needs from the runner: its engine, projectors, name, position, decoder, claim and `_apply`."""
+    """Needs from the runner: its engine, projectors, name, position, decoder, tracking row and `_apply`."""
 
     engine: sa.Engine
     projectors: list[Any]
     name: str
     position: int
     parked: dict[int, str]
-    batch_type: Any
-    moved_type: Any
     _offered_lock: threading.Lock
     _decode: Callable[[Any], Any]
-    _apply: Callable[[list[Any], int, int], Any]  # (notifications, start, last): one batch, one transaction
-    _claim: Callable[[sa.Connection, int, int], None]  # compare-and-set of the tracking row
+    _apply: Callable[[list[Any], int, int], Batch]  # (notifications, start, last): one batch, one transaction
+    tracking: Tracking
 
-    def _apply_in_parts(self, notifications: list[Any]) -> list[Any]:
+    def _apply_in_parts(self, notifications: list[Any]) -> list[Batch]:
         """Apply a batch that failed as halves (recursively), down to single events, which are parked
         where they fail: k bad events among n cost about 2k*log2(n) extra transactions. Advances
         `self.position` with each committed part; stops when another worker moved the position."""
         if len(notifications) == 1:
             try:
                 return [self._apply_single(notifications[0])]
-            except self.moved_type as moved:
+            except Moved as moved:
                 self.position = moved.position
                 return []
         half = len(notifications) // 2
-        batches: list[Any] = []
+        batches: list[Batch] = []
         for part in (notifications[:half], notifications[half:]):
             try:
                 batches.append(self._apply(part, self.position, part[-1].id))
                 self.position = part[-1].id
-            except self.moved_type as moved:
+            except Moved as moved:
                 self.position = moved.position
                 return batches
             except Exception as error:
@@ -55,14 +55,14 @@ class PartsMixin:
                     return batches  # another worker moved the tracking position
         return batches
 
-    def _apply_single(self, notification: Any) -> Any:
+    def _apply_single(self, notification: Any) -> Batch:
         """Apply one event projector by projector, each in a savepoint; park it for a projector that
         fails on it. The rows of the others, the parked rows and the tracking position commit together."""
         start, position = self.position, notification.id
         parked: list[parking.Parked] = []
         with self.engine.begin() as conn:
-            batch = self.batch_type(conn, start=start, end=position)
-            self._claim(conn, start, position)  # first: a savepoint's rollback never undoes the claim
+            batch = Batch(conn, start=start, end=position)
+            self.tracking.claim(conn, start, position)  # first: a savepoint's rollback never undoes the claim
             try:
                 event = self._decode(notification)
             except Exception as error:

@@ -30,7 +30,8 @@ from domain.privacy import Erasure
 from infrastructure.directory_projection import REGISTRATION_NOTICES, admin_notification, dumps, iso_utc
 from infrastructure.people_tables import PEOPLE_TABLES, inbox, inbox_counters, inbox_states, links
 from infrastructure.personal_fields import DELETED_NAME
-from infrastructure.projections import Batch, Emit, Handles
+from infrastructure.projector import Batch, Handles, HandlesDeclared
+from infrastructure.pushes import Emit
 
 PEOPLE = "people"
 DEFAULTS: dict[str, Any] = {
@@ -85,11 +86,8 @@ def _instant(text: Any) -> datetime | None:
     return moment if moment.tzinfo else None
 
 
-class PeopleProjector:
+class PeopleProjector(HandlesDeclared):
     handles = Handles(Notification.Sent, Inbox.Event, ClientLink.Event, Account.Registered, Erasure.Recorded)
-
-    def unneeded(self, notifications: list[Any]) -> set[int]:
-        return self.handles.unneeded(notifications)
 
     def reset(self, conn: sa.Connection) -> None:
         for table in PEOPLE_TABLES:

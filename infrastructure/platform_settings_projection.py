@@ -19,7 +19,7 @@ from domain.platform_settings import (
 )
 from infrastructure.directory_projection import dumps, iso_utc
 from infrastructure.platform_tables import platform_settings
-from infrastructure.projections import Batch, Handles
+from infrastructure.projector import Batch, Handles, HandlesDeclared
 
 PLATFORM_ROW = "platform"
 
@@ -28,11 +28,8 @@ def profile_key(admin_id: str) -> str:
     return "profile:" + admin_id
 
 
-class PlatformSettingsProjector:
+class PlatformSettingsProjector(HandlesDeclared):
     handles = Handles(PlatformSettings.Event, AdminProfileSettings.Event)
-
-    def unneeded(self, notifications: list[Any]) -> set[int]:
-        return self.handles.unneeded(notifications)
 
     def reset(self, conn: sa.Connection) -> None:
         conn.execute(platform_settings.delete())

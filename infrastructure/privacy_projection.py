@@ -19,7 +19,7 @@ from domain.privacy import Erasure
 from infrastructure.directory_projection import dumps
 from infrastructure.personal_fields import DELETED_NAME, FREE_TEXT_LEAVES, SNAPSHOT_LEAVES
 from infrastructure.privacy_keys import KeyStore
-from infrastructure.projections import Batch, Handles
+from infrastructure.projector import Batch, Handles, HandlesDeclared
 from infrastructure.tables import appointments, client_links, consultant_settings, transactions
 
 # (connection, account id, kind): remove or anonymise what a feature's read model holds of the person
@@ -91,14 +91,11 @@ def erase_settings_and_links(conn: sa.Connection, account_id: str, kind: str) ->
 ERASERS += [erase_appointments, erase_transactions, erase_settings_and_links]
 
 
-class PrivacyProjector:
+class PrivacyProjector(HandlesDeclared):
     handles = Handles(Erasure.Recorded)
 
     def __init__(self, keys: KeyStore):
         self.keys = keys
-
-    def unneeded(self, notifications: list[Any]) -> set[int]:
-        return self.handles.unneeded(notifications)
 
     def reset(self, conn: sa.Connection) -> None:
         """Nothing of its own to reset: the key table is not a read model (never rebuilt)."""

@@ -10,7 +10,7 @@ import asyncio
 import logging
 from typing import Any
 
-from infrastructure.projections import Emit
+from infrastructure.pushes import Emit
 
 log = logging.getLogger(__name__)
 # uvicorn's sans-I/O websockets protocol for `consult serve`: about two thirds of the event loop's time

@@ -102,13 +102,6 @@ class Settings(BaseSettings):
         "twilio_account_sid",
         "twilio_auth_token",
         "twilio_from",
-        mode="before",
-    )
-    @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
-        return None if value == "" else value
-
-    @field_validator(
         "agora_app_id",
         "agora_app_certificate",
         "agora_customer_id",
@@ -121,7 +114,7 @@ class Settings(BaseSettings):
         mode="before",
     )
     @classmethod
-    def _blank_agora_is_unset(cls, value: object) -> object:
+    def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
     @property

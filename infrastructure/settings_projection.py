@@ -15,7 +15,8 @@ from domain.accounts import CONSULTANT, Account
 from domain.availability import default_settings
 from domain.settings import ConsultantSettings
 from infrastructure.directory_projection import dumps, iso_utc
-from infrastructure.projections import Batch, Emit, Handles
+from infrastructure.projector import Batch, Handles, HandlesDeclared
+from infrastructure.pushes import Emit
 from infrastructure.tables import accounts, consultant_settings, slot_bookings
 
 # Account events that open or close every slot of a consultant.
@@ -48,7 +49,7 @@ REPLACING = {get_topic(ConsultantSettings.AvailabilityUpdated), get_topic(Consul
 KNOWN_MAX = 2000
 
 
-class SettingsProjector:
+class SettingsProjector(HandlesDeclared):
     """Runs before the directory projector, so account rows still exist when it reads them."""
 
     handles = Handles(ConsultantSettings.Event, *STATUS_EVENTS)
@@ -62,7 +63,7 @@ class SettingsProjector:
     def unneeded(self, notifications: list[Any]) -> set[int]:
         """Other events, and an availability (notifications) update followed by another of the same
         aggregate in this batch: the later one replaces that section and pushes the same message."""
-        out = self.handles.unneeded(notifications)
+        out = super().unneeded(notifications)
         later: set[tuple[int, str]] = set()
         for n in reversed(notifications):
             if n.topic in REPLACING:

@@ -151,6 +151,25 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def run_cli(settings: Settings, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`consult <args>` run to its end in a process of its own on these settings, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "interfaces.cli", *args],
+        env=settings_env(settings),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def rebuild(settings: Settings, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """`consult rebuild` (read models and reporting store from the events), which must succeed."""
+    done = run_cli(settings, "rebuild", timeout=timeout)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
 class Server:
     """A real `consult serve` process (uvicorn) on a free port."""
 

@@ -5,7 +5,6 @@ multi-process deployment the API processes forward analytics to the reporting wo
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import httpx
 import pytest
 
 from infrastructure.settings import Settings
-from tests.conftest import ROOT, Server, bearer, create_admin, employee_token, refused, settings_env, signup
+from tests.conftest import Server, bearer, create_admin, employee_token, refused, run_cli, signup
 
 API = "/api/v1/analytics"
 
@@ -87,14 +86,7 @@ def test_roles_and_ownership(api: Any) -> None:
 
 
 def report(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "interfaces.cli", "report", "sql", *args],
-        cwd=ROOT,
-        env=settings_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_cli(settings, "report", "sql", *args, timeout=60)
 
 
 def wait_until(check: Any, timeout: float = 20.0) -> Any:

@@ -20,7 +20,7 @@ from reporting.overview import recent_appointments
 from reporting.service import Analytics
 from reporting.store import ReportingStore
 from tests import analytics_history as history
-from tests.conftest import bearer, create_admin
+from tests.conftest import bearer, create_admin, rebuild
 from tests.test_appointments import next_weekday, slot_body
 
 API = "/api/v1"
@@ -244,27 +244,14 @@ def test_commands_do_not_wait_for_the_reporting_store(settings: Settings) -> Non
 
 
 def test_consult_rebuild_rebuilds_the_reporting_store(settings: Settings) -> None:
-    import subprocess
-    import sys
-
     import duckdb
-
-    from tests.conftest import ROOT, settings_env
 
     before = scripted_answers(settings)
     con = duckdb.connect(str(settings.data_dir / "reporting.duckdb"))
     for table in ("transactions", "appointments", "consultants"):
         con.execute(f"DELETE FROM {table}")  # damage the store; the events are the truth
     con.close()
-    done = subprocess.run(
-        [sys.executable, "-m", "interfaces.cli", "rebuild"],
-        env=settings_env(settings),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = rebuild(settings)
     assert "reporting store rebuilt from" in done.stdout and "rebuilding reporting store" in done.stderr
     app = create_app(settings)
     history.hold_the_scheduler(app.state.container)  # before its first pass, which runs at start

@@ -8,17 +8,14 @@ refuses the logging adapters at start."""
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import re
 import secrets
 import ssl
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from email import message_from_bytes, policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -33,6 +30,7 @@ from infrastructure.delivery import SmtpMailer, TwilioSms
 from interfaces.http.app import create_app
 from interfaces.http.errors import status_of
 from tests.conftest import ROOT, free_port, make_settings, settings_env, signup
+from tests.fake_http import JsonHandler, serving
 
 AUTH = "/api/v1/auth"
 SID, TOKEN, SENDER = "AC" + "1" * 32, "auth-token-" + "z" * 8, "+15005550006"
@@ -124,7 +122,7 @@ def test_smtp_plain_with_auth_starttls_and_implicit_tls(smtp_server: Any, tls: t
     assert inbox.messages == []
 
 
-class TwilioLike(BaseHTTPRequestHandler):
+class TwilioLike(JsonHandler):
     """Twilio's Messages API as far as the adapter uses it; refuses what Twilio would refuse."""
 
     received: list[dict[str, list[str]]] = []
@@ -146,27 +144,12 @@ class TwilioLike(BaseHTTPRequestHandler):
         self.received.append(form)
         self._answer(201, {"sid": "SM" + secrets.token_hex(16), "status": "queued", "to": form["To"][0]})
 
-    def _answer(self, status: int, body: dict[str, Any]) -> None:
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
 
 @pytest.fixture
 def twilio() -> Iterator[str]:
     TwilioLike.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), TwilioLike)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(TwilioLike) as url:
+        yield url
 
 
 def test_twilio_adapter_sends_what_the_provider_checks(twilio: str) -> None:

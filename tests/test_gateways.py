@@ -8,9 +8,7 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -18,6 +16,7 @@ import pytest
 
 from domain.errors import Invalid
 from infrastructure.gateways import Gateways, PayPalGateway, RazorpayGateway, SandboxGateway
+from tests.fake_http import JsonHandler, serving
 
 
 def test_sandbox_signs_and_verifies_like_razorpay():
@@ -50,7 +49,7 @@ def test_sandbox_signs_and_verifies_like_razorpay():
     )
 
 
-class FakeApis(BaseHTTPRequestHandler):
+class FakeApis(JsonHandler):
     """Answers like Razorpay's and PayPal's APIs, recording every request."""
 
     protocol_version = "HTTP/1.1"  # keep-alive, so connection reuse shows in `port`
@@ -59,17 +58,6 @@ class FakeApis(BaseHTTPRequestHandler):
     failures: dict[str, int] = {}  # path -> how many more times to hang up without an answer
     token_lifetime = 32400
     revoked: set[str] = set()  # bearer tokens answered 401
-
-    def log_message(self, *args: Any) -> None:
-        return None
-
-    def _answer(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def _record(self) -> dict[str, Any]:
         length = int(self.headers.get("Content-Length") or 0)
@@ -158,12 +146,8 @@ def _captured(order_id: str) -> dict[str, Any]:
 def apis() -> Iterator[str]:
     FakeApis.seen, FakeApis.captured, FakeApis.failures, FakeApis.token_lifetime = [], set(), {}, 32400
     FakeApis.revoked = set()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeApis)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(FakeApis) as url:
+        yield url
 
 
 def test_razorpay_adapter_speaks_the_orders_and_refunds_api(apis):

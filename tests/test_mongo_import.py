@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import subprocess
-import sys
 from contextlib import redirect_stdout
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -18,7 +16,7 @@ from fastapi.testclient import TestClient
 from domain.appointments import ClientLink
 from interfaces import import_cli
 from interfaces.http.app import create_app
-from tests.conftest import ROOT, bearer, settings_env
+from tests.conftest import bearer, rebuild
 from tests.mongo_export import build, write
 
 API = "/api/v1"
@@ -200,15 +198,7 @@ def test_import_of_a_dump_with_every_hazard(settings, tmp_path):
         before = views(api, admin, expected)
 
     # `consult rebuild` (read models and the reporting store from the events) gives the same answers
-    done = subprocess.run(
-        [sys.executable, "-m", "interfaces.cli", "rebuild"],
-        env=settings_env(settings),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    rebuild(settings)
     with TestClient(create_app(settings)) as api:
         assert views(api, admin, expected) == before
 

@@ -4,8 +4,6 @@ business events, expiry, counters under concurrency, the push, and rebuilds."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +16,7 @@ from fastapi.testclient import TestClient
 from infrastructure.people_tables import PEOPLE_TABLES, inbox, inbox_counters, inbox_states
 from infrastructure.tables import projection_tracking
 from interfaces.http.app import create_app
-from tests.conftest import ROOT, bearer, employee_token, ok, refused, settings_env
+from tests.conftest import bearer, employee_token, ok, rebuild, refused
 from tests.test_appointments import Listener, Party, World, next_weekday
 
 API = "/api/v1"
@@ -410,15 +408,7 @@ def test_inbox_and_links_survive_a_rebuild_identically(settings):
         with engine.begin() as conn:
             for table in PEOPLE_TABLES:
                 conn.execute(table.delete())
-        done = subprocess.run(
-            [sys.executable, "-m", "interfaces.cli", "rebuild"],
-            env=settings_env(settings),
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
+        rebuild(settings)
         assert rows(engine) == before
         counters_match_a_scan(engine, [(asha.id, "Client"), (ravi.id, "Client"), (consultant.id, "Consultant")])
     finally:

@@ -37,7 +37,7 @@ from infrastructure.bootstrap import build
 from infrastructure.directory_projection import DirectoryProjector
 from infrastructure.ledger_projection import LedgerProjector
 from infrastructure.people_projection import PeopleProjector
-from infrastructure.projections import Emit, deferred_pushes
+from infrastructure.pushes import Emit, deferred_pushes
 from infrastructure.settings_projection import STATUS_EVENTS, SettingsProjector
 from infrastructure.tables import READ_MODEL_TABLES
 

@@ -22,7 +22,7 @@ import pytest
 import socketio
 import sqlalchemy as sa
 
-from tests.conftest import ROOT, Server, make_settings, postgres_database, settings_env
+from tests.conftest import ROOT, Server, make_settings, postgres_database, rebuild, settings_env
 
 API = "/api/v1"
 JS_DIR = ROOT / "tests" / "js"
@@ -363,15 +363,7 @@ def test_killed_worker_resumes_exactly_where_it_stopped(cluster, tmp_path):
         worker.stop()
         first.stop()
         second.stop()
-        rebuild = subprocess.run(
-            [sys.executable, "-m", "interfaces.cli", "rebuild"],
-            env=settings_env(settings),
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert rebuild.returncode == 0, rebuild.stderr
+        rebuild(settings)
         assert read_models(engine) == live
     finally:
         engine.dispose()

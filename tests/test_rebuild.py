@@ -5,8 +5,6 @@ projections (so only the rebuilt read models can answer)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from infrastructure.tables import READ_MODEL_TABLES
 from interfaces.http.app import create_app
-from tests.conftest import ROOT, bearer, create_admin, settings_env, signup
+from tests.conftest import bearer, create_admin, rebuild, signup
 
 API = "/api/v1"
 
@@ -233,15 +231,7 @@ def test_rebuild_gives_the_same_answers(settings):
             assert rows["accounts"] == 10 and rows["categories"] == 6 and rows["consultant_categories"] == 4
             for table in READ_MODEL_TABLES:
                 conn.execute(table.delete())
-        done = subprocess.run(
-            [sys.executable, "-m", "interfaces.cli", "rebuild"],
-            env=settings_env(settings),
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
+        done = rebuild(settings)
         assert "read models rebuilt from" in done.stdout
         with engine.connect() as conn:
             assert rows == {

@@ -12,7 +12,6 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -24,11 +23,12 @@ from domain.ledger import PENDING, REFUND, Transaction
 from domain.notifications import Notification
 from infrastructure.gateways import RazorpayGateway
 from tests.conftest import make_settings
+from tests.fake_http import JsonHandler, serving
 from tests.test_appointments import next_weekday
 from tests.test_payments import Money
 
 
-class FlakyRazorpay(BaseHTTPRequestHandler):
+class FlakyRazorpay(JsonHandler):
     """Razorpay's orders and refunds endpoints; refunds fail `failures` times (HTTP 502), always
     for payments in `broken`, and take `delay` seconds when they succeed."""
 
@@ -37,17 +37,6 @@ class FlakyRazorpay(BaseHTTPRequestHandler):
     broken: set[str] = set()
     delay = 0.0
     lock = threading.Lock()
-
-    def log_message(self, *args: Any) -> None:
-        return None
-
-    def _answer(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def do_POST(self) -> None:  # noqa: N802
         length = int(self.headers.get("Content-Length") or 0)
@@ -74,12 +63,8 @@ class FlakyRazorpay(BaseHTTPRequestHandler):
 @pytest.fixture
 def gateway_url() -> Iterator[str]:
     FlakyRazorpay.seen, FlakyRazorpay.failures, FlakyRazorpay.broken, FlakyRazorpay.delay = [], 0, set(), 0.0
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FlakyRazorpay)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/rzp"
-    server.shutdown()
-    server.server_close()
+    with serving(FlakyRazorpay) as url:
+        yield url + "/rzp"
 
 
 def test_failed_refunds_are_retried_with_backoff_then_failed_and_admins_told(api, gateway_url):

@@ -3,25 +3,15 @@ sharing PostgreSQL and Redis; refused without Redis."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import httpx
 import pytest
 
-from tests.conftest import ROOT, Server, make_settings, postgres_database, settings_env
+from tests.conftest import Server, make_settings, postgres_database, run_cli
 
 
 def test_workers_above_one_need_redis(tmp_path):
     settings = make_settings(tmp_path)
-    result = subprocess.run(
-        [sys.executable, "-m", "interfaces.cli", "serve", "--workers", "2"],
-        env=settings_env(settings),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_cli(settings, "serve", "--workers", "2", timeout=60)
     assert result.returncode == 2
     assert "REDIS_URL" in result.stderr
 

@@ -7,7 +7,8 @@ import json
 import re
 from typing import Any
 
-from infrastructure.projections import ProjectionRunner, deferred_pushes
+from infrastructure.projection_runner import ProjectionRunner
+from infrastructure.pushes import deferred_pushes
 from infrastructure.ratelimit import Verdict
 
 API = "/api/v1"

@@ -1,0 +1,192 @@
+"""Projection runner: follows the event store's notification log into the read-model tables.
+
+Each batch of events is applied and the tracking position advanced in ONE database
+transaction, so every event takes effect exactly once across crashes, restarts and competing
+workers: the batch claims the tracking row (advances it from the position the runner last saw,
+which locks it: `infrastructure/projection_tracking.py`) before any statement that reads or changes
+existing rows, and a batch of new rows only sends its claim together with the inserts; a failed claim
+rolls the whole batch back. Realtime pushes collected while applying a batch are emitted only after
+that transaction committed; a batch committed inside `deferred_pushes()` (an HTTP request driving the
+runner) hands them to that context instead, which sends them once its response is out."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import sqlalchemy as sa
+
+from infrastructure import parking, pushes
+from infrastructure.parking_runner import PartsMixin
+from infrastructure.projection_tracking import Moved, Tracking
+from infrastructure.projector import Batch, Projector
+from infrastructure.pushes import Broadcaster, Emit, NullBroadcaster
+
+log = logging.getLogger(__name__)
+OFFERED_MAX = 10_000  # committed notifications kept for the runner (`ProjectionRunner.offer`)
+
+
+class ProjectionRunner(PartsMixin):
+    def __init__(
+        self,
+        name: str,
+        read_notifications: Callable[[int, int], list[Any]],
+        decode: Callable[[Any], Any],
+        max_position: Callable[[], int],
+        engine: sa.Engine,
+        projectors: Iterable[Projector],
+        broadcaster: Broadcaster | None = None,
+        batch_size: int = 500,
+    ):
+        self.name = name
+        self._read = read_notifications
+        self._decode = decode
+        self._max_position = max_position
+        self.engine = engine
+        self.projectors = list(projectors)
+        self.broadcaster = broadcaster or NullBroadcaster()
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
+        self.position = 0
+        # notifications this process committed, by id, until projected (see `offer`)
+        self._offered: dict[int, Any] = {}
+        self._offered_lock = threading.Lock()
+        self.parked: dict[int, str] = {}  # positions this runner parked (recent ones), with an error
+        self.tracking = Tracking(name, engine)
+
+    # -- tracking -------------------------------------------------------------------------------
+
+    def ensure_tracking_row(self) -> None:
+        self.tracking.ensure_row()
+
+    def committed_position(self, conn: sa.Connection | None = None) -> int:
+        return self.tracking.committed_position(conn)
+
+    # -- processing -----------------------------------------------------------------------------
+
+    def catch_up(self, progress: Callable[[int], None] | None = None, until: int | None = None) -> int:
+        """Process every event recorded so far (or at least up to `until`); return the position reached."""
+        with self._lock:
+            if until is not None and self.position >= until:
+                return self.position  # another waiter processed our events while we queued for the lock
+            while self._process_batch(progress):
+                if until is not None and self.position >= until:
+                    break  # a waiter stops at its own events (no extra read of an empty log tail)
+            return self.position
+
+    def offer(self, notifications: Iterable[Any]) -> None:
+        """Notifications this process has just committed (as the event store returned them): a batch
+        that would read exactly these from the log takes them from here instead, one round trip
+        fewer on the path a read-your-writes request waits on. Only an unbroken run of ids right
+        after the position is taken, so an id this process did not commit (another process's event,
+        or a gap) is always read from the log."""
+        with self._offered_lock:
+            if len(self._offered) < OFFERED_MAX:  # a runner far behind reads from the log anyway
+                for notification in notifications:
+                    if notification.id > self.position:
+                        self._offered[notification.id] = notification
+
+    def _take_offered(self, start: int) -> list[Any]:
+        taken: list[Any] = []
+        with self._offered_lock:
+            while len(taken) < self.batch_size:
+                notification = self._offered.pop(start + 1 + len(taken), None)
+                if notification is None:
+                    break
+                taken.append(notification)
+        return taken
+
+    def _forget_offered(self, upto: int) -> None:
+        with self._offered_lock:
+            for stale in [i for i in self._offered if i <= upto]:
+                del self._offered[stale]
+
+    def _process_batch(self, progress: Callable[[int], None] | None) -> int:
+        # Read from the position this runner last saw (no round trip for the committed one); the
+        # tracking row decides when the batch is claimed, and a batch another worker already
+        # applied is dropped.
+        start = self.position
+        notifications = self._take_offered(start) or self._read(start + 1, self.batch_size)
+        if not notifications:
+            return 0
+        last = notifications[-1].id
+        try:
+            batches = [self._apply(notifications, start, last)]
+        except Moved as moved:  # another worker processed events meanwhile (or a rebuild rewound)
+            self.position = moved.position
+            self._forget_offered(moved.position)
+            return 1
+        except Exception as error:
+            if parking.is_transient(error):
+                raise
+            # Some event of the batch cannot be applied: apply the batch in parts, parking that event.
+            log.warning("projection %s: batch %s..%s failed (%s); applying it in parts", self.name, start, last, error)
+            batches = self._apply_in_parts(notifications)  # advances self.position part by part
+        else:
+            self.position = last
+        self._forget_offered(self.position)
+        pushes.send_or_defer(self.broadcaster, [emit for batch in batches for emit in batch.emits])
+        if progress:
+            progress(len(notifications))
+        return len(notifications)
+
+    def _apply(self, notifications: list[Any], start: int, last: int) -> Batch:
+        """Apply `notifications` (the events after `start` up to `last`) and advance the tracking
+        position in one transaction; run the batch's after-commit callbacks."""
+        with self.engine.begin() as conn:
+            batch = Batch(conn, start=start, end=last)
+            batch.claim = lambda: self.tracking.claim(conn, start, last)
+            # A notification is decoded only when some projector needs it: decoding is most of the cost.
+            unneeded: set[int] | None = None
+            for projector in self.projectors:
+                skip = projector.unneeded(notifications) if hasattr(projector, "unneeded") else set()
+                unneeded = skip if unneeded is None else unneeded & skip
+            unneeded = unneeded or set()
+            for notification in notifications:
+                if notification.id in unneeded:
+                    continue
+                event = self._decode(notification)
+                for projector in self.projectors:
+                    projector.apply(batch, event, notification.id)
+            for projector in self.projectors:
+                projector.flush(batch)
+            if batch.claim is not None and conn.dialect.driver == "psycopg":
+                self.tracking.claim_insert_commit(conn, batch)
+            else:
+                batch.conn  # noqa: B018  (claims the batch if nothing did, and runs its inserts)
+        for callback in batch.after_commit:
+            callback()
+        return batch
+
+    def send(self, messages: Iterable[Emit]) -> None:
+        """Push committed changes; identical pushes go out once (the read model already holds every change)."""
+        pushes.send(self.broadcaster, messages)
+
+    def reset(self) -> None:
+        """Empty the read models and rewind the tracking position (for a rebuild)."""
+        with self._lock, self.engine.begin() as conn:
+            for projector in self.projectors:
+                projector.reset(conn)
+            self.tracking.rewind(conn)
+            parking.forget(conn, self.projection_names())  # the rebuild parks again what still fails
+            self.position = 0
+            self.parked.clear()
+
+    def projection_names(self) -> list[str]:
+        """The `projection` of this runner's parked events: its projectors, and itself (undecodable events)."""
+        return [self.name, *(parking.projector_name(p) for p in self.projectors)]
+
+    def pending(self) -> int:
+        return max(0, (self._max_position() or 0) - self.committed_position())
+
+    def run_forever(self, stop: threading.Event, interval: float = 0.05) -> None:
+        while not stop.is_set():
+            try:
+                if (self._max_position() or 0) > self.position:
+                    self.catch_up()
+            except Exception:
+                log.exception("projection %s failed; retrying", self.name)
+                stop.wait(1.0)
+            stop.wait(interval)

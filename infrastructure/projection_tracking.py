@@ -1,0 +1,116 @@
+"""A projection runner's tracking row: its committed position and the claim that advances it.
+
+The claim is a compare-and-set inside the batch's transaction that locks the row until the commit,
+so two workers never both apply a batch. On PostgreSQL a batch of new rows only
+sends its claim, its inserts and COMMIT in one pipeline, one round trip."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+
+from infrastructure.projector import Batch
+from infrastructure.tables import projection_tracking
+
+# Advances the tracking row from `start` to `end`, or fails (division by zero) when the row is not at
+# `start`, which aborts its transaction: the claim of a batch sent together with its inserts and COMMIT.
+CLAIM_OR_FAIL = (
+    "WITH claimed AS (UPDATE projection_tracking SET position = %(end)s "
+    "WHERE name = %(name)s AND position = %(start)s RETURNING 1) "
+    "SELECT 1 / count(*) FROM claimed"
+)
+
+
+class Moved(Exception):
+    """Another worker moved the tracking position since this runner last saw it: the batch is rolled back."""
+
+    def __init__(self, position: int):
+        super().__init__(position)
+        self.position = position
+
+
+def _processed(row: dict[str, Any], processors: dict[str, Any]) -> dict[str, Any]:
+    if not processors:
+        return row
+    return {k: processors[k](v) if k in processors else v for k, v in row.items()}
+
+
+class Tracking:
+    def __init__(self, name: str, engine: sa.Engine):
+        self.name = name
+        self.engine = engine
+        self._select_position = sa.select(projection_tracking.c.position).where(projection_tracking.c.name == name)
+        self._claim_statement = (
+            projection_tracking.update()
+            .where(projection_tracking.c.name == name, projection_tracking.c.position == sa.bindparam("b_start"))
+            .values(position=sa.bindparam("b_end"))
+        )
+        self._statements: dict[Any, tuple[str, dict[str, Any]]] = {}
+
+    def ensure_row(self) -> None:
+        """Create the tracking row unless it exists (processes starting together agree)."""
+        with self.engine.begin() as conn:
+            if conn.execute(self._select_position).first() is not None:
+                return
+            try:
+                with conn.begin_nested():
+                    conn.execute(projection_tracking.insert().values(name=self.name, position=0))
+            except sa.exc.IntegrityError:
+                pass  # another process created it first
+
+    def committed_position(self, conn: sa.Connection | None = None) -> int:
+        if conn is not None:
+            return int(conn.execute(self._select_position).scalar() or 0)
+        with self.engine.connect() as own:
+            return int(own.execute(self._select_position).scalar() or 0)
+
+    def rewind(self, conn: sa.Connection) -> None:
+        """Back to the start of the log (for a rebuild, in its transaction)."""
+        conn.execute(projection_tracking.update().where(projection_tracking.c.name == self.name).values(position=0))
+
+    def claim(self, conn: sa.Connection, start: int, end: int) -> None:
+        """Advance the tracking row from `start` to `end` in this transaction, which locks it until
+        the commit; raise `Moved` when another worker moved it."""
+        if conn.execute(self._claim_statement, {"b_start": start, "b_end": end}).rowcount != 1:
+            raise Moved(self.committed_position(conn))
+
+    def claim_insert_commit(self, conn: sa.Connection, batch: Batch) -> None:
+        """PostgreSQL, a batch of new rows only (no projector used the connection): BEGIN, the claim,
+        the inserts and COMMIT go out in one pipeline, one round trip. A failed claim aborts the
+        transaction before anything of it is committed."""
+        raw = conn.connection.driver_connection
+        assert raw is not None and raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE  # nothing ran
+        statements = [(self._compiled(conn, statement, tuple(rows[0])), rows) for statement, rows in batch.inserts]
+        raw.autocommit = True  # BEGIN is sent in the pipeline instead of by the driver, a round trip earlier
+        try:
+            with raw.pipeline(), raw.cursor() as cursor:
+                cursor.execute("BEGIN")
+                cursor.execute(CLAIM_OR_FAIL, {"name": self.name, "start": batch.start, "end": batch.end})
+                for (sql, processors), rows in statements:
+                    cursor.executemany(sql, [_processed(row, processors) for row in rows])
+                cursor.execute("COMMIT")
+        except Exception as error:
+            with contextlib.suppress(psycopg.Error):
+                raw.execute("ROLLBACK")
+            if isinstance(error, psycopg.errors.DivisionByZero):
+                raise Moved(self.committed_position()) from None
+            raise
+        finally:
+            raw.autocommit = False
+        batch.inserts = []
+
+    def _compiled(self, conn: sa.Connection, statement: sa.Insert, keys: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
+        """The driver's SQL of `statement` for rows of these columns, and the columns' bind processors
+        (what SQLAlchemy would apply to the values)."""
+        found = self._statements.get((statement, keys))
+        if found is None:
+            columns = statement.table.c
+            processors = {key: columns[key].type.bind_processor(conn.dialect) for key in keys}
+            found = self._statements[(statement, keys)] = (
+                str(statement.compile(dialect=conn.dialect, column_keys=list(keys))),
+                {k: p for k, p in processors.items() if p},
+            )
+        return found

@@ -1,0 +1,89 @@
+"""The projector's side of the runner: what it implements, sees while applying a batch, and handles.
+
+`Projector` is what it implements, `Batch` what it sees while the runner applies a batch, and
+`Handles` declares the events it handles, so that the runner decodes no others for it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from eventsourcing.utils import get_topic
+
+from infrastructure.pushes import Emit
+
+
+@dataclass
+class Batch:
+    """What projectors see while applying a batch: the connection and the pushes to send.
+
+    A projector that only inserts new rows hands them to `insert` (run at the end of the batch, in
+    its transaction); anything else goes through `conn`. The first use of `conn` claims the batch
+    (locks the tracking row: see `ProjectionRunner`) and runs the inserts handed over so far, so a
+    statement always sees every row projected before it."""
+
+    connection: sa.Connection
+    emits: list[Emit] = field(default_factory=list)
+    pending: dict[str, Any] = field(default_factory=dict)  # projectors' write-behind state, flushed before commit
+    start: int = 0  # the committed position this batch follows
+    end: int = 0  # the position of its last event
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+    inserts: list[tuple[sa.Insert, list[dict[str, Any]]]] = field(default_factory=list)
+    claim: Callable[[], None] | None = None  # set by the runner; None once claimed
+
+    @property
+    def conn(self) -> sa.Connection:
+        if self.claim is not None:
+            claim, self.claim = self.claim, None
+            claim()
+        if self.inserts:
+            inserts, self.inserts = self.inserts, []
+            for statement, rows in inserts:
+                self.connection.execute(statement, rows)
+        return self.connection
+
+    def insert(self, statement: sa.Insert, row: dict[str, Any]) -> None:
+        """Insert `row` (a new row: nothing of this batch reads or changes it before) with `statement`."""
+        if self.inserts and self.inserts[-1][0] is statement:
+            self.inserts[-1][1].append(row)
+        else:
+            self.inserts.append((statement, [row]))
+
+
+class Handles:
+    """The events a projector handles, by class, and the notification topics they have: an
+    aggregate's `Event` base class stands for every event of that aggregate. A projector that has
+    one applies nothing else (`covers(event)` first in `apply`) and tells the runner which
+    notifications it does not need, so they are not decoded unless another projector needs them."""
+
+    def __init__(self, *classes: type):
+        self.classes = classes
+        topics = [get_topic(cls) for cls in classes]
+        self._prefixes = tuple(t[: -len("Event")] for t in topics if t.endswith(".Event"))
+        self._exact = frozenset(t for t in topics if not t.endswith(".Event"))
+
+    def covers(self, event: Any) -> bool:
+        return isinstance(event, self.classes)
+
+    def unneeded(self, notifications: list[Any]) -> set[int]:
+        return {n.id for n in notifications if n.topic not in self._exact and not n.topic.startswith(self._prefixes)}
+
+
+class HandlesDeclared:
+    """Base of a projector that declares the events it handles in `handles`: the runner decodes no
+    other notification for it."""
+
+    handles: Handles
+
+    def unneeded(self, notifications: list[Any]) -> set[int]:
+        return self.handles.unneeded(notifications)
+
+
+class Projector(Protocol):
+    """May also have `unneeded(notifications) -> set of ids` that it would ignore (see `Handles`)."""
+
+    def apply(self, batch: Batch, event: Any, position: int) -> None: ...
+    def flush(self, batch: Batch) -> None: ...
+    def reset(self, conn: sa.Connection) -> None: ...
