@@ -54,7 +54,7 @@ KEYED = {
     "appointments": "id",
     "transactions": "id",
     "client_consultants": "client_id || '|' || consultant_id",
-    "upcoming_appointments": "id",  # the appointments a batch touched; `advance` is replayed on the file
+    "upcoming_appointments": "id",  # the appointments a batch touched; the view hides what `advance` dropped
     **{rollup.table: rollup.key_sql() for rollup in ROLLUPS},  # groups journaled by reporting/rollups.py
 }
 COPIED = ("reporting_tracking", *(t for t in schema.TABLES if t not in KEYED))
