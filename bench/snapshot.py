@@ -10,10 +10,16 @@ For each size (`--transactions` x each factor of `--factors`, appointments a fif
 3. `--rounds` rounds of: one command's worth of events (a paid appointment: an `Appointment` and its
    `Transaction`, saved together), the store catches up, then one refresh, timed. Each of these is
    incremental (the run fails otherwise) and the snapshot's position is the store's.
+4. One more command and a refresh that folds the delta into the base (reporting/snapshot.py does that
+   once per `FOLD_ROWS` changed rows; forced here by a fold threshold of 0), timed: the one step that
+   scans the base, so its cost grows with the store.
 
 It prints, per size, the events, the store file's size, the full copy's time and the incremental
-refresh's median and maximum; the ratio incremental / full in the same run is the figure of record,
-and "independent of store size" means the incremental median stays flat as the store grows.
+refresh's median and maximum, its ratio to the full copy and to the first size's median, its median
+CPU time and bytes written by the process (both far less sensitive to a loaded machine than the wall
+clock), and the fold;
+"independent of store size" means the incremental median stays flat as the store grows (p50 / 1x p50
+near 1).
 
     .venv/bin/python bench/snapshot.py                                  # 20,000 transactions x 1, 4
     .venv/bin/python bench/snapshot.py --transactions 50000 --factors 1 4 16
@@ -75,6 +81,16 @@ def paid_appointment(consultant: str, client: str, rng: random.Random) -> list[A
     ]
 
 
+def bytes_written() -> int:
+    """What this process has written so far (all files; Linux `/proc/self/io`, -1 elsewhere): a
+    refresh's share does not depend on the machine's load, unlike its time."""
+    try:
+        counters = dict(line.split(": ") for line in Path("/proc/self/io").read_text().splitlines())
+    except OSError:
+        return -1
+    return int(counters["wchar"])
+
+
 def measure(transactions: int, rounds: int, seed: int) -> dict[str, Any]:
     from infrastructure.bootstrap import build
     from reporting.store import LIVE_FILE
@@ -101,14 +117,24 @@ def measure(transactions: int, rounds: int, seed: int) -> dict[str, Any]:
                     began = time.perf_counter()
                     assert store.publish_snapshot(force=True)
                     full.append(time.perf_counter() - began)
-                refreshes = []
+                refreshes, cpu, written = [], [], []
                 for _ in range(rounds):
                     container.market.save(*paid_appointment(consultant, client, rng))
                     store.catch_up()
+                    bytes_before, cpu_before = bytes_written(), time.process_time()
                     began = time.perf_counter()
                     assert store.publish_snapshot()
                     refreshes.append(time.perf_counter() - began)
+                    cpu.append(time.process_time() - cpu_before)
+                    written.append(bytes_written() - bytes_before)
                     assert store.last_refresh_incremental, "a refresh after one command must be incremental"
+                    assert not store._buffers.folded, "the delta of a few rounds stays under the fold threshold"
+                store._buffers.fold_rows = 0  # the occasional fold of the delta into the base, timed once
+                container.market.save(*paid_appointment(consultant, client, rng))
+                store.catch_up()
+                began = time.perf_counter()
+                assert store.publish_snapshot() and store._buffers.folded
+                fold = time.perf_counter() - began
                 return {
                     "events": store.position,
                     "load_seconds": load_seconds,
@@ -121,6 +147,9 @@ def measure(transactions: int, rounds: int, seed: int) -> dict[str, Any]:
                     "full": max(full),
                     "incremental_median": median(refreshes),
                     "incremental_max": max(refreshes),
+                    "cpu_median": median(cpu),
+                    "written_median": median(written),
+                    "fold": fold,
                 }
             finally:
                 store.close()
@@ -136,14 +165,21 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     print(f"machine: {machine()}; {utc_stamp()}", flush=True)
-    print("| size | events | store file | full copy | incremental refresh p50 | max | p50 / full copy |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| size | events | store file | full copy | incremental refresh p50 | max | p50 / full copy "
+        "| p50 / 1x p50 | CPU p50 | written p50 | fold |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    first = None
     for factor in args.factors:
         result = measure(args.transactions * factor, args.rounds, args.seed)
+        first = first or result["incremental_median"]
         print(
             f"| {factor}x | {result['events']:,} | {result['store_mb']:.1f} MB | {result['full'] * 1000:.0f} ms | "
             f"{result['incremental_median'] * 1000:.1f} ms | {result['incremental_max'] * 1000:.1f} ms | "
-            f"{result['incremental_median'] / result['full']:.3f} |",
+            f"{result['incremental_median'] / result['full']:.3f} | {result['incremental_median'] / first:.2f} | "
+            f"{result['cpu_median'] * 1000:.1f} ms | {result['written_median'] / 1e6:.2f} MB | "
+            f"{result['fold'] * 1000:.0f} ms |",
             flush=True,
         )
     return 0

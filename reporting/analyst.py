@@ -1,7 +1,8 @@
 """Analyst access: ad-hoc SQL over the read-only snapshot of the reporting store.
 
 The snapshot is a complete DuckDB database file that the owner process replaces atomically every few
-seconds (`reporting-snapshot.duckdb` in DATA_DIR). It is opened read-only, so a statement that writes
+seconds (`reporting-snapshot.duckdb` in DATA_DIR; its tables are views over a base and a delta,
+reporting/snapshot.py). It is opened read-only, so a statement that writes
 is refused, and the live store (owned and locked by the serving process) is never touched."""
 
 from __future__ import annotations

@@ -4,9 +4,10 @@
   transaction as the rows of its batch, so each event takes effect exactly once across restarts.
 - Consistent reads on demand: `wait_for(position)` (bounded) lets an analytics request include every
   command that returned before it was sent; commands never wait for this store.
-- Analyst access: the owner publishes a read-only snapshot (a complete copy of the database, atomically
-  replaced) that any DuckDB can open: `snapshot_interval` seconds after the last one, or later for a large
-  store, so that copying never takes more than about a tenth of the owner's time (`snapshot_wait`)."""
+- Analyst access: the owner publishes a read-only snapshot (a complete database file, atomically
+  replaced, refreshed by writing only what changed: reporting/snapshot.py) that any DuckDB can open:
+  `snapshot_interval` seconds after the last one, or later after a slow one (a full copy), so that
+  refreshing never takes more than about a tenth of the owner's time (`snapshot_wait`)."""
 
 from __future__ import annotations
 

@@ -112,13 +112,16 @@ def test_analyst_sql_while_serving_is_read_only(server: Server, settings: Settin
         assert as_csv.returncode == 0 and as_csv.stdout.splitlines()[0] == "id,status"
         assert len(as_csv.stdout.splitlines()) == 4
         for statement in (
-            "DELETE FROM consultants",
-            "DROP TABLE consultants",
+            "DELETE FROM snapshot_base.consultants",  # `consultants` itself is a view (reporting/snapshot.py)
+            "DROP TABLE snapshot_base.consultants",
             "UPDATE reporting_tracking SET position = 0",
             "CREATE TABLE x (a INT)",
         ):
             refused_run = report(settings, statement)
             assert refused_run.returncode == 1 and "read-only" in refused_run.stderr, refused_run.stderr
+        refused_run = report(settings, "DELETE FROM consultants")
+        assert refused_run.returncode == 1 and "base table" in refused_run.stderr, refused_run.stderr
+        assert "3" in report(settings, count_sql).stdout
         overview = api.get(f"{API}/overview", headers=admin).json()["data"]
         assert overview["monthlyTrends"][-1]["consultants"] == 3  # the live store is untouched
         # the snapshot is a plain DuckDB file any DuckDB opens (read-only here)

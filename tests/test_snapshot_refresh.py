@@ -1,21 +1,27 @@
 """The analysts' snapshot refreshed incrementally (reporting/snapshot.py): after each refresh the file
-the snapshot link names holds exactly the rows of the live store, whether it was made by a full copy
-or by copying the rows changed since its own position; a file a reader holds is not written."""
+the snapshot link names holds exactly the rows of the live store, whether it was made by a full copy,
+by copying the rows changed since its own position into its delta, or by folding that delta into its
+base; a refresh does not rewrite the base; a file a reader holds is not written."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
 from fastapi.testclient import TestClient
 
+from domain.appointments import Appointment
+from domain.ids import new_object_id
+from domain.ledger import Transaction
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
-from reporting import schema
+from reporting import schema, snapshot
+from reporting.wiring import open_store
 from tests import analytics_history as history
 from tests.conftest import bearer, create_admin, signup
 from tests.test_appointments import next_weekday, slot_body
@@ -153,3 +159,106 @@ def test_a_file_a_reader_holds_is_not_written(settings: Settings, tmp_path: Path
             reader.wait()
         assert store.publish_snapshot() and store.snapshot_path.resolve() == held
         assert_snapshot_equals_store(store)
+
+
+def base_storage(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Where each base table of a snapshot file lies: its segments and the blocks holding them."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {
+            table: con.execute(
+                "SELECT row_group_id, column_id, segment_id, start, count, block_id, block_offset "
+                f"FROM pragma_storage_info('{snapshot.BASE}.{table}') ORDER BY ALL"
+            ).fetchall()
+            + con.execute(f"SELECT count(*) FROM {snapshot.BASE}.{table}").fetchall()  # deletes keep the blocks
+            for table in snapshot.KEYED
+        }
+    finally:
+        con.close()
+
+
+def delta_keys(path: Path, table: str) -> set[str]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {row[0] for row in con.execute(f"SELECT {snapshot.KEY} FROM {snapshot.DELTA}.{table}_keys").fetchall()}
+    finally:
+        con.close()
+
+
+def paid_appointment(consultant: str, client: str) -> list[Any]:
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    appointment_id = new_object_id()
+    return [
+        Appointment(
+            appointment_id=appointment_id,
+            consultant_id=consultant,
+            client_id=client,
+            start=start,
+            end=start + timedelta(hours=1),
+            status="Upcoming",
+            expires_at=None,
+            fields={"fee": 1000, "session": "Video Call", "category": "Legal"},
+            created_by="Client",
+        ),
+        Transaction(
+            transaction_id=new_object_id(),
+            kind="Payment",
+            status="Success",
+            amount=Decimal(1000),
+            platform_fee=Decimal(100),
+            net_amount=Decimal(900),
+            currency="INR",
+            user_id=client,
+            consultant_id=consultant,
+            appointment_id=appointment_id,
+            payment_method="Razorpay",
+            reference="order_test",
+            metadata={},
+            snapshots={},
+        ),
+    ]
+
+
+def test_a_refresh_does_not_write_the_base(settings: Settings, container: Any) -> None:
+    """After the full copies, refreshes write only the delta: every base table of both files keeps its
+    blocks, the delta holds exactly the changed keys; a fold then moves the delta into the base."""
+    for person in (*history.CONSULTANTS, *history.CLIENTS):
+        person.id = ""
+    store = open_store(settings, container)  # no background loop, no periodic publisher: the test refreshes
+    try:
+        history.script(container)
+        store.catch_up()
+        assert store.publish_snapshot(force=True) and store.publish_snapshot(force=True)  # both files: full copies
+        files = store._buffers.files
+        before = {name: base_storage(path) for name, path in files.items()}
+        assert before["a"]["transactions"] and before["b"]["transactions"]
+        a, k1 = history.by_key(history.CONSULTANTS)["A"], history.by_key(history.CLIENTS)["k1"]
+        for change in (
+            lambda: container.market.save(*paid_appointment(a.id, k1.id)),
+            lambda: container.people.create_category({"title": "Wellness"}),
+            lambda: container.market.save(*paid_appointment(a.id, k1.id)),
+            lambda: container.people.set_consultant_status(a.id, "approve"),
+        ):
+            change()
+            store.catch_up()
+            assert store.publish_snapshot() and store.last_refresh_incremental and not store._buffers.folded
+            assert_snapshot_equals_store(store)
+        with store.reading() as con:
+            paid = {
+                row[0] for row in con.execute("SELECT id FROM transactions WHERE reference = 'order_test'").fetchall()
+            }
+        assert len(paid) == 2
+        for name, path in files.items():
+            assert base_storage(path) == before[name], name  # not one block of the bases was rewritten
+            assert delta_keys(path, "transactions") == paid, name
+        store._buffers.fold_rows = 0  # the next refresh folds its file's delta into the base
+        container.market.save(*paid_appointment(a.id, k1.id))
+        store.catch_up()
+        assert store.publish_snapshot() and store._buffers.folded
+        assert_snapshot_equals_store(store)
+        folded = store.snapshot_path.resolve()
+        assert all(not delta_keys(folded, table) for table in snapshot.KEYED)
+        name = next(name for name, path in files.items() if path == folded)
+        assert base_storage(folded)["transactions"] != before[name]["transactions"]
+    finally:
+        store.close()
