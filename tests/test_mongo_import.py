@@ -7,7 +7,7 @@ import argparse
 import io
 import subprocess
 import sys
-from contextlib import redirect_stdout
+from contextlib import redirect_stderr, redirect_stdout
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -327,3 +327,79 @@ def test_an_unreadable_directory_is_refused_and_missing_files_are_empty_collecti
     assert code == 0, report
     assert "categories: read 1, imported 1, skipped 0, warnings 1" in report
     assert "users: no file; imported as empty" in report and "transactions: no file; imported as empty" in report
+
+
+def test_an_import_killed_half_way_is_detected_and_resumed(settings, tmp_path):
+    """SIGKILL the import after its first atomic batches; a re-run with another dump is refused and
+    changes nothing, a re-run with the same dump completes it; then it is complete (§0 idempotency)."""
+    import os
+    import signal
+    import time
+
+    from application.marketplace import Marketplace
+    from domain.ids import key_id
+    from infrastructure.bootstrap import migrate
+    from infrastructure.database import event_store_env
+
+    now = datetime.now(UTC)
+    dump = build(now)
+    bulk = [f"{int(now.timestamp()):08x}{n:016x}" for n in range(10**6, 10**6 + 800)]
+    for n, ident in enumerate(bulk):  # enough people for many small batches
+        dump.add("clients", {"_id": {"$oid": ident}, "fullName": f"Bulk {n}", "email": f"bulk{n}@old.example",
+                             "mobile": f"+9197{n:08d}", "status": "Active"})  # fmt: skip
+    directory = tmp_path / "dump"
+    write(dump, directory)
+    expected = dump.expected
+    migrate(settings)  # the tables the killed process writes to, so its progress can be watched
+    market = Marketplace(env=event_store_env(settings))
+    try:
+        env = {**settings_env(settings), "IMPORT_BATCH_EVENTS": "40"}
+        with (tmp_path / "out.txt").open("w") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "interfaces.cli", "import", str(directory)],
+                env=env,
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+            deadline = time.monotonic() + 120
+            while not market.recorder.max_notification_id() and process.poll() is None:
+                assert time.monotonic() < deadline, "the import saved nothing in 2 minutes"
+                time.sleep(0.005)
+            os.kill(process.pid, signal.SIGKILL)
+            assert process.wait(timeout=30) == -signal.SIGKILL, (tmp_path / "out.txt").read_text()
+        saved = market.recorder.max_notification_id()
+        assert saved and market.find(key_id("singleton:mongo-import")) is None
+    finally:
+        market.close()
+
+    other = tmp_path / "other"
+    write(build(now + timedelta(seconds=1)), other)
+    err = io.StringIO()
+    with redirect_stderr(err):
+        code, _ = run_import(settings, other)
+    assert code == import_cli.EXIT_REFUSED and "stopped before it finished" in err.getvalue(), err.getvalue()
+    assert "run `consult import` again with that dump" in err.getvalue()
+    assert events_in(settings) == saved
+
+    code, report = run_import(settings, directory)
+    assert code == 0 and "resumed the import of this dump started at" in report, report
+    assert "(completed the import started at" in report
+    assert "already present" in report  # what the killed run saved was not written again
+    code, _ = run_import(settings, directory)
+    assert code == import_cli.EXIT_REFUSED
+    code, again = run_import(settings, directory, "--allow")
+    assert code == 0 and "nothing imported" in again, again
+
+    with TestClient(create_app(settings)) as api:
+        admin = bearer(login(api, "admin@old.example", "Admin#2024pass").json()["data"]["token"])
+        listed = api.get(f"{API}/appointments?limit=1000", headers=admin).json()["data"]["data"]
+        assert len(listed) == expected["appointments"]
+        overview = api.get(f"{API}/analytics/overview?viewType=yearly&year={now.year}", headers=admin).json()
+        earned, paid = sum(expected["earned"].values()), sum(expected["paid"].values())
+        assert overview["data"]["payoutSummary"]["totalEarnings"] == number(earned)
+        assert overview["data"]["payoutSummary"]["totalPaidOut"] == number(paid)
+        for ident in (bulk[0], bulk[-1], *expected["clients"]):
+            assert api.get(f"{API}/clients/{ident}", headers=admin).status_code == 200, ident
+        links = api.get(f"{API}/client-consultants", headers=admin).json()["data"]["data"]
+        assert {ident for ident, *_ in expected["links"]} <= {link["_id"] for link in links}
