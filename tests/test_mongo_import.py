@@ -84,7 +84,10 @@ def check_links(api: Any, admin: dict[str, str], tokens: dict[str, Any], expecte
     for ident, client, consultant, status, notes in expected["links"]:
         link = by_id[ident]
         assert (link["client"]["_id"], link["consultant"]["_id"], link["status"], link["notes"]) == (
-            client, consultant, status, notes
+            client,
+            consultant,
+            status,
+            notes,
         ), link
     mine = api.get(f"{API}/client-consultants", headers=tokens["c0@old.example"]).json()["data"]["data"]
     assert {link["_id"] for link in mine} >= {originals[0], originals[2]}  # the one keyed by the alias too
@@ -126,7 +129,11 @@ def check_notifications(api: Any, admin: dict[str, str], tokens: dict[str, Any],
     client = inbox(tokens["client0@old.example"])
     read, unread = client[ids["read"]], client[ids["unread"]]
     assert (read["read"], read["readAt"], read["createdAt"]) == (True, iso(day(4)), iso(day(5))), read
-    assert (read["name"], read["relatedType"], read["recipient"]) == ("Appointment Confirmed", "appointment", expected["clients"][0])
+    assert (read["name"], read["relatedType"], read["recipient"]) == (
+        "Appointment Confirmed",
+        "appointment",
+        expected["clients"][0],
+    )
     assert unread["read"] is False and unread["category"] == "payments" and unread["createdAt"] == iso(day(3))
     assert client[ids["global"]]["type"] == "other" and client[ids["global"]]["read"] is False
     assert ids["admins_read"] not in client and ids["alias"] not in client
@@ -149,7 +156,10 @@ def check_aliases(api: Any, admin: dict[str, str], tokens: dict[str, Any], expec
     by_id = api.get(f"{API}/appointments/available-slots?consultant={consultant}&date={day}", headers=client)
     assert by_alias.status_code == 200 and by_alias.json() == by_id.json(), by_alias.text
     listed = api.get(f"{API}/appointments?consultant={alias}", headers=admin).json()["data"]["data"]
-    assert listed and listed == api.get(f"{API}/appointments?consultant={consultant}", headers=admin).json()["data"]["data"]
+    assert (
+        listed
+        and listed == api.get(f"{API}/appointments?consultant={consultant}", headers=admin).json()["data"]["data"]
+    )
     settings = api.get(f"{API}/consultant-settings/{alias}", headers=admin)
     assert settings.status_code == 200, settings.text
     assert settings.json() == api.get(f"{API}/consultant-settings/{consultant}", headers=admin).json()

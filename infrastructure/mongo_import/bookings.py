@@ -19,8 +19,8 @@ from domain.appointments import (
 )
 from domain.availability import deep_merge, default_settings, with_generated_slots
 from domain.ids import aggregate_id, key_id
-from domain.links import AUTO_NOTES, link_uuid
 from domain.ledger import Earnings
+from domain.links import AUTO_NOTES, link_uuid
 from domain.settings import ConsultantSettings
 from infrastructure.mongo_import.accounts import AccountImport, times
 from infrastructure.mongo_import.identities import Identities
@@ -277,7 +277,15 @@ class BookingImport:
         notes = document.get("notes")
         notes = notes if isinstance(notes, str) else ""
         if notes != AUTO_NOTES or linked_at > first:  # the stored notes and linkedAt (an upsert resets both)
-            trigger(link, ClientLink.Relinked, linked_at, client_id=client, consultant_id=consultant, notes=notes, by="import")
+            trigger(
+                link,
+                ClientLink.Relinked,
+                linked_at,
+                client_id=client,
+                consultant_id=consultant,
+                notes=notes,
+                by="import",
+            )
         if document.get("status") == "Inactive":
             trigger(
                 link,
