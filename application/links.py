@@ -66,7 +66,7 @@ class LinkService:
             existing = self.market.find(links.link_uuid(client_id, consultant_id))
             link, newly = links.explicit_link(existing, client_id, consultant_id, notes, actor.role)
             notices = link_notices(client_id, consultant_id, _name(client), _name(consultant)) if newly else []
-            return link.id.hex[:24], [link, *notices]
+            return link.link_id, [link, *notices]
 
         return self.market.run(command)  # type: ignore[no-any-return]
 

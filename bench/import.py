@@ -1,8 +1,9 @@
 """Benchmark: `consult import` of a generated mongoexport dump against the raw event-store save rate.
 
 1. A dump of `--appointments` appointments (past ones Completed with a Success payment, the last
-   tenth Upcoming in the future), one payment each, a payout per consultant per month, 50
-   consultants and 2,000 clients is written line by line (never held in memory).
+   tenth Upcoming in the future), one payment and one notification to the client each (read for
+   past bookings), a payout every 1,500 bookings, 50 consultants, 2,000 clients and their links is
+   written line by line (never held in memory).
 2. The import runs into a fresh store (SQLite by default, `--postgres URL` for a fresh PostgreSQL
    database created and dropped by the script) and its rate is measured in events per second.
 3. In the same run, a second fresh store receives the same number of events as plain one-event
@@ -17,6 +18,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import sys
@@ -60,7 +62,9 @@ def write_dump(directory: Path, appointments: int, now: datetime) -> None:
                    "status": "Active", "createdAt": date(start), "updatedAt": date(start)}  # fmt: skip
             out.write(json.dumps(doc) + "\n")
     span = (now + timedelta(days=60) - start) / appointments
-    with (directory / "appointments.json").open("w") as booked, (directory / "transactions.json").open("w") as money:
+    files = ("appointments", "transactions", "notifications")
+    with contextlib.ExitStack() as stack:
+        booked, money, notices = (stack.enter_context((directory / f"{f}.json").open("w")) for f in files)
         for n in range(appointments):
             consultant = consultants[n % 50]
             slot = start + span * n
@@ -71,6 +75,11 @@ def write_dump(directory: Path, appointments: int, now: datetime) -> None:
                    "startAt": date(at), "endAt": date(at + timedelta(minutes=50)), "status": status, "fee": 1500,
                    "createdAt": date(at - timedelta(days=1)), "updatedAt": date(at)}  # fmt: skip
             booked.write(json.dumps(doc) + "\n")
+            read = {"read": True, "readAt": date(at)} if status == "Completed" else {"read": False}
+            notice = {"_id": {"$oid": oid(next(counter), at)}, "name": "Appointment Confirmed", "message": "Booked.",
+                      "recipient": {"$oid": clients[n % 2000]}, "type": "appointment", "category": "appointments",
+                      "priority": "high", "createdAt": date(at - timedelta(days=1)), "updatedAt": date(at), **read}  # fmt: skip
+            notices.write(json.dumps(notice) + "\n")
             pay = {"_id": {"$oid": oid(next(counter), at)}, "user": {"$oid": clients[n % 2000]},
                    "consultant": {"$oid": consultant}, "appointment": {"$oid": ident}, "amount": 1500,
                    "platformFee": 150, "netAmount": 1350, "currency": "INR", "type": "Payment", "status": "Success",
@@ -83,6 +92,13 @@ def write_dump(directory: Path, appointments: int, now: datetime) -> None:
                           "type": "Payout", "status": "Success", "paymentMethod": "Manual",
                           "createdAt": date(at), "updatedAt": date(at)}  # fmt: skip
                 money.write(json.dumps(payout) + "\n")
+
+    with (directory / "clientconsultants.json").open("w") as out:  # client k books consultant k % 50
+        for n, client in enumerate(clients):
+            link = {"_id": {"$oid": oid(next(counter), start)}, "client": {"$oid": client},
+                    "consultant": {"$oid": consultants[n % 50]}, "status": "Active", "linkedAt": date(start),
+                    "notes": "Auto-linked via appointment booking", "createdAt": date(start), "updatedAt": date(start)}  # fmt: skip
+            out.write(json.dumps(link) + "\n")
 
 
 def store(root: Path, name: str, postgres: str | None) -> tuple[Settings, str | None]:

@@ -174,9 +174,12 @@ class ClientLink(Aggregate):
         return link_id(client_id, consultant_id)
 
     @event("Linked")
-    def __init__(self, client_id: str, consultant_id: str) -> None:
+    def __init__(self, client_id: str, consultant_id: str, link_id: str | None = None) -> None:
         self.client_id = client_id
         self.consultant_id = consultant_id
+        # the public `_id`: derived from the pair, or the original one of an imported link (events
+        # recorded before imports existed have no `link_id` and keep the derived one)
+        self.link_id = link_id or self.id.hex[:24]
         self.status = "Active"
         self.removed = False
 

@@ -265,13 +265,14 @@ class PeopleProjector(HandlesDeclared):
     # -- links --------------------------------------------------------------------------------------
 
     def _link(self, batch: Batch, event: Any) -> None:
+        """A link's row: its id is the public one (`link_id`: an imported link keeps its original
+        `_id`); later events find it by the pair they name (one link per pair)."""
         conn = batch.conn
-        link_id = event.originator_id.hex[:24]
         when = event.timestamp
         if isinstance(event, ClientLink.Linked):
             conn.execute(
                 links.insert().values(
-                    id=link_id,
+                    id=getattr(event, "link_id", None) or event.originator_id.hex[:24],
                     client_id=event.client_id,
                     consultant_id=event.consultant_id,
                     status="Active",
@@ -282,17 +283,14 @@ class PeopleProjector(HandlesDeclared):
                 )
             )
             return
+        pair = links.update().where(links.c.client_id == event.client_id, links.c.consultant_id == event.consultant_id)
         if isinstance(event, ClientLink.Removed):  # kept as `Removed` (never listed) until a new link
-            conn.execute(links.update().where(links.c.id == link_id).values(status=REMOVED, updated_at=when))
+            conn.execute(pair.values(status=REMOVED, updated_at=when))
         elif isinstance(event, ClientLink.StatusChanged):
-            conn.execute(links.update().where(links.c.id == link_id).values(status=event.status, updated_at=when))
+            conn.execute(pair.values(status=event.status, updated_at=when))
         elif isinstance(event, ClientLink.Relinked):
             notes = event.notes if isinstance(event.notes, str) else ""
-            conn.execute(
-                links.update()
-                .where(links.c.id == link_id)
-                .values(status="Active", notes=notes, linked_at=when, updated_at=when)
-            )
+            conn.execute(pair.values(status="Active", notes=notes, linked_at=when, updated_at=when))
 
     def flush(self, batch: Batch) -> None:
         counts: Counter[str] = batch.pending.pop("inbox_counters", Counter())

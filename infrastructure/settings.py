@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     platform_currency: str = "INR"
     read_your_writes_timeout: float = 5.0
     max_body_bytes: int = 1_000_000
+    # `consult import`: events per atomic write (larger: faster, more memory; a crash loses at most one)
+    import_batch_events: int = Field(default=5000, ge=1, le=1_000_000)
     reporting_url: str | None = None
     socketio_channel: str = "consult-socketio"
     backend_url: str = "http://127.0.0.1:8000"

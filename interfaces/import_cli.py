@@ -45,6 +45,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 currency=settings.platform_currency,
                 zone=ZoneInfo(settings.business_timezone),
                 progress=bar.update,
+                batch_events=settings.import_batch_events,
             )
             importer.run()
     except Refused as refusal:
@@ -57,5 +58,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     written = "nothing written (dry run)" if args.dry_run else f"{importer.writer.written} events written"
     if not report.total_imported:
         written = "nothing imported: every record is already in the store" if not args.dry_run else written
+    if importer.resumed is not None:
+        written += f" (completed the import started at {importer.resumed})"
     print(f"consult import: {written}")
     return 0

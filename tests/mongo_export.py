@@ -279,17 +279,42 @@ def build(now: datetime) -> Dump:  # noqa: PLR0915 (one linear story of a market
         paid[consultant] += amount
 
     # -- links, notifications, out of scope ------------------------------------------------------
+    links = []  # (original _id, client, Consultant _id, status, notes)
     for n, (client, consultant) in enumerate(((clients[0], consultants[0]), (clients[1], consultants[1]),
                                               (clients[2], alias), (clients[3], consultants[2]))):  # fmt: skip
-        d.add("clientconsultants", {"_id": ref(d.oid(old)), "client": ref(client), "consultant": ref(consultant),
-                                    "status": "Inactive" if n == 3 else "Active", "linkedAt": date(d.at(100)),
-                                    "notes": "", "createdAt": date(d.at(100)), "updatedAt": date(d.at(100))})  # fmt: skip
+        ident, notes = d.oid(old), ("Referred by Dr. Rao" if n == 1 else "Auto-linked via appointment booking")
+        status = "Inactive" if n == 3 else "Active"
+        d.add("clientconsultants", {"_id": ref(ident), "client": ref(client), "consultant": ref(consultant),
+                                    "status": status, "linkedAt": date(d.at(100)),
+                                    "notes": notes, "createdAt": date(d.at(100)), "updatedAt": date(d.at(99))})  # fmt: skip
+        links.append((ident, client, consultants[0] if consultant == alias else consultant, status, notes))
     d.add("clientconsultants", {"_id": ref(d.oid(old)), "client": ref(d.oid(old)), "consultant": ref(consultants[0]),
                                 "status": "Active", "createdAt": date(d.at(90)), "updatedAt": date(d.at(90))})  # fmt: skip
-    d.add("notifications", {"_id": ref(d.oid()), "name": "Booked", "message": "hi", "recipient": ref(clients[0]),
-                            "recipientRole": "Client", "read": False, "createdAt": date(d.at(3))})  # fmt: skip
-    d.add("notifications", {"_id": ref(d.oid()), "name": "Lost", "message": "x", "recipient": ref(d.oid()),
-                            "createdAt": date(d.at(3))})  # fmt: skip
+    # D11: notifications become the inbox's history (personal, to an alias, role and global broadcasts)
+    notes: dict[str, str] = {}
+
+    def notification(key: str, when: datetime, **fields: Any) -> None:
+        ident = d.oid(when)
+        notes[key] = ident
+        d.add("notifications", {"_id": ref(ident), "message": f"{key} message", "avatar": "", "type": "appointment",
+                                "category": "appointments", "priority": "high", "actionUrl": "/my-bookings",
+                                "isGlobal": False, "createdAt": date(when), "updatedAt": date(when), "__v": 0,
+                                **fields})  # fmt: skip
+
+    notification("read", d.at(5), name="Appointment Confirmed", recipient=ref(clients[0]), recipientRole="Client",
+                 read=True, readAt=date(d.at(4)), relatedId=ref(d.oid()), relatedType="appointment")  # fmt: skip
+    notification("unread", d.at(3), name="Payment Successful", recipient=ref(clients[0]), read=False,
+                 type="payment", category="payments")  # fmt: skip
+    notification("alias", d.at(3), name="New Appointment", recipient=ref(alias), recipientRole="Consultant",
+                 read=False)  # fmt: skip
+    notification("admins_read", d.at(6), name="New Client Signup", recipient=None, recipientRole="Admin",
+                 read=True, readAt=date(d.at(5)), type="registration", category="system")  # fmt: skip
+    notification("admins_unread", d.at(2), name="New Consultant Signup", recipient=None, recipientRole="Admin",
+                 read=False, type="registration", category="system", priority="urgent")  # fmt: skip
+    notification("global", d.at(2), name="Maintenance", recipient=None, recipientRole=None, isGlobal=True,
+                 read=False, type="bogus", category="system")  # fmt: skip
+    notification("lost", d.at(3), name="Lost", recipient=ref(d.oid()))
+    notification("nobody", d.at(3), name="Nobody", recipient=None, recipientRole=None)
     d.add("otps", {"_id": ref(d.oid()), "mobile": "+919820000001", "otp": "111111", "expiresAt": date(now)})
     d.add("documents", {"_id": ref(d.oid()), "key": "documents/x.pdf"})
     d.add("adminsettings", {"_id": ref(d.oid()), "theme": "dark"})
@@ -311,6 +336,8 @@ def build(now: datetime) -> Dump:  # noqa: PLR0915 (one linear story of a market
         "admin": admin,
         "orphan": orphan,
         "future": (consultants[1], upcoming_start),
+        "links": links,
+        "notifications": notes,
     }
     return d
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import io
-from contextlib import redirect_stdout
+import subprocess
+import sys
+from contextlib import redirect_stderr, redirect_stdout
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -13,11 +15,11 @@ from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
-from domain.appointments import ClientLink
 from interfaces import import_cli
 from interfaces.http.app import create_app
-from tests.conftest import bearer, rebuild
+from tests.conftest import ROOT, bearer, rebuild, settings_env
 from tests.mongo_export import build, write
+from tests.mongo_import_checks import check_aliases, check_links, check_notifications
 
 API = "/api/v1"
 IST = ZoneInfo("Asia/Kolkata")
@@ -62,6 +64,8 @@ def views(api: Any, admin: dict[str, str], expected: dict[str, Any]) -> dict[str
         "/transactions?limit=100",
         "/categories",
         "/subcategories",
+        "/client-consultants",
+        "/notifications?limit=100",
         f"/analytics/overview?viewType=yearly&year={datetime.now(UTC).year}",
         *(f"/consultants/{ident}" for ident in expected["consultants"]),
         *(f"/clients/{ident}" for ident in expected["clients"]),
@@ -104,13 +108,16 @@ def test_import_of_a_dump_with_every_hazard(settings, tmp_path):
         "fees was the text '700'; recorded as 700.00",
         "settings keyed by a users id",
         "appointments: read 29, imported 27, skipped 2",
-        "notifications: 1 not imported",
+        f"SKIP notifications/{expected['notifications']['lost']}: recipient ",
+        f"SKIP notifications/{expected['notifications']['nobody']}: no recipient, recipientRole or isGlobal",
+        f"WARN notifications/{expected['notifications']['alias']}: recipient {expected['alias']} resolved to "
+        f"account {expected['consultants'][0]}",
+        f"WARN notifications/{expected['notifications']['global']}: type 'bogus' is not in the enum",
+        "notifications: read 8, imported 6, skipped 2",
         "otps: 1 documents not imported",
         "sessions.json: not a collection of the original; ignored",
     ):
         assert line in report, line
-    link_status = hasattr(ClientLink, "change_status")  # the people branch's link lifecycle (D10)
-    assert link_status or "status Inactive: this service has no link status; kept Active" in report
     states = stored(settings)
     assert len(states) > 100
     # personal fields are sealed per person as for accounts made through the API (crypto-shredding)
@@ -159,7 +166,7 @@ def test_import_of_a_dump_with_every_hazard(settings, tmp_path):
         for n, ident in enumerate(expected["consultants"][:3]):
             mine = api.get(f"{API}/analytics/consultant", headers=tokens[f"c{n}@old.example"])
             assert mine.status_code == 200, mine.text
-            if link_status and n == 2:  # client 3's link to consultant 2 was Inactive in the dump
+            if n == 2:  # client 3's link to consultant 2 was Inactive in the dump
                 assert mine.json()["data"]["clientStats"]["inactive"] == 1, mine.json()["data"]["clientStats"]
             assert mine.json()["data"]["payoutSummary"] == {
                 "totalEarnings": number(expected["earned"][ident]),
@@ -195,6 +202,9 @@ def test_import_of_a_dump_with_every_hazard(settings, tmp_path):
             headers=tokens["client1@old.example"],
         ).json()["data"]
         assert "10:00 - 11:00" not in slots and "11:15 - 12:15" in slots, slots
+        check_notifications(api, admin, tokens, expected)
+        check_aliases(api, admin, tokens, expected)
+        check_links(api, admin, tokens, expected)
         before = views(api, admin, expected)
 
     # `consult rebuild` (read models and the reporting store from the events) gives the same answers
@@ -225,3 +235,79 @@ def test_an_unreadable_directory_is_refused_and_missing_files_are_empty_collecti
     assert code == 0, report
     assert "categories: read 1, imported 1, skipped 0, warnings 1" in report
     assert "users: no file; imported as empty" in report and "transactions: no file; imported as empty" in report
+
+
+def test_an_import_killed_half_way_is_detected_and_resumed(settings, tmp_path):
+    """SIGKILL the import after its first atomic batches; a re-run with another dump is refused and
+    changes nothing, a re-run with the same dump completes it; then it is complete (§0 idempotency)."""
+    import os
+    import signal
+    import time
+
+    from application.marketplace import Marketplace
+    from domain.ids import key_id
+    from infrastructure.bootstrap import migrate
+    from infrastructure.database import event_store_env
+
+    now = datetime.now(UTC)
+    dump = build(now)
+    bulk = [f"{int(now.timestamp()):08x}{n:016x}" for n in range(10**6, 10**6 + 800)]
+    for n, ident in enumerate(bulk):  # enough people for many small batches
+        dump.add("clients", {"_id": {"$oid": ident}, "fullName": f"Bulk {n}", "email": f"bulk{n}@old.example",
+                             "mobile": f"+9197{n:08d}", "status": "Active"})  # fmt: skip
+    directory = tmp_path / "dump"
+    write(dump, directory)
+    expected = dump.expected
+    migrate(settings)  # the tables the killed process writes to, so its progress can be watched
+    market = Marketplace(env=event_store_env(settings))
+    try:
+        env = {**settings_env(settings), "IMPORT_BATCH_EVENTS": "40"}
+        with (tmp_path / "out.txt").open("w") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "interfaces.cli", "import", str(directory)],
+                env=env,
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+            deadline = time.monotonic() + 120
+            while not market.recorder.max_notification_id() and process.poll() is None:
+                assert time.monotonic() < deadline, "the import saved nothing in 2 minutes"
+                time.sleep(0.005)
+            os.kill(process.pid, signal.SIGKILL)
+            assert process.wait(timeout=30) == -signal.SIGKILL, (tmp_path / "out.txt").read_text()
+        saved = market.recorder.max_notification_id()
+        assert saved and market.find(key_id("singleton:mongo-import")) is None
+    finally:
+        market.close()
+
+    other = tmp_path / "other"
+    write(build(now + timedelta(seconds=1)), other)
+    err = io.StringIO()
+    with redirect_stderr(err):
+        code, _ = run_import(settings, other)
+    assert code == import_cli.EXIT_REFUSED and "stopped before it finished" in err.getvalue(), err.getvalue()
+    assert "run `consult import` again with that dump" in err.getvalue()
+    assert events_in(settings) == saved
+
+    code, report = run_import(settings, directory)
+    assert code == 0 and "resumed the import of this dump started at" in report, report
+    assert "(completed the import started at" in report
+    assert "already present" in report  # what the killed run saved was not written again
+    code, _ = run_import(settings, directory)
+    assert code == import_cli.EXIT_REFUSED
+    code, again = run_import(settings, directory, "--allow")
+    assert code == 0 and "nothing imported" in again, again
+
+    with TestClient(create_app(settings)) as api:
+        admin = bearer(login(api, "admin@old.example", "Admin#2024pass").json()["data"]["token"])
+        listed = api.get(f"{API}/appointments?limit=1000", headers=admin).json()["data"]["data"]
+        assert len(listed) == expected["appointments"]
+        overview = api.get(f"{API}/analytics/overview?viewType=yearly&year={now.year}", headers=admin).json()
+        earned, paid = sum(expected["earned"].values()), sum(expected["paid"].values())
+        assert overview["data"]["payoutSummary"]["totalEarnings"] == number(earned)
+        assert overview["data"]["payoutSummary"]["totalPaidOut"] == number(paid)
+        for ident in (bulk[0], bulk[-1], *expected["clients"]):
+            assert api.get(f"{API}/clients/{ident}", headers=admin).status_code == 200, ident
+        links = api.get(f"{API}/client-consultants", headers=admin).json()["data"]["data"]
+        assert {ident for ident, *_ in expected["links"]} <= {link["_id"] for link in links}

@@ -18,9 +18,9 @@ from domain.appointments import (
     reach_days,
 )
 from domain.availability import deep_merge, default_settings, with_generated_slots
-from domain.errors import DomainError
 from domain.ids import aggregate_id, key_id
 from domain.ledger import Earnings
+from domain.links import AUTO_NOTES, link_uuid
 from domain.settings import ConsultantSettings
 from infrastructure.mongo_import.accounts import AccountImport, times
 from infrastructure.mongo_import.identities import Identities
@@ -266,26 +266,37 @@ class BookingImport:
             self.report.skip(collection, ident, f"a second link of client {client} and consultant {consultant}")
             return
         self.links_seen.add((client, consultant))
-        if self.writer.exists(key_id(f"link:{client}:{consultant}")):
+        if self.writer.exists(link_uuid(client, consultant)):
             self.report.present(collection)
             return
         created, updated = times(collection, document, self.report)
         linked_at = document.get("linkedAt")
-        link = create(
-            ClientLink,
-            ClientLink.Linked,
-            linked_at if isinstance(linked_at, datetime) else created,
-            client_id=client,
-            consultant_id=consultant,
-        )
+        linked_at = linked_at if isinstance(linked_at, datetime) else created
+        first = min(created, linked_at)
+        link = create(ClientLink, ClientLink.Linked, first, client_id=client, consultant_id=consultant, link_id=ident)
+        notes = document.get("notes")
+        notes = notes if isinstance(notes, str) else ""
+        if notes != AUTO_NOTES or linked_at > first:  # the stored notes and linkedAt (an upsert resets both)
+            trigger(
+                link,
+                ClientLink.Relinked,
+                linked_at,
+                client_id=client,
+                consultant_id=consultant,
+                notes=notes,
+                by="import",
+            )
         if document.get("status") == "Inactive":
-            change = getattr(link, "change_status", None)
-            if change is not None:
-                try:
-                    change("Inactive", "import")
-                except DomainError as error:
-                    self.report.warn(collection, ident, f"status Inactive not recorded: {error}")
-            else:
-                self.report.warn(collection, ident, "status Inactive: this service has no link status; kept Active")
+            trigger(
+                link,
+                ClientLink.StatusChanged,
+                max(updated, linked_at),
+                client_id=client,
+                consultant_id=consultant,
+                status="Inactive",
+                by="import",
+            )
+        elif document.get("status") not in (None, "Active"):
+            self.report.warn(collection, ident, f"status {document.get('status')!r} is unknown; recorded as Active")
         self.writer.add(link)
         self.report.imported(collection)

@@ -4,6 +4,7 @@ then the accounts), every other collection once, in the order references need.""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,14 +12,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.accounts import CLIENT, CONSULTANT, USER, Singleton
+from domain.aliases import IdAliases, aliases_id
 from domain.ids import key_id
 from infrastructure.mongo_import.accounts import AccountImport, CatalogueImport
 from infrastructure.mongo_import.bookings import BookingImport
 from infrastructure.mongo_import.extjson import ObjectId, read_file
+from infrastructure.mongo_import.history import NotificationImport
 from infrastructure.mongo_import.identities import Identities
 from infrastructure.mongo_import.ledger import LedgerImport
 from infrastructure.mongo_import.values import Report
-from infrastructure.mongo_import.writer import Writer, create
+from infrastructure.mongo_import.writer import Writer, create, trigger
 
 ORDER = (
     "categories",
@@ -34,7 +37,21 @@ ORDER = (
 )
 NOT_IMPORTED = ("otps", "documents", "adminsettings")
 COLLECTIONS = ORDER + NOT_IMPORTED
-MARKER = "mongo-import"
+MARKER = "mongo-import"  # recorded with the last batch: the import is complete
+STARTED = "mongo-import-started"  # recorded with the first batch: which dump, since when
+
+
+def fingerprint(directory: Path) -> str:
+    """A digest of the dump's collection files (names and contents): the same dump on a re-run."""
+    digest = hashlib.sha256()
+    for name in sorted(COLLECTIONS):
+        path = directory / f"{name}.json"
+        if path.is_file():
+            digest.update(name.encode() + b"\0")
+            with path.open("rb") as file:
+                while chunk := file.read(1 << 20):
+                    digest.update(chunk)
+    return digest.hexdigest()[:16]
 
 
 class Refused(Exception):
@@ -54,6 +71,7 @@ class Importer:
         zone: ZoneInfo | None = None,
         now: datetime | None = None,
         progress: Callable[[int], None] = lambda n: None,
+        batch_events: int = 5000,
     ):
         self.market = market
         self.directory = directory
@@ -62,7 +80,9 @@ class Importer:
         self.allow_nonempty = allow_nonempty
         self.now = now or datetime.now(UTC)
         nonempty = bool(market.recorder.max_notification_id())
-        self.writer = Writer(market, dry_run=dry_run, check_existing=nonempty, progress=progress)
+        self.writer = Writer(
+            market, dry_run=dry_run, check_existing=nonempty, progress=progress, batch_events=batch_events
+        )
         self.ids = Identities()
         self.catalogue: dict[str, str] = {}
         self.accounts = AccountImport(self.writer, report, self.ids, self.catalogue)
@@ -71,16 +91,35 @@ class Importer:
             self.writer, report, self.ids, self.accounts, zone or ZoneInfo("Asia/Kolkata"), self.now
         )
         self.ledger = LedgerImport(self.bookings, report, currency)
+        self.notifications = NotificationImport(self.writer, report, self.ids)
         self.nonempty = nonempty
-        self.unkept_notifications = 0
+        self.resumed: str | None = None  # when the half-finished import this run completes started
         self.missing: set[str] = set()
 
-    def check(self) -> None:
+    def check(self, dump: str) -> None:
+        """Refuse (nothing written) an unreadable directory, a store that holds a complete import or
+        other data, and a half-finished import of another dump; a half-finished import of this same
+        dump is resumed (every record is looked up first, so what it saved is not written again)."""
         if not self.directory.is_dir():
             raise Refused(f"{self.directory} is not a readable directory")
-        if not self.nonempty or self.allow_nonempty:
+        if not self.nonempty:
             return
-        if self.market.find(key_id("singleton:" + MARKER)) is not None:
+        done = self.market.find(key_id("singleton:" + MARKER)) is not None
+        started = self.market.find(key_id("singleton:" + STARTED))
+        if started is not None and not done:
+            previous, _, when = started.by.partition(" ")
+            if previous == dump:
+                self.resumed = when
+                self.report.note(f"resumed the import of this dump started at {when}, which stopped before it finished")
+                return
+            if not self.allow_nonempty:
+                raise Refused(
+                    f"this store holds an import started at {when} that stopped before it finished, from another "
+                    "dump; run `consult import` again with that dump to finish it, or import into an empty store"
+                )
+        if self.allow_nonempty:
+            return
+        if done:
             raise Refused(
                 "this store already holds an import; nothing imported (--allow-nonempty re-checks each record)"
             )
@@ -106,8 +145,13 @@ class Importer:
             yield read.document
 
     def run(self) -> Report:
-        self.check()
+        dump = fingerprint(self.directory) if self.directory.is_dir() else ""
+        self.check(dump)
         self._unknown_files()
+        started = key_id("singleton:" + STARTED)
+        if not self.writer.exists(started):  # saved with the first batch: a crash after it is detected
+            marker = create(Singleton, Singleton.Taken, self.now, name=STARTED, by=f"{dump} {self.now.isoformat()}")
+            self.writer.add(marker)
         for document in self.documents("users"):
             self.ids.see_user(document)
         for document in self.documents("consultants"):
@@ -130,10 +174,6 @@ class Importer:
                 self.writer.maybe_flush()
             if collection == "transactions":
                 self.ledger.finish()
-        if self.unkept_notifications:
-            self.report.note(
-                f"notifications: {self.unkept_notifications} not imported (no notification history store yet, D11)"
-            )
         for collection in NOT_IMPORTED:
             count = sum(1 for _ in self.documents(collection))
             if count:
@@ -143,10 +183,33 @@ class Importer:
                 f"appointments: {self.bookings.ended_upcoming} Upcoming whose end has passed (H14): "
                 "the scheduler completes them"
             )
-        if self.report.total_imported and not self.writer.exists(key_id("singleton:" + MARKER)):
+        if not self.report.total_imported and self.resumed is None:
+            self.writer.pending.pop(started, None)  # nothing imported: no batch was saved, nothing to resume
+        elif not self.writer.exists(key_id("singleton:" + MARKER)):
+            self._record_aliases()
             self.writer.add(create(Singleton, Singleton.Taken, self.now, name=MARKER, by=self.now.isoformat()))
         self.writer.finish()
         return self.report
+
+    def _record_aliases(self) -> None:
+        """The old ids that name an imported account (`domain.aliases`), for the routes."""
+        aliases = {}
+        for old, consultant in self.ids.consultant_alias.items():
+            target = self.ids.consultants.resolve(consultant)
+            if target is not None and old != target:
+                aliases[old] = target
+        aliases.update((old, client) for old, client in self.ids.client_alias.items() if old != client)
+        if not aliases:
+            return
+        found = self.writer.load(aliases_id())  # a store's own aggregate is held: saved with the next batch
+        opened = found is None
+        if found is None:
+            found = create(IdAliases, IdAliases.Opened, self.now)
+        new = {old: target for old, target in sorted(aliases.items()) if found.aliases.get(old) != target}
+        if new:
+            trigger(found, IdAliases.Recorded, self.now, aliases=new)
+        if opened:
+            self.writer.add(found)
 
     def _unknown_files(self) -> None:
         for path in sorted(self.directory.iterdir()):
@@ -164,7 +227,7 @@ class Importer:
             "appointments": self.bookings.appointment,
             "transactions": self.ledger.transaction,
             "clientconsultants": self.bookings.link,
-            "notifications": self._notification,
+            "notifications": self.notifications.notification,
         }[collection]
 
     def _user(self, document: dict[str, Any]) -> None:
@@ -190,13 +253,3 @@ class Importer:
             self.report.skip(collection, ident, store.reasons[ident])
             return
         self.accounts.record(collection, kind, document)
-
-    def _notification(self, document: dict[str, Any]) -> None:
-        """No notification history store on this branch: counted; a missing recipient is named."""
-        ident = str(document["_id"])
-        recipient = document.get("recipient")
-        if recipient is not None and self.ids.any_account(recipient) is None:
-            self.report.skip("notifications", ident, f"recipient {recipient} does not exist")
-        else:
-            self.report.tallies["notifications"].skipped += 1
-            self.unkept_notifications += 1

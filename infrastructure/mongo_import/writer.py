@@ -33,8 +33,17 @@ def trigger(aggregate: Aggregate, event_class: Any, when: datetime, **kwargs: An
 
 
 class Writer:
-    def __init__(self, market: Any, *, dry_run: bool, check_existing: bool, progress: Callable[[int], None]):
+    def __init__(
+        self,
+        market: Any,
+        *,
+        dry_run: bool,
+        check_existing: bool,
+        progress: Callable[[int], None],
+        batch_events: int = BATCH_EVENTS,
+    ):
         self.market = market
+        self.batch_events = batch_events
         self.dry_run = dry_run
         self.check_existing = check_existing  # a non-empty store: look each id up before writing it
         self.progress = progress
@@ -65,7 +74,7 @@ class Writer:
             self.events += len(aggregate.pending_events)
 
     def maybe_flush(self) -> None:
-        if self.events >= BATCH_EVENTS:
+        if self.events >= self.batch_events:
             self.flush()
 
     def hold(self, aggregate: Aggregate) -> None:

@@ -17,6 +17,7 @@ from infrastructure.bootstrap import Container, build
 from infrastructure.realtime import LoopBroadcaster, RedisBroadcaster
 from infrastructure.settings import Settings
 from interfaces.http import errors, redaction
+from interfaces.http.aliases import ResolveAliases, load_aliases
 from interfaces.http.envelope import ok
 from interfaces.http.forwarding import ForwardAnalytics
 from interfaces.http.health import health_body, projection_health
@@ -117,6 +118,9 @@ def create_api(app_container: Container) -> FastAPI:
     api.add_middleware(PushAfterResponse, runner=app_container.runner)
     if app_container.analytics is None and settings.reporting_url:
         api.add_middleware(ForwardAnalytics, base_url=settings.reporting_url, prefix=f"{API_PREFIX}/analytics")
+    aliases = load_aliases(app_container.market)
+    if aliases:  # inside BodyLimit (one body message), outside the analytics forwarding
+        api.add_middleware(ResolveAliases, aliases=aliases)
     api.add_middleware(
         RateLimit,
         limiter=app_container.limiter,
