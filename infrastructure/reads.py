@@ -4,9 +4,9 @@ A plan is a generator: it yields `(statement, parameters)` and is sent back the 
 statement (a sequence of tuples), and its return value is the answer. The same plan therefore runs
 
 - through SQLAlchemy on one pooled connection (`run_plan`): SQLite, and PostgreSQL off the event loop;
-- on PostgreSQL, through psycopg's async connections on the event loop itself (`AsyncReads`), so a
-  request waits for its reads without a thread-pool hop, a SQLAlchemy pool checkout, or the
-  rollback round trip SQLAlchemy sends when it returns a connection.
+- on PostgreSQL, through psycopg's async connections on the event loop itself, lent by psycopg_pool
+  (`AsyncReads`), so a request waits for its reads without a thread-pool hop or the rollback round
+  trip SQLAlchemy sends when it returns a connection.
 
 Plans read rows by position only (SQLAlchemy rows and psycopg's tuples both unpack), and datetimes
 come back aware in UTC from both drivers.
@@ -15,12 +15,11 @@ come back aware in UTC from both drivers.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Generator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from psycopg.pq import TransactionStatus
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.sql.expression import Executable
 
@@ -41,7 +40,6 @@ def run_plan(engine: sa.Engine, plan: Plan[T]) -> T:
 
 
 _DIALECT = PGDialect_psycopg()
-IDLE = TransactionStatus.IDLE
 APPLICATION_NAME = "consult read models (event loop)"  # in pg_stat_activity
 _SQL: dict[Executable, tuple[str, dict[str, Any]]] = {}
 
@@ -56,90 +54,20 @@ def postgres_sql(statement: Executable) -> tuple[str, dict[str, Any]]:
     return found
 
 
-class LoopConnections:
-    """At most `size` psycopg async connections of one event loop, each lent to one plan at a time.
-
-    Lending is a list pop, waiting a bare future (psycopg_pool's `AsyncConnectionPool` costs about
-    25 us more per loan here, and more when it must queue a waiter). A connection comes back only
-    if it is idle outside a transaction; anything else (a broken connection, a statement cut short
-    by cancellation) is closed, and its place passes to the oldest waiter, which opens a new one.
-    """
-
-    def __init__(self, conninfo: str, size: int, wait_timeout: float = 30.0):
-        self.conninfo = conninfo
-        self.size = size
-        self.wait_timeout = wait_timeout
-        self._idle: list[Any] = []
-        self._waiters: deque[asyncio.Future[Any]] = deque()
-        self._count = 0  # connections open, being opened, or promised to a waiter
-        self._closed = False
-
-    async def _connect(self) -> Any:
-        import psycopg
-
-        conn = await psycopg.AsyncConnection.connect(
-            self.conninfo, autocommit=True, prepare_threshold=0, application_name=APPLICATION_NAME
-        )
-        await conn.execute("SET TIME ZONE 'UTC'")
-        return conn
-
-    async def borrow(self) -> Any:
-        if self._closed:
-            raise RuntimeError("read-model connections closed")
-        if self._idle:
-            return self._idle.pop()
-        if self._count < self.size:
-            self._count += 1
-        else:
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            try:
-                async with asyncio.timeout(self.wait_timeout):
-                    conn = await waiter
-            except BaseException:
-                if waiter.done() and not waiter.cancelled():  # handed over all the same: pass it on
-                    self._hand_over(waiter.result())
-                waiter.cancel()
-                raise
-            if conn is not None:
-                return conn
-        try:  # a place of our own (None from a waiter's future means the same)
-            return await self._connect()
-        except BaseException:
-            self._hand_over(None)
-            raise
-
-    async def give_back(self, conn: Any) -> None:
-        if self._closed or conn.pgconn.transaction_status != IDLE:
-            await conn.close()
-            conn = None
-        self._hand_over(conn)
-
-    def _hand_over(self, conn: Any) -> None:
-        """A connection (or, None, the place of one that is gone) to the oldest waiter, else kept."""
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(conn)
-                return
-        if conn is None:
-            self._count -= 1
-        else:
-            self._idle.append(conn)
-
-    async def close(self) -> None:
-        """Close the idle connections; the ones lent out are closed when they come back."""
-        self._closed = True
-        idle, self._idle = self._idle, []
-        self._count -= len(idle)
-        for conn in idle:
-            await conn.close()
-
-
 class AsyncReads:
-    """Read-model reads on the event loop, on PostgreSQL, through `LoopConnections`: autocommit
-    connections (each statement reads the latest committed state, as under READ COMMITTED; no
-    transaction to begin or roll back) with server-side prepared statements.
+    """Read-model reads on the event loop, on PostgreSQL, through psycopg_pool's `AsyncConnectionPool`:
+    autocommit connections (each statement reads the latest committed state, as under READ COMMITTED;
+    no transaction to begin or roll back) with server-side prepared statements, in UTC.
+
+    The pool keeps `size` connections open from start to shutdown (`min_size == max_size`: no growing
+    or shrinking under a burst) and lends them with `getconn`/`putconn`: no check on loan, no reset on
+    return (an autocommit connection comes back idle); the pool closes and replaces a connection that
+    comes back broken or mid-statement (a plan cancelled while psycopg could not cancel its query).
+    Plans queue at a semaphore of `size` places, not in the pool: a waiter there is one future, while
+    the pool's own queue (a condition, a lock and a `wait_for` task per waiter) cost about 110 Python
+    calls more per loan, and 64 concurrent requests queue for a handful of connections all the time
+    (docs/BENCHMARKS.md, "psycopg_pool for the event-loop reads"). So the pool itself waits only while
+    it replaces a broken connection.
 
     The connections belong to the event loop that opened them (the server's, in the app's lifespan);
     a request running on any other loop (a test client without lifespan, say) is not served here
@@ -148,36 +76,56 @@ class AsyncReads:
     def __init__(self, conninfo: str, size: int):
         self.conninfo = conninfo
         self.size = size
-        self._connections: LoopConnections | None = None
+        self._pool: AsyncConnectionPool[Any] | None = None
+        self._places: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def open(self) -> None:
-        """Serve the running loop from now on; a no-op while another loop is served."""
-        if self._connections is None:
-            self._connections, self._loop = LoopConnections(self.conninfo, self.size), asyncio.get_running_loop()
+    async def open(self) -> None:
+        """Open the pool's connections and serve the running loop from now on; a no-op while another
+        loop is served. Fails (and serves nothing) if the connections cannot be opened in time."""
+        if self._pool is not None:
+            return
+        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            self.conninfo,
+            min_size=self.size,
+            max_size=self.size,
+            open=False,
+            name=APPLICATION_NAME,
+            kwargs={"autocommit": True, "prepare_threshold": 0, "application_name": APPLICATION_NAME},
+            configure=_in_utc,
+        )
+        await pool.open(wait=True)
+        self._pool, self._places, self._loop = pool, asyncio.Semaphore(self.size), asyncio.get_running_loop()
 
     async def close(self) -> None:
-        """Stop serving, if the running loop is the one served."""
-        if self._connections is not None and self.serves_this_loop():
-            connections, self._connections, self._loop = self._connections, None, None
-            await connections.close()
+        """Stop serving and close the pool, if the running loop is the one served (connections lent
+        out are closed when they come back)."""
+        if self._pool is not None and self.serves_this_loop():
+            pool, self._pool, self._places, self._loop = self._pool, None, None, None
+            await pool.close()
 
     def serves_this_loop(self) -> bool:
-        return self._loop is asyncio.get_running_loop() and self._connections is not None
+        return self._loop is asyncio.get_running_loop() and self._pool is not None
 
     async def run(self, plan: Plan[T]) -> T:
-        connections = self._connections
-        assert connections is not None
-        conn = await connections.borrow()
-        try:
-            rows: Any = None
+        pool, places = self._pool, self._places
+        assert pool is not None and places is not None
+        async with places:
+            conn = await pool.getconn()
             try:
-                while True:
-                    statement, parameters = plan.send(rows)
-                    sql, fixed = postgres_sql(statement)
-                    cursor = await conn.execute(sql, {**fixed, **parameters})
-                    rows = await cursor.fetchall()
-            except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
-        finally:
-            await connections.give_back(conn)
+                rows: Any = None
+                try:
+                    while True:
+                        statement, parameters = plan.send(rows)
+                        sql, fixed = postgres_sql(statement)
+                        cursor = await conn.execute(sql, {**fixed, **parameters})
+                        rows = await cursor.fetchall()
+                except StopIteration as done:
+                    return done.value  # type: ignore[no-any-return]
+            finally:
+                await pool.putconn(conn)
+
+
+async def _in_utc(conn: Any) -> None:
+    """Once per new connection: timestamps come back aware in UTC, as from the blocking driver."""
+    await conn.execute("SET TIME ZONE 'UTC'")

@@ -1,6 +1,6 @@
 """Read plans (`infrastructure.reads`): the slot query over its read models, the blocking driver and,
 on PostgreSQL, the event-loop driver giving the same answers, and the event-loop connections
-lent, replaced and reclaimed as a pool must."""
+(psycopg_pool) lent, replaced and reclaimed as a pool must."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 import sqlalchemy as sa
+from psycopg_pool import AsyncConnectionPool
 
 from application.bookings import Caller
 from infrastructure.bootstrap import Container, build
 from infrastructure.directory import status_plan
-from infrastructure.reads import APPLICATION_NAME, AsyncReads, LoopConnections
+from infrastructure.reads import APPLICATION_NAME, AsyncReads
 from infrastructure.tables import consultant_settings, slot_bookings
 from tests.conftest import bearer, create_admin, make_settings, ok, postgres_database, refused, signup
 from tests.conftest import signed_up as account
@@ -111,7 +112,7 @@ def test_a_booking_closes_the_slots_within_the_buffer_across_midnight(container:
 
 def run_on_loop(reads: AsyncReads, *plans: Any) -> list[Any]:
     async def main() -> list[Any]:
-        reads.open()
+        await reads.open()
         try:
             return [await reads.run(plan) for plan in plans]
         finally:
@@ -165,50 +166,76 @@ class Sleep:
         return len(rows)
 
 
+def backends(url: str, state: str | None = None) -> int:
+    """How many event-loop reads' connections to the database of `url` PostgreSQL serves (in `state`,
+    if given; other databases' servers use the same application name)."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        row = admin.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND application_name = %s AND state = coalesce(%s, state)",
+            (APPLICATION_NAME, state),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def no_backends_left(url: str) -> bool:
+    """A closed connection's backend exits shortly after: wait for it (at most 5 s)."""
+    for _ in range(50):
+        if backends(url) == 0:
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
 @pytest.mark.postgres
-def test_connections_are_lent_one_plan_at_a_time_and_replaced_when_broken() -> None:
+def test_the_pool_lends_one_plan_at_a_time_replaces_broken_connections_and_closes_at_shutdown() -> None:
     with postgres_database() as url:
 
         async def main() -> None:
             reads = AsyncReads(url, 2)
-            reads.open()
-            connections = reads._connections
-            assert isinstance(connections, LoopConnections)
+            await reads.open()
+            pool = reads._pool
+            assert isinstance(pool, AsyncConnectionPool)
+            assert backends(url) == 2  # opened with the app, not on first use
             started = asyncio.get_running_loop().time()
             assert await asyncio.gather(*(reads.run(Sleep(0.2).plan()) for _ in range(4))) == [1] * 4
             assert asyncio.get_running_loop().time() - started >= 0.4  # two at a time
-            assert connections._count == 2 and len(connections._idle) == 2
+            assert pool.get_stats().get("requests_queued", 0) == 0  # the others waited outside the pool
             with psycopg.connect(url, autocommit=True) as admin:
-                names = admin.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (APPLICATION_NAME,)
-                ).fetchone()
-                assert names == (2,)
                 admin.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND application_name = %s",
                     (APPLICATION_NAME,),
                 )
             await asyncio.sleep(0.1)
             for _ in range(2):  # each lent connection turns out broken once, and is dropped
                 with pytest.raises(psycopg.OperationalError):
                     await reads.run(Sleep(0).plan())
-            assert connections._count == 0
             assert await asyncio.gather(*(reads.run(Sleep(0).plan()) for _ in range(5))) == [1] * 5
-            assert connections._count == 2
-            # a plan cancelled mid-statement gives its place back (psycopg cancels the statement and the
-            # connection comes back idle, or it is closed); so does one cancelled while waiting
+            assert pool.get_stats()["returns_bad"] == 2
+            assert pool.get_stats()["pool_size"] == 2 and backends(url) == 2  # both replaced
+            # plans cancelled mid-statement (two) and while waiting (one) leave no connection busy or
+            # lost: psycopg cancels the statement and the connection comes back idle, or the pool
+            # closes it and opens another
             busy = [asyncio.ensure_future(reads.run(Sleep(5).plan())) for _ in range(3)]
             await asyncio.sleep(0.2)
-            assert len(connections._waiters) == 1
+            assert backends(url, "active") == 2 and reads._places is not None and reads._places.locked()
             for task in busy:
                 task.cancel()
             await asyncio.gather(*busy, return_exceptions=True)
-            assert connections._count == len(connections._idle) <= 2
-            assert not any(not waiter.done() for waiter in connections._waiters)
+            assert all(task.cancelled() for task in busy)
             started = asyncio.get_running_loop().time()
             assert await asyncio.gather(*(reads.run(Sleep(0).plan()) for _ in range(3))) == [1] * 3
             assert asyncio.get_running_loop().time() - started < 2
+            assert pool.get_stats()["pool_size"] == 2 and backends(url, "idle") == 2
+            # at shutdown the idle connections close at once, a lent one when its plan is done
+            lent = asyncio.ensure_future(reads.run(Sleep(0.3).plan()))
+            await asyncio.sleep(0.1)
             await reads.close()
             assert not reads.serves_this_loop()
+            assert await lent == 1
+            assert await no_backends_left(url)
 
         asyncio.run(main())
 
@@ -227,8 +254,10 @@ def test_the_server_reads_on_its_event_loop_and_sees_each_status_change_at_once(
         path = f"/api/v1/appointments/available-slots?consultant={consultant}&date={TUESDAY.isoformat()}"
         assert api.get(path, headers=bearer(client["token"])).status_code == 200
         with psycopg.connect(url, autocommit=True) as pg:
-            served = pg.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (APPLICATION_NAME,)
+            served = pg.execute(  # a connection of the pool ran more than its set-up statement
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND application_name = %s AND query <> %s",
+                (APPLICATION_NAME, "SET TIME ZONE 'UTC'"),
             ).fetchone()
         assert served is not None and served[0] >= 1  # the request was read on the event loop
         for status, message in (

@@ -91,7 +91,7 @@ def create_api(app_container: Container) -> FastAPI:
             broadcaster.bind(asyncio.get_running_loop())
         app_container.start_background()
         if app_container.reads is not None:
-            app_container.reads.open()
+            await app_container.reads.open()
         yield
         if app_container.reads is not None:
             await app_container.reads.close()
