@@ -25,7 +25,8 @@ import sqlalchemy as sa
 from eventsourcing.utils import get_topic
 
 from infrastructure import parking
-from infrastructure.barrier import Barrier as Barrier  # the read-your-writes wait (re-exported)
+from infrastructure.barrier import Barrier as Barrier  # the read-your-writes waits (re-exported)
+from infrastructure.barrier import Barriers as Barriers
 from infrastructure.parking_runner import PartsMixin
 from infrastructure.tables import projection_tracking
 
@@ -402,14 +403,3 @@ class ProjectionRunner(PartsMixin):
                 log.exception("projection %s failed; retrying", self.name)
                 stop.wait(1.0)
             stop.wait(interval)
-
-
-class Barriers:
-    """Read-your-writes over several runners (each follows the whole log): wait for each in turn."""
-
-    def __init__(self, *barriers: Barrier):
-        self.barriers = barriers
-
-    def wait_for(self, position: int, first: int | None = None) -> None:
-        for barrier in self.barriers:
-            barrier.wait_for(position, first)
