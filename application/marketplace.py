@@ -165,9 +165,8 @@ class Marketplace(Application[Any]):
     def find(self, aggregate_uuid: UUID, *, readonly: bool = False, snapshotted: bool = False) -> Any | None:
         """`snapshotted=True` for an aggregate of a class in `snapshotting_intervals`: a state this
         process has not seen yet starts from its latest snapshot instead of its first event."""
-        if snapshotted and self.snapshots is not None:
-            self._from_snapshot(aggregate_uuid)
-        return self.find_many([aggregate_uuid], readonly=readonly)[aggregate_uuid]
+        chosen = [aggregate_uuid] if snapshotted else []
+        return self.find_many([aggregate_uuid], readonly=readonly, snapshotted=chosen)[aggregate_uuid]
 
     def _from_snapshot(self, aggregate_uuid: UUID) -> None:
         try:
@@ -179,12 +178,18 @@ class Marketplace(Application[Any]):
         for snapshot in self.snapshots.get(aggregate_uuid, desc=True, limit=1):
             self._states.put(aggregate_uuid, snapshot.mutate(None))  # type: ignore[attr-defined]
 
-    def find_many(self, aggregate_uuids: Iterable[UUID], *, readonly: bool = False) -> dict[UUID, Any | None]:
+    def find_many(
+        self, aggregate_uuids: Iterable[UUID], *, readonly: bool = False, snapshotted: Iterable[UUID] = ()
+    ) -> dict[UUID, Any | None]:
         """The current state of each aggregate (None when it has no events), read in one query.
 
         `readonly=True` returns the shared committed state itself (no copy): the caller only reads it
-        and never saves it. Otherwise each command gets its own copy to change and save."""
+        and never saves it. Otherwise each command gets its own copy to change and save. The
+        `snapshotted` ones (as in `find`) start from their latest snapshot when not cached."""
         uuids = list(dict.fromkeys(aggregate_uuids))
+        if self.snapshots is not None:
+            for uuid in snapshotted:
+                self._from_snapshot(uuid)
         loaded: dict[UUID, Any] | None = getattr(self._attempt, "loaded", None)
         shared: set[UUID] = getattr(self._attempt, "shared", set())
         if loaded is not None and not readonly:  # a copy for whoever changes what was only read so far

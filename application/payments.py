@@ -46,6 +46,7 @@ class Payments:
         self.transaction = self.context.transaction
         self.by_order = self.context.by_order
         # the BookingMoney port (application.ports) of the booking commands
+        self.prefetch_ids = bookings.prefetch_ids
         self.settle_for_hold = bookings.settle_for_hold
         self.settle_lost_hold = bookings.settle_lost_hold
         self.offline_payment = bookings.offline_payment

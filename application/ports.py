@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, BinaryIO, Protocol
+from uuid import UUID
 
 from domain.accounts import Account as DomainAccount
 from domain.appointments import Appointment
@@ -135,6 +136,11 @@ class BookingMoney(Protocol):
     write decided. Implemented by `application.payments.Payments`; `NoLedger` when none is wired."""
 
     takes_payments: bool
+
+    def prefetch_ids(self, consultant_id: str, proof: Any) -> tuple[list[UUID], list[UUID]]:
+        """The aggregates that settling a hold paid with `proof` reads, to load in the booking's own
+        read (one round trip), and those of them that start from a snapshot."""
+        ...
 
     def settle_for_hold(
         self, hold: Appointment, proof: Any, client: DomainAccount, consultant: DomainAccount

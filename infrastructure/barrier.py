@@ -7,17 +7,19 @@ once with `ChangeNotApplied` instead of reporting a change that will never be vi
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from application.ports import ChangeNotApplied
 from infrastructure import parking
 
 if TYPE_CHECKING:
-    from infrastructure.projection_runner import ProjectionRunner
+    from infrastructure.projections import ProjectionRunner
 
-log = logging.getLogger("infrastructure.projection_runner")
+log = logging.getLogger("infrastructure.projections")
 
 
 class Barrier:
@@ -57,12 +59,33 @@ class Barrier:
             raise ChangeNotApplied(position, error)
 
 
+HELPERS = 32  # threads that wait for the other runners (as many requests as may wait at once)
+
+
 class Barriers:
-    """Read-your-writes over several runners (each follows the whole log): wait for each in turn."""
+    """Read-your-writes over several runners (each follows the whole log): the runners that have
+    not passed the position yet apply the command's events at the same time, each in its own
+    transaction (the others from helper threads in the request's context, so their pushes are
+    deferred alike), and the wait ends when all did: one commit's latency instead of one per runner.
+    On SQLite (one writer at a time) they take turns as before."""
 
     def __init__(self, *barriers: Barrier):
         self.barriers = barriers
+        self._helpers = ThreadPoolExecutor(HELPERS, thread_name_prefix="barrier")
+        self._parallel = all(b.runner.engine.dialect.name != "sqlite" for b in barriers)
 
     def wait_for(self, position: int, first: int | None = None) -> None:
+        behind = [b for b in self.barriers if b.runner.position < position] if self._parallel else []
         for barrier in self.barriers:
-            barrier.wait_for(position, first)
+            if barrier not in behind:
+                barrier.wait_for(position, first)  # passed already (only the check for parked events), or SQLite
+        others = [
+            self._helpers.submit(contextvars.copy_context().run, barrier.wait_for, position, first)
+            for barrier in behind[1:]
+        ]
+        try:
+            if behind:
+                behind[0].wait_for(position, first)
+        finally:
+            for other in others:
+                other.result()  # raises a refusal of that runner (ChangeNotApplied) as the first one would

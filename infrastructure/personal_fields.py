@@ -25,6 +25,7 @@ from eventsourcing.utils import get_topic
 from domain.accounts import Account, UniqueKey
 from domain.appointments import Appointment
 from domain.documents import Document
+from domain.ids import order_key, payout_key
 from domain.ledger import Transaction
 from domain.notifications import Notification
 from domain.platform_settings import AdminProfileSettings
@@ -34,6 +35,11 @@ DELETED_NAME = "Deleted user"
 ORIGINATOR = "originator"
 APPOINTMENT_CLIENT = "appointment:client_id"
 APPOINTMENT_CONSULTANT = "appointment:consultant_id"
+# a claim's owner when the claimed key is a person's (an e-mail, a phone, a user id); the claim of a
+# gateway order or a payout reference is owned by a transaction, nobody's key: kept clear (no key is
+# created for each transaction, and there is no person whose erasure would destroy one)
+CLAIMANT = "claimant"
+TRANSACTION_CLAIMS = (order_key(""), payout_key(""))
 # the `client_id` of the aggregate's first event (the mapper reads it for any aggregate: documents too)
 DOCUMENT_CLIENT = APPOINTMENT_CLIENT
 
@@ -50,7 +56,7 @@ def attr(name: str) -> str:
 @dataclass(frozen=True)
 class PersonalField:
     path: tuple[str, ...]
-    subject: str  # ORIGINATOR, attr(...), APPOINTMENT_CLIENT or APPOINTMENT_CONSULTANT
+    subject: str  # ORIGINATOR, attr(...), CLAIMANT, APPOINTMENT_CLIENT or APPOINTMENT_CONSULTANT
     placeholder: Any = ""
 
     @property
@@ -113,7 +119,7 @@ PERSONAL_FIELDS: dict[type, list[PersonalField]] = {
     ],
     Account.ProfileUpdated: _leaves(("changes",), PROFILE_LEAVES, ORIGINATOR),
     Account.PasswordSet: [PersonalField(("password_hash",), ORIGINATOR, None)],
-    UniqueKey.Claimed: [PersonalField(("key",), attr("owner"), "")],
+    UniqueKey.Claimed: [PersonalField(("key",), CLAIMANT, "")],
     Appointment.Created: _appointment_changes("fields", attr("client_id"), attr("consultant_id")),
     Appointment.Confirmed: _appointment_changes("changes", APPOINTMENT_CLIENT, APPOINTMENT_CONSULTANT),
     Appointment.Updated: _appointment_changes("changes", APPOINTMENT_CLIENT, APPOINTMENT_CONSULTANT),

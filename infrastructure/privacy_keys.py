@@ -4,7 +4,8 @@ one never comes back, so a cached answer is always right except for a destructio
 process (which this process learns when its projection applies the erasure, or at restart).
 
 Keys are created on first use (a person's first personal data: registration), with an INSERT that
-ignores a concurrent twin, then read back so every process uses the same key."""
+ignores an existing row (a concurrent twin's) and returns the new key; only when it inserted nothing
+is the stored one read, so every process uses the same key."""
 
 from __future__ import annotations
 
@@ -59,21 +60,26 @@ class KeyStore:
         cached = self._cached(subject)
         if cached is not _MISSING:
             return cached  # type: ignore[return-value]
-        row = self._read(subject)
-        if row is None and create:
-            with self.engine.begin() as conn:  # the INSERT first: SQLite takes the write lock at once
-                insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-                conn.execute(
-                    insert(privacy_keys)
-                    .values(subject=subject, key=os.urandom(32), created_at=time.time())
-                    .on_conflict_do_nothing(index_elements=["subject"])
-                )
-            row = self._read(subject)  # ours, or the one a concurrent twin inserted first
+        row = self._create(subject) if create else None
+        if row is None:  # it existed already (or a concurrent twin inserted it first)
+            row = self._read(subject)
         if row is None:
             return None  # never created and not wanted: nothing was ever encrypted for it
         key = bytes(row.key) if row.key is not None else None
         self._remember(subject, key)
         return key
+
+    def _create(self, subject: str) -> sa.Row[tuple[bytes | None]] | None:
+        """Insert a new key and return it, in one statement (a new subject, such as a new transaction's,
+        costs one round trip); None when the subject has a row already, destroyed or not."""
+        with self.engine.begin() as conn:  # the INSERT first: SQLite takes the write lock at once
+            insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            return conn.execute(
+                insert(privacy_keys)
+                .values(subject=subject, key=os.urandom(32), created_at=time.time())
+                .on_conflict_do_nothing(index_elements=["subject"])
+                .returning(privacy_keys.c.key)
+            ).first()
 
     def _read(self, subject: str) -> sa.Row[tuple[bytes | None]] | None:
         with self.engine.connect() as conn:

@@ -23,7 +23,15 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
-from infrastructure.personal_fields import APPOINTMENT_CLIENT, APPOINTMENT_CONSULTANT, ORIGINATOR, RULES, PersonalField
+from infrastructure.personal_fields import (
+    APPOINTMENT_CLIENT,
+    APPOINTMENT_CONSULTANT,
+    CLAIMANT,
+    ORIGINATOR,
+    RULES,
+    TRANSACTION_CLAIMS,
+    PersonalField,
+)
 from infrastructure.privacy_keys import KeyStore
 
 TOPIC = "infrastructure.privacy_mapper:PersonalDataMapper"
@@ -79,6 +87,10 @@ class Sealer:
     def subject(self, field: PersonalField, state: dict[str, Any], originator_id: UUID) -> str | None:
         if field.subject == ORIGINATOR:
             return originator_id.hex[:24]
+        if field.subject == CLAIMANT:
+            key, owner = state.get("key"), state.get("owner")
+            personal = isinstance(key, str) and not key.startswith(TRANSACTION_CLAIMS)
+            return owner if personal and isinstance(owner, str) and owner else None
         if field.subject.startswith("attr:"):
             value = state.get(field.subject[5:])
             return value if isinstance(value, str) and value else None

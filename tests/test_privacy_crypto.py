@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
 
 from application.marketplace import Marketplace
-from domain.accounts import CLIENT, CONSULTANT, Account, unique_keys
+from domain.accounts import CLIENT, CONSULTANT, Account, UniqueKey, unique_keys
 from domain.appointments import Appointment
-from domain.ids import aggregate_id, email_key_id
+from domain.ids import aggregate_id, email_key, email_key_id, new_object_id, order_key, unique_key_id
 from domain.notifications import notify
 from domain.profiles import client_defaults, consultant_defaults, normalise_consultant
 from infrastructure.bootstrap import build, migrate
@@ -24,6 +24,7 @@ from infrastructure.database import event_store_env
 from infrastructure.personal_fields import RULES
 from infrastructure.privacy_mapper import SEALED
 from infrastructure.privacy_migration import encrypt_existing
+from infrastructure.privacy_tables import privacy_keys
 from infrastructure.tables import READ_MODEL_TABLES
 from interfaces.cli import _privacy
 
@@ -137,5 +138,28 @@ def test_encrypt_existing_seals_a_store_written_in_the_clear(settings):
         claimed = market.find(email_key_id("client", EMAIL))
         assert claimed.owner is None and claimed.key == ""
         assert container.directory.by_email(CONSULTANT, "ravi.old@example.com") is not None
+    finally:
+        container.close()
+
+
+def test_a_persons_claim_is_sealed_and_a_transactions_claim_is_kept_clear(settings):
+    """An e-mail claim is sealed with its owner's key; the claim of a gateway order (owned by a
+    transaction, nobody's personal data) is stored clear, and no key is created for the transaction."""
+    container = build(settings, run_projections=True)
+    try:
+        market = container.market
+        client = {**client_defaults(), "fullName": "Priya Claims", "email": EMAIL, "mobile": MOBILE}
+        client_id = market.register(CLIENT, client, None, "signup", unique_keys(CLIENT, client))
+        transaction_id = new_object_id()
+        market.commit(UniqueKey(key=order_key("order_CLAIM123"), owner=transaction_id))
+        stored = raw_states(market)
+        assert not any(EMAIL.encode() in state for state in stored)
+        assert any(b"order:order_CLAIM123" in state for state in stored)
+        with container.engine.connect() as conn:
+            subjects = set(conn.execute(sa.select(privacy_keys.c.subject)).scalars())
+        assert client_id in subjects and transaction_id not in subjects
+        claim = market.find(unique_key_id(order_key("order_CLAIM123")))
+        assert (claim.key, claim.owner) == ("order:order_CLAIM123", transaction_id)
+        assert market.find(email_key_id(CLIENT, EMAIL)).key == email_key(CLIENT, EMAIL)
     finally:
         container.close()

@@ -12,6 +12,7 @@ from application.booking.notices import booked_notices
 from domain.accounts import CLIENT, CONSULTANT
 from domain.appointments import EXPIRED, UPCOMING, refuse_overlap
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
+from domain.ids import aggregate_id
 from domain.ledger import exact as money
 
 SLOT_TIMEOUT = "Slot timeout: This slot was booked by someone else while you were paying. A refund will be initiated."
@@ -40,8 +41,13 @@ class ConfirmHold:
         if caller.role != "Client" or caller.id != client_id:
             raise Forbidden("Clients can only create appointments for themselves")
 
+        money_ids, snapshotted = ctx.money.prefetch_ids(consultant_id, payment) if payment else ([], [])
+
         def command() -> tuple[tuple[str, bool | str], list[Any]]:
             now = ctx.clock()
+            # everything the decision reads, in one query (later loads take it from the attempt)
+            ids = [aggregate_id(hold_id), *ctx.prefetch_ids(consultant_id, client_id, start, end), *money_ids]
+            ctx.market.find_many(ids, readonly=True, snapshotted=snapshotted)
             try:
                 hold = ctx.appointment(hold_id)
             except NotFound:

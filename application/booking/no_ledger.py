@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from domain.accounts import Account
 from domain.appointments import Appointment
@@ -17,6 +18,9 @@ from domain.ledger import offline_status, split_fee
 
 class NoLedger:
     takes_payments = False
+
+    def prefetch_ids(self, consultant_id: str, proof: Any) -> tuple[list[UUID], list[UUID]]:
+        return [], []
 
     def settle_for_hold(
         self, hold: Appointment, proof: Any, client: Account, consultant: Account

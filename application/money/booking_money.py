@@ -7,16 +7,17 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from application.money.context import MISMATCH, MoneyContext, Proof, distinct, name
+from application.money.context import MISMATCH, MoneyContext, Proof, distinct, name, order_claim_id
 from application.money.invoice import payment_doc, record_success
 from application.money.refund import complete_refund_of_proof, complete_refunds_of, record_refund
 from domain.accounts import Account
 from domain.appointments import CANCELLED, COMPLETED, EXPIRED, HOLD, UPCOMING, Appointment
 from domain.errors import Invalid, NotFound
-from domain.ids import new_object_id
+from domain.ids import aggregate_id, earnings_id, new_object_id
 from domain.ledger import (
     PAYMENT,
     PENDING,
@@ -34,6 +35,14 @@ class LedgerForBookings:
 
     def __init__(self, ctx: MoneyContext):
         self.ctx = ctx
+
+    def prefetch_ids(self, consultant_id: str, proof: Proof) -> tuple[list[UUID], list[UUID]]:
+        """The order's claim, its transaction (named by the claim: known when the proof was checked for
+        the hold) and the consultant's earnings (from its snapshot): what `settle_for_hold` reads
+        besides the booking's own aggregates."""
+        earnings = earnings_id(consultant_id)
+        found = [aggregate_id(proof.transaction_id)] if proof.transaction_id else []
+        return [order_claim_id(proof.order_id), *found, earnings], [earnings]
 
     def settle_for_hold(
         self, hold: Appointment, proof: Proof, client: Account, consultant: Account

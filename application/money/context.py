@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from application.marketplace import Marketplace
@@ -20,7 +21,7 @@ from application.ports import PaymentGateway
 from application.refunds import Refunds, RetryPolicy
 from domain.accounts import Account, UniqueKey
 from domain.appointments import Appointment
-from domain.ids import aggregate_id, is_object_id, key_id
+from domain.ids import aggregate_id, is_object_id, key_id, order_key, unique_key_id
 from domain.ledger import (
     Earnings,
     Transaction,
@@ -44,6 +45,7 @@ class Proof:
     order_id: str
     reference: str  # Razorpay payment id / PayPal capture id
     metadata: dict[str, Any]
+    transaction_id: str | None = None  # the order's transaction, when the check found it (checked for a hold)
 
 
 def name(account: Account | None) -> str:
@@ -76,7 +78,7 @@ class MoneyContext:
         return self.market.transaction(transaction_id)
 
     def by_order(self, order_id: str) -> Transaction | None:
-        key = self.market.find(key_id("unique:order:" + order_id))
+        key = self.market.find(order_claim_id(order_id))
         if not isinstance(key, UniqueKey) or key.owner is None:
             return None
         return self.transaction(key.owner)
@@ -99,6 +101,11 @@ class MoneyContext:
         found = self.market.find(key_id("settings:" + consultant_id))
         availability = found.availability if isinstance(found, ConsultantSettings) else {}
         return float((availability.get("cancellation") or {}).get("cancellationWindow", 24) or 0)
+
+
+def order_claim_id(order_id: str) -> UUID:
+    """The `UniqueKey` by which the transaction that created a gateway order claimed it."""
+    return unique_key_id(order_key(order_id))
 
 
 def distinct(aggregates: list[Any]) -> list[Any]:

@@ -8,11 +8,11 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
-from application.money.context import MoneyContext, Who
+from application.money.context import MoneyContext, Who, order_claim_id
 from domain.accounts import UniqueKey
 from domain.appointments import COMPLETED, UPCOMING
 from domain.errors import Forbidden, Invalid, NotFound
-from domain.ids import key_id, new_object_id
+from domain.ids import aggregate_id, new_object_id
 from domain.ledger import (
     PAYMENT,
     PENDING,
@@ -91,7 +91,9 @@ class CreateOrder:
 
         def record() -> tuple[str, list[Aggregate | None]]:
             """Built afresh in each attempt: a retry after a version conflict decides from a fresh load."""
-            claimed = self.ctx.market.find(key_id("unique:order:" + order.order_id))
+            claim = order_claim_id(order.order_id)
+            self.ctx.market.find_many([claim, *([aggregate_id(hold_id)] if hold_id else [])], readonly=True)
+            claimed = self.ctx.market.find(claim)
             if isinstance(claimed, UniqueKey) and claimed.owner:  # this order is recorded already: once
                 return str(claimed.owner), []
             if hold_id:

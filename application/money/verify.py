@@ -31,12 +31,15 @@ class VerifyPayment:
         With `hold_id`, an order that is not this client's order for this hold is refused before
         the gateway is asked (so nothing is captured for a booking it cannot pay)."""
         order_id = order_id_of(method, proof)
+        tx = None
         if hold_id is not None:
             tx = self.ctx.by_order(order_id)
             if tx is None or tx.user_id != client_id or hold_id not in (tx.metadata.get("holdId"), tx.appointment_id):
                 raise Invalid(MISMATCH)
-        order_id, reference, metadata = self.ctx.gateway.verify(method, proof)
-        return Proof(method, order_id, reference, metadata)
+        checked_id, reference, metadata = self.ctx.gateway.verify(method, proof)
+        return Proof(
+            method, checked_id, reference, metadata, tx.transaction_id if tx and checked_id == order_id else None
+        )
 
     def verify(
         self, who: Who, method: str, raw_proof: dict[str, Any], transaction_id: str | None, appointment_id: str | None
