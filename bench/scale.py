@@ -65,6 +65,8 @@ from bench.snapshot import measure as snapshot_refresh  # noqa: E402
 
 IST = ZoneInfo("Asia/Kolkata")
 CHUNK = 500
+# a server start on a shared, loaded machine can take minutes (120 s was not enough at load 30)
+READY_TIMEOUT = 600
 
 
 def memory_mib(pid: int) -> tuple[float, float]:
@@ -166,6 +168,28 @@ def slots_against_health(url: str, token: str, consultant: str, args: argparse.N
     return {"slots_p50_ms": slots.p50_ms, "slots_ratio": slots.rps / health.rps, "open": len(probe.json()["data"])}
 
 
+def rows_visited(url: str, consultant: str) -> int:
+    """Rows of `slot_bookings` that PostgreSQL visits for the slot read's bookings of one day (its
+    join condition, by EXPLAIN ANALYZE after ANALYZE): the rows the index range returns plus the
+    ones a filter then drops. Not timing: what the read's cost grows with."""
+    day = weekday_two_weeks_ahead()
+    start = datetime(day.year, day.month, day.day, tzinfo=IST) - timedelta(minutes=120)
+    end = start + timedelta(hours=28)
+    with psycopg.connect(url, autocommit=True) as pg:
+        pg.execute("ANALYZE slot_bookings")
+        plan = pg.execute(
+            "EXPLAIN (ANALYZE, FORMAT JSON) SELECT start_at, end_at, client_id, is_hold, expires_at "
+            "FROM slot_bookings WHERE consultant_id = %s AND start_at < %s AND end_at > %s",
+            (consultant, end, start),
+        ).fetchone()[0]  # type: ignore[index]
+
+    def visited(node: dict[str, Any]) -> int:  # table-level scans only (a bitmap's index part is not counted twice)
+        own = node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0) if "Relation Name" in node else 0
+        return int(own) + sum(visited(child) for child in node.get("Plans", []))
+
+    return visited(plan[0]["Plan"])
+
+
 def booking_paths(factor: int, args: argparse.Namespace) -> dict:
     from infrastructure.bootstrap import build
 
@@ -181,9 +205,10 @@ def booking_paths(factor: int, args: argparse.Namespace) -> dict:
             past_bookings(container, consultants, client, args.bookings * factor)
             print(f"  {args.bookings * factor} past bookings per consultant in {time.perf_counter() - started:.0f} s")
             result = holds_against_raw_saves(container, consultants, client, args)
+            result["rows_visited"] = rows_visited(str(settings.database_url), consultants[0])
         finally:
             container.close()
-        served = stack.enter_context(consult_server(settings, work / "server.log"))
+        served = stack.enter_context(consult_server(settings, work / "server.log", ready_timeout=READY_TIMEOUT))
         result |= slots_against_health(served.url, token, consultants[0], args)
     print(f"  {factor}x bookings: {result}", flush=True)
     return result
@@ -228,7 +253,7 @@ def event_paths(factor: int, args: argparse.Namespace) -> dict:
             "ingest_per_s": events / ingest_seconds,
             "ingest_ratio": (events / ingest_seconds) / (read_count / read_seconds),
         }
-        served = stack.enter_context(consult_server(settings, work / "server.log"))
+        served = stack.enter_context(consult_server(settings, work / "server.log", ready_timeout=READY_TIMEOUT))
         client = stack.enter_context(httpx.Client(base_url=served.url, timeout=60))
         login = client.post(
             API + "/auth/login",
@@ -279,6 +304,13 @@ def table(
                 bookings,
             ),
             (
+                "the slot read's bookings: rows of `slot_bookings` PostgreSQL visits (EXPLAIN ANALYZE)",
+                per_consultant,
+                lambda r: f"{r['rows_visited']:,}",
+                "rows_visited",
+                bookings,
+            ),
+            (
                 f"holds as served, in process, {args.threads} threads: holds/s (/ raw eventsourcing saves)",
                 per_consultant,
                 lambda r: f"{r['holds_per_s']:.0f}/s ({r['holds_per_s'] / r['raw_per_s']:.2f})",
@@ -323,7 +355,8 @@ def table(
     ]
     for path, growth, cell, key, source in rows:
         cells = " | ".join(cell(source[f]) for f in factors)
-        lines.append(f"| {path} | {growth} | {cells} | {source[last][key] / source[first][key]:.2f} |")
+        growth_ratio = f"{source[last][key] / source[first][key]:.2f}" if source[first][key] else "-"
+        lines.append(f"| {path} | {growth} | {cells} | {growth_ratio} |")
     return lines
 
 
