@@ -139,3 +139,24 @@ def test_an_account_loads_from_its_sealed_snapshot_and_erasure_still_shreds_it(t
     first.privacy.erase(client_id, "client", "Client", "secret1")  # its key is destroyed (the first process knows)
     snapshot = next(iter(first.market.snapshots.get(uuid, desc=True, limit=1)))  # type: ignore[union-attr]
     assert snapshot.state["profile"]["email"] == "" and snapshot.state["profile"]["fullName"] == "Deleted user"
+
+
+def test_an_aggregate_that_does_not_exist_yet_costs_one_snapshot_lookup(two_processes: tuple[Any, Any]) -> None:
+    """A first booking's link, settings never saved: the hot path asks for a snapshot once, not on every load."""
+    first, second = two_processes
+    lookups: list[UUID] = []
+    snapshots = second.market.snapshots
+    get = snapshots.get
+
+    def counted(uuid: UUID, *args: Any, **kwargs: Any) -> Any:
+        lookups.append(uuid)
+        return get(uuid, *args, **kwargs)
+
+    snapshots.get = counted
+    link, _ = client_link()
+    for _ in range(3):
+        assert second.market.find(link.id, snapshotted=True) is None
+    assert lookups == [link.id]
+    first.market.save(link)  # it exists now: the next load reads its events, still without a lookup
+    assert second.market.find(link.id, snapshotted=True).version == 1
+    assert lookups == [link.id]
