@@ -71,7 +71,7 @@ class SettingsService:
             raise NotFound("Consultant not found")
 
     def _load(self, consultant_id: str) -> ConsultantSettings | None:
-        found = self.market.find(settings_id(consultant_id))
+        found = self.market.find(settings_id(consultant_id), snapshotted=True)
         return found if isinstance(found, ConsultantSettings) else None
 
     def _new(self, consultant_id: str, sections: dict[str, Any] | None = None) -> ConsultantSettings:

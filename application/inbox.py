@@ -64,7 +64,9 @@ class InboxService:
             raise Forbidden("Forbidden: Access denied")
 
         def command() -> tuple[str, list[Any]]:
-            if not links.is_active(self.market.find(links.link_uuid(client_id, consultant.id), readonly=True)):
+            if not links.is_active(
+                self.market.find(links.link_uuid(client_id, consultant.id), readonly=True, snapshotted=True)
+            ):
                 raise Forbidden("Client is not linked to this consultant")
             document = {**content, "sender": consultant.id, "senderRole": "Consultant"}
             notification = notify(client_id, document)
@@ -76,7 +78,7 @@ class InboxService:
 
     def _record(self, reader: Reader, change: Callable[[Inbox], None]) -> None:
         def command() -> tuple[None, list[Any]]:
-            found = self.market.find(inbox_id(reader.id))
+            found = self.market.find(inbox_id(reader.id), snapshotted=True)
             box = found if isinstance(found, Inbox) else Inbox(reader_id=reader.id)
             change(box)
             return None, [box]

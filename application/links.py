@@ -63,7 +63,7 @@ class LinkService:
             consultant = self._account(consultant_id, CONSULTANT, "Consultant not found")
             if actor.role == "Consultant" and not self.reads.has_booked(client_id, consultant_id):
                 raise Forbidden("Client has not booked this consultant")
-            existing = self.market.find(links.link_uuid(client_id, consultant_id))
+            existing = self.market.find(links.link_uuid(client_id, consultant_id), snapshotted=True)
             link, newly = links.explicit_link(existing, client_id, consultant_id, notes, actor.role)
             notices = link_notices(client_id, consultant_id, _name(client), _name(consultant)) if newly else []
             return link.link_id, [link, *notices]
@@ -80,7 +80,7 @@ class LinkService:
             raise Forbidden(refusal)
         if actor.role not in ("Admin", "Consultant", "Client"):
             raise Forbidden("Forbidden: Access denied")
-        found = self.market.find(links.link_uuid(row.client_id, row.consultant_id))
+        found = self.market.find(links.link_uuid(row.client_id, row.consultant_id), snapshotted=True)
         if not links.exists(found):
             raise NotFound(NOT_FOUND)
         assert isinstance(found, ClientLink)

@@ -7,10 +7,11 @@ the event store itself, never by check-then-insert."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from copy import deepcopy
 from typing import Any, TypeVar
 from uuid import UUID
@@ -21,16 +22,21 @@ from eventsourcing.persistence import OperationalError, RecordConflictError, Sto
 
 from application.ports import ProjectionBarrier
 from domain.accounts import Account, Singleton, UniqueKey, unique_keys
+from domain.appointments import ClientLink
 from domain.catalogue import Category
 from domain.errors import Conflict, Invalid, NotFound
 from domain.ids import aggregate_id, is_object_id, new_object_id, singleton_id, unique_key_id
 from domain.ledger import Earnings, Transaction
+from domain.notifications import Inbox
+from domain.platform_settings import PlatformSettings
+from domain.settings import ConsultantSettings
 from domain.storable import check_events
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_ATTEMPTS = 8
 CACHE_SIZE = 5_000  # committed states kept by find() to read only newer events (~2 kB per account)
+SNAPSHOT_INTERVAL = 100  # a long-lived aggregate's load reads its latest snapshot and at most this many events
 
 
 class KeyTaken(Conflict):
@@ -71,8 +77,12 @@ class Marketplace(Application[Any]):
     (an identity map), so a command never holds two copies of one aggregate."""
 
     name = "marketplace"
-    # A consultant's Earnings gains events with every payment for ever: snapshots bound its loading.
-    snapshotting_intervals = {Earnings: 100}  # type: ignore[dict-item]
+    # Aggregates that gain events for ever (an account: every login; Earnings: every payment; an Inbox:
+    # every read...): snapshots bound the load of a state this process has not seen yet. An account's
+    # snapshot is sealed with its key (infrastructure.personal_fields).
+    snapshotting_intervals = dict.fromkeys(  # type: ignore[assignment]
+        (Account, Earnings, Inbox, ConsultantSettings, ClientLink, PlatformSettings), SNAPSHOT_INTERVAL
+    )
 
     def __init__(
         self, env: dict[str, str] | None = None, barrier: ProjectionBarrier | None = None, cache_size: int = CACHE_SIZE
@@ -82,6 +92,7 @@ class Marketplace(Application[Any]):
         self.read_events: EventsReader = self._read_each
         self._states: LRUCache[UUID, Any] = LRUCache(maxsize=cache_size)
         self._versions = _Versions(cache_size)  # the highest committed version seen, per aggregate
+        self._unsnapshotted: LRUCache[UUID, bool] = LRUCache(maxsize=cache_size)  # no snapshot, no events
         self._attempt = threading.local()
         # told the notifications of every save (the projection runner of this process takes them)
         self.on_saved: Callable[[list[Any]], None] | None = None
@@ -165,31 +176,31 @@ class Marketplace(Application[Any]):
     def find(self, aggregate_uuid: UUID, *, readonly: bool = False, snapshotted: bool = False) -> Any | None:
         """`snapshotted=True` for an aggregate of a class in `snapshotting_intervals`: a state this
         process has not seen yet starts from its latest snapshot instead of its first event."""
-        chosen = [aggregate_uuid] if snapshotted else []
-        return self.find_many([aggregate_uuid], readonly=readonly, snapshotted=chosen)[aggregate_uuid]
+        long_lived = (aggregate_uuid,) if snapshotted else ()
+        return self.find_many([aggregate_uuid], readonly=readonly, snapshotted=long_lived)[aggregate_uuid]
 
     def _from_snapshot(self, aggregate_uuid: UUID) -> None:
-        try:
-            self._states.get(aggregate_uuid)
-            return
-        except KeyError:
-            pass
+        """Start a state this process has not cached from its latest snapshot (when it has one). One found
+        without snapshot or events (a link before its first booking) is not asked again until it has events."""
+        for cache in (self._states, self._unsnapshotted):
+            with contextlib.suppress(KeyError):
+                cache.get(aggregate_uuid)
+                return
         assert self.snapshots is not None
         for snapshot in self.snapshots.get(aggregate_uuid, desc=True, limit=1):
             self._states.put(aggregate_uuid, snapshot.mutate(None))  # type: ignore[attr-defined]
+            return
+        self._unsnapshotted.put(aggregate_uuid, True)
 
     def find_many(
-        self, aggregate_uuids: Iterable[UUID], *, readonly: bool = False, snapshotted: Iterable[UUID] = ()
+        self, aggregate_uuids: Iterable[UUID], *, readonly: bool = False, snapshotted: Collection[UUID] = ()
     ) -> dict[UUID, Any | None]:
         """The current state of each aggregate (None when it has no events), read in one query.
 
         `readonly=True` returns the shared committed state itself (no copy): the caller only reads it
-        and never saves it. Otherwise each command gets its own copy to change and save. The
-        `snapshotted` ones (as in `find`) start from their latest snapshot when not cached."""
+        and never saves it. Otherwise each command gets its own copy to change and save.
+        `snapshotted` names the aggregates of a class in `snapshotting_intervals` (see `find`)."""
         uuids = list(dict.fromkeys(aggregate_uuids))
-        if self.snapshots is not None:
-            for uuid in snapshotted:
-                self._from_snapshot(uuid)
         loaded: dict[UUID, Any] | None = getattr(self._attempt, "loaded", None)
         shared: set[UUID] = getattr(self._attempt, "shared", set())
         if loaded is not None and not readonly:  # a copy for whoever changes what was only read so far
@@ -199,6 +210,8 @@ class Marketplace(Application[Any]):
         wanted = [u for u in uuids if loaded is None or u not in loaded]
         found: dict[UUID, Any | None] = {}
         if wanted:
+            for uuid in (u for u in wanted if u in snapshotted and self.snapshots is not None):
+                self._from_snapshot(uuid)
             known: dict[UUID, Any] = {}
             for uuid in wanted:
                 try:
@@ -216,6 +229,8 @@ class Marketplace(Application[Any]):
                         state = self.mapper.to_domain_event(stored).mutate(state)  # type: ignore[attr-defined]
                     assert state is not None  # events were read for it
                     self._states.put(uuid, state)
+                    with contextlib.suppress(KeyError):  # it exists now: its cached state stands in
+                        self._unsnapshotted.get(uuid, evict=True)
                     self._versions.put(uuid, max(state.version, self._versions.get(uuid, 0)))
                 found[uuid] = state if readonly else deepcopy(state)  # commands change their own copy
             if loaded is not None:
@@ -227,10 +242,8 @@ class Marketplace(Application[Any]):
     def forget(self, aggregate_uuid: UUID) -> None:
         """Drop this process's cached state of an aggregate: its next load replays it from the store
         (after an erasure, so that no decoded personal data stays in memory)."""
-        try:
+        with contextlib.suppress(KeyError):
             self._states.get(aggregate_uuid, evict=True)
-        except KeyError:
-            pass
 
     def adopt(self, aggregate_uuid: UUID, aggregate: T) -> T:
         """Let the current attempt's later loads of `aggregate_uuid` return this new aggregate."""
@@ -275,7 +288,7 @@ class Marketplace(Application[Any]):
     # -- accounts -------------------------------------------------------------------------------
 
     def account(self, account_id: str, kind: str | None = None) -> Account:
-        account = self.find(aggregate_id(account_id))
+        account = self.find(aggregate_id(account_id), snapshotted=True)
         if not isinstance(account, Account) or account.deleted or (kind and account.kind != kind):
             raise NotFound("Account not found")
         return account

@@ -37,7 +37,7 @@ class PlatformSettingsService:
             raise ValueError(section)
 
         def command() -> tuple[dict[str, Any], list[Any]]:
-            found = self.market.find(PlatformSettings.create_id())
+            found = self.market.find(PlatformSettings.create_id(), snapshotted=True)
             settings = found if isinstance(found, PlatformSettings) else PlatformSettings()
             stored = settings.sections.get(section) or self.defaults[section]
             values = merged_section(section, stored, patch)

@@ -131,7 +131,11 @@ class Served:
 
 @contextlib.contextmanager
 def consult_server(
-    settings: Settings, log_path: Path, workers: int = 1, redis_url: str | None = None
+    settings: Settings,
+    log_path: Path,
+    workers: int = 1,
+    redis_url: str | None = None,
+    ready_timeout: float = 120,
 ) -> Iterator[Served]:
     """A real `consult serve` process (one uvicorn process, projections in-process; or with
     `workers` > 1 the production shape: N API processes, a projection worker child, Redis), rate
@@ -174,7 +178,7 @@ def consult_server(
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_http(url + HEALTH, process, log_path)
+        wait_http(url + HEALTH, process, log_path, ready_timeout)
         yield Served(url, process)
     finally:
         stop_process(process)

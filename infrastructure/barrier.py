@@ -17,9 +17,9 @@ from application.ports import ChangeNotApplied
 from infrastructure import parking
 
 if TYPE_CHECKING:
-    from infrastructure.projections import ProjectionRunner
+    from infrastructure.projection_runner import ProjectionRunner
 
-log = logging.getLogger("infrastructure.projections")
+log = logging.getLogger("infrastructure.projection_runner")
 
 
 class Barrier:

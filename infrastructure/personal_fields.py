@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from eventsourcing.domain import Snapshot
 from eventsourcing.utils import get_topic
 
 from domain.accounts import Account, UniqueKey
@@ -140,6 +141,13 @@ PERSONAL_FIELDS: dict[type, list[PersonalField]] = {
     AdminProfileSettings.ProfileUpdated: [
         *_leaves(("patch",), ADMIN_PROFILE_LEAVES, attr("admin_id")),
         *_leaves(("values",), ADMIN_PROFILE_LEAVES, attr("admin_id")),
+    ],
+    # A snapshot holds its aggregate's state (`Marketplace.snapshotting_intervals`): an account's profile
+    # and password hash, sealed with the account's key like its events. The snapshots of other aggregates
+    # have no such leaves and are stored as they are.
+    Snapshot: [
+        *_leaves(("state", "profile"), PROFILE_LEAVES, ORIGINATOR),
+        PersonalField(("state", "password_hash"), ORIGINATOR, None),
     ],
 }
 

@@ -119,7 +119,8 @@ consultant_settings = sa.Table(
 )
 
 # Live bookings per consultant for the slot rule: appointments and holds (kept by the appointments
-# projection). `expires_at` is set for holds; an expired hold never blocks a slot.
+# projection; completed ones stay, so the table grows with history). `expires_at` is set for holds; an
+# expired hold never blocks a slot. Indexed by end: a slot read scans the bookings ending after its day starts.
 slot_bookings = sa.Table(
     "slot_bookings",
     metadata,
@@ -130,7 +131,7 @@ slot_bookings = sa.Table(
     sa.Column("end_at", UtcDateTime, nullable=False),
     sa.Column("is_hold", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("expires_at", UtcDateTime, nullable=True),
-    sa.Index("ix_slot_bookings_consultant_start", "consultant_id", "start_at"),
+    sa.Index("ix_slot_bookings_consultant_end", "consultant_id", "end_at"),  # the range of a slot read: see slots.py
 )
 
 # Appointments as the routes answer them (holds included; expired holds and deleted ones removed).

@@ -47,7 +47,9 @@ class ConfirmHold:
             now = ctx.clock()
             # everything the decision reads, in one query (later loads take it from the attempt)
             ids = [aggregate_id(hold_id), *ctx.prefetch_ids(consultant_id, client_id, start, end), *money_ids]
-            ctx.market.find_many(ids, readonly=True, snapshotted=snapshotted)
+            ctx.market.find_many(
+                ids, readonly=True, snapshotted={*snapshotted, *ctx.long_lived(consultant_id, client_id)}
+            )
             try:
                 hold = ctx.appointment(hold_id)
             except NotFound:

@@ -60,14 +60,18 @@ class BookingContext:
     # -- loading ----------------------------------------------------------------------------------
 
     def account(self, account_id: str, kind: str, missing: str) -> Account:
-        found = self.market.find(aggregate_id(account_id), readonly=True) if is_object_id(account_id) else None
+        found = (
+            self.market.find(aggregate_id(account_id), readonly=True, snapshotted=True)
+            if is_object_id(account_id)
+            else None
+        )
         if not isinstance(found, Account) or found.deleted or found.kind != kind:
             raise NotFound(missing)
         return found
 
     def availability(self, consultant_id: str) -> dict[str, Any]:
         """The consultant's availability, to read only (shared, never changed by a booking)."""
-        found = self.market.find(key_id("settings:" + consultant_id), readonly=True)
+        found = self.market.find(key_id("settings:" + consultant_id), readonly=True, snapshotted=True)
         if isinstance(found, ConsultantSettings):
             return found.availability
         return self._default_availability  # type: ignore[no-any-return]
@@ -88,7 +92,16 @@ class BookingContext:
     def prefetch(self, consultant_id: str, client_id: str, start: datetime, end: datetime) -> None:
         """Load every aggregate a booking check may read in one query (the attempt's identity map then
         serves `account`, `availability`, `linked` and `days`)."""
-        self.market.find_many(self.prefetch_ids(consultant_id, client_id, start, end), readonly=True)
+        self.market.find_many(
+            self.prefetch_ids(consultant_id, client_id, start, end),
+            readonly=True,
+            snapshotted=self.long_lived(consultant_id, client_id),
+        )
+
+    def long_lived(self, consultant_id: str, client_id: str) -> set[UUID]:
+        """The aggregates of a booking check that are loaded from their snapshots (see `Marketplace.find`)."""
+        found = {key_id("settings:" + consultant_id), links.link_uuid(client_id, consultant_id)}
+        return found | {aggregate_id(a) for a in (consultant_id, client_id) if is_object_id(a)}
 
     def prefetch_ids(self, consultant_id: str, client_id: str, start: datetime, end: datetime) -> list[UUID]:
         ids = [key_id("settings:" + consultant_id), key_id(f"link:{client_id}:{consultant_id}")]
@@ -104,10 +117,12 @@ class BookingContext:
 
     def linked(self, client_id: str, consultant_id: str) -> bool:
         """Any link, active or not: the client has booked this consultant before."""
-        return self.market.find(links.link_uuid(client_id, consultant_id), readonly=True) is not None
+        return self.market.find(links.link_uuid(client_id, consultant_id), readonly=True, snapshotted=True) is not None
 
     def actively_linked(self, client_id: str, consultant_id: str) -> bool:
-        return links.is_active(self.market.find(links.link_uuid(client_id, consultant_id), readonly=True))
+        return links.is_active(
+            self.market.find(links.link_uuid(client_id, consultant_id), readonly=True, snapshotted=True)
+        )
 
     # -- the slot check shared by every booking command ----------------------------------------
 
@@ -169,7 +184,7 @@ class BookingContext:
 
     def link(self, client_id: str, consultant_id: str) -> list[Aggregate]:
         return links.after_booking(
-            self.market.find(links.link_uuid(client_id, consultant_id)), client_id, consultant_id
+            self.market.find(links.link_uuid(client_id, consultant_id), snapshotted=True), client_id, consultant_id
         )
 
     @staticmethod
