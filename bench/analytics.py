@@ -24,6 +24,7 @@ tables holding the same rows, and DuckDB ingestion against the raw notification-
     .venv/bin/python bench/analytics.py --transactions 100000 --appointments 20000
     .venv/bin/python bench/analytics.py --load-only --keep     # load once, keep the event store ...
     .venv/bin/python bench/analytics.py --reuse postgresql://postgres@127.0.0.1:5432/consult_bench_...  # ... measure
+    .venv/bin/python bench/analytics.py --reuse postgresql://... --ingest-only  # steps 1 (reused) and 2 only
 """
 
 from __future__ import annotations
@@ -510,6 +511,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the throwaway event store (prints its URL)")
     parser.add_argument("--load-only", action="store_true", help="stop after loading the events")
     parser.add_argument("--reuse", help="an event store loaded by an earlier --keep run: skip the load")
+    parser.add_argument("--ingest-only", action="store_true", help="stop after the ingestion figures (step 2)")
     parser.add_argument(
         "--pg-rounds", type=int, help="rounds of the PostgreSQL query set (default: requests / 10, at least 5)"
     )
@@ -577,6 +579,8 @@ def main() -> int:
             f"{(work / 'var' / LIVE_FILE).stat().st_size / 1e6:.0f} MB",
             flush=True,
         )
+        if args.ingest_only:
+            return 0
 
         with (
             consult_server(settings, work / "server.log") as served,

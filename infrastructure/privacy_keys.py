@@ -81,6 +81,20 @@ class KeyStore:
                 .returning(privacy_keys.c.key)
             ).first()
 
+    def preload(self, subjects: set[str], chunk: int = 1000) -> None:
+        """Read the keys of these subjects (those not cached yet) with one query per `chunk` of them.
+        Subjects without a row stay uncached (`key` decides what their absence means)."""
+        wanted = sorted(s for s in subjects if "\x00" not in s and self._cached(s) is _MISSING)
+        for start in range(0, len(wanted), chunk):
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    sa.select(privacy_keys.c.subject, privacy_keys.c.key).where(
+                        privacy_keys.c.subject.in_(wanted[start : start + chunk])
+                    )
+                ).all()
+            for subject, key in rows:
+                self._remember(subject, bytes(key) if key is not None else None)
+
     def _read(self, subject: str) -> sa.Row[tuple[bytes | None]] | None:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(privacy_keys.c.key).where(privacy_keys.c.subject == subject)).first()

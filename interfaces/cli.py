@@ -14,6 +14,7 @@ from typing import Any
 
 from infrastructure.realtime import WEBSOCKET_PROTOCOL
 from infrastructure.settings import Settings
+from interfaces.progress import progress
 from interfaces.supervisor import Supervised
 
 log = logging.getLogger("consult")
@@ -207,8 +208,6 @@ def _seed_demo(_: argparse.Namespace, settings: Settings) -> int:
 
 
 def _rebuild(_: argparse.Namespace, settings: Settings) -> int:
-    from tqdm import tqdm
-
     from infrastructure import parking
     from infrastructure.bootstrap import build
     from reporting.wiring import ReportingLocked, open_store
@@ -218,8 +217,8 @@ def _rebuild(_: argparse.Namespace, settings: Settings) -> int:
         total = container.market.recorder.max_notification_id() or 0
         for runner in container.runners:
             runner.reset()
-            with tqdm(total=total, unit="event", desc=f"rebuilding read models ({runner.name})") as bar:
-                runner.catch_up(progress=bar.update)
+            with progress(f"rebuilding read models ({runner.name})", "event", total) as advance:
+                runner.catch_up(progress=advance)
         parked = parking.listed(container.engine)  # events a projection could not apply: reported below
         try:
             store = open_store(settings, container)
@@ -230,8 +229,8 @@ def _rebuild(_: argparse.Namespace, settings: Settings) -> int:
             return 1
         try:
             store.reset()
-            with tqdm(total=total, unit="event", desc="rebuilding reporting store") as bar:
-                store.catch_up(progress=bar.update)
+            with progress("rebuilding reporting store", "event", total) as advance:
+                store.catch_up(progress=advance)
             store.publish_snapshot(force=True)
             parked += store.parked_events()
         finally:
@@ -266,8 +265,6 @@ def _report_export(args: argparse.Namespace, settings: Settings) -> int:
     """`consult report export --parquet DIR`: the analyst snapshot as Parquet partitions, incremental."""
     from pathlib import Path
 
-    from tqdm import tqdm
-
     from reporting.analyst import snapshot_path
     from reporting.parquet_export import export_snapshot
 
@@ -278,8 +275,8 @@ def _report_export(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    with tqdm(unit="partition", desc="writing changed Parquet partitions") as bar:
-        result = export_snapshot(snapshot, Path(args.parquet), progress=bar.update)
+    with progress("writing changed Parquet partitions", "partition") as advance:
+        result = export_snapshot(snapshot, Path(args.parquet), progress=advance)
     print(
         f"consult report export: position {result.position}: {len(result.written)} partitions written, "
         f"{result.unchanged} unchanged, {len(result.removed)} removed, in {args.parquet}"
@@ -289,17 +286,15 @@ def _report_export(args: argparse.Namespace, settings: Settings) -> int:
 
 def _privacy(args: argparse.Namespace, settings: Settings) -> int:
     """`consult privacy encrypt-existing`: seal the personal fields of events stored in the clear."""
-    from tqdm import tqdm
-
     from infrastructure.bootstrap import build
     from infrastructure.privacy_migration import encrypt_existing
 
     container = build(settings, run_projections=False)
     try:
         total = container.market.recorder.max_notification_id() or 0
-        with tqdm(total=total, unit="event", desc="sealing personal fields") as bar:
+        with progress("sealing personal fields", "event", total) as advance:
             read, rewritten = encrypt_existing(
-                container.market, container.write_engine, vacuum=args.vacuum, progress=bar.update
+                container.market, container.write_engine, vacuum=args.vacuum, progress=advance
             )
     finally:
         container.close()

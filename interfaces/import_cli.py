@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from infrastructure.settings import Settings
+from interfaces.progress import progress
 
 EXIT_REFUSED = 2
 
@@ -23,8 +24,6 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from tqdm import tqdm
-
     from infrastructure.mongo_import.importer import Importer, Refused
     from infrastructure.mongo_import.store import open_market
     from infrastructure.mongo_import.values import Report
@@ -35,7 +34,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     market, close = open_market(settings)
     report = Report(out=sys.stdout)
     try:
-        with tqdm(unit="record", desc="importing", file=sys.stderr, mininterval=0.5) as bar:
+        with progress("importing", "record") as advance:
             importer = Importer(
                 market,
                 args.directory,
@@ -44,7 +43,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 allow_nonempty=args.allow_nonempty,
                 currency=settings.platform_currency,
                 zone=ZoneInfo(settings.business_timezone),
-                progress=bar.update,
+                progress=advance,
                 batch_events=settings.import_batch_events,
             )
             importer.run()

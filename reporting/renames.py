@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from reporting.columns import COLUMNS
+
 
 def _load(batch: Any, table: str, column: str, value: str) -> None:
-    from reporting.projection import COLUMNS  # (projection imports this module)
-
     names = [name for name, _ in COLUMNS[table]]
     found = batch.con.execute(f"SELECT {', '.join(names)} FROM {table} WHERE {column} = ?", [value]).fetchall()
     rows = batch.rows[table]

@@ -162,6 +162,71 @@ def _upsert(con: duckdb.DuckDBPyConnection, rollup: Rollup, changed: list[tuple[
         con.execute(f"DELETE FROM {rollup.table} WHERE n = 0")
 
 
+@dataclass(frozen=True)
+class Grouped:
+    """The contributions of the fact rows whose ids are `$1`, grouped by the rollup's key, in its
+    column order (keys, n, sums); the same rules as `Deltas`, in SQL."""
+
+    tables: tuple[str, ...]
+    sql: str
+
+
+MONTH = "CAST(date_trunc('month', {}) AS DATE)"
+MONEY_SUMS = "count(*), sum(coalesce(amount, 0)), sum(coalesce(platform_fee, 0)), sum(coalesce(net_amount, 0))"
+BATCH = "id IN (SELECT unnest($1::VARCHAR[]))"
+LISTED = f"a.{BATCH} AND NOT a.deleted AND a.status IS NOT NULL"
+ADDED = {
+    TRANSACTION_MONTHS: Grouped(
+        ("transactions",),
+        f"""SELECT {MONTH.format("created_local")}, coalesce(consultant_id, ''), kind, status, earned, {MONEY_SUMS}
+            FROM transactions WHERE {BATCH} GROUP BY ALL""",
+    ),
+    PLATFORM_MONTHS: Grouped(
+        ("transactions",),
+        f"""SELECT {MONTH.format("created_local")}, kind, status, earned, {MONEY_SUMS}
+            FROM transactions WHERE {BATCH} GROUP BY ALL""",
+    ),
+    APPOINTMENT_DAYS: Grouped(
+        ("appointments",),
+        f"""SELECT CAST(a.start_local AS DATE), a.status,
+                   CASE WHEN a.category IS NOT NULL AND a.category NOT IN {NO_CATEGORY} THEN a.category
+                        ELSE coalesce(nullif(c.primary_category, ''), '{GENERAL}') END,
+                   count(*), sum(coalesce(a.fee, 0))
+            FROM appointments a LEFT JOIN consultants c ON c.id = a.consultant_id WHERE {LISTED} GROUP BY ALL""",
+    ),
+    APPOINTMENT_MONTHS: Grouped(
+        ("appointments",),
+        f"""SELECT {MONTH.format("a.start_local")}, coalesce(a.consultant_id, ''), a.status, count(*),
+                   sum(coalesce(a.fee, 0))
+            FROM appointments a WHERE {LISTED} GROUP BY ALL""",
+    ),
+    ACCOUNT_MONTHS: Grouped(
+        ("consultants", "clients"),
+        " UNION ALL ".join(
+            f"""SELECT {MONTH.format("created_local")}, '{kind}', coalesce(status, ''), count(*)
+                FROM {table} WHERE {BATCH} AND NOT deleted GROUP BY ALL"""
+            for table, kind in ACCOUNT_KINDS.items()
+        ),
+    ),
+}
+
+
+def _add_grouped(con: duckdb.DuckDBPyConnection, rollup: Rollup, query: str, ids: list[str]) -> None:
+    """Add the grouped contributions to their groups, journaling the groups (as `_upsert` does)."""
+    keys = ", ".join(f"k{index}" for index in range(len(rollup.keys)))
+    columns = [*(f"k{index}" for index in range(len(rollup.keys))), "n", *(f"s{i}" for i in range(len(rollup.sums)))]
+    grouped = f"SELECT * FROM ({query}) AS g({', '.join(columns)})"
+    con.execute(
+        f"INSERT INTO reporting_changes SELECT -1, '{rollup.table}', concat_ws('|', {keys}) FROM ({grouped})", [ids]
+    )
+    totals = ["n", *rollup.sums]
+    con.execute(
+        f"""INSERT INTO {rollup.table} {grouped}
+            ON CONFLICT DO UPDATE SET {", ".join(f"{c} = {c} + excluded.{c}" for c in totals)}""",
+        [ids],
+    )
+
+
 APPOINTMENT_COLUMNS = ("id", "consultant_id", "status", "start_local", "fee", "category", "deleted")
 
 
@@ -170,28 +235,27 @@ def roll_up(
     rows: dict[str, dict[str, dict[str, Any]]],
     before: dict[str, dict[str, dict[str, Any]]],
 ) -> None:
-    """Apply one batch to every rollup. `rows` holds each row the batch touched as it is after the
-    batch, `before` those that existed before it as they were then (same shape, by table and id)."""
-    deltas = Deltas()
-    for transaction_id, row in rows["transactions"].items():
-        old = before["transactions"].get(transaction_id)
-        if old is not None:
-            deltas.transaction(old, -1)
-        deltas.transaction(row, 1)
-
+    """Apply one batch to every rollup, after its rows are written. `rows` holds each row the batch
+    touched as it is after the batch, `before` those that existed before it as they were then (same
+    shape, by table and id): the rows' contributions are added by one grouped statement per rollup over
+    the written facts, the old ones taken out as deltas computed here."""
+    for rollup, query in ADDED.items():  # what the rows are now: grouped in SQL from the written facts
+        ids = [row_id for table in query.tables for row_id in rows[table]]
+        if ids:
+            _add_grouped(con, rollup, query.sql, ids)
+    deltas = Deltas()  # what they were: taken out (few rows, loaded in Python anyway)
+    for old in before["transactions"].values():
+        deltas.transaction(old, -1)
     for table in ACCOUNT_KINDS:
-        for account_id, row in rows[table].items():
-            old = before[table].get(account_id)
-            if old is not None:
-                deltas.account(table, old, -1)
-            deltas.account(table, row, 1)
+        for old in before[table].values():
+            deltas.account(table, old, -1)
 
-    consultants, appointments = rows["consultants"], rows["appointments"]
+    consultants = rows["consultants"]
     old_primary = {cid: _primary(before["consultants"].get(cid)) for cid in consultants}
     new_primary = {cid: _primary(row) for cid, row in consultants.items()}
     others = {
         row["consultant_id"]
-        for row in (*appointments.values(), *before["appointments"].values())
+        for row in before["appointments"].values()
         if row["consultant_id"] and row["consultant_id"] not in consultants
     }
     if others:
@@ -201,14 +265,11 @@ def roll_up(
             ).fetchall()
         )
         for cid in others:
-            old_primary[cid] = new_primary[cid] = unchanged.get(cid)  # None: not (yet) a known consultant
-    for appointment_id, row in appointments.items():
-        old = before["appointments"].get(appointment_id)
-        if old is not None:
-            deltas.appointment(old, old_primary.get(old["consultant_id"]), -1)
-        deltas.appointment(row, new_primary.get(row["consultant_id"]), 1)
+            old_primary[cid] = unchanged.get(cid)  # None: not (yet) a known consultant
+    for old in before["appointments"].values():
+        deltas.appointment(old, old_primary.get(old["consultant_id"]), -1)
     recategorised = sorted(cid for cid in consultants if (old_primary[cid] or GENERAL) != (new_primary[cid] or GENERAL))
-    for row in _uncategorised_appointments(con, recategorised, exclude=appointments):
+    for row in _uncategorised_appointments(con, recategorised, exclude=rows["appointments"]):
         deltas.appointment(row, old_primary[row["consultant_id"]], -1)
         deltas.appointment(row, new_primary[row["consultant_id"]], 1)
     deltas.write(con)

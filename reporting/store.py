@@ -44,14 +44,16 @@ class ReportingStore:
         max_position: Callable[[], int],
         zone: ZoneInfo,
         snapshot_path: Path | None = None,
-        batch_size: int = 5000,
+        batch_size: int = 20_000,  # per catch-up batch: fewer statements and rollup groups per event
         snapshot_interval: float = 2.0,
+        preload: Callable[[list[Any]], None] | None = None,
     ):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.snapshot_path = snapshot_path or path.with_name(SNAPSHOT_FILE)
         self._read = read_notifications
         self._decode = decode
+        self._preload = preload  # prepares a batch's decoding in bulk (the privacy keys it needs)
         self._max_position = max_position
         self.zone = zone
         self.batch_size = batch_size
@@ -138,7 +140,10 @@ class ReportingStore:
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
-            events = [self._decode(n) for n in notifications if n.topic in TOPICS]
+            wanted = [n for n in notifications if n.topic in TOPICS]
+            if self._preload is not None and wanted:
+                self._preload(wanted)
+            events = [self._decode(n) for n in wanted]
             if events:
                 self._journal(con, last, self.projection.apply(con, events), events)
             con.execute("UPDATE reporting_tracking SET position = ? WHERE name = ?", [last, schema.TRACKING])

@@ -24,6 +24,7 @@ def open_store(settings: Settings, container: Container) -> ReportingStore:
             settings.data_dir / LIVE_FILE,
             read_notifications=lambda start, limit: list(market.recorder.select_notifications(start, limit)),
             decode=market.mapper.to_domain_event,
+            preload=market.mapper.preload_keys,
             max_position=lambda: market.recorder.max_notification_id() or 0,
             zone=ZoneInfo(settings.business_timezone),
         )

@@ -219,7 +219,7 @@ def test_max_amount_is_configurable(tmp_path):
 
 def test_one_rounding_rule_everywhere():
     from application import bookings
-    from reporting import periods, projection
+    from reporting import batch, periods
 
     # half toward +infinity (JS Math.round), at the cent for amounts and at units for the fee
     assert round_money(Decimal("2.5"), UNIT) == 3 and round_money(Decimal("-2.5"), UNIT) == -2
@@ -229,7 +229,7 @@ def test_one_rounding_rule_everywhere():
     assert split_fee(Decimal("590.00"), 10) == (Decimal("59.00"), Decimal("531.00"))
     # the booking commands, the reporting store and its JS rounding all use the domain's rule
     assert bookings.money is exact
-    assert projection.money(1.005) == exact(1.005) == Decimal("1.01")  # repr "1.005": half up, not half even
+    assert batch.money(1.005) == exact(1.005) == Decimal("1.01")  # repr "1.005": half up, not half even
     assert periods.js_round(0.49999999999999994) == 0 and periods.js_round(2.5) == 3 and periods.js_round(-2.5) == -2
     # a request's amount is never rounded: it is exact or refused
     assert parse_amount("12.30", "amount") == Decimal("12.30")

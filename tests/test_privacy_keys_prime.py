@@ -25,3 +25,23 @@ def test_prime_creates_once_keeps_existing_and_destroyed_keys(settings):
             assert key is not None and len(key) == 32 and key == first.key(subject, create=False)
     finally:
         engine.dispose()
+
+
+def test_preload_reads_existing_and_destroyed_keys_and_creates_none(settings):
+    """What decoding a batch uses (`PersonalDataMapper.preload_keys`): one read, nothing created."""
+    migrate(settings)
+    engine = create_read_engine(settings)
+    try:
+        first = KeyStore(engine)
+        existing = first.key("a" * 24, create=True)
+        first.key("b" * 24, create=True)
+        first.destroy("b" * 24)
+        reader = KeyStore(engine)  # another process
+        reader.preload({"a" * 24, "b" * 24, "c" * 24})
+        with engine.begin() as conn:  # what it cached is answered without the database
+            conn.exec_driver_sql("DELETE FROM privacy_keys WHERE subject IN ('" + "a" * 24 + "', '" + "b" * 24 + "')")
+        assert reader.key("a" * 24, create=False) == existing
+        assert reader.key("b" * 24, create=False) is None  # destroyed stays destroyed
+        assert reader.key("c" * 24, create=False) is None and KeyStore(engine).key("c" * 24, create=False) is None
+    finally:
+        engine.dispose()

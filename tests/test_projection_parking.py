@@ -181,7 +181,11 @@ def event_classes() -> list[tuple[type, type]]:
 
 def projector_keys() -> list[str]:
     """The document keys the projections read (so boundary values reach them inside dicts too)."""
-    sources = [*ROOT.glob("infrastructure/*_projection.py"), ROOT / "reporting" / "projection.py"]
+    sources = [
+        *ROOT.glob("infrastructure/*_projection.py"),
+        *ROOT.glob("reporting/*_rows.py"),
+        ROOT / "reporting" / "projection.py",
+    ]
     keys: set[str] = set()
     for source in sources:
         keys |= set(re.findall(r"""(?:\.get\(|\[)"(\w+)"[,)\]]""", source.read_text()))

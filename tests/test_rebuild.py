@@ -233,6 +233,10 @@ def test_rebuild_gives_the_same_answers(settings):
                 conn.execute(table.delete())
         done = rebuild(settings)
         assert "read models rebuilt from" in done.stdout
+        # stderr is a pipe here: progress as whole lines with the rate (tests/test_progress.py)
+        total = done.stdout.split("reporting store rebuilt from ")[1].split()[0]
+        assert f"rebuilding reporting store: {int(total):,} of {int(total):,} events (100.0%), " in done.stderr
+        assert " events/s, " in done.stderr and "\r" not in done.stderr
         with engine.connect() as conn:
             assert rows == {
                 table.name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()

@@ -1,0 +1,131 @@
+"""The columns of the reporting store's fact and dimension tables as the projection writes them, and
+their bulk insert (the DDL is in reporting/schema.py; keep the two in step)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "consultants": (
+        ("id", "VARCHAR"),
+        ("name", "VARCHAR"),
+        ("email", "VARCHAR"),
+        ("status", "VARCHAR"),
+        ("primary_category", "VARCHAR"),
+        ("primary_subcategory", "VARCHAR"),
+        ("fees", "DECIMAL(18,2)"),
+        ("platform_percent", "DECIMAL(9,4)"),
+        ("created_at", "TIMESTAMP"),
+        ("created_local", "TIMESTAMP"),
+        ("deleted", "BOOLEAN"),
+        ("name_fields", "VARCHAR"),
+    ),
+    "clients": (
+        ("id", "VARCHAR"),
+        ("name", "VARCHAR"),
+        ("email", "VARCHAR"),
+        ("status", "VARCHAR"),
+        ("avatar", "VARCHAR"),
+        ("created_at", "TIMESTAMP"),
+        ("created_local", "TIMESTAMP"),
+        ("deleted", "BOOLEAN"),
+    ),
+    "categories": (
+        ("id", "VARCHAR"),
+        ("title", "VARCHAR"),
+        ("parent_id", "VARCHAR"),
+        ("status", "VARCHAR"),
+        ("deleted", "BOOLEAN"),
+    ),
+    "appointments": (
+        ("id", "VARCHAR"),
+        ("consultant_id", "VARCHAR"),
+        ("client_id", "VARCHAR"),
+        ("status", "VARCHAR"),
+        ("start_at", "TIMESTAMP"),
+        ("end_at", "TIMESTAMP"),
+        ("start_local", "TIMESTAMP"),
+        ("created_at", "TIMESTAMP"),
+        ("created_local", "TIMESTAMP"),
+        ("fee", "DECIMAL(18,2)"),
+        ("category", "VARCHAR"),
+        ("client_name", "VARCHAR"),
+        ("consultant_name", "VARCHAR"),
+        ("created_by", "VARCHAR"),
+        ("deleted", "BOOLEAN"),
+    ),
+    "transactions": (
+        ("id", "VARCHAR"),
+        ("kind", "VARCHAR"),
+        ("status", "VARCHAR"),
+        ("amount", "DECIMAL(18,2)"),
+        ("platform_fee", "DECIMAL(18,2)"),
+        ("net_amount", "DECIMAL(18,2)"),
+        ("currency", "VARCHAR"),
+        ("user_id", "VARCHAR"),
+        ("consultant_id", "VARCHAR"),
+        ("appointment_id", "VARCHAR"),
+        ("payment_method", "VARCHAR"),
+        ("reference", "VARCHAR"),
+        ("refund_id", "VARCHAR"),
+        ("created_at", "TIMESTAMP"),
+        ("created_local", "TIMESTAMP"),
+        ("updated_at", "TIMESTAMP"),
+        ("earned", "BOOLEAN"),
+    ),
+    "consultant_categories": (
+        ("consultant_id", "VARCHAR"),
+        ("position", "INTEGER"),
+        ("category_id", "VARCHAR"),
+        ("category_name", "VARCHAR"),
+        ("subcategory_id", "VARCHAR"),
+        ("subcategory_name", "VARCHAR"),
+    ),
+    "client_consultants": (
+        ("client_id", "VARCHAR"),
+        ("consultant_id", "VARCHAR"),
+        ("status", "VARCHAR"),
+        ("created_at", "TIMESTAMP"),
+        ("created_local", "TIMESTAMP"),
+    ),
+}
+ENTITY_TABLES = ("consultants", "clients", "categories", "appointments", "transactions")
+CONSULTANT_COLUMNS = frozenset(c for c, _ in COLUMNS["consultants"])
+CLIENT_COLUMNS = frozenset(c for c, _ in COLUMNS["clients"])
+
+
+EPOCH = datetime(1970, 1, 1)
+MICROSECOND = timedelta(microseconds=1)
+
+
+def _micros(moment: datetime | None) -> int | None:
+    return None if moment is None else (moment - EPOCH) // MICROSECOND
+
+
+def _decimal_text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
+    """Bulk insert: one list per column, zipped back into rows by DuckDB's `unnest`. Decimals travel
+    as text and instants as microseconds since the epoch (both convert far faster than objects)."""
+    if not rows:
+        return
+    columns = COLUMNS[table]
+    selects, values = [], []
+    for index, (name, kind) in enumerate(columns, start=1):
+        column = [row.get(name) for row in rows]
+        if kind.startswith("DECIMAL"):
+            selects.append(f"CAST(unnest(${index}::VARCHAR[]) AS {kind})")
+            values.append([_decimal_text(v) for v in column])
+        elif kind == "TIMESTAMP":
+            selects.append(f"make_timestamp(unnest(${index}::BIGINT[]))")
+            values.append([_micros(v) for v in column])
+        else:
+            selects.append(f"unnest(${index}::{kind}[])")
+            values.append(column)
+    con.execute(f"INSERT INTO {table} SELECT {', '.join(selects)}", values)
