@@ -3,8 +3,8 @@
 `bench/booking.py` measures the same contention over sockets, but on a shared machine its latencies
 mostly measure how much CPU the server was given. Here the whole ASGI app (middleware, routing,
 authentication, the hold route, Socket.IO in front) runs in this process on a throwaway PostgreSQL
-database, with its lifespan (the event-loop read connections) and `gc.freeze()` as `consult serve`
-does; requests are ASGI calls without sockets or uvicorn. Per kind, the CPU of the event-loop
+database, loaded from the entry point `consult serve` uses (`interfaces.asgi:create`, which freezes
+the start-up heap), with its lifespan (the event-loop read connections); requests are ASGI calls without sockets or uvicorn. Per kind, the CPU of the event-loop
 thread (`time.thread_time`, which other processes' load hardly moves) and of the whole process:
 
 - `GET /health`, and a hold refused before its command (no token: 401), sequentially;
@@ -35,6 +35,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from uvicorn.importer import import_from_string  # noqa: E402
 
 from bench.booking import DEFAULT_SLOTS, JWT_SECRET, NO_LIMIT, People, Slot, hold_body, weekdays  # noqa: E402
 from bench.common import database, machine, percentile  # noqa: E402
@@ -130,10 +132,17 @@ def main() -> int:
             clients = [people.make("Client") for _ in range(args.contenders)]
         finally:
             container.close()
-        os.environ.update(DATABASE_URL=str(url), DATA_DIR=str(settings.data_dir), JWT_SECRET=JWT_SECRET)
-        from interfaces.http.app import create_app
-
-        app = create_app(settings)
+        os.environ.update(
+            DATABASE_URL=str(url),
+            DATA_DIR=str(settings.data_dir),
+            JWT_SECRET=JWT_SECRET,
+            RATE_LIMIT_MAX=NO_LIMIT,
+            AUTH_RATE_LIMIT_MAX=NO_LIMIT,
+            PASSWORD_HASH_ROUNDS="4",
+        )
+        os.environ.pop("REDIS_URL", None)
+        # loaded as an ASGI server loads it (`consult serve` too): the settings from the environment
+        app = import_from_string("interfaces.asgi:create")()
         day = weekdays(1, weeks_ahead=2)[0]
 
         async def measure() -> None:
@@ -141,7 +150,7 @@ def main() -> int:
             (winner, token), (loser, loser_token) = clients[0], clients[1]
             assert await call(app, "POST", HOLD, hold_body(taken.consultant, winner, taken), token) == 200
             gc.collect()
-            gc.freeze()  # as `consult serve` does after start-up
+            gc.freeze()  # again after the first request (what it built lazily), as the start-up heap
             kinds: dict[str, Callable[[], Awaitable[int]]] = {
                 "GET /health": lambda: call(app, "GET", "/api/v1/health"),
                 "hold without a token (401)": lambda: call(
