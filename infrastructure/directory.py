@@ -46,6 +46,18 @@ def _account(row: Any) -> AccountRow | None:
 STATUS_OF = sa.select(accounts.c.kind, accounts.c.status).where(accounts.c.id == sa.bindparam("account"))
 
 
+STATUSES_OF = sa.select(accounts.c.id, accounts.c.kind, accounts.c.status).where(
+    accounts.c.id == sa.any_(sa.bindparam("accounts", type_=sa.ARRAY(accounts.c.id.type)))
+)
+
+
+def statuses_plan(account_ids: list[str]) -> Plan[dict[str, tuple[str, str | None]]]:
+    """(kind, status) of each of these accounts that exists, by id (PostgreSQL: `= ANY(array)`):
+    the status checks of a burst of requests in one query (`infrastructure.reads.Lookups`)."""
+    rows = yield STATUSES_OF, {"accounts": account_ids}
+    return {row[0]: (row[1], row[2]) for row in rows}
+
+
 def status_plan(account_id: str) -> Plan[tuple[str, str | None] | None]:
     """(kind, status) of an account as it is now, or None: the per-request status check."""
     rows = yield STATUS_OF, {"account": account_id}

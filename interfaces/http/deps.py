@@ -16,7 +16,7 @@ from pydantic import AfterValidator
 
 from domain.accounts import CLIENT, CONSULTANT, USER, account_status_refusal
 from infrastructure.bootstrap import Container
-from infrastructure.directory import status_plan
+from infrastructure.directory import status_plan, statuses_plan
 from infrastructure.reads import Plan, run_plan
 from interfaces.http.errors import ApiError
 from interfaces.http.turns import Turns
@@ -68,6 +68,15 @@ async def read_model(app: Container, plan: Plan[T]) -> T:
     return run_plan(app.engine, plan)
 
 
+async def account_status(app: Container, account_id: str) -> tuple[str, str | None] | None:
+    """(kind, status) of the account as it is now. On the server's loop the checks of concurrent
+    requests are read together (`infrastructure.reads.Lookups`: one query per burst instead of one
+    per request, each still made after its request asked)."""
+    if app.reads is not None and app.reads.serves_this_loop():
+        return await app.reads.lookups(statuses_plan).get(account_id)
+    return await read_model(app, status_plan(account_id))
+
+
 @dataclass(frozen=True)
 class Principal:
     id: str
@@ -100,7 +109,7 @@ async def current_principal(request: Request) -> Principal:
     claims = app.tokens.read_access_token(token)
     if claims is None:
         raise ApiError(401, "Invalid or expired token")
-    found = await read_model(app, status_plan(str(claims["id"])))
+    found = await account_status(app, str(claims["id"]))
     kind = KIND_OF_ROLE.get(str(claims["role"]))
     if found is None or found[0] != kind:  # deleted account, or a token of another store
         raise ApiError(401, "Invalid or expired token")

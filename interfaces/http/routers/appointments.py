@@ -16,8 +16,9 @@ from starlette.concurrency import run_in_threadpool
 from application.bookings import Caller, HoldRequest
 from domain.errors import Forbidden, Invalid, NotFound
 from domain.ids import is_object_id
-from interfaces.http.deps import AppContainer, CurrentUser, ObjectIdPath, Principal, read_model, turns_of
-from interfaces.http.envelope import ERROR_RESPONSES, Document, Envelope, ok
+from interfaces.http.deps import AppContainer, CurrentUser, ObjectIdPath, Principal, container_of, read_model, turns_of
+from interfaces.http.envelope import ERROR_RESPONSES, Document, Envelope, fail, ok
+from interfaces.http.errors import status_of
 from interfaces.http.fields import EVERY_FIELD, Body, Limit, ObjectIdStr, Page
 from interfaces.http.money import Amount, AmountNumber, ExactJsonRoute
 
@@ -214,9 +215,12 @@ def get_appointment(id: ObjectIdPath, who: CurrentUser, app: AppContainer) -> An
 
 
 @router.post("/hold", response_model=Envelope[dict[str, str]])
-async def hold(body: HoldBody, who: CurrentUser, app: AppContainer, request: Request) -> Any:
+async def hold(body: HoldBody, who: CurrentUser, request: Request) -> Any:
     """Hold a slot for five minutes (clients, for themselves); an identical retry refreshes the hold.
-    Holds of one consultant-day take turns in this process (`interfaces.http.turns`)."""
+    Holds of one consultant-day take turns in this process (`interfaces.http.turns`). The container
+    comes from the request rather than a dependency, and a shared refusal is answered as a response
+    rather than raised: under 200-way contention each costs every losing request CPU."""
+    app = container_of(request)
     if who.role not in ("Client", "Consultant"):  # the route's roles (contract availability §2.2)
         raise Forbidden("Forbidden: Access denied")
     if not body.consultant or not body.client:
@@ -232,7 +236,7 @@ async def hold(body: HoldBody, who: CurrentUser, app: AppContainer, request: Req
                 log.exception("shared hold check failed")
                 refusal = None
             if refusal is not None:
-                raise refusal
+                return fail(status_of(refusal), refusal.message, refusal.errors)
         hold_id, expires, refreshed = await run_in_threadpool(
             app.bookings.hold, asked.caller, asked.consultant_id, asked.client_id, start, end, body.category
         )
