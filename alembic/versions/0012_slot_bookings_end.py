@@ -1,6 +1,6 @@
 """slot_bookings: index by consultant and end instead of consultant and start
 
-Revision ID: scale
+Revision ID: 0012
 Revises: 0008
 
 The slot read asks for a consultant's bookings with `start_at < day end AND end_at > day start`. On
@@ -13,7 +13,7 @@ from typing import Sequence, Union
 from alembic import op
 
 
-revision: str = "scale"
+revision: str = "0012"
 down_revision: Union[str, Sequence[str], None] = "0008"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
