@@ -52,7 +52,7 @@ def test_a_burst_is_read_in_few_queries_with_the_answers_of_one_query_each(conta
     async def main() -> tuple[list[Any], list[Any]]:
         assert container.reads is not None
         reads = AsyncReads(container.reads.conninfo, 2)
-        reads.open()
+        await reads.open()
         try:
             burst = await asyncio.gather(*(reads.lookups(many).get(i) for i in asked))
             alone = [await reads.lookups(many).get(i) for i in asked[:5]]
@@ -82,7 +82,7 @@ def test_a_lookup_asked_while_a_query_runs_is_read_by_the_next_query(container: 
     async def main() -> tuple[Any, Any]:
         assert container.reads is not None
         reads = AsyncReads(container.reads.conninfo, 2)
-        reads.open()
+        await reads.open()
         try:
             lookups = reads.lookups(read_then_linger)
             first = asyncio.ensure_future(lookups.get(client))
@@ -114,7 +114,7 @@ def test_a_failed_query_fails_its_own_lookups_only_and_a_lookup_that_gave_up_is_
         nonlocal broken
         assert container.reads is not None
         reads = AsyncReads(container.reads.conninfo, 2)
-        reads.open()
+        await reads.open()
         try:
             lookups = reads.lookups(flaky)
             failing = [asyncio.ensure_future(lookups.get(client)) for _ in range(3)]
