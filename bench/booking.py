@@ -63,15 +63,13 @@ from eventsourcing.domain import Aggregate, event  # noqa: E402
 
 from application.bookings import Caller  # noqa: E402
 from application.marketplace import Marketplace, NoBarrier  # noqa: E402
-from bench.common import consult_server, database, percentile  # noqa: E402
+from bench.common import bench_settings, consult_server, database, percentile  # noqa: E402
 from infrastructure.bootstrap import Container, build  # noqa: E402
 from infrastructure.database import event_store_env  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
 
 POSTGRES_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 API = "/api/v1"
-JWT_SECRET = "bench-secret-" + "x" * 40
-NO_LIMIT = "1000000000"
 IST = ZoneInfo("Asia/Kolkata")
 DEFAULT_SLOTS = ("09:00", "10:15", "11:30", "12:45", "14:00", "15:15")  # 60 minutes, 15-minute buffer
 TAKEN = "Slot is already booked or held by another user"
@@ -429,14 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-booking-"))
     invalid: list[str] = []
     with database("postgres") as url:
-        settings = Settings(
-            data_dir=work / "var",
-            database_url=url,
-            jwt_secret=JWT_SECRET,
-            password_hash_rounds=4,
-            rate_limit_max=int(NO_LIMIT),
-            auth_rate_limit_max=int(NO_LIMIT),
-        )
+        settings = bench_settings(work, url)
         container = build(settings, run_projections=True)
         people = People(container)
         try:

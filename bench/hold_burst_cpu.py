@@ -38,10 +38,9 @@ if str(ROOT) not in sys.path:
 
 from uvicorn.importer import import_from_string  # noqa: E402
 
-from bench.booking import DEFAULT_SLOTS, JWT_SECRET, NO_LIMIT, People, Slot, hold_body, weekdays  # noqa: E402
-from bench.common import database, machine, percentile  # noqa: E402
+from bench.booking import DEFAULT_SLOTS, People, Slot, hold_body, weekdays  # noqa: E402
+from bench.common import JWT_SECRET, NO_LIMIT, bench_settings, database, machine, percentile  # noqa: E402
 from infrastructure.bootstrap import build  # noqa: E402
-from infrastructure.settings import Settings  # noqa: E402
 
 HOLD = "/api/v1/appointments/hold"
 
@@ -117,14 +116,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-hold-burst-"))
     invalid = []
     with database("postgres") as url:
-        settings = Settings(
-            data_dir=work / "var",
-            database_url=url,
-            jwt_secret=JWT_SECRET,
-            password_hash_rounds=4,
-            rate_limit_max=int(NO_LIMIT),
-            auth_rate_limit_max=int(NO_LIMIT),
-        )
+        settings = bench_settings(work, url)
         container = build(settings, run_projections=True)
         people = People(container)
         try:
