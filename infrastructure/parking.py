@@ -29,6 +29,18 @@ from infrastructure.parking_tables import parked_events
 log = logging.getLogger(__name__)
 ERROR_MAX = 2000  # characters of an error's text kept
 RECENT_MAX = 10_000  # parked positions a runner remembers for the read-your-writes barrier
+_changes = 0  # bumped whenever this process parks or unparks: its health answer is read afresh at once
+
+
+def changes() -> int:
+    """How many times this process has parked or unparked an event (health's cache key)."""
+    return _changes
+
+
+def changed() -> None:
+    global _changes
+    _changes += 1
+
 
 TRANSIENT = (
     sa.exc.OperationalError,  # connection lost, "database is locked", deadlock, serialization failure
@@ -100,6 +112,7 @@ def record(conn: sa.Connection, projection: str, notification: Any, error: BaseE
         error_text(error),
         datetime.now(UTC),
     )
+    changed()
     key = (parked_events.c.projection == projection) & (parked_events.c.position == parked.position)
     attempts = conn.execute(sa.select(parked_events.c.attempts).where(key)).scalar()
     conn.execute(parked_events.delete().where(key))
@@ -146,10 +159,12 @@ def parked_between(engine: sa.Engine, first: int, last: int) -> list[Parked]:
 
 def forget(conn: sa.Connection, projections: Iterable[str]) -> None:
     """Drop the parked events of these projections (a rebuild parks again what still fails)."""
+    changed()
     conn.execute(parked_events.delete().where(parked_events.c.projection.in_(list(projections))))
 
 
 def unpark(conn: sa.Connection, projection: str, position: int) -> None:
+    changed()
     conn.execute(
         parked_events.delete().where(
             (parked_events.c.projection == projection) & (parked_events.c.position == position)

@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from infrastructure.parking import Parked, error_text, originator_of
+from infrastructure.parking import Parked, changed, error_text, originator_of
 
 log = logging.getLogger(__name__)
 PROJECTION = "reporting"
@@ -27,6 +27,7 @@ TRANSIENT = (duckdb.IOException, duckdb.OutOfMemoryException, duckdb.InterruptEx
 
 def record(con: duckdb.DuckDBPyConnection, notification: Any, error: BaseException) -> Parked:
     """Park `notification` in the caller's DuckDB transaction."""
+    changed()
     parked = Parked(
         PROJECTION,
         int(notification.id),
@@ -78,4 +79,5 @@ def count(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def unpark(con: duckdb.DuckDBPyConnection, position: int) -> None:
+    changed()
     con.execute(f"DELETE FROM {TABLE} WHERE position = ?", [position])

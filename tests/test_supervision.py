@@ -4,6 +4,7 @@ log's head minus its tracking position) meanwhile."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import signal
@@ -70,6 +71,30 @@ def test_health_reports_projection_lag_in_one_process(tmp_path: Path) -> None:
         assert body["status"] == "up"
         assert body["projectionLag"]["read_models"] == 0
         assert body["projectionLag"]["reporting"] >= 0
+
+
+def test_health_reads_the_store_at_most_once_a_second(tmp_path: Path) -> None:
+    """Load balancers poll health: a fresh reading is answered from memory, with no statement."""
+    import sqlalchemy as sa
+    from fastapi.testclient import TestClient
+
+    from interfaces.http import health
+    from interfaces.http.app import create_app
+
+    with TestClient(create_app(make_settings(tmp_path))) as api:
+        container = api.app.state.container
+        statements: list[str] = []
+        sa.event.listen(container.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        health._cache.clear()
+        assert api.get("/api/v1/health").json()["data"]["status"] == "up"
+        read = [s for s in statements if "parked_events" in s]
+        assert len(read) == 1  # the first answer reads
+        for _ in range(20):
+            assert api.get("/api/v1/health").status_code == 200
+        assert [s for s in statements if "parked_events" in s] == read  # the next ones, within a second, do not
+        health._cache[id(container)] = dataclasses.replace(health._cache[id(container)], at=time.monotonic() - 2)
+        api.get("/api/v1/health")
+        assert len([s for s in statements if "parked_events" in s]) == 2  # a stale one is read again
 
 
 @pytest.mark.postgres

@@ -20,7 +20,7 @@ from interfaces.http import errors, redaction
 from interfaces.http.aliases import ResolveAliases, load_aliases
 from interfaces.http.envelope import ok
 from interfaces.http.forwarding import ForwardAnalytics
-from interfaces.http.health import health_body, projection_health
+from interfaces.http.health import current_reading, health_body
 from interfaces.http.input_guard import RejectUnstorableQuery
 from interfaces.http.middleware import BodyLimit, PushAfterResponse, RateLimit
 from interfaces.http.proxies import TrustedProxies
@@ -112,8 +112,8 @@ def create_api(app_container: Container) -> FastAPI:
         api.include_router(router, prefix=API_PREFIX)
 
     @api.get(f"{API_PREFIX}/health", tags=["ops"])
-    def health() -> Any:
-        return ok("OK", {**health_body(app_container), **projection_health(app_container)})  # degraded: still 200
+    async def health() -> Any:
+        return ok("OK", health_body(await current_reading(app_container)))  # degraded: still 200
 
     api.add_middleware(PushAfterResponse, runner=app_container.runner)
     if app_container.analytics is None and settings.reporting_url:
@@ -159,10 +159,10 @@ def create_reporting_api(app_container: Container) -> FastAPI:
     api.include_router(analytics.router, prefix=API_PREFIX)
 
     @api.get(f"{API_PREFIX}/health", tags=["ops"])
-    def health() -> Any:
+    async def health() -> Any:
         store = app_container.reporting
-        body = {**health_body(app_container), "reportingPosition": store.position if store else None}
-        return ok("OK", {**body, **projection_health(app_container)})
+        body = health_body(await current_reading(app_container))
+        return ok("OK", {**body, "reportingPosition": store.position if store else None})
 
     return api
 
