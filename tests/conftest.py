@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -195,6 +196,7 @@ class Server:
             cwd=ROOT,
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stop() leaves no worker child behind
         )
         try:
             self.wait_ready()
@@ -222,6 +224,8 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        with contextlib.suppress(ProcessLookupError):  # a child the server did not stop in time
+            os.killpg(self.process.pid, signal.SIGKILL)
 
 
 @pytest.fixture
