@@ -21,95 +21,35 @@ import argparse
 import asyncio
 import contextlib
 import sys
-import tempfile
-import time
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import aiohttp  # noqa: E402
 import httpx  # noqa: E402
 
 from bench.common import (  # noqa: E402
     API,
     HEALTH,
     POSTGRES_ADMIN_URL,
-    Scenario,
-    all_2xx,
     bearer,
-    bench_settings,
-    consult_server,
+    bench_store,
     cpu_seconds,
-    database,
     machine,
-    median,
-    percentile,
+    scenario_server,
     statuses_text,
     utc_stamp,
     weekday_two_weeks_ahead,
 )
+from bench.load import Summary, alternate, drive, per_round_ratios  # noqa: E402
 
 SLOTS = API + "/appointments/available-slots"
 
 
-@dataclass
-class Run:
-    latencies: list[float] = field(default_factory=list)  # seconds
-    statuses: Counter[str] = field(default_factory=Counter)
-    wrong_bodies: int = 0
-    elapsed: float = 0.0
-    server_cpu: float = 0.0  # seconds of the server process's CPU during the run
-    database_cpu: float = 0.0  # seconds of CPU of the PostgreSQL backends serving the bench database
-
-
-async def drive(
-    url: str,
-    headers: dict[str, str],
-    duration: float,
-    concurrency: int,
-    expected: bytes | None,
-    server_pid: int | None = None,
-    database_cpu: Callable[[], dict[int, float]] | None = None,
-) -> Run:
-    """`concurrency` keep-alive connections, each sending the next request as soon as the previous
-    answer is read, for `duration` seconds."""
-    run = Run()
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(
-        connector=connector, timeout=aiohttp.ClientTimeout(total=60), headers=headers
-    ) as session:
-        cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
-        database_before = database_cpu() if database_cpu else {}
-        start = time.perf_counter()
-        deadline = start + duration
-
-        async def connection() -> None:
-            while time.perf_counter() < deadline:
-                sent = time.perf_counter()
-                try:
-                    async with session.get(url) as response:
-                        body = await response.read()
-                        status = str(response.status)
-                except (TimeoutError, aiohttp.ClientError) as error:
-                    status, body = type(error).__name__, b""
-                run.latencies.append(time.perf_counter() - sent)
-                run.statuses[status] += 1
-                if expected is not None and status == "200" and body != expected:
-                    run.wrong_bodies += 1
-
-        await asyncio.gather(*(connection() for _ in range(concurrency)))
-        run.elapsed = time.perf_counter() - start
-        run.server_cpu = cpu_seconds(server_pid) - cpu_before if server_pid else 0.0
-        run.database_cpu = cpu_delta(database_before, database_cpu()) if database_cpu else 0.0
-    return run
-
-
 def backends_cpu(database_url: str, stack: contextlib.ExitStack) -> Callable[[], dict[int, float]]:
     """CPU seconds so far of each PostgreSQL backend connected to the database of `database_url`
-    (PostgreSQL runs on this machine), by pid. See `cpu_delta`."""
+    (PostgreSQL runs on this machine), by pid, for `bench.load.drive`."""
     import psycopg
 
     name = database_url.rsplit("/", 1)[1]
@@ -126,64 +66,6 @@ def backends_cpu(database_url: str, stack: contextlib.ExitStack) -> Callable[[],
         return seconds
 
     return by_pid
-
-
-def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
-    """The CPU the backends alive at the end used since `before` (a backend started during the run
-    counts whole; one that disconnected during it is missed, so this is a lower bound: the server's
-    pooled connections stay open)."""
-    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
-
-
-@dataclass
-class Summary:
-    route: str
-    runs: list[Run]
-
-    @property
-    def latencies(self) -> list[float]:
-        return [value for run in self.runs for value in run.latencies]
-
-    @property
-    def requests(self) -> int:
-        return sum(len(run.latencies) for run in self.runs)
-
-    @property
-    def rps(self) -> float:
-        return self.requests / sum(run.elapsed for run in self.runs)
-
-    @property
-    def p50_ms(self) -> float:
-        return median(self.latencies) * 1000
-
-    @property
-    def p99_ms(self) -> float:
-        return percentile(self.latencies, 0.99) * 1000
-
-    @property
-    def cpu_ms(self) -> float:
-        """Server CPU milliseconds per request."""
-        return 1000 * sum(run.server_cpu for run in self.runs) / self.requests
-
-    @property
-    def database_cpu_ms(self) -> float:
-        """CPU milliseconds of the database backends per request."""
-        return 1000 * sum(run.database_cpu for run in self.runs) / self.requests
-
-    @property
-    def statuses(self) -> Counter[str]:
-        total: Counter[str] = Counter()
-        for run in self.runs:
-            total.update(run.statuses)
-        return total
-
-    @property
-    def wrong_bodies(self) -> int:
-        return sum(run.wrong_bodies for run in self.runs)
-
-    @property
-    def valid(self) -> bool:
-        return all_2xx(self.statuses) and self.wrong_bodies == 0
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -208,13 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     command = ".venv/bin/python bench/available_slots.py " + " ".join(sys.argv[1:] if argv is None else argv)
     day = weekday_two_weeks_ahead()
     with contextlib.ExitStack() as stack:
-        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="consult-bench-slots-")))
-        database_url = stack.enter_context(database(args.backend))
-        settings = bench_settings(work, database_url)
-        database_cpu = backends_cpu(database_url, stack) if database_url else None
-        served = stack.enter_context(consult_server(settings, work / "server.log"))
-        scenario = Scenario(served.url)
-        stack.callback(scenario.close)
+        work, settings = stack.enter_context(bench_store(args.backend, prefix="consult-bench-slots-"))
+        database_cpu = backends_cpu(settings.database_url, stack) if settings.database_url else None
+        served, scenario = stack.enter_context(scenario_server(settings, work))
         scenario.http.put(
             f"/consultant-settings/{scenario.consultant_id}/availability",
             json={"sessionSettings": {"defaultDuration": 30, "bufferTime": 0}},
@@ -236,8 +114,8 @@ def main(argv: list[str] | None = None) -> int:
 
         routes = {"health": (served.url + HEALTH, None), "available-slots": (slots_url, probe.content)}
         for url, expected in routes.values():  # warm-up: imports, thread pool, connection pools, page cache
-            warm = asyncio.run(drive(url, headers, args.warmup, args.concurrency, expected))
-            if not all_2xx(warm.statuses) or warm.wrong_bodies:
+            warm = asyncio.run(drive(url, args.warmup, args.concurrency, headers, expected))
+            if not warm.valid:
                 print(
                     f"INVALID warm-up on {url}: {statuses_text(warm.statuses)}, {warm.wrong_bodies} wrong bodies",
                     file=sys.stderr,
@@ -245,20 +123,21 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
         if args.pause:
             input(f"server pid {served.process.pid}; attach a profiler, then press Enter ")
-        runs: dict[str, list[Run]] = {route: [] for route in routes}
-        order = list(routes)
-        for number in range(args.rounds):
-            for route in order if number % 2 == 0 else list(reversed(order)):
-                url, expected = routes[route]
-                run = asyncio.run(
-                    drive(url, headers, args.duration, args.concurrency, expected, served.process.pid, database_cpu)
-                )
-                runs[route].append(run)
-                print(
-                    f"round {number + 1} {route}: {len(run.latencies) / run.elapsed:.0f} req/s, "
-                    f"{statuses_text(run.statuses)}, wrong bodies {run.wrong_bodies}",
-                    flush=True,
-                )
+        measured = {
+            route: partial(
+                drive, url, args.duration, args.concurrency, headers, expected, served.process.pid, database_cpu
+            )
+            for route, (url, expected) in routes.items()
+        }
+        runs = alternate(
+            measured,
+            args.rounds,
+            lambda number, route, run: print(
+                f"round {number} {route}: {len(run.latencies) / run.elapsed:.0f} req/s, "
+                f"{statuses_text(run.statuses)}, wrong bodies {run.wrong_bodies}",
+                flush=True,
+            ),
+        )
 
     health, slots_summary = Summary("health", runs["health"]), Summary("available-slots", runs["available-slots"])
     ratio = slots_summary.rps / health.rps
@@ -284,10 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         f"| ratio slots / health | | **{ratio:.2f}** | {slots_summary.p50_ms / health.p50_ms:.2f}x | "
         f"{slots_summary.p99_ms / health.p99_ms:.2f}x | {slots_summary.cpu_ms / health.cpu_ms:.2f}x | | | |"
     )
-    per_round = [
-        len(s.latencies) / s.elapsed / (len(h.latencies) / h.elapsed)
-        for s, h in zip(runs["available-slots"], runs["health"], strict=True)
-    ]
+    per_round = per_round_ratios(runs["available-slots"], runs["health"])
     print()
     print("Per-round throughput ratios: " + ", ".join(f"{value:.2f}" for value in per_round))
     met = ratio >= args.target

@@ -1,6 +1,6 @@
-"""Shared pieces of the availability benchmarks: the machine line, throwaway databases, a real
-`consult serve` process with the rate limits lifted, the HTTP scenario (admin, Active consultant,
-client) and small statistics helpers.
+"""Shared pieces of the HTTP benchmarks: the machine line, throwaway databases, a real `consult
+serve` process with the rate limits lifted, the HTTP scenario (admin, Active consultant, client),
+and small statistics helpers (the closed-loop load is `bench.load`).
 
 Each benchmark imports this module as `bench.common` (the scripts put the repository root on
 `sys.path` first, so they run as `.venv/bin/python bench/<name>.py` from the repository root)."""
@@ -15,6 +15,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -59,6 +60,19 @@ def machine() -> str:
 
 def utc_stamp() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def revision() -> str:
+    """The commit measured, marked `+dirty` when the working tree has uncommitted changes."""
+    try:
+        git = ["git", "-C", str(ROOT)]
+        commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
+        dirty = subprocess.run(
+            [*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 # -- stores and servers --------------------------------------------------------------------------
@@ -182,6 +196,30 @@ def consult_server(
         yield Served(url, process)
     finally:
         stop_process(process)
+
+
+@contextlib.contextmanager
+def bench_store(backend: str, prefix: str = "consult-bench-", keep: bool = False) -> Iterator[tuple[Path, Settings]]:
+    """A work directory (removed afterwards unless `keep`) and the settings of a throwaway store in it
+    on `backend` (see `database`)."""
+    with contextlib.ExitStack() as stack:
+        if keep:
+            work = Path(tempfile.mkdtemp(prefix=prefix))
+        else:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix)))
+        yield work, bench_settings(work, stack.enter_context(database(backend)))
+
+
+@contextlib.contextmanager
+def scenario_server(settings: Settings, work: Path) -> Iterator[tuple[Served, Scenario]]:
+    """`consult_server` on these settings (its log in `work`) with the admin, consultant and client
+    of a `Scenario` created over HTTP."""
+    with consult_server(settings, work / "server.log") as served:
+        scenario = Scenario(served.url)
+        try:
+            yield served, scenario
+        finally:
+            scenario.close()
 
 
 # -- the HTTP scenario ---------------------------------------------------------------------------

@@ -18,35 +18,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
-import os
-import platform
 import random
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import aiohttp  # noqa: E402
 import httpx  # noqa: E402
 
-from bench.common import consult_server, database, percentile, statuses_text  # noqa: E402
+from bench.common import bench_store, consult_server, machine, revision, statuses_text, utc_stamp  # noqa: E402
+from bench.load import Summary, alternate, drive  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
 
 HEALTH = "/api/v1/health"
 PUBLIC = "/api/v1/consultants/public"
-JWT_SECRET = "bench-secret-" + "x" * 40
-NO_LIMIT = "1000000000"
 SAVE_BATCH = 500  # consultants (with their unique keys) per atomic write
 
 
@@ -139,121 +131,6 @@ def populate(settings: Settings, consultants: int, categories: int, seed: int) -
         container.close()
 
 
-# -- the server ----------------------------------------------------------------------------------
-
-
-# -- the load ------------------------------------------------------------------------------------
-
-
-@dataclass
-class Run:
-    """One route driven for one period."""
-
-    latencies: list[float] = field(default_factory=list)  # seconds
-    statuses: Counter[str] = field(default_factory=Counter)
-    elapsed: float = 0.0
-
-    @property
-    def valid(self) -> bool:
-        return bool(self.statuses) and all(status.isdigit() and 200 <= int(status) < 300 for status in self.statuses)
-
-
-async def drive(url: str, duration: float, concurrency: int) -> Run:
-    """`concurrency` connections each sending the next request as soon as the previous answer is read."""
-    run = Run()
-    timeout = aiohttp.ClientTimeout(total=120)
-    connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        start = time.perf_counter()
-        deadline = start + duration
-
-        async def connection() -> None:
-            while time.perf_counter() < deadline:
-                sent = time.perf_counter()
-                try:
-                    async with session.get(url) as response:
-                        await response.read()
-                        status = str(response.status)
-                except (TimeoutError, aiohttp.ClientError) as error:
-                    status = type(error).__name__
-                run.latencies.append(time.perf_counter() - sent)
-                run.statuses[status] += 1
-
-        await asyncio.gather(*(connection() for _ in range(concurrency)))
-        run.elapsed = time.perf_counter() - start
-    return run
-
-
-@dataclass
-class Summary:
-    route: str
-    runs: list[Run]
-
-    @property
-    def latencies(self) -> list[float]:
-        return [value for run in self.runs for value in run.latencies]
-
-    @property
-    def requests(self) -> int:
-        return len(self.latencies)
-
-    @property
-    def rps(self) -> float:
-        return self.requests / sum(run.elapsed for run in self.runs)
-
-    @property
-    def p50_ms(self) -> float:
-        return statistics.median(self.latencies) * 1000
-
-    @property
-    def p99_ms(self) -> float:
-        return percentile(self.latencies, 0.99) * 1000
-
-    @property
-    def statuses(self) -> Counter[str]:
-        total: Counter[str] = Counter()
-        for run in self.runs:
-            total.update(run.statuses)
-        return total
-
-    @property
-    def valid(self) -> bool:
-        return all(run.valid for run in self.runs)
-
-
-def revision() -> str:
-    """The commit measured, marked `+dirty` when the working tree has uncommitted changes."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return commit + ("+dirty" if dirty else "")
-
-
-def machine() -> str:
-    load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
-    cpu = "?"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return (
-        f"{os.cpu_count()} cores (`nproc` {len(os.sched_getaffinity(0))}), {cpu}, "
-        f"Python {platform.python_version()}, {platform.system()} {platform.release()}, "
-        f"load average before the run {load[0]:.2f}"
-    )
-
-
 # -- main ----------------------------------------------------------------------------------------
 
 
@@ -279,15 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     print(f"machine: {machine()}", flush=True)
     command = "bench/consultants_public.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    with contextlib.ExitStack() as stack:
-        work = (
-            Path(tempfile.mkdtemp(prefix="consult-bench-"))
-            if args.keep
-            else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="consult-bench-")))
-        )
-        database_url = stack.enter_context(database(args.backend))
-        settings = Settings(data_dir=work / "var", database_url=database_url, jwt_secret=JWT_SECRET)
-
+    with bench_store(args.backend, keep=args.keep) as (work, settings):
         started = time.perf_counter()
         population = populate(settings, args.consultants, args.categories, args.seed)
         members = population.members
@@ -300,46 +169,43 @@ def main(argv: list[str] | None = None) -> int:
         )
 
         category = args.category or "Category 00"
-        base = stack.enter_context(consult_server(settings, work / "server.log")).url
-        public_url = f"{base}{PUBLIC}?category={category.replace(' ', '%20')}"
-        probe = httpx.get(public_url, timeout=120)
-        listed = probe.json().get("data") or []
-        response_bytes = len(probe.content)
-        shape_ok = (
-            probe.status_code == 200
-            and len(listed) == members.get(category, 0)
-            and all(doc.get("status") == "Active" for doc in listed)
-        )
-        print(
-            f"response: `{category}` lists {len(listed)} consultants (expected {members.get(category, 0)}), "
-            f"{response_bytes / 1024:.0f} KiB of JSON; categories hold {min(members.values())} to "
-            f"{max(members.values())} consultants",
-            flush=True,
-        )
+        with consult_server(settings, work / "server.log") as served:
+            public_url = f"{served.url}{PUBLIC}?category={category.replace(' ', '%20')}"
+            probe = httpx.get(public_url, timeout=120)
+            listed = probe.json().get("data") or []
+            response_bytes = len(probe.content)
+            shape_ok = (
+                probe.status_code == 200
+                and len(listed) == members.get(category, 0)
+                and all(doc.get("status") == "Active" for doc in listed)
+            )
+            print(
+                f"response: `{category}` lists {len(listed)} consultants (expected {members.get(category, 0)}), "
+                f"{response_bytes / 1024:.0f} KiB of JSON; categories hold {min(members.values())} to "
+                f"{max(members.values())} consultants",
+                flush=True,
+            )
 
-        routes = {"/api/v1/health": f"{base}{HEALTH}", f"/api/v1/consultants/public?category={category}": public_url}
-        # Warm-up (imports, connection pools, page cache): not in the figures, but its statuses count.
-        warmups = [asyncio.run(drive(url, args.warmup, args.concurrency)) for url in routes.values()]
-        for route, run in zip(routes, warmups, strict=True):
-            print(f"warm-up {route}: {len(run.latencies)} requests, {statuses_text(run.statuses)}", flush=True)
-        runs: dict[str, list[Run]] = {route: [] for route in routes}
-        order = list(routes)
-        for number in range(args.rounds):
-            for route in order if number % 2 == 0 else reversed(order):  # ABBA: drift hits both alike
-                run = asyncio.run(drive(routes[route], args.duration, args.concurrency))
-                runs[route].append(run)
-                print(
-                    f"round {number + 1} {route}: {len(run.latencies)} requests in {run.elapsed:.1f} s, "
+            urls = {HEALTH: f"{served.url}{HEALTH}", f"{PUBLIC}?category={category}": public_url}
+            # Warm-up (imports, connection pools, page cache): not in the figures, but its statuses count.
+            warmups = [asyncio.run(drive(url, args.warmup, args.concurrency)) for url in urls.values()]
+            for route, run in zip(urls, warmups, strict=True):
+                print(f"warm-up {route}: {len(run.latencies)} requests, {statuses_text(run.statuses)}", flush=True)
+            runs = alternate(
+                {route: partial(drive, url, args.duration, args.concurrency) for route, url in urls.items()},
+                args.rounds,
+                lambda number, route, run: print(
+                    f"round {number} {route}: {len(run.latencies)} requests in {run.elapsed:.1f} s, "
                     f"{statuses_text(run.statuses)}",
                     flush=True,
-                )
+                ),
+            )
 
-    health, public = (Summary(route, runs[route]) for route in order)
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    health, public = (Summary(route, runs[route]) for route in urls)
     print()
     print(
-        f"{stamp}, commit {revision()}, `{command}`, {args.backend}, {args.consultants} consultants / {args.categories} categories, "
-        f"concurrency {args.concurrency}, {args.rounds} x {args.duration:g} s per route"
+        f"{utc_stamp()}, commit {revision()}, `{command}`, {args.backend}, {args.consultants} consultants / "
+        f"{args.categories} categories, concurrency {args.concurrency}, {args.rounds} x {args.duration:g} s per route"
     )
     print()
     print("| route | requests | req/s | p50 ms | p99 ms | statuses | valid |")

@@ -22,7 +22,6 @@ import os
 import secrets
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -34,13 +33,12 @@ import httpx  # noqa: E402
 from bench.common import (  # noqa: E402
     API,
     HEALTH,
-    Scenario,
     bearer,
-    bench_settings,
-    consult_server,
+    bench_store,
     cpu_seconds,
     machine,
     median,
+    scenario_server,
     utc_stamp,
 )
 
@@ -87,17 +85,17 @@ def s3_bucket() -> tuple[Any, str]:
 
 
 def run(sizes_mb: list[int], rounds: int, storage: str) -> str:
-    work = Path(tempfile.mkdtemp(prefix="bench-files-"))
     moto = None
     if storage == "s3":
         moto, os.environ["STORAGE_URL"] = s3_bucket()
     else:
         os.environ.pop("STORAGE_URL", None)
-    settings = bench_settings(work, None)
     lines: list[str] = []
     try:
-        with consult_server(settings, work / "server.log") as served:
-            scenario = Scenario(served.url)
+        with (
+            bench_store("sqlite", prefix="bench-files-") as (work, settings),
+            scenario_server(settings, work) as (served, scenario),
+        ):
             http = httpx.Client(base_url=served.url, timeout=120)
             auth = bearer(scenario.client)
             health_ms: list[float] = []
@@ -160,7 +158,6 @@ def run(sizes_mb: list[int], rounds: int, storage: str) -> str:
                     f"{sum(upload_cpu) * 1000 / (size_mb * rounds):.1f} / {sum(download_cpu) * 1000 / (size_mb * rounds):.1f} ms |"
                 )
             http.close()
-            scenario.close()
         lines += [
             f"`bench/files.py --sizes {','.join(map(str, sizes_mb))} --rounds {rounds} --storage {storage}`, "
             f"{utc_stamp()}; {machine()}.",
@@ -175,7 +172,6 @@ def run(sizes_mb: list[int], rounds: int, storage: str) -> str:
     finally:
         if moto is not None:
             moto.stop()
-        shutil.rmtree(work, ignore_errors=True)
     return "\n".join(lines)
 
 

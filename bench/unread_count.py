@@ -16,66 +16,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
-import tempfile
-import time
-from collections import Counter
-from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-import aiohttp  # noqa: E402
 
 from bench.common import (  # noqa: E402
     API,
     HEALTH,
     Scenario,
     bearer,
-    bench_settings,
-    consult_server,
-    database,
+    bench_store,
     machine,
-    percentile,
+    scenario_server,
     statuses_text,
     utc_stamp,
 )
+from bench.load import Summary, alternate, drive, per_round_ratios  # noqa: E402
 
 UNREAD = API + "/notifications/unread-count"
-
-
-@dataclass
-class Run:
-    latencies: list[float] = field(default_factory=list)
-    statuses: Counter[str] = field(default_factory=Counter)
-    elapsed: float = 0.0
-
-
-async def drive(url: str, headers: dict[str, str], duration: float, concurrency: int) -> Run:
-    """`concurrency` connections, each sending its next request as soon as the answer is read."""
-    run = Run()
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
-        start = time.perf_counter()
-        deadline = start + duration
-
-        async def connection() -> None:
-            while time.perf_counter() < deadline:
-                sent = time.perf_counter()
-                try:
-                    async with session.get(url, headers=headers) as response:
-                        await response.read()
-                        status = str(response.status)
-                except (TimeoutError, aiohttp.ClientError) as error:
-                    status = type(error).__name__
-                run.latencies.append(time.perf_counter() - sent)
-                run.statuses[status] += 1
-
-        await asyncio.gather(*(connection() for _ in range(concurrency)))
-        run.elapsed = time.perf_counter() - start
-    return run
 
 
 def fill_inbox(scenario: Scenario, personal: int, broadcasts: int) -> int:
@@ -115,49 +76,35 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print(f"date: {utc_stamp()}\nmachine: {machine()}")
     print(f"command: .venv/bin/python bench/unread_count.py {' '.join(sys.argv[1:] if argv is None else argv)}")
-    with tempfile.TemporaryDirectory() as work, database(args.backend) as url:
-        settings = bench_settings(Path(work), url)
-        with consult_server(settings, Path(work) / "server.log") as served:
-            scenario = Scenario(served.url)
-            expected = fill_inbox(scenario, args.personal, args.broadcasts)
-            headers = bearer(scenario.client)
-            counted = scenario.http.get("/notifications/unread-count", headers=headers).json()["data"]["count"]
-            print(f"inbox: {args.personal} personal + {args.broadcasts} broadcasts; unread count {counted}")
-            if counted != expected:
-                print(f"INVALID: unread count {counted}, expected {expected}")
-                return 1
-            runs: dict[str, list[Run]] = {"health": [], "unread-count": []}
-            asyncio.run(drive(served.url + HEALTH, {}, 1.0, args.connections))  # warm-up
-            asyncio.run(drive(served.url + UNREAD, headers, 1.0, args.connections))
-            for _ in range(args.rounds):
-                runs["health"].append(asyncio.run(drive(served.url + HEALTH, {}, args.seconds, args.connections)))
-                runs["unread-count"].append(
-                    asyncio.run(drive(served.url + UNREAD, headers, args.seconds, args.connections))
-                )
-            scenario.close()
-    rates = {}
-    valid = True
-    print(f"\n{args.backend}, {args.connections} connections, {args.rounds} rounds x {args.seconds:g} s per route")
+    with bench_store(args.backend) as (work, settings), scenario_server(settings, work) as (served, scenario):
+        expected = fill_inbox(scenario, args.personal, args.broadcasts)
+        headers = bearer(scenario.client)
+        counted = scenario.http.get("/notifications/unread-count", headers=headers).json()["data"]["count"]
+        print(f"inbox: {args.personal} personal + {args.broadcasts} broadcasts; unread count {counted}")
+        if counted != expected:
+            print(f"INVALID: unread count {counted}, expected {expected}")
+            return 1
+        routes = {
+            "health": partial(drive, served.url + HEALTH, args.seconds, args.connections),
+            "unread-count": partial(drive, served.url + UNREAD, args.seconds, args.connections, headers),
+        }
+        asyncio.run(drive(served.url + HEALTH, 1.0, args.connections))  # warm-up
+        asyncio.run(drive(served.url + UNREAD, 1.0, args.connections, headers))
+        runs = alternate(routes, args.rounds)
+    summaries = {route: Summary(route, done) for route, done in runs.items()}
+    print(
+        f"\n{args.backend}, {args.connections} connections, {args.rounds} rounds x {args.seconds:g} s per route (ABBA)"
+    )
     print("| route | requests/s | p50 ms | p99 ms | answers |\n|---|---|---|---|---|")
-    for route, done in runs.items():
-        latencies = [v for run in done for v in run.latencies]
-        statuses: Counter[str] = Counter()
-        for run in done:
-            statuses.update(run.statuses)
-        valid = valid and set(statuses) == {"200"}
-        rates[route] = len(latencies) / sum(run.elapsed for run in done)
+    for route, summary in summaries.items():
         print(
-            f"| `{route}` | {rates[route]:.0f} | {statistics.median(latencies) * 1000:.1f} | "
-            f"{percentile(latencies, 0.99) * 1000:.1f} | {statuses_text(statuses)} |"
+            f"| `{route}` | {summary.rps:.0f} | {summary.p50_ms:.1f} | {summary.p99_ms:.1f} | "
+            f"{statuses_text(summary.statuses)} |"
         )
-    ratio = rates["unread-count"] / rates["health"]
-    per_round = [
-        (len(u.latencies) / u.elapsed) / (len(h.latencies) / h.elapsed)
-        for h, u in zip(runs["health"], runs["unread-count"], strict=True)
-    ]
-    rounds = ", ".join(f"{r:.2f}" for r in per_round)
+    ratio = summaries["unread-count"].rps / summaries["health"].rps
+    rounds = ", ".join(f"{r:.2f}" for r in per_round_ratios(runs["unread-count"], runs["health"]))
     print(f"\nunread-count / health throughput: {ratio:.2f} (per round {rounds}; target >= 0.5)")
-    if not valid:
+    if not all(set(summary.statuses) == {"200"} for summary in summaries.values()):
         print("INVALID: some answers were not 200")
         return 1
     return 0
