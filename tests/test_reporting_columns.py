@@ -13,7 +13,19 @@ import pytest
 from reporting import schema
 from reporting.columns import COLUMNS, insert
 
-ODD = ['a"b', "back\\slash", "line\nbreak\ttab", "\x01\x1f", "é ü 漢字 😀", "\u2028", "", " ", "null", "[1]", '{"a": 1}']
+ODD = [
+    'a"b',
+    "back\\slash",
+    "line\nbreak\ttab",
+    "\x01\x1f",
+    "é ü 漢字 😀",
+    "\u2028",
+    "",
+    " ",
+    "null",
+    "[1]",
+    '{"a": 1}',
+]
 
 
 def transaction(index: int, **changes: Any) -> dict[str, Any]:
