@@ -48,7 +48,7 @@ class ReportingProjection:
 
     # -- one batch -----------------------------------------------------------------------------------
 
-    def apply(self, con: duckdb.DuckDBPyConnection, events: list[Any]) -> BatchRows:
+    def apply(self, con: duckdb.DuckDBPyConnection, events: list[Any], journal: bool = True) -> BatchRows:
         batch = BatchRows(self.zone, con)
         self._load(con, batch, events)
         handlers = HANDLERS
@@ -57,7 +57,7 @@ class ReportingProjection:
             if handler is not None:
                 handler(batch, event)
         self._derive_earned(con, batch)
-        self._write(con, batch)
+        self._write(con, batch, journal)
         for event in events:
             if isinstance(event, Erasure.Recorded):
                 erase_person(con, event.account_id)
@@ -135,7 +135,7 @@ class ReportingProjection:
                     batch.existing[target].add(row["id"])
                     batch.before[target][row["id"]] = dict(row)
 
-    def _write(self, con: duckdb.DuckDBPyConnection, batch: BatchRows) -> None:
+    def _write(self, con: duckdb.DuckDBPyConnection, batch: BatchRows, journal: bool) -> None:
         for table in ENTITY_TABLES:
             rows = batch.rows[table]
             if not rows:
@@ -158,7 +158,7 @@ class ReportingProjection:
                 "UPDATE client_consultants SET status = ? WHERE client_id = ? AND consultant_id = ?",
                 [status, client_id, consultant_id],
             )
-        roll_up(con, batch.rows, batch.before)
+        roll_up(con, batch.rows, batch.before, journal)
 
 
 DELETED_NAME = "Deleted user"

@@ -127,14 +127,14 @@ class Deltas:
                 ACCOUNT_MONTHS, (_month(row["created_local"]), ACCOUNT_KINDS[table], row["status"] or ""), (), sign
             )
 
-    def write(self, con: duckdb.DuckDBPyConnection) -> None:
+    def write(self, con: duckdb.DuckDBPyConnection, journal: bool = True) -> None:
         for rollup, entries in self.entries.items():
             changed = [(*key, *values) for key, values in entries.items() if any(values)]
             if changed:
-                _upsert(con, rollup, changed)
+                _upsert(con, rollup, changed, journal)
 
 
-def _upsert(con: duckdb.DuckDBPyConnection, rollup: Rollup, changed: list[tuple[Any, ...]]) -> None:
+def _upsert(con: duckdb.DuckDBPyConnection, rollup: Rollup, changed: list[tuple[Any, ...]], journal: bool) -> None:
     """Add the deltas to their groups (decimals travel as text), then drop the groups left empty."""
     columns = list(zip(*changed, strict=True))
     selects, values = [], []
@@ -148,11 +148,11 @@ def _upsert(con: duckdb.DuckDBPyConnection, rollup: Rollup, changed: list[tuple[
             values.append(list(column))
     totals = ["n", *rollup.sums]
     keys = len(rollup.keys)
-    # journal the changed groups for the analysts' snapshot (reporting/snapshot.py sets the position)
-    con.execute(
-        f"""INSERT INTO reporting_changes SELECT -1, '{rollup.table}', concat_ws('|', {", ".join(selects[:keys])})""",
-        values[:keys],
-    )
+    if journal:  # the changed groups, for the analysts' snapshot (reporting/snapshot.py sets the position)
+        con.execute(
+            f"""INSERT INTO reporting_changes SELECT -1, '{rollup.table}', concat_ws('|', {", ".join(selects[:keys])})""",
+            values[:keys],
+        )
     con.execute(
         f"""INSERT INTO {rollup.table} SELECT {", ".join(selects)}
                     ON CONFLICT DO UPDATE SET {", ".join(f"{c} = {c} + excluded.{c}" for c in totals)}""",
@@ -211,14 +211,15 @@ ADDED = {
 }
 
 
-def _add_grouped(con: duckdb.DuckDBPyConnection, rollup: Rollup, query: str, ids: list[str]) -> None:
+def _add_grouped(con: duckdb.DuckDBPyConnection, rollup: Rollup, query: str, ids: list[str], journal: bool) -> None:
     """Add the grouped contributions to their groups, journaling the groups (as `_upsert` does)."""
     keys = ", ".join(f"k{index}" for index in range(len(rollup.keys)))
     columns = [*(f"k{index}" for index in range(len(rollup.keys))), "n", *(f"s{i}" for i in range(len(rollup.sums)))]
     grouped = f"SELECT * FROM ({query}) AS g({', '.join(columns)})"
-    con.execute(
-        f"INSERT INTO reporting_changes SELECT -1, '{rollup.table}', concat_ws('|', {keys}) FROM ({grouped})", [ids]
-    )
+    if journal:
+        con.execute(
+            f"INSERT INTO reporting_changes SELECT -1, '{rollup.table}', concat_ws('|', {keys}) FROM ({grouped})", [ids]
+        )
     totals = ["n", *rollup.sums]
     con.execute(
         f"""INSERT INTO {rollup.table} {grouped}
@@ -234,15 +235,17 @@ def roll_up(
     con: duckdb.DuckDBPyConnection,
     rows: dict[str, dict[str, dict[str, Any]]],
     before: dict[str, dict[str, dict[str, Any]]],
+    journal: bool = True,
 ) -> None:
-    """Apply one batch to every rollup, after its rows are written. `rows` holds each row the batch
+    """Apply one batch to every rollup, after its rows are written (journaling the changed groups for
+    the analysts' snapshot unless `journal` is false: no snapshot file to refresh). `rows` holds each row the batch
     touched as it is after the batch, `before` those that existed before it as they were then (same
     shape, by table and id): the rows' contributions are added by one grouped statement per rollup over
     the written facts, the old ones taken out as deltas computed here."""
     for rollup, query in ADDED.items():  # what the rows are now: grouped in SQL from the written facts
         ids = [row_id for table in query.tables for row_id in rows[table]]
         if ids:
-            _add_grouped(con, rollup, query.sql, ids)
+            _add_grouped(con, rollup, query.sql, ids, journal)
     deltas = Deltas()  # what they were: taken out (few rows, loaded in Python anyway)
     for old in before["transactions"].values():
         deltas.transaction(old, -1)
@@ -272,7 +275,7 @@ def roll_up(
     for row in _uncategorised_appointments(con, recategorised, exclude=rows["appointments"]):
         deltas.appointment(row, old_primary[row["consultant_id"]], -1)
         deltas.appointment(row, new_primary[row["consultant_id"]], 1)
-    deltas.write(con)
+    deltas.write(con, journal)
 
 
 def _primary(consultant: dict[str, Any] | None) -> str | None:

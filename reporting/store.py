@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from reporting import parked, schema, snapshot, upcoming
+from reporting.batch import paused_gc
 from reporting.projection import TOPICS, ReportingProjection
 
 log = logging.getLogger(__name__)
@@ -105,20 +107,37 @@ class ReportingStore:
     # -- processing ----------------------------------------------------------------------------------
 
     def catch_up(self, progress: Callable[[int], None] | None = None, until: int | None = None) -> int:
+        """Process the log to its end. After a full batch the next one is read in a thread while this
+        one is applied (the event store's time overlaps the projection's)."""
         with self._lock:
             if until is not None and self.position >= until:
                 return self.position
-            while self._process_batch(progress):
-                pass
+            with ThreadPoolExecutor(1, thread_name_prefix="reporting-read") as reader:
+                ahead: tuple[int, Future[list[Any]]] | None = None
+                while True:
+                    start = self.position + 1
+                    if ahead is not None and ahead[0] == start:
+                        notifications = ahead[1].result()
+                    else:
+                        notifications = self._read(start, self.batch_size)
+                    ahead = None
+                    if not notifications:
+                        break
+                    if len(notifications) >= self.batch_size:
+                        after = notifications[-1].id + 1
+                        ahead = (after, reader.submit(self._read, after, self.batch_size))
+                    self._process_batch(progress, notifications)
             return self.position
 
-    def _process_batch(self, progress: Callable[[int], None] | None) -> int:
+    def _process_batch(self, progress: Callable[[int], None] | None, notifications: list[Any] | None = None) -> int:
         start = self.position
-        notifications = self._read(start + 1, self.batch_size)
+        if notifications is None:
+            notifications = self._read(start + 1, self.batch_size)
         if not notifications:
             return 0
         try:
-            self._apply(notifications)
+            with paused_gc():
+                self._apply(notifications)
         except Exception as error:
             if isinstance(error, parked.TRANSIENT):
                 raise
@@ -145,7 +164,8 @@ class ReportingStore:
                 self._preload(wanted)
             events = [self._decode(n) for n in wanted]
             if events:
-                self._journal(con, last, self.projection.apply(con, events), events)
+                journal = self._buffers.exist()  # decided once: the rollups and the rows journal alike
+                self._journal(con, last, self.projection.apply(con, events, journal), events, journal)
             con.execute("UPDATE reporting_tracking SET position = ? WHERE name = ?", [last, schema.TRACKING])
             con.execute("COMMIT")
         except BaseException:
@@ -153,9 +173,12 @@ class ReportingStore:
             raise
         self.position = last
 
-    def _journal(self, con: duckdb.DuckDBPyConnection, position: int, batch: Any, events: list[Any]) -> None:
-        """Journal the batch's changes for the snapshot files (reporting/snapshot.py), when there are any."""
-        if self._buffers.exist():
+    def _journal(
+        self, con: duckdb.DuckDBPyConnection, position: int, batch: Any, events: list[Any], journal: bool
+    ) -> None:
+        """Journal the batch's changes for the snapshot files (reporting/snapshot.py), when there are any
+        (`journal`: whether they existed when the batch was applied)."""
+        if journal:
             snapshot.record(con, position, batch, events)
         else:
             snapshot.skip(con, position)
@@ -216,7 +239,8 @@ class ReportingStore:
                 try:
                     if notification.topic in TOPICS:
                         events = [self._decode(notification)]
-                        self._journal(con, self.position, self.projection.apply(con, events), events)
+                        journal = self._buffers.exist()
+                        self._journal(con, self.position, self.projection.apply(con, events, journal), events, journal)
                     parked.unpark(con, entry.position)
                     con.execute("COMMIT")
                     applied.append(entry)
