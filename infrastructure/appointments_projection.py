@@ -39,8 +39,8 @@ class AppointmentsProjector(HandlesDeclared):
         conn.execute(appointments.delete())
 
     def flush(self, batch: Batch) -> None:
-        """New bookings are handed to `Batch.insert` (inserted together at the end of the batch, or
-        before the next statement that could read them); every other write goes straight to the tables."""
+        """Every write is queued on the batch (`Batch.insert`, `Batch.write`: run together at the end
+        of the batch, or before the next statement that reads); a document is read once per batch."""
 
     def apply(self, batch: Batch, event: Any, position: int) -> None:
         if not self.handles.covers(event):
@@ -89,14 +89,17 @@ class AppointmentsProjector(HandlesDeclared):
                 batch.insert(INSERT_SLOT, slot)
                 self._announce(batch, document, None, document)
             return
-        conn = batch.conn
-        row = conn.execute(SELECT_DOCUMENT, {"b_id": appointment_id}).scalar()
-        if row is None:
-            return
-        document = json.loads(row)
+        key = ("appointments", appointment_id)
+        document = batch.documents.get(key)
+        if document is None:
+            row = batch.conn.execute(SELECT_DOCUMENT, {"b_id": appointment_id}).scalar()
+            if row is None:
+                return
+            document = batch.documents[key] = json.loads(row)
         before = dict(document)
         if isinstance(event, (Appointment.Deleted, Appointment.HoldExpired)):
-            conn.execute(DELETE_APPOINTMENT, {"b_id": appointment_id})
+            del batch.documents[key]
+            batch.write(DELETE_APPOINTMENT, {"b_id": appointment_id})
             self._sync_slot(batch, appointment_id, None, before)
             return
         if isinstance(event, Appointment.HoldRefreshed):
@@ -123,7 +126,7 @@ class AppointmentsProjector(HandlesDeclared):
         elif isinstance(event, Appointment.ReminderSent):
             document["reminderSent"] = True
         document["updatedAt"] = when
-        conn.execute(
+        batch.write(
             UPDATE_APPOINTMENT,
             {
                 "b_id": appointment_id,
@@ -143,14 +146,13 @@ class AppointmentsProjector(HandlesDeclared):
         old, new = self._live(before), self._live(after)
         if old == new:
             return
-        conn = batch.conn
         if old is not None:  # a new booking has no row yet
-            conn.execute(DELETE_SLOT, {"b_id": appointment_id})
+            batch.write(DELETE_SLOT, {"b_id": appointment_id})
         document = after or before
         assert document is not None
         slot = self._slot_row(appointment_id, document, new)
         if slot is not None:
-            conn.execute(INSERT_SLOT, slot)
+            batch.write(INSERT_SLOT, slot)
         self._announce(batch, document, before, after)
 
     @staticmethod

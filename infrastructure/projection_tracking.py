@@ -1,8 +1,9 @@
 """A projection runner's tracking row: its committed position and the claim that advances it.
 
 The claim is a compare-and-set inside the batch's transaction that locks the row until the commit,
-so two workers never both apply a batch. On PostgreSQL a batch of new rows only
-sends its claim, its inserts and COMMIT in one pipeline, one round trip."""
+so two workers never both apply a batch. On PostgreSQL a batch sends the statements it queued (new
+rows, updates, deletes: `Batch.write`) and COMMIT in one pipeline, one round trip, together with its
+claim when nothing of the batch read the database before."""
 
 from __future__ import annotations
 
@@ -78,17 +79,24 @@ class Tracking:
             raise Moved(self.committed_position(conn))
 
     def claim_insert_commit(self, conn: sa.Connection, batch: Batch) -> None:
-        """PostgreSQL, a batch of new rows only (no projector used the connection): BEGIN, the claim,
-        the inserts and COMMIT go out in one pipeline, one round trip. A failed claim aborts the
-        transaction before anything of it is committed."""
+        """PostgreSQL: the batch's queued statements and COMMIT go out in one pipeline, one round trip;
+        when nothing claimed the batch yet (no projector read the database), BEGIN and the claim go out
+        first in the same pipeline. A failed claim aborts the transaction before anything of it is
+        committed; a failed statement rolls it back and raises, as it would have raised unpipelined."""
         raw = conn.connection.driver_connection
-        assert raw is not None and raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE  # nothing ran
+        assert raw is not None
+        claim = batch.claim is not None
+        if claim:
+            assert raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE  # nothing ran
         statements = [(self._compiled(conn, statement, tuple(rows[0])), rows) for statement, rows in batch.inserts]
-        raw.autocommit = True  # BEGIN is sent in the pipeline instead of by the driver, a round trip earlier
+        # BEGIN is sent in the pipeline instead of by the driver, a round trip earlier; the COMMIT too,
+        # so the connection's own commit (leaving `engine.begin()`) finds nothing to do.
+        raw.autocommit = claim
         try:
             with raw.pipeline(), raw.cursor() as cursor:
-                cursor.execute("BEGIN")
-                cursor.execute(CLAIM_OR_FAIL, {"name": self.name, "start": batch.start, "end": batch.end})
+                if claim:
+                    cursor.execute("BEGIN")
+                    cursor.execute(CLAIM_OR_FAIL, {"name": self.name, "start": batch.start, "end": batch.end})
                 for (sql, processors), rows in statements:
                     cursor.executemany(sql, [_processed(row, processors) for row in rows])
                 cursor.execute("COMMIT")
@@ -100,15 +108,16 @@ class Tracking:
             raise
         finally:
             raw.autocommit = False
+        batch.claim = None
         batch.inserts = []
 
-    def _compiled(self, conn: sa.Connection, statement: sa.Insert, keys: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
-        """The driver's SQL of `statement` for rows of these columns, and the columns' bind processors
-        (what SQLAlchemy would apply to the values)."""
+    def _compiled(self, conn: sa.Connection, statement: Any, keys: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
+        """The driver's SQL of `statement` for rows of these columns (and bind parameters), and the
+        columns' bind processors (what SQLAlchemy would apply to the values)."""
         found = self._statements.get((statement, keys))
         if found is None:
             columns = statement.table.c
-            processors = {key: columns[key].type.bind_processor(conn.dialect) for key in keys}
+            processors = {key: columns[key].type.bind_processor(conn.dialect) for key in keys if key in columns}
             found = self._statements[(statement, keys)] = (
                 str(statement.compile(dialect=conn.dialect, column_keys=list(keys))),
                 {k: p for k, p in processors.items() if p},
