@@ -49,7 +49,7 @@ class Tracking:
             .where(projection_tracking.c.name == name, projection_tracking.c.position == sa.bindparam("b_start"))
             .values(position=sa.bindparam("b_end"))
         )
-        self._statements: dict[Any, tuple[str, dict[str, Any]]] = {}
+        self._statements: dict[Any, tuple[str, dict[str, Any], dict[str, Any]]] = {}
 
     def ensure_row(self) -> None:
         """Create the tracking row unless it exists (processes starting together agree)."""
@@ -91,14 +91,15 @@ class Tracking:
         statements = [(self._compiled(conn, statement, tuple(rows[0])), rows) for statement, rows in batch.inserts]
         # BEGIN is sent in the pipeline instead of by the driver, a round trip earlier; the COMMIT too,
         # so the connection's own commit (leaving `engine.begin()`) finds nothing to do.
-        raw.autocommit = claim
+        if claim:
+            raw.autocommit = True
         try:
             with raw.pipeline(), raw.cursor() as cursor:
                 if claim:
                     cursor.execute("BEGIN")
                     cursor.execute(CLAIM_OR_FAIL, {"name": self.name, "start": batch.start, "end": batch.end})
-                for (sql, processors), rows in statements:
-                    cursor.executemany(sql, [_processed(row, processors) for row in rows])
+                for (sql, processors, literals), rows in statements:
+                    cursor.executemany(sql, [{**literals, **_processed(row, processors)} for row in rows])
                 cursor.execute("COMMIT")
         except Exception as error:
             with contextlib.suppress(psycopg.Error):
@@ -107,19 +108,25 @@ class Tracking:
                 raise Moved(self.committed_position()) from None
             raise
         finally:
-            raw.autocommit = False
+            if claim:
+                raw.autocommit = False
         batch.claim = None
         batch.inserts = []
 
-    def _compiled(self, conn: sa.Connection, statement: Any, keys: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
-        """The driver's SQL of `statement` for rows of these columns (and bind parameters), and the
-        columns' bind processors (what SQLAlchemy would apply to the values)."""
+    def _compiled(
+        self, conn: sa.Connection, statement: Any, keys: tuple[str, ...]
+    ) -> tuple[str, dict[str, Any], dict[str, Any]]:
+        """The driver's SQL of `statement` for rows of these columns (and bind parameters), the
+        columns' bind processors (what SQLAlchemy would apply to the values), and the values of the
+        statement's own literals (`n == 0` binds its 0), sent with every row."""
         found = self._statements.get((statement, keys))
         if found is None:
             columns = statement.table.c
             processors = {key: columns[key].type.bind_processor(conn.dialect) for key in keys if key in columns}
+            compiled = statement.compile(dialect=conn.dialect, column_keys=list(keys))
             found = self._statements[(statement, keys)] = (
-                str(statement.compile(dialect=conn.dialect, column_keys=list(keys))),
+                str(compiled),
                 {k: p for k, p in processors.items() if p},
+                {k: v for k, v in compiled.params.items() if k not in keys},
             )
         return found
