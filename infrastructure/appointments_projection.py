@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from domain.appointments import CANCELLED, HOLD, Appointment
 from infrastructure.directory_projection import dumps, iso_utc
-from infrastructure.projector import Batch, Handles, HandlesDeclared
+from infrastructure.projector import Batch, Handles, HandlesDeclared, Prefetch, changed_ids
 from infrastructure.settings_projection import availability_updated
 from infrastructure.tables import appointments, slot_bookings
 
@@ -23,6 +23,9 @@ LIVE = ("Hold", "Upcoming", "Completed")
 # Built once and executed with parameter dicts: building `.values(...)` per event costs more than the SQL.
 INSERT_APPOINTMENT = appointments.insert()
 SELECT_DOCUMENT = sa.select(appointments.c.document).where(appointments.c.id == sa.bindparam("b_id"))
+SELECT_DOCUMENTS = sa.select(appointments.c.id, appointments.c.document).where(
+    appointments.c.id == sa.any_(sa.bindparam("b_ids", type_=sa.ARRAY(sa.String)))
+)
 UPDATE_APPOINTMENT = appointments.update().where(appointments.c.id == sa.bindparam("b_id"))
 DELETE_APPOINTMENT = appointments.delete().where(appointments.c.id == sa.bindparam("b_id"))
 INSERT_SLOT = slot_bookings.insert()
@@ -41,6 +44,10 @@ class AppointmentsProjector(HandlesDeclared):
     def flush(self, batch: Batch) -> None:
         """Every write is queued on the batch (`Batch.insert`, `Batch.write`: run together at the end
         of the batch, or before the next statement that reads); a document is read once per batch."""
+
+    def prefetch(self, notifications: list[Any]) -> list[Prefetch]:
+        ids = changed_ids(notifications, Appointment.Event, Appointment.Created)
+        return [Prefetch("appointments", SELECT_DOCUMENTS, ids, lambda row: json.loads(row[1]))] if ids else []
 
     def apply(self, batch: Batch, event: Any, position: int) -> None:
         if not self.handles.covers(event):

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from domain.ledger import Earnings, Transaction, exact, major_units, minor_units
 from infrastructure.directory_projection import dumps, iso_utc
-from infrastructure.projector import Batch, Handles, HandlesDeclared
+from infrastructure.projector import Batch, Handles, HandlesDeclared, Prefetch, changed_ids
 from infrastructure.tables import consultant_balances, transactions
 
 # Built once and executed with parameter dicts (queued on the batch: `Batch.insert`, `Batch.write`).
@@ -21,6 +21,12 @@ UPDATE_TRANSACTION = transactions.update().where(transactions.c.id == sa.bindpar
 SELECT_BALANCE = sa.select(consultant_balances.c.consultant_id, consultant_balances.c.state).where(
     consultant_balances.c.aggregate_id == sa.bindparam("b_id")
 )
+SELECT_TRANSACTIONS = sa.select(transactions.c.id, transactions.c.document).where(
+    transactions.c.id == sa.any_(sa.bindparam("b_ids", type_=sa.ARRAY(sa.String)))
+)
+SELECT_BALANCES = sa.select(
+    consultant_balances.c.aggregate_id, consultant_balances.c.consultant_id, consultant_balances.c.state
+).where(consultant_balances.c.aggregate_id == sa.any_(sa.bindparam("b_ids", type_=sa.ARRAY(sa.String))))
 UPDATE_BALANCE = consultant_balances.update().where(consultant_balances.c.consultant_id == sa.bindparam("b_id"))
 
 
@@ -50,6 +56,16 @@ class LedgerProjector(HandlesDeclared):
 
     def flush(self, batch: Batch) -> None:
         """Updates are queued on the batch (`Batch.write`); a document is read once per batch."""
+
+    def prefetch(self, notifications: list[Any]) -> list[Prefetch]:
+        found = []
+        ids = changed_ids(notifications, Transaction.Event, Transaction.Recorded)
+        if ids:
+            found.append(Prefetch("transactions", SELECT_TRANSACTIONS, ids, lambda row: json.loads(row[1])))
+        ids = changed_ids(notifications, Earnings.Event, Earnings.Opened, width=32)
+        if ids:
+            found.append(Prefetch("consultant_balances", SELECT_BALANCES, ids, _balance))
+        return found
 
     def apply(self, batch: Batch, event: Any, position: int) -> None:
         if isinstance(event, Transaction.Event):
@@ -161,7 +177,7 @@ class LedgerProjector(HandlesDeclared):
             row = batch.conn.execute(SELECT_BALANCE, {"b_id": event.originator_id.hex}).first()
             if row is None:
                 return
-            cached = batch.documents[key] = {"consultant_id": row.consultant_id, "state": json.loads(row.state)}
+            cached = batch.documents[key] = _balance((None, row.consultant_id, row.state))
         state = cached["state"]
         if isinstance(event, Earnings.PaymentCounted):
             state["payments"][event.transaction_id] = {
@@ -185,3 +201,8 @@ class LedgerProjector(HandlesDeclared):
                 "state": dumps(state),
             },
         )
+
+
+def _balance(row: Any) -> dict[str, Any]:
+    """A balance row (aggregate id, consultant id, state) as a batch keeps it."""
+    return {"consultant_id": row[1], "state": json.loads(row[2])}

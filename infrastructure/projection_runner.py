@@ -144,6 +144,10 @@ class ProjectionRunner(PartsMixin):
                 skip = projector.unneeded(notifications) if hasattr(projector, "unneeded") else set()
                 unneeded = skip if unneeded is None else unneeded & skip
             unneeded = unneeded or set()
+            if conn.dialect.driver == "psycopg":
+                reads = [r for p in self.projectors if hasattr(p, "prefetch") for r in p.prefetch(notifications)]
+                if reads:  # the claim and the documents the batch will change: one round trip
+                    self.tracking.claim_and_prefetch(conn, batch, reads)
             for notification in notifications:
                 if notification.id in unneeded:
                     continue

@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 import sqlalchemy as sa
 
-from infrastructure.projector import Batch
+from infrastructure.projector import Batch, Prefetch
 from infrastructure.tables import projection_tracking
 
 # Advances the tracking row from `start` to `end`, or fails (division by zero) when the row is not at
@@ -58,6 +58,7 @@ class Tracking:
             .values(position=sa.bindparam("b_end"))
         )
         self._statements: dict[Any, tuple[str, dict[str, Any], dict[str, Any]]] = {}
+        self._selects: dict[Any, str] = {}
 
     def ensure_row(self) -> None:
         """Create the tracking row unless it exists (processes starting together agree)."""
@@ -85,6 +86,34 @@ class Tracking:
         the commit; raise `Moved` when another worker moved it."""
         if conn.execute(self._claim_statement, {"b_start": start, "b_end": end}).rowcount != 1:
             raise Moved(self.committed_position(conn))
+
+    def claim_and_prefetch(self, conn: sa.Connection, batch: Batch, reads: list[Prefetch]) -> None:
+        """PostgreSQL: claim the batch and read the documents its projectors will change in one
+        round trip (BEGIN, the claim and the reads pipelined), before any event is applied."""
+        raw = conn.connection.driver_connection
+        assert raw is not None and batch.claim is not None
+        statements = [(self._select_sql(conn, read.statement), read) for read in reads]
+        try:
+            with raw.pipeline() as pipeline:
+                raw.cursor().execute(CLAIM_OR_FAIL, {"name": self.name, "start": batch.start, "end": batch.end})
+                cursors = []
+                for sql, read in statements:
+                    cursor = raw.cursor()
+                    cursor.execute(sql, {"b_ids": read.ids})
+                    cursors.append((cursor, read))
+                pipeline.sync()
+                for cursor, read in cursors:
+                    for row in cursor.fetchall():
+                        batch.documents[(read.table, row[0])] = read.load(row)
+        except psycopg.errors.DivisionByZero:
+            raise Moved(self.committed_position()) from None  # the transaction rolls back as it leaves
+        batch.claim = None
+
+    def _select_sql(self, conn: sa.Connection, statement: Any) -> str:
+        found = self._selects.get(statement)
+        if found is None:
+            found = self._selects[statement] = str(statement.compile(dialect=conn.dialect))
+        return found
 
     def claim_insert_commit(self, conn: sa.Connection, batch: Batch) -> None:
         """PostgreSQL: the batch's queued statements and COMMIT go out in one pipeline, one round trip;

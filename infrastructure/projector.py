@@ -63,6 +63,28 @@ class Batch:
             self.inserts.append((statement, [row]))
 
 
+@dataclass(frozen=True)
+class Prefetch:
+    """Documents a batch is about to read and change (a projector's `prefetch(notifications)`): on
+    PostgreSQL they are read in the round trip of the batch's claim, into `Batch.documents`, so the
+    projector finds them there instead of reading each one when its event comes."""
+
+    table: str  # the first part of the `Batch.documents` key
+    statement: sa.Select[Any]  # rows (id, ...) of the ids bound as the array parameter `b_ids`
+    ids: list[str]
+    load: Callable[[Any], dict[str, Any]]  # a row: the document kept
+
+
+def changed_ids(notifications: list[Any], event_class: type, created: type, width: int = 24) -> list[str]:
+    """The ids of the aggregates whose existing document the notifications of `event_class` change
+    (not the ones they create), as the read model keys them (the first `width` hex digits)."""
+    prefix = get_topic(event_class)[: -len("Event")]
+    skip = get_topic(created)
+    return sorted(
+        {n.originator_id.hex[:width] for n in notifications if n.topic.startswith(prefix) and n.topic != skip}
+    )
+
+
 class Handles:
     """The events a projector handles, by class, and the notification topics they have: an
     aggregate's `Event` base class stands for every event of that aggregate. A projector that has
