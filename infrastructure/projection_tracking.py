@@ -103,8 +103,9 @@ class Tracking:
                     cursors.append((cursor, read))
                 pipeline.sync()
                 for cursor, read in cursors:
-                    for row in cursor.fetchall():
-                        batch.documents[(read.table, row[0])] = read.load(row)
+                    with cursor:
+                        for row in cursor.fetchall():
+                            batch.documents[(read.table, row[0])] = read.load(row)
         except psycopg.errors.DivisionByZero:
             raise Moved(self.committed_position()) from None  # the transaction rolls back as it leaves
         batch.claim = None
