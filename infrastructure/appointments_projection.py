@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from domain.appointments import CANCELLED, HOLD, Appointment
 from infrastructure.directory_projection import dumps, iso_utc
-from infrastructure.projector import Batch, Handles, HandlesDeclared
+from infrastructure.projector import Batch, Handles, HandlesDeclared, Prefetch, changed_ids
 from infrastructure.settings_projection import availability_updated
 from infrastructure.tables import appointments, slot_bookings
 
@@ -23,6 +23,9 @@ LIVE = ("Hold", "Upcoming", "Completed")
 # Built once and executed with parameter dicts: building `.values(...)` per event costs more than the SQL.
 INSERT_APPOINTMENT = appointments.insert()
 SELECT_DOCUMENT = sa.select(appointments.c.document).where(appointments.c.id == sa.bindparam("b_id"))
+SELECT_DOCUMENTS = sa.select(appointments.c.id, appointments.c.document).where(
+    appointments.c.id == sa.any_(sa.bindparam("b_ids", type_=sa.ARRAY(sa.String)))
+)
 UPDATE_APPOINTMENT = appointments.update().where(appointments.c.id == sa.bindparam("b_id"))
 DELETE_APPOINTMENT = appointments.delete().where(appointments.c.id == sa.bindparam("b_id"))
 INSERT_SLOT = slot_bookings.insert()
@@ -39,8 +42,12 @@ class AppointmentsProjector(HandlesDeclared):
         conn.execute(appointments.delete())
 
     def flush(self, batch: Batch) -> None:
-        """New bookings are handed to `Batch.insert` (inserted together at the end of the batch, or
-        before the next statement that could read them); every other write goes straight to the tables."""
+        """Every write is queued on the batch (`Batch.insert`, `Batch.write`: run together at the end
+        of the batch, or before the next statement that reads); a document is read once per batch."""
+
+    def prefetch(self, notifications: list[Any]) -> list[Prefetch]:
+        ids = changed_ids(notifications, Appointment.Event, Appointment.Created)
+        return [Prefetch("appointments", SELECT_DOCUMENTS, ids, lambda row: json.loads(row[1]))] if ids else []
 
     def apply(self, batch: Batch, event: Any, position: int) -> None:
         if not self.handles.covers(event):
@@ -89,14 +96,17 @@ class AppointmentsProjector(HandlesDeclared):
                 batch.insert(INSERT_SLOT, slot)
                 self._announce(batch, document, None, document)
             return
-        conn = batch.conn
-        row = conn.execute(SELECT_DOCUMENT, {"b_id": appointment_id}).scalar()
-        if row is None:
-            return
-        document = json.loads(row)
+        key = ("appointments", appointment_id)
+        document = batch.documents.get(key)
+        if document is None:
+            row = batch.conn.execute(SELECT_DOCUMENT, {"b_id": appointment_id}).scalar()
+            if row is None:
+                return
+            document = batch.documents[key] = json.loads(row)
         before = dict(document)
         if isinstance(event, (Appointment.Deleted, Appointment.HoldExpired)):
-            conn.execute(DELETE_APPOINTMENT, {"b_id": appointment_id})
+            del batch.documents[key]
+            batch.write(DELETE_APPOINTMENT, {"b_id": appointment_id})
             self._sync_slot(batch, appointment_id, None, before)
             return
         if isinstance(event, Appointment.HoldRefreshed):
@@ -123,7 +133,7 @@ class AppointmentsProjector(HandlesDeclared):
         elif isinstance(event, Appointment.ReminderSent):
             document["reminderSent"] = True
         document["updatedAt"] = when
-        conn.execute(
+        batch.write(
             UPDATE_APPOINTMENT,
             {
                 "b_id": appointment_id,
@@ -143,14 +153,13 @@ class AppointmentsProjector(HandlesDeclared):
         old, new = self._live(before), self._live(after)
         if old == new:
             return
-        conn = batch.conn
         if old is not None:  # a new booking has no row yet
-            conn.execute(DELETE_SLOT, {"b_id": appointment_id})
+            batch.write(DELETE_SLOT, {"b_id": appointment_id})
         document = after or before
         assert document is not None
         slot = self._slot_row(appointment_id, document, new)
         if slot is not None:
-            conn.execute(INSERT_SLOT, slot)
+            batch.write(INSERT_SLOT, slot)
         self._announce(batch, document, before, after)
 
     @staticmethod

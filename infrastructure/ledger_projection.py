@@ -10,8 +10,24 @@ import sqlalchemy as sa
 
 from domain.ledger import Earnings, Transaction, exact, major_units, minor_units
 from infrastructure.directory_projection import dumps, iso_utc
-from infrastructure.projector import Batch, Handles, HandlesDeclared
+from infrastructure.projector import Batch, Handles, HandlesDeclared, Prefetch, changed_ids
 from infrastructure.tables import consultant_balances, transactions
+
+# Built once and executed with parameter dicts (queued on the batch: `Batch.insert`, `Batch.write`).
+INSERT_TRANSACTION = transactions.insert()
+INSERT_BALANCE = consultant_balances.insert()
+SELECT_TRANSACTION = sa.select(transactions.c.document).where(transactions.c.id == sa.bindparam("b_id"))
+UPDATE_TRANSACTION = transactions.update().where(transactions.c.id == sa.bindparam("b_id"))
+SELECT_BALANCE = sa.select(consultant_balances.c.consultant_id, consultant_balances.c.state).where(
+    consultant_balances.c.aggregate_id == sa.bindparam("b_id")
+)
+SELECT_TRANSACTIONS = sa.select(transactions.c.id, transactions.c.document).where(
+    transactions.c.id == sa.any_(sa.bindparam("b_ids", type_=sa.ARRAY(sa.String)))
+)
+SELECT_BALANCES = sa.select(
+    consultant_balances.c.aggregate_id, consultant_balances.c.consultant_id, consultant_balances.c.state
+).where(consultant_balances.c.aggregate_id == sa.any_(sa.bindparam("b_ids", type_=sa.ARRAY(sa.String))))
+UPDATE_BALANCE = consultant_balances.update().where(consultant_balances.c.consultant_id == sa.bindparam("b_id"))
 
 
 def minor(amount: Any) -> int:
@@ -39,15 +55,25 @@ class LedgerProjector(HandlesDeclared):
         conn.execute(consultant_balances.delete())
 
     def flush(self, batch: Batch) -> None:
-        """Writes go straight to the tables."""
+        """Updates are queued on the batch (`Batch.write`); a document is read once per batch."""
+
+    def prefetch(self, notifications: list[Any]) -> list[Prefetch]:
+        found = []
+        ids = changed_ids(notifications, Transaction.Event, Transaction.Recorded)
+        if ids:
+            found.append(Prefetch("transactions", SELECT_TRANSACTIONS, ids, lambda row: json.loads(row[1])))
+        ids = changed_ids(notifications, Earnings.Event, Earnings.Opened, width=32)
+        if ids:
+            found.append(Prefetch("consultant_balances", SELECT_BALANCES, ids, _balance))
+        return found
 
     def apply(self, batch: Batch, event: Any, position: int) -> None:
         if isinstance(event, Transaction.Event):
-            self._transaction(batch.conn, event, position)
+            self._transaction(batch, event, position)
         elif isinstance(event, Earnings.Event):
-            self._earnings(batch.conn, event)
+            self._earnings(batch, event)
 
-    def _transaction(self, conn: sa.Connection, event: Any, position: int) -> None:
+    def _transaction(self, batch: Batch, event: Any, position: int) -> None:
         transaction_id = event.originator_id.hex[:24]
         when = iso_utc(event.timestamp)
         if isinstance(event, Transaction.Recorded):
@@ -71,27 +97,31 @@ class LedgerProjector(HandlesDeclared):
                 "updatedAt": when,
                 "__v": 0,
             }
-            conn.execute(
-                transactions.insert().values(
-                    id=transaction_id,
-                    kind=event.kind,
-                    status=event.status,
-                    user_id=event.user_id,
-                    consultant_id=event.consultant_id,
-                    appointment_id=event.appointment_id,
-                    order_id=order_of(event.metadata),
-                    amount_minor=minor(event.amount),
-                    net_minor=minor(event.net_amount),
-                    created_at=event.timestamp,
-                    seq=position,
-                    document=dumps(document),
-                )
+            batch.insert(
+                INSERT_TRANSACTION,
+                {
+                    "id": transaction_id,
+                    "kind": event.kind,
+                    "status": event.status,
+                    "user_id": event.user_id,
+                    "consultant_id": event.consultant_id,
+                    "appointment_id": event.appointment_id,
+                    "order_id": order_of(event.metadata),
+                    "amount_minor": minor(event.amount),
+                    "net_minor": minor(event.net_amount),
+                    "created_at": event.timestamp,
+                    "seq": position,
+                    "document": dumps(document),
+                },
             )
             return
-        raw = conn.execute(sa.select(transactions.c.document).where(transactions.c.id == transaction_id)).scalar()
-        if raw is None:
-            return
-        document = json.loads(raw)
+        key = ("transactions", transaction_id)
+        document = batch.documents.get(key)
+        if document is None:
+            raw = batch.conn.execute(SELECT_TRANSACTION, {"b_id": transaction_id}).scalar()
+            if raw is None:
+                return
+            document = batch.documents[key] = json.loads(raw)
         if isinstance(event, Transaction.Succeeded):
             document.update(
                 status="Success", transactionId=event.reference, metadata={**document["metadata"], **event.metadata}
@@ -118,32 +148,37 @@ class LedgerProjector(HandlesDeclared):
         if document["status"] != "Pending" and "nextAttemptAt" in document:
             document["nextAttemptAt"] = None
         document["updatedAt"] = when
-        conn.execute(
-            transactions.update()
-            .where(transactions.c.id == transaction_id)
-            .values(status=document["status"], appointment_id=document["appointment"], document=dumps(document))
+        batch.write(
+            UPDATE_TRANSACTION,
+            {
+                "b_id": transaction_id,
+                "status": document["status"],
+                "appointment_id": document["appointment"],
+                "document": dumps(document),
+            },
         )
 
-    def _earnings(self, conn: sa.Connection, event: Any) -> None:
+    def _earnings(self, batch: Batch, event: Any) -> None:
         if isinstance(event, Earnings.Opened):
-            conn.execute(
-                consultant_balances.insert().values(
-                    consultant_id=event.consultant_id,
-                    aggregate_id=event.originator_id.hex,
-                    earned_minor=0,
-                    paid_out_minor=0,
-                    state=dumps({"payments": {}, "completed": {}, "paid_minor": 0}),
-                )
+            batch.insert(
+                INSERT_BALANCE,
+                {
+                    "consultant_id": event.consultant_id,
+                    "aggregate_id": event.originator_id.hex,
+                    "earned_minor": 0,
+                    "paid_out_minor": 0,
+                    "state": dumps({"payments": {}, "completed": {}, "paid_minor": 0}),
+                },
             )
             return
-        row = conn.execute(
-            sa.select(consultant_balances.c.consultant_id, consultant_balances.c.state).where(
-                consultant_balances.c.aggregate_id == event.originator_id.hex
-            )
-        ).first()
-        if row is None:
-            return
-        state = json.loads(row.state)
+        key = ("consultant_balances", event.originator_id.hex)
+        cached = batch.documents.get(key)
+        if cached is None:
+            row = batch.conn.execute(SELECT_BALANCE, {"b_id": event.originator_id.hex}).first()
+            if row is None:
+                return
+            cached = batch.documents[key] = _balance((None, row.consultant_id, row.state))
+        state = cached["state"]
         if isinstance(event, Earnings.PaymentCounted):
             state["payments"][event.transaction_id] = {
                 "appointment": event.appointment_id,
@@ -157,8 +192,17 @@ class LedgerProjector(HandlesDeclared):
             state["completed"].pop(event.appointment_id, None)
         elif isinstance(event, Earnings.PaidOut):
             state["paid_minor"] += minor(event.amount)
-        conn.execute(
-            consultant_balances.update()
-            .where(consultant_balances.c.consultant_id == row.consultant_id)
-            .values(earned_minor=earned_minor(state), paid_out_minor=state["paid_minor"], state=dumps(state))
+        batch.write(
+            UPDATE_BALANCE,
+            {
+                "b_id": cached["consultant_id"],
+                "earned_minor": earned_minor(state),
+                "paid_out_minor": state["paid_minor"],
+                "state": dumps(state),
+            },
         )
+
+
+def _balance(row: Any) -> dict[str, Any]:
+    """A balance row (aggregate id, consultant id, state) as a batch keeps it."""
+    return {"consultant_id": row[1], "state": json.loads(row[2])}

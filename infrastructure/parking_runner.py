@@ -83,7 +83,7 @@ class PartsMixin:
                     if parking.is_transient(error):
                         raise
                     del batch.emits[emits:], batch.after_commit[callbacks:]
-                    batch.pending, batch.inserts = pending, []
+                    batch.pending, batch.inserts, batch.documents = pending, [], {}
                     parked.append(parking.record(conn, parking.projector_name(projector), notification, error))
         self.position = position
         for callback in batch.after_commit:

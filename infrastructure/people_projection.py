@@ -53,6 +53,11 @@ DEFAULTS: dict[str, Any] = {
     "expiresAt": None,
 }
 INSERT_INBOX = inbox.insert()
+INSERT_LINK = links.insert()
+# a link's later events find its row by the pair they name (one link per pair); queued: `Batch.write`
+UPDATE_LINK = links.update().where(
+    links.c.client_id == sa.bindparam("b_client"), links.c.consultant_id == sa.bindparam("b_consultant")
+)
 SELECT_INBOX = sa.select(
     inbox.c.recipient, inbox.c.recipient_role, inbox.c.is_global, inbox.c.read_at, inbox.c.expires_at
 )
@@ -267,45 +272,54 @@ class PeopleProjector(HandlesDeclared):
     def _link(self, batch: Batch, event: Any) -> None:
         """A link's row: its id is the public one (`link_id`: an imported link keeps its original
         `_id`); later events find it by the pair they name (one link per pair)."""
-        conn = batch.conn
         when = event.timestamp
         if isinstance(event, ClientLink.Linked):
-            conn.execute(
-                links.insert().values(
-                    id=getattr(event, "link_id", None) or event.originator_id.hex[:24],
-                    client_id=event.client_id,
-                    consultant_id=event.consultant_id,
-                    status="Active",
-                    notes=AUTO_NOTES,
-                    linked_at=when,
-                    created_at=when,
-                    updated_at=when,
-                )
+            batch.insert(
+                INSERT_LINK,
+                {
+                    "id": getattr(event, "link_id", None) or event.originator_id.hex[:24],
+                    "client_id": event.client_id,
+                    "consultant_id": event.consultant_id,
+                    "status": "Active",
+                    "notes": AUTO_NOTES,
+                    "linked_at": when,
+                    "created_at": when,
+                    "updated_at": when,
+                },
             )
             return
-        pair = links.update().where(links.c.client_id == event.client_id, links.c.consultant_id == event.consultant_id)
+        pair = {"b_client": event.client_id, "b_consultant": event.consultant_id, "updated_at": when}
         if isinstance(event, ClientLink.Removed):  # kept as `Removed` (never listed) until a new link
-            conn.execute(pair.values(status=REMOVED, updated_at=when))
+            batch.write(UPDATE_LINK, {**pair, "status": REMOVED})
         elif isinstance(event, ClientLink.StatusChanged):
-            conn.execute(pair.values(status=event.status, updated_at=when))
+            batch.write(UPDATE_LINK, {**pair, "status": event.status})
         elif isinstance(event, ClientLink.Relinked):
             notes = event.notes if isinstance(event.notes, str) else ""
-            conn.execute(pair.values(status="Active", notes=notes, linked_at=when, updated_at=when))
+            batch.write(UPDATE_LINK, {**pair, "status": "Active", "notes": notes, "linked_at": when})
 
     def flush(self, batch: Batch) -> None:
         counts: Counter[str] = batch.pending.pop("inbox_counters", Counter())
         changed = {key: n for key, n in counts.items() if n}
         if not changed:
             return
-        conn = batch.conn
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        add, drop_zero = COUNTER_WRITES[batch.connection.dialect.name == "postgresql"]
         for key, delta in sorted(changed.items()):
-            statement = dialect.insert(inbox_counters).values(key=key, n=delta)
-            conn.execute(
-                statement.on_conflict_do_update(index_elements=["key"], set_={"n": inbox_counters.c.n + delta})
-            )
+            batch.write(add, {"key": key, "n": delta})
         # a counter back at zero is no row, as a rebuild that nets the changes out leaves it
-        conn.execute(inbox_counters.delete().where(inbox_counters.c.key.in_(list(changed)), inbox_counters.c.n == 0))
+        for key in sorted(changed):
+            batch.write(drop_zero, {"b_key": key})
+
+
+def _counter_writes(dialect: Any) -> tuple[Any, sa.Delete]:
+    """Add to a counter (created at its first change), and delete a counter back at zero: queued on the
+    batch (`Batch.write`), so on PostgreSQL they go out with the batch's claim and COMMIT."""
+    new = dialect.insert(inbox_counters)
+    add = new.on_conflict_do_update(index_elements=["key"], set_={"n": inbox_counters.c.n + new.excluded.n})
+    drop_zero = inbox_counters.delete().where(inbox_counters.c.key == sa.bindparam("b_key"), inbox_counters.c.n == 0)
+    return add, drop_zero
+
+
+COUNTER_WRITES = {True: _counter_writes(postgresql), False: _counter_writes(sqlite)}
 
 
 def document_of(row_document: str) -> dict[str, Any]:

@@ -107,6 +107,7 @@ class PrivacyProjector(HandlesDeclared):
         if not isinstance(event, Erasure.Recorded):
             return
         conn = batch.conn  # flushes the batch's pending inserts first
+        batch.documents.clear()  # the erasers rewrite documents other projectors may hold
         self.keys.destroy(event.account_id, conn)
         for eraser in ERASERS:
             eraser(conn, event.account_id, event.kind)

@@ -4,8 +4,8 @@ Each batch of events is applied and the tracking position advanced in ONE databa
 transaction, so every event takes effect exactly once across crashes, restarts and competing
 workers: the batch claims the tracking row (advances it from the position the runner last saw,
 which locks it: `infrastructure/projection_tracking.py`) before any statement that reads or changes
-existing rows, and a batch of new rows only sends its claim together with the inserts; a failed claim
-rolls the whole batch back. Realtime pushes collected while applying a batch are emitted only after
+existing rows, and a batch that read nothing sends its claim together with its queued writes; a failed
+claim rolls the whole batch back. Realtime pushes collected while applying a batch are emitted only after
 that transaction committed; a batch committed inside `deferred_pushes()` (an HTTP request driving the
 runner) hands them to that context instead, which sends them once its response is out."""
 
@@ -144,6 +144,10 @@ class ProjectionRunner(PartsMixin):
                 skip = projector.unneeded(notifications) if hasattr(projector, "unneeded") else set()
                 unneeded = skip if unneeded is None else unneeded & skip
             unneeded = unneeded or set()
+            if conn.dialect.driver == "psycopg":
+                reads = [r for p in self.projectors if hasattr(p, "prefetch") for r in p.prefetch(notifications)]
+                if reads:  # the claim and the documents the batch will change: one round trip
+                    self.tracking.claim_and_prefetch(conn, batch, reads)
             for notification in notifications:
                 if notification.id in unneeded:
                     continue
@@ -152,10 +156,10 @@ class ProjectionRunner(PartsMixin):
                     projector.apply(batch, event, notification.id)
             for projector in self.projectors:
                 projector.flush(batch)
-            if batch.claim is not None and conn.dialect.driver == "psycopg":
+            if conn.dialect.driver == "psycopg" and (batch.claim is not None or batch.inserts):
                 self.tracking.claim_insert_commit(conn, batch)
             else:
-                batch.conn  # noqa: B018  (claims the batch if nothing did, and runs its inserts)
+                batch.conn  # noqa: B018  (claims the batch if nothing did, and runs its queued statements)
         for callback in batch.after_commit:
             callback()
         return batch

@@ -1,8 +1,17 @@
 """A projection runner's tracking row: its committed position and the claim that advances it.
 
 The claim is a compare-and-set inside the batch's transaction that locks the row until the commit,
-so two workers never both apply a batch. On PostgreSQL a batch of new rows only
-sends its claim, its inserts and COMMIT in one pipeline, one round trip."""
+so two workers never both apply a batch. On PostgreSQL a batch sends the statements it queued (new
+rows, updates, deletes: `Batch.write`) and COMMIT in one pipeline, one round trip, together with its
+claim when nothing of the batch read the database before.
+
+That COMMIT does not wait for the WAL to reach the disk (`synchronous_commit` off for the batch's
+transaction only): a read model is derived from the events, which are committed durably before any
+batch applies them. The commit is visible to every session at once, as any commit (read-your-writes
+holds), and still atomic: a crash can only lose the last such batches whole, rows and tracking
+position together (PostgreSQL replays its log in order), and the runner then applies their events
+again from the durable log (exactly once, as after any rolled-back batch). What a command waits for
+is one disk flush fewer (a flush costs more than the round trip here)."""
 
 from __future__ import annotations
 
@@ -12,7 +21,7 @@ from typing import Any
 import psycopg
 import sqlalchemy as sa
 
-from infrastructure.projector import Batch
+from infrastructure.projector import Batch, Prefetch
 from infrastructure.tables import projection_tracking
 
 # Advances the tracking row from `start` to `end`, or fails (division by zero) when the row is not at
@@ -48,7 +57,8 @@ class Tracking:
             .where(projection_tracking.c.name == name, projection_tracking.c.position == sa.bindparam("b_start"))
             .values(position=sa.bindparam("b_end"))
         )
-        self._statements: dict[Any, tuple[str, dict[str, Any]]] = {}
+        self._statements: dict[Any, tuple[str, dict[str, Any], dict[str, Any]]] = {}
+        self._selects: dict[Any, str] = {}
 
     def ensure_row(self) -> None:
         """Create the tracking row unless it exists (processes starting together agree)."""
@@ -77,20 +87,58 @@ class Tracking:
         if conn.execute(self._claim_statement, {"b_start": start, "b_end": end}).rowcount != 1:
             raise Moved(self.committed_position(conn))
 
-    def claim_insert_commit(self, conn: sa.Connection, batch: Batch) -> None:
-        """PostgreSQL, a batch of new rows only (no projector used the connection): BEGIN, the claim,
-        the inserts and COMMIT go out in one pipeline, one round trip. A failed claim aborts the
-        transaction before anything of it is committed."""
+    def claim_and_prefetch(self, conn: sa.Connection, batch: Batch, reads: list[Prefetch]) -> None:
+        """PostgreSQL: claim the batch and read the documents its projectors will change in one
+        round trip (BEGIN, the claim and the reads pipelined), before any event is applied."""
         raw = conn.connection.driver_connection
-        assert raw is not None and raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE  # nothing ran
+        assert raw is not None and batch.claim is not None
+        statements = [(self._select_sql(conn, read.statement), read) for read in reads]
+        try:
+            with raw.pipeline() as pipeline:
+                raw.cursor().execute(CLAIM_OR_FAIL, {"name": self.name, "start": batch.start, "end": batch.end})
+                cursors = []
+                for sql, read in statements:
+                    cursor = raw.cursor()
+                    cursor.execute(sql, {"b_ids": read.ids})
+                    cursors.append((cursor, read))
+                pipeline.sync()
+                for cursor, read in cursors:
+                    with cursor:
+                        for row in cursor.fetchall():
+                            batch.documents[(read.table, row[0])] = read.load(row)
+        except psycopg.errors.DivisionByZero:
+            raise Moved(self.committed_position()) from None  # the transaction rolls back as it leaves
+        batch.claim = None
+
+    def _select_sql(self, conn: sa.Connection, statement: Any) -> str:
+        found = self._selects.get(statement)
+        if found is None:
+            found = self._selects[statement] = str(statement.compile(dialect=conn.dialect))
+        return found
+
+    def claim_insert_commit(self, conn: sa.Connection, batch: Batch) -> None:
+        """PostgreSQL: the batch's queued statements and COMMIT go out in one pipeline, one round trip;
+        when nothing claimed the batch yet (no projector read the database), BEGIN and the claim go out
+        first in the same pipeline. A failed claim aborts the transaction before anything of it is
+        committed; a failed statement rolls it back and raises, as it would have raised unpipelined."""
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        claim = batch.claim is not None
+        if claim:
+            assert raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE  # nothing ran
         statements = [(self._compiled(conn, statement, tuple(rows[0])), rows) for statement, rows in batch.inserts]
-        raw.autocommit = True  # BEGIN is sent in the pipeline instead of by the driver, a round trip earlier
+        # BEGIN is sent in the pipeline instead of by the driver, a round trip earlier; the COMMIT too,
+        # so the connection's own commit (leaving `engine.begin()`) finds nothing to do.
+        if claim:
+            raw.autocommit = True
         try:
             with raw.pipeline(), raw.cursor() as cursor:
-                cursor.execute("BEGIN")
-                cursor.execute(CLAIM_OR_FAIL, {"name": self.name, "start": batch.start, "end": batch.end})
-                for (sql, processors), rows in statements:
-                    cursor.executemany(sql, [_processed(row, processors) for row in rows])
+                if claim:
+                    cursor.execute("BEGIN")
+                    cursor.execute(CLAIM_OR_FAIL, {"name": self.name, "start": batch.start, "end": batch.end})
+                for (sql, processors, literals), rows in statements:
+                    cursor.executemany(sql, [{**literals, **_processed(row, processors)} for row in rows])
+                cursor.execute("SET LOCAL synchronous_commit TO off")  # see the module's docstring
                 cursor.execute("COMMIT")
         except Exception as error:
             with contextlib.suppress(psycopg.Error):
@@ -99,18 +147,25 @@ class Tracking:
                 raise Moved(self.committed_position()) from None
             raise
         finally:
-            raw.autocommit = False
+            if claim:
+                raw.autocommit = False
+        batch.claim = None
         batch.inserts = []
 
-    def _compiled(self, conn: sa.Connection, statement: sa.Insert, keys: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
-        """The driver's SQL of `statement` for rows of these columns, and the columns' bind processors
-        (what SQLAlchemy would apply to the values)."""
+    def _compiled(
+        self, conn: sa.Connection, statement: Any, keys: tuple[str, ...]
+    ) -> tuple[str, dict[str, Any], dict[str, Any]]:
+        """The driver's SQL of `statement` for rows of these columns (and bind parameters), the
+        columns' bind processors (what SQLAlchemy would apply to the values), and the values of the
+        statement's own literals (`n == 0` binds its 0), sent with every row."""
         found = self._statements.get((statement, keys))
         if found is None:
             columns = statement.table.c
-            processors = {key: columns[key].type.bind_processor(conn.dialect) for key in keys}
+            processors = {key: columns[key].type.bind_processor(conn.dialect) for key in keys if key in columns}
+            compiled = statement.compile(dialect=conn.dialect, column_keys=list(keys))
             found = self._statements[(statement, keys)] = (
-                str(statement.compile(dialect=conn.dialect, column_keys=list(keys))),
+                str(compiled),
                 {k: p for k, p in processors.items() if p},
+                {k: v for k, v in compiled.params.items() if k not in keys},
             )
         return found

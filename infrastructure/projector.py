@@ -19,10 +19,15 @@ from infrastructure.pushes import Emit
 class Batch:
     """What projectors see while applying a batch: the connection and the pushes to send.
 
-    A projector that only inserts new rows hands them to `insert` (run at the end of the batch, in
-    its transaction); anything else goes through `conn`. The first use of `conn` claims the batch
-    (locks the tracking row: see `ProjectionRunner`) and runs the inserts handed over so far, so a
-    statement always sees every row projected before it."""
+    A statement whose result nobody reads (a new row: `insert`; an update or delete: `write`) is
+    queued and run at the end of the batch, in its transaction (on PostgreSQL in one pipeline with
+    the claim, when nothing was read, and the COMMIT: one round trip); a read goes through `conn`.
+    The first use of `conn` claims the batch (locks the tracking row: see `ProjectionRunner`) and
+    runs the statements queued so far, so a statement always sees every row projected before it.
+
+    `documents` keeps the read-model documents this batch read or wrote, by (table, id), so a row
+    changed by several events of the batch is read once (a projector that rewrites another's
+    documents, as an erasure does, clears it)."""
 
     connection: sa.Connection
     emits: list[Emit] = field(default_factory=list)
@@ -30,7 +35,8 @@ class Batch:
     start: int = 0  # the committed position this batch follows
     end: int = 0  # the position of its last event
     after_commit: list[Callable[[], None]] = field(default_factory=list)
-    inserts: list[tuple[sa.Insert, list[dict[str, Any]]]] = field(default_factory=list)
+    inserts: list[tuple[Any, list[dict[str, Any]]]] = field(default_factory=list)  # queued statements, in order
+    documents: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     claim: Callable[[], None] | None = None  # set by the runner; None once claimed
 
     @property
@@ -46,10 +52,37 @@ class Batch:
 
     def insert(self, statement: sa.Insert, row: dict[str, Any]) -> None:
         """Insert `row` (a new row: nothing of this batch reads or changes it before) with `statement`."""
-        if self.inserts and self.inserts[-1][0] is statement:
-            self.inserts[-1][1].append(row)
+        self.write(statement, row)
+
+    def write(self, statement: sa.Insert | sa.Update | sa.Delete, row: dict[str, Any]) -> None:
+        """Queue `statement` with the parameters `row` (values by column key; `b_`-prefixed names for
+        the WHERE clause's bind parameters), after every statement queued before it."""
+        if self.inserts and self.inserts[-1][0] is statement and self.inserts[-1][1][0].keys() == row.keys():
+            self.inserts[-1][1].append(row)  # one executemany
         else:
             self.inserts.append((statement, [row]))
+
+
+@dataclass(frozen=True)
+class Prefetch:
+    """Documents a batch is about to read and change (a projector's `prefetch(notifications)`): on
+    PostgreSQL they are read in the round trip of the batch's claim, into `Batch.documents`, so the
+    projector finds them there instead of reading each one when its event comes."""
+
+    table: str  # the first part of the `Batch.documents` key
+    statement: sa.Select[Any]  # rows (id, ...) of the ids bound as the array parameter `b_ids`
+    ids: list[str]
+    load: Callable[[Any], dict[str, Any]]  # a row: the document kept
+
+
+def changed_ids(notifications: list[Any], event_class: type, created: type, width: int = 24) -> list[str]:
+    """The ids of the aggregates whose existing document the notifications of `event_class` change
+    (not the ones they create), as the read model keys them (the first `width` hex digits)."""
+    prefix = get_topic(event_class)[: -len("Event")]
+    skip = get_topic(created)
+    return sorted(
+        {n.originator_id.hex[:width] for n in notifications if n.topic.startswith(prefix) and n.topic != skip}
+    )
 
 
 class Handles:
