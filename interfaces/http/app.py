@@ -24,6 +24,7 @@ from interfaces.http.health import current_reading, health_body
 from interfaces.http.input_guard import RejectUnstorableQuery
 from interfaces.http.middleware import BodyLimit, PushAfterResponse, RateLimit
 from interfaces.http.proxies import TrustedProxies
+from interfaces.http.route_table import install as install_route_table
 from interfaces.http.routers import (
     accounts,
     admin_settings,
@@ -115,6 +116,7 @@ def create_api(app_container: Container) -> FastAPI:
     async def health() -> Any:
         return ok("OK", health_body(await current_reading(app_container)))  # degraded: still 200
 
+    install_route_table(api)  # every route is registered: a request is matched in its bucket only
     api.add_middleware(PushAfterResponse, runner=app_container.runner)
     if app_container.analytics is None and settings.reporting_url:
         api.add_middleware(ForwardAnalytics, base_url=settings.reporting_url, prefix=f"{API_PREFIX}/analytics")
@@ -164,6 +166,7 @@ def create_reporting_api(app_container: Container) -> FastAPI:
         body = health_body(await current_reading(app_container))
         return ok("OK", {**body, "reportingPosition": store.position if store else None})
 
+    install_route_table(api)
     return api
 
 
