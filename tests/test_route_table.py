@@ -128,3 +128,23 @@ def test_answers_are_the_same_with_and_without_the_table(app: Any) -> None:
             api.router.middleware_stack = table
     assert with_table == without
     assert [status for status, _, _ in with_table][:6] == [200, 307, 404, 404, 401, 401]
+
+
+def test_the_reporting_process_routes_through_the_table_too(tmp_path: Path) -> None:
+    from infrastructure.bootstrap import build
+    from interfaces.http.app import create_reporting_api
+
+    container = build(make_settings(tmp_path), run_projections=False)
+    try:
+        api = create_reporting_api(container)
+        table = api.router.middleware_stack
+        assert isinstance(table, RouteTable)
+        requests = [("GET", "/api/v1/health"), ("GET", "/api/v1/analytics/overview"), ("GET", "/api/v1/nothing")]
+        with TestClient(api) as client:
+            with_table = [client.get(path).status_code for _, path in requests]
+            assert table.select(_scope("GET", "/api/v1/analytics/overview")) is not None
+            api.router.middleware_stack = table.fallback
+            without = [client.get(path).status_code for _, path in requests]
+        assert with_table == without == [200, 401, 404]
+    finally:
+        container.close()
