@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # `consult import`: events per atomic write (larger: faster, more memory; a crash loses at most one)
     import_batch_events: int = Field(default=5000, ge=1, le=1_000_000)
     reporting_url: str | None = None
+    # the DuckDB reporting store's buffer memory (DuckDB's own default is 80% of the machine's RAM; past
+    # the limit it spills to its temporary directory), so the owning process stays bounded as the store grows
+    reporting_memory_limit: str = Field(default="512MB", pattern=r"^\d+(\.\d+)?\s*([KMGT]i?B|B)$")
     socketio_channel: str = "consult-socketio"
     backend_url: str = "http://127.0.0.1:8000"
     payment_gateway: Literal["sandbox", "live"] = "sandbox"

@@ -49,6 +49,7 @@ class ReportingStore:
         batch_size: int = 20_000,  # per catch-up batch: fewer statements and rollup groups per event
         snapshot_interval: float = 2.0,
         preload: Callable[[list[Any]], None] | None = None,
+        memory_limit: str | None = None,
     ):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
@@ -60,7 +61,8 @@ class ReportingStore:
         self.zone = zone
         self.batch_size = batch_size
         self.snapshot_interval = snapshot_interval
-        self.con = duckdb.connect(str(path))  # the writer's connection (used under self._lock only)
+        config = {"memory_limit": memory_limit} if memory_limit else {}
+        self.con = duckdb.connect(str(path), config=config)  # the writer's connection (used under self._lock only)
         fresh = schema.ensure(self.con, zone.key)
         self._readers = self.con.cursor()  # the root that hands out one connection per reader
         self._readers_lock = threading.Lock()

@@ -27,6 +27,7 @@ def open_store(settings: Settings, container: Container) -> ReportingStore:
             preload=market.mapper.preload_keys,
             max_position=lambda: market.recorder.max_notification_id() or 0,
             zone=ZoneInfo(settings.business_timezone),
+            memory_limit=settings.reporting_memory_limit,
         )
     except duckdb.IOException as error:
         raise ReportingLocked(f"the reporting store {settings.data_dir / LIVE_FILE} is in use: {error}") from error

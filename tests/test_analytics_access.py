@@ -177,3 +177,23 @@ def test_snapshots_take_at_most_a_tenth_of_the_owners_time(tmp_path: Path) -> No
         assert 0.0 < copied < 60.0  # the measured duration of the last copy
     finally:
         store.close()
+
+
+def test_the_reporting_store_keeps_to_its_memory_limit(settings: Settings, container: Any) -> None:
+    """REPORTING_MEMORY_LIMIT reaches DuckDB (its own default would be 80% of the machine's RAM)."""
+    import duckdb
+    from pydantic import ValidationError
+
+    from reporting.wiring import open_store
+
+    store = open_store(settings.model_copy(update={"reporting_memory_limit": "256MB"}), container)
+    try:
+        limit = store.con.execute("SELECT current_setting('memory_limit')").fetchone()
+    finally:
+        store.close()
+    expected = duckdb.connect(config={"memory_limit": "256MB"}).execute("SELECT current_setting('memory_limit')")
+    assert limit == expected.fetchone()
+    default = duckdb.connect().execute("SELECT current_setting('memory_limit')").fetchone()
+    assert limit != default
+    with pytest.raises(ValidationError):
+        Settings(reporting_memory_limit="lots")
