@@ -34,10 +34,11 @@ from tests.databases import (
     ADMIN_DB_URL,
     REQUIRE_SERVICES,
     LaterDrops,
+    create_database,
     drop_database,
-    postgres_admin,
     postgres_database,
     unavailable,
+    url_of,
 )
 
 __all__ = ["ADMIN_DB_URL", "REQUIRE_SERVICES", "postgres_database"]  # imported by tests from here
@@ -84,15 +85,8 @@ class MigratedTemplates:
         if self._postgres is None:
             from infrastructure.bootstrap import migrate
 
-            try:
-                admin = postgres_admin()
-            except Exception as error:  # noqa: BLE001
-                unavailable("PostgreSQL", error)
-            name = "consult_template_" + secrets.token_hex(6)
-            with admin:
-                admin.execute(f'CREATE DATABASE "{name}"')
-            self._postgres = name
-            migrate(make_settings(self.directory, ADMIN_DB_URL.rsplit("/", 1)[0] + "/" + name))  # closes its engines
+            self._postgres = create_database("consult_template_")
+            migrate(make_settings(self.directory, url_of(self._postgres)))  # closes its engines
         return self._postgres
 
     def drop(self) -> None:

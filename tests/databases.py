@@ -31,6 +31,22 @@ def postgres_admin() -> Any:
     return psycopg.connect(ADMIN_DB_URL, autocommit=True, connect_timeout=3)
 
 
+def create_database(prefix: str, template: str | None = None) -> str:
+    """A new database (empty, or a copy of the database `template`); its name."""
+    try:
+        admin = postgres_admin()
+    except Exception as error:  # noqa: BLE001
+        unavailable("PostgreSQL", error)
+    name = prefix + secrets.token_hex(6)
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return name
+
+
+def url_of(name: str) -> str:
+    return ADMIN_DB_URL.rsplit("/", 1)[0] + "/" + name
+
+
 def drop_database(name: str) -> None:
     with postgres_admin() as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -65,15 +81,8 @@ class LaterDrops:
 def postgres_database(template: str | None = None, drop: Callable[[str], None] = drop_database) -> Iterator[str]:
     """A fresh Postgres database for one test (empty, or a copy of the database `template`); dropped
     afterwards (by `drop`)."""
+    name = create_database("consult_test_", template)
     try:
-        admin = postgres_admin()
-    except Exception as error:  # noqa: BLE001
-        unavailable("PostgreSQL", error)
-    name = "consult_test_" + secrets.token_hex(6)
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
-    base = ADMIN_DB_URL.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
+        yield url_of(name)
     finally:
         drop(name)
