@@ -4,6 +4,11 @@ Backends: every test that takes `settings` runs on SQLite and, when a server is 
 (TEST_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/postgres), on PostgreSQL, each in a
 database of its own that is dropped afterwards. With CONSULT_REQUIRE_SERVICES=1 (as in CI) a
 missing Postgres or Redis fails the run instead of skipping.
+
+That database starts as a copy of one the run migrated once (`migrate`, from empty: so every
+migration still runs in every run): a PostgreSQL database created from that template, or for
+SQLite a copy of its file. Migrating at startup then finds the schema current, as a restarted
+service does; a test that needs an empty store makes its own (`postgres_database`, `make_settings`).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -24,43 +30,22 @@ import httpx
 import pytest
 
 from infrastructure.settings import Settings
+from tests.databases import (
+    ADMIN_DB_URL,
+    REQUIRE_SERVICES,
+    LaterDrops,
+    create_database,
+    drop_database,
+    postgres_database,
+    unavailable,
+    url_of,
+)
+
+__all__ = ["ADMIN_DB_URL", "REQUIRE_SERVICES", "postgres_database"]  # imported by tests from here
 
 ROOT = Path(__file__).resolve().parent.parent
-ADMIN_DB_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-REQUIRE_SERVICES = os.environ.get("CONSULT_REQUIRE_SERVICES") == "1"
 ADMIN_PASSWORD = "Adm1nPassword"
-
-
-def _unavailable(what: str, error: Exception) -> None:
-    message = f"{what} not reachable: {error}"
-    if REQUIRE_SERVICES:
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def _postgres_admin() -> Any:
-    import psycopg
-
-    return psycopg.connect(ADMIN_DB_URL, autocommit=True, connect_timeout=3)
-
-
-@contextlib.contextmanager
-def postgres_database() -> Iterator[str]:
-    """A fresh Postgres database for one test; dropped afterwards."""
-    try:
-        admin = _postgres_admin()
-    except Exception as error:  # noqa: BLE001
-        _unavailable("PostgreSQL", error)
-    name = "consult_test_" + secrets.token_hex(6)
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = ADMIN_DB_URL.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with _postgres_admin() as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def make_settings(tmp_path: Path, database_url: str | None = None, **overrides: Any) -> Settings:
@@ -78,19 +63,62 @@ def make_settings(tmp_path: Path, database_url: str | None = None, **overrides: 
     return Settings(**values)
 
 
+class MigratedTemplates:
+    """The stores migrated once per run, made on first use: a SQLite file and a Postgres database."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self._sqlite: Path | None = None
+        self._postgres: str | None = None
+        self.drops = LaterDrops()  # the test databases made from the Postgres one
+
+    def sqlite(self) -> Path:
+        if self._sqlite is None:
+            from infrastructure.bootstrap import migrate
+
+            settings = make_settings(self.directory)
+            migrate(settings)
+            self._sqlite = settings.sqlite_path
+        return self._sqlite
+
+    def postgres(self) -> str:
+        if self._postgres is None:
+            from infrastructure.bootstrap import migrate
+
+            self._postgres = create_database("consult_template_")
+            migrate(make_settings(self.directory, url_of(self._postgres)))  # closes its engines
+        return self._postgres
+
+    def drop(self) -> None:
+        self.drops.join()
+        if self._postgres is not None:
+            drop_database(self._postgres)
+
+
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigratedTemplates]:
+    templates = MigratedTemplates(tmp_path_factory.mktemp("migrated"))
+    yield templates
+    templates.drop()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def backend(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """The DATABASE_URL of the backend under test (None = embedded SQLite)."""
+def backend(request: pytest.FixtureRequest, migrated_templates: MigratedTemplates) -> Iterator[str | None]:
+    """The DATABASE_URL of the backend under test (None = embedded SQLite), its store migrated."""
     if request.param == "sqlite":
         yield None
     else:
-        with postgres_database() as url:
+        with postgres_database(migrated_templates.postgres(), migrated_templates.drops) as url:
             yield url
 
 
 @pytest.fixture
-def settings(tmp_path: Path, backend: str | None) -> Settings:
-    return make_settings(tmp_path, backend)
+def settings(tmp_path: Path, backend: str | None, migrated_templates: MigratedTemplates) -> Settings:
+    made = make_settings(tmp_path, backend)
+    if backend is None:
+        made.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(migrated_templates.sqlite(), made.sqlite_path)
+    return made
 
 
 @pytest.fixture
@@ -121,7 +149,7 @@ def redis_url() -> str:
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
     except Exception as error:  # noqa: BLE001
-        _unavailable("Redis", error)
+        unavailable("Redis", error)
     return REDIS_URL
 
 

@@ -116,22 +116,35 @@ def first_difference(left: Any, right: Any, path: str = "") -> str:
     return f"{path}: {left!r} != {right!r}"
 
 
-def rebuilt_answers(container: Any, directory: Path, count: int) -> list[Any]:
+def store_from_events(container: Any, path: Path) -> ReportingStore:
+    """A reporting store of its own at `path`, fed from the event log alone in batches of 7 events
+    (so its batches are cut at other places than the live store's)."""
     market = container.market
-    store = ReportingStore(
-        directory / f"rebuilt-{count}.duckdb",
+    return ReportingStore(
+        path,
         read_notifications=lambda start, limit: list(market.recorder.select_notifications(start, limit)),
         decode=market.mapper.to_domain_event,
         max_position=lambda: market.recorder.max_notification_id() or 0,
         zone=ZoneInfo("Asia/Kolkata"),
         batch_size=7,
     )
+
+
+def answers_of(container: Any, store: ReportingStore) -> list[Any]:
+    """The analytics answers of `store` caught up to the head of the log, its derived tables checked."""
+    market = container.market
+    store.catch_up()
+    check_derived(store)
+    analytics = Analytics(store, lambda: market.recorder.max_notification_id() or 0, ZoneInfo("Asia/Kolkata"))
+    analytics.clock = lambda: history.NOW
+    return answers(analytics)
+
+
+def rebuilt_answers(container: Any, directory: Path, count: int) -> list[Any]:
+    """The answers of a store rebuilt from the first event, then thrown away."""
+    store = store_from_events(container, directory / f"rebuilt-{count}.duckdb")
     try:
-        store.catch_up()
-        check_derived(store)
-        analytics = Analytics(store, lambda: market.recorder.max_notification_id() or 0, ZoneInfo("Asia/Kolkata"))
-        analytics.clock = lambda: history.NOW
-        return answers(analytics)
+        return answers_of(container, store)
     finally:
         store.close()
         for leftover in directory.glob(f"rebuilt-{count}.duckdb*"):
@@ -139,6 +152,9 @@ def rebuilt_answers(container: Any, directory: Path, count: int) -> list[Any]:
 
 
 def test_after_each_command_the_live_answers_equal_a_rebuilt_store(settings: Settings, tmp_path: Path) -> None:
+    """At each check the live answers equal those of a second store fed from the events alone, caught
+    up then (batches of 7 from the previous check: cut at other places each time); at the end of the
+    script and of the test, those of a store rebuilt from the first event as well."""
     for person in (*history.CONSULTANTS, *history.CLIENTS):
         person.id = ""
     with TestClient(create_app(settings)) as api:
@@ -148,6 +164,16 @@ def test_after_each_command_the_live_answers_equal_a_rebuilt_store(settings: Set
         market = container.market
         save = market.save
         checks: list[int] = []
+        follower = store_from_events(container, tmp_path / "follower.duckdb")
+
+        def check(rebuild: bool = False) -> None:
+            live = answers(container.analytics)
+            check_derived(container.reporting)
+            followed = answers_of(container, follower)
+            assert live == followed, (len(checks), first_difference(live, followed))
+            if rebuild:
+                rebuilt = rebuilt_answers(container, tmp_path, len(checks))
+                assert live == rebuilt, (len(checks), "rebuilt", first_difference(live, rebuilt))
 
         def checked_save(*aggregates: Any, **kwargs: Any) -> Any:
             recordings = save(*aggregates, **kwargs)
@@ -155,13 +181,12 @@ def test_after_each_command_the_live_answers_equal_a_rebuilt_store(settings: Set
                 return recordings  # the scheduler's idle passes run beside the script
             checks.append(1)
             if len(checks) % 10 == 0 or len(checks) > 60:  # every tenth save of the script, then every one
-                live, rebuilt = answers(container.analytics), rebuilt_answers(container, tmp_path, len(checks))
-                check_derived(container.reporting)
-                assert live == rebuilt, (len(checks), first_difference(live, rebuilt))
+                check()
             return recordings
 
         market.save = checked_save  # type: ignore[method-assign]
         history.script(container)
+        check(rebuild=True)
         # commands through the routes, at the real time of the test
         a, k1 = history.by_key(history.CONSULTANTS)["A"], history.by_key(history.CLIENTS)["k1"]
         checks.extend([0] * 60)  # from here on, every save is checked
@@ -220,6 +245,8 @@ def test_after_each_command_the_live_answers_equal_a_rebuilt_store(settings: Set
         assert gone.status_code == 200, gone.text
         assert sum(checks) > 15
         market.save = save  # type: ignore[method-assign]
+        check(rebuild=True)
+        follower.close()
 
 
 def test_commands_do_not_wait_for_the_reporting_store(settings: Settings) -> None:

@@ -1,0 +1,88 @@
+"""The tests' PostgreSQL databases: made for one test and dropped afterwards (at once, or by
+`LaterDrops` beside the next test). With CONSULT_REQUIRE_SERVICES=1 (as in CI) a server that cannot
+be reached fails the test instead of skipping it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+ADMIN_DB_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REQUIRE_SERVICES = os.environ.get("CONSULT_REQUIRE_SERVICES") == "1"
+
+
+def unavailable(what: str, error: Exception) -> None:
+    message = f"{what} not reachable: {error}"
+    if REQUIRE_SERVICES:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def postgres_admin() -> Any:
+    import psycopg
+
+    return psycopg.connect(ADMIN_DB_URL, autocommit=True, connect_timeout=3)
+
+
+def create_database(prefix: str, template: str | None = None) -> str:
+    """A new database (empty, or a copy of the database `template`); its name."""
+    try:
+        admin = postgres_admin()
+    except Exception as error:  # noqa: BLE001
+        unavailable("PostgreSQL", error)
+    name = prefix + secrets.token_hex(6)
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return name
+
+
+def url_of(name: str) -> str:
+    return ADMIN_DB_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_database(name: str) -> None:
+    with postgres_admin() as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class LaterDrops:
+    """Drops databases in a thread of its own, beside the next test: a drop keeps the server busy
+    for a while, and nothing of the next test waits for it (its database has another name)."""
+
+    def __init__(self) -> None:
+        self._names: queue.Queue[str | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+
+    def __call__(self, name: str) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="drop-test-databases", daemon=True)
+            self._thread.start()
+        self._names.put(name)
+
+    def _run(self) -> None:
+        while (name := self._names.get()) is not None:
+            with contextlib.suppress(Exception):  # a database left behind is no test's failure
+                drop_database(name)
+
+    def join(self) -> None:
+        if self._thread is not None:
+            self._names.put(None)
+            self._thread.join()
+
+
+@contextlib.contextmanager
+def postgres_database(template: str | None = None, drop: Callable[[str], None] = drop_database) -> Iterator[str]:
+    """A fresh Postgres database for one test (empty, or a copy of the database `template`); dropped
+    afterwards (by `drop`)."""
+    name = create_database("consult_test_", template)
+    try:
+        yield url_of(name)
+    finally:
+        drop(name)
