@@ -46,7 +46,7 @@ import httpx  # noqa: E402
 import psycopg  # noqa: E402
 
 from bench.analytics import load, raw_read_rate, timed_http, wait_for_snapshot  # noqa: E402
-from bench.available_slots import SLOTS, Summary, drive  # noqa: E402
+from bench.available_slots import SLOTS  # noqa: E402
 from bench.booking import People, Probe, Slot, closed_loop, distinct_slots, interval, stock_store, weekdays  # noqa: E402
 from bench.common import (  # noqa: E402
     ADMIN_PASSWORD,
@@ -61,6 +61,7 @@ from bench.common import (  # noqa: E402
     utc_stamp,
     weekday_two_weeks_ahead,
 )
+from bench.load import Summary, drive  # noqa: E402
 from bench.snapshot import measure as snapshot_refresh  # noqa: E402
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -156,12 +157,12 @@ def slots_against_health(url: str, token: str, consultant: str, args: argparse.N
     probe.raise_for_status()
     routes = {"health": (url + HEALTH, None), "slots": (slots_url, probe.content)}
     for address, expected in routes.values():
-        asyncio.run(drive(address, headers, args.warmup, args.concurrency, expected))
+        asyncio.run(drive(address, args.warmup, args.concurrency, headers, expected))
     runs: dict[str, list[Any]] = {name: [] for name in routes}
     for number in range(args.slot_rounds):
         for name in list(routes) if number % 2 == 0 else list(reversed(routes)):
             address, expected = routes[name]
-            runs[name].append(asyncio.run(drive(address, headers, args.duration, args.concurrency, expected)))
+            runs[name].append(asyncio.run(drive(address, args.duration, args.concurrency, headers, expected)))
     health, slots = Summary("health", runs["health"]), Summary("slots", runs["slots"])
     if not (health.valid and slots.valid):
         raise RuntimeError(f"invalid slots run: {health.statuses} {slots.statuses} {slots.wrong_bodies} wrong bodies")
