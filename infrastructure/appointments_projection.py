@@ -97,12 +97,9 @@ class AppointmentsProjector(HandlesDeclared):
                 self._announce(batch, document, None, document)
             return
         key = ("appointments", appointment_id)
-        document = batch.documents.get(key)
+        document = batch.document(*key, SELECT_DOCUMENT)
         if document is None:
-            row = batch.conn.execute(SELECT_DOCUMENT, {"b_id": appointment_id}).scalar()
-            if row is None:
-                return
-            document = batch.documents[key] = json.loads(row)
+            return
         before = dict(document)
         if isinstance(event, (Appointment.Deleted, Appointment.HoldExpired)):
             del batch.documents[key]

@@ -115,13 +115,9 @@ class LedgerProjector(HandlesDeclared):
                 },
             )
             return
-        key = ("transactions", transaction_id)
-        document = batch.documents.get(key)
+        document = batch.document("transactions", transaction_id, SELECT_TRANSACTION)
         if document is None:
-            raw = batch.conn.execute(SELECT_TRANSACTION, {"b_id": transaction_id}).scalar()
-            if raw is None:
-                return
-            document = batch.documents[key] = json.loads(raw)
+            return
         if isinstance(event, Transaction.Succeeded):
             document.update(
                 status="Success", transactionId=event.reference, metadata={**document["metadata"], **event.metadata}

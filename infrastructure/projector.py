@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -49,6 +50,17 @@ class Batch:
             for statement, rows in inserts:
                 self.connection.execute(statement, rows)
         return self.connection
+
+    def document(self, table: str, key: str, select: Any) -> dict[str, Any] | None:
+        """The JSON document `key` of `table`: the one this batch already holds, or read by `select`
+        (its id bound as `b_id`) and kept; None when there is no such row."""
+        found = self.documents.get((table, key))
+        if found is None:
+            raw = self.conn.execute(select, {"b_id": key}).scalar()
+            if raw is None:
+                return None
+            found = self.documents[(table, key)] = json.loads(raw)
+        return found
 
     def insert(self, statement: sa.Insert, row: dict[str, Any]) -> None:
         """Insert `row` (a new row: nothing of this batch reads or changes it before) with `statement`."""
