@@ -167,13 +167,11 @@ class LedgerProjector(HandlesDeclared):
                 },
             )
             return
-        key = ("consultant_balances", event.originator_id.hex)
-        cached = batch.documents.get(key)
+        cached = batch.document(
+            "consultant_balances", event.originator_id.hex, SELECT_BALANCE, lambda row: _balance((None, *row))
+        )
         if cached is None:
-            row = batch.conn.execute(SELECT_BALANCE, {"b_id": event.originator_id.hex}).first()
-            if row is None:
-                return
-            cached = batch.documents[key] = _balance((None, row.consultant_id, row.state))
+            return
         state = cached["state"]
         if isinstance(event, Earnings.PaymentCounted):
             state["payments"][event.transaction_id] = {

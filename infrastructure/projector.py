@@ -51,15 +51,18 @@ class Batch:
                 self.connection.execute(statement, rows)
         return self.connection
 
-    def document(self, table: str, key: str, select: Any) -> dict[str, Any] | None:
-        """The JSON document `key` of `table`: the one this batch already holds, or read by `select`
-        (its id bound as `b_id`) and kept; None when there is no such row."""
+    def document(
+        self, table: str, key: str, select: Any, load: Callable[[Any], dict[str, Any]] = lambda row: json.loads(row[0])
+    ) -> dict[str, Any] | None:
+        """The document `key` of `table`: the one this batch already holds, or the row read by `select`
+        (its id bound as `b_id`; by default its first column is the JSON document) made one by `load`
+        and kept; None when there is no such row."""
         found = self.documents.get((table, key))
         if found is None:
-            raw = self.conn.execute(select, {"b_id": key}).scalar()
-            if raw is None:
+            row = self.conn.execute(select, {"b_id": key}).first()
+            if row is None:
                 return None
-            found = self.documents[(table, key)] = json.loads(raw)
+            found = self.documents[(table, key)] = load(row)
         return found
 
     def insert(self, statement: sa.Insert, row: dict[str, Any]) -> None:
