@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from functools import lru_cache
 from uuid import UUID, uuid5
 
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
@@ -30,8 +31,10 @@ def public_id(aggregate_uuid: UUID) -> str:
     return aggregate_uuid.hex[:24]
 
 
+@lru_cache(maxsize=65_536)
 def key_id(key: str) -> UUID:
-    """Deterministic aggregate id for a natural key (an e-mail, a phone, a singleton)."""
+    """Deterministic aggregate id for a natural key (an e-mail, a phone, a singleton). Remembered:
+    a booking check derives about ten (settings, link, day aggregates), each a SHA-1 and a UUID."""
     return uuid5(_KEY_NAMESPACE, key)
 
 

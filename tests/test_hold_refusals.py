@@ -59,3 +59,29 @@ def test_refusals_are_what_each_command_answers(container: Container) -> None:
             assert f"{status_of(verdict)} {verdict.message}" == outcome(container, request)
     assert verdicts[0] is not None and verdicts[0].message == "Slot is already booked or held by another user"
     assert outcome(container, requests[2]) == "placed"  # the open slot really was open
+
+
+def test_a_queue_of_losers_is_decided_from_one_read_without_their_links(container: Container) -> None:
+    """The shared check reads once for the whole queue, and not the client links: a loser is refused
+    at the overlap test, before any link is read (each link was one more id, and for a pair this
+    process had not seen, one more snapshot query)."""
+    from domain.links import link_uuid
+
+    consultant = signed_up(container, "Consultant")
+    holder, *losers = (signed_up(container, "Client") for _ in range(6))
+    taken = interval(weekday_ahead(), "11:30")
+    container.bookings.hold(Caller(holder, "Client"), consultant, holder, *taken)
+    asked: list[list[object]] = []
+    reader = container.market.read_events
+
+    def read(wanted: object) -> object:
+        asked.append([uuid for uuid, _ in wanted])  # type: ignore[attr-defined]
+        return reader(wanted)  # type: ignore[arg-type]
+
+    container.market.read_events = read  # type: ignore[assignment]
+    verdicts = container.bookings.hold_refusals(
+        [HoldRequest(Caller(c, "Client"), consultant, c, *taken) for c in losers]
+    )
+    assert [v.message if v else None for v in verdicts] == ["Slot is already booked or held by another user"] * 5
+    assert len(asked) == 1
+    assert not {link_uuid(c, consultant) for c in losers} & set(asked[0])

@@ -103,8 +103,12 @@ class BookingContext:
         found = {key_id("settings:" + consultant_id), links.link_uuid(client_id, consultant_id)}
         return found | {aggregate_id(a) for a in (consultant_id, client_id) if is_object_id(a)}
 
-    def prefetch_ids(self, consultant_id: str, client_id: str, start: datetime, end: datetime) -> list[UUID]:
-        ids = [key_id("settings:" + consultant_id), key_id(f"link:{client_id}:{consultant_id}")]
+    def prefetch_ids(
+        self, consultant_id: str, client_id: str, start: datetime, end: datetime, link: bool = True
+    ) -> list[UUID]:
+        ids = [key_id("settings:" + consultant_id)]
+        if link:
+            ids.append(key_id(f"link:{client_id}:{consultant_id}"))
         ids += [aggregate_id(a) for a in (consultant_id, client_id) if is_object_id(a)]
         ids += [key_id(f"day:{consultant_id}:{d.isoformat()}") for d in reach_days(start, end, self.zone)]
         return ids  # `days` then takes its own copies of the days

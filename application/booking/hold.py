@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from application.booking.context import BookingContext, Caller, HoldRequest
 from domain.accounts import CLIENT, CONSULTANT, Account
@@ -68,14 +69,22 @@ class HoldSlot:
         return ctx.market.run(command)  # type: ignore[no-any-return]
 
     def _check(
-        self, consultant_id: str, client_id: str, start: datetime, end: datetime, now: datetime
+        self,
+        consultant_id: str,
+        client_id: str,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+        prefetched: bool = False,
     ) -> tuple[Account, list[ConsultantDay], Any]:
         """Every refusal of a hold, in order, changing nothing: the consultant, the day aggregates to
-        reserve in, and the client's own identical live hold (to refresh) if there is one."""
+        reserve in, and the client's own identical live hold (to refresh) if there is one.
+        `prefetched`: the attempt already loaded what the check reads (`refusals`)."""
         ctx = self.context
         if start < now - timedelta(seconds=60):
             raise Invalid("Cannot hold slots in the past")
-        ctx.prefetch(consultant_id, client_id, start, end)
+        if not prefetched:
+            ctx.prefetch(consultant_id, client_id, start, end)
         consultant = ctx.account(consultant_id, CONSULTANT, "Consultant not found")
         ctx.account(client_id, CLIENT, "Client not found")
         days = ctx.days(consultant_id, start, end)
@@ -94,13 +103,21 @@ class HoldSlot:
 
         def check_all() -> list[DomainError | None]:
             now = ctx.clock()
-            ids = [i for r in requests for i in ctx.prefetch_ids(r.consultant_id, r.client_id, r.start, r.end)]
-            ctx.market.find_many(ids, readonly=True)
+            # Everything the checks read up to the overlap test, in one query (long-lived aggregates
+            # from their snapshots), but not the client links: only a request that passes the overlap
+            # test reads its link (`check_slot`, a consultant not accepting new clients), so a queue
+            # of losers does not load (or look up the snapshot of) one link each.
+            ids: list[UUID] = []
+            long_lived: set[UUID] = set()
+            for r in requests:
+                ids += ctx.prefetch_ids(r.consultant_id, r.client_id, r.start, r.end, link=False)
+                long_lived |= ctx.long_lived(r.consultant_id, r.client_id)
+            ctx.market.find_many(ids, readonly=True, snapshotted=long_lived)
             verdicts: list[DomainError | None] = []
             for r in requests:
                 try:
                     may_hold(r.caller, r.client_id)
-                    self._check(r.consultant_id, r.client_id, r.start, r.end, now)
+                    self._check(r.consultant_id, r.client_id, r.start, r.end, now, prefetched=True)
                     verdicts.append(None)
                 except DomainError as refusal:
                     verdicts.append(refusal)
