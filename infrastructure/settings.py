@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # the limit it spills to its temporary directory), so the owning process stays bounded as the store grows
     reporting_memory_limit: str = Field(default="512MB", pattern=r"^\d+(\.\d+)?\s*([KMGT]i?B|B)$")
     socketio_channel: str = "consult-socketio"
+    # FastAPI's OpenTelemetry instrumentation (a span, metrics and logs per request, to the providers
+    # the OpenTelemetry SDK was given). Off unless asked for: even with no provider configured it
+    # asked the environment for three of them on every request.
+    otel_telemetry: bool = False
     backend_url: str = "http://127.0.0.1:8000"
     payment_gateway: Literal["sandbox", "live"] = "sandbox"
     razorpay_key_id: str | None = None

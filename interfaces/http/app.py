@@ -82,6 +82,12 @@ ROUTERS = (
 )
 
 
+def telemetry(settings: Settings) -> Any:
+    """FastAPI's telemetry as configured (`OTEL_TELEMETRY`): FastAPI's own defaults when on; when off,
+    every part off, so that a request does not look for OpenTelemetry providers in the environment."""
+    return None if settings.otel_telemetry else {"tracing": False, "metrics": False, "logs": False}
+
+
 def create_api(app_container: Container) -> FastAPI:
     settings = app_container.settings
 
@@ -105,6 +111,7 @@ def create_api(app_container: Container) -> FastAPI:
         docs_url="/docs",
         description="Event-sourced drop-in for the marketplace's Node backend. Envelope "
         "`{success, message, data}`; errors `{success: false, message, errors?}`.",
+        telemetry=telemetry(settings),
     )
     api.state.container = app_container
     api.state.turns = Turns()
@@ -155,7 +162,12 @@ def create_api(app_container: Container) -> FastAPI:
 def create_reporting_api(app_container: Container) -> FastAPI:
     """The HTTP face of `consult worker --reporting`: the analytics routes (and health) only. API
     processes forward to it and apply the rate limits and CORS themselves."""
-    api = FastAPI(title="Consultation marketplace reporting", version="1.0", docs_url="/docs")
+    api = FastAPI(
+        title="Consultation marketplace reporting",
+        version="1.0",
+        docs_url="/docs",
+        telemetry=telemetry(app_container.settings),
+    )
     api.state.container = app_container
     errors.install(api)
     api.include_router(analytics.router, prefix=API_PREFIX)
