@@ -13,16 +13,19 @@ thread (`time.thread_time`, which other processes' load hardly moves) and of the
   exactly one 200, the others 409), with the loop's and the process's CPU per burst and the losers'
   latency from the common start (in process, still at the mercy of the machine's load).
 
-    .venv/bin/python bench/hold_burst_cpu.py [--contests 5] [--contenders 200]
+    .venv/bin/python bench/hold_burst_cpu.py [--contests 5] [--contenders 200] [--profile loop.txt]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import gc
+import io
 import json
 import os
+import pstats
 import statistics
 import sys
 import tempfile
@@ -111,6 +114,7 @@ def main() -> int:
     parser.add_argument("--contenders", type=int, default=200)
     parser.add_argument("--sequential", type=int, default=100, help="requests per sequential round")
     parser.add_argument("--rounds", type=int, default=3, help="sequential rounds per kind (medians shown)")
+    parser.add_argument("--profile", type=Path, help="cProfile the event loop (its CPU clock) in the bursts, to FILE")
     args = parser.parse_args()
     print(machine(), flush=True)
     work = Path(tempfile.mkdtemp(prefix="bench-hold-burst-"))
@@ -166,6 +170,7 @@ def main() -> int:
                     f"{kind}: event-loop CPU {statistics.median(loop_ms[kind]):.3f} ms per request, process "
                     f"{statistics.median(process_ms[kind]):.3f} ms (medians of {args.rounds} rounds)"
                 )
+            profile = cProfile.Profile(time.thread_time) if args.profile else None
             for index in range(args.contests):
                 slot = Slot(consultants[index], day, DEFAULT_SLOTS[index % len(DEFAULT_SLOTS)])
                 gate = asyncio.Event()
@@ -179,8 +184,12 @@ def main() -> int:
                 tasks = [asyncio.ensure_future(contender(c, t, slot, gate)) for c, t in clients]
                 await asyncio.sleep(0.05)
                 thread, process = time.thread_time(), time.process_time()
+                if profile:
+                    profile.enable()
                 gate.set()
                 answers = await asyncio.gather(*tasks)
+                if profile:
+                    profile.disable()
                 loop, whole = time.thread_time() - thread, time.process_time() - process
                 statuses = Counter(status for status, _ in answers)
                 losers = [seconds for status, seconds in answers if status == 409]
@@ -192,6 +201,12 @@ def main() -> int:
                     f"p99 {percentile(losers, 0.99) * 1000:.0f} ms",
                     flush=True,
                 )
+
+            if profile and args.profile:
+                out = io.StringIO()
+                for order in ("tottime", "cumulative"):
+                    pstats.Stats(profile, stream=out).sort_stats(order).print_stats(50)
+                args.profile.write_text(out.getvalue())
 
         asyncio.run(serve(app, measure))
     for problem in invalid:
