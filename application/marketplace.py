@@ -21,6 +21,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import OperationalError, RecordConflictError, StoredEvent
 
 from application.ports import ProjectionBarrier
+from application.state_cache import Versions, holds
 from domain.accounts import Account, Singleton, UniqueKey, unique_keys
 from domain.appointments import ClientLink
 from domain.catalogue import Category
@@ -52,21 +53,8 @@ class NoBarrier:
         return None
 
 
-class _Versions:
-    def __init__(self, maxsize: int):
-        self._cache: LRUCache[UUID, int] = LRUCache(maxsize=maxsize)
-
-    def get(self, uuid: UUID, default: int) -> int:
-        try:
-            return self._cache.get(uuid)
-        except KeyError:
-            return default
-
-    def put(self, uuid: UUID, version: int) -> None:
-        self._cache.put(uuid, version)
-
-
 EventsReader = Callable[[Sequence[tuple[UUID, int]]], list[StoredEvent]]
+SnapshotsReader = Callable[[Sequence[UUID]], list[StoredEvent]]  # the latest snapshot of each that has one
 
 
 class Marketplace(Application[Any]):
@@ -90,8 +78,9 @@ class Marketplace(Application[Any]):
         super().__init__(env)
         self.barrier: ProjectionBarrier = barrier or NoBarrier()
         self.read_events: EventsReader = self._read_each
+        self.read_snapshots: SnapshotsReader = self._latest_snapshot_of_each
         self._states: LRUCache[UUID, Any] = LRUCache(maxsize=cache_size)
-        self._versions = _Versions(cache_size)  # the highest committed version seen, per aggregate
+        self._versions = Versions(cache_size)  # the highest committed version seen, per aggregate
         self._unsnapshotted: LRUCache[UUID, bool] = LRUCache(maxsize=cache_size)  # no snapshot, no events
         self._attempt = threading.local()
         # told the notifications of every save (the projection runner of this process takes them)
@@ -179,18 +168,17 @@ class Marketplace(Application[Any]):
         long_lived = (aggregate_uuid,) if snapshotted else ()
         return self.find_many([aggregate_uuid], readonly=readonly, snapshotted=long_lived)[aggregate_uuid]
 
-    def _from_snapshot(self, aggregate_uuid: UUID) -> None:
-        """Start a state this process has not cached from its latest snapshot (when it has one). One found
-        without snapshot or events (a link before its first booking) is not asked again until it has events."""
-        for cache in (self._states, self._unsnapshotted):
-            with contextlib.suppress(KeyError):
-                cache.get(aggregate_uuid)
-                return
-        assert self.snapshots is not None
-        for snapshot in self.snapshots.get(aggregate_uuid, desc=True, limit=1):
-            self._states.put(aggregate_uuid, snapshot.mutate(None))  # type: ignore[attr-defined]
-            return
-        self._unsnapshotted.put(aggregate_uuid, True)
+    def _from_snapshots(self, uuids: list[UUID]) -> None:
+        """Start the states this process has not cached from their latest snapshots, read in one query. One
+        found without snapshot or events (a link before its first booking) is not asked again until it has events."""
+        unseen = [u for u in uuids if not any(holds(cache, u) for cache in (self._states, self._unsnapshotted))]
+        if unseen and self.snapshots is not None:
+            found = {stored.originator_id: stored for stored in self.read_snapshots(unseen)}
+            for uuid in unseen:
+                if uuid in found:
+                    self._states.put(uuid, self.snapshots.mapper.to_domain_event(found[uuid]).mutate(None))  # type: ignore[attr-defined]
+                else:
+                    self._unsnapshotted.put(uuid, True)
 
     def find_many(
         self, aggregate_uuids: Iterable[UUID], *, readonly: bool = False, snapshotted: Collection[UUID] = ()
@@ -210,8 +198,7 @@ class Marketplace(Application[Any]):
         wanted = [u for u in uuids if loaded is None or u not in loaded]
         found: dict[UUID, Any | None] = {}
         if wanted:
-            for uuid in (u for u in wanted if u in snapshotted and self.snapshots is not None):
-                self._from_snapshot(uuid)
+            self._from_snapshots([u for u in wanted if u in snapshotted])
             known: dict[UUID, Any] = {}
             for uuid in wanted:
                 try:
@@ -254,6 +241,10 @@ class Marketplace(Application[Any]):
 
     def _read_each(self, wanted: Sequence[tuple[UUID, int]]) -> list[StoredEvent]:
         return [e for uuid, version in wanted for e in self.recorder.select_events(uuid, gt=version)]
+
+    def _latest_snapshot_of_each(self, uuids: Sequence[UUID]) -> list[StoredEvent]:
+        assert self.snapshots is not None
+        return [s for uuid in uuids for s in self.snapshots.recorder.select_events(uuid, desc=True, limit=1)]
 
     # -- unique keys ----------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from eventsourcing.persistence import StoredEvent
 
 Wanted = Sequence[tuple[UUID, int]]
 Reader = Callable[[Wanted], list[StoredEvent]]
+SnapshotsReader = Callable[[Sequence[UUID]], list[StoredEvent]]
 
 
 def events_reader(recorder: Any) -> Reader:
@@ -44,6 +45,38 @@ def _postgres_reader(recorder: Any) -> Reader:
             ids = "{" + ",".join(str(u) for u, _ in wanted) + "}"
             versions = "{" + ",".join(str(int(v)) for _, v in wanted) + "}"
             cursor.execute(statement, (ids, versions), prepare=True)
+            return [
+                StoredEvent(
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in cursor.fetchall()
+            ]
+
+    return read
+
+
+def snapshots_reader(recorder: Any) -> SnapshotsReader:
+    """The latest snapshot of each of several aggregates (those that have one) from the snapshot store's
+    recorder: one query on PostgreSQL (a queue of holds by clients this process has not seen asked for
+    each client's account snapshot in turn), one per aggregate otherwise."""
+    modules = {cls.__module__ for cls in type(recorder).__mro__}
+    if "eventsourcing.postgres" not in modules or getattr(recorder.datastore, "originator_id_type", "") != "uuid":
+        return lambda uuids: [s for uuid in uuids for s in recorder.select_events(uuid, desc=True, limit=1)]
+    from psycopg.sql import SQL, Identifier
+
+    statement = SQL(
+        "SELECT DISTINCT ON (originator_id) originator_id, originator_version, topic, state FROM {schema}.{table} "
+        "WHERE originator_id = ANY(%s::uuid[]) ORDER BY originator_id, originator_version DESC"
+    ).format(schema=Identifier(recorder.datastore.schema), table=Identifier(recorder.events_table_name))
+
+    def read(uuids: Sequence[UUID]) -> list[StoredEvent]:
+        if not uuids:
+            return []
+        with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
+            cursor.execute(statement, ("{" + ",".join(str(u) for u in uuids) + "}",), prepare=True)
             return [
                 StoredEvent(
                     originator_id=row["originator_id"],

@@ -85,3 +85,30 @@ def test_a_queue_of_losers_is_decided_from_one_read_without_their_links(containe
     assert [v.message if v else None for v in verdicts] == ["Slot is already booked or held by another user"] * 5
     assert len(asked) == 1
     assert not {link_uuid(c, consultant) for c in losers} & set(asked[0])
+
+
+def test_the_account_snapshots_of_a_queue_are_read_in_one_query(container: Container) -> None:
+    """Clients this process has not loaded yet: their accounts start from their latest snapshots, all
+    asked in one read (it was one query per client: 199 in the first contest of a 200-way burst)."""
+    from domain.ids import aggregate_id
+
+    consultant = signed_up(container, "Consultant")
+    holder, *losers = (signed_up(container, "Client") for _ in range(6))
+    taken = interval(weekday_ahead(), "12:45")
+    container.bookings.hold(Caller(holder, "Client"), consultant, holder, *taken)
+    for client in losers:
+        container.market.forget(aggregate_id(client))
+    market = container.market
+    assert market.snapshots is not None
+    asked: list[list[object]] = []
+    reader, each = market.read_snapshots, market.snapshots.recorder.select_events
+    market.read_snapshots = lambda uuids: asked.append(list(uuids)) or reader(uuids)  # type: ignore[assignment]
+    singly: list[object] = []
+    market.snapshots.recorder.select_events = lambda *a, **k: singly.append(a) or each(*a, **k)  # type: ignore[method-assign]
+    verdicts = container.bookings.hold_refusals(
+        [HoldRequest(Caller(c, "Client"), consultant, c, *taken) for c in losers]
+    )
+    assert [v.message if v else None for v in verdicts] == ["Slot is already booked or held by another user"] * 5
+    assert len(asked) == 1 and {aggregate_id(c) for c in losers} <= set(asked[0])
+    if container.settings.uses_postgres:
+        assert singly == []  # the one query, not the recorder's query per aggregate
