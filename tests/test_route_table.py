@@ -148,3 +148,45 @@ def test_the_reporting_process_routes_through_the_table_too(tmp_path: Path) -> N
         assert with_table == without == [200, 401, 404]
     finally:
         container.close()
+
+
+def test_a_selected_route_is_run_without_its_router_matching_again(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The table runs the route it selected as the included router would once its own search had
+    selected it; the router's search (`_IncludedRouter._match`, every route of the router before the
+    right one) is not run again. The route sees the scope FastAPI's own dispatch builds."""
+    searches: list[str] = []
+    search, handle = _IncludedRouter._match, APIRoute.handle
+    seen: list[tuple[Any, ...]] = []
+
+    def counted(self: Any, scope: Any) -> Any:
+        searches.append(scope["path"])
+        return search(self, scope)
+
+    async def recorded(self: Any, scope: Any, receive: Any, send: Any) -> None:
+        fastapi = scope.get("fastapi", {})
+        seen.append(
+            (
+                scope["route"],
+                scope["endpoint"],
+                scope["path_params"],
+                fastapi.get("included_router"),
+                fastapi.get("effective_route_context"),
+                scope.get("router"),
+            )
+        )
+        await handle(self, scope, receive, send)
+
+    monkeypatch.setattr(_IncludedRouter, "_match", counted)
+    monkeypatch.setattr(APIRoute, "handle", recorded)
+    api = app.other_asgi_app
+    requests = [("POST", "/api/v1/appointments/hold"), ("GET", "/api/v1/appointments/0123456789ABCDEF01234567")]
+    with TestClient(app) as client:
+        for method, path in requests:
+            assert client.request(method, path, json={}).status_code == 401
+        assert searches == []
+        monkeypatch.setattr(api.router, "middleware_stack", api.router.middleware_stack.fallback)
+        for method, path in requests:
+            assert client.request(method, path, json={}).status_code == 401
+        assert searches  # FastAPI's own dispatch searches the router
+    assert len(seen) == 4 and seen[:2] == seen[2:]
+    assert seen[1][2] == {"id": "0123456789ABCDEF01234567"}
