@@ -48,7 +48,7 @@ from infrastructure.directory import Directory
 from infrastructure.directory_projection import DirectoryProjector
 from infrastructure.document_queries import DocumentQueries
 from infrastructure.documents_projection import DocumentsProjector
-from infrastructure.event_reads import events_reader, snapshots_reader
+from infrastructure.event_reads import events_reader, preloading, snapshots_reader
 from infrastructure.gateways import Gateways, PayPalGateway, RazorpayGateway, SandboxGateway
 from infrastructure.inbox_queries import InboxQueries
 from infrastructure.ledger_projection import LedgerProjector
@@ -218,12 +218,12 @@ def build(
     engine = create_read_engine(settings)
     write_engine = create_write_engine(settings)
     market = Marketplace(env=event_store_env(settings))
-    market.read_events = events_reader(market.recorder)
-    if market.snapshots is not None:
-        market.read_snapshots = snapshots_reader(market.snapshots.recorder)
     keys = KeyStore(engine)
     assert isinstance(market.mapper, PersonalDataMapper), "event_store_env names the personal-data mapper"
     market.mapper.attach(keys, lambda uuid: next(iter(market.recorder.select_events(uuid, lte=1)), None))
+    market.read_events = preloading(events_reader(market.recorder), market.mapper.preload_keys)
+    if market.snapshots is not None:
+        market.read_snapshots = preloading(snapshots_reader(market.snapshots.recorder), market.mapper.preload_keys)
     runner = ProjectionRunner(
         READ_MODELS,
         read_notifications=lambda start, limit: list(market.recorder.select_notifications(start, limit)),

@@ -90,6 +90,20 @@ def snapshots_reader(recorder: Any) -> SnapshotsReader:
     return read
 
 
+def preloading(read: Callable[[Any], list[StoredEvent]], preload: Callable[[list[Any]], None]) -> Any:
+    """`read`, then the personal-data keys of what it read (several events) in one query before they are
+    decoded (`PersonalDataMapper.preload_keys`), instead of one query per person on the first event about
+    them: a queue of holds by clients this process had not loaded read each client's key in turn."""
+
+    def read_and_preload(wanted: Any) -> list[StoredEvent]:
+        events = read(wanted)
+        if len(events) > 1:
+            preload(events)
+        return events
+
+    return read_and_preload
+
+
 def _sqlite_reader(recorder: Any) -> Reader:
     table = recorder.events_table_name
 

@@ -112,3 +112,28 @@ def test_the_account_snapshots_of_a_queue_are_read_in_one_query(container: Conta
     assert len(asked) == 1 and {aggregate_id(c) for c in losers} <= set(asked[0])
     if container.settings.uses_postgres:
         assert singly == []  # the one query, not the recorder's query per aggregate
+
+
+def test_a_process_that_never_saw_the_clients_reads_their_keys_in_one_query(container: Container) -> None:
+    """Another process (its own caches of states and of personal-data keys) decides a queue of holds
+    by clients it has never loaded: their keys are read together before their accounts are decoded
+    (it was one query per client)."""
+    from infrastructure.bootstrap import build
+
+    consultant = signed_up(container, "Consultant")
+    holder, *losers = (signed_up(container, "Client") for _ in range(6))
+    taken = interval(weekday_ahead(), "14:00")
+    container.bookings.hold(Caller(holder, "Client"), consultant, holder, *taken)
+    other = build(container.settings, run_projections=False)
+    try:
+        keys = other.market.mapper.sealer.keys  # type: ignore[attr-defined]
+        read_one = keys._read
+        singly: list[str] = []
+        keys._read = lambda subject: singly.append(subject) or read_one(subject)
+        verdicts = other.bookings.hold_refusals(
+            [HoldRequest(Caller(c, "Client"), consultant, c, *taken) for c in losers]
+        )
+    finally:
+        other.close()
+    assert [v.message if v else None for v in verdicts] == ["Slot is already booked or held by another user"] * 5
+    assert not set(losers) & set(singly)
