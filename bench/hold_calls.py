@@ -112,9 +112,7 @@ def main() -> int:
                 loop.disable()
                 assert answer == status, (name, answer)
             n = len(requests)
-            results.append(
-                f"| {name} | {n} | {calls(loop) / n:,.0f} | {(calls(counted.workers) - before) / n:,.0f} |"
-            )
+            results.append(f"| {name} | {n} | {calls(loop) / n:,.0f} | {(calls(counted.workers) - before) / n:,.0f} |")
 
         async def measure() -> None:
             warm = [(next(free), client, token) for _ in range(10)]
