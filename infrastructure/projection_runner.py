@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from infrastructure import parking, pushes
 from infrastructure.parking_runner import PartsMixin
 from infrastructure.projection_tracking import Moved, Tracking
-from infrastructure.projector import Batch, Projector
+from infrastructure.projector import Batch, Projector, keep_written
 from infrastructure.pushes import Broadcaster, Emit, NullBroadcaster
 
 log = logging.getLogger(__name__)
@@ -227,6 +227,7 @@ class ProjectionRunner(PartsMixin):
             else:
                 batch.conn  # noqa: B018  (claims the batch if nothing did, and runs its queued statements)
         self._unclaimed_from = None
+        keep_written(batch)
         for callback in batch.after_commit:
             callback()
         return batch
