@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from infrastructure.directory import contains
+from infrastructure.directory_projection import dumps
 from infrastructure.personal_fields import deleted_party
 from infrastructure.tables import accounts, appointments
 
@@ -27,7 +28,14 @@ class AppointmentQueries:
     def __init__(self, engine: sa.Engine):
         self.engine = engine
 
-    def document(self, appointment_id: str, populated: bool = True) -> dict[str, Any] | None:
+    def document(
+        self, appointment_id: str, populated: bool = True, written: dict[tuple[str, str], Any] | None = None
+    ) -> dict[str, Any] | None:
+        """`written`: the documents the caller's own batches committed (`infrastructure.projector.
+        written_documents`); an unpopulated document found there is not read back."""
+        own = (written or {}).get(("appointments", appointment_id))
+        if own is not None and not populated:
+            return json.loads(dumps(own))  # as the table holds it (the projector writes `dumps` of it)
         with self.engine.connect() as conn:
             raw = conn.execute(sa.select(appointments.c.document).where(appointments.c.id == appointment_id)).scalar()
             if raw is None:

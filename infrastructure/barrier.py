@@ -48,6 +48,11 @@ class Barrier:
             delay = min(delay * 2, 0.05)
         log.warning("read models did not reach position %s within %.1fs", position, self.timeout)
 
+    def passes_unneeded(self, position: int) -> bool:
+        """In a process that runs the projections: whether the runner passed `position` without a
+        transaction, none of its projectors needing the events up to it (False: wait as usual)."""
+        return self.in_process and self.runner.pass_unneeded(position)
+
     def _applied(self, first: int, position: int, ask_database: bool = False) -> None:
         """Raise when an event from `first` to `position` was parked: by this process's runner (known
         in memory, no query), or by another process (asked only on the polling path, which is slow anyway)."""
@@ -67,7 +72,8 @@ class Barriers:
     not passed the position yet apply the command's events at the same time, each in its own
     transaction (the others from helper threads in the request's context, so their pushes are
     deferred alike), and the wait ends when all did: one commit's latency instead of one per runner.
-    On SQLite (one writer at a time) they take turns as before."""
+    A runner with nothing to apply passes the events first, in the request's thread. On SQLite
+    (one writer at a time) they take turns as before."""
 
     def __init__(self, *barriers: Barrier):
         self.barriers = barriers
@@ -75,7 +81,13 @@ class Barriers:
         self._parallel = all(b.runner.engine.dialect.name != "sqlite" for b in barriers)
 
     def wait_for(self, position: int, first: int | None = None) -> None:
-        behind = [b for b in self.barriers if b.runner.position < position] if self._parallel else []
+        # a runner none of whose projectors needs the command's events passes them at once, here:
+        # no transaction and no helper thread (`ProjectionRunner.pass_unneeded`)
+        behind = (
+            [b for b in self.barriers if b.runner.position < position and not b.passes_unneeded(position)]
+            if self._parallel
+            else []
+        )
         for barrier in self.barriers:
             if barrier not in behind:
                 barrier.wait_for(position, first)  # passed already (only the check for parked events), or SQLite

@@ -44,7 +44,8 @@ def _postgres_reader(recorder: Any) -> Reader:
             # array literals as text: psycopg's per-element dumping of uuid[] costs more than the query
             ids = "{" + ",".join(str(u) for u, _ in wanted) + "}"
             versions = "{" + ",".join(str(int(v)) for _, v in wanted) + "}"
-            cursor.execute(statement, (ids, versions), prepare=True)
+            # rows in binary: each state as its raw bytes (no hex text for the server to write and us to parse)
+            cursor.execute(statement, (ids, versions), prepare=True, binary=True)
             return [
                 StoredEvent(
                     originator_id=row["originator_id"],

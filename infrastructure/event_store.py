@@ -53,7 +53,10 @@ class OneTripRecorder(PostgresApplicationRecorder):
                 channel=Identifier(self.channel_name),
             )
         )
-        self._insert_call = SQL("SELECT * FROM {schema}.{function}((%s))").format(schema=schema, function=function)
+        # `%b`: the events travel in PostgreSQL's binary format: each state as its raw bytes instead of
+        # hex text escaped inside a composite array literal, half the bytes to send and no text for either
+        # side to write or parse (a write of a booking's events took about twice as long as text)
+        self._insert_call = SQL("SELECT * FROM {schema}.{function}((%b))").format(schema=schema, function=function)
         self._returned = f"consult_insert_events_{datastore.originator_id_type}"
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)

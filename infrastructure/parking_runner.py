@@ -26,6 +26,8 @@ class PartsMixin:
     _offered_lock: threading.Lock
     _decode: Callable[[Any], Any]
     _apply: Callable[[list[Any], int, int], Batch]  # (notifications, start, last): one batch, one transaction
+    _claim_start: Callable[[], int]  # the committed position (behind `position` by batches nobody needed)
+    _unclaimed_from: int | None
     tracking: Tracking
 
     def _apply_in_parts(self, notifications: list[Any]) -> list[Batch]:
@@ -36,7 +38,7 @@ class PartsMixin:
             try:
                 return [self._apply_single(notifications[0])]
             except Moved as moved:
-                self.position = moved.position
+                self.position, self._unclaimed_from = moved.position, None
                 return []
         half = len(notifications) // 2
         batches: list[Batch] = []
@@ -45,7 +47,7 @@ class PartsMixin:
                 batches.append(self._apply(part, self.position, part[-1].id))
                 self.position = part[-1].id
             except Moved as moved:
-                self.position = moved.position
+                self.position, self._unclaimed_from = moved.position, None
                 return batches
             except Exception as error:
                 if parking.is_transient(error):
@@ -58,7 +60,7 @@ class PartsMixin:
     def _apply_single(self, notification: Any) -> Batch:
         """Apply one event projector by projector, each in a savepoint; park it for a projector that
         fails on it. The rows of the others, the parked rows and the tracking position commit together."""
-        start, position = self.position, notification.id
+        start, position = self._claim_start(), notification.id
         parked: list[parking.Parked] = []
         with self.engine.begin() as conn:
             batch = Batch(conn, start=start, end=position)
@@ -85,7 +87,7 @@ class PartsMixin:
                     del batch.emits[emits:], batch.after_commit[callbacks:]
                     batch.pending, batch.inserts, batch.documents = pending, [], {}
                     parked.append(parking.record(conn, parking.projector_name(projector), notification, error))
-        self.position = position
+        self.position, self._unclaimed_from = position, None
         for callback in batch.after_commit:
             callback()
         if parked:

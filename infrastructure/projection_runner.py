@@ -7,7 +7,13 @@ which locks it: `infrastructure/projection_tracking.py`) before any statement th
 existing rows, and a batch that read nothing sends its claim together with its queued writes; a failed
 claim rolls the whole batch back. Realtime pushes collected while applying a batch are emitted only after
 that transaction committed; a batch committed inside `deferred_pushes()` (an HTTP request driving the
-runner) hands them to that context instead, which sends them once its response is out."""
+runner) hands them to that context instead, which sends them once its response is out.
+
+A batch that none of the runner's projectors needs (every notification is `unneeded` by each: a hold
+for the people projection) opens no transaction: the runner passes it in memory and its tracking row
+follows with the next batch that writes (whose claim then starts from the row's committed position,
+so the compare-and-set still guards every change), or from the background loop once idle. Such events
+change no row, so passing them twice (after a crash, or by two workers) is harmless: still exactly once."""
 
 from __future__ import annotations
 
@@ -21,7 +27,7 @@ import sqlalchemy as sa
 from infrastructure import parking, pushes
 from infrastructure.parking_runner import PartsMixin
 from infrastructure.projection_tracking import Moved, Tracking
-from infrastructure.projector import Batch, Projector
+from infrastructure.projector import Batch, Projector, keep_written
 from infrastructure.pushes import Broadcaster, Emit, NullBroadcaster
 
 log = logging.getLogger(__name__)
@@ -55,6 +61,8 @@ class ProjectionRunner(PartsMixin):
         self._offered_lock = threading.Lock()
         self.parked: dict[int, str] = {}  # positions this runner parked (recent ones), with an error
         self.tracking = Tracking(name, engine)
+        # the committed tracking position while `position` is ahead of it by batches nobody needed (else None)
+        self._unclaimed_from: int | None = None
 
     # -- tracking -------------------------------------------------------------------------------
 
@@ -74,7 +82,60 @@ class ProjectionRunner(PartsMixin):
             while self._process_batch(progress):
                 if until is not None and self.position >= until:
                     break  # a waiter stops at its own events (no extra read of an empty log tail)
+            if until is None:  # the background loop (or a rebuild): the tracking row catches up too
+                self._claim_passed()
             return self.position
+
+    def pass_unneeded(self, until: int) -> bool:
+        """Pass this process's own notifications up to `until` without a transaction when none of them
+        concerns this runner's projectors (see the module docstring); True when the runner is then at
+        `until`. Answers False at once, changing nothing, when it cannot tell without waiting (another
+        thread drives the runner, or a notification is not in memory) or when some projector needs one."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            if self.position >= until:
+                return True
+            if until - self.position > self.batch_size:
+                return False
+            with self._offered_lock:
+                run = [self._offered.get(i) for i in range(self.position + 1, until + 1)]
+            if None in run or len(self._unneeded(run)) < len(run):
+                return False
+            self._pass(run)
+            return True
+        finally:
+            self._lock.release()
+
+    def _unneeded(self, notifications: list[Any]) -> set[int]:
+        """The ids of the notifications that no projector of this runner needs (decodes, applies)."""
+        unneeded: set[int] | None = None
+        for projector in self.projectors:
+            skip = projector.unneeded(notifications) if hasattr(projector, "unneeded") else set()
+            unneeded = skip if unneeded is None else unneeded & skip
+        return unneeded or set()
+
+    def _pass(self, notifications: list[Any]) -> None:
+        if self._unclaimed_from is None:
+            self._unclaimed_from = self.position
+        self.position = notifications[-1].id
+        self._forget_offered(self.position)
+
+    def _claim_start(self) -> int:
+        """Where the next claim starts: the committed position (behind `position` by passed batches)."""
+        return self.position if self._unclaimed_from is None else self._unclaimed_from
+
+    def _claim_passed(self) -> None:
+        """Advance the tracking row over the batches passed in memory (one small transaction)."""
+        if self._unclaimed_from is None:
+            return
+        try:
+            with self.engine.begin() as conn:
+                self.tracking.claim(conn, self._unclaimed_from, self.position)
+        except Moved as moved:  # another worker (or a rebuild) moved it: go on from there
+            self.position = moved.position
+            self._forget_offered(moved.position)
+        self._unclaimed_from = None
 
     def offer(self, notifications: Iterable[Any]) -> None:
         """Notifications this process has just committed (as the event store returned them): a batch
@@ -112,10 +173,17 @@ class ProjectionRunner(PartsMixin):
         if not notifications:
             return 0
         last = notifications[-1].id
+        unneeded = self._unneeded(notifications)
+        if len(unneeded) == len(notifications):  # nothing to apply: no transaction (module docstring)
+            self._pass(notifications)
+            if progress:
+                progress(len(notifications))
+            return len(notifications)
         try:
-            batches = [self._apply(notifications, start, last)]
+            batches = [self._apply(notifications, start, last, unneeded)]
         except Moved as moved:  # another worker processed events meanwhile (or a rebuild rewound)
             self.position = moved.position
+            self._unclaimed_from = None
             self._forget_offered(moved.position)
             return 1
         except Exception as error:
@@ -132,18 +200,16 @@ class ProjectionRunner(PartsMixin):
             progress(len(notifications))
         return len(notifications)
 
-    def _apply(self, notifications: list[Any], start: int, last: int) -> Batch:
+    def _apply(self, notifications: list[Any], start: int, last: int, unneeded: set[int] | None = None) -> Batch:
         """Apply `notifications` (the events after `start` up to `last`) and advance the tracking
-        position in one transaction; run the batch's after-commit callbacks."""
+        position (from its committed one: `_claim_start`) in one transaction; run the batch's
+        after-commit callbacks."""
+        start = self._claim_start()
         with self.engine.begin() as conn:
             batch = Batch(conn, start=start, end=last)
             batch.claim = lambda: self.tracking.claim(conn, start, last)
             # A notification is decoded only when some projector needs it: decoding is most of the cost.
-            unneeded: set[int] | None = None
-            for projector in self.projectors:
-                skip = projector.unneeded(notifications) if hasattr(projector, "unneeded") else set()
-                unneeded = skip if unneeded is None else unneeded & skip
-            unneeded = unneeded or set()
+            unneeded = self._unneeded(notifications) if unneeded is None else unneeded
             if conn.dialect.driver == "psycopg":
                 reads = [r for p in self.projectors if hasattr(p, "prefetch") for r in p.prefetch(notifications)]
                 if reads:  # the claim and the documents the batch will change: one round trip
@@ -160,6 +226,8 @@ class ProjectionRunner(PartsMixin):
                 self.tracking.claim_insert_commit(conn, batch)
             else:
                 batch.conn  # noqa: B018  (claims the batch if nothing did, and runs its queued statements)
+        self._unclaimed_from = None
+        keep_written(batch)
         for callback in batch.after_commit:
             callback()
         return batch
@@ -176,6 +244,7 @@ class ProjectionRunner(PartsMixin):
             self.tracking.rewind(conn)
             parking.forget(conn, self.projection_names())  # the rebuild parks again what still fails
             self.position = 0
+            self._unclaimed_from = None
             self.parked.clear()
 
     def projection_names(self) -> list[str]:
@@ -188,7 +257,7 @@ class ProjectionRunner(PartsMixin):
     def run_forever(self, stop: threading.Event, interval: float = 0.05) -> None:
         while not stop.is_set():
             try:
-                if (self._max_position() or 0) > self.position:
+                if (self._max_position() or 0) > self.position or self._unclaimed_from is not None:
                     self.catch_up()
             except Exception:
                 log.exception("projection %s failed; retrying", self.name)

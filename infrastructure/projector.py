@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -76,6 +78,30 @@ class Batch:
             self.inserts[-1][1].append(row)  # one executemany
         else:
             self.inserts.append((statement, [row]))
+
+
+_written: ContextVar[dict[tuple[str, str], dict[str, Any]] | None] = ContextVar("written_documents", default=None)
+
+
+@contextmanager
+def written_documents() -> Iterator[dict[tuple[str, str], dict[str, Any]]]:
+    """The documents (`Batch.documents`, by table and id) of the batches committed in this context
+    (threads started from it with a copied context included), as they committed them: a command that
+    answers with its own document takes it from here instead of reading it back. A batch the
+    background loop committed is not here: the reader then reads the table."""
+    documents: dict[tuple[str, str], dict[str, Any]] = {}
+    token = _written.set(documents)
+    try:
+        yield documents
+    finally:
+        _written.reset(token)
+
+
+def keep_written(batch: Batch) -> None:
+    """After `batch` committed: hand its documents to the enclosing `written_documents()`, if any."""
+    documents = _written.get()
+    if documents is not None:
+        documents.update(batch.documents)
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,14 @@ from uuid import uuid4
 import psycopg
 import pytest
 import sqlalchemy as sa
+from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from application.marketplace import NoBarrier
 from infrastructure.bootstrap import Container, build
+from infrastructure.database import event_store_env
+from infrastructure.event_reads import events_reader
 from infrastructure.event_store import OneTripRecorder
 from infrastructure.tables import accounts
 from tests.conftest import make_settings, postgres_database, signed_up
@@ -122,3 +125,35 @@ def test_an_unknown_id_is_never_taken_from_memory(container: Container) -> None:
     fake = type("N", (), {"id": start + 2, "topic": "x", "originator_id": uuid4()})()
     runner.offer([fake])  # id start + 1 is missing: nothing is taken
     assert runner._take_offered(start) == []
+
+
+def test_the_events_of_a_write_and_of_a_read_travel_in_binary(tmp_path: Any, database: str) -> None:
+    """The states travel as their raw bytes (format code 1 in the Bind message: the write's parameter,
+    the read's result columns), not as hex text (inside a composite array literal, for the write):
+    half the bytes, and no text for either side to write or parse."""
+    env = event_store_env(make_settings(tmp_path, database), create_tables=True)
+    env.update(POSTGRES_POOL_SIZE="1", POSTGRES_MAX_OVERFLOW="0")  # the one connection traced below
+    app = Application(env=env)
+    recorder = app.recorder
+    state = bytes(range(256)) * 8
+    wire = tmp_path / "wire.log"
+    originator = uuid4()
+    try:
+        with wire.open("w") as log:
+            with recorder.datastore.get_connection() as conn:
+                conn.pgconn.trace(log.fileno())
+                conn.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS | psycopg.pq.Trace.REGRESS_MODE)
+            recorder.insert_events([StoredEvent(originator, 1, "tests:Event", state)])
+            read = events_reader(recorder)([(originator, 0)])
+            with recorder.datastore.get_connection() as conn:
+                conn.pgconn.untrace()
+    finally:
+        app.close()
+    assert [(e.originator_id, e.originator_version, e.topic, e.state) for e in read] == [
+        (originator, 1, "tests:Event", state)  # every byte value kept
+    ]
+    write, read_bind = [line.split("\t") for line in wire.read_text().splitlines() if "\tBind\t" in line]
+    # Bind: portal, statement, parameter format codes (count, codes), parameters, result format codes
+    assert write[3].split()[2:4] == ["1", "1"]  # the write's one parameter: binary
+    assert int(write[1]) < len(state) * 3 // 2  # not hex text (two characters a byte)
+    assert read_bind[3].split()[-2:] == ["1", "1"]  # the read's results: binary

@@ -9,10 +9,10 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 from application.money.context import MoneyContext, Who, order_claim_id
-from domain.accounts import UniqueKey
-from domain.appointments import COMPLETED, UPCOMING
+from domain.accounts import Account, UniqueKey
+from domain.appointments import COMPLETED, UPCOMING, Appointment
 from domain.errors import Forbidden, Invalid, NotFound
-from domain.ids import aggregate_id, new_object_id
+from domain.ids import aggregate_id, is_object_id, new_object_id
 from domain.ledger import (
     PAYMENT,
     PENDING,
@@ -49,25 +49,34 @@ class CreateOrder:
             raise Invalid(f"Unsupported currency: payments are accepted in {self.ctx.currency} only")
         if who.role not in ("Client", "Consultant", "Admin"):
             raise Forbidden("Forbidden: Access denied")
-        target = self.ctx.appointment(hold_id or appointment_id)
-        if target is None:
-            raise Invalid("Booking hold expired or invalid") if hold_id else NotFound("Appointment not found")
-        if (who.role == "Client" and target.client_id != who.id) or (
-            who.role == "Consultant" and target.consultant_id != who.id
-        ):
-            raise Forbidden("Forbidden: Access denied")
-        if hold_id and not target.hold_is_live(self.ctx.clock()):
-            raise Invalid("Booking hold expired or invalid")
-        if not hold_id and (
-            target.status not in (UPCOMING, COMPLETED) or (target.fields.get("payment") or {}).get("status") == SUCCESS
-        ):
-            raise Invalid("Appointment is already paid or not payable")
-        if consultant_id and consultant_id.lower() != target.consultant_id:
-            raise Invalid("Consultant does not match the booking")
+
+        def payable() -> tuple[Appointment, Account | None]:
+            """The booking and its consultant, checked. The booking and the consultant the request
+            names are read in one query (the attempt's later loads take them from it)."""
+            named = [i for i in (hold_id or appointment_id, consultant_id and consultant_id.lower()) if i]
+            self.ctx.market.find_many([aggregate_id(i) for i in named if is_object_id(i)], readonly=True)
+            target = self.ctx.appointment(hold_id or appointment_id)
+            if target is None:
+                raise Invalid("Booking hold expired or invalid") if hold_id else NotFound("Appointment not found")
+            if (who.role == "Client" and target.client_id != who.id) or (
+                who.role == "Consultant" and target.consultant_id != who.id
+            ):
+                raise Forbidden("Forbidden: Access denied")
+            if hold_id and not target.hold_is_live(self.ctx.clock()):
+                raise Invalid("Booking hold expired or invalid")
+            if not hold_id and (
+                target.status not in (UPCOMING, COMPLETED)
+                or (target.fields.get("payment") or {}).get("status") == SUCCESS
+            ):
+                raise Invalid("Appointment is already paid or not payable")
+            if consultant_id and consultant_id.lower() != target.consultant_id:
+                raise Invalid("Consultant does not match the booking")
+            return target, self.ctx.account(target.consultant_id)
+
+        target, consultant = self.ctx.market.evaluate(payable)
         price = exact(target.fields.get("fee"))
         if price <= 0:
             raise Invalid("This booking has no fee to pay")
-        consultant = self.ctx.account(target.consultant_id)
         percent = (consultant.profile.get("commission") or {}).get("platformPercent") if consultant else 0
         fee, net = split_fee(price, percent)
         method = "PayPal" if method == "PayPal" else "Razorpay"

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from application.bookings import Caller, HoldRequest
 from domain.errors import Forbidden, Invalid, NotFound
 from domain.ids import is_object_id
+from infrastructure.projector import written_documents
 from interfaces.http.deps import AppContainer, CurrentUser, ObjectIdPath, Principal, container_of, read_model, turns_of
 from interfaces.http.envelope import ERROR_RESPONSES, Document, Envelope, fail, ok
 from interfaces.http.errors import status_of
@@ -262,18 +263,19 @@ def book(body: BookBody, who: CurrentUser, app: AppContainer) -> Any:
         if given is not None:  # checked with the gateway first: a bad proof is refused before any state change
             method = "PayPal" if body.payment and body.payment.paypalResponse else "Razorpay"
             proof = app.payments.check_proof(method, given.model_dump(), body.holdId.lower(), who.id)
-        appointment_id, again = app.bookings.confirm(
-            caller,
-            body.holdId.lower(),
-            body.consultant.lower(),
-            body.client.lower(),
-            body.startAt,
-            body.endAt,
-            fields,
-            payment=proof,
-            category=body.category,
-        )
-        document = app.appointments.document(appointment_id, populated=False)
+        with written_documents() as written:  # the confirmed document, as this request's projection wrote it
+            appointment_id, again = app.bookings.confirm(
+                caller,
+                body.holdId.lower(),
+                body.consultant.lower(),
+                body.client.lower(),
+                body.startAt,
+                body.endAt,
+                fields,
+                payment=proof,
+                category=body.category,
+            )
+        document = app.appointments.document(appointment_id, populated=False, written=written)
         if again:
             return ok("Appointment already confirmed", document, 200)
         return ok("Appointment confirmed successfully", document, 201)
