@@ -146,3 +146,20 @@ def test_an_empty_store_opened_by_the_service_starts_its_upcoming_index_a_day_ba
         reporting.close()
     now = datetime.now(UTC).replace(tzinfo=None)
     assert now - timedelta(days=1, minutes=5) < since <= now - timedelta(days=1)
+
+
+def test_the_reporting_store_returns_what_duckdb_freed_to_the_system(tmp_path: Any) -> None:
+    """Memory of the service (issue 17): DuckDB's allocator purges freed memory in the background, so a
+    full snapshot copy does not leave the serving process holding its size after it."""
+    from zoneinfo import ZoneInfo
+
+    from reporting.store import ReportingStore
+
+    reporting = ReportingStore(
+        tmp_path / "store.duckdb", lambda start, limit: [], lambda n: n, lambda: 0, ZoneInfo("Asia/Kolkata")
+    )
+    try:
+        setting = reporting.cursor().execute("SELECT current_setting('allocator_background_threads')").fetchone()
+    finally:
+        reporting.close()
+    assert setting == (True,)
