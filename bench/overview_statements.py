@@ -5,9 +5,10 @@ payout summary run, timed one by one on a reporting store, with the rows DuckDB 
 The store is built once from an event store loaded by `bench/bulk_load.py` (ingested from position 0
 through `reporting.wiring.open_store`, as `bench/overview_scale.py` does) into `--data DIR` and kept
 there, so two sizes can be compared side by side; a store already at the event store's position is
-reused as it is. The statements are those the code runs: the overview and the payout summary run
-on a connection that records each statement and its parameters, which are then run again `--rounds`
-times each (median and p95, with the statement's share of the whole answer).
+reused as it is. `--minutes`: ingestion stops after that long, at a batch boundary, and the prefix of the
+log it reached is measured (run again to go on). The statements are those the code runs: the overview
+and the payout summary run on a connection that records each statement and its parameters, which are
+then run again `--rounds` times each (median and p95, with the statement's share of the whole answer).
 
     .venv/bin/python bench/overview_statements.py --reuse postgresql://...kept_1 --data DIR1 --reuse ...
 """
@@ -15,6 +16,7 @@ times each (median and p95, with the statement's share of the whole answer).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -45,8 +47,14 @@ class Recording:
         return self.con.execute(sql, params)
 
 
-def build(url: str, data: Path) -> Path:
-    """The reporting store of the event store at `url`, in `data` (ingested unless already there)."""
+class Deadline(Exception):
+    """Ingestion stopped at a batch boundary: the store holds a prefix of the log (bench/bulk_load.py writes
+    the appointments and transactions in random order of time, so a prefix is a smaller store of the same shape)."""
+
+
+def build(url: str, data: Path, minutes: float | None = None) -> Path:
+    """The reporting store of the event store at `url`, in `data` (ingested unless already there; for at
+    most `minutes`, then measured as far as it got)."""
     from infrastructure.bootstrap import build as build_container
     from reporting.store import LIVE_FILE
     from reporting.wiring import open_store
@@ -57,9 +65,25 @@ def build(url: str, data: Path) -> Path:
         store = open_store(settings, container)
         try:
             started, events = time.perf_counter(), container.market.recorder.max_notification_id() or 0
+            first, last = store.position, [started]
+
+            def progress(batch: int) -> None:
+                if time.perf_counter() - last[0] > 60:
+                    last[0] = time.perf_counter()
+                    rate = (store.position - first) / (last[0] - started)
+                    print(f"  ingested to {store.position} ({rate:.0f}/s, load {os.getloadavg()[0]:.1f})", flush=True)
+                if minutes is not None and time.perf_counter() - started > minutes * 60:
+                    raise Deadline
+
             if store.position < events:
-                store.catch_up()
-                print(f"  ingested {events} events in {time.perf_counter() - started:.0f} s", flush=True)
+                with contextlib.suppress(Deadline):
+                    store.catch_up(progress)
+                seconds = time.perf_counter() - started
+                print(
+                    f"  ingested {store.position - first} events to {store.position} of {events} in {seconds:.0f} s "
+                    f"({(store.position - first) / seconds:.0f}/s)",
+                    flush=True,
+                )
         finally:
             store.close()
     finally:
@@ -143,10 +167,11 @@ def main() -> int:
     parser.add_argument("--data", action="append", required=True, help="where its reporting store is kept")
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--memory-limit", default="512MB")
+    parser.add_argument("--minutes", type=float, help="ingest for at most this long, then measure the prefix")
     args = parser.parse_args()
     assert len(args.reuse) == len(args.data), "one --data per --reuse"
     print(f"machine: {machine()}; {utc_stamp()}", flush=True)
-    paths = [build(url, Path(data)) for url, data in zip(args.reuse, args.data, strict=True)]
+    paths = [build(url, Path(data), args.minutes) for url, data in zip(args.reuse, args.data, strict=True)]
     for path in paths:
         measure(path, args.rounds, args.memory_limit)
     print(f"\nload {os.getloadavg()}; {utc_stamp()}", flush=True)
