@@ -2,12 +2,12 @@
 CONTRACT.md), as SQL over the reporting store.
 
 Every figure but `recentAppointments` comes from the rollups the projection keeps
-(reporting/rollups.py: `account_months`, `platform_months`, `appointment_days`, `appointment_months`),
-each read once, and the rest is done in Python on those few hundred rows: DuckDB's fixed cost per
+(reporting/rollups.py: `account_months`, `platform_months`, `appointment_days`, and `appointment_months`
+or `appointment_years` for `topConsultants`), each read once, and the rest is done in Python on those few hundred rows: DuckDB's fixed cost per
 statement (about 0.5 ms to parse, bind and optimise) is a large share of an overview. One statement with
 a scalar subquery per part was tried and dropped: DuckDB took far longer to plan it than to run the
 parts. `recentAppointments` reads the index of upcoming appointments (reporting/upcoming.py).
-Calendar windows are whole local days or months, so `start_local >= start` is `day >= start`.
+Calendar windows are whole local days, months or years, so `start_local >= start` is `day >= start`.
 
 Decisions where the contract leaves room (documented in docs/REPORTING.md): holds (live or expired)
 and deleted appointments are never counted; `recentAppointments` skips cancelled ones;
