@@ -2,12 +2,12 @@
 CONTRACT.md), as SQL over the reporting store.
 
 Every figure but `recentAppointments` comes from the rollups the projection keeps
-(reporting/rollups.py: `account_months`, `platform_months`, `appointment_days`, `appointment_months`),
-each read once, and the rest is done in Python on those few hundred rows: DuckDB's fixed cost per
+(reporting/rollups.py: `account_months`, `platform_months`, `appointment_days`, and `appointment_months`
+or `appointment_years` for `topConsultants`), each read once, and the rest is done in Python on those few hundred rows: DuckDB's fixed cost per
 statement (about 0.5 ms to parse, bind and optimise) is a large share of an overview. One statement with
 a scalar subquery per part was tried and dropped: DuckDB took far longer to plan it than to run the
 parts. `recentAppointments` reads the index of upcoming appointments (reporting/upcoming.py).
-Calendar windows are whole local days or months, so `start_local >= start` is `day >= start`.
+Calendar windows are whole local days, months or years, so `start_local >= start` is `day >= start`.
 
 Decisions where the contract leaves room (documented in docs/REPORTING.md): holds (live or expired)
 and deleted appointments are never counted; `recentAppointments` skips cancelled ones;
@@ -161,14 +161,34 @@ def _daily_activity(con: duckdb.DuckDBPyConnection, window: Window) -> dict[date
     )
 
 
-TOP_CONSULTANTS = """
-    SELECT coalesce(nullif(c.name, ''), 'Unknown Consultant') AS name,
-           coalesce(nullif(c.primary_category, ''), nullif(c.primary_subcategory, ''), 'General'), per.revenue,
-           per.sessions
-    FROM (SELECT consultant_id, sum(fee) AS revenue, sum(n) AS sessions FROM appointment_months
-          WHERE status = 'Completed' AND month >= $1 AND month < $2 GROUP BY 1) per
-    LEFT JOIN consultants c ON c.id = per.consultant_id
-    ORDER BY per.revenue DESC, per.sessions DESC, name, per.consultant_id LIMIT 5"""
+# The window of `topConsultants` is one month or one year: its rollup has one row per consultant and status
+# in it, so the ranking is a top-N of those rows (no grouping), and only the ranked consultants are looked up.
+TOP_RANKED = """SELECT consultant_id, fee, n FROM {table} WHERE status = 'Completed' AND {key} = $1"""
+CONSULTANT_NAMES = """
+    SELECT id, coalesce(nullif(name, ''), 'Unknown Consultant'),
+           coalesce(nullif(primary_category, ''), nullif(primary_subcategory, ''), 'General')
+    FROM consultants WHERE id IN (SELECT unnest($1::VARCHAR[]))"""
+UNKNOWN_CONSULTANT = ("Unknown Consultant", "General")
+TOP = 5
+
+
+def top_consultants(con: duckdb.DuckDBPyConnection, period: Period) -> list[tuple[str, str, Any, int]]:
+    """(name, category, revenue, sessions) of the five consultants with the most revenue from Completed
+    appointments in the period's window, then the most sessions, then by name and id."""
+    table, key = ("appointment_years", "year") if period.view == "yearly" else ("appointment_months", "month")
+    ranked = TOP_RANKED.format(table=table, key=key)
+    start = period.window.start.date()
+    rows = con.execute(f"{ranked} ORDER BY fee DESC, n DESC LIMIT {TOP + 1}", [start]).fetchall()
+    if len(rows) > TOP and rows[TOP - 1][1:] == rows[TOP][1:]:  # a tie across the cut: names decide, fetch them all
+        cut = rows[TOP - 1][1:]
+        rows = [row for row in rows if row[1:] > cut]
+        rows += con.execute(f"{ranked} AND fee = $2 AND n = $3", [start, *cut]).fetchall()
+    names = {row[0]: row[1:] for row in con.execute(CONSULTANT_NAMES, [[row[0] for row in rows]]).fetchall()}
+    ranking = [(*names.get(cid, UNKNOWN_CONSULTANT), fee, n, cid) for cid, fee, n in rows]
+    ranking.sort(key=lambda row: (-row[2], -row[3], row[0], row[4]))
+    return [row[:4] for row in ranking[:TOP]]
+
+
 # The next five listable appointments from now ($1): from the index of upcoming appointments when
 # now >= its upcoming_since (reporting/upcoming.py), else from every appointment; the same answer.
 FROM_APPOINTMENTS = """
@@ -236,7 +256,6 @@ def overview(con: duckdb.DuckDBPyConnection, period: Period, now: datetime, now_
         for name, (revenue, done, last) in sessions.performance(window, previous).items()
     ]
     performance.sort(key=lambda item: (-item["revenue"], item["name"]))
-    top_consultants = con.execute(TOP_CONSULTANTS, [window.start.date(), window.end.date()]).fetchall()
     recent = recent_appointments(con, now_utc)
     return {
         "cards": {
@@ -292,7 +311,7 @@ def overview(con: duckdb.DuckDBPyConnection, period: Period, now: datetime, now_
                 "sessions": int(done),
                 "revenue": number(revenue),
             }
-            for rank, (name, category, revenue, done) in enumerate(top_consultants, start=1)
+            for rank, (name, category, revenue, done) in enumerate(top_consultants(con, period), start=1)
         ],
         "activityTrend": activity,
         "payoutSummary": payout_view(money.earned, money.paid),

@@ -11,7 +11,9 @@ against a rebuilt store and against the facts grouped by SQL).
 - `appointment_days`: non-deleted appointments by local day of `start_local`, status and resolved
   category (the overview's counts, categories and activity).
 - `appointment_months`: non-deleted appointments by business month of `start_local`, consultant and
-  status (the overview's top consultants).
+  status (the overview's top consultants of a month).
+- `appointment_years`: the same by business year (the overview's top consultants of a year): a year's
+  ranking reads one row per consultant instead of grouping twelve months of them.
 - `account_months`: non-deleted consultants and clients by business month of registration, kind and
   status (the overview's account cards and trends).
 
@@ -74,8 +76,11 @@ APPOINTMENT_DAYS = Rollup(
 APPOINTMENT_MONTHS = Rollup(
     "appointment_months", (("month", "DATE"), ("consultant_id", "VARCHAR"), ("status", "VARCHAR")), ("fee",)
 )
+APPOINTMENT_YEARS = Rollup(
+    "appointment_years", (("year", "DATE"), ("consultant_id", "VARCHAR"), ("status", "VARCHAR")), ("fee",)
+)
 ACCOUNT_MONTHS = Rollup("account_months", (("month", "DATE"), ("kind", "VARCHAR"), ("status", "VARCHAR")), ())
-ROLLUPS = (TRANSACTION_MONTHS, PLATFORM_MONTHS, APPOINTMENT_DAYS, APPOINTMENT_MONTHS, ACCOUNT_MONTHS)
+ROLLUPS = (TRANSACTION_MONTHS, PLATFORM_MONTHS, APPOINTMENT_DAYS, APPOINTMENT_MONTHS, APPOINTMENT_YEARS, ACCOUNT_MONTHS)
 ACCOUNT_KINDS = {"consultants": "consultant", "clients": "client"}
 
 
@@ -120,6 +125,7 @@ class Deltas:
         category = resolved_category(row["category"], primary)
         self.add(APPOINTMENT_DAYS, (local.date(), status, category), [row["fee"]], sign)
         self.add(APPOINTMENT_MONTHS, (_month(local), row["consultant_id"] or "", status), [row["fee"]], sign)
+        self.add(APPOINTMENT_YEARS, (date(local.year, 1, 1), row["consultant_id"] or "", status), [row["fee"]], sign)
 
     def account(self, table: str, row: dict[str, Any], sign: int) -> None:
         if not row["deleted"]:
@@ -172,6 +178,7 @@ class Grouped:
 
 
 MONTH = "CAST(date_trunc('month', {}) AS DATE)"
+YEAR = "CAST(date_trunc('year', {}) AS DATE)"
 MONEY_SUMS = "count(*), sum(coalesce(amount, 0)), sum(coalesce(platform_fee, 0)), sum(coalesce(net_amount, 0))"
 BATCH = "id IN (SELECT unnest($1::VARCHAR[]))"
 LISTED = f"a.{BATCH} AND NOT a.deleted AND a.status IS NOT NULL"
@@ -197,6 +204,12 @@ ADDED = {
     APPOINTMENT_MONTHS: Grouped(
         ("appointments",),
         f"""SELECT {MONTH.format("a.start_local")}, coalesce(a.consultant_id, ''), a.status, count(*),
+                   sum(coalesce(a.fee, 0))
+            FROM appointments a WHERE {LISTED} GROUP BY ALL""",
+    ),
+    APPOINTMENT_YEARS: Grouped(
+        ("appointments",),
+        f"""SELECT {YEAR.format("a.start_local")}, coalesce(a.consultant_id, ''), a.status, count(*),
                    sum(coalesce(a.fee, 0))
             FROM appointments a WHERE {LISTED} GROUP BY ALL""",
     ),

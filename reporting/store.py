@@ -68,7 +68,11 @@ class ReportingStore:
         self.zone = zone
         self.batch_size = batch_size
         self.snapshot_interval = snapshot_interval
-        config = {"memory_limit": memory_limit} if memory_limit else {}
+        # DuckDB's allocator keeps what a large operation freed (a full snapshot copy: about 150 MiB at 1 M
+        # events) unless its background threads return it to the system; memory_limit bounds its buffers only.
+        config: dict[str, Any] = {"allocator_background_threads": True}
+        if memory_limit:
+            config["memory_limit"] = memory_limit
         self.con = duckdb.connect(str(path), config=config)  # the writer's connection (used under self._lock only)
         fresh = schema.ensure(self.con, zone.key)
         self._readers = self.con.cursor()  # the root that hands out one connection per reader

@@ -20,7 +20,7 @@ class ReportingLocked(Exception):
 def open_store(settings: Settings, container: Container) -> ReportingStore:
     market = container.market
     try:
-        return ReportingStore(
+        store = ReportingStore(
             settings.data_dir / LIVE_FILE,
             read_notifications=lambda start, limit: list(market.recorder.select_notifications(start, limit)),
             decode=market.mapper.to_domain_event,
@@ -31,6 +31,11 @@ def open_store(settings: Settings, container: Container) -> ReportingStore:
         )
     except duckdb.IOException as error:
         raise ReportingLocked(f"the reporting store {settings.data_dir / LIVE_FILE} is in use: {error}") from error
+    if store.position == 0:
+        # An empty store: its upcoming index starts a day behind now (as the background loop keeps it), so
+        # filling it from the first event does not add every past appointment to it only to delete them.
+        store.advance_upcoming()
+    return store
 
 
 def attach(container: Container) -> Analytics:

@@ -69,6 +69,8 @@ DERIVED = {
                               FROM appointment_facts WHERE status IS NOT NULL GROUP BY ALL""",
     "appointment_months": """SELECT CAST(date_trunc('month', start_local) AS DATE), coalesce(consultant_id, ''), status,
                                     count(*), sum(fee) FROM appointment_facts WHERE status IS NOT NULL GROUP BY ALL""",
+    "appointment_years": """SELECT CAST(date_trunc('year', start_local) AS DATE), coalesce(consultant_id, ''), status,
+                                   count(*), sum(fee) FROM appointment_facts WHERE status IS NOT NULL GROUP BY ALL""",
     "account_months": """SELECT CAST(date_trunc('month', created_local) AS DATE), kind, coalesce(status, ''), count(*)
                          FROM (SELECT 'consultant' AS kind, * FROM consultants WHERE NOT deleted
                                UNION ALL BY NAME SELECT 'client' AS kind, * FROM clients WHERE NOT deleted)
