@@ -126,12 +126,25 @@ def _json_column(column: list[Any], kind: str) -> str | None:
     return json.dumps(column)
 
 
-def insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
+SHORT_LIST = 128  # ids up to which a list of parameters beats one hash join (measured: bench/reporting_batch.py)
+
+
+def ids_in(column: str, ids: list[str]) -> tuple[str, list[Any]]:
+    """`column IN (...)` for these ids, and its parameters. DuckDB answers `IN (SELECT unnest(?))` with
+    a hash join that scans the whole table (about 30 ms at 2 M rows, whatever the list's length), an
+    `IN` of parameters through the column's index when it has one (about 40 us an id at any size): a
+    short list travels as parameters, so that a small batch costs the same in a large store."""
+    if len(ids) <= SHORT_LIST:
+        return f"{column} IN ({', '.join('?' * len(ids)) or 'NULL'})", list(ids)
+    return f"{column} IN (SELECT unnest(?::VARCHAR[]))", [list(ids)]
+
+
+def insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]], into: str | None = None) -> None:
     """Bulk insert: one parameter per column, zipped back into rows by DuckDB's `unnest`. A column
     travels as one JSON array text (DuckDB binds a Python list value by value, about 1 us each; a
     string is one value and its JSON parser runs in C++); decimals as text and instants as
     microseconds since the epoch. A column holding values of another type (a malformed event's) is
-    bound as a list, as before."""
+    bound as a list, as before. `into` names another table of the same columns (a staged copy)."""
     if not rows:
         return
     columns = COLUMNS[table]
@@ -151,4 +164,4 @@ def insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]
         else:
             selects.append(cast.format(f"unnest(CAST(${index}::JSON AS {kind}[]))"))
             values.append(text)
-    con.execute(f"INSERT INTO {table} SELECT {', '.join(selects)}", values)
+    con.execute(f"INSERT INTO {into or table} SELECT {', '.join(selects)}", values)

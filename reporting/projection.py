@@ -26,8 +26,8 @@ from domain.privacy import Erasure
 from domain.profiles import consultant_display_name
 from reporting import account_rows, activity_rows, upcoming
 from reporting.batch import BatchRows
-from reporting.columns import COLUMNS, ENTITY_TABLES, insert
-from reporting.rollups import roll_up
+from reporting.columns import COLUMNS, ENTITY_TABLES, ids_in, insert
+from reporting.rollups import STAGED, roll_up, staged
 
 HANDLERS: dict[type, Callable[[BatchRows, Any], None]] = {
     **{cls: account_rows.account for cls in account_rows.ACCOUNT_EVENTS},
@@ -73,10 +73,8 @@ class ReportingProjection:
         transactions, appointments = batch.rows["transactions"], batch.rows["appointments"]
         if appointments:
             names = [c for c, _ in COLUMNS["transactions"]]
-            for values in con.execute(
-                f"SELECT {', '.join(names)} FROM transactions WHERE appointment_id IN (SELECT unnest(?))",
-                [sorted(appointments)],
-            ).fetchall():
+            linked, params = ids_in("appointment_id", sorted(appointments))
+            for values in con.execute(f"SELECT {', '.join(names)} FROM transactions WHERE {linked}", params).fetchall():
                 if values[0] not in transactions:
                     transactions[values[0]] = dict(zip(names, values, strict=True))
                     batch.existing["transactions"].add(values[0])
@@ -90,13 +88,10 @@ class ReportingProjection:
                 if row["appointment_id"] and row["appointment_id"] not in appointments
             }
         )
-        known = (
-            dict(
-                con.execute("SELECT id, status FROM appointments WHERE id IN (SELECT unnest(?))", [missing]).fetchall()
-            )
-            if missing
-            else {}
-        )
+        known: dict[str, Any] = {}
+        if missing:
+            where, params = ids_in("id", missing)
+            known = dict(con.execute(f"SELECT id, status FROM appointments WHERE {where}", params).fetchall())
         for row in appointments.values():
             known[row["id"]] = row["status"]
         for row in transactions.values():
@@ -126,9 +121,8 @@ class ReportingProjection:
                 continue
             for target in ("consultants", "clients") if table == "accounts" else (table,):
                 names = [c for c, _ in COLUMNS[target]]
-                found = con.execute(
-                    f"SELECT {', '.join(names)} FROM {target} WHERE id IN (SELECT unnest(?))", [sorted(ids)]
-                ).fetchall()
+                wanted_ids, params = ids_in("id", sorted(ids))
+                found = con.execute(f"SELECT {', '.join(names)} FROM {target} WHERE {wanted_ids}", params).fetchall()
                 for values in found:
                     row = dict(zip(names, values, strict=True))
                     batch.rows[target][row["id"]] = row
@@ -142,8 +136,14 @@ class ReportingProjection:
                 continue
             replaced = sorted(batch.existing[table])
             if replaced:
-                con.execute(f"DELETE FROM {table} WHERE id IN (SELECT unnest(?))", [replaced])
-            insert(con, table, list(rows.values()))
+                where, params = ids_in("id", replaced)
+                con.execute(f"DELETE FROM {table} WHERE {where}", params)
+            if table in STAGED:  # the rollups group the batch's rows from this copy (reporting/rollups.py)
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {staged(table)} AS FROM {table} LIMIT 0")
+                insert(con, table, list(rows.values()), into=staged(table))
+                con.execute(f"INSERT INTO {table} FROM {staged(table)}")
+            else:
+                insert(con, table, list(rows.values()))
         upcoming.replace(con, batch.rows["appointments"].values(), batch.existing["appointments"])
         if batch.category_lists:
             con.execute(

@@ -170,28 +170,37 @@ def _upsert(con: duckdb.DuckDBPyConnection, rollup: Rollup, changed: list[tuple[
 
 @dataclass(frozen=True)
 class Grouped:
-    """The contributions of the fact rows whose ids are `$1`, grouped by the rollup's key, in its
-    column order (keys, n, sums); the same rules as `Deltas`, in SQL."""
+    """The contributions of the batch's rows, read from their staged copies (`staged_<table>`, which
+    hold exactly the rows the batch wrote), grouped by the rollup's key, in its column order (keys, n,
+    sums); the same rules as `Deltas`, in SQL. Reading the staged rows, not the fact tables filtered by
+    the batch's ids, keeps a batch's cost independent of the store's size: DuckDB answers an
+    `id IN (SELECT unnest(...))` with a scan of the whole table (about 110 ms at 4 M rows)."""
 
     tables: tuple[str, ...]
     sql: str
 
 
+STAGED = ("consultants", "clients", "appointments", "transactions")  # the fact tables the rollups read
+
+
+def staged(table: str) -> str:
+    return f"staged_{table}"
+
+
 MONTH = "CAST(date_trunc('month', {}) AS DATE)"
 YEAR = "CAST(date_trunc('year', {}) AS DATE)"
 MONEY_SUMS = "count(*), sum(coalesce(amount, 0)), sum(coalesce(platform_fee, 0)), sum(coalesce(net_amount, 0))"
-BATCH = "id IN (SELECT unnest($1::VARCHAR[]))"
-LISTED = f"a.{BATCH} AND NOT a.deleted AND a.status IS NOT NULL"
+LISTED = "NOT a.deleted AND a.status IS NOT NULL"
 ADDED = {
     TRANSACTION_MONTHS: Grouped(
         ("transactions",),
         f"""SELECT {MONTH.format("created_local")}, coalesce(consultant_id, ''), kind, status, earned, {MONEY_SUMS}
-            FROM transactions WHERE {BATCH} GROUP BY ALL""",
+            FROM staged_transactions GROUP BY ALL""",
     ),
     PLATFORM_MONTHS: Grouped(
         ("transactions",),
         f"""SELECT {MONTH.format("created_local")}, kind, status, earned, {MONEY_SUMS}
-            FROM transactions WHERE {BATCH} GROUP BY ALL""",
+            FROM staged_transactions GROUP BY ALL""",
     ),
     APPOINTMENT_DAYS: Grouped(
         ("appointments",),
@@ -199,45 +208,47 @@ ADDED = {
                    CASE WHEN a.category IS NOT NULL AND a.category NOT IN {NO_CATEGORY} THEN a.category
                         ELSE coalesce(nullif(c.primary_category, ''), '{GENERAL}') END,
                    count(*), sum(coalesce(a.fee, 0))
-            FROM appointments a LEFT JOIN consultants c ON c.id = a.consultant_id WHERE {LISTED} GROUP BY ALL""",
+            FROM staged_appointments a LEFT JOIN consultants c ON c.id = a.consultant_id WHERE {LISTED}
+            GROUP BY ALL""",
     ),
     APPOINTMENT_MONTHS: Grouped(
         ("appointments",),
         f"""SELECT {MONTH.format("a.start_local")}, coalesce(a.consultant_id, ''), a.status, count(*),
                    sum(coalesce(a.fee, 0))
-            FROM appointments a WHERE {LISTED} GROUP BY ALL""",
+            FROM staged_appointments a WHERE {LISTED} GROUP BY ALL""",
     ),
     APPOINTMENT_YEARS: Grouped(
         ("appointments",),
         f"""SELECT {YEAR.format("a.start_local")}, coalesce(a.consultant_id, ''), a.status, count(*),
                    sum(coalesce(a.fee, 0))
-            FROM appointments a WHERE {LISTED} GROUP BY ALL""",
-    ),
-    ACCOUNT_MONTHS: Grouped(
-        ("consultants", "clients"),
-        " UNION ALL ".join(
-            f"""SELECT {MONTH.format("created_local")}, '{kind}', coalesce(status, ''), count(*)
-                FROM {table} WHERE {BATCH} AND NOT deleted GROUP BY ALL"""
-            for table, kind in ACCOUNT_KINDS.items()
-        ),
+            FROM staged_appointments a WHERE {LISTED} GROUP BY ALL""",
     ),
 }
 
 
-def _add_grouped(con: duckdb.DuckDBPyConnection, rollup: Rollup, query: str, ids: list[str], journal: bool) -> None:
+ACCOUNTS_ADDED = [  # account_months from each account table (only a table the batch staged rows in is read)
+    Grouped(
+        (table,),
+        f"""SELECT {MONTH.format("created_local")}, '{kind}', coalesce(status, ''), count(*)
+            FROM staged_{table} WHERE NOT deleted GROUP BY ALL""",
+    )
+    for table, kind in ACCOUNT_KINDS.items()
+]
+
+
+def _add_grouped(con: duckdb.DuckDBPyConnection, rollup: Rollup, query: str, journal: bool) -> None:
     """Add the grouped contributions to their groups, journaling the groups (as `_upsert` does)."""
     keys = ", ".join(f"k{index}" for index in range(len(rollup.keys)))
     columns = [*(f"k{index}" for index in range(len(rollup.keys))), "n", *(f"s{i}" for i in range(len(rollup.sums)))]
     grouped = f"SELECT * FROM ({query}) AS g({', '.join(columns)})"
     if journal:
         con.execute(
-            f"INSERT INTO reporting_changes SELECT -1, '{rollup.table}', concat_ws('|', {keys}) FROM ({grouped})", [ids]
+            f"INSERT INTO reporting_changes SELECT -1, '{rollup.table}', concat_ws('|', {keys}) FROM ({grouped})"
         )
     totals = ["n", *rollup.sums]
     con.execute(
         f"""INSERT INTO {rollup.table} {grouped}
-            ON CONFLICT DO UPDATE SET {", ".join(f"{c} = {c} + excluded.{c}" for c in totals)}""",
-        [ids],
+            ON CONFLICT DO UPDATE SET {", ".join(f"{c} = {c} + excluded.{c}" for c in totals)}"""
     )
 
 
@@ -252,13 +263,13 @@ def roll_up(
 ) -> None:
     """Apply one batch to every rollup, after its rows are written (journaling the changed groups for
     the analysts' snapshot unless `journal` is false: no snapshot file to refresh). `rows` holds each row the batch
-    touched as it is after the batch, `before` those that existed before it as they were then (same
-    shape, by table and id): the rows' contributions are added by one grouped statement per rollup over
-    the written facts, the old ones taken out as deltas computed here."""
-    for rollup, query in ADDED.items():  # what the rows are now: grouped in SQL from the written facts
-        ids = [row_id for table in query.tables for row_id in rows[table]]
-        if ids:
-            _add_grouped(con, rollup, query.sql, ids, journal)
+    touched as it is after the batch (and staged in `staged_<table>` by the projection), `before` those that
+    existed before it as they were then (same shape, by table and id): the rows' contributions are added by
+    one grouped statement per rollup over the staged rows, the old ones taken out as deltas computed here."""
+    added = [*ADDED.items(), *((ACCOUNT_MONTHS, query) for query in ACCOUNTS_ADDED)]
+    for rollup, query in added:  # what the rows are now: grouped in SQL from the staged rows
+        if any(rows[table] for table in query.tables):
+            _add_grouped(con, rollup, query.sql, journal)
     deltas = Deltas()  # what they were: taken out (few rows, loaded in Python anyway)
     for old in before["transactions"].values():
         deltas.transaction(old, -1)
