@@ -43,12 +43,13 @@ from reporting.store import ReportingStore  # noqa: E402
 def pad(store: ReportingStore, rows: int) -> None:
     store.con.execute(
         f"""INSERT INTO appointments (id, consultant_id, status, start_at, start_local, fee, deleted)
-            SELECT 'old-' || i, 'nobody', 'Completed', TIMESTAMP '2019-01-01', TIMESTAMP '2019-01-01', 100, true
+            SELECT left(md5('a' || i), 24), 'padding', 'Completed', TIMESTAMP '2019-01-01', TIMESTAMP '2019-01-01', 100, true
             FROM range({rows}) r(i)"""
     )
     store.con.execute(
-        f"""INSERT INTO transactions (id, kind, status, amount, appointment_id, created_local, earned)
-            SELECT 'old-' || i, 'Payment', 'Failed', 100, 'old-' || i, TIMESTAMP '2019-01-01', false
+        f"""INSERT INTO transactions (id, kind, status, amount, user_id, appointment_id, created_local, earned)
+            SELECT left(md5('t' || i), 24), 'Payment', 'Failed', 100, 'padding', left(md5('a' || i), 24),
+                   TIMESTAMP '2019-01-01', false
             FROM range({rows}) r(i)"""
     )
 
