@@ -321,3 +321,20 @@ def statuses_text(statuses: Counter[str]) -> str:
 
 def all_2xx(statuses: Counter[str]) -> bool:
     return bool(statuses) and all(s.isdigit() and 200 <= int(s) < 300 for s in statuses)
+
+
+def in_process_app(url: str, settings: Settings) -> Any:
+    """The ASGI app loaded as an ASGI server loads it (`consult serve` too: the settings from the
+    environment), in this process, on this store and data directory, without Redis."""
+    from uvicorn.importer import import_from_string
+
+    os.environ.update(
+        DATABASE_URL=str(url),
+        DATA_DIR=str(settings.data_dir),
+        JWT_SECRET=JWT_SECRET,
+        RATE_LIMIT_MAX=NO_LIMIT,
+        AUTH_RATE_LIMIT_MAX=NO_LIMIT,
+        PASSWORD_HASH_ROUNDS="4",
+    )
+    os.environ.pop("REDIS_URL", None)
+    return import_from_string("interfaces.asgi:create")()

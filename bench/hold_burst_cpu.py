@@ -24,7 +24,6 @@ import cProfile
 import gc
 import io
 import json
-import os
 import pstats
 import statistics
 import sys
@@ -39,10 +38,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from uvicorn.importer import import_from_string  # noqa: E402
 
 from bench.booking import DEFAULT_SLOTS, People, Slot, hold_body, weekdays  # noqa: E402
-from bench.common import JWT_SECRET, NO_LIMIT, bench_settings, database, machine, percentile  # noqa: E402
+from bench.common import bench_settings, database, in_process_app, machine, percentile  # noqa: E402
 from infrastructure.bootstrap import build  # noqa: E402
 
 HOLD = "/api/v1/appointments/hold"
@@ -128,17 +126,7 @@ def main() -> int:
             clients = [people.make("Client") for _ in range(args.contenders)]
         finally:
             container.close()
-        os.environ.update(
-            DATABASE_URL=str(url),
-            DATA_DIR=str(settings.data_dir),
-            JWT_SECRET=JWT_SECRET,
-            RATE_LIMIT_MAX=NO_LIMIT,
-            AUTH_RATE_LIMIT_MAX=NO_LIMIT,
-            PASSWORD_HASH_ROUNDS="4",
-        )
-        os.environ.pop("REDIS_URL", None)
-        # loaded as an ASGI server loads it (`consult serve` too): the settings from the environment
-        app = import_from_string("interfaces.asgi:create")()
+        app = in_process_app(url, settings)  # as `consult serve` loads it
         day = weekdays(1, weeks_ahead=2)[0]
 
         async def measure() -> None:

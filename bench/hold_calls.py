@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import os
 import sys
 import tempfile
 import time
@@ -32,12 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from uvicorn.importer import import_from_string  # noqa: E402
 
 from application.booking import hold as hold_module  # noqa: E402
 from application.bookings import Caller, HoldRequest  # noqa: E402
 from bench.booking import DEFAULT_SLOTS, People, Slot, hold_body, interval, weekdays  # noqa: E402
-from bench.common import JWT_SECRET, NO_LIMIT, bench_settings, database, machine, revision  # noqa: E402
+from bench.common import bench_settings, database, in_process_app, machine, revision  # noqa: E402
 from bench.hold_burst_cpu import HOLD, call, serve  # noqa: E402
 from infrastructure.bootstrap import build  # noqa: E402
 
@@ -89,16 +87,7 @@ def main() -> int:
             queue = [people.make("Client")[0] for _ in range(args.queue)]
         finally:
             container.close()
-        os.environ.update(
-            DATABASE_URL=str(url),
-            DATA_DIR=str(settings.data_dir),
-            JWT_SECRET=JWT_SECRET,
-            RATE_LIMIT_MAX=NO_LIMIT,
-            AUTH_RATE_LIMIT_MAX=NO_LIMIT,
-            PASSWORD_HASH_ROUNDS="4",
-        )
-        os.environ.pop("REDIS_URL", None)
-        app = import_from_string("interfaces.asgi:create")()
+        app = in_process_app(url, settings)  # as `consult serve` loads it
         days = weekdays(-(-3 * args.holds // len(DEFAULT_SLOTS)) + 2)
         free = iter(Slot(consultants[0], d, s) for d in days for s in DEFAULT_SLOTS)
         results: list[str] = []

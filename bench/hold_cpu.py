@@ -36,10 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from uvicorn.importer import import_from_string  # noqa: E402
 
 from bench.booking import DEFAULT_SLOTS, People, Slot, hold_body, weekdays  # noqa: E402
-from bench.common import JWT_SECRET, NO_LIMIT, bench_settings, database, machine  # noqa: E402
+from bench.common import bench_settings, database, in_process_app, machine  # noqa: E402
 from bench.hold_burst_cpu import HOLD, call, serve  # noqa: E402
 from infrastructure.bootstrap import build  # noqa: E402
 
@@ -92,16 +91,7 @@ def main() -> int:
             clients = [people.make("Client") for _ in range(args.callers)]
         finally:
             container.close()
-        os.environ.update(
-            DATABASE_URL=str(url),
-            DATA_DIR=str(settings.data_dir),
-            JWT_SECRET=JWT_SECRET,
-            RATE_LIMIT_MAX=NO_LIMIT,
-            AUTH_RATE_LIMIT_MAX=NO_LIMIT,
-            PASSWORD_HASH_ROUNDS="4",
-        )
-        os.environ.pop("REDIS_URL", None)
-        app = import_from_string("interfaces.asgi:create")()
+        app = in_process_app(url, settings)  # as `consult serve` loads it
         days = weekdays(-(-2 * args.holds // (len(DEFAULT_SLOTS) * len(consultants))) + 1)
         slots = [Slot(c, d, s) for s in DEFAULT_SLOTS for d in days for c in consultants]
         # each caller is one client: a client never holds two slots of one consultant-day at once

@@ -46,17 +46,22 @@ def _postgres_reader(recorder: Any) -> Reader:
             versions = "{" + ",".join(str(int(v)) for _, v in wanted) + "}"
             # rows in binary: each state as its raw bytes (no hex text for the server to write and us to parse)
             cursor.execute(statement, (ids, versions), prepare=True, binary=True)
-            return [
-                StoredEvent(
-                    originator_id=row["originator_id"],
-                    originator_version=row["originator_version"],
-                    topic=row["topic"],
-                    state=bytes(row["state"]),
-                )
-                for row in cursor.fetchall()
-            ]
+            return stored(cursor.fetchall())
 
     return read
+
+
+def stored(rows: list[Any]) -> list[StoredEvent]:
+    """Rows of an events table (originator_id, originator_version, topic, state) as stored events."""
+    return [
+        StoredEvent(
+            originator_id=row["originator_id"],
+            originator_version=row["originator_version"],
+            topic=row["topic"],
+            state=bytes(row["state"]),
+        )
+        for row in rows
+    ]
 
 
 def snapshots_reader(recorder: Any) -> SnapshotsReader:
@@ -78,15 +83,7 @@ def snapshots_reader(recorder: Any) -> SnapshotsReader:
             return []
         with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
             cursor.execute(statement, ("{" + ",".join(str(u) for u in uuids) + "}",), prepare=True)
-            return [
-                StoredEvent(
-                    originator_id=row["originator_id"],
-                    originator_version=row["originator_version"],
-                    topic=row["topic"],
-                    state=bytes(row["state"]),
-                )
-                for row in cursor.fetchall()
-            ]
+            return stored(cursor.fetchall())
 
     return read
 
