@@ -162,8 +162,12 @@ def _daily_activity(con: duckdb.DuckDBPyConnection, window: Window) -> dict[date
 
 
 # The window of `topConsultants` is one month or one year: its rollup has one row per consultant and status
-# in it, so the ranking is a top-N of those rows (no grouping), and only the ranked consultants are looked up.
-TOP_RANKED = """SELECT consultant_id, fee, n FROM {table} WHERE status = 'Completed' AND {key} = $1"""
+# in it, so the ranking ranks those rows (no grouping) in one statement: every row ranked among the first
+# five on (revenue, sessions), so a tie across the cut comes whole and names decide it here, and only the
+# ranked consultants are looked up. The rollups are kept in order of their period (reporting/clustering.py),
+# so DuckDB's zone maps skip the row groups of other periods.
+TOP_RANKED = """SELECT consultant_id, fee, n FROM {table} WHERE status = 'Completed' AND {key} = $1
+                QUALIFY rank() OVER (ORDER BY fee DESC, n DESC) <= {top}"""
 CONSULTANT_NAMES = """
     SELECT id, coalesce(nullif(name, ''), 'Unknown Consultant'),
            coalesce(nullif(primary_category, ''), nullif(primary_subcategory, ''), 'General')
@@ -176,13 +180,7 @@ def top_consultants(con: duckdb.DuckDBPyConnection, period: Period) -> list[tupl
     """(name, category, revenue, sessions) of the five consultants with the most revenue from Completed
     appointments in the period's window, then the most sessions, then by name and id."""
     table, key = ("appointment_years", "year") if period.view == "yearly" else ("appointment_months", "month")
-    ranked = TOP_RANKED.format(table=table, key=key)
-    start = period.window.start.date()
-    rows = con.execute(f"{ranked} ORDER BY fee DESC, n DESC LIMIT {TOP + 1}", [start]).fetchall()
-    if len(rows) > TOP and rows[TOP - 1][1:] == rows[TOP][1:]:  # a tie across the cut: names decide, fetch them all
-        cut = rows[TOP - 1][1:]
-        rows = [row for row in rows if row[1:] > cut]
-        rows += con.execute(f"{ranked} AND fee = $2 AND n = $3", [start, *cut]).fetchall()
+    rows = con.execute(TOP_RANKED.format(table=table, key=key, top=TOP), [period.window.start.date()]).fetchall()
     names = {row[0]: row[1:] for row in con.execute(CONSULTANT_NAMES, [[row[0] for row in rows]]).fetchall()}
     ranking = [(*names.get(cid, UNKNOWN_CONSULTANT), fee, n, cid) for cid, fee, n in rows]
     ranking.sort(key=lambda row: (-row[2], -row[3], row[0], row[4]))
@@ -190,7 +188,8 @@ def top_consultants(con: duckdb.DuckDBPyConnection, period: Period) -> list[tupl
 
 
 # The next five listable appointments from now ($1): from the index of upcoming appointments when
-# now >= its upcoming_since (reporting/upcoming.py), else from every appointment; the same answer.
+# now >= its upcoming_since (reporting/upcoming.py), else from every appointment; the same answer. From
+# the index, its first part (`upcoming_soon`) answers when it holds five from now on.
 FROM_APPOINTMENTS = """
     SELECT id, client_id, consultant_id, client_name, consultant_name, category, start_local, start_at, status
     FROM appointments WHERE NOT deleted AND status NOT IN ('Hold', 'Expired', 'Cancelled') AND start_at >= $1
@@ -198,7 +197,7 @@ FROM_APPOINTMENTS = """
 FROM_UPCOMING = """
     SELECT a.id, a.client_id, a.consultant_id, a.client_name, a.consultant_name, a.category, a.start_local,
            a.start_at, a.status
-    FROM (SELECT id FROM upcoming_appointments WHERE start_at >= $1 ORDER BY start_at, id LIMIT 5) u
+    FROM (SELECT id FROM {index} WHERE start_at >= $1 ORDER BY start_at, id LIMIT 5) u
     JOIN appointments a ON a.id = u.id"""
 RECENT = """
     SELECT a.id, coalesce(nullif(a.client_name, ''), nullif(cl.name, ''), 'Unknown Client'),
@@ -213,9 +212,17 @@ def recent_appointments(
     con: duckdb.DuckDBPyConnection, now_utc: datetime, indexed: bool | None = None
 ) -> list[tuple[Any, ...]]:
     """`indexed` forces a source (tests compare both); by default the index whenever it covers now."""
+    since, bounded = upcoming.bounds(con)
     if indexed is None:
-        indexed = now_utc >= upcoming.since(con)
-    return con.execute(RECENT.format(source=FROM_UPCOMING if indexed else FROM_APPOINTMENTS), [now_utc]).fetchall()
+        indexed = now_utc >= since
+    if not indexed:
+        return con.execute(RECENT.format(source=FROM_APPOINTMENTS), [now_utc]).fetchall()
+    rows = con.execute(RECENT.format(source=FROM_UPCOMING.format(index="upcoming_soon")), [now_utc]).fetchall()
+    if len(rows) < 5 and bounded:  # fewer than five before upcoming_until: the rest of the index decides
+        rows = con.execute(
+            RECENT.format(source=FROM_UPCOMING.format(index="upcoming_appointments")), [now_utc]
+        ).fetchall()
+    return rows
 
 
 def overview(con: duckdb.DuckDBPyConnection, period: Period, now: datetime, now_utc: datetime) -> dict[str, Any]:

@@ -46,11 +46,12 @@ class Rollup:
     def key_sql(self) -> str:
         return f"concat_ws('|', {', '.join(name for name, _ in self.keys)})"
 
-    def ddl(self) -> str:
+    def ddl(self, name: str | None = None) -> str:
+        """The table's definition, under its name or `name` (reporting/clustering.py builds a copy)."""
         columns = [f"{name} {kind} NOT NULL" for name, kind in self.keys]
         columns += ["n BIGINT NOT NULL", *(f"{name} DECIMAL(18, 2) NOT NULL" for name in self.sums)]
         return (
-            f"CREATE TABLE IF NOT EXISTS {self.table} ({', '.join(columns)}, "
+            f"CREATE TABLE IF NOT EXISTS {name or self.table} ({', '.join(columns)}, "
             f"PRIMARY KEY ({', '.join(name for name, _ in self.keys)}))"
         )
 

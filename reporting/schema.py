@@ -14,7 +14,7 @@ from reporting import parked
 from reporting.rollups import ROLLUPS
 
 # Bump when a table changes shape or meaning: the store is then dropped and rebuilt from the events.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 TRACKING = "reporting"
 
 TABLES = (
@@ -27,6 +27,7 @@ TABLES = (
     "transactions",
     *(rollup.table for rollup in ROLLUPS),
     "upcoming_appointments",
+    "upcoming_soon",
     parked.TABLE,
 )
 VIEWS = ("appointment_facts", "successful_payments", "earned_payments", "payouts", "monthly_consultant_revenue")
@@ -34,7 +35,8 @@ VIEWS = ("appointment_facts", "successful_payments", "earned_payments", "payouts
 DDL = [
     """CREATE TABLE IF NOT EXISTS reporting_tracking (
         name VARCHAR PRIMARY KEY, position BIGINT NOT NULL, schema_version INTEGER NOT NULL,
-        business_timezone VARCHAR NOT NULL, upcoming_since TIMESTAMP NOT NULL DEFAULT TIMESTAMP '1970-01-01')""",
+        business_timezone VARCHAR NOT NULL, upcoming_since TIMESTAMP NOT NULL DEFAULT TIMESTAMP '1970-01-01',
+        upcoming_until TIMESTAMP NOT NULL DEFAULT TIMESTAMP 'infinity')""",
     """CREATE TABLE IF NOT EXISTS consultants (
         id VARCHAR PRIMARY KEY, name VARCHAR, email VARCHAR, status VARCHAR, primary_category VARCHAR,
         primary_subcategory VARCHAR, fees DECIMAL(18, 2), platform_percent DECIMAL(9, 4),
@@ -65,6 +67,8 @@ DDL = [
     *(rollup.ddl() for rollup in ROLLUPS),
     # the listable appointments from reporting_tracking.upcoming_since on (reporting/upcoming.py)
     "CREATE TABLE IF NOT EXISTS upcoming_appointments (id VARCHAR PRIMARY KEY, start_at TIMESTAMP NOT NULL)",
+    # its part before reporting_tracking.upcoming_until, which the overview reads first (reporting/upcoming.py)
+    "CREATE TABLE IF NOT EXISTS upcoming_soon (id VARCHAR NOT NULL, start_at TIMESTAMP NOT NULL)",
     # the events this projection could not apply (reporting/parked.py)
     parked.DDL,
     # -- views: the definitions every analytics answer shares ----------------------------------------

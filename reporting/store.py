@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from reporting import parked, schema, snapshot, upcoming
+from reporting import clustering, parked, schema, snapshot, upcoming
 from reporting.batch import paused_gc
 from reporting.projection import TOPICS, ReportingProjection
 
@@ -303,12 +303,25 @@ class ReportingStore:
 
     def advance_upcoming(self, now: datetime | None = None) -> None:
         """Keep `upcoming_since` a day behind the wall clock (reporting/upcoming.py): the index of
-        upcoming appointments then holds the future and the last day only."""
+        upcoming appointments then holds the future and the last day only. Then keep the period
+        rollups in period order (reporting/clustering.py)."""
         moment = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None) - UPCOMING_LAG
+        with self._writing() as con:  # the next appointments from an hour after now on are in upcoming_soon
+            upcoming.advance(con, moment, moment + UPCOMING_LAG + timedelta(hours=1))
+        self.cluster_rollups()
+
+    def cluster_rollups(self, slack: int = clustering.SLACK) -> list[str]:
+        """Rewrite in period order the period rollups that have scattered (the tables rewritten)."""
+        with self._writing() as con:
+            return clustering.keep(con, slack)
+
+    @contextmanager
+    def _writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The writer's connection inside one transaction of its own, committed unless an error escapes."""
         with self._lock:
             self.con.execute("BEGIN TRANSACTION")
             try:
-                upcoming.advance(self.con, moment)
+                yield self.con
                 self.con.execute("COMMIT")
             except BaseException:
                 self.con.execute("ROLLBACK")
@@ -371,14 +384,8 @@ class ReportingStore:
                 upto = None  # a write on the live store each time would cost more than the journal rows
         if upto is not None:
             self._pruned = time.monotonic()
-            with self._lock:
-                self.con.execute("BEGIN TRANSACTION")
-                try:
-                    snapshot.prune(self.con, upto)
-                    self.con.execute("COMMIT")
-                except BaseException:
-                    self.con.execute("ROLLBACK")
-                    raise
+            with self._writing() as con:
+                snapshot.prune(con, upto)
         return True
 
     def close(self) -> None:

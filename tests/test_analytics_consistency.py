@@ -78,6 +78,10 @@ DERIVED = {
     "upcoming_appointments": """SELECT id, start_at FROM appointments
                                 WHERE NOT deleted AND status NOT IN ('Hold', 'Expired', 'Cancelled')
                                       AND start_at >= (SELECT upcoming_since FROM reporting_tracking)""",
+    "upcoming_soon": """SELECT id, start_at FROM appointments
+                        WHERE NOT deleted AND status NOT IN ('Hold', 'Expired', 'Cancelled')
+                              AND start_at >= (SELECT upcoming_since FROM reporting_tracking)
+                              AND start_at < (SELECT upcoming_until FROM reporting_tracking)""",
 }
 EARNED_BY_RULE = """SELECT t.id, (t.kind = 'Payment' AND t.status = 'Success' AND (t.appointment_id IS NULL OR a.id IS NULL
                            OR a.status = 'Completed')) FROM transactions t
