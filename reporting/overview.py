@@ -98,20 +98,21 @@ def _money(con: duckdb.DuckDBPyConnection) -> Money:
 
 @dataclass
 class Sessions:
-    """Appointment counts and gross fees by business month (`None`: outside the months asked for,
-    kept for the all-time figures), status and resolved category, from `appointment_days`."""
+    """Appointment counts and gross fees by business month of the months asked for, status and resolved
+    category (from `appointment_days`), and all-time by status and category (from `appointment_totals`)."""
 
-    rows: list[tuple[date | None, str, str, int, Any]]
+    rows: list[tuple[date, str, str, int, Any]]
+    totals: list[tuple[str, str, int]]
 
     def count(self, statuses: Callable[[str], bool], window: Window | None = None) -> int:
         """The appointments whose status `statuses` accepts, all-time or in the months of `window`."""
-        return sum(
-            n for month, status, _, n, _ in self.rows if statuses(status) and (window is None or _inside(month, window))
-        )
+        if window is None:
+            return sum(n for status, _, n in self.totals if statuses(status))
+        return sum(n for month, status, _, n, _ in self.rows if statuses(status) and _inside(month, window))
 
     def top_categories(self) -> list[tuple[str, int]]:
         counts: dict[str, int] = {}
-        for _, status, category, n, _ in self.rows:
+        for status, category, n in self.totals:
             if status not in NOT_BOOKED:
                 counts[category] = counts.get(category, 0) + n
         return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:5]
@@ -141,13 +142,17 @@ def _inside(month: date | None, window: Window) -> bool:
 
 
 def _sessions(con: duckdb.DuckDBPyConnection, months: Window) -> Sessions:
+    """The days of `months` only (`appointment_days` is kept in day order: reporting/clustering.py), and
+    the all-time totals, in one statement (a NULL month marks a total)."""
+    rows = con.execute(
+        """SELECT CAST(date_trunc('month', day) AS DATE), status, category, sum(n), sum(fee)
+           FROM appointment_days WHERE day >= $1 AND day < $2 GROUP BY ALL
+           UNION ALL SELECT NULL, status, category, n, fee FROM appointment_totals""",
+        [months.start.date(), months.end.date()],
+    ).fetchall()
     return Sessions(
-        con.execute(
-            """SELECT CASE WHEN day >= $1 AND day < $2 THEN CAST(date_trunc('month', day) AS DATE) END, status, category,
-                  sum(n), sum(fee)
-           FROM appointment_days GROUP BY ALL""",
-            [months.start.date(), months.end.date()],
-        ).fetchall()
+        [row for row in rows if row[0] is not None],
+        [(status, category, n) for month, status, category, n, _ in rows if month is None],
     )
 
 

@@ -10,6 +10,8 @@ against a rebuilt store and against the facts grouped by SQL).
 - `platform_months`: the same without the consultant (the overview's money figures).
 - `appointment_days`: non-deleted appointments by local day of `start_local`, status and resolved
   category (the overview's counts, categories and activity).
+- `appointment_totals`: the same without the day (the overview's all-time counts and categories, so
+  that it reads only the days of its months from `appointment_days`).
 - `appointment_months`: non-deleted appointments by business month of `start_local`, consultant and
   status (the overview's top consultants of a month).
 - `appointment_years`: the same by business year (the overview's top consultants of a year): a year's
@@ -80,8 +82,17 @@ APPOINTMENT_MONTHS = Rollup(
 APPOINTMENT_YEARS = Rollup(
     "appointment_years", (("year", "DATE"), ("consultant_id", "VARCHAR"), ("status", "VARCHAR")), ("fee",)
 )
+APPOINTMENT_TOTALS = Rollup("appointment_totals", (("status", "VARCHAR"), ("category", "VARCHAR")), ("fee",))
 ACCOUNT_MONTHS = Rollup("account_months", (("month", "DATE"), ("kind", "VARCHAR"), ("status", "VARCHAR")), ())
-ROLLUPS = (TRANSACTION_MONTHS, PLATFORM_MONTHS, APPOINTMENT_DAYS, APPOINTMENT_MONTHS, APPOINTMENT_YEARS, ACCOUNT_MONTHS)
+ROLLUPS = (
+    TRANSACTION_MONTHS,
+    PLATFORM_MONTHS,
+    APPOINTMENT_DAYS,
+    APPOINTMENT_TOTALS,
+    APPOINTMENT_MONTHS,
+    APPOINTMENT_YEARS,
+    ACCOUNT_MONTHS,
+)
 ACCOUNT_KINDS = {"consultants": "consultant", "clients": "client"}
 
 
@@ -125,6 +136,7 @@ class Deltas:
         local, status = row["start_local"], row["status"]
         category = resolved_category(row["category"], primary)
         self.add(APPOINTMENT_DAYS, (local.date(), status, category), [row["fee"]], sign)
+        self.add(APPOINTMENT_TOTALS, (status, category), [row["fee"]], sign)
         self.add(APPOINTMENT_MONTHS, (_month(local), row["consultant_id"] or "", status), [row["fee"]], sign)
         self.add(APPOINTMENT_YEARS, (date(local.year, 1, 1), row["consultant_id"] or "", status), [row["fee"]], sign)
 
@@ -206,6 +218,15 @@ ADDED = {
     APPOINTMENT_DAYS: Grouped(
         ("appointments",),
         f"""SELECT CAST(a.start_local AS DATE), a.status,
+                   CASE WHEN a.category IS NOT NULL AND a.category NOT IN {NO_CATEGORY} THEN a.category
+                        ELSE coalesce(nullif(c.primary_category, ''), '{GENERAL}') END,
+                   count(*), sum(coalesce(a.fee, 0))
+            FROM staged_appointments a LEFT JOIN consultants c ON c.id = a.consultant_id WHERE {LISTED}
+            GROUP BY ALL""",
+    ),
+    APPOINTMENT_TOTALS: Grouped(
+        ("appointments",),
+        f"""SELECT a.status,
                    CASE WHEN a.category IS NOT NULL AND a.category NOT IN {NO_CATEGORY} THEN a.category
                         ELSE coalesce(nullif(c.primary_category, ''), '{GENERAL}') END,
                    count(*), sum(coalesce(a.fee, 0))

@@ -67,6 +67,8 @@ DERIVED = {
                                  sum(amount), sum(platform_fee), sum(net_amount) FROM transactions GROUP BY ALL""",
     "appointment_days": """SELECT CAST(start_local AS DATE), status, category_resolved, count(*), sum(fee)
                               FROM appointment_facts WHERE status IS NOT NULL GROUP BY ALL""",
+    "appointment_totals": """SELECT status, category_resolved, count(*), sum(fee)
+                              FROM appointment_facts WHERE status IS NOT NULL GROUP BY ALL""",
     "appointment_months": """SELECT CAST(date_trunc('month', start_local) AS DATE), coalesce(consultant_id, ''), status,
                                     count(*), sum(fee) FROM appointment_facts WHERE status IS NOT NULL GROUP BY ALL""",
     "appointment_years": """SELECT CAST(date_trunc('year', start_local) AS DATE), coalesce(consultant_id, ''), status,

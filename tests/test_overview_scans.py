@@ -16,14 +16,14 @@ import duckdb
 import pytest
 
 from reporting.clustering import ROW_GROUP
-from reporting.overview import recent_appointments, top_consultants
+from reporting.overview import overview, recent_appointments, top_consultants
 from reporting.periods import Period
 from reporting.store import ReportingStore
 from reporting.upcoming import SOON_AHEAD
 
-PADDING = 600_000  # rows of other periods in each of appointment_months and appointment_years (five row groups)
+PADDING = 600_000  # rows of other periods in each of appointment_days, _months and _years (five row groups)
 AHEAD = 60_000  # appointments booked months and years ahead
-WINDOW = 400  # consultants with Completed sessions in May 2025 (and so in 2025)
+WINDOW = 400  # consultants with Completed sessions in May 2025 (and so in 2025), rows of its days
 NOW = datetime(2025, 5, 20, 4, 30)  # UTC: 10:00 in the business time zone
 SOON = 12  # appointments in the next twelve hours
 
@@ -78,6 +78,14 @@ def padded(path: Path) -> ReportingStore:
             ORDER BY hash(i, year)"""
     )
     con.execute(
+        f"""INSERT INTO appointment_days
+            SELECT day, 'Completed', category, 1, 500 FROM (
+                SELECT i, DATE '2015-01-01' + INTERVAL (i % 3650) DAY AS day, 'p' || (i // 3650) AS category
+                FROM range({PADDING // 3650 * 3650}) r(i)
+                UNION ALL SELECT i, DATE '2025-05-01' + INTERVAL (i % 31) DAY, 'c' || (i // 31) FROM range({WINDOW}) r(i))
+            ORDER BY hash(i, day)"""
+    )
+    con.execute(
         f"""INSERT INTO appointments (id, consultant_id, client_id, status, start_at, start_local, fee, deleted)
             SELECT 'soon' || i, 'c' || i, 'k' || i, 'Upcoming', $1::TIMESTAMP + INTERVAL (i) HOUR,
                    $1::TIMESTAMP + INTERVAL (i) HOUR + INTERVAL 330 MINUTE, 500, false FROM range(1, {SOON + 1}) r(i)""",
@@ -127,6 +135,17 @@ def test_the_next_appointments_are_read_from_the_next_hours_not_every_future_one
     # upcoming_soon (the next hundred appointments from an hour ahead), the tracking row, 5 lookups of each
     # table joined; before: the whole index (AHEAD + SOON rows).
     assert sum(scans) <= SOON_AHEAD + 3 * 5 + 1, scans
+
+
+@pytest.mark.parametrize("period", [Period("monthly", 2025, 5), Period("yearly", 2025, 1)])
+def test_each_statement_of_the_overview_reads_its_window_not_the_padding(store: ReportingStore, period: Period) -> None:
+    with store.reading() as con:
+        recording = Recording(con)
+        answer = overview(recording, period, NOW.replace(hour=10), NOW)  # type: ignore[arg-type]
+        scans = [(scanned(con, sql, params), " ".join(sql.split())[:60]) for sql, params in recording.statements]
+    assert answer["activityTrend"][19 if period.view == "monthly" else 4] > 0
+    # before: all of appointment_days (the all-time figures were summed from it) and of the rollups above
+    assert max(rows for rows, _ in scans) <= 2 * ROW_GROUP + WINDOW, scans
 
 
 def test_a_rollup_in_period_order_is_left_as_it_is(store: ReportingStore) -> None:
