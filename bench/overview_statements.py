@@ -84,6 +84,8 @@ def build(url: str, data: Path, minutes: float | None = None) -> Path:
                     f"({(store.position - first) / seconds:.0f}/s)",
                     flush=True,
                 )
+            if hasattr(store, "cluster_rollups"):  # what the owner's loop does every ten minutes
+                print(f"  rollups rewritten in period order: {store.cluster_rollups() or 'none'}", flush=True)
         finally:
             store.close()
     finally:
