@@ -26,6 +26,7 @@ from typing import Any
 
 import duckdb
 
+from reporting.columns import ids_in
 from reporting.schema import TRACKING
 
 NOT_LISTED = ("Hold", "Expired", "Cancelled")
@@ -60,7 +61,8 @@ def replace(con: duckdb.DuckDBPyConnection, rows: Iterable[dict[str, Any]], exis
     start = since(con)
     if existing:
         for table in ("upcoming_appointments", "upcoming_soon"):
-            con.execute(f"DELETE FROM {table} WHERE id IN (SELECT unnest(?))", [sorted(existing)])
+            where, params = ids_in("id", sorted(existing))  # through the index's primary key when short
+            con.execute(f"DELETE FROM {table} WHERE {where}", params)
     kept = [row for row in rows if listed(row) and row["start_at"] >= start]
     if kept:
         con.execute(
