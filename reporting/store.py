@@ -120,8 +120,9 @@ class ReportingStore:
     # -- processing ----------------------------------------------------------------------------------
 
     def catch_up(self, progress: Callable[[int], None] | None = None, until: int | None = None) -> int:
-        """Process the log to its end. After a full batch the next one is read in a thread while this
-        one is applied (the event store's time overlaps the projection's)."""
+        """Process the log to its end as found by the last read (a short batch). After a full batch the
+        next one is read in a thread while this one is applied (the event store's time overlaps the
+        projection's)."""
         with self._lock:
             if until is not None and self.position >= until:
                 return self.position
@@ -140,6 +141,11 @@ class ReportingStore:
                         after = notifications[-1].id + 1
                         ahead = (after, reader.submit(self._read, after, self.batch_size))
                     self._process_batch(progress, notifications)
+                    if len(notifications) < self.batch_size:
+                        # The log's end as it was read. Events written since wait for the next catch-up:
+                        # under a steady stream of commands, going on would catch up one command at a
+                        # time, paying a batch's fixed costs for each (15 ms of CPU per booking measured).
+                        break
             return self.position
 
     def _process_batch(self, progress: Callable[[int], None] | None, notifications: list[Any] | None = None) -> int:
