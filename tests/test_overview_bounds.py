@@ -5,7 +5,6 @@ groups through an index; an empty store opened by the service starts its upcomin
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +15,7 @@ from infrastructure.settings import Settings
 from reporting import schema, upcoming
 from reporting.overview import payout_sql, top_consultants
 from reporting.periods import Period
+from tests.duckdb_plans import Recording, operators
 from tests.test_analytics_consistency import DERIVED
 
 # The ranking as it was defined before the year rollup: the facts grouped over the window, then ordered.
@@ -85,31 +85,6 @@ def test_a_tie_across_the_cut_is_decided_by_name_then_id() -> None:
     con = store(history())
     names = [row[0] for row in top_consultants(con, Period("monthly", 2025, 5))]
     assert names == ["Asha", "Bo", "Kai", "Mira", "Unknown Consultant"]  # of seven tied at 1000 and one session
-
-
-class Recording:
-    def __init__(self, con: duckdb.DuckDBPyConnection):
-        self.con, self.statements = con, []
-
-    def execute(self, sql: str, params: Any = None) -> duckdb.DuckDBPyConnection:
-        self.statements.append((sql, params))
-        return self.con.execute(sql, params)
-
-
-def operators(con: duckdb.DuckDBPyConnection, sql: str, params: Any) -> list[tuple[str, str]]:
-    """(operator type, table scanned or '') of each node of the statement's plan as run."""
-    plan = json.loads(con.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params).fetchall()[0][1])
-    found: list[tuple[str, str]] = []
-
-    def visit(node: dict[str, Any]) -> None:
-        info = node.get("extra_info", {})
-        found.append((node.get("type", ""), f"{info.get('Table', '')} {info.get('Type', '')}".strip()))
-        for child in node.get("children", []):
-            visit(child)
-
-    for node in plan["operator"]:
-        visit(node)
-    return found
 
 
 def test_a_year_is_ranked_from_one_row_per_consultant_without_grouping() -> None:

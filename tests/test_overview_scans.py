@@ -6,13 +6,11 @@ a tie crossed the cut) and `recentAppointments` the whole index of upcoming appo
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import duckdb
 import pytest
 
 from reporting.clustering import ROW_GROUP
@@ -20,38 +18,13 @@ from reporting.overview import overview, recent_appointments, top_consultants
 from reporting.periods import Period
 from reporting.store import ReportingStore
 from reporting.upcoming import SOON_AHEAD
+from tests.duckdb_plans import Recording, rows_scanned
 
 PADDING = 600_000  # rows of other periods in each of appointment_days, _months and _years (five row groups)
 AHEAD = 60_000  # appointments booked months and years ahead
 WINDOW = 400  # consultants with Completed sessions in May 2025 (and so in 2025), rows of its days
 NOW = datetime(2025, 5, 20, 4, 30)  # UTC: 10:00 in the business time zone
 SOON = 12  # appointments in the next twelve hours
-
-
-class Recording:
-    def __init__(self, con: duckdb.DuckDBPyConnection):
-        self.con, self.statements = con, list[tuple[str, Any]]()
-
-    def execute(self, sql: str, params: Any = None) -> duckdb.DuckDBPyConnection:
-        self.statements.append((sql, params))
-        return self.con.execute(sql, params)
-
-
-def scanned(con: duckdb.DuckDBPyConnection, sql: str, params: Any) -> int:
-    """The rows DuckDB's table scans read for the statement (sequential and index scans alike)."""
-    plan = json.loads(con.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params).fetchall()[0][1])
-    total = 0
-
-    def visit(node: dict[str, Any]) -> None:
-        nonlocal total
-        if node.get("type") == "TABLE_SCAN":
-            total += int(node.get("rows_scanned", 0))
-        for child in node.get("children", []):
-            visit(child)
-
-    for node in plan["operator"]:
-        visit(node)
-    return total
 
 
 def padded(path: Path) -> ReportingStore:
@@ -117,7 +90,7 @@ def test_top_consultants_read_their_period_not_the_others(store: ReportingStore,
     with store.reading() as con:
         recording = Recording(con)
         ranked = top_consultants(recording, period)  # type: ignore[arg-type]
-        scans = [scanned(con, sql, params) for sql, params in recording.statements]
+        scans = [rows_scanned(con, sql, params) for sql, params in recording.statements]
     assert len(ranked) == 5 and all(revenue == 2000 for _, _, revenue, _ in ranked)
     # the period's row groups only (its rows straddle at most two), of the more than PADDING rows held;
     # before: every row of the rollup, twice (a tie crosses the cut here).
@@ -128,7 +101,7 @@ def test_the_next_appointments_are_read_from_the_next_hours_not_every_future_one
     with store.reading() as con:
         recording = Recording(con)
         rows = recent_appointments(recording, NOW)  # type: ignore[arg-type]
-        scans = [scanned(con, sql, params) for sql, params in recording.statements]
+        scans = [rows_scanned(con, sql, params) for sql, params in recording.statements]
         held = len(con.execute("SELECT id FROM upcoming_appointments").fetchall())
     assert [row[0] for row in rows] == [f"soon{i}" for i in range(1, 6)]
     assert held == AHEAD + SOON
@@ -142,7 +115,7 @@ def test_each_statement_of_the_overview_reads_its_window_not_the_padding(store: 
     with store.reading() as con:
         recording = Recording(con)
         answer = overview(recording, period, NOW.replace(hour=10), NOW)  # type: ignore[arg-type]
-        scans = [(scanned(con, sql, params), " ".join(sql.split())[:60]) for sql, params in recording.statements]
+        scans = [(rows_scanned(con, sql, params), " ".join(sql.split())[:60]) for sql, params in recording.statements]
     assert answer["activityTrend"][19 if period.view == "monthly" else 4] > 0
     # before: all of appointment_days (the all-time figures were summed from it) and of the rollups above
     assert max(rows for rows, _ in scans) <= 2 * ROW_GROUP + WINDOW, scans
