@@ -204,6 +204,24 @@ MONTH = "CAST(date_trunc('month', {}) AS DATE)"
 YEAR = "CAST(date_trunc('year', {}) AS DATE)"
 MONEY_SUMS = "count(*), sum(coalesce(amount, 0)), sum(coalesce(platform_fee, 0)), sum(coalesce(net_amount, 0))"
 LISTED = "NOT a.deleted AND a.status IS NOT NULL"
+# the appointments' figures: the resolved category (as `resolved_category`), the count and the fees
+CATEGORY = f"""CASE WHEN a.category IS NOT NULL AND a.category NOT IN {NO_CATEGORY} THEN a.category
+                    ELSE coalesce(nullif(c.primary_category, ''), '{GENERAL}') END"""
+COUNT_AND_FEES = "count(*), sum(coalesce(a.fee, 0))"
+WITH_CATEGORY = (
+    f"FROM staged_appointments a LEFT JOIN consultants c ON c.id = a.consultant_id WHERE {LISTED} GROUP BY ALL"
+)
+
+
+def _per_consultant(period: str) -> Grouped:
+    """The appointments by business period (`MONTH` or `YEAR`), consultant and status."""
+    return Grouped(
+        ("appointments",),
+        f"""SELECT {period.format("a.start_local")}, coalesce(a.consultant_id, ''), a.status, {COUNT_AND_FEES}
+            FROM staged_appointments a WHERE {LISTED} GROUP BY ALL""",
+    )
+
+
 ADDED = {
     TRANSACTION_MONTHS: Grouped(
         ("transactions",),
@@ -216,35 +234,11 @@ ADDED = {
             FROM staged_transactions GROUP BY ALL""",
     ),
     APPOINTMENT_DAYS: Grouped(
-        ("appointments",),
-        f"""SELECT CAST(a.start_local AS DATE), a.status,
-                   CASE WHEN a.category IS NOT NULL AND a.category NOT IN {NO_CATEGORY} THEN a.category
-                        ELSE coalesce(nullif(c.primary_category, ''), '{GENERAL}') END,
-                   count(*), sum(coalesce(a.fee, 0))
-            FROM staged_appointments a LEFT JOIN consultants c ON c.id = a.consultant_id WHERE {LISTED}
-            GROUP BY ALL""",
+        ("appointments",), f"SELECT CAST(a.start_local AS DATE), a.status, {CATEGORY}, {COUNT_AND_FEES} {WITH_CATEGORY}"
     ),
-    APPOINTMENT_TOTALS: Grouped(
-        ("appointments",),
-        f"""SELECT a.status,
-                   CASE WHEN a.category IS NOT NULL AND a.category NOT IN {NO_CATEGORY} THEN a.category
-                        ELSE coalesce(nullif(c.primary_category, ''), '{GENERAL}') END,
-                   count(*), sum(coalesce(a.fee, 0))
-            FROM staged_appointments a LEFT JOIN consultants c ON c.id = a.consultant_id WHERE {LISTED}
-            GROUP BY ALL""",
-    ),
-    APPOINTMENT_MONTHS: Grouped(
-        ("appointments",),
-        f"""SELECT {MONTH.format("a.start_local")}, coalesce(a.consultant_id, ''), a.status, count(*),
-                   sum(coalesce(a.fee, 0))
-            FROM staged_appointments a WHERE {LISTED} GROUP BY ALL""",
-    ),
-    APPOINTMENT_YEARS: Grouped(
-        ("appointments",),
-        f"""SELECT {YEAR.format("a.start_local")}, coalesce(a.consultant_id, ''), a.status, count(*),
-                   sum(coalesce(a.fee, 0))
-            FROM staged_appointments a WHERE {LISTED} GROUP BY ALL""",
-    ),
+    APPOINTMENT_TOTALS: Grouped(("appointments",), f"SELECT a.status, {CATEGORY}, {COUNT_AND_FEES} {WITH_CATEGORY}"),
+    APPOINTMENT_MONTHS: _per_consultant(MONTH),
+    APPOINTMENT_YEARS: _per_consultant(YEAR),
 }
 
 
