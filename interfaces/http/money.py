@@ -65,7 +65,13 @@ class ExactJsonRoute(APIRoute):
     """A route whose JSON body keeps the text of its numbers, with MAX_AMOUNT set for `Amount`."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
+        return self.exact(super().get_route_handler())
+
+    @staticmethod
+    def exact(
+        handler: Callable[[Request], Coroutine[Any, Any, Response]],
+    ) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """`handler` given the request as an `ExactJsonRequest`, under the app's MAX_AMOUNT."""
 
         async def exact(request: Request) -> Response:
             token = AMOUNT_LIMIT.set(limit_of(request))

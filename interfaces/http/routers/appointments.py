@@ -21,6 +21,7 @@ from interfaces.http.deps import AppContainer, CurrentUser, ObjectIdPath, Princi
 from interfaces.http.envelope import ERROR_RESPONSES, Document, Envelope, fail, ok
 from interfaces.http.errors import status_of
 from interfaces.http.fields import EVERY_FIELD, Body, Limit, ObjectIdStr, Page
+from interfaces.http.lean import lean_post
 from interfaces.http.money import Amount, AmountNumber, ExactJsonRoute
 
 log = logging.getLogger(__name__)
@@ -215,7 +216,7 @@ def get_appointment(id: ObjectIdPath, who: CurrentUser, app: AppContainer) -> An
     return ok("Appointment fetched", _document_for(app, who, id, "view"))
 
 
-@router.post("/hold", response_model=Envelope[dict[str, str]])
+@lean_post(router, "/hold", response_model=Envelope[dict[str, str]])
 async def hold(body: HoldBody, who: CurrentUser, request: Request) -> Any:
     """Hold a slot for five minutes (clients, for themselves); an identical retry refreshes the hold.
     Holds of one consultant-day take turns in this process (`interfaces.http.turns`). The container
@@ -247,7 +248,7 @@ async def hold(body: HoldBody, who: CurrentUser, request: Request) -> Any:
     )
 
 
-@router.post("", status_code=201, response_model=Envelope[Document])
+@lean_post(router, "", status_code=201, response_model=Envelope[Document])
 def book(body: BookBody, who: CurrentUser, app: AppContainer) -> Any:
     """Confirm a hold (`holdId`, with payment proof when the consultant has a fee), or create directly
     (a consultant for a linked client, an admin for anyone)."""

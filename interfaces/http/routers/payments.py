@@ -17,6 +17,7 @@ from infrastructure.gateways import SandboxGateway
 from interfaces.http.deps import AppContainer, CurrentUser
 from interfaces.http.envelope import ERROR_RESPONSES, Envelope, ok
 from interfaces.http.fields import EVERY_FIELD, Body
+from interfaces.http.lean import lean_post
 from interfaces.http.money import ExactJsonRoute, request_amount
 
 router = APIRouter(prefix="/payments", tags=["payments"], responses=ERROR_RESPONSES, route_class=ExactJsonRoute)
@@ -72,7 +73,7 @@ def _who(who: Any) -> Who:
     return Who(who.id, who.role)
 
 
-@router.post("/create-order", response_model=Envelope[dict[str, Any]])
+@lean_post(router, "/create-order", response_model=Envelope[dict[str, Any]])
 def create_order(body: CreateOrderBody, who: CurrentUser, app: AppContainer) -> Any:
     """A gateway order (Razorpay: `amount` in paise and `key`; PayPal: major units) and its Pending transaction."""
     data = app.payments.create_order(
