@@ -85,6 +85,7 @@ def script(store: Store) -> Iterator[tuple[str, str, dict[str, Any]]]:
         ("malformed", b'{"consultant": '),
         ("nan", b'{"consultant": NaN}'),
         ("not utf-8", b'{"consultant": "\xff"}'),
+        ("nested too deep", b"[" * 100_000 + b"]" * 100_000),
         ("list", b"[]"),
         ("string", b'"x"'),
         ("null", b"null"),

@@ -33,10 +33,8 @@ from interfaces.http.deps import container, current_principal
 from interfaces.http.money import ExactJsonRoute
 
 E = TypeVar("E", bound=Callable[..., Any])
-RESOLVERS: dict[Any, Callable[[Request], Awaitable[Any]]] = {
-    current_principal: current_principal,
-    container: container,
-}
+# the dependencies a lean route resolves itself: each a coroutine function of the request alone
+RESOLVERS: frozenset[Callable[[Request], Awaitable[Any]]] = frozenset({current_principal, container})
 
 
 def _is_json(content_type: str | None) -> bool:
@@ -65,10 +63,9 @@ class LeanRoute(ExactJsonRoute):
             raise TypeError(f"LeanRoute {self.path}: the body must be a pydantic model")
         resolved: list[tuple[str, Callable[[Request], Awaitable[Any]]]] = []
         for dependency in dependant.dependencies:
-            resolver = RESOLVERS.get(dependency.call)
-            if resolver is None or dependency.name is None:
+            if dependency.call not in RESOLVERS or dependency.name is None:
                 raise TypeError(f"LeanRoute {self.path}: dependency {dependency.call!r} is not supported")
-            resolved.append((dependency.name, resolver))
+            resolved.append((dependency.name, dependency.call))
         others = (
             dependant.response_param_name,
             dependant.background_tasks_param_name,
@@ -86,7 +83,7 @@ class LeanRoute(ExactJsonRoute):
                 return await stock(request)
             try:
                 body = await request.json()
-            except ValueError:  # malformed JSON (FastAPI's 422 first) or not UTF-8
+            except Exception:  # malformed JSON, not UTF-8, nested too deep...: FastAPI's answer (before authentication)
                 return await stock(request)
             if not isinstance(body, dict):
                 return await stock(request)
