@@ -160,12 +160,8 @@ class ReportingStore:
             if isinstance(error, parked.TRANSIENT):
                 raise
             # Some event cannot be applied: apply the batch in halves, parking that event (reporting/parked.py).
-            log.warning(
-                "reporting projection: batch %s..%s failed (%s); applying it in parts",
-                start,
-                notifications[-1].id,
-                error,
-            )
+            batch = (start, notifications[-1].id, error)
+            log.warning("reporting projection: batch %s..%s failed (%s); applying it in parts", *batch)
             self._apply_in_parts(notifications)
         if progress:
             progress(len(notifications))
@@ -179,12 +175,15 @@ class ReportingStore:
         try:
             wanted = [n for n in notifications if n.topic in TOPICS]
             journal = self._buffers.exist()  # decided once: the rollups and the rows journal alike
-            wanted, direct = self.direct.ingest(con, wanted, journal) if self.direct and wanted else (wanted, 0)
+            wanted, direct = self.direct.take(con, wanted) if self.direct and wanted else (wanted, 0)
             if self._preload is not None and wanted:
                 self._preload(wanted)
             events = [self._decode(n) for n in wanted]
             if events or direct:
-                self._journal(con, last, self.projection.apply(con, events, journal), events, journal)
+                batch = self.projection.apply(con, events, journal)
+                if direct:  # after the Python part: `earned` reads the appointments as the batch leaves them
+                    self.direct.write(con, journal)
+                self._journal(con, last, batch, events, journal)
             con.execute("UPDATE reporting_tracking SET position = ? WHERE name = ?", [last, schema.TRACKING])
             con.execute("COMMIT")
         except BaseException:

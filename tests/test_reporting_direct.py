@@ -37,7 +37,7 @@ def _instant(moment: datetime) -> dict[str, str]:
     return {"_type_": "datetime_iso", "_data_": moment.isoformat()}
 
 
-CLEAN = 6  # the first six variants are taken
+CLEAN = 7  # the first seven variants are taken
 
 
 def _variants(state: dict[str, Any]) -> list[tuple[str, bytes]]:
@@ -56,7 +56,13 @@ def _variants(state: dict[str, Any]) -> list[tuple[str, bytes]]:
         ("empty appointment", _dumps(changed(appointment_id="", kind="Payment", status="Success"))),
         ("before the change of offset", _dumps(changed(timestamp=_instant(DST_START - timedelta(minutes=50))))),
         ("one decimal", _dumps(changed(amount={**amount, "_data_": "100.5"}))),
+        ("flat metadata", _dumps(changed(metadata={"orderId": "o_1", "attempt": 2, "retried": False, "note": None}))),
         # left to Python
+        ("keys in another order", _dumps({"kind": state["kind"], **{k: v for k, v in state.items() if k != "kind"}})),
+        ("spaces", json.dumps(state, ensure_ascii=False).encode()),
+        ("nested metadata", _dumps(changed(metadata={"gateway": {"id": "g"}}))),
+        ("NaN in metadata", _dumps(changed(metadata={"x": float("nan")}))),
+        ("inf in metadata", _dumps(state)[:-1].replace(b'"metadata":{}', b'"metadata":{"x":inf}') + b"}"),
         ("rounded half up", _dumps(changed(amount={**amount, "_data_": "12.345"}))),
         ("a plain number", _dumps(changed(platform_fee=250))),
         (
