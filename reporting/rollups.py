@@ -268,6 +268,13 @@ def _add_grouped(con: duckdb.DuckDBPyConnection, rollup: Rollup, query: str, jou
     )
 
 
+def add_staged(con: duckdb.DuckDBPyConnection, table: str, journal: bool) -> None:
+    """Add the rows staged in `staged_<table>` to every rollup that groups that table (reporting/direct.py)."""
+    for rollup, query in ADDED.items():
+        if table in query.tables:
+            _add_grouped(con, rollup, query.sql, journal)
+
+
 APPOINTMENT_COLUMNS = ("id", "consultant_id", "status", "start_local", "fee", "category", "deleted")
 
 

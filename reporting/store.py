@@ -27,6 +27,7 @@ import duckdb
 
 from reporting import clustering, parked, schema, snapshot, upcoming
 from reporting.batch import paused_gc
+from reporting.direct import Direct
 from reporting.projection import TOPICS, ReportingProjection
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class ReportingStore:
         snapshot_interval: float = 2.0,
         preload: Callable[[list[Any]], None] | None = None,
         memory_limit: str | None = None,
+        direct: bool = False,  # stored states are plain JSON text (reporting/direct.py may write some)
     ):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
@@ -78,6 +80,7 @@ class ReportingStore:
         self._readers = self.con.cursor()  # the root that hands out one connection per reader
         self._readers_lock = threading.Lock()
         self.projection = ReportingProjection(zone)
+        self.direct = Direct(zone) if direct else None
         self._lock = threading.Lock()  # one writer: the projection (catch-up, reset)
         self._snapshot_lock = threading.Lock()
         self.position = self.committed_position()
@@ -157,12 +160,8 @@ class ReportingStore:
             if isinstance(error, parked.TRANSIENT):
                 raise
             # Some event cannot be applied: apply the batch in halves, parking that event (reporting/parked.py).
-            log.warning(
-                "reporting projection: batch %s..%s failed (%s); applying it in parts",
-                start,
-                notifications[-1].id,
-                error,
-            )
+            batch = (start, notifications[-1].id, error)
+            log.warning("reporting projection: batch %s..%s failed (%s); applying it in parts", *batch)
             self._apply_in_parts(notifications)
         if progress:
             progress(len(notifications))
@@ -175,12 +174,16 @@ class ReportingStore:
         con.execute("BEGIN TRANSACTION")
         try:
             wanted = [n for n in notifications if n.topic in TOPICS]
+            journal = self._buffers.exist()  # decided once: the rollups and the rows journal alike
+            wanted, direct = self.direct.take(con, wanted) if self.direct and wanted else (wanted, 0)
             if self._preload is not None and wanted:
                 self._preload(wanted)
             events = [self._decode(n) for n in wanted]
-            if events:
-                journal = self._buffers.exist()  # decided once: the rollups and the rows journal alike
-                self._journal(con, last, self.projection.apply(con, events, journal), events, journal)
+            if events or direct:
+                batch = self.projection.apply(con, events, journal)
+                if direct:  # after the Python part: `earned` reads the appointments as the batch leaves them
+                    self.direct.write(con, journal)
+                self._journal(con, last, batch, events, journal)
             con.execute("UPDATE reporting_tracking SET position = ? WHERE name = ?", [last, schema.TRACKING])
             con.execute("COMMIT")
         except BaseException:
@@ -188,11 +191,8 @@ class ReportingStore:
             raise
         self.position = last
 
-    def _journal(
-        self, con: duckdb.DuckDBPyConnection, position: int, batch: Any, events: list[Any], journal: bool
-    ) -> None:
-        """Journal the batch's changes for the snapshot files (reporting/snapshot.py), when there are any
-        (`journal`: whether they existed when the batch was applied)."""
+    def _journal(self, con: Any, position: int, batch: Any, events: list[Any], journal: bool) -> None:
+        """Journal the batch's changes for the snapshot files (reporting/snapshot.py) if there are any (`journal`)."""
         if journal:
             snapshot.record(con, position, batch, events)
         else:

@@ -28,6 +28,7 @@ def open_store(settings: Settings, container: Container) -> ReportingStore:
             max_position=lambda: market.recorder.max_notification_id() or 0,
             zone=ZoneInfo(settings.business_timezone),
             memory_limit=settings.reporting_memory_limit,
+            direct=market.mapper.compressor is None and market.mapper.cipher is None,
         )
     except duckdb.IOException as error:
         raise ReportingLocked(f"the reporting store {settings.data_dir / LIVE_FILE} is in use: {error}") from error

@@ -1,0 +1,200 @@
+"""Direct ingestion: the `Transaction.Recorded` events of a batch written to `transactions` by DuckDB
+from their stored states, without becoming Python objects (issue 17: decoding an event through the
+mapper and building its row in Python cost more than reading it from the log).
+
+The stored states (JSON text, as read from the log) travel joined as one parameter; DuckDB checks each
+one against the form the transcoder writes (`CANONICAL`, one regular expression: RE2, C++), extracts its
+columns and one `INSERT ... SELECT` writes the rows. An event is taken only when the result is certainly
+what the Python path (reporting/activity_rows.py `transaction`) would write; every other one is left to
+that path, unchanged, parking included:
+
+- its aggregate has no other event in the batch (a later event would change the row in Python);
+- the state is plain text as the transcoder writes it (`ReportingStore(direct=...)`: the mapper neither
+  compresses nor encrypts), valid UTF-8, exactly four transcoded values (`_type_`);
+- `CANONICAL` matches the whole state: the keys in the transcoder's order, each once, nothing else (no
+  `class_version`: upcasting is the mapper's); strings without escapes or control characters (their
+  text is their value); `timestamp` a `datetime_iso` in UTC written `+00:00` (years 1000 to 2999; an
+  impossible date is left to Python); each amount a `decimal_str` with at most two decimals and sixteen
+  digits before (`domain.money.exact` keeps such a figure's value: no rounding to reproduce); `kind`
+  and `status` strings, `currency`, `user_id`, `consultant_id`, `appointment_id`, `payment_method`,
+  `reference` (and `transaction_id`) strings or null; `metadata` and `snapshots` flat objects of
+  scalars (a sealed value, `_pii`, is an object: opening it is the mapper's). The expression is a
+  strict subset of JSON's grammar, so Python's parser reads the same values from such a state;
+- the business-local time: the offset of the state's UTC hour, computed here with `zoneinfo` (the one
+  source of the projection's local times; DuckDB's ICU data is not consulted), constant over the hour
+  (the hours of a batch's span are joined as runs of one offset: a few rows, not one per hour).
+
+The events are checked and extracted before the batch's Python part (which then decodes only the others)
+and written after it, as if they came last in the batch: they create aggregates no other event of the
+batch touches, and their rows depend on nothing else but `earned`, which follows `_derive_earned` of
+reporting/projection.py against the appointments as the batch leaves them (written first, the rows of a
+payment whose appointment the batch changes would be loaded and written again by that path). The rows
+are staged as the Python path stages them, so the rollups add them by the same grouped SQL
+(reporting/rollups.py `add_staged`), and their keys are journaled for the analysts' snapshot (position
+-1, set by `snapshot.record`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import duckdb
+from eventsourcing.utils import get_topic
+
+from domain.ledger import Transaction
+from reporting.rollups import add_staged, staged
+
+RECORDED = get_topic(Transaction.Recorded)
+MINIMUM = 64  # below this many takeable events a batch goes the Python way (the statements' fixed cost)
+TEXT = r'"[^"\\\x00-\x1f]*"'  # a JSON string without escapes: its text is its value
+OPTIONAL_TEXT = f"(?:{TEXT}|null)"
+SCALAR = rf"(?:{TEXT}|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?|true|false|null)"
+FLAT = rf"\{{(?:{TEXT}:{SCALAR}(?:,{TEXT}:{SCALAR})*)?\}}"
+INSTANT = r"[12][0-9]{3}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{6})?\+00:00"
+CENTS = r"-?[0-9]{1,16}(?:\.[0-9]{1,2})?"  # exact to the cent: `exact` keeps the value (no rounding)
+MONEY = ("amount", "platform_fee", "net_amount")
+TEXTS = ("kind", "status", "currency", "user_id", "consultant_id", "appointment_id", "payment_method", "reference")
+
+
+def _typed(name: str, pattern: str) -> str:
+    return rf'\{{"_type_":"{name}","_data_":"{pattern}"\}}'
+
+
+CANONICAL = "".join(
+    [
+        rf'\{{"timestamp":{_typed("datetime_iso", INSTANT)},"originator_topic":"domain\.ledger:Transaction",',
+        rf'"transaction_id":{OPTIONAL_TEXT},"kind":{TEXT},"status":{TEXT},',
+        *(rf'"{name}":{_typed("decimal_str", CENTS)},' for name in MONEY),
+        *(rf'"{name}":{OPTIONAL_TEXT},' for name in TEXTS[2:]),
+        rf'"metadata":{FLAT},"snapshots":{FLAT}\}}',
+    ]
+)
+PATHS = ["$.timestamp._data_", *(f"$.{name}._data_" for name in MONEY), *(f"$.{name}" for name in TEXTS)]
+HOUR = timedelta(hours=1)
+MICROSECOND = timedelta(microseconds=1)
+STATES = """CREATE OR REPLACE TEMP TABLE direct_states AS
+    SELECT i, id, ok, CASE WHEN ok THEN json_extract_string(s, $3) END AS v FROM (
+        SELECT i, id, s, regexp_full_match(s, $4) AS ok FROM (
+            SELECT unnest(states) AS s, unnest(ids) AS id, generate_subscripts(states, 1) AS i
+            FROM (SELECT string_split($1, chr(10)) AS states, string_split($2, chr(10)) AS ids)))"""
+FIELDS = ", ".join(
+    [
+        "TRY_CAST(substr(v[1], 1, length(v[1]) - 6) AS TIMESTAMP) AS created_at",  # without `+00:00`
+        *(f"CAST(v[{index}] AS DECIMAL(18, 2)) AS {name}" for index, name in enumerate(MONEY, start=2)),
+        *(f"v[{index}] AS {name}" for index, name in enumerate(TEXTS, start=2 + len(MONEY))),
+    ]
+)
+EXTRACTED = f"""CREATE OR REPLACE TEMP TABLE direct_rows AS
+    SELECT i, id, {FIELDS} FROM direct_states WHERE ok"""
+ROWS = """INSERT INTO {into}
+    SELECT d.id, d.kind, d.status, d.amount, d.platform_fee, d.net_amount, d.currency, d.user_id, d.consultant_id,
+           d.appointment_id, d.payment_method, d.reference, NULL, d.created_at,
+           d.created_at + to_microseconds(o.micros), d.created_at,
+           d.kind = 'Payment' AND d.status = 'Success'
+               AND (coalesce(d.appointment_id, '') = '' OR a.status IS NULL OR a.status = 'Completed')
+    FROM direct_rows d JOIN direct_offsets o ON d.created_at >= o.since AND d.created_at < o.until
+    LEFT JOIN (SELECT id, status FROM appointments WHERE id IN (
+                   SELECT appointment_id FROM direct_rows WHERE kind = 'Payment' AND status = 'Success')) a
+           ON a.id = d.appointment_id
+    WHERE o.micros IS NOT NULL
+    ORDER BY d.i"""
+# the complement of ROWS's rows (few: those that do not validate)
+LEFT = """SELECT s.i FROM direct_states s LEFT JOIN direct_rows d USING (i)
+          LEFT JOIN direct_offsets o ON d.created_at >= o.since AND d.created_at < o.until
+          WHERE o.micros IS NULL"""
+
+
+def takeable(notifications: list[Any]) -> list[int]:
+    """The indices of the events whose stored states may go the direct way (checked further by DuckDB)."""
+    counts = Counter(n.originator_id for n in notifications)
+    found = []
+    for index, n in enumerate(notifications):
+        state = n.state
+        if (
+            n.topic == RECORDED
+            and type(state) is bytes
+            and counts[n.originator_id] == 1
+            and hasattr(n.originator_id, "hex")
+            and state.count(b'"_type_"') == 4
+            and b"\n" not in state  # (the states travel joined by newlines)
+        ):
+            found.append(index)
+    return found
+
+
+def _utf8(state: bytes) -> bool:
+    try:
+        state.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def offset_micros(hour: Any, zone: ZoneInfo) -> int | None:
+    """The zone's UTC offset (microseconds) over this UTC hour (naive), None if it changes within it."""
+    start = hour.replace(tzinfo=UTC)
+    first, last = start.astimezone(zone).utcoffset(), (start + HOUR - MICROSECOND).astimezone(zone).utcoffset()
+    return None if first is None or first != last else first // MICROSECOND
+
+
+class Direct:
+    def __init__(self, zone: ZoneInfo, minimum: int = MINIMUM):
+        self.zone = zone
+        self.minimum = minimum
+        self._offsets: dict[datetime, int | None] = {}  # by UTC hour (a store's history spans a few thousand)
+
+    def _runs(self, first: datetime, last: datetime) -> list[tuple[datetime, datetime, int | None]]:
+        """The UTC hours from `first`'s to `last`'s as runs of one offset: (since, until, micros); an hour
+        within which the offset changes is a run of None (its instants are left to the Python path)."""
+        runs: list[tuple[datetime, datetime, int | None]] = []
+        hour = first.replace(minute=0, second=0, microsecond=0)
+        while hour <= last:
+            micros = self._offsets.get(hour, -1)
+            if micros == -1:
+                micros = self._offsets[hour] = offset_micros(hour, self.zone)
+            if runs and runs[-1][1] == hour and runs[-1][2] == micros:
+                runs[-1] = (runs[-1][0], hour + HOUR, micros)
+            else:
+                runs.append((hour, hour + HOUR, micros))
+            hour += HOUR
+        return runs
+
+    def take(self, con: duckdb.DuckDBPyConnection, notifications: list[Any]) -> tuple[list[Any], int]:
+        """In the batch's transaction: check and extract the events it can write (`direct_rows`). Returns the
+        events left to the Python path (in order) and how many it took; `write` writes them after that path."""
+        indices = takeable(notifications)
+        try:
+            states = b"\n".join(notifications[i].state for i in indices).decode("utf-8")
+        except UnicodeDecodeError:  # some state is not UTF-8 (the mapper refuses it): left to the Python path
+            indices = [i for i in indices if _utf8(notifications[i].state)]
+            states = b"\n".join(notifications[i].state for i in indices).decode("utf-8")
+        if not indices or len(indices) < self.minimum:  # (an empty text would split into one empty state)
+            return notifications, 0
+        ids = "\n".join(notifications[i].originator_id.hex[:24] for i in indices)
+        con.execute(STATES, [states, ids, PATHS, CANONICAL])
+        con.execute(EXTRACTED)
+        first, last = con.execute("SELECT min(created_at), max(created_at) FROM direct_rows").fetchone()
+        runs = self._runs(first, last) if first is not None else []
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE direct_offsets AS SELECT unnest($1::TIMESTAMP[]) AS since, "
+            "unnest($2::TIMESTAMP[]) AS until, unnest($3::BIGINT[]) AS micros",
+            [[run[0] for run in runs], [run[1] for run in runs], [run[2] for run in runs]],
+        )
+        left = {indices[i - 1] for (i,) in con.execute(LEFT).fetchall()}
+        con.execute("DROP TABLE direct_states")
+        taken = set(indices) - left
+        return [n for index, n in enumerate(notifications) if index not in taken], len(taken)
+
+    def write(self, con: duckdb.DuckDBPyConnection, journal: bool) -> None:
+        """After the batch's Python part, in its transaction: the rows `take` took, their rollup groups and
+        their keys in the journal."""
+        table = "transactions"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {staged(table)} AS FROM {table} LIMIT 0")
+        con.execute(ROWS.format(into=staged(table)))
+        con.execute("DROP TABLE direct_rows")
+        con.execute(f"INSERT INTO {table} FROM {staged(table)}")
+        add_staged(con, table, journal)
+        if journal:  # the rows' keys, for the analysts' snapshot (reporting/snapshot.py `record` sets the position)
+            con.execute(f"INSERT INTO reporting_changes SELECT -1, '{table}', id FROM {staged(table)}")
