@@ -158,6 +158,23 @@ def all_transactions() -> list[Tx]:
 # -- writing the history through the application ----------------------------------------------------
 
 
+@contextlib.contextmanager
+def played(settings: Any) -> Iterator[tuple[Any, str]]:
+    """The whole app on a fresh store of `settings`, an admin created and the history recorded (the ids of
+    an earlier test's people forgotten): its `TestClient` and the admin's token."""
+    from fastapi.testclient import TestClient
+
+    from interfaces.http.app import create_app
+    from tests.conftest import create_admin
+
+    for person in (*CONSULTANTS, *CLIENTS):
+        person.id = ""
+    with TestClient(create_app(settings)) as api:
+        admin = create_admin(api)
+        script(api.app.state.container)
+        yield api, admin
+
+
 def hold_the_scheduler(container: Any) -> None:
     """The background scheduler would complete the scripted appointments (their end is in the real
     past) while the script still decides their fate: its commands see a clock long before the history."""

@@ -31,12 +31,8 @@ WATCHED = ("A", "C", "k1")
 
 def scripted_answers(settings: Settings) -> list[Any]:
     """Play the scripted history on a fresh store and return its analytics answers."""
-    for person in (*history.CONSULTANTS, *history.CLIENTS):
-        person.id = ""
-    with TestClient(create_app(settings)) as api:
-        create_admin(api)
+    with history.played(settings) as (api, _):
         container = api.app.state.container
-        history.script(container)
         container.analytics.clock = lambda: history.NOW
         return answers(container.analytics)
 

@@ -11,17 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from fastapi.testclient import TestClient
 
 from domain.ids import new_object_id
 from domain.ledger import Transaction
 from infrastructure.settings import Settings
 from interfaces import cli
-from interfaces.http.app import create_app
 from reporting import parquet_export
 from reporting.overview import overview
 from tests import analytics_history as history
-from tests.conftest import bearer, create_admin
+from tests.conftest import bearer
 from tests.test_analytics_consistency import PERIODS
 from tests.test_appointments import next_weekday, slot_body
 
@@ -61,13 +59,10 @@ def export_through_cli(settings: Settings, container: Any, directory: Path, monk
 def test_parquet_export_reads_back_to_the_overview_and_is_incremental(
     settings: Settings, tmp_path: Path, monkeypatch: Any
 ) -> None:
-    for person in (*history.CONSULTANTS, *history.CLIENTS):
-        person.id = ""
     out = tmp_path / "parquet"
-    with TestClient(create_app(settings)) as api:
-        admin = bearer(create_admin(api))
+    with history.played(settings) as (api, token):
+        admin = bearer(token)
         container = api.app.state.container
-        history.script(container)
         analytics = container.analytics
         analytics.clock = lambda: history.NOW
         expected = [analytics.overview(analytics.period(*period)) for period in PERIODS]

@@ -14,14 +14,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi.testclient import TestClient
-
 from infrastructure.settings import Settings
-from interfaces.http.app import create_app
 from reporting import direct, schema
 from reporting.store import ReportingStore
 from tests import analytics_history as history
-from tests.conftest import create_admin
 from tests.test_analytics_consistency import check_derived
 
 RECORDED = direct.RECORDED
@@ -143,13 +139,8 @@ def _tables(store: ReportingStore) -> dict[str, list[Any]]:
 
 def scripted(settings: Settings) -> tuple[list[Any], Any]:
     """The scripted history's notifications (with the copies of `mixed_history`) and the application's mapper."""
-    for person in (*history.CONSULTANTS, *history.CLIENTS):
-        person.id = ""
-    with TestClient(create_app(settings)) as api:
-        create_admin(api)
-        container = api.app.state.container
-        history.script(container)
-        market = container.market
+    with history.played(settings) as (api, _):
+        market = api.app.state.container.market
         return mixed_history(list(market.recorder.select_notifications(1, 1_000_000))), market.mapper
 
 
