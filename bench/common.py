@@ -62,10 +62,11 @@ def utc_stamp() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def revision() -> str:
-    """The commit measured, marked `+dirty` when the working tree has uncommitted changes."""
+def revision(root: Path = ROOT) -> str:
+    """The commit measured (of the tree at `root`: this one, or the code a bench imports from another
+    tree), marked `+dirty` when that working tree has uncommitted changes."""
     try:
-        git = ["git", "-C", str(ROOT)]
+        git = ["git", "-C", str(root)]
         commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
         dirty = subprocess.run(
             [*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, check=True

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +34,7 @@ sys.path.insert(0, os.environ.get("CODE_ROOT", str(HERE)))
 
 import duckdb  # noqa: E402
 
-from bench.common import machine, median, utc_stamp  # noqa: E402
+from bench.common import machine, median, revision, utc_stamp  # noqa: E402
 from reporting.overview import overview  # noqa: E402
 from reporting.periods import Period  # noqa: E402
 from reporting.store import ReportingStore  # noqa: E402
@@ -140,9 +139,8 @@ def main() -> int:
     args = parser.parse_args()
     import reporting
 
-    code = Path(reporting.__file__).resolve().parent.parent
-    commit = subprocess.run(["git", "-C", str(code), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    print(f"# overview over padded history, {utc_stamp()}, code at {commit.stdout.strip() or '?'}, {machine()}")
+    commit = revision(Path(reporting.__file__).resolve().parent.parent)  # the code measured (CODE_ROOT)
+    print(f"# overview over padded history, {utc_stamp()}, code at {commit}, {machine()}")
     print(f"load {os.getloadavg()[0]:.1f}")
     print("| padding rows per rollup | view | rows scanned per statement | total | overview p50 ms |")
     print("|---:|---|---|---:|---:|")

@@ -23,7 +23,6 @@ import argparse
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +34,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, os.environ.get("CODE_ROOT", str(HERE)))
 
 from bench.analytics import load  # noqa: E402
-from bench.common import bench_settings, machine, utc_stamp  # noqa: E402
+from bench.common import bench_settings, machine, revision, utc_stamp  # noqa: E402
 from infrastructure.bootstrap import build  # noqa: E402
 from reporting.store import ReportingStore  # noqa: E402
 
@@ -93,9 +92,8 @@ def main() -> int:
     args = parser.parse_args()
     import reporting
 
-    code = Path(reporting.__file__).resolve().parent.parent
-    commit = subprocess.run(["git", "-C", str(code), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    print(f"# reporting batch cost, {utc_stamp()}, code at {commit.stdout.strip() or '?'}, {machine()}")
+    commit = revision(Path(reporting.__file__).resolve().parent.parent)  # the code measured (CODE_ROOT)
+    print(f"# reporting batch cost, {utc_stamp()}, code at {commit}, {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         container = build(bench_settings(work, None), run_projections=False)
