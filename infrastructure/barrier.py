@@ -1,7 +1,9 @@
 """Read-your-writes for commands: wait (bounded) until the read-model runner passed a position.
 
 In a process that runs the projections, the waiting request drives the runner itself, so its own
-events are projected at once; elsewhere it polls the committed tracking position. When a
+events are projected at once; elsewhere it waits for the runner's commit past its events, heard over
+LISTEN/NOTIFY (`infrastructure.position_watch`), and polls the committed tracking position only when
+no notification can arrive. When a
 projection parked one of the command's own events (`infrastructure/parking.py`), the wait ends at
 once with `ChangeNotApplied` instead of reporting a change that will never be visible."""
 
@@ -17,16 +19,22 @@ from application.ports import ChangeNotApplied
 from infrastructure import parking
 
 if TYPE_CHECKING:
+    from infrastructure.position_watch import PositionWatch
     from infrastructure.projection_runner import ProjectionRunner
 
 log = logging.getLogger("infrastructure.projection_runner")
 
 
 class Barrier:
-    def __init__(self, runner: ProjectionRunner, in_process: bool, timeout: float):
+    # a waiter that hears nothing reads the position again after this long (a notification lost with
+    # its connection, a tracking row moved by a database without migration 0013's trigger)
+    REREAD = 0.5
+
+    def __init__(self, runner: ProjectionRunner, in_process: bool, timeout: float, watch: PositionWatch | None = None):
         self.runner = runner
         self.in_process = in_process
         self.timeout = timeout
+        self.watch = watch
 
     def wait_for(self, position: int, first: int | None = None) -> None:
         first = position if first is None else first
@@ -41,11 +49,18 @@ class Barrier:
                 return self._applied(first, position)
         deadline = time.monotonic() + self.timeout
         delay = 0.005
-        while time.monotonic() < deadline:
-            if self.runner.committed_position() >= position:
+        watch, name = self.watch, self.runner.name
+        while True:
+            if (watch is not None and watch.heard(name) >= position) or self.runner.committed_position() >= position:
                 return self._applied(first, position, ask_database=True)
-            time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            if watch is not None and watch.listening:
+                watch.wait_for(name, position, min(left, self.REREAD))
+            else:
+                time.sleep(min(delay, left))
+                delay = min(delay * 2, 0.05)
         log.warning("read models did not reach position %s within %.1fs", position, self.timeout)
 
     def passes_unneeded(self, position: int) -> bool:

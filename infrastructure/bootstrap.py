@@ -56,6 +56,7 @@ from infrastructure.ledger_queries import LedgerQueries
 from infrastructure.link_queries import LinkQueries
 from infrastructure.people_projection import PEOPLE, PeopleProjector
 from infrastructure.platform_wiring import Platform, build_platform, platform_projectors
+from infrastructure.position_watch import PositionWatch
 from infrastructure.privacy_export import documents_of, live_bookings_of, other_active_admins
 from infrastructure.privacy_keys import KeyStore
 from infrastructure.privacy_mapper import PersonalDataMapper
@@ -108,6 +109,8 @@ class Container:
     analytics: Any = None
     # PostgreSQL only: hot read-model reads on the server's event loop, opened by the app's lifespan
     reads: AsyncReads | None = None
+    # PostgreSQL, in a process that does not run the projections: their commits heard over LISTEN/NOTIFY
+    watch: PositionWatch | None = None
     # the people projection (inbox, links): a runner of its own, so it starts from the whole history
     people_runner: ProjectionRunner | None = None
     inbox: Any = None  # application.inbox.InboxService
@@ -164,6 +167,8 @@ class Container:
             self.reporting.close()
         if self.platform is not None:
             self.platform.close()
+        if self.watch is not None:
+            self.watch.close()
         self.market.close()
         self.engine.dispose()
         self.write_engine.dispose()
@@ -257,9 +262,10 @@ def build(
     if run_projections:
         market.on_saved = lambda saved: (runner.offer(saved), people_runner.offer(saved))
     timeout = settings.read_your_writes_timeout
+    watch = position_watch(settings, market) if not run_projections else None
     market.barrier = Barriers(
-        Barrier(runner, in_process=run_projections, timeout=timeout),
-        Barrier(people_runner, in_process=run_projections, timeout=timeout),
+        Barrier(runner, in_process=run_projections, timeout=timeout, watch=watch),
+        Barrier(people_runner, in_process=run_projections, timeout=timeout, watch=watch),
     )
     directory = Directory(engine, zone)
     tokens = JwtTokens(settings.resolved_jwt_secret, settings.jwt_lifetime_seconds())
@@ -339,6 +345,7 @@ def build(
         document_queries=document_queries,
     )
     container.people_runner = people_runner
+    container.watch = watch
     container.inbox = InboxService(market, InboxQueries(engine), system_clock)
     container.links = LinkService(market, LinkQueries(engine, zone))
     container.platform = build_platform(settings, market, engine)
@@ -353,6 +360,13 @@ def build(
         PersonalFiles(market, documents_of(engine), store, document_queries.references),
     )
     return container
+
+
+def position_watch(settings: Settings, market: Marketplace) -> PositionWatch | None:
+    """PostgreSQL: a started `PositionWatch` of this store (None on SQLite)."""
+    if not (settings.uses_postgres and settings.database_url):
+        return None
+    return PositionWatch(settings.database_url, market.recorder.channel_name).start()  # type: ignore[attr-defined]
 
 
 def refund_policy_of(settings: Settings) -> RetryPolicy:

@@ -254,12 +254,16 @@ class ProjectionRunner(PartsMixin):
     def pending(self) -> int:
         return max(0, (self._max_position() or 0) - self.committed_position())
 
-    def run_forever(self, stop: threading.Event, interval: float = 0.05) -> None:
+    def run_forever(self, stop: threading.Event, interval: float = 0.05, wake: threading.Event | None = None) -> None:
+        """Follow the log until `stop`: look for new events every `interval` seconds, and at once
+        whenever `wake` is set (`PositionWatch.waker`: events were written by another process)."""
         while not stop.is_set():
+            if wake is not None:
+                wake.clear()  # before looking: a write from now on wakes the next round
             try:
                 if (self._max_position() or 0) > self.position or self._unclaimed_from is not None:
                     self.catch_up()
             except Exception:
                 log.exception("projection %s failed; retrying", self.name)
                 stop.wait(1.0)
-            stop.wait(interval)
+            (stop if wake is None else wake).wait(interval)

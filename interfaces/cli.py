@@ -82,7 +82,7 @@ def _free_port() -> int:
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     """Projections (and the scheduler), for multi-process deployments; with `--reporting` also the
     DuckDB reporting store and the analytics routes on `--port`."""
-    from infrastructure.bootstrap import build
+    from infrastructure.bootstrap import build, position_watch
     from infrastructure.delivery import production_problem
     from infrastructure.realtime import RedisBroadcaster
 
@@ -106,13 +106,18 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         "consult worker: following the event log" + (f"; analytics on port {args.port}" if args.reporting else ""),
         flush=True,
     )
+    # the API processes' writes wake the runners at once (LISTEN/NOTIFY); `--interval` is the fallback poll
+    watch = container.watch = position_watch(settings, container.market)
     if container.people_runner is not None:
         people = threading.Thread(
-            target=container.people_runner.run_forever, args=(stop, args.interval), daemon=True, name="people"
+            target=container.people_runner.run_forever,
+            args=(stop, args.interval, watch.waker() if watch else None),
+            daemon=True,
+            name="people",
         )
         people.start()
         threads.append(people)
-    container.runner.run_forever(stop, interval=args.interval)
+    container.runner.run_forever(stop, interval=args.interval, wake=watch.waker() if watch else None)
     for thread in threads:
         thread.join(timeout=10)
     container.close()
