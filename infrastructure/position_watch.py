@@ -90,7 +90,7 @@ class PositionWatch:
                     self._listening.set()
                     self._wake()  # what was written while no one listened is looked for once
                     while not self._stop.is_set():
-                        for notify in conn.notifies(timeout=0.5):
+                        for notify in conn.notifies(timeout=0.25):
                             self._heard(notify.channel, notify.payload)
             except Exception as error:
                 if not self._stop.is_set():
