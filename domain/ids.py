@@ -23,7 +23,9 @@ def is_object_id(value: object) -> bool:
     return isinstance(value, str) and bool(OBJECT_ID.match(value))
 
 
+@lru_cache(maxsize=65_536)
 def aggregate_id(public_id: str) -> UUID:
+    """Remembered as `key_id` is: a queue of 199 refused holds derived about a thousand (UUIDs are immutable)."""
     return UUID(public_id + "0" * 8)
 
 

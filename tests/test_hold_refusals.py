@@ -137,3 +137,34 @@ def test_a_process_that_never_saw_the_clients_reads_their_keys_in_one_query(cont
         other.close()
     assert [v.message if v else None for v in verdicts] == ["Slot is already booked or held by another user"] * 5
     assert not set(losers) & set(singly)
+
+
+def test_a_queue_of_one_slot_gets_each_command_s_own_answer(container: Container) -> None:
+    """The steps that do not depend on the client are taken once per slot of a queue; every request
+    still gets what its own command answers, in the command's order: a past slot or an unknown
+    consultant before the client's account, an unknown client before the overlap, the holder's own
+    identical hold refreshed, an interval with its end first refused as such, and a free slot left to
+    the request's own check."""
+    consultant = signed_up(container, "Consultant")
+    holder, *others = (signed_up(container, "Client") for _ in range(4))
+    day = weekday_ahead()
+    taken, free = interval(day, "15:15"), interval(day, "14:00")
+    container.bookings.hold(Caller(holder, "Client"), consultant, holder, *taken)
+    stranger, nobody = new_object_id(), new_object_id()
+    past = (datetime.now(UTC) - timedelta(days=2), datetime.now(UTC) - timedelta(days=2) + timedelta(hours=1))
+    backwards = (taken[1], taken[0])
+    slots = [taken, past, backwards, free]
+    requests = [
+        HoldRequest(Caller(client, "Client"), who, client, *slot)
+        for slot in slots
+        for who in (consultant, nobody)
+        for client in (*others, holder, stranger)
+    ]
+    verdicts = container.bookings.hold_refusals(requests)
+    expected = [outcome(container, r) if v is not None else None for r, v in zip(requests, verdicts, strict=True)]
+    assert [f"{status_of(v)} {v.message}" if v else None for v in verdicts] == expected
+    answers = dict(zip(requests, verdicts, strict=True))
+    mine = HoldRequest(Caller(holder, "Client"), consultant, holder, *taken)
+    assert answers[mine] is None  # the holder's retry: refreshed
+    assert {answers[HoldRequest(Caller(c, "Client"), consultant, c, *free)] for c in others} == {None}
+    assert len({v.message for v in verdicts if v is not None}) >= 5

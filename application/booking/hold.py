@@ -3,13 +3,22 @@ Also the refusals a queue of holds would get, decided from one read (interfaces.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from application.booking.context import BookingContext, Caller, HoldRequest
 from domain.accounts import CLIENT, CONSULTANT, Account
-from domain.appointments import HOLD, HOLD_LIFETIME, TAKEN_BY_HOLD, Appointment, ConsultantDay
+from domain.appointments import (
+    HOLD,
+    HOLD_LIFETIME,
+    TAKEN_BY_HOLD,
+    Appointment,
+    ConsultantDay,
+    ensure_interval,
+    refuse_overlap,
+)
 from domain.errors import DomainError, Forbidden, Invalid
 from domain.ids import new_object_id
 from domain.ledger import exact as money
@@ -114,16 +123,69 @@ class HoldSlot:
                 long_lived |= ctx.long_lived(r.consultant_id, r.client_id)
             ctx.market.find_many(ids, readonly=True, snapshotted=long_lived)
             verdicts: list[DomainError | None] = []
+            slots: dict[tuple[str, datetime, datetime], _SlotVerdict | None] = {}
             for r in requests:
                 try:
                     may_hold(r.caller, r.client_id)
-                    self._check(r.consultant_id, r.client_id, r.start, r.end, now, prefetched=True)
+                    key = (r.consultant_id, r.start, r.end)
+                    if key not in slots:
+                        slots[key] = self._slot_verdict(r.consultant_id, r.start, r.end, now)
+                    verdict = slots[key]
+                    if verdict is None:  # no refusal common to the slot's requests: the request's own check
+                        self._check(r.consultant_id, r.client_id, r.start, r.end, now, prefetched=True)
+                    else:
+                        verdict.check(ctx, r.client_id)
                     verdicts.append(None)
                 except DomainError as refusal:
                     verdicts.append(refusal)
             return verdicts
 
         return ctx.market.evaluate(check_all)
+
+    def _slot_verdict(self, consultant_id: str, start: datetime, end: datetime, now: datetime) -> _SlotVerdict | None:
+        """The steps of `_check` that do not depend on the client, taken once for every queued request
+        of the same slot: the refusal before the client's account is read (a past slot, no such
+        consultant), the live bookings overlapping the interval (for a client's own hold), and the
+        refusal after them (a bad interval, the overlap). None when neither refuses: then nothing
+        is common, and each request runs `_check` itself."""
+        ctx = self.context
+        try:
+            if start < now - timedelta(seconds=60):
+                raise Invalid("Cannot hold slots in the past")
+            ctx.account(consultant_id, CONSULTANT, "Consultant not found")
+        except DomainError as refusal:
+            return _SlotVerdict(refusal, frozenset(), refusal)
+        days = ctx.days(consultant_id, start, end)
+        own_holds = frozenset(
+            entry.client_id
+            for day in days
+            for entry in day.overlapping(start, end, now)
+            if entry.is_hold and (entry.start, entry.end) == (start, end)
+        )
+        try:
+            ensure_interval(start, end)
+            refuse_overlap(days, start, end, now, TAKEN_BY_HOLD)
+        except DomainError as refusal:
+            return _SlotVerdict(None, own_holds, refusal)
+        return None
+
+
+@dataclass(frozen=True)
+class _SlotVerdict:
+    """What `_check` answers a client for a slot whose refusal does not depend on the client, in
+    `_check`'s order: the refusal before the client's account is read, the client's account, the
+    client's own identical live hold (refreshed: no refusal), the refusal after."""
+
+    before_client: DomainError | None
+    own_holds: frozenset[str]  # the clients with an identical live hold of the slot
+    after: DomainError
+
+    def check(self, ctx: BookingContext, client_id: str) -> None:
+        if self.before_client is not None:
+            raise self.before_client
+        ctx.account(client_id, CLIENT, "Client not found")
+        if client_id not in self.own_holds:
+            raise self.after
 
 
 def may_hold(caller: Caller, client_id: str) -> None:
