@@ -12,6 +12,11 @@ the kinds of requests interleaved round by round (ABAB...), so load changes hit 
 - `GET /transactions?limit=100` as the admin (the admin app's Payments tab), over the growing ledger.
 
     .venv/bin/python bench/money.py --backend sqlite --rounds 30
+    .venv/bin/python bench/money.py --backend postgres --workers 2   # the multi-process shape (Redis)
+
+With `--workers N` (PostgreSQL) the server is `consult serve --workers N`: N API processes that run no
+projections and one projection worker child, so every command waits for read-your-writes across
+processes (the worker's commit, heard over LISTEN/NOTIFY).
 """
 
 from __future__ import annotations
@@ -160,10 +165,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=1, help="API processes (above 1: PostgreSQL and Redis)")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work, database(args.backend) as url:
         settings = bench_settings(Path(work), url)
-        with consult_server(settings, Path(work) / "server.log") as served:
+        redis_url = args.redis_url if args.workers > 1 else None
+        with consult_server(settings, Path(work) / "server.log", workers=args.workers, redis_url=redis_url) as served:
             scenario = Money(served.url, settings.resolved_razorpay_secret)
             kinds: dict[str, Callable[[], int]] = {
                 "GET /health": scenario.health,
@@ -184,7 +192,8 @@ def main() -> int:
                     statuses[f"{name}: {status}"] += 1
             scenario.close()
     base = median(times["GET /health"])
-    print(f"{utc_stamp()}, `bench/money.py --backend {args.backend} --rounds {args.rounds}`, {machine()}")
+    shape = f" --workers {args.workers}" if args.workers > 1 else ""
+    print(f"{utc_stamp()}, `bench/money.py --backend {args.backend} --rounds {args.rounds}{shape}`, {machine()}")
     print()
     print("| request | n | p50 ms | p90 ms | p50 / health |")
     print("|---|---:|---:|---:|---:|")
