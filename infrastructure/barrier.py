@@ -3,9 +3,9 @@
 In a process that runs the projections, the waiting request drives the runner itself, so its own
 events are projected at once; elsewhere it waits for the runner's commit past its events, heard over
 LISTEN/NOTIFY (`infrastructure.position_watch`), and polls the committed tracking position only when
-no notification can arrive. When a
-projection parked one of the command's own events (`infrastructure/parking.py`), the wait ends at
-once with `ChangeNotApplied` instead of reporting a change that will never be visible."""
+no notification can arrive. When a projection parked one of the command's own events
+(`infrastructure/parking.py`), the wait ends at once with `ChangeNotApplied` instead of reporting a
+change that will never be visible."""
 
 from __future__ import annotations
 
