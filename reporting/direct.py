@@ -38,12 +38,14 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import duckdb
 from eventsourcing.utils import get_topic
 
 from domain.ledger import Transaction
+from reporting import direct_appointments as appointment_rows
 from reporting.rollups import add_staged, staged
 
 RECORDED = get_topic(Transaction.Recorded)
@@ -71,6 +73,7 @@ CANONICAL = "".join(
         rf'"metadata":{FLAT},"snapshots":{FLAT}\}}',
     ]
 )
+APPOINTMENT = appointment_rows.canonical(TEXT, OPTIONAL_TEXT, FLAT, INSTANT)
 PATHS = ["$.timestamp._data_", *(f"$.{name}._data_" for name in MONEY), *(f"$.{name}" for name in TEXTS)]
 HOUR = timedelta(hours=1)
 MICROSECOND = timedelta(microseconds=1)
@@ -106,22 +109,50 @@ LEFT = """SELECT s.i FROM direct_states s LEFT JOIN direct_rows d USING (i)
           WHERE o.micros IS NULL"""
 
 
-def takeable(notifications: list[Any]) -> list[int]:
-    """The indices of the events whose stored states may go the direct way (checked further by DuckDB)."""
-    counts = Counter(n.originator_id for n in notifications)
-    found = []
+def takeable(notifications: list[Any], appointments: bool = True) -> tuple[list[int], list[int]]:
+    """The indices of the `Transaction.Recorded` and of the `Appointment.Created` events whose stored states
+    may go the direct way (checked further by DuckDB); no appointment if `appointments` is false."""
+    counts = Counter([n.originator_id.int for n in notifications if type(n.originator_id) is UUID])
+    recorded, created = [], []
     for index, n in enumerate(notifications):
         state = n.state
-        if (
-            n.topic == RECORDED
+        topic = n.topic
+        if topic == RECORDED:
+            if (
+                type(state) is bytes
+                and type(n.originator_id) is UUID
+                and counts[n.originator_id.int] == 1
+                and state.count(b'"_type_"') == 4
+                and b"\n" not in state  # (the states travel joined by newlines)
+            ):
+                recorded.append(index)
+        elif (
+            topic == appointment_rows.CREATED
+            and appointments
             and type(state) is bytes
-            and counts[n.originator_id] == 1
-            and hasattr(n.originator_id, "hex")
-            and state.count(b'"_type_"') == 4
-            and b"\n" not in state  # (the states travel joined by newlines)
+            and type(n.originator_id) is UUID
+            and counts[n.originator_id.int] == 1
+            and b"\n" not in state
+            and b"_pii" not in state
+            and b"Snapshot" not in state  # (no snapshot: both names are null)
+            and state.count(b'"fee":') <= 1
+            and state.count(b'"category":') <= 1
         ):
-            found.append(index)
-    return found
+            created.append(index)
+    return recorded, created
+
+
+def _hex(notification: Any) -> str:
+    return "%024x" % (notification.originator_id.int >> 32)  # UUID.hex[:24]
+
+
+def _joined(notifications: list[Any], indices: list[int]) -> tuple[list[int], str]:
+    """The states at `indices` joined by newlines, without those that are not UTF-8 (the mapper refuses them)."""
+    try:
+        return indices, b"\n".join(notifications[i].state for i in indices).decode("utf-8")
+    except UnicodeDecodeError:
+        indices = [i for i in indices if _utf8(notifications[i].state)]
+        return indices, b"\n".join(notifications[i].state for i in indices).decode("utf-8")
 
 
 def _utf8(state: bytes) -> bool:
@@ -144,11 +175,19 @@ class Direct:
         self.zone = zone
         self.minimum = minimum
         self._offsets: dict[datetime, int | None] = {}  # by UTC hour (a store's history spans a few thousand)
+        self._span: tuple[datetime, datetime, list[tuple[datetime, datetime, int | None]]] | None = None
+        self._recorded = False  # `take` left transactions for `write`
 
     def _runs(self, first: datetime, last: datetime) -> list[tuple[datetime, datetime, int | None]]:
-        """The UTC hours from `first`'s to `last`'s as runs of one offset: (since, until, micros); an hour
-        within which the offset changes is a run of None (its instants are left to the Python path)."""
-        runs: list[tuple[datetime, datetime, int | None]] = []
+        """Runs of one offset (since, until, micros) covering the UTC hours from `first`'s to `last`'s (and
+        those of earlier calls: a batch's span is mostly inside the last one); an hour within which the
+        offset changes is a run of None (its instants are left to the Python path)."""
+        if self._span is not None:
+            low, high, runs = self._span
+            if low <= first and last < high:
+                return runs
+            first, last = min(first, low), max(last, high - MICROSECOND)
+        runs = []
         hour = first.replace(minute=0, second=0, microsecond=0)
         while hour <= last:
             micros = self._offsets.get(hour, -1)
@@ -159,37 +198,65 @@ class Direct:
             else:
                 runs.append((hour, hour + HOUR, micros))
             hour += HOUR
+        self._span = (runs[0][0], runs[-1][1], runs)
         return runs
 
-    def take(self, con: duckdb.DuckDBPyConnection, notifications: list[Any]) -> tuple[list[Any], int]:
-        """In the batch's transaction: check and extract the events it can write (`direct_rows`). Returns the
-        events left to the Python path (in order) and how many it took; `write` writes them after that path."""
-        indices = takeable(notifications)
-        try:
-            states = b"\n".join(notifications[i].state for i in indices).decode("utf-8")
-        except UnicodeDecodeError:  # some state is not UTF-8 (the mapper refuses it): left to the Python path
-            indices = [i for i in indices if _utf8(notifications[i].state)]
-            states = b"\n".join(notifications[i].state for i in indices).decode("utf-8")
-        if not indices or len(indices) < self.minimum:  # (an empty text would split into one empty state)
+    def take(
+        self, con: duckdb.DuckDBPyConnection, notifications: list[Any], journal: bool = True
+    ) -> tuple[list[Any], int]:
+        """In the batch's transaction, before its Python part: check and extract the events it can write,
+        and write the appointments (reporting/direct_appointments.py); the transactions are extracted
+        (`direct_rows`) for `write`, after that part. Returns the events left to the Python path (in
+        order) and how many it took."""
+        blocked = any(n.topic in appointment_rows.BLOCKING for n in notifications)
+        recorded, created = takeable(notifications, appointments=not blocked)
+        recorded, states = _joined(notifications, recorded) if len(recorded) >= self.minimum else ([], "")
+        created, created_states = _joined(notifications, created) if len(created) >= self.minimum else ([], "")
+        recorded = recorded if recorded and len(recorded) >= self.minimum else []  # (an empty text: one state)
+        created = created if created and len(created) >= self.minimum else []
+        if not recorded and not created:
+            self._recorded = False
             return notifications, 0
-        ids = "\n".join(notifications[i].originator_id.hex[:24] for i in indices)
-        con.execute(STATES, [states, ids, PATHS, CANONICAL])
-        con.execute(EXTRACTED)
-        first, last = con.execute("SELECT min(created_at), max(created_at) FROM direct_rows").fetchone()
-        runs = self._runs(first, last) if first is not None else []
+        spans = []
+        if recorded:
+            ids = "\n".join([_hex(notifications[i]) for i in recorded])
+            con.execute(STATES, [states, ids, PATHS, CANONICAL])
+            con.execute(EXTRACTED)
+            spans.append(con.execute("SELECT min(created_at), max(created_at) FROM direct_rows").fetchone())
+        if created:
+            ids = "\n".join([_hex(notifications[i]) for i in created])
+            spans.append(appointment_rows.extract(con, created_states, ids, APPOINTMENT))
+        firsts = [span[0] for span in spans if span and span[0] is not None]
+        lasts = [span[1] for span in spans if span and span[1] is not None]
+        runs = self._runs(min(firsts), max(lasts)) if firsts else []
         con.execute(
             "CREATE OR REPLACE TEMP TABLE direct_offsets AS SELECT unnest($1::TIMESTAMP[]) AS since, "
             "unnest($2::TIMESTAMP[]) AS until, unnest($3::BIGINT[]) AS micros",
             [[run[0] for run in runs], [run[1] for run in runs], [run[2] for run in runs]],
         )
-        left = {indices[i - 1] for (i,) in con.execute(LEFT).fetchall()}
-        con.execute("DROP TABLE direct_states")
-        taken = set(indices) - left
+        left = set()
+        if recorded:
+            left.update(recorded[i - 1] for (i,) in con.execute(LEFT).fetchall())
+            con.execute("DROP TABLE direct_states")
+        if created:
+            refused = appointment_rows.left(con)
+            left.update(created[i - 1] for i in refused)
+            if len(refused) < len(created):
+                appointment_rows.write(con, journal)
+            else:
+                con.execute("DROP TABLE direct_appointments")
+        self._recorded = bool(recorded) and len(left.intersection(recorded)) < len(recorded)
+        if recorded and not self._recorded:
+            con.execute("DROP TABLE direct_rows")
+        taken = set(recorded).union(created) - left
         return [n for index, n in enumerate(notifications) if index not in taken], len(taken)
 
     def write(self, con: duckdb.DuckDBPyConnection, journal: bool) -> None:
-        """After the batch's Python part, in its transaction: the rows `take` took, their rollup groups and
-        their keys in the journal."""
+        """After the batch's Python part, in its transaction: the transactions `take` took, their rollup groups
+        and their keys in the journal."""
+        if not self._recorded:
+            return
+        self._recorded = False
         table = "transactions"
         con.execute(f"CREATE OR REPLACE TEMP TABLE {staged(table)} AS FROM {table} LIMIT 0")
         con.execute(ROWS.format(into=staged(table)))

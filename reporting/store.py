@@ -175,14 +175,14 @@ class ReportingStore:
         try:
             wanted = [n for n in notifications if n.topic in TOPICS]
             journal = self._buffers.exist()  # decided once: the rollups and the rows journal alike
-            wanted, direct = self.direct.take(con, wanted) if self.direct and wanted else (wanted, 0)
+            wanted, direct = self.direct.take(con, wanted, journal) if self.direct and wanted else (wanted, 0)
             if self._preload is not None and wanted:
                 self._preload(wanted)
             events = [self._decode(n) for n in wanted]
             if events or direct:
                 batch = self.projection.apply(con, events, journal)
                 if direct:  # after the Python part: `earned` reads the appointments as the batch leaves them
-                    self.direct.write(con, journal)
+                    self.direct.write(con, journal)  # (the appointments were written by `take`)
                 self._journal(con, last, batch, events, journal)
             con.execute("UPDATE reporting_tracking SET position = ? WHERE name = ?", [last, schema.TRACKING])
             con.execute("COMMIT")
