@@ -82,12 +82,12 @@ def _text(index: int) -> str:
     return f"CASE WHEN v[{index}] <> 'null' THEN substr(v[{index}], 2, length(v[{index}]) - 2) END"
 
 
-STATES = """CREATE OR REPLACE TEMP TABLE direct_appointment_states AS
+STATES = """CREATE OR REPLACE {kind} TABLE {appointment_states} AS
     SELECT i, id, ok, types, CASE WHEN ok THEN json_extract(s, $3)::VARCHAR[] END AS v FROM (
         SELECT i, id, s, regexp_full_match(s, $4) AS ok, (length(s) - length(replace(s, '"_type_"', ''))) // 8 AS types
         FROM (SELECT unnest(states) AS s, unnest(ids) AS id, generate_subscripts(states, 1) AS i
               FROM (SELECT string_split($1, chr(10)) AS states, string_split($2, chr(10)) AS ids)))"""
-EXTRACTED = f"""CREATE OR REPLACE TEMP TABLE direct_appointment_rows AS
+EXTRACTED = f"""CREATE OR REPLACE {{kind}} TABLE {{appointment_rows}} AS
     SELECT i, id, {_text(5)} AS consultant_id, {_text(6)} AS client_id, {_text(7)} AS status,
            {_instant(2)} AS start_at, {_instant(3)} AS end_at, {_instant(1)} AS created_at,
            CASE WHEN v[9] IS NULL OR v[9] = 'null' THEN 0 ELSE TRY_CAST(v[9] AS DECIMAL(18, 2)) END AS fee,
@@ -96,42 +96,40 @@ EXTRACTED = f"""CREATE OR REPLACE TEMP TABLE direct_appointment_rows AS
                AND (v[4] IS NULL OR {_instant(4)} IS NOT NULL)
                AND (v[9] IS NULL OR v[9] = 'null' OR regexp_full_match(v[9], $1))
                AND (v[10] IS NULL OR v[10] = 'null' OR starts_with(v[10], '"')) AS good
-    FROM direct_appointment_states WHERE ok"""
+    FROM {{appointment_states}} WHERE ok"""
 # the rows taken: valid, both local times known, named by no stored transaction
 TAKEN = """CREATE OR REPLACE TEMP TABLE direct_appointments AS
     SELECT d.i, d.id, d.consultant_id, d.client_id, d.status, d.start_at, d.end_at,
            d.start_at + to_microseconds(s.micros) AS start_local, d.created_at,
            d.created_at + to_microseconds(c.micros) AS created_local, d.fee, d.category,
            NULL::VARCHAR AS client_name, NULL::VARCHAR AS consultant_name, d.created_by, false AS deleted
-    FROM direct_appointment_rows d
+    FROM {appointment_rows} d
     JOIN direct_offsets c ON d.created_at >= c.since AND d.created_at < c.until
     JOIN direct_offsets s ON d.start_at >= s.since AND d.start_at < s.until
     WHERE d.good AND c.micros IS NOT NULL AND s.micros IS NOT NULL AND d.start_at IS NOT NULL
           AND d.end_at IS NOT NULL AND d.created_at IS NOT NULL AND d.fee IS NOT NULL
           AND d.id NOT IN (SELECT appointment_id FROM transactions WHERE appointment_id IN (
-                               SELECT id FROM direct_appointment_rows))"""
-LEFT = "SELECT i FROM direct_appointment_states WHERE i NOT IN (SELECT i FROM direct_appointments)"
+                               SELECT id FROM {appointment_rows}))"""
+LEFT = "SELECT i FROM {appointment_states} WHERE i NOT IN (SELECT i FROM direct_appointments)"
 BOUNDS = """SELECT least(min(created_at), min(start_at)), greatest(max(created_at), max(start_at))
-            FROM direct_appointment_rows WHERE good"""
+            FROM {appointment_rows} WHERE good"""
 LISTED = f"""NOT deleted AND status IS NOT NULL AND status NOT IN {NOT_LISTED}
              AND start_at >= (SELECT upcoming_since FROM reporting_tracking WHERE name = $1)"""
 
 
-def extract(con: duckdb.DuckDBPyConnection, states: str, ids: str, form: str) -> tuple[Any, Any]:
-    """Check the states (joined by newlines) and extract their columns; the span of their instants."""
-    con.execute(STATES, [states, ids, PATHS, form])
-    con.execute(EXTRACTED, [FEE])
-    first, last = con.execute(BOUNDS).fetchone()  # type: ignore[misc]
-    return first, last
+def extract(con: duckdb.DuckDBPyConnection, states: str, ids: str, form: str, names: dict[str, str]) -> Any:
+    """Check the states (joined by newlines) and extract their columns into the tables `names` gives
+    (reporting/direct.py `Names`); returns the span of their instants."""
+    con.execute(STATES.format(**names), [states, ids, PATHS, form])
+    con.execute(EXTRACTED.format(**names), [FEE])
+    return con.execute(BOUNDS.format(**names)).fetchone()
 
 
-def left(con: duckdb.DuckDBPyConnection) -> list[int]:
-    """After the offsets are known (`direct_offsets`): the (1-based) positions of the states not taken."""
-    con.execute(TAKEN)
-    found = [i for (i,) in con.execute(LEFT).fetchall()]
-    con.execute("DROP TABLE direct_appointment_states")
-    con.execute("DROP TABLE direct_appointment_rows")
-    return found
+def left(con: duckdb.DuckDBPyConnection, names: dict[str, str]) -> list[int]:
+    """After the offsets are known (`direct_offsets`): the rows taken (`direct_appointments`), and the
+    (1-based) positions of the states not taken."""
+    con.execute(TAKEN.format(**names))
+    return [i for (i,) in con.execute(LEFT.format(**names)).fetchall()]
 
 
 def write(con: duckdb.DuckDBPyConnection, journal: bool) -> None:

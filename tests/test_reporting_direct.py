@@ -238,6 +238,8 @@ def test_direct_ingestion_gives_the_python_paths_store(settings: Settings, tmp_p
                 store._decode = counting
             try:
                 assert store.catch_up() == len(notifications)
+                if on and batch_size < len(notifications):  # checked in the reading thread, ahead
+                    assert store.direct is not None and store.direct.prepared_taken > 0, batch_size
                 check_derived(store)
                 both[name] = _tables(store)
             finally:
