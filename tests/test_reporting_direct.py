@@ -119,7 +119,7 @@ def _appointment_variants(state: dict[str, Any]) -> list[tuple[str, bytes]]:
         ("no fee", _dumps(no_fee)),
         ("fee null", _dumps(fields(fee=None))),
         ("fee with cents", _dumps(fields(fee=1500.5))),
-        ("fee an exponent", _dumps(fields(fee=1e3))),
+        ("fee a float", _dumps(fields(fee=1e3))),  # written 1000.0
         ("no category", _dumps(no_category)),
         ("category null", _dumps(fields(category=None))),
         ("category empty", _dumps(fields(category=""))),
