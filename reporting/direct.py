@@ -260,7 +260,7 @@ class Direct:
         names = Names("", *(f"{SCRATCH}.s{self._slot}_{name}" for name in Names.TEMP[1:]))
         try:
             checked = self._check(self._cursor, notifications, names)
-        except duckdb.Error:
+        except Exception:  # (not this thread's to report: `take` checks the batch itself, and fails in its place)
             return
         with self._prepared_lock:  # (the batch being applied may not have taken its own yet)
             self._prepared = [*self._prepared[-1:], checked]
