@@ -27,7 +27,7 @@ import duckdb
 
 from reporting import clustering, parked, schema, snapshot, upcoming
 from reporting.batch import paused_gc
-from reporting.direct import Direct
+from reporting.direct import Direct, read_ahead
 from reporting.projection import TOPICS, ReportingProjection
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class ReportingStore:
         self._readers = self.con.cursor()  # the root that hands out one connection per reader
         self._readers_lock = threading.Lock()
         self.projection = ReportingProjection(zone)
-        self.direct = Direct(zone) if direct else None
+        self.direct = Direct(zone, cursor=self.con.cursor()) if direct else None
         self._lock = threading.Lock()  # one writer: the projection (catch-up, reset)
         self._snapshot_lock = threading.Lock()
         self.position = self.committed_position()
@@ -123,8 +123,8 @@ class ReportingStore:
     # -- processing ----------------------------------------------------------------------------------
 
     def catch_up(self, progress: Callable[[int], None] | None = None, until: int | None = None) -> int:
-        """Process the log to its end as found by a read (a short batch). After a full batch the next one
-        is read in a thread while this one is applied (the event store's time overlaps the projection's)."""
+        """Process the log to its end as found by a read (a short batch). After a full batch the next one is read
+        (and checked: reporting/direct.py `prepare`) in a thread while this one is applied."""
         with self._lock:
             if until is not None and self.position >= until:
                 return self.position
@@ -141,7 +141,7 @@ class ReportingStore:
                         break
                     if len(notifications) >= self.batch_size:
                         after = notifications[-1].id + 1
-                        ahead = (after, reader.submit(self._read, after, self.batch_size))
+                        ahead = (after, reader.submit(read_ahead, self._read, self.direct, after, self.batch_size))
                     self._process_batch(progress, notifications)
                     if len(notifications) < self.batch_size:
                         break  # the log's end as read: what came since waits for the next (CATCH_UP_EVERY)
@@ -175,13 +175,13 @@ class ReportingStore:
         try:
             wanted = [n for n in notifications if n.topic in TOPICS]
             journal = self._buffers.exist()  # decided once: the rollups and the rows journal alike
-            wanted, direct = self.direct.take(con, wanted) if self.direct and wanted else (wanted, 0)
+            wanted, direct = self.direct.take(con, wanted, journal) if self.direct and wanted else (wanted, 0)
             if self._preload is not None and wanted:
                 self._preload(wanted)
             events = [self._decode(n) for n in wanted]
             if events or direct:
                 batch = self.projection.apply(con, events, journal)
-                if direct:  # after the Python part: `earned` reads the appointments as the batch leaves them
+                if direct:  # the transactions after the Python part (`earned`), the appointments before (`take`)
                     self.direct.write(con, journal)
                 self._journal(con, last, batch, events, journal)
             con.execute("UPDATE reporting_tracking SET position = ? WHERE name = ?", [last, schema.TRACKING])
@@ -395,5 +395,6 @@ class ReportingStore:
             return
         self._closed = True
         with self._snapshot_lock, self._lock:
-            self._readers.close()
+            for connection in (self._readers, *(() if self.direct is None else (self.direct,))):
+                connection.close()
             self.con.close()

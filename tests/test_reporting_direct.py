@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from infrastructure.settings import Settings
-from reporting import direct, schema
+from reporting import direct, direct_appointments, schema
 from reporting.store import ReportingStore
 from tests import analytics_history as history
 from tests.test_analytics_consistency import check_derived
@@ -86,6 +86,71 @@ def _variants(state: dict[str, Any]) -> list[tuple[str, bytes]]:
     ]
 
 
+CREATED = direct_appointments.CREATED
+APPOINTMENTS_VARIED = 1
+APPOINTMENT_CLEAN = 16  # the first sixteen variants are taken
+LINKED = "0123456789abcdef01234567"  # the appointment id of a variant a stored payment names
+
+
+def clean_appointment(state: dict[str, Any]) -> dict[str, Any]:
+    """A created appointment as the form the direct path takes: instants in UTC, no snapshot in its fields."""
+    out = dict(state)
+    for name in ("start", "end"):
+        out[name] = _instant(datetime.fromisoformat(state[name]["_data_"]).astimezone(UTC))
+    out["fields"] = {k: v for k, v in state["fields"].items() if not k.endswith("Snapshot")}
+    return out
+
+
+def _appointment_variants(state: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """(name, stored state) of copies of one created appointment (`clean_appointment`): some DuckDB takes,
+    most it leaves."""
+
+    def changed(**values: Any) -> dict[str, Any]:
+        return {**state, **values}
+
+    def fields(**values: Any) -> dict[str, Any]:
+        return changed(fields={**state["fields"], **values})
+
+    no_fee = changed(fields={k: v for k, v in state["fields"].items() if k != "fee"})
+    no_category = changed(fields={k: v for k, v in state["fields"].items() if k != "category"})
+    future = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    return [
+        ("copy", _dumps(state)),  # taken
+        ("no fee", _dumps(no_fee)),
+        ("fee null", _dumps(fields(fee=None))),
+        ("fee with cents", _dumps(fields(fee=1500.5))),
+        ("fee a float", _dumps(fields(fee=1e3))),  # written 1000.0
+        ("no category", _dumps(no_category)),
+        ("category null", _dumps(fields(category=None))),
+        ("category empty", _dumps(fields(category=""))),
+        ("category General", _dumps(fields(category="General"))),
+        ("consultant null", _dumps(changed(consultant_id=None))),
+        ("held", _dumps(changed(status="Hold", expires_at=_instant(future)))),
+        ("cancelled", _dumps(changed(status="Cancelled"))),
+        ("in the future", _dumps(changed(start=_instant(future), end=_instant(future + timedelta(hours=1))))),
+        ("before the change of offset", _dumps(changed(start=_instant(DST_START - timedelta(minutes=50))))),
+        ("created before the change", _dumps(changed(timestamp=_instant(DST_START - timedelta(minutes=50))))),
+        ("no fraction of a second", _dumps(changed(start=_instant(datetime(2025, 6, 1, 10, tzinfo=UTC))))),
+        # left to Python
+        ("start in the hour of the change", _dumps(changed(start=_instant(DST_START - timedelta(minutes=20))))),
+        ("created in the hour of the change", _dumps(changed(timestamp=_instant(DST_START + timedelta(minutes=5))))),
+        ("start in another offset", _dumps(changed(start=_instant(future.astimezone(ZoneInfo("Asia/Kolkata")))))),
+        ("a snapshot", _dumps(fields(clientSnapshot={"name": "Asha"}))),
+        ("nested field", _dumps(fields(extra={"y": 1}))),
+        ("fee as text", _dumps(fields(fee="1500"))),
+        ("fee rounded", _dumps(fields(fee=12.345))),
+        ("category a number", _dumps(fields(category=5))),
+        ("category false", _dumps(fields(category=False))),
+        ("duplicate fee", _dumps(state)[:-1].replace(b'"fields":{', b'"fields":{"fee":7,') + b"}"),
+        ("escaped text", _dumps(fields(category="Café"), ascii_only=True)),
+        ("class version", _dumps(changed(class_version=2))),
+        ("status null", _dumps(changed(status=None))),
+        ("spaces", json.dumps(state).encode()),
+        ("transcoded field", _dumps(changed(fields={"_type_": "bogus", "_data_": 1}))),  # parked
+        ("no such day", _dumps(changed(start={"_type_": "datetime_iso", "_data_": "2025-02-30T10:00:00+00:00"}))),
+    ]
+
+
 def mixed_history(notifications: list[Any]) -> list[Any]:
     """The scripted history with, after each of the first `VARIED` recorded transactions, copies of it (new
     aggregates), and clean copies of the first ones at the start of the log (before their appointments exist)."""
@@ -97,7 +162,9 @@ def mixed_history(notifications: list[Any]) -> list[Any]:
         return dataclasses.replace(source, originator_id=uuid.uuid4(), state=state)
 
     out += [copy(n, n.state) for n in recorded[:8]]
-    varied = 0
+    linked = json.loads(recorded[0].state)  # a payment stored before the appointment it names
+    out.append(copy(recorded[0], _dumps({**linked, "kind": "Payment", "status": "Success", "appointment_id": LINKED})))
+    varied = appointments = 0
     for n in notifications:
         out.append(n)
         if n.topic == RECORDED and varied < VARIED:
@@ -105,6 +172,15 @@ def mixed_history(notifications: list[Any]) -> list[Any]:
             state = json.loads(n.state)
             assert _dumps(state) == n.state  # the transcoder's form: the variants differ only where changed
             out += [copy(n, variant) for _, variant in _variants(state)]
+        if n.topic == CREATED and appointments < APPOINTMENTS_VARIED:
+            appointments += 1
+            state = clean_appointment(json.loads(n.state))
+            out += [copy(n, variant) for _, variant in _appointment_variants(state)]
+            named = uuid.UUID(LINKED + "89abcdef") if appointments == 1 else uuid.uuid4()
+            out.append(dataclasses.replace(n, originator_id=named, state=_dumps(state)))
+            for payment in (linked, {**linked, "reference": "spaced"}):  # direct and Python payments of it
+                paid = {**payment, "kind": "Payment", "status": "Success", "appointment_id": named.hex[:24]}
+                out.append(copy(recorded[0], _dumps(paid) if payment is linked else json.dumps(paid).encode()))
     out.append(copy(recorded[0], recorded[0].state.replace(b'"currency":"', b'"currency":"\xff')))
     return [dataclasses.replace(n, id=position) for position, n in enumerate(out, start=1)]
 
@@ -162,6 +238,8 @@ def test_direct_ingestion_gives_the_python_paths_store(settings: Settings, tmp_p
                 store._decode = counting
             try:
                 assert store.catch_up() == len(notifications)
+                if on and batch_size < len(notifications):  # checked in the reading thread, ahead
+                    assert store.direct is not None and store.direct.prepared_taken > 0, batch_size
                 check_derived(store)
                 both[name] = _tables(store)
             finally:
@@ -174,6 +252,9 @@ def test_direct_ingestion_gives_the_python_paths_store(settings: Settings, tmp_p
         assert len(python["reporting_parked"]) >= 6, batch_size
         left = {n.id for n in decoded if n.topic == RECORDED}  # decoded by the mapper: the rest went the direct way
         assert len(recorded) - len(left) >= CLEAN * VARIED + 8, (batch_size, len(left), len(recorded))
+        created = [n for n in notifications if n.topic == CREATED]
+        left = {n.id for n in decoded if n.topic == CREATED}
+        assert len(created) - len(left) >= APPOINTMENT_CLEAN * APPOINTMENTS_VARIED, (batch_size, len(left))
 
 
 def test_the_offset_of_an_hour_is_zoneinfos_or_none_when_it_changes_within() -> None:
