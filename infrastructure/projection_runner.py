@@ -96,16 +96,22 @@ class ProjectionRunner(PartsMixin):
         try:
             if self.position >= until:
                 return True
-            if until - self.position > self.batch_size:
-                return False
-            with self._offered_lock:
-                run = [self._offered.get(i) for i in range(self.position + 1, until + 1)]
-            if None in run or len(self._unneeded(run)) < len(run):
+            run = self.offered_run(until)
+            if run is None or len(self._unneeded(run)) < len(run):
                 return False
             self._pass(run)
             return True
         finally:
             self._lock.release()
+
+    def offered_run(self, until: int) -> list[Any] | None:
+        """The notifications after `position` up to `until`, all from memory (`offer`), or None when
+        one of them is not there or they are more than a batch (the caller holds the lock)."""
+        if until - self.position > self.batch_size:
+            return None
+        with self._offered_lock:
+            run = [self._offered.get(i) for i in range(self.position + 1, until + 1)]
+        return None if None in run else run
 
     def _unneeded(self, notifications: list[Any]) -> set[int]:
         """The ids of the notifications that no projector of this runner needs (decodes, applies)."""
