@@ -59,15 +59,17 @@ def catch_up_together(runners: list[ProjectionRunner], position: int) -> None:
                 runs.append((runner, run, unneeded))
         if len(runs) < 2:
             return  # one runner (or none) has something to apply: its own batch, as before
+        named: list[set[tuple[str, str]]] = []
         try:
-            batches = _apply(runs)
+            batches = _apply(runs, named)
         except Exception as error:  # rolled back: runner by runner instead
             if not parking.is_transient(error):
                 log.info("projections %s: one transaction failed (%s); runner by runner", position, error)
             return
-        for (runner, run, _), batch in zip(runs, batches, strict=True):
+        for (runner, run, _), batch, batch_named in zip(runs, batches, named, strict=True):
             runner.position = run[-1].id
             runner._unclaimed_from = None
+            runner.memory.remember(batch, batch_named, len(run))
             runner._forget_offered(runner.position)
             keep_written(batch)
             for callback in batch.after_commit:
@@ -75,7 +77,9 @@ def catch_up_together(runners: list[ProjectionRunner], position: int) -> None:
             pushes.send_or_defer(runner.broadcaster, batch.emits)
 
 
-def _apply(runs: list[tuple[ProjectionRunner, list[Any], set[int]]]) -> list[Batch]:
+def _apply(runs: list[tuple[ProjectionRunner, list[Any], set[int]]], named: list[set[tuple[str, str]]]) -> list[Batch]:
+    """Apply each runner's run in its own batch, all in one transaction; `named` receives, per batch,
+    the keys of the documents it named for reading (`DocumentMemory.take`)."""
     engine = runs[0][0].engine
     with engine.begin() as conn:
         batches = [Batch(conn, start=runner._claim_start(), end=run[-1].id) for runner, run, _ in runs]
@@ -89,13 +93,12 @@ def _apply(runs: list[tuple[ProjectionRunner, list[Any], set[int]]]) -> list[Bat
 
         for batch in batches:
             batch.claim = claim_all
-        reads = [
-            (batch, read)
-            for (runner, run, _), batch in zip(runs, batches, strict=True)
-            for projector in runner.projectors
-            if hasattr(projector, "prefetch")
-            for read in projector.prefetch(run)
-        ]
+        reads: list[tuple[Batch, Any]] = []
+        for (runner, run, _), batch in zip(runs, batches, strict=True):
+            wanted = [r for p in runner.projectors if hasattr(p, "prefetch") for r in p.prefetch(run)]
+            wanted, batch_named = runner.memory.take(batch.start, wanted, batch)  # what it committed itself
+            named.append(batch_named)
+            reads += [(batch, read) for read in wanted]
         if reads:
             claims_and_prefetch(conn, claims, reads)
         decoded: dict[tuple[Any, int], Any] = {}  # by decoder (the runners of one store share theirs) and id

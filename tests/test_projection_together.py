@@ -7,6 +7,7 @@ commits nothing and the runners go on, each on its own, from where the row is.""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from datetime import UTC, datetime, timedelta
@@ -18,10 +19,17 @@ import sqlalchemy as sa
 
 from application.bookings import Caller
 from application.marketplace import NoBarrier
+from domain.accounts import CLIENT
 from infrastructure import parking
 from infrastructure.bootstrap import Container, build
 from infrastructure.people_tables import PEOPLE_TABLES, inbox, links
-from infrastructure.tables import READ_MODEL_TABLES, appointments, projection_tracking
+from infrastructure.tables import (
+    READ_MODEL_TABLES,
+    appointments,
+    consultant_balances,
+    projection_tracking,
+    transactions,
+)
 from tests.conftest import signed_up
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -36,11 +44,11 @@ def at(days_ahead: int, hhmm: str) -> datetime:
     return datetime.combine(day, datetime.strptime(hhmm, "%H:%M").time(), tzinfo=IST)
 
 
-def book(container: Container, consultant: str, client: str, start: datetime) -> str:
+def book(container: Container, consultant: str, client: str, start: datetime, **changes: Any) -> str:
     """Hold and confirm (fee 0); returns the appointment id."""
     caller, end = Caller(client, "Client"), start + timedelta(hours=1)
     hold_id = container.bookings.hold(caller, consultant, client, start, end)[0]
-    return container.bookings.confirm(caller, hold_id, consultant, client, start, end, {})[0]
+    return container.bookings.confirm(caller, hold_id, consultant, client, start, end, changes)[0]
 
 
 def rows(container: Container) -> dict[str, list[Any]]:
@@ -65,6 +73,25 @@ def visible(container: Container, appointment_id: str, client: str, consultant: 
             sa.select(sa.func.count()).where(links.c.client_id == client, links.c.consultant_id == consultant)
         ).scalar()
     return status == "Upcoming" and notices == 2 and linked == 1
+
+
+def kept_documents_are_the_rows(container: Container) -> bool:
+    """Every document a runner keeps for its next batch (`DocumentMemory`) is its row's, as committed."""
+    selects = {
+        "appointments": sa.select(appointments.c.document).where(appointments.c.id == sa.bindparam("k")),
+        "transactions": sa.select(transactions.c.document).where(transactions.c.id == sa.bindparam("k")),
+    }
+    balances = sa.select(consultant_balances.c.consultant_id, consultant_balances.c.state)
+    with container.engine.connect() as conn:
+        for (table, key), kept in container.runner.memory.kept().items():
+            if table == "consultant_balances":
+                row = conn.execute(balances.where(consultant_balances.c.aggregate_id == key)).one()
+                found = {"consultant_id": row[0], "state": json.loads(row[1])}
+            else:
+                found = json.loads(conn.execute(selects[table], {"k": key}).scalar_one())
+            if found != kept:
+                return False
+    return True
 
 
 def rebuilt_equal(container: Container, live: dict[str, list[Any]]) -> bool:
@@ -126,6 +153,7 @@ def test_concurrent_bookings_with_the_background_loops_apply_every_event_once(co
     assert parking.count(container.engine) == 0
     live = rows(container)
     assert len(live["appointments"]) == 24 and len(live["links"]) == 8
+    assert kept_documents_are_the_rows(container)
     assert rebuilt_equal(container, live)  # nothing applied twice or lost
 
 
@@ -160,3 +188,95 @@ def test_a_joint_claim_that_finds_a_row_moved_commits_nothing(settings: Any, cap
     finally:
         container.close()
         other.close()
+
+
+def test_only_a_counter_that_fell_is_checked_for_zero() -> None:
+    """The people batch of a confirmation adds to two counters: no zero-counter delete is queued for
+    them (a counter counts rows, so one that gained is above zero); one that fell gets it."""
+    from collections import Counter
+
+    from infrastructure.people_projection import COUNTER_WRITES, PeopleProjector
+    from infrastructure.projector import Batch
+
+    with sa.create_engine("sqlite://").connect() as conn:
+        batch = Batch(conn)
+        batch.pending["inbox_counters"] = Counter({"user:a": 2, "user:b": -1, "user:c": 0})
+        PeopleProjector().flush(batch)
+    add, drop_zero = COUNTER_WRITES[False]
+    assert [(statement, [row.get("key", row.get("b_key")) for row in rows]) for statement, rows in batch.inserts] == [
+        (add, ["user:a", "user:b"]),
+        (drop_zero, ["user:b"]),
+    ]
+
+
+@pytest.mark.postgres
+def test_a_confirmation_reads_no_document_its_holds_batch_committed(container: Container, monkeypatch: Any) -> None:
+    """The hold's batch kept the appointment document it wrote (`DocumentMemory`): the confirmation's
+    batch reads nothing before its writes (claim, writes and COMMIT in one round trip)."""
+    if container.engine.dialect.name != "postgresql":
+        pytest.skip("the documents' prefetch is PostgreSQL's")
+    import infrastructure.joint_batch
+    import infrastructure.projection_tracking
+
+    consultant, client = signed_up(container, "Consultant"), signed_up(container, "Client")
+    book(container, consultant, client, at(0, "09:00"))  # the first batches: nothing kept yet
+    reads: list[Any] = []
+    real = infrastructure.projection_tracking.claims_and_prefetch
+    spy = lambda conn, claims, wanted: (reads.append(wanted), real(conn, claims, wanted))  # noqa: E731
+    monkeypatch.setattr(infrastructure.projection_tracking, "claims_and_prefetch", spy)
+    monkeypatch.setattr(infrastructure.joint_batch, "claims_and_prefetch", spy)
+    appointment_id = book(container, consultant, client, at(0, "10:15"))
+    assert reads == []  # `main` read the hold's document in the claim's round trip
+    assert visible(container, appointment_id, client, consultant)
+    live = rows(container)
+    assert rebuilt_equal(container, live)
+
+
+@pytest.mark.postgres
+def test_kept_documents_are_dropped_when_another_worker_changed_them(settings: Any) -> None:
+    """Another worker projects a change of a document this runner kept: this runner's claim from its
+    own position fails, it goes on from the row's position with nothing kept, and the next change of
+    that document starts from the other worker's version (the rows equal a rebuild)."""
+    if settings.database_url is None:
+        pytest.skip("the documents' prefetch is PostgreSQL's")
+    container = build(settings, run_projections=True)
+    other = build(settings, run_projections=False)  # a second worker of the same projections, driven below
+    other.market.barrier = NoBarrier()
+    try:
+        consultant, client = signed_up(container, "Consultant"), signed_up(container, "Client")
+        appointment_id = book(container, consultant, client, at(0, "09:00"))  # kept by this process's runner
+        caller = Caller(client, "Client")
+        other.bookings.change(caller, appointment_id, None, None, None, {"notes": "from the other worker"})
+        other.runner.catch_up()
+        other.people_runner.catch_up()
+        container.bookings.change(caller, appointment_id, None, None, "Cancelled", {})
+        head = container.market.recorder.max_notification_id()
+        assert [r.position for r in container.runners] == [head, head]
+        with container.engine.connect() as conn:
+            found = conn.execute(sa.select(appointments.c.document).where(appointments.c.id == appointment_id))
+            document = json.loads(found.scalar_one())
+        assert document["status"] == "Cancelled" and document["notes"] == "from the other worker"
+        assert kept_documents_are_the_rows(container)
+        assert parking.count(container.engine) == 0
+        live = rows(container)
+        assert rebuilt_equal(container, live)
+    finally:
+        container.close()
+        other.close()
+
+
+@pytest.mark.postgres
+def test_an_erasure_leaves_no_kept_document_behind(container: Container) -> None:
+    """The erasers rewrite documents through the connection (`Batch.rewritten`): the runner keeps
+    none of that batch, so what it keeps is still what the tables hold."""
+    if container.engine.dialect.name != "postgresql":
+        pytest.skip("the documents' prefetch is PostgreSQL's")
+    consultant, client = signed_up(container, "Consultant"), signed_up(container, "Client")
+    book(container, consultant, client, at(0, "09:00"), notes="the client's own words")
+    book(container, consultant, client, at(0, "10:15"), notes="more of them")
+    assert container.runner.memory.kept()  # the bookings' documents (the erasers scrub their notes)
+    assert container.privacy is not None
+    container.privacy.erase(client, CLIENT, "Client", "secret1")  # cancels both, then the erasure
+    assert kept_documents_are_the_rows(container)
+    live = rows(container)
+    assert rebuilt_equal(container, live)
