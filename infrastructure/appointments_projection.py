@@ -91,6 +91,8 @@ class AppointmentsProjector(HandlesDeclared):
                 "document": dumps(document),
             }
             batch.insert(INSERT_APPOINTMENT, row)
+            # held as a read would give it: its next event (a confirmation) needs no read (`DocumentMemory`)
+            batch.documents[("appointments", appointment_id)] = json.loads(row["document"])
             slot = self._slot_row(appointment_id, document, self._live(document))
             if slot is not None:  # a live booking closes slots
                 batch.insert(INSERT_SLOT, slot)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from application.ports import ChangeNotApplied
 from infrastructure import parking
+from infrastructure.joint_batch import catch_up_together
 
 if TYPE_CHECKING:
     from infrastructure.position_watch import PositionWatch
@@ -88,14 +89,28 @@ class Barriers:
     transaction (the others from helper threads in the request's context, so their pushes are
     deferred alike), and the wait ends when all did: one commit's latency instead of one per runner.
     A runner with nothing to apply passes the events first, in the request's thread. On SQLite
-    (one writer at a time) they take turns as before."""
+    (one writer at a time) they take turns as before. On PostgreSQL, in the process that runs the
+    projections, the runners first try to apply the events in ONE transaction, in the request's
+    thread (`infrastructure/joint_batch.py`): one commit, no helper thread, each event decoded once."""
 
     def __init__(self, *barriers: Barrier):
         self.barriers = barriers
         self._helpers = ThreadPoolExecutor(HELPERS, thread_name_prefix="barrier")
         self._parallel = all(b.runner.engine.dialect.name != "sqlite" for b in barriers)
+        # PostgreSQL, one engine, projections in this process: the runners' batches in one transaction
+        engines = {b.runner.engine for b in barriers}
+        self._together = (
+            len(barriers) > 1
+            and len(engines) == 1
+            and next(iter(engines)).dialect.driver == "psycopg"
+            and all(b.in_process for b in barriers)
+        )
 
     def wait_for(self, position: int, first: int | None = None) -> None:
+        if self._together and sum(b.runner.position < position for b in self.barriers) > 1:
+            # those that need the events apply them in one transaction (`infrastructure/joint_batch.py`);
+            # whatever is still behind afterwards goes on below, runner by runner
+            catch_up_together([b.runner for b in self.barriers], position)
         # a runner none of whose projectors needs the command's events passes them at once, here:
         # no transaction and no helper thread (`ProjectionRunner.pass_unneeded`)
         behind = (

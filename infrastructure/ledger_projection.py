@@ -114,6 +114,8 @@ class LedgerProjector(HandlesDeclared):
                     "document": dumps(document),
                 },
             )
+            # held as a read would give it: the payment's success needs no read (`DocumentMemory`)
+            batch.documents[("transactions", transaction_id)] = json.loads(dumps(document))
             return
         document = batch.document("transactions", transaction_id, SELECT_TRANSACTION)
         if document is None:

@@ -305,8 +305,9 @@ class PeopleProjector(HandlesDeclared):
         add, drop_zero = COUNTER_WRITES[batch.connection.dialect.name == "postgresql"]
         for key, delta in sorted(changed.items()):
             batch.write(add, {"key": key, "n": delta})
-        # a counter back at zero is no row, as a rebuild that nets the changes out leaves it
-        for key in sorted(changed):
+        # a counter back at zero is no row, as a rebuild that nets the changes out leaves it; a counter
+        # counts rows (never below zero), so one that gained cannot be at zero: no delete is sent for it
+        for key in sorted(k for k, n in changed.items() if n < 0):
             batch.write(drop_zero, {"b_key": key})
 
 

@@ -108,6 +108,7 @@ class PrivacyProjector(HandlesDeclared):
             return
         conn = batch.conn  # flushes the batch's pending inserts first
         batch.documents.clear()  # the erasers rewrite documents other projectors may hold
+        batch.rewritten = True  # ... and the runner may keep (`infrastructure/document_memory.py`)
         self.keys.destroy(event.account_id, conn)
         for eraser in ERASERS:
             eraser(conn, event.account_id, event.kind)

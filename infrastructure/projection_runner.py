@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from infrastructure import parking, pushes
+from infrastructure.document_memory import DocumentMemory
 from infrastructure.parking_runner import PartsMixin
 from infrastructure.projection_tracking import Moved, Tracking
 from infrastructure.projector import Batch, Projector, keep_written
@@ -63,6 +64,7 @@ class ProjectionRunner(PartsMixin):
         self.tracking = Tracking(name, engine)
         # the committed tracking position while `position` is ahead of it by batches nobody needed (else None)
         self._unclaimed_from: int | None = None
+        self.memory = DocumentMemory()  # documents its batches committed (PostgreSQL: read no more)
 
     # -- tracking -------------------------------------------------------------------------------
 
@@ -96,16 +98,22 @@ class ProjectionRunner(PartsMixin):
         try:
             if self.position >= until:
                 return True
-            if until - self.position > self.batch_size:
-                return False
-            with self._offered_lock:
-                run = [self._offered.get(i) for i in range(self.position + 1, until + 1)]
-            if None in run or len(self._unneeded(run)) < len(run):
+            run = self.offered_run(until)
+            if run is None or len(self._unneeded(run)) < len(run):
                 return False
             self._pass(run)
             return True
         finally:
             self._lock.release()
+
+    def offered_run(self, until: int) -> list[Any] | None:
+        """The notifications after `position` up to `until`, all from memory (`offer`), or None when
+        one of them is not there or they are more than a batch (the caller holds the lock)."""
+        if until - self.position > self.batch_size:
+            return None
+        with self._offered_lock:
+            run = [self._offered.get(i) for i in range(self.position + 1, until + 1)]
+        return None if None in run else run
 
     def _unneeded(self, notifications: list[Any]) -> set[int]:
         """The ids of the notifications that no projector of this runner needs (decodes, applies)."""
@@ -132,6 +140,7 @@ class ProjectionRunner(PartsMixin):
         try:
             with self.engine.begin() as conn:
                 self.tracking.claim(conn, self._unclaimed_from, self.position)
+            self.memory.passed(self._unclaimed_from, self.position)
         except Moved as moved:  # another worker (or a rebuild) moved it: go on from there
             self.position = moved.position
             self._forget_offered(moved.position)
@@ -210,9 +219,11 @@ class ProjectionRunner(PartsMixin):
             batch.claim = lambda: self.tracking.claim(conn, start, last)
             # A notification is decoded only when some projector needs it: decoding is most of the cost.
             unneeded = self._unneeded(notifications) if unneeded is None else unneeded
+            named: set[tuple[str, str]] | None = None
             if conn.dialect.driver == "psycopg":
                 reads = [r for p in self.projectors if hasattr(p, "prefetch") for r in p.prefetch(notifications)]
-                if reads:  # the claim and the documents the batch will change: one round trip
+                reads, named = self.memory.take(start, reads, batch)  # the documents this runner committed
+                if reads:  # the claim and the other documents the batch will change: one round trip
                     self.tracking.claim_and_prefetch(conn, batch, reads)
             for notification in notifications:
                 if notification.id in unneeded:
@@ -227,6 +238,8 @@ class ProjectionRunner(PartsMixin):
             else:
                 batch.conn  # noqa: B018  (claims the batch if nothing did, and runs its queued statements)
         self._unclaimed_from = None
+        if named is not None:
+            self.memory.remember(batch, named, len(notifications))
         keep_written(batch)
         for callback in batch.after_commit:
             callback()
@@ -246,6 +259,7 @@ class ProjectionRunner(PartsMixin):
             self.position = 0
             self._unclaimed_from = None
             self.parked.clear()
+            self.memory.clear()
 
     def projection_names(self) -> list[str]:
         """The `projection` of this runner's parked events: its projectors, and itself (undecodable events)."""

@@ -90,25 +90,7 @@ class Tracking:
     def claim_and_prefetch(self, conn: sa.Connection, batch: Batch, reads: list[Prefetch]) -> None:
         """PostgreSQL: claim the batch and read the documents its projectors will change in one
         round trip (BEGIN, the claim and the reads pipelined), before any event is applied."""
-        raw = conn.connection.driver_connection
-        assert raw is not None and batch.claim is not None
-        statements = [(self._select_sql(conn, read.statement), read) for read in reads]
-        try:
-            with raw.pipeline() as pipeline:
-                raw.cursor().execute(CLAIM_OR_FAIL, {"name": self.name, "start": batch.start, "end": batch.end})
-                cursors = []
-                for sql, read in statements:
-                    cursor = raw.cursor()
-                    cursor.execute(sql, {"b_ids": read.ids})
-                    cursors.append((cursor, read))
-                pipeline.sync()
-                for cursor, read in cursors:
-                    with cursor:
-                        for row in cursor.fetchall():
-                            batch.documents[(read.table, row[0])] = read.load(row)
-        except psycopg.errors.DivisionByZero:
-            raise Moved(self.committed_position()) from None  # the transaction rolls back as it leaves
-        batch.claim = None
+        claims_and_prefetch(conn, [(self, batch)], [(batch, read) for read in reads])
 
     def _select_sql(self, conn: sa.Connection, statement: Any) -> str:
         found = self._selects.get(statement)
@@ -121,36 +103,7 @@ class Tracking:
         when nothing claimed the batch yet (no projector read the database), BEGIN and the claim go out
         first in the same pipeline. A failed claim aborts the transaction before anything of it is
         committed; a failed statement rolls it back and raises, as it would have raised unpipelined."""
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        claim = batch.claim is not None
-        if claim:
-            assert raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE  # nothing ran
-        statements = [(self._compiled(conn, statement, tuple(rows[0])), rows) for statement, rows in batch.inserts]
-        # BEGIN is sent in the pipeline instead of by the driver, a round trip earlier; the COMMIT too,
-        # so the connection's own commit (leaving `engine.begin()`) finds nothing to do.
-        if claim:
-            raw.autocommit = True
-        try:
-            with raw.pipeline(), raw.cursor() as cursor:
-                if claim:
-                    cursor.execute("BEGIN")
-                    cursor.execute(CLAIM_OR_FAIL, {"name": self.name, "start": batch.start, "end": batch.end})
-                for (sql, processors, literals), rows in statements:
-                    cursor.executemany(sql, [{**literals, **_processed(row, processors)} for row in rows])
-                cursor.execute("SET LOCAL synchronous_commit TO off")  # see the module's docstring
-                cursor.execute("COMMIT")
-        except Exception as error:
-            with contextlib.suppress(psycopg.Error):
-                raw.execute("ROLLBACK")
-            if isinstance(error, psycopg.errors.DivisionByZero):
-                raise Moved(self.committed_position()) from None
-            raise
-        finally:
-            if claim:
-                raw.autocommit = False
-        batch.claim = None
-        batch.inserts = []
+        claims_writes_commit(conn, [(self, batch)])
 
     def _compiled(
         self, conn: sa.Connection, statement: Any, keys: tuple[str, ...]
@@ -169,3 +122,76 @@ class Tracking:
                 {k: v for k, v in compiled.params.items() if k not in keys},
             )
         return found
+
+
+def claims_and_prefetch(
+    conn: sa.Connection, claims: list[tuple[Tracking, Batch]], reads: list[tuple[Batch, Prefetch]]
+) -> None:
+    """`Tracking.claim_and_prefetch` for the batches of one transaction (`infrastructure/joint_batch.py`):
+    BEGIN, every claim (in the order given) and the reads pipelined, one round trip; each read's
+    documents go to the batch that asked for them."""
+    raw = conn.connection.driver_connection
+    assert raw is not None and all(batch.claim is not None for _, batch in claims)
+    tracking = claims[0][0]
+    statements = [(tracking._select_sql(conn, read.statement), batch, read) for batch, read in reads]
+    try:
+        with raw.pipeline() as pipeline:
+            for own, batch in claims:
+                raw.cursor().execute(CLAIM_OR_FAIL, {"name": own.name, "start": batch.start, "end": batch.end})
+            cursors = []
+            for sql, batch, read in statements:
+                cursor = raw.cursor()
+                cursor.execute(sql, {"b_ids": read.ids})
+                cursors.append((cursor, batch, read))
+            pipeline.sync()
+            for cursor, batch, read in cursors:
+                with cursor:
+                    for row in cursor.fetchall():
+                        batch.documents[(read.table, row[0])] = read.load(row)
+    except psycopg.errors.DivisionByZero:
+        raise Moved(tracking.committed_position()) from None  # the transaction rolls back as it leaves
+    for _, batch in claims:
+        batch.claim = None
+
+
+def claims_writes_commit(conn: sa.Connection, claims: list[tuple[Tracking, Batch]]) -> None:
+    """`Tracking.claim_insert_commit` for the batches of one transaction (`infrastructure/joint_batch.py`):
+    BEGIN and the claims when nothing claimed them yet, then every batch's queued statements (in the
+    order given), then COMMIT, in one pipeline."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    claim = any(batch.claim is not None for _, batch in claims)
+    if claim:
+        assert all(batch.claim is not None for _, batch in claims)  # claimed together or not at all
+        assert raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE  # nothing ran
+    statements = [
+        (own._compiled(conn, statement, tuple(rows[0])), rows)
+        for own, batch in claims
+        for statement, rows in batch.inserts
+    ]
+    # BEGIN is sent in the pipeline instead of by the driver, a round trip earlier; the COMMIT too,
+    # so the connection's own commit (leaving `engine.begin()`) finds nothing to do.
+    if claim:
+        raw.autocommit = True
+    try:
+        with raw.pipeline(), raw.cursor() as cursor:
+            if claim:
+                cursor.execute("BEGIN")
+                for own, batch in claims:
+                    cursor.execute(CLAIM_OR_FAIL, {"name": own.name, "start": batch.start, "end": batch.end})
+            for (sql, processors, literals), rows in statements:
+                cursor.executemany(sql, [{**literals, **_processed(row, processors)} for row in rows])
+            cursor.execute("SET LOCAL synchronous_commit TO off")  # see the module's docstring
+            cursor.execute("COMMIT")
+    except Exception as error:
+        with contextlib.suppress(psycopg.Error):
+            raw.execute("ROLLBACK")
+        if isinstance(error, psycopg.errors.DivisionByZero):
+            raise Moved(claims[0][0].committed_position()) from None
+        raise
+    finally:
+        if claim:
+            raw.autocommit = False
+    for _, batch in claims:
+        batch.claim = None
+        batch.inserts = []

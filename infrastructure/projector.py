@@ -41,6 +41,7 @@ class Batch:
     inserts: list[tuple[Any, list[dict[str, Any]]]] = field(default_factory=list)  # queued statements, in order
     documents: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     claim: Callable[[], None] | None = None  # set by the runner; None once claimed
+    rewritten: bool = False  # a projector rewrote documents through `conn` (the runner keeps none of this batch)
 
     @property
     def conn(self) -> sa.Connection:
