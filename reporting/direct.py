@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -188,9 +188,7 @@ class Names:
     appointment_rows: str
 
     def sql(self) -> dict[str, str]:
-        return {
-            name: getattr(self, name) for name in ("kind", "states", "rows", "appointment_states", "appointment_rows")
-        }
+        return asdict(self)
 
 
 @dataclass

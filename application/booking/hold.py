@@ -90,11 +90,9 @@ class HoldSlot:
         reserve in, and the client's own identical live hold (to refresh) if there is one.
         `prefetched`: the attempt already loaded what the check reads (`refusals`)."""
         ctx = self.context
-        if start < now - timedelta(seconds=60):
-            raise Invalid("Cannot hold slots in the past")
         if not prefetched:
             ctx.prefetch(consultant_id, client_id, start, end)
-        consultant = ctx.account(consultant_id, CONSULTANT, "Consultant not found")
+        consultant = self._before_client(consultant_id, start, now)
         ctx.account(client_id, CLIENT, "Client not found")
         days = ctx.days(consultant_id, start, end)
         for entry in (e for day in days for e in day.overlapping(start, end, now)):
@@ -142,6 +140,13 @@ class HoldSlot:
 
         return ctx.market.evaluate(check_all)
 
+    def _before_client(self, consultant_id: str, start: datetime, now: datetime) -> Account:
+        """The refusals of a hold before the client's account is read (a past slot, no such consultant);
+        returns the consultant."""
+        if start < now - timedelta(seconds=60):
+            raise Invalid("Cannot hold slots in the past")
+        return self.context.account(consultant_id, CONSULTANT, "Consultant not found")
+
     def _slot_verdict(self, consultant_id: str, start: datetime, end: datetime, now: datetime) -> _SlotVerdict | None:
         """The steps of `_check` that do not depend on the client, taken once for every queued request
         of the same slot: the refusal before the client's account is read (a past slot, no such
@@ -150,9 +155,7 @@ class HoldSlot:
         is common, and each request runs `_check` itself."""
         ctx = self.context
         try:
-            if start < now - timedelta(seconds=60):
-                raise Invalid("Cannot hold slots in the past")
-            ctx.account(consultant_id, CONSULTANT, "Consultant not found")
+            self._before_client(consultant_id, start, now)
         except DomainError as refusal:
             return _SlotVerdict(refusal, frozenset(), refusal)
         days = ctx.days(consultant_id, start, end)
