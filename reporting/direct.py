@@ -48,7 +48,6 @@ from eventsourcing.utils import get_topic
 
 from domain.ledger import Transaction
 from reporting import direct_appointments as appointment_rows
-from reporting.projection import TOPICS
 from reporting.rollups import add_staged, staged
 
 RECORDED = get_topic(Transaction.Recorded)
@@ -249,7 +248,7 @@ class Direct:
             self._cursor = None
 
     def prepare(self, notifications: list[Any]) -> None:
-        """In the thread that read the batch ahead (reporting/store.py `catch_up`), while the batch before is
+        """In the thread that checks the batches ahead (reporting/read_ahead.py), while an earlier one is
         applied: check and extract the batch's states in `SCRATCH` (DuckDB releases the interpreter), for
         `take` to use if it is given exactly this list. Anything failing here is done again by `take`."""
         if self._cursor is None:
@@ -260,8 +259,8 @@ class Direct:
             checked = self._check(self._cursor, notifications, names)
         except Exception:  # (not this thread's to report: `take` checks the batch itself, and fails in its place)
             return
-        with self._prepared_lock:  # (the batch being applied may not have taken its own yet)
-            self._prepared = [*self._prepared[-1:], checked]
+        with self._prepared_lock:  # (the batch being applied and the one waiting may not have taken theirs yet)
+            self._prepared = [*self._prepared[-2:], checked]
 
     def _check(self, con: duckdb.DuckDBPyConnection, notifications: list[Any], names: Names) -> Checked:
         blocked = any(n.topic in appointment_rows.BLOCKING for n in notifications)
@@ -345,11 +344,3 @@ class Direct:
         add_staged(con, table, journal)
         if journal:  # the rows' keys, for the analysts' snapshot (reporting/snapshot.py `record` sets the position)
             con.execute(f"INSERT INTO reporting_changes SELECT -1, '{table}', id FROM {staged(table)}")
-
-
-def read_ahead(read: Any, direct: Direct | None, start: int, limit: int) -> list[Any]:
-    """The next batch, read while the store applies this one, its states checked meanwhile (`Direct.prepare`)."""
-    notifications: list[Any] = read(start, limit)
-    if direct is not None:
-        direct.prepare([n for n in notifications if n.topic in TOPICS])
-    return notifications

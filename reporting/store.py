@@ -16,8 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,8 +26,9 @@ import duckdb
 
 from reporting import clustering, parked, schema, snapshot, upcoming
 from reporting.batch import paused_gc
-from reporting.direct import Direct, read_ahead
+from reporting.direct import Direct
 from reporting.projection import TOPICS, ReportingProjection
+from reporting.read_ahead import batches
 
 log = logging.getLogger(__name__)
 LIVE_FILE = "reporting.duckdb"
@@ -123,28 +123,19 @@ class ReportingStore:
     # -- processing ----------------------------------------------------------------------------------
 
     def catch_up(self, progress: Callable[[int], None] | None = None, until: int | None = None) -> int:
-        """Process the log to its end as found by a read (a short batch). After a full batch the next one is read
-        (and checked: reporting/direct.py `prepare`) in a thread while this one is applied."""
+        """Process the log to its end as found by a read (a short batch). After a full batch the next ones are read
+        and checked (reporting/direct.py `prepare`) in threads while this one is applied (reporting/read_ahead.py)."""
         with self._lock:
             if until is not None and self.position >= until:
                 return self.position
-            with ThreadPoolExecutor(1, thread_name_prefix="reporting-read") as reader:
-                ahead: tuple[int, Future[list[Any]]] | None = None
-                while True:
-                    start = self.position + 1
-                    if ahead is not None and ahead[0] == start:
-                        notifications = ahead[1].result()
-                    else:
-                        notifications = self._read(start, self.batch_size)
-                    ahead = None
-                    if not notifications:
-                        break
-                    if len(notifications) >= self.batch_size:
-                        after = notifications[-1].id + 1
-                        ahead = (after, reader.submit(read_ahead, self._read, self.direct, after, self.batch_size))
-                    self._process_batch(progress, notifications)
-                    if len(notifications) < self.batch_size:
-                        break  # the log's end as read: what came since waits for the next (CATCH_UP_EVERY)
+            with (
+                paused_gc() as tick,
+                closing(batches(self._read, self.direct, self.position + 1, self.batch_size)) as read,
+            ):
+                for notifications in read:
+                    if notifications:
+                        self._process_batch(progress, notifications)
+                        tick()
             return self.position
 
     def _process_batch(self, progress: Callable[[int], None] | None, notifications: list[Any] | None = None) -> int:
