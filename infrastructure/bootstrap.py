@@ -49,6 +49,7 @@ from infrastructure.directory_projection import DirectoryProjector
 from infrastructure.document_queries import DocumentQueries
 from infrastructure.documents_projection import DocumentsProjector
 from infrastructure.event_reads import events_reader, preloading, snapshots_reader
+from infrastructure.foreground import Foreground
 from infrastructure.gateways import Gateways, PayPalGateway, RazorpayGateway, SandboxGateway
 from infrastructure.inbox_queries import InboxQueries
 from infrastructure.ledger_projection import LedgerProjector
@@ -127,6 +128,8 @@ class Container:
     signer: UrlSigner | None = None
     documents: Documents | None = None
     document_queries: DocumentQueries | None = None
+    # the requests in flight, for the background threads to make way (infrastructure.foreground)
+    foreground: Foreground = field(default_factory=Foreground)
 
     def set_broadcaster(self, broadcaster: Broadcaster) -> None:
         self.runner.broadcaster = broadcaster
@@ -154,7 +157,13 @@ class Container:
     def start_reporting(self) -> None:
         assert self.reporting is not None
         self._stop.clear()
-        thread = threading.Thread(target=self.reporting.run_forever, args=(self._stop,), daemon=True, name="reporting")
+        thread = threading.Thread(
+            target=self.reporting.run_forever,
+            args=(self._stop,),
+            kwargs={"busy": self.foreground.busy},
+            daemon=True,
+            name="reporting",
+        )
         thread.start()
         self._threads.append(thread)
 

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from infrastructure.foreground import Busy, MakeWay
 from reporting import clustering, parked, schema, snapshot, upcoming
 from reporting.batch import paused_gc
 from reporting.direct import Direct
@@ -323,20 +324,27 @@ class ReportingStore:
     def pending(self) -> int:
         return max(0, (self._max_position() or 0) - self.position)
 
-    def run_forever(self, stop: threading.Event, interval: float = 0.05) -> None:
+    def run_forever(self, stop: threading.Event, interval: float = 0.05, busy: Busy = None) -> None:
+        """Catch up and refresh as they fall due, making way while `busy()` (infrastructure/foreground.py)."""
         last_snapshot = 0.0
         last_advance = -UPCOMING_INTERVAL
         last_catch_up = -CATCH_UP_EVERY
+        foreground = MakeWay(busy)
         while not stop.is_set():
             try:
                 if time.monotonic() - last_advance >= UPCOMING_INTERVAL:
                     self.advance_upcoming()
                     last_advance = time.monotonic()
                 behind = (self._max_position() or 0) - self.position
-                if behind >= self.batch_size or (behind > 0 and time.monotonic() - last_catch_up >= CATCH_UP_EVERY):
+                now = time.monotonic()
+                catch_up = behind >= self.batch_size or (behind > 0 and now - last_catch_up >= CATCH_UP_EVERY)
+                refresh = now - last_snapshot >= self.snapshot_wait()
+                if foreground.put_off(catch_up or refresh):
+                    catch_up = refresh = False
+                if catch_up:
                     self.catch_up()
                     last_catch_up = time.monotonic()
-                if time.monotonic() - last_snapshot >= self.snapshot_wait():
+                if refresh:
                     self.publish_snapshot()
                     last_snapshot = time.monotonic()
             except Exception:

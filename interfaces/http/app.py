@@ -124,7 +124,7 @@ def create_api(app_container: Container) -> FastAPI:
         return ok("OK", health_body(await current_reading(app_container)))  # degraded: still 200
 
     install_route_table(api)  # every route is registered: a request is matched in its bucket only
-    api.add_middleware(PushAfterResponse, runner=app_container.runner)
+    api.add_middleware(PushAfterResponse, runner=app_container.runner, foreground=app_container.foreground)
     if app_container.analytics is None and settings.reporting_url:
         api.add_middleware(ForwardAnalytics, base_url=settings.reporting_url, prefix=f"{API_PREFIX}/analytics")
     aliases = load_aliases(app_container.market)

@@ -7,6 +7,7 @@ import json
 import re
 from typing import Any
 
+from infrastructure.foreground import Foreground
 from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.pushes import deferred_pushes
 from infrastructure.ratelimit import Verdict
@@ -163,19 +164,26 @@ class RateLimit:
 class PushAfterResponse:
     """A request that drives the projections (read-your-writes) commits its events' read-model
     changes before it answers; their pushes (`availability:updated` to every socket, ...) are sent
-    only once the response is written, so the caller does not wait behind the fan-out."""
+    only once the response is written, so the caller does not wait behind the fan-out. The requests
+    in flight are counted here too (infrastructure/foreground.py: background work makes way)."""
 
-    def __init__(self, app: Any, runner: ProjectionRunner):
+    def __init__(self, app: Any, runner: ProjectionRunner, foreground: Foreground):
         self.app = app
         self.runner = runner
+        self.foreground = foreground
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        with deferred_pushes() as pushes:
-            try:
-                await self.app(scope, receive, send)
-            finally:
-                if pushes:  # committed: sent even if the handler failed afterwards
-                    self.runner.send(pushes)
+        foreground = self.foreground
+        foreground.in_flight += 1
+        try:
+            with deferred_pushes() as pushes:
+                try:
+                    await self.app(scope, receive, send)
+                finally:
+                    if pushes:  # committed: sent even if the handler failed afterwards
+                        self.runner.send(pushes)
+        finally:
+            foreground.in_flight -= 1
