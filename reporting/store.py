@@ -4,7 +4,8 @@
   transaction as the rows of its batch, so each event takes effect exactly once across restarts.
 - Consistent reads on demand: `wait_for(position)` (bounded) lets an analytics request include every
   command that returned before it was sent; commands never wait for this store. The background
-  loop catches up at most once a second (`CATCH_UP_EVERY`) unless a batch's worth of events waits.
+  loop catches up right before each snapshot refresh, and when a batch's worth of events waits
+  (reporting/cadence.py).
 - Analyst access: the owner publishes a read-only snapshot (a complete database file, atomically
   replaced, refreshed by writing only what changed: reporting/snapshot.py) that any DuckDB can open:
   `snapshot_interval` seconds after the last one, or later after a slow one (a full copy), so that
@@ -27,6 +28,7 @@ import duckdb
 from infrastructure.foreground import Busy, MakeWay
 from reporting import clustering, parked, schema, snapshot, upcoming
 from reporting.batch import paused_gc
+from reporting.cadence import Cadence
 from reporting.direct import Direct
 from reporting.projection import TOPICS, ReportingProjection
 from reporting.read_ahead import batches
@@ -37,12 +39,6 @@ UPCOMING_LAG = timedelta(days=1)  # how far upcoming_since stays behind the wall
 UPCOMING_INTERVAL = 600.0  # seconds between two advances of upcoming_since
 SNAPSHOT_FILE = "reporting-snapshot.duckdb"
 PRUNE_INTERVAL = 30.0  # seconds between two prunings of the snapshot journal
-# Seconds between two catch-ups of the background loop while fewer than a batch of events wait; a
-# catch-up ends at the log's end as read, not when commands stop coming. A catch-up has fixed costs
-# (a DuckDB transaction over a dozen tables and rollups) that dominate a small batch: catching up
-# after every command cost a booking 15 to 60 ms of CPU in the serving process, in competition with
-# its requests. Analytics reads never see the delay: each catches the store up itself (`wait_for`).
-CATCH_UP_EVERY = 1.0
 SNAPSHOT_DUTY = 10  # the wait after a snapshot is at least this many times what copying it took
 
 
@@ -325,28 +321,25 @@ class ReportingStore:
         return max(0, (self._max_position() or 0) - self.position)
 
     def run_forever(self, stop: threading.Event, interval: float = 0.05, busy: Busy = None) -> None:
-        """Catch up and refresh as they fall due, making way while `busy()` (infrastructure/foreground.py)."""
-        last_snapshot = 0.0
+        """Catch up and refresh as they fall due (reporting/cadence.py), making way while `busy()`
+        (infrastructure/foreground.py)."""
         last_advance = -UPCOMING_INTERVAL
-        last_catch_up = -CATCH_UP_EVERY
+        cadence = Cadence(self.snapshot_wait, lambda: (self._max_position() or 0) - self.position, self.batch_size)
         foreground = MakeWay(busy)
         while not stop.is_set():
             try:
                 if time.monotonic() - last_advance >= UPCOMING_INTERVAL:
                     self.advance_upcoming()
                     last_advance = time.monotonic()
-                behind = (self._max_position() or 0) - self.position
-                now = time.monotonic()
-                catch_up = behind >= self.batch_size or (behind > 0 and now - last_catch_up >= CATCH_UP_EVERY)
-                refresh = now - last_snapshot >= self.snapshot_wait()
+                catch_up, refresh = cadence.due(time.monotonic())
                 if foreground.put_off(catch_up or refresh):
                     catch_up = refresh = False
                 if catch_up:
                     self.catch_up()
-                    last_catch_up = time.monotonic()
+                    cadence.caught_up(time.monotonic())
                 if refresh:
                     self.publish_snapshot()
-                    last_snapshot = time.monotonic()
+                    cadence.refreshed(time.monotonic())
             except Exception:
                 log.exception("reporting projection failed; retrying")
                 stop.wait(1.0)

@@ -19,7 +19,7 @@ from interfaces.http.app import create_app
 from reporting import upcoming
 from reporting.overview import recent_appointments
 from reporting.service import Analytics
-from reporting.store import CATCH_UP_EVERY, ReportingStore
+from reporting.store import ReportingStore
 from tests import analytics_history as history
 from tests.conftest import bearer, create_admin, rebuild
 from tests.test_appointments import next_weekday, slot_body
@@ -336,7 +336,7 @@ def test_the_background_loop_catches_up_in_batches_not_after_every_command(
     settings: Settings, monkeypatch: Any
 ) -> None:
     """A catch-up's fixed costs dominate a small batch: the reporting thread collects the commands of
-    about a second (`CATCH_UP_EVERY`), and an analytics read still sees every command at once."""
+    a snapshot interval (reporting/cadence.py), and an analytics read still sees every command at once."""
     with TestClient(create_app(settings)) as api:
         admin = bearer(create_admin(api))
         store = api.app.state.container.reporting
@@ -347,7 +347,7 @@ def test_the_background_loop_catches_up_in_batches_not_after_every_command(
         for index in range(20):
             reply = api.post(f"{API}/categories", headers=admin, json={"title": f"Batched {index}"})
             assert reply.status_code == 201, reply.text
-        assert len(runs) <= (time.monotonic() - began) / CATCH_UP_EVERY + 2
+        assert len(runs) <= (time.monotonic() - began) / store.snapshot_interval + 2
         overview = api.get(f"{API}/analytics/overview", headers=admin)  # catches up itself, before answering
         assert overview.status_code == 200
         assert store.position == (api.app.state.container.market.recorder.max_notification_id() or 0)
