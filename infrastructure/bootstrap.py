@@ -78,6 +78,8 @@ from infrastructure.throttles import MemoryAttempts, RedisAttempts
 
 log = logging.getLogger(__name__)
 READ_MODELS = "read_models"
+# seconds the background projection loops leave events to the commands that wrote them (run_forever)
+SETTLE = 0.5
 
 
 @dataclass
@@ -144,11 +146,13 @@ class Container:
         """Projections (when this process runs them) follow the event log in a thread."""
         if self.run_projections and not self._threads:
             self._stop.clear()
-            targets = [("projections", self.runner.run_forever), ("scheduler", self.scheduler.run_forever)]
+            # this process's commands project their own events (the barrier): the loops leave them that to do
+            settle = {"settle": SETTLE}
+            targets = [("projections", self.runner.run_forever, settle), ("scheduler", self.scheduler.run_forever, {})]
             if self.people_runner is not None:
-                targets.append(("people", self.people_runner.run_forever))
-            for name, target in targets:
-                thread = threading.Thread(target=target, args=(self._stop,), daemon=True, name=name)
+                targets.append(("people", self.people_runner.run_forever, settle))
+            for name, target, kwargs in targets:
+                thread = threading.Thread(target=target, args=(self._stop,), kwargs=kwargs, daemon=True, name=name)
                 thread.start()
                 self._threads.append(thread)
         if self.reporting is not None and not any(t.name == "reporting" for t in self._threads):

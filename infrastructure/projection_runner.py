@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -268,15 +269,33 @@ class ProjectionRunner(PartsMixin):
     def pending(self) -> int:
         return max(0, (self._max_position() or 0) - self.committed_position())
 
-    def run_forever(self, stop: threading.Event, interval: float = 0.05, wake: threading.Event | None = None) -> None:
+    def run_forever(
+        self, stop: threading.Event, interval: float = 0.05, wake: threading.Event | None = None, settle: float = 0.0
+    ) -> None:
         """Follow the log until `stop`: look for new events every `interval` seconds, and at once
-        whenever `wake` is set (`PositionWatch.waker`: events were written by another process)."""
+        whenever `wake` is set (`PositionWatch.waker`: events were written by another process).
+
+        `settle`: in a process whose commands project their own events before they answer (the
+        barrier drives this runner), the loop leaves what it finds to them that long: it catches up
+        only when the events it saw `settle` seconds ago are still not projected (a command that
+        failed before its projection, a write of another process), and moves the tracking row over
+        the events passed in memory at most that often. Under load it would otherwise take the
+        runner's lock from the requests and read back from the store the events they hold."""
+        mark: int | None = None  # the log's end as seen at `marked`, while the runner was behind it
+        marked = claimed = time.monotonic()
         while not stop.is_set():
             if wake is not None:
                 wake.clear()  # before looking: a write from now on wakes the next round
             try:
-                if (self._max_position() or 0) > self.position or self._unclaimed_from is not None:
+                top, now = self._max_position() or 0, time.monotonic()
+                if mark is not None and self.position >= mark:
+                    mark = None  # the commands projected what was seen
+                if mark is None and top > self.position:
+                    mark, marked = top, now
+                behind = mark is not None and now - marked >= settle
+                if behind or (self._unclaimed_from is not None and now - claimed >= settle):
                     self.catch_up()
+                    mark, claimed = None, time.monotonic()
             except Exception:
                 log.exception("projection %s failed; retrying", self.name)
                 stop.wait(1.0)
