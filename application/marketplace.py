@@ -12,7 +12,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
-from copy import deepcopy
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -22,6 +21,7 @@ from eventsourcing.persistence import OperationalError, RecordConflictError, Sto
 
 from application.ports import ProjectionBarrier
 from application.state_cache import Versions, holds
+from application.state_copy import copy_state
 from domain.accounts import Account, Singleton, UniqueKey, unique_keys
 from domain.appointments import ClientLink
 from domain.catalogue import Category
@@ -193,7 +193,7 @@ class Marketplace(Application[Any]):
         shared: set[UUID] = getattr(self._attempt, "shared", set())
         if loaded is not None and not readonly:  # a copy for whoever changes what was only read so far
             for uuid in [u for u in uuids if u in shared]:
-                loaded[uuid] = deepcopy(loaded[uuid])
+                loaded[uuid] = copy_state(loaded[uuid])
                 shared.discard(uuid)
         wanted = [u for u in uuids if loaded is None or u not in loaded]
         found: dict[UUID, Any | None] = {}
@@ -211,7 +211,7 @@ class Marketplace(Application[Any]):
             for uuid in wanted:
                 state = known.get(uuid)
                 if uuid in newer:
-                    state = deepcopy(state)  # the cached state stays as committed
+                    state = copy_state(state)  # the cached state stays as committed
                     for stored in newer[uuid]:
                         state = self.mapper.to_domain_event(stored).mutate(state)  # type: ignore[attr-defined]
                     assert state is not None  # events were read for it
@@ -219,7 +219,7 @@ class Marketplace(Application[Any]):
                     with contextlib.suppress(KeyError):  # it exists now: its cached state stands in
                         self._unsnapshotted.get(uuid, evict=True)
                     self._versions.put(uuid, max(state.version, self._versions.get(uuid, 0)))
-                found[uuid] = state if readonly else deepcopy(state)  # commands change their own copy
+                found[uuid] = state if readonly else copy_state(state)  # commands change their own copy
             if loaded is not None:
                 loaded.update(found)
                 if readonly:

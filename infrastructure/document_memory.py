@@ -11,8 +11,8 @@ runner's projection, which moves the tracking row in the same transaction. The m
 for a batch that claims from the very position of the memory's last commit (`at`): the claim is a
 compare-and-set from that position, so if any other batch (another worker, a rebuild) had committed
 since, the claim fails and the batch commits nothing; the runner then goes on from another position,
-and a batch that does not start at `at` finds the memory emptied. A batch's documents are copied in
-and out, so a batch that fails, or a caller that changes a committed document it was handed
+and a batch that does not start at `at` finds the memory emptied. A batch's documents are kept pickled
+(a copy in, one out), so a batch that fails, or a caller that changes a committed document it was handed
 (`keep_written`), never changes what is kept. A batch that rewrites documents behind the projectors'
 back (an erasure: `Batch.rewritten`), one applied event by event (parking), or a large one (a rebuild)
 empties the memory instead of filling it."""
@@ -30,13 +30,17 @@ KEPT_MAX = 2_000  # documents kept (least recently committed dropped first)
 BATCH_MAX = 200  # a batch of more events than this (a catch-up, a rebuild) leaves nothing in memory
 
 
-def _copy(document: dict[str, Any]) -> dict[str, Any]:
-    return pickle.loads(pickle.dumps(document, pickle.HIGHEST_PROTOCOL))  # type: ignore[no-any-return]
+def _frozen(document: dict[str, Any]) -> bytes:
+    return pickle.dumps(document, pickle.HIGHEST_PROTOCOL)
+
+
+def _thawed(frozen: bytes) -> dict[str, Any]:
+    return pickle.loads(frozen)  # type: ignore[no-any-return]
 
 
 class DocumentMemory:
     def __init__(self) -> None:
-        self._kept: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+        self._kept: OrderedDict[tuple[str, str], bytes] = OrderedDict()  # pickled: nothing can change them
         self.at: int | None = None  # the tracking position the kept documents are as of
 
     def take(self, start: int, reads: list[Prefetch], batch: Batch) -> tuple[list[Prefetch], set[tuple[str, str]]]:
@@ -54,7 +58,7 @@ class DocumentMemory:
                 if kept is None:
                     missing.append(key)
                 else:
-                    batch.documents[(read.table, key)] = _copy(kept)
+                    batch.documents[(read.table, key)] = _thawed(kept)
             if missing:
                 remaining.append(replace(read, ids=missing) if len(missing) < len(read.ids) else read)
         return remaining, named
@@ -69,7 +73,7 @@ class DocumentMemory:
         for key in named - batch.documents.keys():
             self._kept.pop(key, None)
         for key, document in batch.documents.items():
-            self._kept[key] = _copy(document)
+            self._kept[key] = _frozen(document)
             self._kept.move_to_end(key)
         while len(self._kept) > KEPT_MAX:
             self._kept.popitem(last=False)
@@ -81,7 +85,7 @@ class DocumentMemory:
             self.at = end
 
     def kept(self) -> dict[tuple[str, str], dict[str, Any]]:
-        return dict(self._kept)
+        return {key: _thawed(frozen) for key, frozen in self._kept.items()}
 
     def clear(self) -> None:
         self._kept.clear()
