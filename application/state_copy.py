@@ -41,7 +41,7 @@ def fresh(value: Any) -> Any:
 def copy_state(state: Any) -> Any:
     """An aggregate's copy for a command (None stays None)."""
     kind = type(state)
-    if state is None or hasattr(kind, "__deepcopy__") or not hasattr(state, "__dict__"):
+    if hasattr(kind, "__deepcopy__") or not hasattr(state, "__dict__"):  # None among them
         return deepcopy(state)
     clone = object.__new__(kind)
     clone.__dict__.update({name: fresh(value) for name, value in state.__dict__.items()})

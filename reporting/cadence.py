@@ -2,13 +2,13 @@
 
 A catch-up has fixed costs (a DuckDB transaction over a dozen tables and rollups) that dominate a small
 batch: after every command they cost a booking 15 to 60 ms of CPU in the serving process, and even once a
-second about 2.5 ms of a paid booking's 35 (bench/money.py), in competition with the requests. So the
-loop works in cycles: when the snapshot falls due (`snapshot_wait`), it catches up and then refreshes,
-so the snapshot is at most one wait plus one cycle old (a catch-up on a clock of its own added its own
-period to that age). Between cycles it catches up only when a batch's worth of events waits, or
-`CATCH_UP_EVERY` seconds after the last catch-up (a slow full copy stretches the snapshot's wait); it
-reads the log's end for that every `LOOK_EVERY` seconds, not at every turn of the loop. Analytics reads
-never see the delay: each catches the store up itself first (`ReportingStore.wait_for`)."""
+second 7.3 ms of a paid booking's 37 (3.7 ms in cycles: docs/BENCHMARKS.md, ninth session), in competition
+with the requests. So the loop works in cycles: when the snapshot falls due (`snapshot_wait`), it catches
+up and then refreshes, so the snapshot is at most one wait plus one cycle old (a catch-up on a clock of its
+own added its own period to that age). Between cycles it catches up only when a batch's worth of events
+waits, or `CATCH_UP_EVERY` seconds after the last catch-up (a slow full copy stretches the snapshot's
+wait); it reads the log's end for that every `LOOK_EVERY` seconds, not at every turn of the loop. Analytics
+reads never see the delay: each catches the store up itself first (`ReportingStore.wait_for`)."""
 
 from __future__ import annotations
 

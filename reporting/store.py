@@ -324,7 +324,7 @@ class ReportingStore:
         """Catch up and refresh as they fall due (reporting/cadence.py), making way while `busy()`
         (infrastructure/foreground.py)."""
         last_advance = -UPCOMING_INTERVAL
-        cadence = Cadence(self.snapshot_wait, lambda: (self._max_position() or 0) - self.position, self.batch_size)
+        cadence = Cadence(self.snapshot_wait, self.pending, self.batch_size)
         foreground = MakeWay(busy)
         while not stop.is_set():
             try:
