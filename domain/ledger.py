@@ -198,7 +198,8 @@ _KINDS_OF = {"refund": (PAYMENT,), "attempt": (REFUND,)}
 class Earnings(Aggregate):
     """A consultant's earnings and payouts: the write-side keeper of `payout <= remaining balance`.
 
-    Its state is changed in place (one dict entry per event), so loading it is linear in its history."""
+    Its state is changed in place (one dict entry per event), so loading it is linear in its history.
+    An entry of `payments` is replaced or removed, never changed in place: a command's copy shares them."""
 
     @staticmethod
     def create_id(consultant_id: str) -> UUID:  # type: ignore[override]
@@ -210,6 +211,17 @@ class Earnings(Aggregate):
         self.payments: dict[str, dict[str, Any]] = {}  # live Success payments: {appointment, net}
         self.completed: dict[str, bool] = {}  # appointments that are Completed
         self.paid_out = Decimal("0.00")
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Earnings:
+        """A command's copy (`application.state_copy`): new `payments` and `completed` dicts holding the same
+        entries, a dict copy at C speed instead of one Python-level copy per payment (a consultant with 4,000
+        payments took 6 ms to copy on every paid confirmation)."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone.payments = dict(self.payments)
+        clone.completed = dict(self.completed)
+        clone._pending_events = list(self._pending_events)
+        return clone
 
     @property
     def earned(self) -> Decimal:

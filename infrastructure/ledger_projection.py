@@ -1,5 +1,11 @@
 """Projects the ledger: `Transaction` events into `transactions` (the documents GET /transactions
-answers, parties populated at read time) and `Earnings` events into `consultant_balances`."""
+answers, parties populated at read time) and `Earnings` events into `consultant_balances` (running
+totals), `balance_payments` and `balance_completions`.
+
+An `Earnings` event is projected by statements queued on the batch that change the totals in the
+database (`earned_minor = earned_minor + (SELECT ...)`): nothing is read back into the process and no
+statement's cost depends on the consultant's history. The earned total counts a payment once its
+appointment is Completed, or at once when it has none (CONTRACT.md rule), as `Earnings.earned` does."""
 
 from __future__ import annotations
 
@@ -11,23 +17,63 @@ import sqlalchemy as sa
 from domain.ledger import Earnings, Transaction, exact, major_units, minor_units
 from infrastructure.directory_projection import dumps, iso_utc
 from infrastructure.projector import Batch, Handles, HandlesDeclared, Prefetch, changed_ids
-from infrastructure.tables import consultant_balances, transactions
+from infrastructure.tables import balance_completions, balance_payments, consultant_balances, transactions
 
 # Built once and executed with parameter dicts (queued on the batch: `Batch.insert`, `Batch.write`).
 INSERT_TRANSACTION = transactions.insert()
 INSERT_BALANCE = consultant_balances.insert()
 SELECT_TRANSACTION = sa.select(transactions.c.document).where(transactions.c.id == sa.bindparam("b_id"))
 UPDATE_TRANSACTION = transactions.update().where(transactions.c.id == sa.bindparam("b_id"))
-SELECT_BALANCE = sa.select(consultant_balances.c.consultant_id, consultant_balances.c.state).where(
-    consultant_balances.c.aggregate_id == sa.bindparam("b_id")
-)
 SELECT_TRANSACTIONS = sa.select(transactions.c.id, transactions.c.document).where(
     transactions.c.id == sa.any_(sa.bindparam("b_ids", type_=sa.ARRAY(sa.String)))
 )
-SELECT_BALANCES = sa.select(
-    consultant_balances.c.aggregate_id, consultant_balances.c.consultant_id, consultant_balances.c.state
-).where(consultant_balances.c.aggregate_id == sa.any_(sa.bindparam("b_ids", type_=sa.ARRAY(sa.String))))
-UPDATE_BALANCE = consultant_balances.update().where(consultant_balances.c.consultant_id == sa.bindparam("b_id"))
+
+
+def _balance_statements() -> dict[str, Any]:
+    """The statements of the `Earnings` events, parameters `b_agg` (aggregate id), `b_tx`, `b_appt`, `b_amount`."""
+    agg, tx, appt = (sa.bindparam(name, type_=sa.String) for name in ("b_agg", "b_tx", "b_appt"))
+    amount = sa.bindparam("b_amount", type_=sa.BigInteger)
+    p, c = balance_payments.alias("p"), balance_completions.alias("c")
+    balance = consultant_balances.c
+    completed = sa.exists().where(c.c.aggregate_id == p.c.aggregate_id, c.c.appointment_id == p.c.appointment_id)
+    # the net of payment `b_tx` when it counts now, else nothing
+    counted = (
+        sa.select(p.c.net_minor)
+        .where(p.c.aggregate_id == agg, p.c.transaction_id == tx, sa.or_(p.c.appointment_id.is_(None), completed))
+        .scalar_subquery()
+    )
+    # the net of the payments of appointment `b_appt`
+    of_appointment = (
+        sa.select(sa.func.sum(p.c.net_minor))
+        .where(p.c.aggregate_id == agg, p.c.appointment_id == appt)
+        .scalar_subquery()
+    )
+    known = sa.exists().where(c.c.aggregate_id == agg, c.c.appointment_id == appt)
+    mine = consultant_balances.update().where(balance.aggregate_id == agg)
+    return {
+        "add_payment": mine.values(earned_minor=balance.earned_minor + sa.func.coalesce(counted, 0)),
+        "subtract_payment": mine.values(earned_minor=balance.earned_minor - sa.func.coalesce(counted, 0)),
+        "forget_payment": balance_payments.delete().where(
+            balance_payments.c.aggregate_id == agg, balance_payments.c.transaction_id == tx
+        ),
+        "add_appointment": mine.where(~known).values(
+            earned_minor=balance.earned_minor + sa.func.coalesce(of_appointment, 0)
+        ),
+        "subtract_appointment": mine.where(known).values(
+            earned_minor=balance.earned_minor - sa.func.coalesce(of_appointment, 0)
+        ),
+        "complete": balance_completions.insert().from_select(
+            ["aggregate_id", "appointment_id"], sa.select(agg, appt).where(~known)
+        ),
+        "reopen": balance_completions.delete().where(
+            balance_completions.c.aggregate_id == agg, balance_completions.c.appointment_id == appt
+        ),
+        "pay_out": mine.values(paid_out_minor=balance.paid_out_minor + amount),
+    }
+
+
+BALANCE = _balance_statements()
+INSERT_PAYMENT = balance_payments.insert()
 
 
 def minor(amount: Any) -> int:
@@ -38,21 +84,14 @@ def order_of(metadata: dict[str, Any]) -> str | None:
     return metadata.get("razorpayOrderId") or metadata.get("paypalOrderId")
 
 
-def earned_minor(state: dict[str, Any]) -> int:
-    completed = state["completed"]
-    return sum(
-        p["net_minor"]
-        for p in state["payments"].values()
-        if p["appointment"] is None or completed.get(p["appointment"])
-    )
-
-
 class LedgerProjector(HandlesDeclared):
     handles = Handles(Transaction.Event, Earnings.Event)
 
     def reset(self, conn: sa.Connection) -> None:
         conn.execute(transactions.delete())
         conn.execute(consultant_balances.delete())
+        conn.execute(balance_payments.delete())
+        conn.execute(balance_completions.delete())
 
     def flush(self, batch: Batch) -> None:
         """Updates are queued on the batch (`Batch.write`); a document is read once per batch."""
@@ -62,9 +101,6 @@ class LedgerProjector(HandlesDeclared):
         ids = changed_ids(notifications, Transaction.Event, Transaction.Recorded)
         if ids:
             found.append(Prefetch("transactions", SELECT_TRANSACTIONS, ids, lambda row: json.loads(row[1])))
-        ids = changed_ids(notifications, Earnings.Event, Earnings.Opened, width=32)
-        if ids:
-            found.append(Prefetch("consultant_balances", SELECT_BALANCES, ids, _balance))
         return found
 
     def apply(self, batch: Batch, event: Any, position: int) -> None:
@@ -157,48 +193,36 @@ class LedgerProjector(HandlesDeclared):
         )
 
     def _earnings(self, batch: Batch, event: Any) -> None:
+        agg = event.originator_id.hex
         if isinstance(event, Earnings.Opened):
             batch.insert(
                 INSERT_BALANCE,
+                {"consultant_id": event.consultant_id, "aggregate_id": agg, "earned_minor": 0, "paid_out_minor": 0},
+            )
+        elif isinstance(event, Earnings.PaymentCounted):  # counted again: the entry is replaced
+            self._withdraw(batch, agg, event.transaction_id)
+            batch.write(
+                INSERT_PAYMENT,
                 {
-                    "consultant_id": event.consultant_id,
-                    "aggregate_id": event.originator_id.hex,
-                    "earned_minor": 0,
-                    "paid_out_minor": 0,
-                    "state": dumps({"payments": {}, "completed": {}, "paid_minor": 0}),
+                    "aggregate_id": agg,
+                    "transaction_id": event.transaction_id,
+                    "appointment_id": event.appointment_id,
+                    "net_minor": minor(event.net_amount),
                 },
             )
-            return
-        cached = batch.document(
-            "consultant_balances", event.originator_id.hex, SELECT_BALANCE, lambda row: _balance((None, *row))
-        )
-        if cached is None:
-            return
-        state = cached["state"]
-        if isinstance(event, Earnings.PaymentCounted):
-            state["payments"][event.transaction_id] = {
-                "appointment": event.appointment_id,
-                "net_minor": minor(event.net_amount),
-            }
+            batch.write(BALANCE["add_payment"], {"b_agg": agg, "b_tx": event.transaction_id})
         elif isinstance(event, Earnings.PaymentWithdrawn):
-            state["payments"].pop(event.transaction_id, None)
+            self._withdraw(batch, agg, event.transaction_id)
         elif isinstance(event, Earnings.AppointmentCompleted):
-            state["completed"][event.appointment_id] = True
+            batch.write(BALANCE["add_appointment"], {"b_agg": agg, "b_appt": event.appointment_id})
+            batch.write(BALANCE["complete"], {"b_agg": agg, "b_appt": event.appointment_id})
         elif isinstance(event, Earnings.AppointmentReopened):
-            state["completed"].pop(event.appointment_id, None)
+            batch.write(BALANCE["subtract_appointment"], {"b_agg": agg, "b_appt": event.appointment_id})
+            batch.write(BALANCE["reopen"], {"b_agg": agg, "b_appt": event.appointment_id})
         elif isinstance(event, Earnings.PaidOut):
-            state["paid_minor"] += minor(event.amount)
-        batch.write(
-            UPDATE_BALANCE,
-            {
-                "b_id": cached["consultant_id"],
-                "earned_minor": earned_minor(state),
-                "paid_out_minor": state["paid_minor"],
-                "state": dumps(state),
-            },
-        )
+            batch.write(BALANCE["pay_out"], {"b_agg": agg, "b_amount": minor(event.amount)})
 
-
-def _balance(row: Any) -> dict[str, Any]:
-    """A balance row (aggregate id, consultant id, state) as a batch keeps it."""
-    return {"consultant_id": row[1], "state": json.loads(row[2])}
+    @staticmethod
+    def _withdraw(batch: Batch, agg: str, transaction_id: str) -> None:
+        batch.write(BALANCE["subtract_payment"], {"b_agg": agg, "b_tx": transaction_id})
+        batch.write(BALANCE["forget_payment"], {"b_agg": agg, "b_tx": transaction_id})

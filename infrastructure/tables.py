@@ -176,7 +176,8 @@ transactions = sa.Table(
     sa.Index("ix_transactions_kind_created", "kind", "created_at"),
 )
 
-# Each consultant's earnings aggregate as the balance read model (minor units) with its state.
+# Each consultant's earnings aggregate as the balance read model (minor units), kept by running totals:
+# an event changes the totals and at most one payment row or one completion row, whatever the history.
 consultant_balances = sa.Table(
     "consultant_balances",
     metadata,
@@ -184,7 +185,24 @@ consultant_balances = sa.Table(
     sa.Column("aggregate_id", sa.String(32), nullable=False, unique=True),
     sa.Column("earned_minor", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("paid_out_minor", sa.BigInteger, nullable=False, server_default="0"),
-    sa.Column("state", sa.Text, nullable=False),
+)
+# The payments an earnings aggregate counts (net in minor units); one counts once its appointment is
+# Completed, or at once when it has none.
+balance_payments = sa.Table(
+    "balance_payments",
+    metadata,
+    sa.Column("aggregate_id", sa.String(32), primary_key=True),
+    sa.Column("transaction_id", sa.String(64), primary_key=True),
+    sa.Column("appointment_id", sa.String(64), nullable=True),
+    sa.Column("net_minor", sa.BigInteger, nullable=False),
+    sa.Index("ix_balance_payments_appointment", "aggregate_id", "appointment_id"),
+)
+# The appointments an earnings aggregate knows Completed.
+balance_completions = sa.Table(
+    "balance_completions",
+    metadata,
+    sa.Column("aggregate_id", sa.String(32), primary_key=True),
+    sa.Column("appointment_id", sa.String(64), primary_key=True),
 )
 
 # Secrets with an expiry: not events (ARCHITECTURE.md). Only hashes are stored.
@@ -217,4 +235,6 @@ READ_MODEL_TABLES = (
     appointments,
     transactions,
     consultant_balances,
+    balance_payments,
+    balance_completions,
 )

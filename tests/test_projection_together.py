@@ -26,7 +26,6 @@ from infrastructure.people_tables import PEOPLE_TABLES, inbox, links
 from infrastructure.tables import (
     READ_MODEL_TABLES,
     appointments,
-    consultant_balances,
     projection_tracking,
     transactions,
 )
@@ -81,14 +80,9 @@ def kept_documents_are_the_rows(container: Container) -> bool:
         "appointments": sa.select(appointments.c.document).where(appointments.c.id == sa.bindparam("k")),
         "transactions": sa.select(transactions.c.document).where(transactions.c.id == sa.bindparam("k")),
     }
-    balances = sa.select(consultant_balances.c.consultant_id, consultant_balances.c.state)
     with container.engine.connect() as conn:
         for (table, key), kept in container.runner.memory.kept().items():
-            if table == "consultant_balances":
-                row = conn.execute(balances.where(consultant_balances.c.aggregate_id == key)).one()
-                found = {"consultant_id": row[0], "state": json.loads(row[1])}
-            else:
-                found = json.loads(conn.execute(selects[table], {"k": key}).scalar_one())
+            found = json.loads(conn.execute(selects[table], {"k": key}).scalar_one())
             if found != kept:
                 return False
     return True

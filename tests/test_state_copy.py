@@ -16,6 +16,7 @@ from eventsourcing.domain import Aggregate, event
 from application.state_copy import copy_state, fresh
 from domain.accounts import UniqueKey
 from domain.appointments import ConsultantDay
+from domain.ledger import Earnings
 
 
 class Colour(Enum):
@@ -89,3 +90,23 @@ def test_real_aggregates_and_a_class_with_its_own_deepcopy() -> None:
     assert copied._pending_events is not day._pending_events
     assert copy_state(None) is None
     assert fresh(["x", {"y": [1]}]) == ["x", {"y": [1]}]
+
+
+def test_a_consultants_earnings_copy_shares_its_entries_and_changes_alone() -> None:
+    earnings = Earnings(consultant_id="c1")
+    for n in range(3):
+        earnings.count_payment(f"t{n}", f"a{n}", Decimal("900.00"))
+    earnings.set_completed("a0", True)
+    earnings.collect_events()
+    before = deepcopy(vars(earnings))
+    copied = copy_state(earnings)
+    assert vars(copied) == vars(deepcopy(earnings))
+    assert copied.payments is not earnings.payments and copied.completed is not earnings.completed
+    assert copied.payments["t1"] is earnings.payments["t1"]  # entries are replaced, never changed in place
+    copied.count_payment("t1", "a1", Decimal("100.00"))
+    copied.withdraw("t2")
+    copied.set_completed("a1", True)
+    copied.pay_out("p1", Decimal("50.00"), "INR")
+    assert vars(earnings) == before
+    assert (copied.earned, earnings.earned) == (Decimal("1000.00"), Decimal("900.00"))
+    assert copied.remaining == Decimal("950.00") and len(copied.collect_events()) == 4
