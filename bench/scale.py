@@ -9,6 +9,11 @@ throwaway stores, each figure beside a floor measured in the same run:
   consultants, in alternating rounds with raw `eventsourcing` saves (bench/booking.py's loop and
   baseline). Slots: `GET /appointments/available-slots` of one of them against `GET /health` on a
   real `consult serve` (bench/available_slots.py's closed loop, ABBA rounds).
+- a paid booking grows with the consultant's payments: `--payments` x factor Success payments of
+  Completed appointments already counted in the consultant's earnings (appended to its `Earnings`
+  aggregate and projected, in chunks), then bench/money.py's paid booking (hold + create-order +
+  confirm with a signed gateway response) against `GET /health` on a real `consult serve`, one
+  request at a time, alternating.
 - DuckDB ingestion, the analyst snapshot refresh and the overview grow with events:
   `--transactions` x factor ledger transactions and a fifth as many appointments (bench/analytics.py's
   loader) in a PostgreSQL event store. Ingestion: a fresh DuckDB store catching up from position 0
@@ -62,6 +67,7 @@ from bench.common import (  # noqa: E402
     weekday_two_weeks_ahead,
 )
 from bench.load import Summary, drive  # noqa: E402
+from bench.money import Money  # noqa: E402
 from bench.snapshot import measure as snapshot_refresh  # noqa: E402
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -215,6 +221,54 @@ def booking_paths(factor: int, args: argparse.Namespace) -> dict:
     return result
 
 
+def past_payments(settings: Any, consultant: str, count: int) -> None:
+    """`count` Success payments of Completed appointments in the consultant's earnings, saved in chunks
+    through the application and projected (the balance read model included)."""
+    from decimal import Decimal
+
+    from domain.ids import earnings_id, new_object_id
+    from domain.ledger import Earnings
+    from infrastructure.bootstrap import build
+
+    container = build(settings, run_projections=True)
+    try:
+        for first in range(0, count, CHUNK // 2):
+            earnings = container.market.find(earnings_id(consultant)) or Earnings(consultant_id=consultant)
+            for _ in range(min(CHUNK // 2, count - first)):
+                appointment = new_object_id()
+                earnings.count_payment(new_object_id(), appointment, Decimal("1350.00"))
+                earnings.set_completed(appointment, True)
+            container.market.save(earnings)
+            container.runner.catch_up()
+    finally:
+        container.close()
+
+
+def payment_paths(factor: int, args: argparse.Namespace) -> dict:
+    with contextlib.ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="consult-bench-scale-")))
+        settings = bench_settings(work, stack.enter_context(database("postgres")))
+        served = stack.enter_context(consult_server(settings, work / "server.log", ready_timeout=READY_TIMEOUT))
+        scenario = Money(served.url, settings.resolved_razorpay_secret)
+        started = time.perf_counter()
+        past_payments(settings, scenario.paid_id, args.payments * factor)
+        print(f"  {args.payments * factor} past payments in {time.perf_counter() - started:.0f} s")
+        for _ in range(5):  # warm-up: connections, caches, the earnings loaded once
+            scenario.paid_booking()
+            scenario.health()
+        times: dict[str, list[float]] = {"paid": [], "health": []}
+        for _ in range(args.paid_rounds):
+            for name, call in (("paid", scenario.paid_booking), ("health", scenario.health)):
+                began = time.perf_counter()
+                status = call()
+                times[name].append(time.perf_counter() - began)
+                if status not in (200, 201):
+                    raise RuntimeError(f"{name}: {status}")
+    result = {"paid_p50_ms": median(times["paid"]) * 1000, "paid_health_p50_ms": median(times["health"]) * 1000}
+    print(f"  {factor}x payments: {result}", flush=True)
+    return result
+
+
 # -- events: ingestion, snapshot refresh, overview -----------------------------------------------
 
 
@@ -289,7 +343,11 @@ def event_paths(factor: int, args: argparse.Namespace) -> dict:
 
 
 def table(
-    factors: list[int], bookings: dict[int, dict], events: dict[int, dict], args: argparse.Namespace
+    factors: list[int],
+    bookings: dict[int, dict],
+    events: dict[int, dict],
+    args: argparse.Namespace,
+    payments: dict[int, dict] | None = None,
 ) -> list[str]:
     first, last = factors[0], factors[-1]
     per_consultant = "past bookings per consultant: " + " / ".join(f"{args.bookings * f:,}" for f in factors)
@@ -319,6 +377,16 @@ def table(
                 bookings,
             ),
         ]
+    if payments:
+        rows.append(
+            (
+                "paid booking over HTTP (hold + create-order + confirm), p50 (x health)",
+                "payments per consultant: " + " / ".join(f"{args.payments * f:,}" for f in factors),
+                lambda r: f"{r['paid_p50_ms']:.1f} ms ({r['paid_p50_ms'] / r['paid_health_p50_ms']:.1f}x)",
+                "paid_p50_ms",
+                payments,
+            )
+        )
     if events:
         rows += [
             (
@@ -366,13 +434,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--factors", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument(
         "--paths",
-        choices=("bookings", "events"),
+        choices=("bookings", "payments", "events"),
         nargs="+",
-        default=["bookings", "events"],
+        default=["bookings", "payments", "events"],
         help="which rows to measure",
     )
     parser.add_argument("--bookings", type=int, default=150, help="past bookings per consultant at 1x")
     parser.add_argument("--consultants", type=int, default=8)
+    parser.add_argument("--payments", type=int, default=500, help="past payments of the paid consultant at 1x")
+    parser.add_argument("--paid-rounds", type=int, default=40, help="paid bookings (and health requests) per size")
     parser.add_argument("--threads", type=int, default=4, help="in-process workers for holds and raw saves")
     parser.add_argument("--hold-ops", type=int, default=150, help="holds (and raw saves) per round")
     parser.add_argument("--hold-rounds", type=int, default=2)
@@ -394,8 +464,9 @@ def main(argv: list[str] | None = None) -> int:
     header = [f"{utc_stamp()}, `{command.strip()}`", "", f"Machine: {machine()}", ""]
     print("\n".join(header), flush=True)
     bookings = {factor: booking_paths(factor, args) for factor in args.factors} if "bookings" in args.paths else {}
+    payments = {factor: payment_paths(factor, args) for factor in args.factors} if "payments" in args.paths else {}
     events = {factor: event_paths(factor, args) for factor in args.factors} if "events" in args.paths else {}
-    report = "\n".join(header + table(args.factors, bookings, events, args)) + "\n"
+    report = "\n".join(header + table(args.factors, bookings, events, args, payments)) + "\n"
     print(report)
     if args.write:
         args.write.write_text(report)
