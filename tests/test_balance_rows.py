@@ -7,11 +7,13 @@ from the JSON state keeps its balances."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 from decimal import Decimal
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 
@@ -19,6 +21,7 @@ from application.marketplace import Marketplace
 from domain.ledger import Earnings
 from infrastructure.migrations import alembic_config
 from infrastructure.tables import balance_completions, balance_payments, consultant_balances
+from tests.databases import postgres_database
 
 
 def balance_of(container: Any, consultant_id: str) -> tuple[int, int, int]:
@@ -72,9 +75,15 @@ def test_the_totals_follow_the_aggregate_through_any_order_of_events(container: 
     assert balance_of(container, consultant_id) == before
 
 
-def test_a_store_with_balances_as_json_state_keeps_them(tmp_path: Any) -> None:
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_store_with_balances_as_json_state_keeps_them(tmp_path: Any, kind: str) -> None:
     """Migration 0014 moves each consultant's JSON state into rows; its downgrade puts it back."""
-    url = f"sqlite:///{tmp_path / 'store.db'}"
+    with contextlib.ExitStack() as stack:
+        url = f"sqlite:///{tmp_path / 'store.db'}" if kind == "sqlite" else stack.enter_context(postgres_database())
+        migrated_with_balances(url)
+
+
+def migrated_with_balances(url: str) -> None:
     config = alembic_config(url)
     command.upgrade(config, "0013")
     state = {
