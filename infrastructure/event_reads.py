@@ -88,7 +88,8 @@ def snapshots_reader(recorder: Any) -> SnapshotsReader:
         if not uuids:
             return []
         with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
-            cursor.execute(statement, ("{" + ",".join(str(u) for u in uuids) + "}",), prepare=True)
+            ids = "{" + ",".join(str(u) for u in dict.fromkeys(uuids)) + "}"  # one row per aggregate, as asked
+            cursor.execute(statement, (ids,), prepare=True)
             return stored(cursor.fetchall())
 
     return read

@@ -49,6 +49,7 @@ def _balance_statements() -> dict[str, Any]:
         .scalar_subquery()
     )
     known = sa.exists().where(c.c.aggregate_id == agg, c.c.appointment_id == appt)
+    opened = sa.exists().where(balance.aggregate_id == agg)  # (an event of a balance never opened changes nothing)
     mine = consultant_balances.update().where(balance.aggregate_id == agg)
     return {
         "add_payment": mine.values(earned_minor=balance.earned_minor + sa.func.coalesce(counted, 0)),
@@ -62,8 +63,12 @@ def _balance_statements() -> dict[str, Any]:
         "subtract_appointment": mine.where(known).values(
             earned_minor=balance.earned_minor - sa.func.coalesce(of_appointment, 0)
         ),
+        "count_payment": balance_payments.insert().from_select(
+            ["aggregate_id", "transaction_id", "appointment_id", "net_minor"],
+            sa.select(agg, tx, appt, sa.bindparam("b_net", type_=sa.BigInteger)).where(opened),
+        ),
         "complete": balance_completions.insert().from_select(
-            ["aggregate_id", "appointment_id"], sa.select(agg, appt).where(~known)
+            ["aggregate_id", "appointment_id"], sa.select(agg, appt).where(~known, opened)
         ),
         "reopen": balance_completions.delete().where(
             balance_completions.c.aggregate_id == agg, balance_completions.c.appointment_id == appt
@@ -73,7 +78,6 @@ def _balance_statements() -> dict[str, Any]:
 
 
 BALANCE = _balance_statements()
-INSERT_PAYMENT = balance_payments.insert()
 
 
 def minor(amount: Any) -> int:
@@ -202,12 +206,12 @@ class LedgerProjector(HandlesDeclared):
         elif isinstance(event, Earnings.PaymentCounted):  # counted again: the entry is replaced
             self._withdraw(batch, agg, event.transaction_id)
             batch.write(
-                INSERT_PAYMENT,
+                BALANCE["count_payment"],
                 {
-                    "aggregate_id": agg,
-                    "transaction_id": event.transaction_id,
-                    "appointment_id": event.appointment_id,
-                    "net_minor": minor(event.net_amount),
+                    "b_agg": agg,
+                    "b_tx": event.transaction_id,
+                    "b_appt": event.appointment_id,
+                    "b_net": minor(event.net_amount),
                 },
             )
             batch.write(BALANCE["add_payment"], {"b_agg": agg, "b_tx": event.transaction_id})

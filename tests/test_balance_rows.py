@@ -95,24 +95,46 @@ def migrated_with_balances(url: str) -> None:
         "completed": {"a1": True},
         "paid_minor": 1000,
     }
+    # and 150 more consultants of 8 payments each: past one page of states and one chunk of rows
+    others = {
+        f"agg{n:03d}": {
+            "payments": {f"t{n}-{k}": {"appointment": f"a{n}-{k}", "net_minor": 100 + k} for k in range(8)},
+            "completed": {f"a{n}-{k}": True for k in range(0, 8, 2)},
+            "paid_minor": n,
+        }
+        for n in range(150)
+    }
+    insert = sa.text(
+        "INSERT INTO consultant_balances (consultant_id, aggregate_id, earned_minor, paid_out_minor, state) "
+        "VALUES (:consultant, :agg, 0, :paid, :state)"
+    )
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO consultant_balances (consultant_id, aggregate_id, earned_minor, paid_out_minor, state) "
-                "VALUES ('c1', 'agg1', 95000, 1000, :state)"
-            ),
-            {"state": json.dumps(state)},
-        )
+        conn.execute(insert, {"consultant": "c1", "agg": "agg1", "paid": 1000, "state": json.dumps(state)})
+        for agg, other in others.items():
+            conn.execute(
+                insert, {"consultant": "c" + agg, "agg": agg, "paid": other["paid_minor"], "state": json.dumps(other)}
+            )
     command.upgrade(config, "head")
+    mine = " WHERE aggregate_id = 'agg1'"
     with engine.connect() as conn:
-        payments = conn.execute(sa.text("SELECT transaction_id, appointment_id, net_minor FROM balance_payments"))
+        payments = conn.execute(
+            sa.text("SELECT transaction_id, appointment_id, net_minor FROM balance_payments" + mine)
+        )
         assert sorted(map(tuple, payments)) == [("t1", "a1", 90000), ("t2", None, 5000), ("t3", "a2", 700)]
-        assert conn.execute(sa.text("SELECT aggregate_id, appointment_id FROM balance_completions")).all() == [
+        assert conn.execute(sa.text("SELECT aggregate_id, appointment_id FROM balance_completions" + mine)).all() == [
             ("agg1", "a1")
         ]
+        counts = [
+            conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()
+            for t in ("balance_payments", "balance_completions")
+        ]
+        assert counts == [3 + 150 * 8, 1 + 150 * 4]
         assert "state" not in {c["name"] for c in sa.inspect(conn).get_columns("consultant_balances")}
     command.downgrade(config, "0013")
     with engine.connect() as conn:
-        assert json.loads(conn.execute(sa.text("SELECT state FROM consultant_balances")).scalar_one()) == state
+        back = dict(map(tuple, conn.execute(sa.text("SELECT aggregate_id, state FROM consultant_balances"))))
+        assert {agg: json.loads(text) for agg, text in back.items()} == {"agg1": state, **others}
+        columns = {c["name"]: c for c in sa.inspect(conn).get_columns("consultant_balances")}
+        assert columns["state"]["default"] is None  # as revision 0013 made it
     engine.dispose()

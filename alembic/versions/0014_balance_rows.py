@@ -10,7 +10,7 @@ and completions are now rows (`balance_payments`, `balance_completions`) and an 
 totals with one statement; the existing states are moved into the rows here."""
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -19,6 +19,7 @@ revision: str = "0014"
 down_revision: str | Sequence[str] | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+CHUNK = 1_000  # rows per insert while moving the states into rows
 
 
 def upgrade() -> None:
@@ -36,10 +37,10 @@ def upgrade() -> None:
         sa.Column("appointment_id", sa.String(64), primary_key=True),
     )
     balances = sa.table("consultant_balances", sa.column("aggregate_id"), sa.column("state"))
-    rows = op.get_bind().execute(sa.select(balances.c.aggregate_id, balances.c.state)).all()
+    bind = op.get_bind()
     paid: list[dict[str, object]] = []
     done: list[dict[str, object]] = []
-    for aggregate_id, text in rows:
+    for aggregate_id, text in states_in_pages(bind, balances):
         state = json.loads(text)
         for transaction_id, payment in state["payments"].items():
             paid.append(
@@ -51,12 +52,31 @@ def upgrade() -> None:
                 }
             )
         done += [{"aggregate_id": aggregate_id, "appointment_id": a} for a, on in state["completed"].items() if on]
-    if paid:
-        op.bulk_insert(payments, paid)
-    if done:
-        op.bulk_insert(completions, done)
+        for rows, table in ((paid, payments), (done, completions)):
+            if len(rows) >= CHUNK:
+                op.bulk_insert(table, rows)
+                rows.clear()
+    for rows, table in ((paid, payments), (done, completions)):
+        if rows:
+            op.bulk_insert(table, rows)
     with op.batch_alter_table("consultant_balances") as batch:
         batch.drop_column("state")
+
+
+def states_in_pages(bind: sa.Connection, balances: sa.TableClause) -> Iterator[tuple[str, str]]:
+    """Each (aggregate id, state), read 100 at a time by aggregate id: a state can be hundreds of KiB."""
+    last = ""
+    while True:
+        page = bind.execute(
+            sa.select(balances.c.aggregate_id, balances.c.state)
+            .where(balances.c.aggregate_id > last)
+            .order_by(balances.c.aggregate_id)
+            .limit(100)
+        ).all()
+        if not page:
+            return
+        yield from ((row[0], row[1]) for row in page)
+        last = page[-1][0]
 
 
 def downgrade() -> None:
@@ -74,19 +94,21 @@ def downgrade() -> None:
         sa.column("net_minor"),
     )
     completions = sa.table("balance_completions", sa.column("aggregate_id"), sa.column("appointment_id"))
-    for aggregate_id, paid_out in bind.execute(sa.select(balances.c.aggregate_id, balances.c.paid_out_minor)).all():
-        state = {
-            "payments": {
-                row.transaction_id: {"appointment": row.appointment_id, "net_minor": row.net_minor}
-                for row in bind.execute(sa.select(payments).where(payments.c.aggregate_id == aggregate_id))
-            },
-            "completed": {
-                row.appointment_id: True
-                for row in bind.execute(sa.select(completions).where(completions.c.aggregate_id == aggregate_id))
-            },
-            "paid_minor": paid_out,
-        }
+    states = {
+        aggregate_id: {"payments": {}, "completed": {}, "paid_minor": paid_out}
+        for aggregate_id, paid_out in bind.execute(sa.select(balances.c.aggregate_id, balances.c.paid_out_minor))
+    }
+    for row in bind.execute(sa.select(payments)):
+        if row.aggregate_id in states:
+            entry = {"appointment": row.appointment_id, "net_minor": row.net_minor}
+            states[row.aggregate_id]["payments"][row.transaction_id] = entry
+    for row in bind.execute(sa.select(completions)):
+        if row.aggregate_id in states:
+            states[row.aggregate_id]["completed"][row.appointment_id] = True
+    for aggregate_id, state in states.items():
         bind.execute(balances.update().where(balances.c.aggregate_id == aggregate_id).values(state=json.dumps(state)))
+    with op.batch_alter_table("consultant_balances") as batch:
+        batch.alter_column("state", server_default=None)  # as revision 0013 had it
     op.drop_table("balance_completions")
     op.drop_index("ix_balance_payments_appointment", table_name="balance_payments")
     op.drop_table("balance_payments")
