@@ -12,8 +12,9 @@ throwaway stores, each figure beside a floor measured in the same run:
 - a paid booking grows with the consultant's payments: `--payments` x factor Success payments of
   Completed appointments already counted in the consultant's earnings (appended to its `Earnings`
   aggregate and projected, in chunks), then bench/money.py's paid booking (hold + create-order +
-  confirm with a signed gateway response) against `GET /health` on a real `consult serve`, one
-  request at a time, alternating.
+  confirm with a signed gateway response) and a payout of that consultant (`POST /transactions/payout`,
+  which checks the remaining balance) against `GET /health` on a real `consult serve`, one request at a
+  time, alternating.
 - DuckDB ingestion, the analyst snapshot refresh and the overview grow with events:
   `--transactions` x factor ledger transactions and a fifth as many appointments (bench/analytics.py's
   loader) in a PostgreSQL event store. Ingestion: a fresh DuckDB store catching up from position 0
@@ -255,16 +256,22 @@ def payment_paths(factor: int, args: argparse.Namespace) -> dict:
         print(f"  {args.payments * factor} past payments in {time.perf_counter() - started:.0f} s")
         for _ in range(5):  # warm-up: connections, caches, the earnings loaded once
             scenario.paid_booking()
+            scenario.payout()
             scenario.health()
-        times: dict[str, list[float]] = {"paid": [], "health": []}
+        times: dict[str, list[float]] = {"paid": [], "payout": [], "health": []}
+        kinds = (("paid", scenario.paid_booking), ("payout", scenario.payout), ("health", scenario.health))
         for _ in range(args.paid_rounds):
-            for name, call in (("paid", scenario.paid_booking), ("health", scenario.health)):
+            for name, call in kinds:
                 began = time.perf_counter()
                 status = call()
                 times[name].append(time.perf_counter() - began)
                 if status not in (200, 201):
                     raise RuntimeError(f"{name}: {status}")
-    result = {"paid_p50_ms": median(times["paid"]) * 1000, "paid_health_p50_ms": median(times["health"]) * 1000}
+    result = {
+        "paid_p50_ms": median(times["paid"]) * 1000,
+        "payout_p50_ms": median(times["payout"]) * 1000,
+        "paid_health_p50_ms": median(times["health"]) * 1000,
+    }
     print(f"  {factor}x payments: {result}", flush=True)
     return result
 
@@ -378,15 +385,23 @@ def table(
             ),
         ]
     if payments:
-        rows.append(
+        per_payments = "payments per consultant: " + " / ".join(f"{args.payments * f:,}" for f in factors)
+        rows += [
             (
                 "paid booking over HTTP (hold + create-order + confirm), p50 (x health)",
-                "payments per consultant: " + " / ".join(f"{args.payments * f:,}" for f in factors),
+                per_payments,
                 lambda r: f"{r['paid_p50_ms']:.1f} ms ({r['paid_p50_ms'] / r['paid_health_p50_ms']:.1f}x)",
                 "paid_p50_ms",
                 payments,
-            )
-        )
+            ),
+            (
+                "payout of that consultant over HTTP (`POST /transactions/payout`), p50 (x health)",
+                per_payments,
+                lambda r: f"{r['payout_p50_ms']:.1f} ms ({r['payout_p50_ms'] / r['paid_health_p50_ms']:.1f}x)",
+                "payout_p50_ms",
+                payments,
+            ),
+        ]
     if events:
         rows += [
             (

@@ -199,7 +199,13 @@ class Earnings(Aggregate):
     """A consultant's earnings and payouts: the write-side keeper of `payout <= remaining balance`.
 
     Its state is changed in place (one dict entry per event), so loading it is linear in its history.
-    An entry of `payments` is replaced or removed, never changed in place: a command's copy shares them."""
+    An entry of `payments` is replaced or removed, never changed in place: a command's copy shares them.
+
+    `earned` is a running total that each event adjusts (with the net of the live payments of each
+    appointment, so that a completion or a reopening adds or removes its payments at once): a payout
+    checks the remaining balance without a pass over the consultant's payments (9 ms at 8,000). A state
+    restored from a snapshot taken before the totals existed has neither; they are built from its
+    payments the first time they are needed and kept from then on."""
 
     @staticmethod
     def create_id(consultant_id: str) -> UUID:  # type: ignore[override]
@@ -211,6 +217,8 @@ class Earnings(Aggregate):
         self.payments: dict[str, dict[str, Any]] = {}  # live Success payments: {appointment, net}
         self.completed: dict[str, bool] = {}  # appointments that are Completed
         self.paid_out = Decimal("0.00")
+        self._earned = Decimal("0.00")  # the running total of `earned`
+        self._net_of: dict[str, Decimal] = {}  # per appointment: the net of its live payments
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Earnings:
         """A command's copy (`application.state_copy`): new `payments` and `completed` dicts holding the same
@@ -220,19 +228,30 @@ class Earnings(Aggregate):
         clone.__dict__.update(self.__dict__)
         clone.payments = dict(self.payments)
         clone.completed = dict(self.completed)
+        if "_net_of" in self.__dict__:
+            clone._net_of = dict(self._net_of)
         clone._pending_events = list(self._pending_events)
         return clone
 
     @property
     def earned(self) -> Decimal:
-        return sum(
-            (
-                exact(p["net"])
-                for p in self.payments.values()
-                if p["appointment"] is None or self.completed.get(p["appointment"])
-            ),
-            Decimal("0.00"),
-        )
+        """The net of the Success payments whose appointment is Completed, or that have none."""
+        if "_earned" not in self.__dict__:  # restored from a snapshot older than the running totals
+            self._net_of = {}
+            self._earned = Decimal("0.00")
+            for payment in self.payments.values():
+                self._add(payment, 1)
+        return self._earned
+
+    def _add(self, payment: dict[str, Any], sign: int) -> None:
+        """Adjust the running totals by a payment entering (`sign` 1) or leaving (-1) the live payments."""
+        if "_earned" not in self.__dict__:
+            return  # no totals yet: `earned` builds them from the payments when first asked
+        net, appointment = exact(payment["net"]) * sign, payment["appointment"]
+        if appointment is not None:
+            self._net_of[appointment] = self._net_of.get(appointment, Decimal("0.00")) + net
+        if appointment is None or self.completed.get(appointment):
+            self._earned += net
 
     @property
     def remaining(self) -> Decimal:
@@ -240,11 +259,16 @@ class Earnings(Aggregate):
 
     @event("PaymentCounted")
     def count_payment(self, transaction_id: str, appointment_id: str | None, net_amount: Decimal) -> None:
+        if transaction_id in self.payments:
+            self._add(self.payments[transaction_id], -1)
         self.payments[transaction_id] = {"appointment": appointment_id, "net": net_amount}
+        self._add(self.payments[transaction_id], 1)
 
     @event("PaymentWithdrawn")
     def _withdraw(self, transaction_id: str) -> None:
-        self.payments.pop(transaction_id, None)
+        withdrawn = self.payments.pop(transaction_id, None)
+        if withdrawn is not None:
+            self._add(withdrawn, -1)
 
     def withdraw(self, transaction_id: str) -> None:
         """A refunded payment leaves the earnings (no event when it was never counted)."""
@@ -253,10 +277,14 @@ class Earnings(Aggregate):
 
     @event("AppointmentCompleted")
     def _complete(self, appointment_id: str) -> None:
+        if "_earned" in self.__dict__ and not self.completed.get(appointment_id):
+            self._earned += self._net_of.get(appointment_id, Decimal("0.00"))
         self.completed[appointment_id] = True
 
     @event("AppointmentReopened")
     def _reopen(self, appointment_id: str) -> None:
+        if "_earned" in self.__dict__ and self.completed.get(appointment_id):
+            self._earned -= self._net_of.get(appointment_id, Decimal("0.00"))
         self.completed.pop(appointment_id, None)
 
     def set_completed(self, appointment_id: str, completed: bool) -> None:
