@@ -1,5 +1,6 @@
 """Projects the ledger: `Transaction` events into `transactions` (the documents GET /transactions
-answers, parties populated at read time) and `Earnings` events into `consultant_balances` (running
+answers, parties populated at read time) with `transaction_counters` (how many rows each of its lists
+has: `counter_scopes`), and `Earnings` events into `consultant_balances` (running
 totals), `balance_payments` and `balance_completions`.
 
 An `Earnings` event is projected by statements queued on the batch that change the totals in the
@@ -10,14 +11,21 @@ appointment is Completed, or at once when it has none (CONTRACT.md rule), as `Ea
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 import sqlalchemy as sa
 
 from domain.ledger import Earnings, Transaction, exact, major_units, minor_units
 from infrastructure.directory_projection import dumps, iso_utc
-from infrastructure.projector import Batch, Handles, HandlesDeclared, Prefetch, changed_ids
-from infrastructure.tables import balance_completions, balance_payments, consultant_balances, transactions
+from infrastructure.projector import Batch, Handles, HandlesDeclared, Prefetch, changed_ids, counter_adds
+from infrastructure.tables import (
+    balance_completions,
+    balance_payments,
+    consultant_balances,
+    transaction_counters,
+    transactions,
+)
 
 # Built once and executed with parameter dicts (queued on the batch: `Batch.insert`, `Batch.write`).
 INSERT_TRANSACTION = transactions.insert()
@@ -27,6 +35,22 @@ UPDATE_TRANSACTION = transactions.update().where(transactions.c.id == sa.bindpar
 SELECT_TRANSACTIONS = sa.select(transactions.c.id, transactions.c.document).where(
     transactions.c.id == sa.any_(sa.bindparam("b_ids", type_=sa.ARRAY(sa.String)))
 )
+
+COUNTER_ADDS = counter_adds(transaction_counters)
+
+
+def counter_scopes(user_id: str | None, consultant_id: str | None) -> list[tuple[str, str]]:
+    """The counters (scope, party) a transaction of this user and consultant counts in: every list of
+    GET /transactions is one of them or, for a party seen as user or consultant, `user` + `consultant`
+    - `both` (ledger_queries.py)."""
+    scopes = [("all", "")]
+    if user_id:
+        scopes.append(("user", user_id))
+    if consultant_id:
+        scopes.append(("consultant", consultant_id))
+    if user_id and user_id == consultant_id:
+        scopes.append(("both", user_id))
+    return scopes
 
 
 def _balance_statements() -> dict[str, Any]:
@@ -93,12 +117,19 @@ class LedgerProjector(HandlesDeclared):
 
     def reset(self, conn: sa.Connection) -> None:
         conn.execute(transactions.delete())
+        conn.execute(transaction_counters.delete())
         conn.execute(consultant_balances.delete())
         conn.execute(balance_payments.delete())
         conn.execute(balance_completions.delete())
 
     def flush(self, batch: Batch) -> None:
-        """Updates are queued on the batch (`Batch.write`); a document is read once per batch."""
+        """Updates are queued on the batch (`Batch.write`); a document is read once per batch. The
+        counters' changes, summed over the batch, are queued last."""
+        counts: Counter[tuple[str, str, str]] | None = batch.pending.pop("transaction_counters", None)
+        if counts:
+            add = COUNTER_ADDS[batch.connection.dialect.name == "postgresql"]
+            for (scope, party, kind), n in sorted(counts.items()):
+                batch.write(add, {"scope": scope, "party": party, "kind": kind, "n": n})
 
     def prefetch(self, notifications: list[Any]) -> list[Prefetch]:
         found = []
@@ -154,6 +185,9 @@ class LedgerProjector(HandlesDeclared):
                     "document": dumps(document),
                 },
             )
+            counts: Counter[tuple[str, str, str]] = batch.pending.setdefault("transaction_counters", Counter())
+            for scope, party in counter_scopes(event.user_id, event.consultant_id):
+                counts[(scope, party, event.kind)] += 1
             # held as a read would give it: the payment's success needs no read (`DocumentMemory`)
             batch.documents[("transactions", transaction_id)] = json.loads(dumps(document))
             return

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from infrastructure.personal_fields import deleted_party
-from infrastructure.tables import accounts, appointments, consultant_balances, transactions
+from infrastructure.tables import accounts, appointments, consultant_balances, transaction_counters, transactions
 
 
 def month_window(now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -46,28 +46,43 @@ class LedgerQueries:
         self.invoice_url = invoice_url
 
     def list(
-        self, *, parties: list[str] | None, consultant_only: bool, kind: str | None, page: int, limit: int
+        self, *, party: str | None, consultant_only: bool, kind: str | None, page: int, limit: int
     ) -> tuple[list[dict[str, Any]], int]:
-        """Newest first. `parties`: the ids whose transactions are visible (None = all); with
-        `consultant_only` they must be the consultant, else the user or the consultant."""
-        where: list[Any] = []
-        if parties is not None:
-            where.append(
-                transactions.c.consultant_id.in_(parties)
-                if consultant_only
-                else sa.or_(transactions.c.user_id.in_(parties), transactions.c.consultant_id.in_(parties))
-            )
-        if kind:
-            where.append(transactions.c.kind == kind)
-        query = (
-            sa.select(transactions.c.document)
-            .where(*where)
-            .order_by(transactions.c.seq.desc())
-            .limit(limit)
-            .offset((page - 1) * limit)
+        """Newest first. `party`: the id whose transactions are visible (None = all); with
+        `consultant_only` as the consultant, else as the user or the consultant. Neither the page nor
+        the total reads more than the page's depth: the total is read from the counters the projection
+        keeps (`transaction_counters`), and a party's page as user or consultant merges the newest rows
+        of each side (an index range each) instead of sorting all its rows."""
+        t = transactions.c
+        kinds = [t.kind == kind] if kind else []
+        c = transaction_counters.c
+        scopes = ["all"] if party is None else ["consultant"] if consultant_only else ["user", "consultant", "both"]
+        counted = (  # a party's rows as user plus as consultant, less those where it is both (counted twice)
+            sa.select(sa.func.coalesce(sa.func.sum(sa.case((c.scope == "both", -c.n), else_=c.n)), 0))
+            .where(c.scope.in_(scopes), c.party == (party or ""))
+            .where(*([c.kind == kind] if kind else []))
         )
+        if party is None or consultant_only:
+            sides = [t.consultant_id == party] if party is not None else []
+            rows: Any = sa.select(t.seq, t.document).where(*sides, *kinds).subquery()
+        else:  # the newest page-depth rows as user and as consultant; UNION drops a row that is both
+            depth = page * limit
+            rows = sa.union(
+                *(
+                    sa.select(side.c.seq, side.c.document)
+                    for side in (
+                        sa.select(t.seq, t.document)
+                        .where(column == party, *kinds)
+                        .order_by(t.seq.desc())
+                        .limit(depth)
+                        .subquery()
+                        for column in (t.user_id, t.consultant_id)
+                    )
+                )
+            ).subquery()
+        query = sa.select(rows.c.document).order_by(rows.c.seq.desc()).limit(limit).offset((page - 1) * limit)
         with self.engine.connect() as conn:
-            total = int(conn.execute(sa.select(sa.func.count()).select_from(transactions).where(*where)).scalar() or 0)
+            total = int(conn.execute(counted).scalar() or 0)
             documents = [json.loads(raw) for raw in conn.execute(query).scalars()]
             return self._populate(conn, documents), total
 

@@ -19,7 +19,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from domain.accounts import Account
 from domain.appointments import ClientLink
@@ -30,7 +29,7 @@ from domain.privacy import Erasure
 from infrastructure.directory_projection import REGISTRATION_NOTICES, admin_notification, dumps, iso_utc
 from infrastructure.people_tables import PEOPLE_TABLES, inbox, inbox_counters, inbox_states, links
 from infrastructure.personal_fields import DELETED_NAME
-from infrastructure.projector import Batch, Handles, HandlesDeclared
+from infrastructure.projector import Batch, Handles, HandlesDeclared, counter_adds
 from infrastructure.pushes import Emit
 
 PEOPLE = "people"
@@ -302,25 +301,19 @@ class PeopleProjector(HandlesDeclared):
         changed = {key: n for key, n in counts.items() if n}
         if not changed:
             return
-        add, drop_zero = COUNTER_WRITES[batch.connection.dialect.name == "postgresql"]
+        add = COUNTER_ADDS[batch.connection.dialect.name == "postgresql"]
         for key, delta in sorted(changed.items()):
             batch.write(add, {"key": key, "n": delta})
         # a counter back at zero is no row, as a rebuild that nets the changes out leaves it; a counter
         # counts rows (never below zero), so one that gained cannot be at zero: no delete is sent for it
         for key in sorted(k for k, n in changed.items() if n < 0):
-            batch.write(drop_zero, {"b_key": key})
+            batch.write(DROP_ZERO, {"b_key": key})
 
 
-def _counter_writes(dialect: Any) -> tuple[Any, sa.Delete]:
-    """Add to a counter (created at its first change), and delete a counter back at zero: queued on the
-    batch (`Batch.write`), so on PostgreSQL they go out with the batch's claim and COMMIT."""
-    new = dialect.insert(inbox_counters)
-    add = new.on_conflict_do_update(index_elements=["key"], set_={"n": inbox_counters.c.n + new.excluded.n})
-    drop_zero = inbox_counters.delete().where(inbox_counters.c.key == sa.bindparam("b_key"), inbox_counters.c.n == 0)
-    return add, drop_zero
-
-
-COUNTER_WRITES = {True: _counter_writes(postgresql), False: _counter_writes(sqlite)}
+# Add to a counter (created at its first change), and delete a counter back at zero: queued on the batch
+# (`Batch.write`), so on PostgreSQL they go out with the batch's claim and COMMIT.
+COUNTER_ADDS = counter_adds(inbox_counters)
+DROP_ZERO = inbox_counters.delete().where(inbox_counters.c.key == sa.bindparam("b_key"), inbox_counters.c.n == 0)
 
 
 def document_of(row_document: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 from eventsourcing.utils import get_topic
+from sqlalchemy.dialects import postgresql, sqlite
 
 from infrastructure.pushes import Emit
 
@@ -79,6 +80,18 @@ class Batch:
             self.inserts[-1][1].append(row)  # one executemany
         else:
             self.inserts.append((statement, [row]))
+
+
+def counter_adds(table: sa.Table) -> dict[bool, Any]:
+    """Per dialect (PostgreSQL: True, SQLite: False), the statement that adds `n` to a counter row of
+    `table` (its primary key and an `n` column), created at its first change: queued on the batch
+    (`Batch.write`) with the key's columns and `n`, so it goes out with the batch's other writes."""
+    keys = [column.name for column in table.primary_key.columns]
+    adds = {}
+    for is_postgres, dialect in ((True, postgresql), (False, sqlite)):
+        new = dialect.insert(table)
+        adds[is_postgres] = new.on_conflict_do_update(index_elements=keys, set_={"n": table.c.n + new.excluded.n})
+    return adds
 
 
 _written: ContextVar[dict[tuple[str, str], dict[str, Any]] | None] = ContextVar("written_documents", default=None)

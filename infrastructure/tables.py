@@ -176,6 +176,18 @@ transactions = sa.Table(
     sa.Index("ix_transactions_kind_created", "kind", "created_at"),
 )
 
+# How many transactions each list of GET /transactions has, kept by the ledger projection beside the rows
+# (a list's `total` is then a lookup, not a count of the ledger): per `scope` and `party` (`all` with party
+# ''; `user`, `consultant`: the party's rows as user or as consultant; `both`: as both at once) and `kind`.
+transaction_counters = sa.Table(
+    "transaction_counters",
+    metadata,
+    sa.Column("scope", sa.String(16), primary_key=True),
+    sa.Column("party", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("n", sa.BigInteger, nullable=False),
+)
+
 # Each consultant's earnings aggregate as the balance read model (minor units), kept by running totals:
 # an event changes the totals and at most one payment row or one completion row, whatever the history.
 consultant_balances = sa.Table(
@@ -234,6 +246,7 @@ READ_MODEL_TABLES = (
     slot_bookings,
     appointments,
     transactions,
+    transaction_counters,
     consultant_balances,
     balance_payments,
     balance_completions,

@@ -286,10 +286,10 @@ def test_seeded_demo_has_payments_refunds_and_payouts(settings):
     container = build(settings)
     try:
         logins = seed(container)
-        data, total = container.ledger.list(parties=None, consultant_only=False, kind=None, page=1, limit=100)
+        data, total = container.ledger.list(party=None, consultant_only=False, kind=None, page=1, limit=100)
         kinds = {
             (t["type"], t["status"])
-            for t in container.ledger.list(parties=None, consultant_only=False, kind=None, page=1, limit=100_000)[0]
+            for t in container.ledger.list(party=None, consultant_only=False, kind=None, page=1, limit=100_000)[0]
         }
         assert {("Payment", "Success"), ("Payment", "Refunded"), ("Refund", "Success"), ("Payout", "Success")} <= kinds
         for consultant_id, balance in container.ledger.balances().items():

@@ -60,13 +60,13 @@ def list_transactions(
     if consultant and not is_object_id(consultant.lower()):
         return _message(400, "Invalid consultant ID")
     if who.role == "Admin":
-        parties, consultant_only = ([consultant.lower()] if consultant else None), False
+        party, consultant_only = (consultant.lower() if consultant else None), False
     elif who.role == "Consultant":
-        parties, consultant_only = [who.id], True
+        party, consultant_only = who.id, True
     else:
-        parties, consultant_only = [who.id], False
+        party, consultant_only = who.id, False
     data, total = app.ledger.list(
-        parties=parties, consultant_only=consultant_only, kind=type or None, page=page_number, limit=size
+        party=party, consultant_only=consultant_only, kind=type or None, page=page_number, limit=size
     )
     return CompactJSONResponse({"data": data, "total": total, "page": page_number, "limit": size})
 
