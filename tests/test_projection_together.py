@@ -189,17 +189,16 @@ def test_only_a_counter_that_fell_is_checked_for_zero() -> None:
     them (a counter counts rows, so one that gained is above zero); one that fell gets it."""
     from collections import Counter
 
-    from infrastructure.people_projection import COUNTER_WRITES, PeopleProjector
+    from infrastructure.people_projection import COUNTER_ADDS, DROP_ZERO, PeopleProjector
     from infrastructure.projector import Batch
 
     with sa.create_engine("sqlite://").connect() as conn:
         batch = Batch(conn)
         batch.pending["inbox_counters"] = Counter({"user:a": 2, "user:b": -1, "user:c": 0})
         PeopleProjector().flush(batch)
-    add, drop_zero = COUNTER_WRITES[False]
     assert [(statement, [row.get("key", row.get("b_key")) for row in rows]) for statement, rows in batch.inserts] == [
-        (add, ["user:a", "user:b"]),
-        (drop_zero, ["user:b"]),
+        (COUNTER_ADDS[False], ["user:a", "user:b"]),
+        (DROP_ZERO, ["user:b"]),
     ]
 
 
