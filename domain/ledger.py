@@ -237,21 +237,27 @@ class Earnings(Aggregate):
     def earned(self) -> Decimal:
         """The net of the Success payments whose appointment is Completed, or that have none."""
         if "_earned" not in self.__dict__:  # restored from a snapshot older than the running totals
-            self._net_of = {}
-            self._earned = Decimal("0.00")
+            # built apart and then set, `_earned` last (its presence says both are there): a state shared
+            # by readers (a cached committed state) is never seen half built
+            net_of: dict[str, Decimal] = {}
+            earned = Decimal("0.00")
             for payment in self.payments.values():
-                self._add(payment, 1)
+                earned = self._adjusted(net_of, earned, payment, 1)
+            self._net_of = net_of
+            self._earned = earned
         return self._earned
 
-    def _add(self, payment: dict[str, Any], sign: int) -> None:
-        """Adjust the running totals by a payment entering (`sign` 1) or leaving (-1) the live payments."""
-        if "_earned" not in self.__dict__:
-            return  # no totals yet: `earned` builds them from the payments when first asked
+    def _adjusted(self, net_of: dict[str, Decimal], earned: Decimal, payment: dict[str, Any], sign: int) -> Decimal:
+        """`earned` after a payment entered (`sign` 1) or left (-1) the live payments; `net_of` adjusted."""
         net, appointment = exact(payment["net"]) * sign, payment["appointment"]
         if appointment is not None:
-            self._net_of[appointment] = self._net_of.get(appointment, Decimal("0.00")) + net
-        if appointment is None or self.completed.get(appointment):
-            self._earned += net
+            net_of[appointment] = net_of.get(appointment, Decimal("0.00")) + net
+        return earned + net if appointment is None or self.completed.get(appointment) else earned
+
+    def _add(self, payment: dict[str, Any], sign: int) -> None:
+        """Adjust the running totals (when built: else `earned` builds them from the payments when asked)."""
+        if "_earned" in self.__dict__:
+            self._earned = self._adjusted(self._net_of, self._earned, payment, sign)
 
     @property
     def remaining(self) -> Decimal:
