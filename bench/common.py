@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -314,6 +314,34 @@ def percentile(values: Iterable[float], fraction: float) -> float:
 def median(values: Iterable[float]) -> float:
     values = list(values)
     return statistics.median(values) if values else float("nan")
+
+
+def alternating_p50_ms(kinds: dict[str, Callable[[], None]], rounds: int, warmup: int = 5) -> dict[str, float]:
+    """Each call once per round, in the given order (ABAB...: load changes hit every kind alike), after
+    `warmup` untimed rounds; the median milliseconds of each kind, as `<name>_ms`."""
+    for _ in range(warmup):
+        for call in kinds.values():
+            call()
+    times: dict[str, list[float]] = {name: [] for name in kinds}
+    for _ in range(rounds):
+        for name, call in kinds.items():
+            began = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - began)
+    return {name + "_ms": median(values) * 1000 for name, values in times.items()}
+
+
+def growth_table(sizes: str, results: dict[int, dict[str, float]], rows: Iterable[tuple[str, str]]) -> list[str]:
+    """A markdown table of p50s (`<key>_ms` of each factor's results) with their ratio to the same
+    factor's `health_ms`, one row per (key, label), and the growth from the first factor to the last."""
+    factors = list(results)
+    first, last = factors[0], factors[-1]
+    lines = [f"| request (p50, x health) | {sizes} | {last}x / {first}x |", "|---|---|---:|"]
+    for key, label in rows:
+        ms = key + "_ms"
+        cells = " / ".join(f"{r[ms]:.1f} ms ({r[ms] / r['health_ms']:.1f}x)" for r in results.values())
+        lines.append(f"| {label} | {cells} | {results[last][ms] / results[first][ms]:.2f} |")
+    return lines
 
 
 def statuses_text(statuses: Counter[str]) -> str:

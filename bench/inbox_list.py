@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -26,12 +24,12 @@ import psycopg  # noqa: E402
 from bench.common import (  # noqa: E402
     HEALTH,
     Scenario,
+    alternating_p50_ms,
     bearer,
-    bench_settings,
+    bench_store,
     consult_server,
-    database,
+    growth_table,
     machine,
-    median,
     utc_stamp,
 )
 
@@ -56,10 +54,9 @@ COUNTER = (
 def inbox_of(factor: int, args: argparse.Namespace) -> dict[str, float]:
     rows = args.notifications * factor
     with contextlib.ExitStack() as stack:
-        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="consult-bench-inbox-")))
-        url = stack.enter_context(database("postgres"))
+        work, settings = stack.enter_context(bench_store("postgres", prefix="consult-bench-inbox-"))
+        url = settings.database_url
         assert url is not None
-        settings = bench_settings(work, url)
         served = stack.enter_context(consult_server(settings, work / "server.log", ready_timeout=600))
         scenario = Scenario(served.url)
         stack.callback(scenario.close)
@@ -80,18 +77,8 @@ def inbox_of(factor: int, args: argparse.Namespace) -> dict[str, float]:
         def health() -> None:
             scenario.http.get(HEALTH.removeprefix("/api/v1")).raise_for_status()
 
-        kinds = {"health": health, "list": notifications}
-        times: dict[str, list[float]] = {name: [] for name in kinds}
-        for _ in range(5):
-            for call in kinds.values():
-                call()
-        for _ in range(args.requests):
-            for name, call in kinds.items():
-                began = time.perf_counter()
-                call()
-                times[name].append(time.perf_counter() - began)
+        result = alternating_p50_ms({"health": health, "list": notifications}, args.requests)
     assert seen["total"] >= rows and seen["unread"] >= rows, seen
-    result = {name + "_ms": median(values) * 1000 for name, values in times.items()}
     print(f"  {factor}x ({rows:,} notifications): {result}, {seen}", flush=True)
     return result
 
@@ -103,18 +90,12 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=60, help="requests of each kind per size")
     args = parser.parse_args()
     results = {factor: inbox_of(factor, args) for factor in args.factors}
-    first, last = args.factors[0], args.factors[-1]
     print()
     print(f"{utc_stamp()}, `bench/inbox_list.py {' '.join(sys.argv[1:])}`".rstrip() + f", {machine()}")
     print()
-    sizes = " / ".join(f"{args.notifications * f:,}" for f in args.factors)
-    print(f"| request (p50, x health) | the reader's notifications: {sizes} | {last}x / {first}x |")
-    print("|---|---|---:|")
-    for key, label in (("list", "`GET /notifications?limit=20` (the consultant)"), ("health", "`GET /health`")):
-        cells = " / ".join(
-            f"{r[key + '_ms']:.1f} ms ({r[key + '_ms'] / r['health_ms']:.1f}x)" for r in results.values()
-        )
-        print(f"| {label} | {cells} | {results[last][key + '_ms'] / results[first][key + '_ms']:.2f} |")
+    sizes = "the reader's notifications: " + " / ".join(f"{args.notifications * f:,}" for f in args.factors)
+    rows = [("list", "`GET /notifications?limit=20` (the consultant)"), ("health", "`GET /health`")]
+    print("\n".join(growth_table(sizes, results, rows)))
     return 0
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,12 +33,12 @@ from bench.common import (  # noqa: E402
     ADMIN_PASSWORD,
     API,
     HEALTH,
+    alternating_p50_ms,
     bearer,
-    bench_settings,
+    bench_store,
     consult_server,
-    database,
+    growth_table,
     machine,
-    median,
     utc_stamp,
 )
 
@@ -69,10 +68,9 @@ def ledger_of(factor: int, args: argparse.Namespace) -> dict[str, float]:
 
     rows = args.rows * factor
     with contextlib.ExitStack() as stack:
-        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="consult-bench-ledger-")))
-        url = stack.enter_context(database("postgres"))
+        work, settings = stack.enter_context(bench_store("postgres", prefix="consult-bench-ledger-"))
+        url = settings.database_url
         assert url is not None
-        settings = bench_settings(work, url)
         config = alembic_config(settings.sqlalchemy_url)
         command.upgrade(config, "0014")
         started = time.perf_counter()
@@ -114,17 +112,8 @@ def ledger_of(factor: int, args: argparse.Namespace) -> dict[str, float]:
             "payouts": listing("payouts", {"type": "Payout", "limit": 10}),
             "party": listing("party", {"consultant": consultant_id(1), "limit": 10}),
         }
-        times: dict[str, list[float]] = {name: [] for name in kinds}
-        for _ in range(5):
-            for call in kinds.values():
-                call()
-        for _ in range(args.requests):
-            for name, call in kinds.items():
-                began = time.perf_counter()
-                call()
-                times[name].append(time.perf_counter() - began)
+        result = alternating_p50_ms(kinds, args.requests)
     assert totals["all"] == rows, totals
-    result = {name + "_ms": median(values) * 1000 for name, values in times.items()}
     print(f"  {factor}x ({rows:,} transactions): {result}, totals {totals}", flush=True)
     return result
 
@@ -138,24 +127,17 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=60, help="requests of each kind per size")
     args = parser.parse_args()
     results = {factor: ledger_of(factor, args) for factor in args.factors}
-    first, last = args.factors[0], args.factors[-1]
     print()
     print(f"{utc_stamp()}, `bench/ledger_list.py {' '.join(sys.argv[1:])}`".rstrip() + f", {machine()}")
     print()
-    sizes = " / ".join(f"{args.rows * f:,}" for f in args.factors)
-    print(f"| request (p50, x health) | transactions: {sizes} | {last}x / {first}x |")
-    print("|---|---|---:|")
-    names = {
-        "all": "`GET /transactions?limit=100` (admin)",
-        "payouts": "`GET /transactions?type=Payout&limit=10` (admin)",
-        "party": "`GET /transactions?consultant=X&limit=10` (admin)",
-        "health": "`GET /health`",
-    }
-    for key, label in names.items():
-        cells = " / ".join(
-            f"{r[key + '_ms']:.1f} ms ({r[key + '_ms'] / r['health_ms']:.1f}x)" for r in results.values()
-        )
-        print(f"| {label} | {cells} | {results[last][key + '_ms'] / results[first][key + '_ms']:.2f} |")
+    sizes = "transactions: " + " / ".join(f"{args.rows * f:,}" for f in args.factors)
+    rows = [
+        ("all", "`GET /transactions?limit=100` (admin)"),
+        ("payouts", "`GET /transactions?type=Payout&limit=10` (admin)"),
+        ("party", "`GET /transactions?consultant=X&limit=10` (admin)"),
+        ("health", "`GET /health`"),
+    ]
+    print("\n".join(growth_table(sizes, results, rows)))
     return 0
 
 
