@@ -38,7 +38,6 @@ import asyncio
 import contextlib
 import random
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -58,10 +57,10 @@ from bench.common import (  # noqa: E402
     ADMIN_PASSWORD,
     API,
     HEALTH,
+    alternating_p50_ms,
     bearer,
-    bench_settings,
+    bench_store,
     consult_server,
-    database,
     machine,
     median,
     utc_stamp,
@@ -202,8 +201,7 @@ def booking_paths(factor: int, args: argparse.Namespace) -> dict:
     from infrastructure.bootstrap import build
 
     with contextlib.ExitStack() as stack:
-        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="consult-bench-scale-")))
-        settings = bench_settings(work, stack.enter_context(database("postgres")))
+        work, settings = stack.enter_context(bench_store("postgres", prefix="consult-bench-scale-"))
         container = build(settings, run_projections=True)
         try:
             people = People(container)
@@ -245,32 +243,32 @@ def past_payments(settings: Any, consultant: str, count: int) -> None:
         container.close()
 
 
+def succeeding(name: str, call: Callable[[], int]) -> Callable[[], None]:
+    """`call`, refusing any answer but 200 or 201."""
+
+    def checked() -> None:
+        status = call()
+        if status not in (200, 201):
+            raise RuntimeError(f"{name}: {status}")
+
+    return checked
+
+
 def payment_paths(factor: int, args: argparse.Namespace) -> dict:
     with contextlib.ExitStack() as stack:
-        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="consult-bench-scale-")))
-        settings = bench_settings(work, stack.enter_context(database("postgres")))
+        work, settings = stack.enter_context(bench_store("postgres", prefix="consult-bench-scale-"))
         served = stack.enter_context(consult_server(settings, work / "server.log", ready_timeout=READY_TIMEOUT))
         scenario = Money(served.url, settings.resolved_razorpay_secret)
         started = time.perf_counter()
         past_payments(settings, scenario.paid_id, args.payments * factor)
         print(f"  {args.payments * factor} past payments in {time.perf_counter() - started:.0f} s")
-        for _ in range(5):  # warm-up: connections, caches, the earnings loaded once
-            scenario.paid_booking()
-            scenario.payout()
-            scenario.health()
-        times: dict[str, list[float]] = {"paid": [], "payout": [], "health": []}
-        kinds = (("paid", scenario.paid_booking), ("payout", scenario.payout), ("health", scenario.health))
-        for _ in range(args.paid_rounds):
-            for name, call in kinds:
-                began = time.perf_counter()
-                status = call()
-                times[name].append(time.perf_counter() - began)
-                if status not in (200, 201):
-                    raise RuntimeError(f"{name}: {status}")
+        kinds = {"paid": scenario.paid_booking, "payout": scenario.payout, "health": scenario.health}
+        # five untimed rounds first: connections, caches, the earnings loaded once
+        p50 = alternating_p50_ms({name: succeeding(name, call) for name, call in kinds.items()}, args.paid_rounds)
     result = {
-        "paid_p50_ms": median(times["paid"]) * 1000,
-        "payout_p50_ms": median(times["payout"]) * 1000,
-        "paid_health_p50_ms": median(times["health"]) * 1000,
+        "paid_p50_ms": p50["paid_ms"],
+        "payout_p50_ms": p50["payout_ms"],
+        "paid_health_p50_ms": p50["health_ms"],
     }
     print(f"  {factor}x payments: {result}", flush=True)
     return result
@@ -286,9 +284,9 @@ def event_paths(factor: int, args: argparse.Namespace) -> dict:
 
     result: dict[str, Any] = {}
     with contextlib.ExitStack() as stack:
-        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="consult-bench-scale-")))
-        url = stack.enter_context(database("postgres"))
-        settings = bench_settings(work, url)
+        work, settings = stack.enter_context(bench_store("postgres", prefix="consult-bench-scale-"))
+        url = settings.database_url
+        assert url is not None
         container = build(settings, run_projections=True)
         try:
             container.identity.create_first_admin(
