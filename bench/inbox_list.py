@@ -1,11 +1,15 @@
-"""Benchmark: `GET /notifications` (the bell's list) against the number of notifications its reader has.
+"""Benchmark: the inbox's reads (`GET /notifications`, a category tab of it, `GET /notifications/grouped`)
+against the number of notifications their reader sees.
 
 For each size (`--notifications` x factor): a throwaway PostgreSQL store and a real `consult serve` with
-an admin, a consultant and a client created over HTTP; then that many personal notifications of the
-consultant written by SQL into the `inbox` read model as the people projection writes them (unread, with
-the reader's unread counter raised to match); then, one request at a time in ABAB rounds, `GET /health`
-and the consultant's `GET /notifications?limit=20` (the first page, newest first, with `pagination.total`
-and `unreadCount`).
+an admin, a consultant and a client created over HTTP; then that many notifications the consultant sees,
+written by SQL into the `inbox` read model as the people projection writes them, with the counters it
+keeps (`inbox_counters`): eight in ten personal, one in ten broadcast to consultants, one in ten to
+everyone; half of them
+`appointments`, a quarter `payments`, the rest spread over the four other categories; none read. Then,
+one request at a time in ABAB rounds, `GET /health` and the consultant's three reads: the bell's list
+(`?limit=20`: newest first, with `pagination.total` and `unreadCount`), the Notifications page's tab
+(`?limit=50&category=payments`) and the tabs' badges (`/grouped`).
 
     .venv/bin/python bench/inbox_list.py [--notifications 2500 --factors 1 4 16 --requests 60]
 """
@@ -36,19 +40,40 @@ from bench.common import (  # noqa: E402
 ROWS = """
 INSERT INTO inbox (id, recipient, recipient_role, is_global, name, type, category, priority, read_at,
                    created_at, updated_at, expires_at, seq, document)
-SELECT id, %(reader)s::varchar, NULL, false, 'Appointment booked', 'booking', 'appointment', 'medium', NULL,
+SELECT id, recipient, role, everyone, 'Appointment booked', 'appointment', category, 'normal', NULL,
        at, at, NULL, 1000000000 + i,
-       json_build_object('_id', id, 'recipient', %(reader)s::text, 'title', 'Appointment booked', 'type', 'booking',
-                         'category', 'appointment', 'priority', 'medium', 'createdAt', at, 'updatedAt', at)::text
+       json_build_object('_id', id, 'recipient', recipient, 'recipientRole', role, 'name', 'Appointment booked',
+                         'type', 'appointment', 'category', category, 'priority', 'normal', 'createdAt', at,
+                         'updatedAt', at)::text
 FROM (
-    SELECT i, lpad(to_hex(268435456 + i), 24, '0') AS id, now() - make_interval(mins => (%(rows)s - i)::int) AS at
+    SELECT i, lpad(to_hex(268435456 + i), 24, '0') AS id, now() - make_interval(mins => (%(rows)s - i)::int) AS at,
+           CASE WHEN i %% 10 IN (0, 5) THEN NULL ELSE %(reader)s::varchar END AS recipient,
+           CASE WHEN i %% 10 = 0 THEN 'Consultant' END AS role, i %% 10 = 5 AS everyone,
+           (ARRAY['appointments', 'appointments', 'appointments', 'appointments', 'appointments', 'appointments',
+                  'appointments', 'appointments', 'payments', 'payments', 'payments', 'payments', 'general',
+                  'messages', 'system', 'reminders'])[i %% 16 + 1] AS category
     FROM generate_series(1, %(rows)s) AS i
 ) AS t
 """
-COUNTER = (
-    "INSERT INTO inbox_counters (key, n) VALUES (%(key)s, %(rows)s) "
-    "ON CONFLICT (key) DO UPDATE SET n = inbox_counters.n + excluded.n"
-)
+# the counters the people projection keeps for those rows: unread (`user:`) and all (`mine:`) personal
+# ones, the role's broadcasts; each whole and per category
+COUNTERS = """
+INSERT INTO inbox_counters (key, n)
+SELECT key, count(*) FROM (
+    SELECT unnest(CASE WHEN is_global THEN ARRAY['global', 'global:' || category]
+                  WHEN recipient IS NULL
+                  THEN ARRAY['role:' || recipient_role, 'role:' || recipient_role || ':' || category]
+                  ELSE ARRAY['user:' || recipient, 'user:' || recipient || ':' || category,
+                             'mine:' || recipient, 'mine:' || recipient || ':' || category] END) AS key
+    FROM inbox WHERE seq >= 1000000000
+) AS counted GROUP BY key
+ON CONFLICT (key) DO UPDATE SET n = inbox_counters.n + excluded.n
+"""
+READS = {
+    "list": ({"limit": 20}, "`GET /notifications?limit=20` (the bell)"),
+    "tab": ({"limit": 50, "category": "payments"}, "`GET /notifications?limit=50&category=payments` (a tab)"),
+    "grouped": (None, "`GET /notifications/grouped` (the tabs' badges)"),
+}
 
 
 def inbox_of(factor: int, args: argparse.Namespace) -> dict[str, float]:
@@ -63,22 +88,29 @@ def inbox_of(factor: int, args: argparse.Namespace) -> dict[str, float]:
         reader = scenario.consultant_id
         with psycopg.connect(url, autocommit=True) as pg:
             pg.execute(ROWS, {"reader": reader, "rows": rows})
-            pg.execute(COUNTER, {"key": f"user:{reader}", "rows": rows})
+            pg.execute(COUNTERS)
             pg.execute("VACUUM ANALYZE inbox")
         headers = bearer(scenario.consultant)
         seen: dict[str, int] = {}
 
-        def notifications() -> None:
-            reply = scenario.http.get("/notifications", params={"limit": 20}, headers=headers)
+        def read(name: str) -> None:
+            params, _ = READS[name]
+            path = "/notifications" if params is not None else "/notifications/grouped"
+            reply = scenario.http.get(path, params=params, headers=headers)
             assert reply.status_code == 200, reply.text
             data = reply.json()["data"]
-            seen["total"], seen["unread"] = data["pagination"]["total"], data["unreadCount"]
+            if name == "grouped":
+                seen["grouped"] = sum(group["count"] for group in data)
+            else:
+                seen[name], seen["unread"] = data["pagination"]["total"], data["unreadCount"]
 
         def health() -> None:
             scenario.http.get(HEALTH.removeprefix("/api/v1")).raise_for_status()
 
-        result = alternating_p50_ms({"health": health, "list": notifications}, args.requests)
-    assert seen["total"] >= rows and seen["unread"] >= rows, seen
+        kinds = {"health": health, **{name: lambda name=name: read(name) for name in READS}}
+        result = alternating_p50_ms(kinds, args.requests)
+    assert seen["list"] >= rows and seen["unread"] >= rows and seen["grouped"] >= rows, seen
+    assert seen["tab"] >= rows // 5, seen
     print(f"  {factor}x ({rows:,} notifications): {result}, {seen}", flush=True)
     return result
 
@@ -94,7 +126,7 @@ def main() -> int:
     print(f"{utc_stamp()}, `bench/inbox_list.py {' '.join(sys.argv[1:])}`".rstrip() + f", {machine()}")
     print()
     sizes = "the reader's notifications: " + " / ".join(f"{args.notifications * f:,}" for f in args.factors)
-    rows = [("list", "`GET /notifications?limit=20` (the consultant)"), ("health", "`GET /health`")]
+    rows = [*((name, label) for name, (_, label) in READS.items()), ("health", "`GET /health`")]
     print("\n".join(growth_table(sizes, results, rows)))
     return 0
 

@@ -13,6 +13,9 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.ids import aggregate_id, new_object_id
 
+# people.md §1.1: every notification has one of these (the routes and the import refuse any other)
+CATEGORIES = ("general", "appointments", "payments", "messages", "system", "reminders")
+
 
 class Notification(Aggregate):
     @staticmethod

@@ -1,11 +1,18 @@
 """Reads of the inbox read models (people.md §1.2, §1.3): what a reader sees, with its read state.
 
-The unread count is `unread_plan`: four counter rows (kept by the people projection) and the
-unexpired notifications that carry an `expiresAt` (an index range, usually empty): never a scan
-of the reader's notifications."""
+None of the reads the apps make scans the reader's notifications:
+- the unread count (`unread_plan`) and a list's total (`_totals`, of all categories or of one, read or
+  unread) add up counter rows kept by the people projection, and count live the unexpired
+  notifications that carry an `expiresAt` (an index range, usually empty);
+- a list in its default order (`createdAt`, either way) is the merge of each audience's first rows
+  (`_newest`), an index range each, in every category or in one; `grouped`'s newest `createdAt` of a
+  category is the top of that merge.
+What is skipped on the way is what the reader cannot see: broadcasts it has hidden, expired notifications.
+The other orders, and the `type` and `priority` filters (no app sends them), sort and count as queries."""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
@@ -14,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from domain.notifications import CATEGORIES
 from infrastructure.directory_projection import iso_utc
 from infrastructure.people_tables import inbox, inbox_counters, inbox_states
 from infrastructure.reads import Plan, run_plan
@@ -35,16 +43,112 @@ WITH_STATE = inbox.outerjoin(
 )
 
 
+# the three audiences of a reader, disjoint: a notification has one of them (`people_projection.audience`
+# stores a role only on a broadcast to it), and each is an equality served by its indexes in the order
+# (`created_at`, `seq`), one of them per category
+AUDIENCES = (
+    inbox.c.recipient == sa.bindparam("me"),
+    inbox.c.recipient_role == sa.bindparam("role"),
+    inbox.c.is_global == sa.true(),
+)
+
+
 def _audience() -> Any:
-    return sa.or_(
-        inbox.c.recipient == sa.bindparam("me"),
-        sa.and_(inbox.c.recipient.is_(None), inbox.c.recipient_role == sa.bindparam("role")),
-        inbox.c.is_global.is_(True),
-    )
+    return sa.or_(*AUDIENCES)
+
+
+def _ordered(columns: list[Any], ascending: bool) -> list[Any]:
+    return [column.asc() if ascending else column.desc() for column in columns]
+
+
+def _newest(where: list[Any], ascending: bool, depth: Any) -> sa.Select[Any]:
+    """The reader's notifications matching `where` (whose audience clause is replaced by each audience
+    in turn) in the default order (`created_at`, then `seq`): the merge of each audience's first `depth`
+    rows, each an index range read in order, so a page costs the same whatever the reader's history."""
+    common = where[1:]
+    sides = []
+    for audience in AUDIENCES:
+        side = (
+            sa.select(inbox.c.document, READ_AT.label("read_at"), inbox.c.created_at, inbox.c.seq)
+            .select_from(WITH_STATE)
+            .where(audience, *common)
+            .order_by(*_ordered([inbox.c.created_at, inbox.c.seq], ascending))
+            .limit(depth)
+            .subquery()
+        )
+        sides.append(sa.select(side))
+    merged = sa.union_all(*sides).subquery()
+    return sa.select(merged).order_by(*_ordered([merged.c.created_at, merged.c.seq], ascending)).limit(depth)
+
+
+FILTERED = ("category", "type", "priority")
+
+
+@functools.cache
+def _list_statements(sort_by: str, ascending: bool, filtered: tuple[str, ...], read: bool | None) -> Any:
+    """(count, page) statements of a list with these filters (their values bound: `category`, ...; the
+    page's `limit`, `offset` and, in the default order, `depth` = offset + limit), built once per shape."""
+    where = _visible()
+    where += [getattr(inbox.c, key) == sa.bindparam(key) for key in filtered]
+    if read is not None:
+        where.append(READ_AT.is_not(None) if read else READ_AT.is_(None))
+    count = sa.select(sa.func.count()).select_from(WITH_STATE).where(*where)
+    if sort_by == "createdAt":
+        rows = _newest(where, ascending, sa.bindparam("depth"))
+    else:
+        column: Any = sa.case((READ_AT.is_(None), 0), else_=1) if sort_by == "read" else SORTABLE[sort_by]
+        ordered = _ordered([column, inbox.c.seq], ascending)
+        rows = sa.select(inbox.c.document, READ_AT).select_from(WITH_STATE).where(*where).order_by(*ordered)
+    return count, rows.limit(sa.bindparam("limit")).offset(sa.bindparam("offset"))
+
+
+@functools.cache
+def _latest_statement(categories: tuple[str, ...]) -> Any:
+    """(category, `createdAt`) of the newest notification the reader sees in each audience and each of
+    `categories` (an index range each; a personal notification is never hidden: no join), in one
+    statement; the newest of a category is the latest of its rows."""
+    unexpired = sa.or_(inbox.c.expires_at.is_(None), inbox.c.expires_at > sa.bindparam("now"))
+    shown = sa.or_(MINE.c.hidden.is_(None), MINE.c.hidden.is_(False))
+    newest_first = (inbox.c.created_at.desc(), inbox.c.seq.desc())
+    tops = []
+    for category in categories:
+        top = sa.select(sa.literal(category).label("category"), inbox.c.created_at).where(
+            inbox.c.category == category, unexpired
+        )
+        personal, *broadcasts = AUDIENCES
+        sides = [top.where(personal)] + [top.select_from(WITH_STATE).where(side, shown) for side in broadcasts]
+        tops += [sa.select(side.order_by(*newest_first).limit(1).subquery()) for side in sides]
+    return sa.union_all(*tops)
+
+
+def _totals(
+    conn: sa.Connection, params: dict[str, Any], categories: list[str | None]
+) -> dict[str | None, tuple[int, int]]:
+    """(visible, unread) notifications of the reader (`params`' `me` and `role`) in each of `categories`
+    (None: all of them), in two statements whatever their number: the counters (`people_tables`), and
+    the live count of the unexpired notifications that carry an `expiresAt` (an index range)."""
+    reader, role = params["me"], params["role"]
+    keys = {}
+    for category in categories:
+        suffix = "" if category is None else f":{category}"
+        names = {name: f"{name}:{reader}{suffix}" for name in ("mine", "user", "hidden", "seen")}
+        keys[category] = {**names, "role": f"role:{role}{suffix}", "global": f"global{suffix}"}
+    wanted = [key for named in keys.values() for key in named.values()]
+    counters = dict(conn.execute(COUNTERS, {"keys": wanted}).tuples().all())
+    live = {category: (int(n), int(unread)) for category, n, unread in conn.execute(EXPIRING, params)}
+    totals = {}
+    for category, named in keys.items():
+        n = {name: int(counters.get(key, 0)) for name, key in named.items()}
+        expiring = [v for c, v in live.items() if category is None or c == category]
+        broadcasts = n["role"] + n["global"]
+        visible = max(0, n["mine"] + broadcasts - n["hidden"]) + sum(v[0] for v in expiring)
+        unread = max(0, n["user"] + broadcasts - n["seen"]) + sum(v[1] for v in expiring)
+        totals[category] = (visible, unread)
+    return totals
 
 
 def _visible() -> list[Any]:
-    """Seen by the reader: its audience, not hidden by it, not expired."""
+    """Seen by the reader: its audience (first: `_newest` replaces it), not hidden by it, not expired."""
     return [
         _audience(),
         sa.or_(MINE.c.hidden.is_(None), MINE.c.hidden.is_(False)),
@@ -56,6 +160,18 @@ EXPIRING_UNREAD = (
     sa.select(sa.func.count())
     .select_from(WITH_STATE)
     .where(inbox.c.expires_at > sa.bindparam("now"), _audience(), MINE.c.reader_id.is_(None), inbox.c.read_at.is_(None))
+)
+
+
+COUNTERS = sa.select(inbox_counters.c.key, inbox_counters.c.n).where(
+    inbox_counters.c.key.in_(sa.bindparam("keys", expanding=True))
+)
+# the reader's visible notifications that carry an `expiresAt` and have not expired, by category
+EXPIRING = (
+    sa.select(inbox.c.category, sa.func.count(), sa.func.sum(sa.case((READ_AT.is_(None), 1), else_=0)))
+    .select_from(WITH_STATE)
+    .where(inbox.c.expires_at > sa.bindparam("now"), *_visible())
+    .group_by(inbox.c.category)
 )
 
 
@@ -133,52 +249,44 @@ class InboxQueries:
 
     def page(
         self, reader: str, role: str, filters: dict[str, Any], sort_by: str, ascending: bool, page: int, limit: int
-    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-        where = _visible()
-        for key in ("category", "type", "priority"):
-            if filters.get(key) is not None:
-                where.append(getattr(inbox.c, key) == filters[key])
-        if filters.get("read") is True:
-            where.append(READ_AT.is_not(None))
-        elif filters.get("read") is False:
-            where.append(READ_AT.is_(None))
-        column: Any = sa.case((READ_AT.is_(None), 0), else_=1) if sort_by == "read" else SORTABLE[sort_by]
-        order = [column.asc() if ascending else column.desc(), inbox.c.seq.asc() if ascending else inbox.c.seq.desc()]
-        params = self._params(reader, role)
+    ) -> tuple[list[dict[str, Any]], dict[str, int], int]:
+        """A page of the reader's list, its pagination, and the reader's unread count (all categories)."""
+        filtered = tuple(key for key in FILTERED if filters.get(key) is not None)
+        read = filters.get("read")
+        count, rows = _list_statements(sort_by, ascending, filtered, read)
+        params = {**self._params(reader, role), **{key: filters[key] for key in filtered}}
+        params.update(limit=limit, offset=(page - 1) * limit, depth=page * limit)
+        category = filters.get("category")
         with self.engine.connect() as conn:
-            total = int(
-                conn.execute(sa.select(sa.func.count()).select_from(WITH_STATE).where(*where), params).scalar() or 0
-            )
-            rows = conn.execute(
-                sa.select(inbox.c.document, READ_AT)
-                .select_from(WITH_STATE)
-                .where(*where)
-                .order_by(*order)
-                .limit(limit)
-                .offset((page - 1) * limit),
-                params,
-            ).all()
+            totals = _totals(conn, params, [None, category])
+            if filtered in ((), ("category",)):
+                visible, unread = totals[category]
+                total = visible if read is None else (unread if read is False else visible - unread)
+            else:  # filters no app sends: counted
+                total = int(conn.execute(count, params).scalar() or 0)
+            found = conn.execute(rows, params).all()
         pagination = {"page": page, "limit": limit, "total": total, "pages": math.ceil(total / limit)}
-        return [shown(document, read_at) for document, read_at in rows], pagination
+        return [shown(document, read_at) for document, read_at, *_ in found], pagination, totals[None][1]
 
     def grouped(self, reader: str, role: str) -> list[dict[str, Any]]:
-        query = (
-            sa.select(
-                inbox.c.category,
-                sa.func.count(),
-                sa.func.sum(sa.case((READ_AT.is_(None), 1), else_=0)),
-                sa.func.max(inbox.c.created_at),
-            )
-            .select_from(WITH_STATE)
-            .where(*_visible())
-            .group_by(inbox.c.category)
-            .order_by(sa.func.max(inbox.c.created_at).desc())
-        )
+        """One item per category the reader sees a notification of: its totals from the counters, its
+        newest `createdAt` from the top of each audience's rows of that category."""
+        params = self._params(reader, role)
         with self.engine.connect() as conn:
-            rows = conn.execute(query, self._params(reader, role)).all()
+            totals = _totals(conn, params, list(CATEGORIES))
+            present = tuple(category for category in CATEGORIES if totals[category][0])
+            latest: dict[str, datetime] = {}
+            for category, created in conn.execute(_latest_statement(present), params) if present else ():
+                latest[category] = max(latest.get(category, created), created)
+        ordered = sorted(present, key=lambda category: _aware(latest[category]), reverse=True)
         return [
-            {"_id": category, "count": int(count), "unreadCount": int(unread or 0), "latest": iso_utc(_aware(latest))}
-            for category, count, unread, latest in rows
+            {
+                "_id": category,
+                "count": totals[category][0],
+                "unreadCount": totals[category][1],
+                "latest": iso_utc(_aware(latest[category])),
+            }
+            for category in ordered
         ]
 
     def find(self, notification_id: str, reader: str, role: str) -> Found | None:

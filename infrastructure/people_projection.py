@@ -4,7 +4,7 @@ client-consultant links, from the events alone.
 - `inbox`: every `Notification.Sent`, and the admin notices of signups and registrations derived
   from `Account.Registered` (people.md §1.4 rows 1-4; their `_id` is derived from the event).
   `inbox_states`: per-reader read/hidden state of broadcasts; `inbox_counters`: the counters the
-  unread count adds up (see `infrastructure.people_tables`). Each stored notification is pushed as
+  unread count and the lists' totals add up (see `infrastructure.people_tables`). Each stored notification is pushed as
   `notification:new` to its room once the batch has committed, with the `_id` the inbox lists.
 - `links`: `ClientLink` events. The aggregate has been recorded with every successful booking since
   the first version of the service, so links implied by earlier bookings appear when this
@@ -58,8 +58,10 @@ UPDATE_LINK = links.update().where(
     links.c.client_id == sa.bindparam("b_client"), links.c.consultant_id == sa.bindparam("b_consultant")
 )
 SELECT_INBOX = sa.select(
-    inbox.c.recipient, inbox.c.recipient_role, inbox.c.is_global, inbox.c.read_at, inbox.c.expires_at
+    inbox.c.recipient, inbox.c.recipient_role, inbox.c.is_global, inbox.c.read_at, inbox.c.expires_at, inbox.c.category
 )
+# the counters of one account (`infrastructure.people_tables`), each also kept per category
+OWN_COUNTERS = ("user", "mine", "seen", "hidden")
 
 
 def audience(recipient: str | None, role: str | None, is_global: bool) -> tuple[str | None, str | None, bool]:
@@ -130,13 +132,13 @@ class PeopleProjector(HandlesDeclared):
         conn = batch.conn
         conn.execute(inbox.delete().where(inbox.c.recipient == account_id))
         conn.execute(inbox_states.delete().where(inbox_states.c.reader_id == account_id))
-        conn.execute(
-            inbox_counters.delete().where(inbox_counters.c.key.in_([f"user:{account_id}", f"seen:{account_id}"]))
-        )
+        own = [f"{kind}:{account_id}" for kind in OWN_COUNTERS]
+        key = inbox_counters.c.key
+        conn.execute(inbox_counters.delete().where(sa.or_(key.in_(own), *(key.startswith(f"{k}:") for k in own))))
         counts = batch.pending.get("inbox_counters")
         if counts is not None:  # changes of this batch to those counters are gone with them
-            for key in (f"user:{account_id}", f"seen:{account_id}"):
-                counts.pop(key, None)
+            for changed in [k for k in counts if ":".join(k.split(":")[:2]) in own]:  # whole or per category
+                del counts[changed]
         conn.execute(links.delete().where(sa.or_(links.c.client_id == account_id, links.c.consultant_id == account_id)))
         # the admins' signup notice named the person: as a rebuild decodes it once the key is destroyed
         notice_id = derived_object_id(aggregate_id(account_id), 1)
@@ -178,13 +180,18 @@ class PeopleProjector(HandlesDeclared):
             },
         )
         if expires is None:
-            self._count(batch, counter_key(who, to_role, everyone), 1)
+            category = str(document["category"])
+            self._count(batch, counter_key(who, to_role, everyone), 1, category)
+            if who:
+                self._count(batch, f"mine:{who}", 1, category)
         batch.emits.append(Emit("notification:new", document, room=room_of(who, to_role, everyone)))
 
     @staticmethod
-    def _count(batch: Batch, key: str, delta: int) -> None:
+    def _count(batch: Batch, key: str, delta: int, category: str) -> None:
+        """Add `delta` to the counter `key` and to its twin of the notification's category."""
         counts: Counter[str] = batch.pending.setdefault("inbox_counters", Counter())
         counts[key] += delta
+        counts[f"{key}:{category}"] += delta
 
     def _reader(self, batch: Batch, event: Any) -> None:
         if isinstance(event, Inbox.Opened):
@@ -195,8 +202,8 @@ class PeopleProjector(HandlesDeclared):
             row = conn.execute(SELECT_INBOX.where(inbox.c.id == notification_id)).first()
             if row is None:
                 continue
-            recipient, role, everyone, read_at, expires = row
-            counted = expires is None
+            recipient, role, everyone, read_at, expires, category = row
+            counted = category if expires is None else None
             if isinstance(event, Inbox.Deleted):
                 self._delete(batch, notification_id, recipient, role, everyone, read_at, counted)
             elif recipient is not None:  # personal: one flag; hiding does not apply
@@ -206,12 +213,15 @@ class PeopleProjector(HandlesDeclared):
                         .where(inbox.c.id == notification_id)
                         .values(read_at=event.at, updated_at=event.at)
                     )
-                    if counted:
-                        self._count(batch, f"user:{recipient}", -1)
+                    if counted is not None:
+                        self._count(batch, f"user:{recipient}", -1, counted)
             else:
                 self._broadcast_state(batch, reader, notification_id, event, counted)
 
-    def _broadcast_state(self, batch: Batch, reader: str, notification_id: str, event: Any, counted: bool) -> None:
+    def _broadcast_state(
+        self, batch: Batch, reader: str, notification_id: str, event: Any, counted: str | None
+    ) -> None:
+        """`counted`: the category of a notification the counters count (None: one with an `expiresAt`)."""
         conn = batch.conn
         state = conn.execute(
             sa.select(inbox_states.c.read_at, inbox_states.c.hidden).where(
@@ -226,14 +236,18 @@ class PeopleProjector(HandlesDeclared):
                     reader_id=reader, notification_id=notification_id, read_at=read_at, hidden=hidden
                 )
             )
-            if counted:
-                self._count(batch, f"seen:{reader}", 1)
+            if counted is not None:
+                self._count(batch, f"seen:{reader}", 1, counted)
+                if hidden:
+                    self._count(batch, f"hidden:{reader}", 1, counted)
             return
         changes: dict[str, Any] = {}
         if read_at is not None and state.read_at is None:
             changes["read_at"] = read_at
         if hidden and not state.hidden:
             changes["hidden"] = True
+            if counted is not None:
+                self._count(batch, f"hidden:{reader}", 1, counted)
         if changes:
             conn.execute(
                 inbox_states.update()
@@ -249,21 +263,27 @@ class PeopleProjector(HandlesDeclared):
         role: str | None,
         everyone: bool,
         read_at: Any,
-        counted: bool,
+        counted: str | None,
     ) -> None:
         conn = batch.conn
         conn.execute(inbox.delete().where(inbox.c.id == notification_id))
         if recipient is not None:
-            if counted and read_at is None:
-                self._count(batch, f"user:{recipient}", -1)
+            if counted is not None:
+                self._count(batch, f"mine:{recipient}", -1, counted)
+                if read_at is None:
+                    self._count(batch, f"user:{recipient}", -1, counted)
             return
         readers = conn.execute(
-            sa.select(inbox_states.c.reader_id).where(inbox_states.c.notification_id == notification_id)
-        ).scalars()
-        if counted:
-            self._count(batch, counter_key(None, role, everyone), -1)
-            for seen_by in readers:
-                self._count(batch, f"seen:{seen_by}", -1)
+            sa.select(inbox_states.c.reader_id, inbox_states.c.hidden).where(
+                inbox_states.c.notification_id == notification_id
+            )
+        ).all()
+        if counted is not None:
+            self._count(batch, counter_key(None, role, everyone), -1, counted)
+            for seen_by, hid in readers:
+                self._count(batch, f"seen:{seen_by}", -1, counted)
+                if hid:
+                    self._count(batch, f"hidden:{seen_by}", -1, counted)
         conn.execute(inbox_states.delete().where(inbox_states.c.notification_id == notification_id))
 
     # -- links --------------------------------------------------------------------------------------

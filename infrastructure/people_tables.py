@@ -42,9 +42,14 @@ inbox = sa.Table(
     sa.Column("expires_at", UtcDateTime, nullable=True),
     sa.Column("seq", sa.BigInteger, nullable=False),
     sa.Column("document", sa.Text, nullable=False),
-    sa.Index("ix_inbox_recipient", "recipient", "seq"),
-    sa.Index("ix_inbox_role", "recipient_role", "seq"),
-    sa.Index("ix_inbox_global", "is_global", "seq"),
+    # per audience (personal, a role's broadcasts, global ones), in the list's default order, and the same
+    # in each category: a page is the merge of each audience's newest rows (`infrastructure.inbox_queries`)
+    sa.Index("ix_inbox_recipient_created", "recipient", "created_at", "seq"),
+    sa.Index("ix_inbox_role_created", "recipient_role", "created_at", "seq"),
+    sa.Index("ix_inbox_global_created", "is_global", "created_at", "seq"),
+    sa.Index("ix_inbox_recipient_category", "recipient", "category", "created_at", "seq"),
+    sa.Index("ix_inbox_role_category", "recipient_role", "category", "created_at", "seq"),
+    sa.Index("ix_inbox_global_category", "is_global", "category", "created_at", "seq"),
     sa.Index("ix_inbox_expires", "expires_at"),
 )
 
@@ -60,16 +65,18 @@ inbox_states = sa.Table(
     sa.Index("ix_inbox_states_notification", "notification_id"),
 )
 
-# Counters kept by the projection, so the unread count is a lookup of four rows:
-#   `user:<id>`   unread personal notifications of an account,
+# Counters kept by the projection, so the unread count and a list's total are lookups of a few rows:
+#   `user:<id>`   unread personal notifications of an account, `mine:<id>` all of them,
 #   `role:<Role>` broadcasts to that role, `global` global broadcasts,
-#   `seen:<id>`   broadcasts that account has read or hidden.
-# unread(reader) = user + role + global - seen. Notifications with an `expiresAt` are left out of
-# the counters and counted live (an indexed range of the unexpired ones), so expiry needs no event.
+#   `seen:<id>`   broadcasts that account has read or hidden, `hidden:<id>` those it has hidden;
+# and each of them per category, as `<key>:<category>` (`global:payments`, `user:<id>:system`).
+# unread(reader) = user + role + global - seen; visible(reader) = mine + role + global - hidden.
+# Notifications with an `expiresAt` are left out of the counters and counted live (an indexed range
+# of the unexpired ones), so expiry needs no event.
 inbox_counters = sa.Table(
     "inbox_counters",
     metadata,
-    sa.Column("key", sa.String(40), primary_key=True),
+    sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("n", sa.BigInteger, nullable=False),
 )
 

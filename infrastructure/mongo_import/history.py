@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.ids import aggregate_id
-from domain.notifications import Inbox, Notification, inbox_id
+from domain.notifications import CATEGORIES, Inbox, Notification, inbox_id
 from infrastructure.mongo_import.accounts import times
 from infrastructure.mongo_import.identities import Identities
 from infrastructure.mongo_import.values import Report, plain
@@ -21,7 +21,7 @@ from infrastructure.mongo_import.writer import Writer, create, trigger
 
 ENUMS = {
     "type": ("system", "appointment", "registration", "payment", "message", "reminder", "alert", "other"),
-    "category": ("general", "appointments", "payments", "messages", "system", "reminders"),
+    "category": CATEGORIES,
     "priority": ("low", "normal", "high", "urgent"),
     "relatedType": ("appointment", "payment", "user", "document", "other", None),
     "senderRole": ("Admin", "Consultant", "Client", "System"),

@@ -105,8 +105,7 @@ def list_notifications(
         "read": {"true": True, "false": False}.get(read or ""),
     }
     sort = sortBy if sortBy in SORTABLE or sortBy == "read" else "createdAt"
-    items, pagination = app.inbox.reads.page(who.id, who.role, filters, sort, sortOrder == "asc", number, size)
-    unread = app.inbox.reads.unread_count(who.id, who.role)
+    items, pagination, unread = app.inbox.reads.page(who.id, who.role, filters, sort, sortOrder == "asc", number, size)
     return ok("Notifications fetched", {"data": items, "pagination": pagination, "unreadCount": unread})
 
 
