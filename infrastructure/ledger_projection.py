@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from domain.ledger import Earnings, Transaction, exact, major_units, minor_units
 from infrastructure.directory_projection import dumps, iso_utc
-from infrastructure.projector import Batch, Handles, HandlesDeclared, Prefetch, changed_ids, counter_adds
+from infrastructure.projector import Batch, CounterAdds, Handles, HandlesDeclared, Prefetch, changed_ids
 from infrastructure.tables import (
     balance_completions,
     balance_payments,
@@ -36,7 +36,7 @@ SELECT_TRANSACTIONS = sa.select(transactions.c.id, transactions.c.document).wher
     transactions.c.id == sa.any_(sa.bindparam("b_ids", type_=sa.ARRAY(sa.String)))
 )
 
-COUNTER_ADDS = counter_adds(transaction_counters)
+COUNTER_ADDS = CounterAdds(transaction_counters)
 
 
 def counter_scopes(user_id: str | None, consultant_id: str | None) -> list[tuple[str, str]]:
@@ -127,9 +127,7 @@ class LedgerProjector(HandlesDeclared):
         counters' changes, summed over the batch, are queued last."""
         counts: Counter[tuple[str, str, str]] | None = batch.pending.pop("transaction_counters", None)
         if counts:
-            add = COUNTER_ADDS[batch.connection.dialect.name == "postgresql"]
-            for (scope, party, kind), n in sorted(counts.items()):
-                batch.write(add, {"scope": scope, "party": party, "kind": kind, "n": n})
+            COUNTER_ADDS.queue(batch, counts)
 
     def prefetch(self, notifications: list[Any]) -> list[Prefetch]:
         found = []

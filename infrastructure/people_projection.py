@@ -29,7 +29,7 @@ from domain.privacy import Erasure
 from infrastructure.directory_projection import REGISTRATION_NOTICES, admin_notification, dumps, iso_utc
 from infrastructure.people_tables import PEOPLE_TABLES, inbox, inbox_counters, inbox_states, links
 from infrastructure.personal_fields import DELETED_NAME
-from infrastructure.projector import Batch, Handles, HandlesDeclared, counter_adds
+from infrastructure.projector import Batch, CounterAdds, Handles, HandlesDeclared
 from infrastructure.pushes import Emit
 
 PEOPLE = "people"
@@ -321,9 +321,7 @@ class PeopleProjector(HandlesDeclared):
         changed = {key: n for key, n in counts.items() if n}
         if not changed:
             return
-        add = COUNTER_ADDS[batch.connection.dialect.name == "postgresql"]
-        for key, delta in sorted(changed.items()):
-            batch.write(add, {"key": key, "n": delta})
+        COUNTER_ADDS.queue(batch, changed)
         # a counter back at zero is no row, as a rebuild that nets the changes out leaves it; a counter
         # counts rows (never below zero), so one that gained cannot be at zero: no delete is sent for it
         for key in sorted(k for k, n in changed.items() if n < 0):
@@ -332,7 +330,7 @@ class PeopleProjector(HandlesDeclared):
 
 # Add to a counter (created at its first change), and delete a counter back at zero: queued on the batch
 # (`Batch.write`), so on PostgreSQL they go out with the batch's claim and COMMIT.
-COUNTER_ADDS = counter_adds(inbox_counters)
+COUNTER_ADDS = CounterAdds(inbox_counters)
 DROP_ZERO = inbox_counters.delete().where(inbox_counters.c.key == sa.bindparam("b_key"), inbox_counters.c.n == 0)
 
 

@@ -82,16 +82,37 @@ class Batch:
             self.inserts.append((statement, [row]))
 
 
-def counter_adds(table: sa.Table) -> dict[bool, Any]:
-    """Per dialect (PostgreSQL: True, SQLite: False), the statement that adds `n` to a counter row of
-    `table` (its primary key and an `n` column), created at its first change: queued on the batch
-    (`Batch.write`) with the key's columns and `n`, so it goes out with the batch's other writes."""
-    keys = [column.name for column in table.primary_key.columns]
-    adds = {}
-    for is_postgres, dialect in ((True, postgresql), (False, sqlite)):
-        new = dialect.insert(table)
-        adds[is_postgres] = new.on_conflict_do_update(index_elements=keys, set_={"n": table.c.n + new.excluded.n})
-    return adds
+class CounterAdds:
+    """Adds to counter rows of `table` (its primary key and an `n` column), each created at its first
+    change, queued on a batch (`Batch.write`) so they go out with the batch's other writes, in the
+    order of their keys (two batches that change the same counters lock them in the same order). On
+    PostgreSQL the whole batch's changes are one statement (arrays unnested into an upsert); SQLite
+    takes them a row at a time."""
+
+    def __init__(self, table: sa.Table):
+        self.keys = [column.name for column in table.primary_key.columns]
+        by_row = sqlite.insert(table)
+        self.sqlite = by_row.on_conflict_do_update(index_elements=self.keys, set_={"n": table.c.n + by_row.excluded.n})
+        arrays = [
+            sa.func.unnest(sa.bindparam(f"a_{name}", type_=postgresql.ARRAY(table.c[name].type)))
+            for name in [*self.keys, "n"]
+        ]
+        together = postgresql.insert(table).from_select([*self.keys, "n"], sa.select(*arrays))
+        self.postgres = together.on_conflict_do_update(
+            index_elements=self.keys, set_={"n": table.c.n + together.excluded.n}
+        )
+
+    def queue(self, batch: Batch, changes: dict[Any, int]) -> None:
+        """Queue the nonzero `changes` (by key: the primary key's value, a tuple when it has several columns)."""
+        rows = [(key if isinstance(key, tuple) else (key,), n) for key, n in sorted(changes.items()) if n]
+        if not rows:
+            return
+        if batch.connection.dialect.name == "postgresql":
+            arrays = {f"a_{name}": [key[i] for key, _ in rows] for i, name in enumerate(self.keys)}
+            batch.write(self.postgres, {**arrays, "a_n": [n for _, n in rows]})
+        else:
+            for key, n in rows:
+                batch.write(self.sqlite, {**dict(zip(self.keys, key, strict=True)), "n": n})
 
 
 _written: ContextVar[dict[tuple[str, str], dict[str, Any]] | None] = ContextVar("written_documents", default=None)

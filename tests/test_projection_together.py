@@ -197,7 +197,7 @@ def test_only_a_counter_that_fell_is_checked_for_zero() -> None:
         batch.pending["inbox_counters"] = Counter({"user:a": 2, "user:b": -1, "user:c": 0})
         PeopleProjector().flush(batch)
     assert [(statement, [row.get("key", row.get("b_key")) for row in rows]) for statement, rows in batch.inserts] == [
-        (COUNTER_ADDS[False], ["user:a", "user:b"]),
+        (COUNTER_ADDS.sqlite, ["user:a", "user:b"]),
         (DROP_ZERO, ["user:b"]),
     ]
 
