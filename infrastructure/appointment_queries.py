@@ -24,6 +24,40 @@ def hold_expired(expires_at: str | None, now: datetime) -> bool:
     return datetime.fromisoformat(expires_at) <= now
 
 
+def list_query(
+    client_id: str | None,
+    consultant_id: str | None,
+    status: str | None,
+    start_from: datetime | None,
+    start_to: datetime | None,
+    q: str | None,
+    page: int,
+    limit: int,
+) -> sa.Select[Any]:
+    """`GET /appointments`' page (availability.md): oldest first, holds left out unless asked for. Each
+    scope reads an index in this order (the party's, or every appointment's `start_at`, `id`), so a page
+    costs the same however many appointments there are before or after it."""
+    where: list[Any] = []
+    if client_id:
+        where.append(appointments.c.client_id == client_id)
+    if consultant_id:
+        where.append(appointments.c.consultant_id == consultant_id)
+    where.append(appointments.c.status == status if status else appointments.c.status != "Hold")
+    if start_from:
+        where.append(appointments.c.start_at >= start_from)
+    if start_to:
+        where.append(appointments.c.start_at <= start_to)
+    if q:
+        where.append(appointments.c.search_text.like(contains(q[:100]), escape="\\"))
+    return (
+        sa.select(appointments.c.document)
+        .where(*where)
+        .order_by(appointments.c.start_at, appointments.c.id)
+        .limit(limit)
+        .offset((page - 1) * limit)
+    )
+
+
 class AppointmentQueries:
     def __init__(self, engine: sa.Engine):
         self.engine = engine
@@ -55,25 +89,7 @@ class AppointmentQueries:
         page: int,
         limit: int,
     ) -> list[dict[str, Any]]:
-        where: list[Any] = []
-        if client_id:
-            where.append(appointments.c.client_id == client_id)
-        if consultant_id:
-            where.append(appointments.c.consultant_id == consultant_id)
-        where.append(appointments.c.status == status if status else appointments.c.status != "Hold")
-        if start_from:
-            where.append(appointments.c.start_at >= start_from)
-        if start_to:
-            where.append(appointments.c.start_at <= start_to)
-        if q:
-            where.append(appointments.c.search_text.like(contains(q[:100]), escape="\\"))
-        query = (
-            sa.select(appointments.c.document)
-            .where(*where)
-            .order_by(appointments.c.start_at, appointments.c.id)
-            .limit(limit)
-            .offset((page - 1) * limit)
-        )
+        query = list_query(client_id, consultant_id, status, start_from, start_to, q, page, limit)
         with self.engine.connect() as conn:
             documents = [json.loads(raw) for raw in conn.execute(query).scalars()]
             return self._populate(conn, documents)

@@ -149,6 +149,7 @@ appointments = sa.Table(
     sa.Index("ix_appointments_consultant_start", "consultant_id", "start_at"),
     sa.Index("ix_appointments_client_start", "client_id", "start_at"),
     sa.Index("ix_appointments_status_start", "status", "start_at"),
+    sa.Index("ix_appointments_start", "start_at", "id"),  # the admin's list, in its order (migration 0017)
 )
 
 # The ledger: one row per transaction (payment, refund, payout, adjustment) as GET /transactions

@@ -1,0 +1,135 @@
+"""Benchmark: `GET /appointments` as the admin (the admin app's Appointments page) against the number of
+appointments in the store.
+
+For each size (`--rows` x factor): a throwaway PostgreSQL store, then `appointments` rows written by SQL as
+the appointments projection writes them (one in five a `Hold`, the rest `Completed`, `Upcoming` or
+`Cancelled`, between `--consultants` consultants and `--clients` clients, an hour apart), then a real
+`consult serve` and, one request at a time, ABAB rounds of
+
+- `GET /health` (the floor);
+- `GET /appointments?limit=20` as the admin (every appointment but the holds, oldest first);
+- `GET /appointments` as the admin, as the admin app asks for it (no parameters: the first 1,000).
+
+    .venv/bin/python bench/appointment_list.py [--rows 12500 --factors 1 4 16 --requests 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx  # noqa: E402
+import psycopg  # noqa: E402
+
+from bench.common import (  # noqa: E402
+    ADMIN_PASSWORD,
+    API,
+    HEALTH,
+    alternating_p50_ms,
+    bearer,
+    bench_store,
+    consult_server,
+    growth_table,
+    machine,
+    utc_stamp,
+)
+
+ROWS = """
+INSERT INTO appointments (id, consultant_id, client_id, status, start_at, end_at, search_text, document)
+SELECT id, consultant_id, client_id, status, at, at + interval '45 minutes', '',
+       json_build_object('_id', id, 'client', client_id, 'consultant', consultant_id, 'status', status,
+                         'session', 'Video Call', 'startAt', at, 'endAt', at + interval '45 minutes',
+                         'reason', 'Follow-up consultation', 'notes', '', 'fee', 500,
+                         'payment', json_build_object('amount', 500, 'status', 'Success', 'method', 'Razorpay'),
+                         'createdAt', at, 'updatedAt', at)::text
+FROM (
+    SELECT lpad(to_hex(i), 24, '0') AS id, timestamptz '2020-01-01' + make_interval(hours => i) AS at,
+           (ARRAY['Completed', 'Upcoming', 'Cancelled', 'Completed', 'Hold'])[1 + i %% 5] AS status,
+           lpad(to_hex(16777216 + i %% %(clients)s), 24, '0') AS client_id,
+           lpad(to_hex(33554432 + i %% %(consultants)s), 24, '0') AS consultant_id
+    FROM generate_series(1, %(rows)s) AS i
+) AS t
+"""
+
+
+def appointments_of(factor: int, args: argparse.Namespace) -> dict[str, float]:
+    from infrastructure.bootstrap import build
+
+    rows = args.rows * factor
+    with contextlib.ExitStack() as stack:
+        work, settings = stack.enter_context(bench_store("postgres", prefix="consult-bench-appointments-"))
+        url = settings.database_url
+        assert url is not None
+        container = build(settings, run_projections=True)  # migrates the store
+        try:
+            container.identity.create_first_admin(
+                "Bench Admin", "admin@bench.example.com", ADMIN_PASSWORD, "9000000001"
+            )
+        finally:
+            container.close()
+        started = time.perf_counter()
+        with psycopg.connect(url, autocommit=True) as pg:
+            pg.execute(ROWS, {"rows": rows, "clients": args.clients, "consultants": args.consultants})
+            pg.execute("VACUUM ANALYZE appointments")
+        print(f"  {rows:,} appointments written in {time.perf_counter() - started:.0f} s", flush=True)
+        served = stack.enter_context(consult_server(settings, work / "server.log", ready_timeout=600))
+        client = stack.enter_context(httpx.Client(base_url=served.url, timeout=60))
+        login = client.post(
+            API + "/auth/login", json={"email": "admin@bench.example.com", "password": ADMIN_PASSWORD, "role": "Admin"}
+        )
+        login.raise_for_status()
+        admin = bearer(login.json()["data"]["token"])
+        counted: dict[str, int] = {}
+
+        def listing(name: str, params: dict[str, int]) -> Callable[[], None]:
+            def call() -> None:
+                reply = client.get(API + "/appointments", params=params, headers=admin)
+                assert reply.status_code == 200, reply.text
+                counted[name] = len(reply.json()["data"]["data"])
+
+            return call
+
+        def health() -> None:
+            client.get(HEALTH).raise_for_status()
+
+        kinds: dict[str, Callable[[], None]] = {
+            "health": health,
+            "page": listing("page", {"limit": 20}),
+            "app": listing("app", {}),
+        }
+        result = alternating_p50_ms(kinds, args.requests)
+    assert counted == {"page": 20, "app": min(1_000, rows * 4 // 5)}, counted
+    print(f"  {factor}x ({rows:,} appointments): {result}", flush=True)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=12_500, help="appointments at 1x")
+    parser.add_argument("--factors", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--consultants", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=20_000)
+    parser.add_argument("--requests", type=int, default=40, help="requests of each kind per size")
+    args = parser.parse_args()
+    results = {factor: appointments_of(factor, args) for factor in args.factors}
+    print()
+    print(f"{utc_stamp()}, `bench/appointment_list.py {' '.join(sys.argv[1:])}`".rstrip() + f", {machine()}")
+    print()
+    sizes = "appointments: " + " / ".join(f"{args.rows * f:,}" for f in args.factors)
+    rows = [
+        ("page", "`GET /appointments?limit=20` (admin)"),
+        ("app", "`GET /appointments` (admin, the app's call: 1,000)"),
+        ("health", "`GET /health`"),
+    ]
+    print("\n".join(growth_table(sizes, results, rows)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
