@@ -50,9 +50,10 @@ import httpx  # noqa: E402
 import psycopg  # noqa: E402
 
 from bench.common import (  # noqa: E402
-    ADMIN_PASSWORD,
     API,
+    BENCH_ADMIN,
     HEALTH,
+    bench_admin_login,
     bench_settings,
     consult_server,
     database,
@@ -536,9 +537,7 @@ def main() -> int:
             loaded = {"events": container.market.recorder.max_notification_id() or 0}
             print(f"reusing {args.reuse}: {loaded['events']} events", flush=True)
         else:
-            container.identity.create_first_admin(
-                "Bench Admin", "admin@bench.example.com", ADMIN_PASSWORD, "9000000001"
-            )
+            container.identity.create_first_admin(*BENCH_ADMIN)
             started = time.perf_counter()
             loaded = load(container, args.transactions, args.appointments, rng)
             load_seconds = time.perf_counter() - started
@@ -586,13 +585,7 @@ def main() -> int:
             consult_server(settings, work / "server.log") as served,
             httpx.Client(base_url=served.url, timeout=60) as client,
         ):
-            login = client.post(
-                API + "/auth/login",
-                json={"email": "admin@bench.example.com", "password": ADMIN_PASSWORD, "role": "Admin"},
-            )
-            assert login.status_code == 200, login.text
-            token = login.json()["data"]["token"]
-            headers = {"Authorization": f"Bearer {token}"}
+            headers = bench_admin_login(client)
             today = datetime.now(IST)
             views = {
                 "monthly": {"viewType": "monthly", "year": today.year, "month": today.month},

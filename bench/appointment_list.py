@@ -28,13 +28,13 @@ import httpx  # noqa: E402
 import psycopg  # noqa: E402
 
 from bench.common import (  # noqa: E402
-    ADMIN_PASSWORD,
     API,
     HEALTH,
     alternating_p50_ms,
-    bearer,
+    bench_admin_login,
     bench_store,
     consult_server,
+    create_bench_admin,
     growth_table,
     machine,
     utc_stamp,
@@ -59,20 +59,13 @@ FROM (
 
 
 def appointments_of(factor: int, args: argparse.Namespace) -> dict[str, float]:
-    from infrastructure.bootstrap import build
 
     rows = args.rows * factor
     with contextlib.ExitStack() as stack:
         work, settings = stack.enter_context(bench_store("postgres", prefix="consult-bench-appointments-"))
         url = settings.database_url
         assert url is not None
-        container = build(settings, run_projections=True)  # migrates the store
-        try:
-            container.identity.create_first_admin(
-                "Bench Admin", "admin@bench.example.com", ADMIN_PASSWORD, "9000000001"
-            )
-        finally:
-            container.close()
+        create_bench_admin(settings)
         started = time.perf_counter()
         with psycopg.connect(url, autocommit=True) as pg:
             pg.execute(ROWS, {"rows": rows, "clients": args.clients, "consultants": args.consultants})
@@ -80,11 +73,7 @@ def appointments_of(factor: int, args: argparse.Namespace) -> dict[str, float]:
         print(f"  {rows:,} appointments written in {time.perf_counter() - started:.0f} s", flush=True)
         served = stack.enter_context(consult_server(settings, work / "server.log", ready_timeout=600))
         client = stack.enter_context(httpx.Client(base_url=served.url, timeout=60))
-        login = client.post(
-            API + "/auth/login", json={"email": "admin@bench.example.com", "password": ADMIN_PASSWORD, "role": "Admin"}
-        )
-        login.raise_for_status()
-        admin = bearer(login.json()["data"]["token"])
+        admin = bench_admin_login(client)
         counted: dict[str, int] = {}
 
         def listing(name: str, params: dict[str, int]) -> Callable[[], None]:

@@ -46,7 +46,7 @@ import eventsourcing.domain  # noqa: E402
 import psycopg  # noqa: E402
 
 from bench.analytics import CATEGORIES, CHUNK, Clock, event_store  # noqa: E402
-from bench.common import ADMIN_PASSWORD, bench_settings, machine, utc_stamp  # noqa: E402
+from bench.common import BENCH_ADMIN, bench_settings, machine, utc_stamp  # noqa: E402
 from domain.accounts import Account  # noqa: E402
 from domain.appointments import Appointment  # noqa: E402
 from domain.catalogue import Category  # noqa: E402
@@ -319,9 +319,7 @@ def main() -> int:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="consult-bulk-load-")))
         container = build(bench_settings(scratch / "var", url), run_projections=False)
         try:
-            container.identity.create_first_admin(
-                "Bench Admin", "admin@bench.example.com", ADMIN_PASSWORD, "9000000001"
-            )
+            container.identity.create_first_admin(*BENCH_ADMIN)
             started = time.perf_counter()
             wanted = max(50, appointments // 100)
             if args.max_consultants:

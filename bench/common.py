@@ -39,6 +39,8 @@ JWT_SECRET = "bench-secret-" + "x" * 40
 NO_LIMIT = "1000000000"
 PASSWORD = "secret1"
 ADMIN_PASSWORD = "Adm1nPassword"
+# the first admin of a store a bench fills directly (`identity.create_first_admin`'s arguments)
+BENCH_ADMIN = ("Bench Admin", "admin@bench.example.com", ADMIN_PASSWORD, "9000000001")
 
 
 # -- the machine ---------------------------------------------------------------------------------
@@ -272,6 +274,25 @@ class Scenario:
 
     def close(self) -> None:
         self.http.close()
+
+
+def create_bench_admin(settings: Settings) -> None:
+    """Migrate the store of `settings` and create its first admin (`BENCH_ADMIN`), before a server runs."""
+    from infrastructure.bootstrap import build
+
+    container = build(settings, run_projections=True)
+    try:
+        container.identity.create_first_admin(*BENCH_ADMIN)
+    finally:
+        container.close()
+
+
+def bench_admin_login(client: httpx.Client) -> dict[str, str]:
+    """The bearer header of `BENCH_ADMIN`, logged in over HTTP (`client` on the server's root)."""
+    _, email, password, _ = BENCH_ADMIN
+    login = client.post(API + "/auth/login", json={"email": email, "password": password, "role": "Admin"})
+    login.raise_for_status()
+    return bearer(login.json()["data"]["token"])
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -30,13 +30,13 @@ import psycopg  # noqa: E402
 from alembic import command  # noqa: E402
 
 from bench.common import (  # noqa: E402
-    ADMIN_PASSWORD,
     API,
     HEALTH,
     alternating_p50_ms,
-    bearer,
+    bench_admin_login,
     bench_store,
     consult_server,
+    create_bench_admin,
     growth_table,
     machine,
     utc_stamp,
@@ -63,7 +63,6 @@ def consultant_id(n: int) -> str:
 
 
 def ledger_of(factor: int, args: argparse.Namespace) -> dict[str, float]:
-    from infrastructure.bootstrap import build
     from infrastructure.migrations import alembic_config
 
     rows = args.rows * factor
@@ -79,20 +78,10 @@ def ledger_of(factor: int, args: argparse.Namespace) -> dict[str, float]:
             pg.execute("VACUUM ANALYZE transactions")
         command.upgrade(config, "head")  # 0015 counts the rows into the counters
         print(f"  {rows:,} transactions written and migrated in {time.perf_counter() - started:.0f} s", flush=True)
-        container = build(settings, run_projections=True)
-        try:
-            container.identity.create_first_admin(
-                "Bench Admin", "admin@bench.example.com", ADMIN_PASSWORD, "9000000001"
-            )
-        finally:
-            container.close()
+        create_bench_admin(settings)
         served = stack.enter_context(consult_server(settings, work / "server.log", ready_timeout=600))
         client = stack.enter_context(httpx.Client(base_url=served.url, timeout=60))
-        login = client.post(
-            API + "/auth/login", json={"email": "admin@bench.example.com", "password": ADMIN_PASSWORD, "role": "Admin"}
-        )
-        login.raise_for_status()
-        admin = bearer(login.json()["data"]["token"])
+        admin = bench_admin_login(client)
         totals: dict[str, int] = {}
 
         def listing(name: str, params: dict[str, str | int]) -> Callable[[], None]:

@@ -37,9 +37,9 @@ import httpx  # noqa: E402
 
 from bench.analytics import timed_http, wait_for_snapshot  # noqa: E402
 from bench.common import (  # noqa: E402
-    ADMIN_PASSWORD,
     API,
     HEALTH,
+    bench_admin_login,
     bench_settings,
     consult_server,
     machine,
@@ -114,11 +114,7 @@ def serve(settings: Any, work: Path, events: int, requests: int) -> dict[str, An
     ):
         pid = served.process.pid
         out["rss_after_start_mib"] = round(memory_mib(pid)[0])
-        login = client.post(
-            API + "/auth/login", json={"email": "admin@bench.example.com", "password": ADMIN_PASSWORD, "role": "Admin"}
-        )
-        assert login.status_code == 200, login.text
-        headers = {"Authorization": f"Bearer {login.json()['data']['token']}"}
+        headers = bench_admin_login(client)
         today = datetime.now(IST)
         views = {
             "monthly": {"viewType": "monthly", "year": today.year, "month": today.month},

@@ -54,11 +54,12 @@ from bench.analytics import load, raw_read_rate, timed_http, wait_for_snapshot  
 from bench.available_slots import SLOTS  # noqa: E402
 from bench.booking import People, Probe, Slot, closed_loop, distinct_slots, interval, stock_store, weekdays  # noqa: E402
 from bench.common import (  # noqa: E402
-    ADMIN_PASSWORD,
     API,
+    BENCH_ADMIN,
     HEALTH,
     alternating_p50_ms,
     bearer,
+    bench_admin_login,
     bench_store,
     consult_server,
     machine,
@@ -289,9 +290,7 @@ def event_paths(factor: int, args: argparse.Namespace) -> dict:
         assert url is not None
         container = build(settings, run_projections=True)
         try:
-            container.identity.create_first_admin(
-                "Bench Admin", "admin@bench.example.com", ADMIN_PASSWORD, "9000000001"
-            )
+            container.identity.create_first_admin(*BENCH_ADMIN)
             transactions = args.transactions * factor
             loaded = load(container, transactions, transactions // 5, random.Random(args.seed))
             events = loaded["events"]
@@ -315,12 +314,7 @@ def event_paths(factor: int, args: argparse.Namespace) -> dict:
         }
         served = stack.enter_context(consult_server(settings, work / "server.log", ready_timeout=READY_TIMEOUT))
         client = stack.enter_context(httpx.Client(base_url=served.url, timeout=60))
-        login = client.post(
-            API + "/auth/login",
-            json={"email": "admin@bench.example.com", "password": ADMIN_PASSWORD, "role": "Admin"},
-        )
-        login.raise_for_status()
-        headers = bearer(login.json()["data"]["token"])
+        headers = bench_admin_login(client)
         today = datetime.now(IST)
         params = {"viewType": "monthly", "year": today.year, "month": today.month}
         for _ in range(10):
