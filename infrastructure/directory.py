@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from domain.accounts import CONSULTANT
 from infrastructure.ledger_queries import earnings_in, month_window
+from infrastructure.people_tables import link_counters  # kept by the people projection
 from infrastructure.people_tables import links as client_links  # the links of the people projection
 from infrastructure.reads import Plan, run_plan
 from infrastructure.tables import (
@@ -166,13 +167,9 @@ class Directory:
     def clients_counts(self, consultant_ids: list[str]) -> dict[str, int]:
         if not consultant_ids:
             return {}
-        query = (
-            sa.select(client_links.c.consultant_id, sa.func.count())
-            .where(client_links.c.status == "Active")
-            .group_by(client_links.c.consultant_id)
-        )
+        query = sa.select(link_counters.c.consultant_id, link_counters.c.n)  # kept by the people projection
         if len(consultant_ids) <= 500:
-            query = query.where(client_links.c.consultant_id.in_(consultant_ids))
+            query = query.where(link_counters.c.consultant_id.in_(consultant_ids))
         with self.engine.connect() as conn:
             return {row[0]: int(row[1]) for row in conn.execute(query)}
 
@@ -228,12 +225,7 @@ class Directory:
         ).where(consultant_categories.c.subcategory_id.is_not(None))
         members = sa.union(by_title, by_entry).subquery()
         revenue = earnings_in(*month_window(datetime.now(UTC), self.zone)).subquery()
-        links = (
-            sa.select(client_links.c.consultant_id, sa.func.count().label("n"))
-            .where(client_links.c.status == "Active")
-            .group_by(client_links.c.consultant_id)
-            .subquery()
-        )
+        links = link_counters
         query = (
             sa.select(
                 members.c.sub_id,

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from domain.accounts import Account
 from domain.appointments import ClientLink
@@ -27,7 +28,7 @@ from domain.links import AUTO_NOTES, REMOVED
 from domain.notifications import Inbox, Notification, reader_of
 from domain.privacy import Erasure
 from infrastructure.directory_projection import REGISTRATION_NOTICES, admin_notification, dumps, iso_utc
-from infrastructure.people_tables import PEOPLE_TABLES, inbox, inbox_counters, inbox_states, links
+from infrastructure.people_tables import PEOPLE_TABLES, inbox, inbox_counters, inbox_states, link_counters, links
 from infrastructure.personal_fields import DELETED_NAME
 from infrastructure.projector import Batch, CounterAdds, Handles, HandlesDeclared
 from infrastructure.pushes import Emit
@@ -57,6 +58,33 @@ INSERT_LINK = links.insert()
 UPDATE_LINK = links.update().where(
     links.c.client_id == sa.bindparam("b_client"), links.c.consultant_id == sa.bindparam("b_consultant")
 )
+
+
+def _link_count_changes() -> dict[bool, Any]:
+    """Per dialect (PostgreSQL: True), the statement queued before a link's own write: it adds to the
+    consultant's counter `b_active` (1 when the link is Active after the event) less the pair's Active
+    links before it (0 or 1), so the counter follows the links without a read in the batch."""
+    active_before = (
+        sa.select(sa.func.count())
+        .where(
+            links.c.client_id == sa.bindparam("b_client"),
+            links.c.consultant_id == sa.bindparam("b_consultant"),
+            links.c.status == "Active",
+        )
+        .scalar_subquery()
+    )
+    change = sa.select(
+        sa.bindparam("b_consultant", type_=sa.String), sa.bindparam("b_active", type_=sa.Integer) - active_before
+    )
+    statements = {}
+    for is_postgres, dialect in ((True, postgresql), (False, sqlite)):
+        new = dialect.insert(link_counters).from_select(["consultant_id", "n"], change)
+        set_n = {"n": link_counters.c.n + new.excluded.n}
+        statements[is_postgres] = new.on_conflict_do_update(index_elements=["consultant_id"], set_=set_n)
+    return statements
+
+
+LINK_COUNT_CHANGES = _link_count_changes()
 SELECT_INBOX = sa.select(
     inbox.c.recipient, inbox.c.recipient_role, inbox.c.is_global, inbox.c.read_at, inbox.c.expires_at, inbox.c.category
 )
@@ -139,6 +167,12 @@ class PeopleProjector(HandlesDeclared):
         if counts is not None:  # changes of this batch to those counters are gone with them
             for changed in [k for k in counts if ":".join(k.split(":")[:2]) in own]:  # whole or per category
                 del counts[changed]
+        # the consultants' counters lose the person's Active links (one per pair); a consultant's own goes
+        conn.execute(link_counters.delete().where(link_counters.c.consultant_id == account_id))
+        linked_to = sa.select(links.c.consultant_id).where(links.c.client_id == account_id, links.c.status == "Active")
+        conn.execute(
+            link_counters.update().where(link_counters.c.consultant_id.in_(linked_to)).values(n=link_counters.c.n - 1)
+        )
         conn.execute(links.delete().where(sa.or_(links.c.client_id == account_id, links.c.consultant_id == account_id)))
         # the admins' signup notice named the person: as a rebuild decodes it once the key is destroyed
         notice_id = derived_object_id(aggregate_id(account_id), 1)
@@ -292,6 +326,13 @@ class PeopleProjector(HandlesDeclared):
         """A link's row: its id is the public one (`link_id`: an imported link keeps its original
         `_id`); later events find it by the pair they name (one link per pair)."""
         when = event.timestamp
+        active = isinstance(event, (ClientLink.Linked, ClientLink.Relinked)) or (
+            isinstance(event, ClientLink.StatusChanged) and event.status == "Active"
+        )
+        batch.write(
+            LINK_COUNT_CHANGES[batch.connection.dialect.name == "postgresql"],
+            {"b_client": event.client_id, "b_consultant": event.consultant_id, "b_active": int(active)},
+        )
         if isinstance(event, ClientLink.Linked):
             batch.insert(
                 INSERT_LINK,

@@ -94,4 +94,13 @@ inbox_counters = sa.Table(
     sa.Column("n", sa.BigInteger, nullable=False),
 )
 
-PEOPLE_TABLES = (links, inbox, inbox_states, inbox_counters)
+# Each consultant's Active links (the `clientsCount` of the consultant lists, the catalogue's client
+# counts), kept by the projection with each link event (migration 0018), instead of a count of links.
+link_counters = sa.Table(
+    "link_counters",
+    metadata,
+    sa.Column("consultant_id", ID, primary_key=True),
+    sa.Column("n", sa.BigInteger, nullable=False),
+)
+
+PEOPLE_TABLES = (links, inbox, inbox_states, inbox_counters, link_counters)

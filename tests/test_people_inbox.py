@@ -18,6 +18,7 @@ from infrastructure.tables import projection_tracking
 from interfaces.http.app import create_app
 from tests.conftest import bearer, employee_token, ok, rebuild, refused
 from tests.test_appointments import Listener, Party, World, next_weekday
+from tests.test_link_counters import counted, kept
 
 API = "/api/v1"
 sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -511,6 +512,7 @@ def test_export_lists_the_inbox_and_erasure_removes_own_inbox_and_links(api, wor
             == 0
         )
         assert not conn.execute(sa.select(inbox_counters.c.key).where(inbox_counters.c.key.like(f"%{asha.id}%"))).all()
+        assert counted(conn) == {} and kept(conn) == {consultant.id: 0}  # her link to the consultant went with her
     assert ok(
         api.get(f"{API}/client-consultants", headers=bearer(world.admin)), 200, "Relationships fetched successfully"
     ) == {"data": [], "total": 0}
