@@ -264,13 +264,15 @@ class Directory:
         if status:
             where.append(accounts.c.status == status)
         if linked_to is not None:
-            where.append(
-                accounts.c.id.in_(
+            # the consultant's clients first (its links' index), then those accounts: a sub-select here
+            # let the planner walk every client account newest first, testing each for a link
+            with self.engine.connect() as conn:
+                linked = conn.execute(
                     sa.select(client_links.c.client_id).where(
                         client_links.c.consultant_id == linked_to, client_links.c.status == "Active"
                     )
-                )
-            )
+                ).scalars()
+                where.append(accounts.c.id.in_(list(linked)))
         total = self.count("client", *where)
         return self.documents("client", *where, limit=limit, offset=(page - 1) * limit), total
 
