@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from domain.appointments import CANCELLED, HOLD, Appointment
+from domain.appointments import CANCELLED, COMPLETED, HOLD, Appointment
 from infrastructure.directory_projection import dumps, iso_utc
 from infrastructure.projector import Batch, Handles, HandlesDeclared, Prefetch, changed_ids
 from infrastructure.settings_projection import availability_updated
-from infrastructure.tables import appointments, slot_bookings
+from infrastructure.tables import appointments, client_sessions, slot_bookings
 
 LIVE = ("Hold", "Upcoming", "Completed")
 # Built once and executed with parameter dicts: building `.values(...)` per event costs more than the SQL.
@@ -29,6 +29,22 @@ SELECT_DOCUMENTS = sa.select(appointments.c.id, appointments.c.document).where(
 UPDATE_APPOINTMENT = appointments.update().where(appointments.c.id == sa.bindparam("b_id"))
 DELETE_APPOINTMENT = appointments.delete().where(appointments.c.id == sa.bindparam("b_id"))
 INSERT_SLOT = slot_bookings.insert()
+# a pair's `client_sessions` row counted again from its appointments (queued: it sees the batch's writes)
+PAIR = sa.and_(
+    appointments.c.consultant_id == sa.bindparam("b_consultant"), appointments.c.client_id == sa.bindparam("b_client")
+)
+DELETE_SESSIONS = client_sessions.delete().where(
+    client_sessions.c.consultant_id == sa.bindparam("b_consultant"),
+    client_sessions.c.client_id == sa.bindparam("b_client"),
+)
+COUNT_SESSIONS = client_sessions.insert().from_select(
+    ["consultant_id", "client_id", "sessions", "last_start_at"],
+    sa.select(
+        appointments.c.consultant_id, appointments.c.client_id, sa.func.count(), sa.func.max(appointments.c.start_at)
+    )
+    .where(PAIR, appointments.c.status == "Completed")
+    .group_by(appointments.c.consultant_id, appointments.c.client_id),
+)
 DELETE_SLOT = slot_bookings.delete().where(slot_bookings.c.appointment_id == sa.bindparam("b_id"))
 
 
@@ -40,6 +56,7 @@ class AppointmentsProjector(HandlesDeclared):
 
     def reset(self, conn: sa.Connection) -> None:
         conn.execute(appointments.delete())
+        conn.execute(client_sessions.delete())
 
     def flush(self, batch: Batch) -> None:
         """Every write is queued on the batch (`Batch.insert`, `Batch.write`: run together at the end
@@ -97,6 +114,7 @@ class AppointmentsProjector(HandlesDeclared):
             if slot is not None:  # a live booking closes slots
                 batch.insert(INSERT_SLOT, slot)
                 self._announce(batch, document, None, document)
+            self._sync_sessions(batch, None, document)  # created Completed: by an admin, or imported
             return
         key = ("appointments", appointment_id)
         document = batch.document(*key, SELECT_DOCUMENT)
@@ -107,6 +125,7 @@ class AppointmentsProjector(HandlesDeclared):
             del batch.documents[key]
             batch.write(DELETE_APPOINTMENT, {"b_id": appointment_id})
             self._sync_slot(batch, appointment_id, None, before)
+            self._sync_sessions(batch, before, None)
             return
         if isinstance(event, Appointment.HoldRefreshed):
             document["expiresAt"] = iso_utc(event.expires_at)
@@ -144,6 +163,20 @@ class AppointmentsProjector(HandlesDeclared):
             },
         )
         self._sync_slot(batch, appointment_id, document, before)
+        self._sync_sessions(batch, before, document)
+
+    @staticmethod
+    def _sync_sessions(batch: Batch, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+        """The pair's sessions counted again when a Completed appointment is concerned: it became or
+        stopped being Completed, or moved (a booking's events never are: no statement for them)."""
+        moment = [(doc["status"], doc["startAt"]) if doc else None for doc in (before, after)]
+        if moment[0] == moment[1] or all(m is None or m[0] != COMPLETED for m in moment):
+            return
+        document = after or before
+        assert document is not None
+        pair = {"b_consultant": document["consultant"], "b_client": document["client"]}
+        batch.write(DELETE_SESSIONS, pair)
+        batch.write(COUNT_SESSIONS, pair)
 
     def _sync_slot(
         self, batch: Batch, appointment_id: str, after: dict[str, Any] | None, before: dict[str, Any] | None

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from infrastructure.directory_projection import iso_utc
 from infrastructure.people_tables import links
-from infrastructure.tables import accounts, appointments
+from infrastructure.tables import accounts, appointments, client_sessions
 
 LISTED = ("Active", "Inactive")  # a removed link's row is kept but never listed
 
@@ -111,12 +111,11 @@ class LinkQueries:
             return {row[0]: json.loads(row[1]) for row in rows}
 
     def sessions(self, consultant_id: str) -> dict[str, tuple[int, datetime]]:
-        """Per client: the consultant's Completed appointments with it and the latest start."""
-        query = (
-            sa.select(appointments.c.client_id, sa.func.count(), sa.func.max(appointments.c.start_at))
-            .where(appointments.c.consultant_id == consultant_id, appointments.c.status == "Completed")
-            .group_by(appointments.c.client_id)
-        )
+        """Per client: the consultant's Completed appointments with it and the latest start (kept by the
+        appointments projection: one row per client, whatever the consultant's history)."""
+        query = sa.select(
+            client_sessions.c.client_id, client_sessions.c.sessions, client_sessions.c.last_start_at
+        ).where(client_sessions.c.consultant_id == consultant_id)
         with self.engine.connect() as conn:
             return {row[0]: (int(row[1]), row[2]) for row in conn.execute(query)}
 

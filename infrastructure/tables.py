@@ -152,6 +152,19 @@ appointments = sa.Table(
     sa.Index("ix_appointments_start", "start_at", "id"),  # the admin's list, in its order (migration 0017)
 )
 
+# Per consultant and client: the consultant's Completed appointments with the client and the latest start
+# (the `sessions` and `lastSession*` of its client list), kept by the appointments projection: the pair's
+# row is counted again from its appointments whenever one of them enters or leaves `Completed` or moves
+# while in it (migration 0019).
+client_sessions = sa.Table(
+    "client_sessions",
+    metadata,
+    sa.Column("consultant_id", ID, primary_key=True),
+    sa.Column("client_id", ID, primary_key=True),
+    sa.Column("sessions", sa.BigInteger, nullable=False),
+    sa.Column("last_start_at", UtcDateTime, nullable=False),
+)
+
 # The ledger: one row per transaction (payment, refund, payout, adjustment) as GET /transactions
 # answers it (parties populated at read time), kept by the ledger projection.
 transactions = sa.Table(
@@ -246,6 +259,7 @@ READ_MODEL_TABLES = (
     consultant_settings,
     slot_bookings,
     appointments,
+    client_sessions,
     transactions,
     transaction_counters,
     consultant_balances,
