@@ -35,9 +35,7 @@ from bench.common import (  # noqa: E402
     bench_store,
     consult_server,
     create_bench_admin,
-    growth_table,
-    machine,
-    utc_stamp,
+    growth_report,
 )
 
 ROWS = """
@@ -106,17 +104,19 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=20_000)
     parser.add_argument("--requests", type=int, default=40, help="requests of each kind per size")
     args = parser.parse_args()
-    results = {factor: appointments_of(factor, args) for factor in args.factors}
-    print()
-    print(f"{utc_stamp()}, `bench/appointment_list.py {' '.join(sys.argv[1:])}`".rstrip() + f", {machine()}")
-    print()
-    sizes = "appointments: " + " / ".join(f"{args.rows * f:,}" for f in args.factors)
     rows = [
         ("page", "`GET /appointments?limit=20` (admin)"),
         ("app", "`GET /appointments` (admin, the app's call: 1,000)"),
         ("health", "`GET /health`"),
     ]
-    print("\n".join(growth_table(sizes, results, rows)))
+    growth_report(
+        "appointment_list.py",
+        lambda factor: appointments_of(factor, args),
+        args.factors,
+        args.rows,
+        "appointments",
+        rows,
+    )
     return 0
 
 

@@ -365,6 +365,19 @@ def growth_table(sizes: str, results: dict[int, dict[str, float]], rows: Iterabl
     return lines
 
 
+def growth_report(
+    script: str, measure: Callable[[int], dict[str, float]], factors: list[int], base: int, unit: str, rows: Any
+) -> None:
+    """`measure` at each factor of the data (`base` x factor `unit`), then the run's line and the growth
+    table (`growth_table`) of `rows`, as the scale benches of `docs/BENCHMARKS.md` print them."""
+    results = {factor: measure(factor) for factor in factors}
+    print()
+    print(f"{utc_stamp()}, `bench/{script} {' '.join(sys.argv[1:])}`".rstrip() + f", {machine()}")
+    print()
+    sizes = f"{unit}: " + " / ".join(f"{base * factor:,}" for factor in factors)
+    print("\n".join(growth_table(sizes, results, rows)))
+
+
 def statuses_text(statuses: Counter[str]) -> str:
     return ", ".join(f"{status}: {count}" for status, count in sorted(statuses.items()))
 

@@ -31,7 +31,7 @@ import psycopg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from alembic import command  # noqa: E402
 
-from bench.common import alternating_p50_ms, bench_store, growth_table, machine, utc_stamp  # noqa: E402
+from bench.common import alternating_p50_ms, bench_store, growth_report  # noqa: E402
 
 ACCOUNTS = """
 INSERT INTO accounts (id, kind, role, email, status, created_at, seq, document)
@@ -115,11 +115,6 @@ def main() -> int:
     parser.add_argument("--own", type=int, default=30, help="clients of the measured consultant")
     parser.add_argument("--requests", type=int, default=40, help="calls of each kind per size")
     args = parser.parse_args()
-    results = {factor: clients_of(factor, args) for factor in args.factors}
-    print()
-    print(f"{utc_stamp()}, `bench/consultant_clients.py {' '.join(sys.argv[1:])}`".rstrip() + f", {machine()}")
-    print()
-    sizes = "client accounts: " + " / ".join(f"{args.clients * f:,}" for f in args.factors)
     rows = [
         ("own", "a consultant's first page of its 30 clients"),
         ("own_before", "the same, the statement before"),
@@ -127,7 +122,14 @@ def main() -> int:
         ("none_before", "the same, the statement before"),
         ("health", "`SELECT 1` on the same engine"),
     ]
-    print("\n".join(growth_table(sizes, results, rows)))
+    growth_report(
+        "consultant_clients.py",
+        lambda factor: clients_of(factor, args),
+        args.factors,
+        args.clients,
+        "client accounts",
+        rows,
+    )
     return 0
 
 

@@ -32,9 +32,7 @@ from bench.common import (  # noqa: E402
     bearer,
     bench_store,
     consult_server,
-    growth_table,
-    machine,
-    utc_stamp,
+    growth_report,
 )
 
 ROWS = """
@@ -121,13 +119,15 @@ def main() -> int:
     parser.add_argument("--factors", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--requests", type=int, default=60, help="requests of each kind per size")
     args = parser.parse_args()
-    results = {factor: inbox_of(factor, args) for factor in args.factors}
-    print()
-    print(f"{utc_stamp()}, `bench/inbox_list.py {' '.join(sys.argv[1:])}`".rstrip() + f", {machine()}")
-    print()
-    sizes = "the reader's notifications: " + " / ".join(f"{args.notifications * f:,}" for f in args.factors)
     rows = [*((name, label) for name, (_, label) in READS.items()), ("health", "`GET /health`")]
-    print("\n".join(growth_table(sizes, results, rows)))
+    growth_report(
+        "inbox_list.py",
+        lambda factor: inbox_of(factor, args),
+        args.factors,
+        args.notifications,
+        "the reader's notifications",
+        rows,
+    )
     return 0
 
 

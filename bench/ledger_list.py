@@ -37,9 +37,7 @@ from bench.common import (  # noqa: E402
     bench_store,
     consult_server,
     create_bench_admin,
-    growth_table,
-    machine,
-    utc_stamp,
+    growth_report,
 )
 
 ROWS = """
@@ -115,18 +113,15 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=50_000)
     parser.add_argument("--requests", type=int, default=60, help="requests of each kind per size")
     args = parser.parse_args()
-    results = {factor: ledger_of(factor, args) for factor in args.factors}
-    print()
-    print(f"{utc_stamp()}, `bench/ledger_list.py {' '.join(sys.argv[1:])}`".rstrip() + f", {machine()}")
-    print()
-    sizes = "transactions: " + " / ".join(f"{args.rows * f:,}" for f in args.factors)
     rows = [
         ("all", "`GET /transactions?limit=100` (admin)"),
         ("payouts", "`GET /transactions?type=Payout&limit=10` (admin)"),
         ("party", "`GET /transactions?consultant=X&limit=10` (admin)"),
         ("health", "`GET /health`"),
     ]
-    print("\n".join(growth_table(sizes, results, rows)))
+    growth_report(
+        "ledger_list.py", lambda factor: ledger_of(factor, args), args.factors, args.rows, "transactions", rows
+    )
     return 0
 
 

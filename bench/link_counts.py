@@ -28,7 +28,7 @@ import psycopg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from alembic import command  # noqa: E402
 
-from bench.common import alternating_p50_ms, bench_store, growth_table, machine, utc_stamp  # noqa: E402
+from bench.common import alternating_p50_ms, bench_store, growth_report  # noqa: E402
 
 ROWS = """
 INSERT INTO links (id, client_id, consultant_id, status, notes, linked_at, created_at, updated_at)
@@ -94,17 +94,12 @@ def main() -> int:
     parser.add_argument("--listed", type=int, default=450, help="consultants in the list")
     parser.add_argument("--requests", type=int, default=60, help="calls of each kind per size")
     args = parser.parse_args()
-    results = {factor: counts_of(factor, args) for factor in args.factors}
-    print()
-    print(f"{utc_stamp()}, `bench/link_counts.py {' '.join(sys.argv[1:])}`".rstrip() + f", {machine()}")
-    print()
-    sizes = "links: " + " / ".join(f"{args.links * f:,}" for f in args.factors)
     rows = [
         ("kept", "`clients_counts` of 450 consultants (counters)"),
         ("counted", "the same counted from the links (before 0018)"),
         ("health", "`SELECT 1` on the same engine"),
     ]
-    print("\n".join(growth_table(sizes, results, rows)))
+    growth_report("link_counts.py", lambda factor: counts_of(factor, args), args.factors, args.links, "links", rows)
     return 0
 
 
