@@ -278,7 +278,7 @@ class InboxQueries:
             latest: dict[str, datetime] = {}
             for category, created in conn.execute(_latest_statement(present), params) if present else ():
                 latest[category] = max(latest.get(category, created), created)
-        ordered = sorted(present, key=lambda category: _aware(latest[category]), reverse=True)
+        ordered = sorted(latest, key=lambda category: _aware(latest[category]), reverse=True)
         return [
             {
                 "_id": category,
