@@ -16,6 +16,7 @@ from infrastructure.people_tables import link_counters  # kept by the people pro
 from infrastructure.people_tables import links as client_links  # the links of the people projection
 from infrastructure.reads import Plan, run_plan
 from infrastructure.tables import (
+    account_counters,
     accounts,
     categories,
     consultant_categories,
@@ -273,8 +274,19 @@ class Directory:
                     )
                 ).scalars()
                 where.append(accounts.c.id.in_(list(linked)))
-        total = self.count("client", *where)
+        if search or linked_to is not None:
+            total = self.count("client", *where)  # a text search counts; a consultant's clients are few
+        else:
+            total = self.counted("client", status or None)
         return self.documents("client", *where, limit=limit, offset=(page - 1) * limit), total
+
+    def counted(self, kind: str, status: str | None) -> int:
+        """The accounts of `kind` (of one `status`, or all), from the counters the directory projection keeps."""
+        query = sa.select(sa.func.coalesce(sa.func.sum(account_counters.c.n), 0)).where(account_counters.c.kind == kind)
+        if status is not None:
+            query = query.where(account_counters.c.status == status)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def is_linked(self, client_id: str, consultant_id: str) -> bool:
         with self.engine.connect() as conn:

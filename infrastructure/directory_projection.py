@@ -4,6 +4,7 @@ consultant_categories), and pushes the admin notifications of new registrations.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,8 +13,8 @@ import sqlalchemy as sa
 from domain.accounts import CLIENT, CONSULTANT, Account
 from domain.catalogue import Category
 from domain.profiles import consultant_display_name, public_consultant
-from infrastructure.projector import Batch, Handles, HandlesDeclared
-from infrastructure.tables import accounts, categories, consultant_categories
+from infrastructure.projector import Batch, CounterAdds, Handles, HandlesDeclared
+from infrastructure.tables import account_counters, accounts, categories, consultant_categories
 
 
 def consultant_category_rows(consultant_id: str, entries: list[Any]) -> list[dict[str, Any]]:
@@ -96,17 +97,26 @@ def admin_notification(event_id: str, when: str, notice: tuple[str, str, str, st
 
 
 INSERT_ACCOUNT = accounts.insert()
+ACCOUNT_COUNTER_ADDS = CounterAdds(account_counters)
 
 
 class DirectoryProjector(HandlesDeclared):
     handles = Handles(Account.Event, Category.Event)
 
     def flush(self, batch: Batch) -> None:
-        """Writes go straight to the tables; nothing is held back."""
+        """Writes go straight to the tables; the accounts' counters, summed over the batch, are queued."""
+        counts: Counter[tuple[str, str]] | None = batch.pending.pop("account_counters", None)
+        if counts:
+            ACCOUNT_COUNTER_ADDS.queue(batch, counts)
 
     def reset(self, conn: sa.Connection) -> None:
-        for table in (consultant_categories, accounts, categories):
+        for table in (consultant_categories, accounts, categories, account_counters):
             conn.execute(table.delete())
+
+    @staticmethod
+    def _count(batch: Batch, kind: str, status: str | None, delta: int) -> None:
+        counts: Counter[tuple[str, str]] = batch.pending.setdefault("account_counters", Counter())
+        counts[(kind, status or "")] += delta
 
     def apply(self, batch: Batch, event: Any, position: int) -> None:
         if not self.handles.covers(event):
@@ -135,6 +145,7 @@ class DirectoryProjector(HandlesDeclared):
                     **self._columns(event.kind, document),
                 },
             )
+            self._count(batch, event.kind, document.get("status"), 1)
             if event.kind == CONSULTANT and document.get("categories"):
                 self._insert_categories(conn, account_id, document["categories"])
             # the admin notice of a signup is stored and pushed by the people projection
@@ -142,7 +153,9 @@ class DirectoryProjector(HandlesDeclared):
         row = conn.execute(sa.select(accounts.c.kind, accounts.c.document).where(accounts.c.id == account_id)).first()
         if row is None:
             return
+        before = json.loads(row.document).get("status")
         if isinstance(event, Account.Deleted):
+            self._count(batch, row.kind, before, -1)
             conn.execute(accounts.delete().where(accounts.c.id == account_id))
             conn.execute(consultant_categories.delete().where(consultant_categories.c.consultant_id == account_id))
             return
@@ -165,6 +178,9 @@ class DirectoryProjector(HandlesDeclared):
                     "Blocked": "Blocked",
                     "Unblocked": "Active",
                 }[type(event).__name__]
+        if document.get("status") != before:
+            self._count(batch, row.kind, before, -1)
+            self._count(batch, row.kind, document.get("status"), 1)
         conn.execute(accounts.update().where(accounts.c.id == account_id).values(**self._columns(row.kind, document)))
 
     @staticmethod

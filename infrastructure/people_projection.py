@@ -362,17 +362,12 @@ class PeopleProjector(HandlesDeclared):
         changed = {key: n for key, n in counts.items() if n}
         if not changed:
             return
-        COUNTER_ADDS.queue(batch, changed)
-        # a counter back at zero is no row, as a rebuild that nets the changes out leaves it; a counter
-        # counts rows (never below zero), so one that gained cannot be at zero: no delete is sent for it
-        for key in sorted(k for k, n in changed.items() if n < 0):
-            batch.write(DROP_ZERO, {"b_key": key})
+        COUNTER_ADDS.queue(batch, changed)  # (a counter back at zero is deleted)
 
 
 # Add to a counter (created at its first change), and delete a counter back at zero: queued on the batch
 # (`Batch.write`), so on PostgreSQL they go out with the batch's claim and COMMIT.
 COUNTER_ADDS = CounterAdds(inbox_counters)
-DROP_ZERO = inbox_counters.delete().where(inbox_counters.c.key == sa.bindparam("b_key"), inbox_counters.c.n == 0)
 
 
 def document_of(row_document: str) -> dict[str, Any]:

@@ -87,10 +87,15 @@ class CounterAdds:
     change, queued on a batch (`Batch.write`) so they go out with the batch's other writes, in the
     order of their keys (two batches that change the same counters lock them in the same order). On
     PostgreSQL the whole batch's changes are one statement (arrays unnested into an upsert); SQLite
-    takes them a row at a time."""
+    takes them a row at a time. A counter that fell is deleted if it is back at zero: a rebuild, whose
+    batches net the changes out, leaves no row there either (a counter counts rows, never below zero,
+    so one that gained cannot be at zero: no delete is sent for it)."""
 
     def __init__(self, table: sa.Table):
         self.keys = [column.name for column in table.primary_key.columns]
+        self.drop_zero = table.delete().where(
+            *(table.c[name] == sa.bindparam(f"b_{name}") for name in self.keys), table.c.n == 0
+        )
         by_row = sqlite.insert(table)
         self.sqlite = by_row.on_conflict_do_update(index_elements=self.keys, set_={"n": table.c.n + by_row.excluded.n})
         arrays = [
@@ -113,6 +118,9 @@ class CounterAdds:
         else:
             for key, n in rows:
                 batch.write(self.sqlite, {**dict(zip(self.keys, key, strict=True)), "n": n})
+        for key, n in rows:
+            if n < 0:
+                batch.write(self.drop_zero, {f"b_{name}": value for name, value in zip(self.keys, key, strict=True)})
 
 
 _written: ContextVar[dict[tuple[str, str], dict[str, Any]] | None] = ContextVar("written_documents", default=None)

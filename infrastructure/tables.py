@@ -66,7 +66,18 @@ accounts = sa.Table(
     sa.Index("ix_accounts_kind_phone", "kind", "phone"),
     sa.Index("ix_accounts_kind_mobile", "kind", "mobile"),
     sa.Index("ix_accounts_kind_seq", "kind", "seq"),
+    sa.Index("ix_accounts_kind_status_seq", "kind", "status", "seq"),  # a list of one status (migration 0020)
     sa.Index("ix_accounts_kind_category", "kind", "category_name"),
+)
+
+# Accounts per kind and status (`""`: none), kept by the directory projection: the `total` of the admin's
+# `GET /clients` without a text search, instead of a count of the accounts (migration 0020).
+account_counters = sa.Table(
+    "account_counters",
+    metadata,
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("status", sa.String(16), primary_key=True),
+    sa.Column("n", sa.BigInteger, nullable=False),
 )
 
 # One row per entry of a consultant's `categories[]` (the category filter and the stats read it).
@@ -253,6 +264,7 @@ reset_tokens = sa.Table(
 
 READ_MODEL_TABLES = (
     accounts,
+    account_counters,
     consultant_categories,
     categories,
     client_links,

@@ -189,7 +189,7 @@ def test_only_a_counter_that_fell_is_checked_for_zero() -> None:
     them (a counter counts rows, so one that gained is above zero); one that fell gets it."""
     from collections import Counter
 
-    from infrastructure.people_projection import COUNTER_ADDS, DROP_ZERO, PeopleProjector
+    from infrastructure.people_projection import COUNTER_ADDS, PeopleProjector
     from infrastructure.projector import Batch
 
     with sa.create_engine("sqlite://").connect() as conn:
@@ -198,7 +198,7 @@ def test_only_a_counter_that_fell_is_checked_for_zero() -> None:
         PeopleProjector().flush(batch)
     assert [(statement, [row.get("key", row.get("b_key")) for row in rows]) for statement, rows in batch.inserts] == [
         (COUNTER_ADDS.sqlite, ["user:a", "user:b"]),
-        (DROP_ZERO, ["user:b"]),
+        (COUNTER_ADDS.drop_zero, ["user:b"]),
     ]
 
 

@@ -1,17 +1,20 @@
-"""Benchmark: `GET /clients` as a consultant (`Directory.clients` of its linked clients) against the
-number of client accounts and links.
+"""Benchmark: `GET /clients` (`Directory.clients`) as a consultant (its linked clients) and as the admin
+(every client, or one status), against the number of client accounts.
 
-For each size (`--clients` x factor): a throwaway PostgreSQL store, client accounts written by SQL as the
-directory projection writes them, and about as many Active links spread over `--consultants` consultants,
-besides a consultant with `--own` clients and one with none. Then, in this process on the service's read
-engine, ABAB rounds of
+For each size (`--clients` x factor): a throwaway PostgreSQL store migrated to 0019, client accounts
+written by SQL as the directory projection writes them (one in fifty `Blocked`, the rest `Active`), about as
+many Active links spread over `--consultants` consultants besides a consultant with `--own` clients and one
+with none, then migrated to head (0020 counts the accounts into `account_counters`). Then, in this process
+on the service's read engine, ABAB rounds of
 
 - `SELECT 1` (the floor: a round trip through the same engine);
-- the first page (10) of each of the two consultants' clients, as the route asks for it;
-- the same pages through the statement used before (the links as a sub-select of the accounts' query:
-  the planner walked every client account newest first, testing each for a link).
+- the first page (10) with its total: of each of the two consultants' clients; of every client, and of the
+  `Blocked` ones, as the admin asks for them;
+- the same through the statements used before (for a consultant, the links as a sub-select of the
+  accounts' query: the planner walked every client account newest first, testing each for a link; for the
+  admin, a count of the accounts, and a walk of them all in order for one status).
 
-    .venv/bin/python bench/consultant_clients.py [--clients 12500 --factors 1 4 16 --requests 40]
+    .venv/bin/python bench/client_list.py [--clients 12500 --factors 1 4 16 --requests 40]
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ from bench.common import alternating_p50_ms, bench_store, growth_report  # noqa:
 
 ACCOUNTS = """
 INSERT INTO accounts (id, kind, role, email, status, created_at, seq, document)
-SELECT lpad(to_hex(i), 24, '0'), 'client', 'Client', 'client' || i || '@bench.example.com', 'Active', '2026-01-01',
+SELECT lpad(to_hex(i), 24, '0'), 'client', 'Client', 'client' || i || '@bench.example.com',
+       CASE WHEN i %% 50 = 0 THEN 'Blocked' ELSE 'Active' END, '2026-01-01',
        i, json_build_object('_id', lpad(to_hex(i), 24, '0'), 'fullName', 'Client ' || i)::text
 FROM generate_series(1, %(clients)s) AS i
 """
@@ -63,33 +67,43 @@ def clients_of(factor: int, args: argparse.Namespace) -> dict[str, float]:
     with contextlib.ExitStack() as stack:
         _, settings = stack.enter_context(bench_store("postgres", prefix="consult-bench-clients-"))
         assert settings.database_url is not None
-        command.upgrade(alembic_config(settings.sqlalchemy_url), "head")
+        config = alembic_config(settings.sqlalchemy_url)
+        command.upgrade(config, "0019")
         started = time.perf_counter()
         with psycopg.connect(settings.database_url, autocommit=True) as pg:
             pg.execute(ACCOUNTS, {"clients": clients})
             every = {"clients": clients, "consultants": args.consultants, "own": args.own, "consultant": OWN}
             pg.execute(LINKS, {**every, "links": clients - 1})  # fewer than the clients: no pair twice
             pg.execute("VACUUM ANALYZE")
+        command.upgrade(config, "head")  # 0020 counts the accounts
         print(f"  {clients:,} clients and their links written in {time.perf_counter() - started:.0f} s", flush=True)
         engine = create_read_engine(settings)
         stack.callback(engine.dispose)
         directory = Directory(engine)
 
-        def before(consultant: str) -> tuple[list[str], int]:
+        def before(consultant: str | None, status: str | None = None) -> tuple[list[str], int]:
             """The route's two statements as they were: the total, and the page of documents."""
-            linked = sa.select(links.c.client_id).where(links.c.consultant_id == consultant, links.c.status == "Active")
-            where = [accounts.c.kind == "client", accounts.c.id.in_(linked)]
+            where = [accounts.c.kind == "client"]
+            if consultant is not None:
+                linked = sa.select(links.c.client_id).where(
+                    links.c.consultant_id == consultant, links.c.status == "Active"
+                )
+                where.append(accounts.c.id.in_(linked))
+            if status is not None:
+                where.append(accounts.c.status == status)
             page = sa.select(accounts.c.document).where(*where).order_by(accounts.c.seq.desc()).limit(10)
             with engine.connect() as conn:
                 total = conn.execute(sa.select(sa.func.count()).select_from(accounts).where(*where)).scalar_one()
                 return [json.loads(doc)["_id"] for doc in conn.execute(page).scalars()], int(total)
 
-        def now(consultant: str) -> tuple[list[str], int]:
-            found, total = directory.clients(None, None, consultant, 1, 10)
+        def now(consultant: str | None, status: str | None = None) -> tuple[list[str], int]:
+            found, total = directory.clients(None, status, consultant, 1, 10)
             return [doc["_id"] for doc in found], total
 
-        for consultant, own in ((OWN, args.own), (NONE, 0)):
-            assert now(consultant) == before(consultant) and now(consultant)[1] == own, consultant
+        for consultant, own in ((OWN, args.own), (NONE, 0), (None, clients), (None, clients // 50)):
+            status = "Blocked" if own == clients // 50 else None
+            assert now(consultant, status) == before(consultant, status), consultant
+            assert now(consultant, status)[1] == own, (consultant, status)
 
         def floor() -> None:
             with engine.connect() as conn:
@@ -101,6 +115,10 @@ def clients_of(factor: int, args: argparse.Namespace) -> dict[str, float]:
             "own_before": lambda: before(OWN),
             "none": lambda: now(NONE),
             "none_before": lambda: before(NONE),
+            "all": lambda: now(None),
+            "all_before": lambda: before(None),
+            "blocked": lambda: now(None, "Blocked"),
+            "blocked_before": lambda: before(None, "Blocked"),
         }
         result = alternating_p50_ms(kinds, args.requests)
     print(f"  {factor}x ({clients:,} clients): {result}", flush=True)
@@ -117,13 +135,17 @@ def main() -> int:
     args = parser.parse_args()
     rows = [
         ("own", "a consultant's first page of its 30 clients"),
-        ("own_before", "the same, the statement before"),
+        ("own_before", "the same, the statements before"),
         ("none", "a consultant with no client"),
-        ("none_before", "the same, the statement before"),
+        ("none_before", "the same, the statements before"),
+        ("all", "the admin's first page of every client"),
+        ("all_before", "the same, the statements before"),
+        ("blocked", "the admin's first page of the Blocked clients (1 in 50)"),
+        ("blocked_before", "the same, the statements before (with the new index)"),
         ("health", "`SELECT 1` on the same engine"),
     ]
     growth_report(
-        "consultant_clients.py",
+        "client_list.py",
         lambda factor: clients_of(factor, args),
         args.factors,
         args.clients,
