@@ -153,7 +153,8 @@ class DirectoryProjector(HandlesDeclared):
         row = conn.execute(sa.select(accounts.c.kind, accounts.c.document).where(accounts.c.id == account_id)).first()
         if row is None:
             return
-        before = json.loads(row.document).get("status")
+        document = json.loads(row.document)
+        before = document.get("status")
         if isinstance(event, Account.Deleted):
             self._count(batch, row.kind, before, -1)
             conn.execute(accounts.delete().where(accounts.c.id == account_id))
@@ -162,7 +163,6 @@ class DirectoryProjector(HandlesDeclared):
         if isinstance(event, Account.PasswordSet):
             conn.execute(accounts.update().where(accounts.c.id == account_id).values(password_hash=event.password_hash))
             return
-        document = json.loads(row.document)
         if isinstance(event, Account.LoggedIn):
             document["lastLogin"] = when
         else:
