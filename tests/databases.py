@@ -10,6 +10,7 @@ import queue
 import secrets
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -86,3 +87,21 @@ def postgres_database(template: str | None = None, drop: Callable[[str], None] =
         yield url_of(name)
     finally:
         drop(name)
+
+
+@contextlib.contextmanager
+def store_at(directory: Path, kind: str, revision: str) -> Iterator[tuple[Any, Any]]:
+    """(alembic config, engine) of a throwaway store migrated to `revision`: a SQLite file in `directory`
+    (`kind` "sqlite") or a PostgreSQL database, dropped afterwards (`kind` "postgres")."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from infrastructure.migrations import alembic_config
+
+    with contextlib.ExitStack() as stack:
+        url = f"sqlite:///{directory / 'store.db'}" if kind == "sqlite" else stack.enter_context(postgres_database())
+        config = alembic_config(url)
+        command.upgrade(config, revision)
+        engine = sa.create_engine(url)
+        stack.callback(engine.dispose)
+        yield config, engine

@@ -4,7 +4,6 @@ of the status and deletions, a rebuild, and the migration's fill; the list's tot
 
 from __future__ import annotations
 
-import contextlib
 import random
 from typing import Any
 
@@ -14,9 +13,8 @@ from alembic import command
 
 from domain.accounts import Account
 from domain.errors import Conflict
-from infrastructure.migrations import alembic_config
 from infrastructure.tables import account_counters, accounts
-from tests.databases import postgres_database
+from tests.databases import store_at
 
 KINDS = ("client", "consultant")
 STATUSES = ("Active", "Pending", "Blocked", None)
@@ -96,12 +94,7 @@ def test_the_counters_follow_any_history_and_a_rebuild(container: Any) -> None:
 
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_migration_0020_counts_the_accounts_already_projected(tmp_path: Any, kind: str) -> None:
-    with contextlib.ExitStack() as stack:
-        url = f"sqlite:///{tmp_path / 'store.db'}" if kind == "sqlite" else stack.enter_context(postgres_database())
-        config = alembic_config(url)
-        command.upgrade(config, "0019")
-        engine = sa.create_engine(url)
-        stack.callback(engine.dispose)
+    with store_at(tmp_path, kind, "0019") as (config, engine):
         rng = random.Random(2)
         rows = [
             {

@@ -4,7 +4,6 @@ history of completions, cancellations, reopenings, moves and deletions, a rebuil
 
 from __future__ import annotations
 
-import contextlib
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,9 +14,8 @@ from alembic import command
 
 from domain.appointments import Appointment
 from domain.transitions import TransitionRefused
-from infrastructure.migrations import alembic_config
 from infrastructure.tables import appointments, client_sessions
-from tests.databases import postgres_database
+from tests.databases import store_at
 
 CONSULTANTS = [f"a{n:023x}" for n in range(2)]
 CLIENTS = [f"b{n:023x}" for n in range(3)]
@@ -109,12 +107,7 @@ def test_the_sessions_follow_any_history_and_a_rebuild(container: Any) -> None:
 
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_migration_0019_counts_the_appointments_already_projected(tmp_path: Any, kind: str) -> None:
-    with contextlib.ExitStack() as stack:
-        url = f"sqlite:///{tmp_path / 'store.db'}" if kind == "sqlite" else stack.enter_context(postgres_database())
-        config = alembic_config(url)
-        command.upgrade(config, "0018")
-        engine = sa.create_engine(url)
-        stack.callback(engine.dispose)
+    with store_at(tmp_path, kind, "0018") as (config, engine):
         rng = random.Random(8)
         rows = []
         for n in range(200):

@@ -5,7 +5,6 @@ sends, reads, hides, deletes and expiring notifications, after a rebuild, and af
 
 from __future__ import annotations
 
-import contextlib
 import math
 import random
 from datetime import UTC, datetime, timedelta
@@ -19,9 +18,8 @@ from application.inbox import Reader
 from domain.notifications import CATEGORIES
 from infrastructure.directory_projection import iso_utc
 from infrastructure.inbox_queries import READ_AT, SORTABLE, WITH_STATE, InboxQueries, _aware, _visible
-from infrastructure.migrations import alembic_config
 from infrastructure.people_tables import inbox, inbox_counters, inbox_states
-from tests.databases import postgres_database
+from tests.databases import store_at
 
 ADMIN = Reader("a" * 24, "Admin")
 READERS = [Reader(f"{n:024x}", role) for n, role in enumerate(["Client", "Client", "Consultant", "Admin"], 1)]
@@ -185,12 +183,7 @@ def test_a_reader_with_hundreds_of_notifications_pages_through_them_all(containe
 def test_migration_0016_counts_the_rows_already_projected(tmp_path: Any, kind: str) -> None:
     """Migration 0016 computes every counter from the rows (as the projection would have kept them);
     its downgrade leaves the counters 0015 knew."""
-    with contextlib.ExitStack() as stack:
-        url = f"sqlite:///{tmp_path / 'store.db'}" if kind == "sqlite" else stack.enter_context(postgres_database())
-        config = alembic_config(url)
-        command.upgrade(config, "0015")
-        engine = sa.create_engine(url)
-        stack.callback(engine.dispose)
+    with store_at(tmp_path, kind, "0015") as (config, engine):
         rng = random.Random(11)
         now = datetime.now(UTC)
         notes, states = [], []

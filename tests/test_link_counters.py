@@ -4,7 +4,6 @@ consultant lists read it (`Directory.clients_counts`)."""
 
 from __future__ import annotations
 
-import contextlib
 import random
 from typing import Any
 
@@ -14,10 +13,9 @@ from alembic import command
 
 from domain import links
 from domain.appointments import ClientLink
-from infrastructure.migrations import alembic_config
 from infrastructure.people_tables import link_counters
 from infrastructure.people_tables import links as link_rows
-from tests.databases import postgres_database
+from tests.databases import store_at
 
 CLIENTS = [f"c{n:023x}" for n in range(6)]
 CONSULTANTS = [f"k{n:023x}" for n in range(3)]
@@ -73,12 +71,7 @@ def test_the_counters_follow_any_history_of_links_and_a_rebuild(container: Any) 
 
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_migration_0018_counts_the_links_already_projected(tmp_path: Any, kind: str) -> None:
-    with contextlib.ExitStack() as stack:
-        url = f"sqlite:///{tmp_path / 'store.db'}" if kind == "sqlite" else stack.enter_context(postgres_database())
-        config = alembic_config(url)
-        command.upgrade(config, "0017")
-        engine = sa.create_engine(url)
-        stack.callback(engine.dispose)
+    with store_at(tmp_path, kind, "0017") as (config, engine):
         rng = random.Random(4)
         rows = [
             {

@@ -9,7 +9,6 @@ pages hold the rows the plain query returns, in its order."""
 
 from __future__ import annotations
 
-import contextlib
 import random
 from decimal import Decimal
 from typing import Any
@@ -19,9 +18,8 @@ import sqlalchemy as sa
 from alembic import command
 
 from domain.ledger import KINDS, PENDING, SUCCESS, Transaction
-from infrastructure.migrations import alembic_config
 from infrastructure.tables import transaction_counters, transactions
-from tests.databases import postgres_database
+from tests.databases import store_at
 
 PARTIES = [f"{n:024x}" for n in range(1, 5)]
 
@@ -111,11 +109,7 @@ def test_every_lists_total_is_its_count_after_writes_and_a_rebuild(container: An
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_a_store_with_projected_transactions_gets_their_counters(tmp_path: Any, kind: str) -> None:
     """Migration 0015 fills the counters from the rows already projected; its downgrade drops them."""
-    with contextlib.ExitStack() as stack:
-        url = f"sqlite:///{tmp_path / 'store.db'}" if kind == "sqlite" else stack.enter_context(postgres_database())
-        config = alembic_config(url)
-        command.upgrade(config, "0014")
-        engine = sa.create_engine(url)
+    with store_at(tmp_path, kind, "0014") as (config, engine):
         rng = random.Random(9)
         rows = []
         for n in range(300):
@@ -152,4 +146,3 @@ def test_a_store_with_projected_transactions_gets_their_counters(tmp_path: Any, 
         command.downgrade(config, "0014")
         with engine.connect() as conn:
             assert "transaction_counters" not in sa.inspect(conn).get_table_names()
-        engine.dispose()
