@@ -105,9 +105,7 @@ class DirectoryProjector(HandlesDeclared):
 
     def flush(self, batch: Batch) -> None:
         """Writes go straight to the tables; the accounts' counters, summed over the batch, are queued."""
-        counts: Counter[tuple[str, str]] | None = batch.pending.pop("account_counters", None)
-        if counts:
-            ACCOUNT_COUNTER_ADDS.queue(batch, counts)
+        ACCOUNT_COUNTER_ADDS.queue(batch, batch.pending.pop("account_counters", {}))
 
     def reset(self, conn: sa.Connection) -> None:
         for table in (consultant_categories, accounts, categories, account_counters):

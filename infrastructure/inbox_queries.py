@@ -121,18 +121,21 @@ def _latest_statement(categories: tuple[str, ...]) -> Any:
     return sa.union_all(*tops)
 
 
+def counter_keys(reader: str, role: str, category: str | None) -> dict[str, str]:
+    """The keys of the counters a reader's totals add up (`people_tables.inbox_counters`), by name; of one
+    category, or (None) of all."""
+    suffix = "" if category is None else f":{category}"
+    own = {name: f"{name}:{reader}{suffix}" for name in ("mine", "user", "hidden", "seen")}
+    return {**own, "role": f"role:{role}{suffix}", "global": f"global{suffix}"}
+
+
 def _totals(
     conn: sa.Connection, params: dict[str, Any], categories: list[str | None]
 ) -> dict[str | None, tuple[int, int]]:
     """(visible, unread) notifications of the reader (`params`' `me` and `role`) in each of `categories`
     (None: all of them), in two statements whatever their number: the counters (`people_tables`), and
     the live count of the unexpired notifications that carry an `expiresAt` (an index range)."""
-    reader, role = params["me"], params["role"]
-    keys = {}
-    for category in categories:
-        suffix = "" if category is None else f":{category}"
-        names = {name: f"{name}:{reader}{suffix}" for name in ("mine", "user", "hidden", "seen")}
-        keys[category] = {**names, "role": f"role:{role}{suffix}", "global": f"global{suffix}"}
+    keys = {category: counter_keys(params["me"], params["role"], category) for category in categories}
     wanted = [key for named in keys.values() for key in named.values()]
     counters = dict(conn.execute(COUNTERS, {"keys": wanted}).tuples().all())
     live = {category: (int(n), int(unread)) for category, n, unread in conn.execute(EXPIRING, params)}
@@ -196,8 +199,9 @@ STATUS_AND_UNREAD = sa.select(accounts.c.kind, accounts.c.status, COUNTED, EXPIR
 
 
 def _unread_params(reader: str, role: str, now: datetime) -> dict[str, Any]:
-    keys = {"k_user": f"user:{reader}", "k_role": f"role:{role}", "k_all": "global", "k_seen": f"seen:{reader}"}
-    return {**keys, "me": reader, "role": role, "now": now}
+    keys = counter_keys(reader, role, None)
+    binds = {"k_user": keys["user"], "k_role": keys["role"], "k_all": keys["global"], "k_seen": keys["seen"]}
+    return {**binds, "me": reader, "role": role, "now": now}
 
 
 def unread_plan(reader: str, role: str, now: datetime) -> Plan[int]:

@@ -125,9 +125,7 @@ class LedgerProjector(HandlesDeclared):
     def flush(self, batch: Batch) -> None:
         """Updates are queued on the batch (`Batch.write`); a document is read once per batch. The
         counters' changes, summed over the batch, are queued last."""
-        counts: Counter[tuple[str, str, str]] | None = batch.pending.pop("transaction_counters", None)
-        if counts:
-            COUNTER_ADDS.queue(batch, counts)
+        COUNTER_ADDS.queue(batch, batch.pending.pop("transaction_counters", {}))
 
     def prefetch(self, notifications: list[Any]) -> list[Prefetch]:
         found = []

@@ -358,11 +358,7 @@ class PeopleProjector(HandlesDeclared):
             batch.write(UPDATE_LINK, {**pair, "status": "Active", "notes": notes, "linked_at": when})
 
     def flush(self, batch: Batch) -> None:
-        counts: Counter[str] = batch.pending.pop("inbox_counters", Counter())
-        changed = {key: n for key, n in counts.items() if n}
-        if not changed:
-            return
-        COUNTER_ADDS.queue(batch, changed)  # (a counter back at zero is deleted)
+        COUNTER_ADDS.queue(batch, batch.pending.pop("inbox_counters", {}))  # (a counter back at zero is deleted)
 
 
 # Add to a counter (created at its first change), and delete a counter back at zero: queued on the batch

@@ -108,7 +108,8 @@ class CounterAdds:
         )
 
     def queue(self, batch: Batch, changes: dict[Any, int]) -> None:
-        """Queue the nonzero `changes` (by key: the primary key's value, a tuple when it has several columns)."""
+        """Queue the nonzero `changes` (by key: the primary key's value, a tuple when it has several
+        columns); none, or all zero, queue nothing."""
         rows = [(key if isinstance(key, tuple) else (key,), n) for key, n in sorted(changes.items()) if n]
         if not rows:
             return
