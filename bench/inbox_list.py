@@ -9,9 +9,11 @@ everyone; half of them
 `appointments`, a quarter `payments`, the rest spread over the four other categories; none read. Then,
 one request at a time in ABAB rounds, `GET /health` and the consultant's three reads: the bell's list
 (`?limit=20`: newest first, with `pagination.total` and `unreadCount`), the Notifications page's tab
-(`?limit=50&category=payments`) and the tabs' badges (`/grouped`).
+(`?limit=50&category=payments`) and the tabs' badges (`/grouped`). With `--cleared`: broadcasts only,
+all of them hidden by the reader's "clear all" before the reads (an inbox just cleared: every read is
+empty, and used to step over every hidden broadcast).
 
-    .venv/bin/python bench/inbox_list.py [--notifications 2500 --factors 1 4 16 --requests 60]
+    .venv/bin/python bench/inbox_list.py [--notifications 2500 --factors 1 4 16 --requests 60] [--cleared]
 """
 
 from __future__ import annotations
@@ -45,8 +47,9 @@ SELECT id, recipient, role, everyone, 'Appointment booked', 'appointment', categ
                          'updatedAt', at)::text
 FROM (
     SELECT i, lpad(to_hex(268435456 + i), 24, '0') AS id, now() - make_interval(mins => (%(rows)s - i)::int) AS at,
-           CASE WHEN i %% 10 IN (0, 5) THEN NULL ELSE %(reader)s::varchar END AS recipient,
-           CASE WHEN i %% 10 = 0 THEN 'Consultant' END AS role, i %% 10 = 5 AS everyone,
+           CASE WHEN %(broadcasts)s OR i %% 10 IN (0, 5) THEN NULL ELSE %(reader)s::varchar END AS recipient,
+           CASE WHEN (%(broadcasts)s AND i %% 2 = 0) OR (NOT %(broadcasts)s AND i %% 10 = 0) THEN 'Consultant' END
+           AS role, (%(broadcasts)s AND i %% 2 = 1) OR (NOT %(broadcasts)s AND i %% 10 = 5) AS everyone,
            (ARRAY['appointments', 'appointments', 'appointments', 'appointments', 'appointments', 'appointments',
                   'appointments', 'appointments', 'payments', 'payments', 'payments', 'payments', 'general',
                   'messages', 'system', 'reminders'])[i %% 16 + 1] AS category
@@ -85,10 +88,14 @@ def inbox_of(factor: int, args: argparse.Namespace) -> dict[str, float]:
         stack.callback(scenario.close)
         reader = scenario.consultant_id
         with psycopg.connect(url, autocommit=True) as pg:
-            pg.execute(ROWS, {"reader": reader, "rows": rows})
+            pg.execute(ROWS, {"reader": reader, "rows": rows, "broadcasts": args.cleared})
             pg.execute(COUNTERS)
             pg.execute("VACUUM ANALYZE inbox")
         headers = bearer(scenario.consultant)
+        if args.cleared:  # every one of them hidden for the reader, as the app's "clear all" does
+            scenario.http.delete("/notifications/all", headers=headers, timeout=600).raise_for_status()
+            with psycopg.connect(url, autocommit=True) as pg:
+                pg.execute("VACUUM ANALYZE inbox_states")
         seen: dict[str, int] = {}
 
         def read(name: str) -> None:
@@ -107,8 +114,11 @@ def inbox_of(factor: int, args: argparse.Namespace) -> dict[str, float]:
 
         kinds = {"health": health, **{name: lambda name=name: read(name) for name in READS}}
         result = alternating_p50_ms(kinds, args.requests)
-    assert seen["list"] >= rows and seen["unread"] >= rows and seen["grouped"] >= rows, seen
-    assert seen["tab"] >= rows // 5, seen
+    if args.cleared:
+        assert seen == {"list": 0, "unread": 0, "tab": 0, "grouped": 0}, seen
+    else:
+        assert seen["list"] >= rows and seen["unread"] >= rows and seen["grouped"] >= rows, seen
+        assert seen["tab"] >= rows // 5, seen
     print(f"  {factor}x ({rows:,} notifications): {result}, {seen}", flush=True)
     return result
 
@@ -118,6 +128,12 @@ def main() -> int:
     parser.add_argument("--notifications", type=int, default=2_500, help="the reader's notifications at 1x")
     parser.add_argument("--factors", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--requests", type=int, default=60, help="requests of each kind per size")
+    parser.add_argument(
+        "--cleared",
+        action="store_true",
+        help="broadcasts only (half to consultants, half global), all hidden by the reader's `DELETE "
+        "/notifications/all` before the reads: an inbox just cleared",
+    )
     args = parser.parse_args()
     rows = [*((name, label) for name, (_, label) in READS.items()), ("health", "`GET /health`")]
     growth_report(

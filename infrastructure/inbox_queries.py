@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from domain.notifications import CATEGORIES
 from infrastructure.directory_projection import iso_utc
+from infrastructure.inbox_bounds import bound_params, from_bound
 from infrastructure.people_tables import inbox, inbox_counters, inbox_states
 from infrastructure.reads import Plan, run_plan
 from infrastructure.tables import accounts
@@ -53,8 +54,16 @@ AUDIENCES = (
 )
 
 
-def _audience() -> Any:
-    return sa.or_(*AUDIENCES)
+# the same audiences as a list walks them: each broadcast audience from the reader's bound on
+SHOWN_AUDIENCES = (
+    AUDIENCES[0],
+    sa.and_(AUDIENCES[1], from_bound("role")),
+    sa.and_(AUDIENCES[2], from_bound("global")),
+)
+
+
+def _audience(bounded: bool = False) -> Any:
+    return sa.or_(*(SHOWN_AUDIENCES if bounded else AUDIENCES))
 
 
 def _ordered(columns: list[Any], ascending: bool) -> list[Any]:
@@ -67,7 +76,7 @@ def _newest(where: list[Any], ascending: bool, depth: Any) -> sa.Select[Any]:
     rows, each an index range read in order, so a page costs the same whatever the reader's history."""
     common = where[1:]
     sides = []
-    for audience in AUDIENCES:
+    for audience in SHOWN_AUDIENCES:
         side = (
             sa.select(inbox.c.document, READ_AT.label("read_at"), inbox.c.created_at, inbox.c.seq)
             .select_from(WITH_STATE)
@@ -88,7 +97,7 @@ FILTERED = ("category", "type", "priority")
 def _list_statements(sort_by: str, ascending: bool, filtered: tuple[str, ...], read: bool | None) -> Any:
     """(count, page) statements of a list with these filters (their values bound: `category`, ...; the
     page's `limit`, `offset` and, in the default order, `depth` = offset + limit), built once per shape."""
-    where = _visible()
+    where = _visible(bounded=True)
     where += [getattr(inbox.c, key) == sa.bindparam(key) for key in filtered]
     if read is not None:
         where.append(READ_AT.is_not(None) if read else READ_AT.is_(None))
@@ -115,7 +124,7 @@ def _latest_statement(categories: tuple[str, ...]) -> Any:
         top = sa.select(sa.literal(category).label("category"), inbox.c.created_at).where(
             inbox.c.category == category, unexpired
         )
-        personal, *broadcasts = AUDIENCES
+        personal, *broadcasts = SHOWN_AUDIENCES
         sides = [top.where(personal)] + [top.select_from(WITH_STATE).where(side, shown) for side in broadcasts]
         tops += [sa.select(side.order_by(*newest_first).limit(1).subquery()) for side in sides]
     return sa.union_all(*tops)
@@ -150,10 +159,11 @@ def _totals(
     return totals
 
 
-def _visible() -> list[Any]:
-    """Seen by the reader: its audience (first: `_newest` replaces it), not hidden by it, not expired."""
+def _visible(bounded: bool = False) -> list[Any]:
+    """Seen by the reader: its audience (first: `_newest` replaces it), not hidden by it, not expired;
+    `bounded`: each broadcast audience from the reader's bound on (what a walk of the rows needs)."""
     return [
-        _audience(),
+        _audience(bounded),
         sa.or_(MINE.c.hidden.is_(None), MINE.c.hidden.is_(False)),
         sa.or_(inbox.c.expires_at.is_(None), inbox.c.expires_at > sa.bindparam("now")),
     ]
@@ -262,6 +272,7 @@ class InboxQueries:
         params.update(limit=limit, offset=(page - 1) * limit, depth=page * limit)
         category = filters.get("category")
         with self.engine.connect() as conn:
+            params.update(bound_params(conn, reader, role))
             totals = _totals(conn, params, [None, category])
             if filtered in ((), ("category",)):
                 visible, unread = totals[category]
@@ -280,6 +291,7 @@ class InboxQueries:
             totals = _totals(conn, params, list(CATEGORIES))
             present = tuple(category for category in CATEGORIES if totals[category][0])
             latest: dict[str, datetime] = {}
+            params.update(bound_params(conn, reader, role) if present else {})
             for category, created in conn.execute(_latest_statement(present), params) if present else ():
                 latest[category] = max(latest.get(category, created), created)
         ordered = sorted(latest, key=lambda category: _aware(latest[category]), reverse=True)
@@ -329,13 +341,13 @@ class InboxQueries:
 
     def ids(self, reader: str, role: str, *, unread_only: bool) -> tuple[list[str], list[str]]:
         """(personal ids, broadcast ids) the reader sees (only the unread ones when asked)."""
-        where = _visible()
+        where = _visible(bounded=True)
         if unread_only:
             where.append(READ_AT.is_(None))
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(inbox.c.id, inbox.c.recipient).select_from(WITH_STATE).where(*where).order_by(inbox.c.seq),
-                self._params(reader, role),
+                {**self._params(reader, role), **bound_params(conn, reader, role)},
             ).all()
         return [i for i, r in rows if r is not None], [i for i, r in rows if r is None]
 

@@ -28,7 +28,16 @@ from domain.links import AUTO_NOTES, REMOVED
 from domain.notifications import Inbox, Notification, reader_of
 from domain.privacy import Erasure
 from infrastructure.directory_projection import REGISTRATION_NOTICES, admin_notification, dumps, iso_utc
-from infrastructure.people_tables import PEOPLE_TABLES, inbox, inbox_counters, inbox_states, link_counters, links
+from infrastructure.inbox_bounds import bound_audience, lower_bounds, raise_bound
+from infrastructure.people_tables import (
+    PEOPLE_TABLES,
+    inbox,
+    inbox_bounds,
+    inbox_counters,
+    inbox_states,
+    link_counters,
+    links,
+)
 from infrastructure.personal_fields import DELETED_NAME
 from infrastructure.projector import Batch, CounterAdds, Handles, HandlesDeclared
 from infrastructure.pushes import Emit
@@ -85,6 +94,7 @@ def _link_count_changes() -> dict[bool, Any]:
 
 
 LINK_COUNT_CHANGES = _link_count_changes()
+
 SELECT_INBOX = sa.select(
     inbox.c.recipient, inbox.c.recipient_role, inbox.c.is_global, inbox.c.read_at, inbox.c.expires_at, inbox.c.category
 )
@@ -160,6 +170,7 @@ class PeopleProjector(HandlesDeclared):
         conn = batch.conn
         conn.execute(inbox.delete().where(inbox.c.recipient == account_id))
         conn.execute(inbox_states.delete().where(inbox_states.c.reader_id == account_id))
+        conn.execute(inbox_bounds.delete().where(inbox_bounds.c.reader_id == account_id))
         own = [f"{kind}:{account_id}" for kind in OWN_COUNTERS]
         key = inbox_counters.c.key
         conn.execute(inbox_counters.delete().where(sa.or_(key.in_(own), *(key.startswith(f"{k}:") for k in own))))
@@ -213,6 +224,8 @@ class PeopleProjector(HandlesDeclared):
                 "document": dumps(document),
             },
         )
+        if who is None:
+            lower_bounds(batch, bound_audience(to_role, everyone), event.timestamp, position)
         if expires is None:
             category = str(document["category"])
             self._count(batch, counter_key(who, to_role, everyone), 1, category)
@@ -232,11 +245,14 @@ class PeopleProjector(HandlesDeclared):
             return
         conn = batch.conn
         reader = reader_of(event.originator_id)
+        hidden_in = set()
         for notification_id in event.notification_ids:
             row = conn.execute(SELECT_INBOX.where(inbox.c.id == notification_id)).first()
             if row is None:
                 continue
             recipient, role, everyone, read_at, expires, category = row
+            if recipient is None and isinstance(event, Inbox.Hidden):
+                hidden_in.add(bound_audience(role, everyone))
             counted = category if expires is None else None
             if isinstance(event, Inbox.Deleted):
                 self._delete(batch, notification_id, recipient, role, everyone, read_at, counted)
@@ -251,6 +267,8 @@ class PeopleProjector(HandlesDeclared):
                         self._count(batch, f"user:{recipient}", -1, counted)
             else:
                 self._broadcast_state(batch, reader, notification_id, event, counted)
+        for name in sorted(hidden_in):
+            raise_bound(batch, reader, name, event.timestamp)
 
     def _broadcast_state(
         self, batch: Batch, reader: str, notification_id: str, event: Any, counted: str | None

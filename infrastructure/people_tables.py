@@ -23,12 +23,15 @@ links = sa.Table(
     sa.Index("ix_links_consultant", "consultant_id", "status"),
 )
 
-# The audiences' partial indexes (also written out in migration 0016): (name, column, rows, rows on SQLite,
-# which matches a partial index's WHERE against the query's terms as written: `is_global = 1`).
-AUDIENCE_INDEXES = (
-    ("recipient", "recipient", "recipient IS NOT NULL", "recipient IS NOT NULL"),
-    ("role", "recipient_role", "recipient_role IS NOT NULL", "recipient_role IS NOT NULL"),
-    ("global", "is_global", "is_global", "is_global = 1"),
+# The audiences' partial indexes (also written out in migrations 0016 and 0022): (name, leading columns,
+# rows, rows on SQLite, which matches a partial index's WHERE against the query's terms as written:
+# `is_global = 1`). The global ones lead with (`created_at`, `seq`): their rows all have `is_global`, and
+# the planner drops a condition the predicate implies from the scan's, so behind a leading `is_global` a
+# bound on those two (`infrastructure.inbox_bounds`) would not stop the scan.
+AUDIENCE_INDEXES: tuple[tuple[str, list[str], str, str], ...] = (
+    ("recipient", ["recipient"], "recipient IS NOT NULL", "recipient IS NOT NULL"),
+    ("role", ["recipient_role"], "recipient_role IS NOT NULL", "recipient_role IS NOT NULL"),
+    ("global", [], "is_global", "is_global = 1"),
 )
 
 
@@ -37,10 +40,10 @@ def audience_indexes() -> list[sa.Index]:
     same within each category: a page is the merge of each audience's newest rows (`infrastructure.
     inbox_queries`). Each holds the rows of its audience only, so a notification is in two of them."""
     indexes = []
-    for name, column, rows, sqlite_rows in AUDIENCE_INDEXES:
+    for name, leading, rows, sqlite_rows in AUDIENCE_INDEXES:
         for suffix, ordered in (("created", ["created_at", "seq"]), ("category", ["category", "created_at", "seq"])):
             where = {"postgresql_where": sa.text(rows), "sqlite_where": sa.text(sqlite_rows)}
-            indexes.append(sa.Index(f"ix_inbox_{name}_{suffix}", column, *ordered, **where))  # type: ignore[arg-type]
+            indexes.append(sa.Index(f"ix_inbox_{name}_{suffix}", *leading, *ordered, **where))  # type: ignore[arg-type]
     return indexes
 
 
@@ -94,6 +97,22 @@ inbox_counters = sa.Table(
     sa.Column("n", sa.BigInteger, nullable=False),
 )
 
+# Where a reader's hidden broadcasts end (migration 0022): per reader and broadcast audience (`global`,
+# `role:<Role>`), a bound (`created_at`, `seq`) below which every notification of that audience is hidden
+# by the reader, so its lists start their walk of that audience there instead of stepping over every
+# broadcast it has cleared. The people projection moves it up past what a hide leaves hidden, and down
+# to a broadcast projected below it (an earlier `createdAt`, as an import's). No row: no bound.
+inbox_bounds = sa.Table(
+    "inbox_bounds",
+    metadata,
+    sa.Column("reader_id", ID, nullable=False),
+    sa.Column("audience", sa.String(24), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("reader_id", "audience"),
+    sa.Index("ix_inbox_bounds_audience", "audience", "created_at", "seq"),
+)
+
 # Each consultant's Active links (the `clientsCount` of the consultant lists, the catalogue's client
 # counts), kept by the projection with each link event (migration 0018), instead of a count of links.
 link_counters = sa.Table(
@@ -103,4 +122,4 @@ link_counters = sa.Table(
     sa.Column("n", sa.BigInteger, nullable=False),
 )
 
-PEOPLE_TABLES = (links, inbox, inbox_states, inbox_counters, link_counters)
+PEOPLE_TABLES = (links, inbox, inbox_states, inbox_counters, inbox_bounds, link_counters)

@@ -226,7 +226,7 @@ def test_migration_0016_counts_the_rows_already_projected(tmp_path: Any, kind: s
         with engine.begin() as conn:
             conn.execute(inbox.insert(), notes)
             conn.execute(inbox_states.insert(), states)
-        command.upgrade(config, "0016")
+        command.upgrade(config, "head")  # the reads need the later tables; no later migration counts
         assert_lists_are_the_plain_queries(engine)
         with engine.connect() as conn:
             keys = set(conn.execute(sa.select(inbox_counters.c.key)).scalars())
