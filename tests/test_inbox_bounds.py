@@ -198,9 +198,9 @@ def test_a_cleared_readers_reads_walk_a_few_rows_not_its_cleared_broadcasts(cont
 
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_migration_0022_starts_with_no_bound_and_the_lists_answer(tmp_path: Any, kind: str) -> None:
-    with store_at(tmp_path, kind, "0020") as (config, engine):
+    with store_at(tmp_path, kind, "0021") as (config, engine):
         command.upgrade(config, "head")
         assert bounds(engine) == []
         assert_lists_are_the_plain_queries(engine)
-        command.downgrade(config, "0020")
+        command.downgrade(config, "0021")
         assert "inbox_bounds" not in sa.inspect(engine).get_table_names()

@@ -1,7 +1,7 @@
 """inbox bounds: a reader's lists start past the broadcasts it has cleared
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 
 `GET /notifications` and `grouped` stepped over every broadcast their reader had hidden (`DELETE
 /notifications/all` hides each one it sees), on every read. The people projection now keeps, per reader
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0022"
-down_revision: str | Sequence[str] | None = "0020"
+down_revision: str | Sequence[str] | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
