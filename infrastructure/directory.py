@@ -20,6 +20,7 @@ from infrastructure.tables import (
     accounts,
     categories,
     consultant_categories,
+    folded,
 )
 
 
@@ -35,7 +36,8 @@ class AccountRow:
 
 
 def contains(text: str) -> str:
-    """A case-folded LIKE pattern (escape character `\\`) matching `text` anywhere."""
+    """A case-folded LIKE pattern (escape character `\\`) matching `text` anywhere: against `folded(column)`,
+    the expression the trigram indexes of `infrastructure.tables` are on (PostgreSQL)."""
     return "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
@@ -142,7 +144,7 @@ class Directory:
         if status is not None:
             where.append(accounts.c.status == status)
         if q:
-            where.append(sa.func.lower(accounts.c.name).like(contains(q[:100]), escape="\\"))
+            where.append(folded(accounts.c.name).like(contains(q[:100]), escape="\\"))
         return where
 
     def consultants(self, category: str | None, status: str | None, q: str | None) -> list[dict[str, Any]]:
@@ -257,7 +259,7 @@ class Directory:
             where.append(
                 sa.or_(
                     *(
-                        sa.func.lower(column).like(needle, escape="\\")
+                        folded(column).like(needle, escape="\\")
                         for column in (accounts.c.name, accounts.c.email, accounts.c.mobile)
                     )
                 )
