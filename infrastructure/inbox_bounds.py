@@ -43,14 +43,15 @@ def from_bound(side: str) -> Any:
     return sa.tuple_(*KEY) >= sa.tuple_(*since)
 
 
-def bound_params(conn: sa.Connection, reader: str, role: str) -> dict[str, Any]:
-    """The reader's bounds as `from_bound`'s parameters (no bound: from the first row on)."""
+def bound_params(conn: sa.Connection | None, reader: str, role: str) -> dict[str, Any]:
+    """The reader's bounds as `from_bound`'s parameters (no bound, or no `conn` to read them with: from the
+    first row on, which is always right, only slower)."""
     names = {"global": "global", f"role:{role}": "role"}
-    found = conn.execute(
-        sa.select(*inbox_bounds.c["audience", "created_at", "seq"]).where(
-            inbox_bounds.c.reader_id == reader, inbox_bounds.c.audience.in_(list(names))
-        )
-    ).all()
+    found = []
+    if conn is not None:
+        audiences = inbox_bounds.c.audience.in_(list(names))
+        columns = inbox_bounds.c["audience", "created_at", "seq"]
+        found = conn.execute(sa.select(*columns).where(inbox_bounds.c.reader_id == reader, audiences)).all()
     params: dict[str, Any] = {f"{side}_from_at": EPOCH for side in names.values()}
     params.update({f"{side}_from_seq": -1 for side in names.values()})
     for audience, created, seq in found:

@@ -140,10 +140,11 @@ def counter_keys(reader: str, role: str, category: str | None) -> dict[str, str]
 
 def _totals(
     conn: sa.Connection, params: dict[str, Any], categories: list[str | None]
-) -> dict[str | None, tuple[int, int]]:
-    """(visible, unread) notifications of the reader (`params`' `me` and `role`) in each of `categories`
-    (None: all of them), in two statements whatever their number: the counters (`people_tables`), and
-    the live count of the unexpired notifications that carry an `expiresAt` (an index range)."""
+) -> dict[str | None, tuple[int, int, int]]:
+    """(visible, unread, hidden broadcasts) notifications of the reader (`params`' `me` and `role`) in each
+    of `categories` (None: all of them), in two statements whatever their number: the counters
+    (`people_tables`), and the live count of the unexpired notifications that carry an `expiresAt` (an
+    index range)."""
     keys = {category: counter_keys(params["me"], params["role"], category) for category in categories}
     wanted = [key for named in keys.values() for key in named.values()]
     counters = dict(conn.execute(COUNTERS, {"keys": wanted}).tuples().all())
@@ -155,8 +156,16 @@ def _totals(
         broadcasts = n["role"] + n["global"]
         visible = max(0, n["mine"] + broadcasts - n["hidden"]) + sum(v[0] for v in expiring)
         unread = max(0, n["user"] + broadcasts - n["seen"]) + sum(v[1] for v in expiring)
-        totals[category] = (visible, unread)
+        totals[category] = (visible, unread, n["hidden"])
     return totals
+
+
+def _bounds(conn: sa.Connection, params: dict[str, Any], hidden: int) -> dict[str, Any]:
+    """The reader's bounds for `from_bound` (`inbox_bounds`). Read only when the reader has hidden
+    broadcasts: a bound is raised by a hide alone, and none (from the first row on) is always right."""
+    if hidden:
+        return bound_params(conn, params["me"], params["role"])
+    return bound_params(None, params["me"], params["role"])
 
 
 def _visible(bounded: bool = False) -> list[Any]:
@@ -272,10 +281,10 @@ class InboxQueries:
         params.update(limit=limit, offset=(page - 1) * limit, depth=page * limit)
         category = filters.get("category")
         with self.engine.connect() as conn:
-            params.update(bound_params(conn, reader, role))
             totals = _totals(conn, params, [None, category])
+            params.update(_bounds(conn, params, totals[None][2]))
             if filtered in ((), ("category",)):
-                visible, unread = totals[category]
+                visible, unread, _ = totals[category]
                 total = visible if read is None else (unread if read is False else visible - unread)
             else:  # filters no app sends: counted
                 total = int(conn.execute(count, params).scalar() or 0)
@@ -291,7 +300,7 @@ class InboxQueries:
             totals = _totals(conn, params, list(CATEGORIES))
             present = tuple(category for category in CATEGORIES if totals[category][0])
             latest: dict[str, datetime] = {}
-            params.update(bound_params(conn, reader, role) if present else {})
+            params.update(_bounds(conn, params, sum(totals[category][2] for category in present)))
             for category, created in conn.execute(_latest_statement(present), params) if present else ():
                 latest[category] = max(latest.get(category, created), created)
         ordered = sorted(latest, key=lambda category: _aware(latest[category]), reverse=True)

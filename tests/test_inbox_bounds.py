@@ -14,8 +14,7 @@ import sqlalchemy as sa
 from alembic import command
 
 from domain.notifications import CATEGORIES, notify
-from infrastructure.inbox_bounds import bound_params
-from infrastructure.inbox_queries import InboxQueries, _latest_statement, _list_statements
+from infrastructure.inbox_queries import InboxQueries, _bounds, _latest_statement, _list_statements, _totals
 from infrastructure.people_tables import inbox, inbox_bounds, inbox_states
 from tests.databases import store_at
 from tests.test_inbox_lists import ADMIN, READERS, assert_lists_are_the_plain_queries, plain_page
@@ -183,7 +182,7 @@ def test_a_cleared_readers_reads_walk_a_few_rows_not_its_cleared_broadcasts(cont
         conn.exec_driver_sql("ANALYZE")
         now = datetime.now(UTC)
         params = {"me": reader.id, "role": reader.role, "now": now, "limit": 10, "offset": 0, "depth": 10}
-        params.update(bound_params(conn, reader.id, reader.role))
+        params.update(_bounds(conn, params, _totals(conn, params, [None])[None][2]))  # as `page` reads them
         for filtered in ((), ("category",)):
             for ascending in (False, True):
                 _, page = _list_statements("createdAt", ascending, filtered, None)
