@@ -10,7 +10,11 @@ The people projection keeps it with the events alone, so a rebuild comes to the 
 - a hide raises the bound of each audience it touched to the first notification there the reader still
   sees (`raise_bound`): a walk from the old bound, so each notification is walked past once;
 - a broadcast projected below readers' bounds (an earlier `createdAt`: an import, or a send that
-  committed after a later one) lowers them to itself (`lower_bounds`), queued with its insert."""
+  committed after a later one) lowers them to itself (`lower_bounds`), queued once per batch.
+A list reads the bounds, then its rows, in two statements (`page`'s counters and rows are two as well):
+a broadcast projected below a bound between them appears from the next read on. Expiry is judged at the
+hide's time, so a reader whose clock runs behind the hiding process's may miss, for that difference, a
+notification that expired just before the hide."""
 
 from __future__ import annotations
 
@@ -25,7 +29,8 @@ from infrastructure.projector import Batch
 from infrastructure.tables import UtcDateTime
 
 KEY = (inbox.c.created_at, inbox.c.seq)  # the lists' order
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# below every instant a notification can carry (an import keeps the original's `createdAt`, 1969 included)
+FIRST = datetime(1, 1, 1, tzinfo=UTC)
 
 
 def bound_audience(role: str | None, is_global: bool) -> str:
@@ -47,12 +52,12 @@ def bound_params(conn: sa.Connection | None, reader: str, role: str) -> dict[str
     """The reader's bounds as `from_bound`'s parameters (no bound, or no `conn` to read them with: from the
     first row on, which is always right, only slower)."""
     names = {"global": "global", f"role:{role}": "role"}
-    found = []
+    found: list[Any] = []
     if conn is not None:
         audiences = inbox_bounds.c.audience.in_(list(names))
         columns = inbox_bounds.c["audience", "created_at", "seq"]
-        found = conn.execute(sa.select(*columns).where(inbox_bounds.c.reader_id == reader, audiences)).all()
-    params: dict[str, Any] = {f"{side}_from_at": EPOCH for side in names.values()}
+        found = list(conn.execute(sa.select(*columns).where(inbox_bounds.c.reader_id == reader, audiences)))
+    params: dict[str, Any] = {f"{side}_from_at": FIRST for side in names.values()}
     params.update({f"{side}_from_seq": -1 for side in names.values()})
     for audience, created, seq in found:
         params.update({f"{names[audience]}_from_at": created, f"{names[audience]}_from_seq": seq})
@@ -67,10 +72,21 @@ LOWER = inbox_bounds.update().where(
 
 
 def lower_bounds(batch: Batch, audience: str, created: datetime, seq: int) -> None:
-    """Queue, with a broadcast's insert, the lowering to it of the bounds above it (as a rule, none: an
-    index range of `ix_inbox_bounds_audience`)."""
-    moved = {"created_at": created, "seq": seq}
-    batch.write(LOWER, {**moved, "b_audience": audience, "b_created": created, "b_seq": seq})
+    """With a broadcast's insert: the bounds of its audience above it are to come down to it. Kept per
+    audience for the batch, the lowest (lowering to each in turn comes to the same), and queued before
+    the batch reads a bound (`raise_bound`) or ends (`flush_lowered`), so the broadcasts' inserts stay
+    one statement."""
+    lows: dict[str, tuple[datetime, int]] = batch.pending.setdefault("inbox_lows", {})
+    if audience not in lows or (created, seq) < lows[audience]:
+        lows[audience] = (created, seq)
+
+
+def flush_lowered(batch: Batch) -> None:
+    """Queue the batch's lowerings (as a rule none finds a bound above it: an index range of
+    `ix_inbox_bounds_audience`)."""
+    for audience, (created, seq) in sorted(batch.pending.pop("inbox_lows", {}).items()):
+        moved = {"created_at": created, "seq": seq}
+        batch.write(LOWER, {**moved, "b_audience": audience, "b_created": created, "b_seq": seq})
 
 
 def _upserts() -> dict[bool, Any]:
@@ -82,13 +98,14 @@ def _upserts() -> dict[bool, Any]:
     return statements
 
 
-SET = _upserts()
+UPSERT = _upserts()
 
 
 def raise_bound(batch: Batch, reader: str, audience: str, now: datetime) -> None:
     """After a hide: move the reader's bound of `audience` up to the first notification of it the reader
     still sees (neither hidden by it nor expired at `now`, the hide's time: expiry is for good), or past
     the last one."""
+    flush_lowered(batch)
     conn = batch.conn
     rows = [inbox.c.is_global == sa.true() if audience == "global" else inbox.c.recipient_role == audience[5:]]
     bound = conn.execute(
@@ -111,12 +128,14 @@ def raise_bound(batch: Batch, reader: str, audience: str, now: datetime) -> None
         .order_by(*KEY)
         .limit(1)
     )
-    first = conn.execute(shown).first()
-    if first is None:
+    found = conn.execute(shown).first()
+    if found is None:
         last = conn.execute(sa.select(*KEY).where(*rows).order_by(*(c.desc() for c in KEY)).limit(1)).first()
         if last is None:
             return
-        first = (last[0], last[1] + 1)
-    if bound is None or tuple(first) != tuple(bound):
+        first: tuple[datetime, int] = (last[0], last[1] + 1)
+    else:
+        first = (found[0], found[1])
+    if bound is None or first != tuple(bound):
         moved = {"reader_id": reader, "audience": audience, "created_at": first[0], "seq": first[1]}
-        batch.write(SET[batch.connection.dialect.name == "postgresql"], moved)
+        batch.write(UPSERT[batch.connection.dialect.name == "postgresql"], moved)

@@ -28,7 +28,7 @@ from domain.links import AUTO_NOTES, REMOVED
 from domain.notifications import Inbox, Notification, reader_of
 from domain.privacy import Erasure
 from infrastructure.directory_projection import REGISTRATION_NOTICES, admin_notification, dumps, iso_utc
-from infrastructure.inbox_bounds import bound_audience, lower_bounds, raise_bound
+from infrastructure.inbox_bounds import bound_audience, flush_lowered, lower_bounds, raise_bound
 from infrastructure.people_tables import (
     PEOPLE_TABLES,
     inbox,
@@ -376,6 +376,7 @@ class PeopleProjector(HandlesDeclared):
             batch.write(UPDATE_LINK, {**pair, "status": "Active", "notes": notes, "linked_at": when})
 
     def flush(self, batch: Batch) -> None:
+        flush_lowered(batch)
         COUNTER_ADDS.queue(batch, batch.pending.pop("inbox_counters", {}))  # (a counter back at zero is deleted)
 
 
