@@ -91,8 +91,8 @@ def bounds(engine: sa.Engine) -> list[tuple[Any, ...]]:
 
 def test_lists_from_the_bounds_are_the_plain_queries_after_clearing_histories_and_a_rebuild(container: Any) -> None:
     rng = random.Random(22)
-    for _ in range(4):
-        clearing_history(container, rng, 50)
+    for _ in range(3):
+        clearing_history(container, rng, 40)
         assert_lists_are_the_plain_queries(container.engine)
         assert below_bounds(container.engine)[1] == 0
     below, _ = below_bounds(container.engine)
