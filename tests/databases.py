@@ -105,3 +105,19 @@ def store_at(directory: Path, kind: str, revision: str) -> Iterator[tuple[Any, A
         engine = sa.create_engine(url)
         stack.callback(engine.dispose)
         yield config, engine
+
+
+def rows_read(conn: Any, statement: Any, relation: str, params: dict[str, Any] | None = None) -> int:
+    """PostgreSQL: the rows of table `relation` the plan of `statement` (a SQLAlchemy statement, run with
+    `params` over its own bound values) read, returned or filtered out, over all its loops."""
+    compiled = statement.compile(dialect=conn.dialect)
+    bound = compiled.construct_params(params or {})
+    (plan,) = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + str(compiled), bound).scalar_one()
+
+    def read(node: dict[str, Any]) -> int:
+        own = 0
+        if node.get("Relation Name") == relation:
+            own = (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)) * node["Actual Loops"]
+        return own + sum(read(child) for child in node.get("Plans", []))
+
+    return read(plan["Plan"])

@@ -19,7 +19,7 @@ from alembic import command
 from infrastructure.appointment_queries import list_query
 from infrastructure.migrations import alembic_config
 from infrastructure.tables import appointments
-from tests.databases import postgres_database
+from tests.databases import postgres_database, rows_read
 
 ROWS = 3_000
 LIMIT = 20
@@ -67,20 +67,6 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine
         yield made
 
 
-def rows_read(conn: sa.Connection, query: sa.Select[Any]) -> int:
-    """PostgreSQL: the rows of `appointments` the plan of `query` read (returned or filtered out)."""
-    compiled = query.compile(dialect=conn.dialect)
-    (plan,) = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + str(compiled), compiled.params).scalar_one()
-
-    def read(node: dict[str, Any]) -> int:
-        own = 0
-        if node.get("Relation Name") == "appointments":
-            own = (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)) * node["Actual Loops"]
-        return own + sum(read(child) for child in node.get("Plans", []))
-
-    return read(plan["Plan"])
-
-
 def sqlite_plan(conn: sa.Connection, query: sa.Select[Any]) -> list[str]:
     compiled = query.compile(dialect=conn.dialect)
     values = tuple(compiled.params[name] for name in compiled.positiontup or [])
@@ -102,7 +88,7 @@ def test_every_scope_reads_one_page_of_its_index(engine: sa.Engine) -> None:
                 if engine.dialect.name == "postgresql":
                     # the page and what comes before it, with what the filters skip on the way (40% of the
                     # appointments are `Completed`): a few hundred rows, never the whole table
-                    assert rows_read(conn, query) <= 5 * page * LIMIT + 10, (name, page)
+                    assert rows_read(conn, query, "appointments") <= 5 * page * LIMIT + 10, (name, page)
                 else:
                     plan = sqlite_plan(conn, query)
                     assert not [line for line in plan if "TEMP B-TREE FOR ORDER BY" in line], (name, plan)
