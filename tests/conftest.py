@@ -44,7 +44,14 @@ from tests.databases import (
 __all__ = ["ADMIN_DB_URL", "REQUIRE_SERVICES", "postgres_database"]  # imported by tests from here
 
 ROOT = Path(__file__).resolve().parent.parent
+# Under pytest-xdist each worker ("gw0", "gw1", ...) runs its tests beside the others': its Redis keys (rate
+# limits, attempt budgets) go to a database of its own and its Socket.IO messages to a channel of its own
+# (Redis pub/sub ignores the database number), so no test counts another worker's requests or events.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+if WORKER:
+    REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + f"/{int(WORKER.removeprefix('gw')) % 15 + 1}"
+SOCKETIO_CHANNEL = "consult-test-" + (WORKER or "main")
 ADMIN_PASSWORD = "Adm1nPassword"
 
 
@@ -58,6 +65,7 @@ def make_settings(tmp_path: Path, database_url: str | None = None, **overrides: 
         "rate_limit_max": 1_000_000,
         "auth_rate_limit_max": 1_000_000,
         "read_your_writes_timeout": 10.0,
+        "socketio_channel": SOCKETIO_CHANNEL,
     }
     values.update(overrides)
     return Settings(**values)
@@ -170,6 +178,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "RATE_LIMIT_MAX": str(settings.rate_limit_max),
         "AUTH_RATE_LIMIT_MAX": str(settings.auth_rate_limit_max),
         "READ_YOUR_WRITES_TIMEOUT": str(settings.read_your_writes_timeout),
+        "SOCKETIO_CHANNEL": settings.socketio_channel,
     }
     if settings.database_url:
         env["DATABASE_URL"] = settings.database_url

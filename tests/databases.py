@@ -79,14 +79,37 @@ class LaterDrops:
 
 
 @contextlib.contextmanager
-def postgres_database(template: str | None = None, drop: Callable[[str], None] = drop_database) -> Iterator[str]:
+def postgres_database(
+    template: str | None = None, drop: Callable[[str], None] = drop_database, *, cluster: bool = False
+) -> Iterator[str]:
     """A fresh Postgres database for one test (empty, or a copy of the database `template`); dropped
-    afterwards (by `drop`)."""
-    name = create_database("consult_test_", template)
+    afterwards (by `drop`). `cluster`: the test starts several server processes on it (see
+    `one_cluster_at_a_time`)."""
+    with one_cluster_at_a_time() if cluster else contextlib.nullcontext():
+        name = create_database("consult_test_", template)
+        try:
+            yield url_of(name)
+        finally:
+            drop(name)
+
+
+CLUSTER_LOCK_KEY = 7_264_099  # an advisory lock of the admin database, taken by tests only
+
+
+@contextlib.contextmanager
+def one_cluster_at_a_time() -> Iterator[None]:
+    """Hold a lock that every test starting several server processes on one PostgreSQL database
+    takes: each such process keeps up to 28 connections, so two of these tests side by side (pytest-xdist
+    workers, or two runs at once) could pass the server's default 100, while one of them beside any
+    other test stays well under it (55 seen). The lock is PostgreSQL's own, so it is shared by every
+    process of every run and goes with a process that dies."""
     try:
-        yield url_of(name)
-    finally:
-        drop(name)
+        admin = postgres_admin()
+    except Exception as error:  # noqa: BLE001
+        unavailable("PostgreSQL", error)
+    with admin:
+        admin.execute("SELECT pg_advisory_lock(%s)", (CLUSTER_LOCK_KEY,))
+        yield  # the session's lock ends with the connection
 
 
 @contextlib.contextmanager

@@ -14,6 +14,7 @@ import pytest
 
 from infrastructure.settings import Settings
 from tests.conftest import Server, bearer, create_admin, employee_token, refused, run_cli, signup
+from tests.databases import one_cluster_at_a_time
 
 API = "/api/v1/analytics"
 
@@ -136,20 +137,23 @@ def test_analyst_sql_while_serving_is_read_only(server: Server, settings: Settin
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)  # --workers needs PostgreSQL
 def test_serve_workers_forwards_analytics_to_the_reporting_worker(settings: Settings, redis_url: str) -> None:
     settings = settings.model_copy(update={"redis_url": redis_url})
-    running = Server(settings, "--workers", "2", extra_env={"SOCKETIO_CHANNEL": f"analytics-{time.time_ns()}"})
-    try:
-        with httpx.Client(base_url=running.url, timeout=30) as api:
-            admin = bearer(create_admin(api))
-            consultant = signup(api, "Consultant")
-            reply = api.get(f"{API}/overview", headers=admin)
-            assert reply.status_code == 200, reply.text
-            assert reply.json()["data"]["monthlyTrends"][-1]["consultants"] == 1  # read after the signup
-            mine = api.get(f"{API}/consultant", headers=bearer(consultant["token"]), params={"format": "csv"})
-            assert mine.status_code == 200 and mine.headers["content-type"] == "text/csv; charset=utf-8"
-            assert mine.headers["content-disposition"].startswith('attachment; filename="consultant-analytics-')
-            refused(api.get(f"{API}/overview", headers=bearer(consultant["token"])), 403, "Forbidden: Access denied")
-    finally:
-        running.stop()
+    with one_cluster_at_a_time():
+        running = Server(settings, "--workers", "2", extra_env={"SOCKETIO_CHANNEL": f"analytics-{time.time_ns()}"})
+        try:
+            with httpx.Client(base_url=running.url, timeout=30) as api:
+                admin = bearer(create_admin(api))
+                consultant = signup(api, "Consultant")
+                reply = api.get(f"{API}/overview", headers=admin)
+                assert reply.status_code == 200, reply.text
+                assert reply.json()["data"]["monthlyTrends"][-1]["consultants"] == 1  # read after the signup
+                mine = api.get(f"{API}/consultant", headers=bearer(consultant["token"]), params={"format": "csv"})
+                assert mine.status_code == 200 and mine.headers["content-type"] == "text/csv; charset=utf-8"
+                assert mine.headers["content-disposition"].startswith('attachment; filename="consultant-analytics-')
+                refused(
+                    api.get(f"{API}/overview", headers=bearer(consultant["token"])), 403, "Forbidden: Access denied"
+                )
+        finally:
+            running.stop()
 
 
 def test_snapshots_take_at_most_a_tenth_of_the_owners_time(tmp_path: Path) -> None:

@@ -243,7 +243,7 @@ def assert_one_hold_wins(store: Store, clients: list[Account], consultant: Accou
 def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, list[Account]]]:
     """Two `consult serve` processes (each running projections) on one PostgreSQL database, an
     admin and 200 clients."""
-    with postgres_database() as url:
+    with postgres_database(cluster=True) as url:
         settings = make_settings(tmp_path_factory.mktemp("races"), url)
         migrate(settings)  # once, so that the two processes can boot at the same time
         with ThreadPoolExecutor(max_workers=2) as pool:

@@ -37,7 +37,7 @@ def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
             store.close()
             server.stop()
         return
-    with postgres_database() as url:
+    with postgres_database(cluster=True) as url:
         settings = make_settings(tmp_path_factory.mktemp("money"), url)
         migrate(settings)
         with ThreadPoolExecutor(max_workers=2) as pool:

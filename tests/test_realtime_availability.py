@@ -4,6 +4,7 @@ the new slots; across processes through Redis; and the slot read model survives 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import queue
 import secrets
@@ -175,12 +176,14 @@ def socket_io_client_js() -> Path:
     """The JavaScript client the apps use, installed with npm. Missing node or npm fails the test."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.fail("node and npm are required for the socket.io-client end-to-end test")
-    if not (JS_DIR / "node_modules" / "socket.io-client").exists():
-        result = subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund"], cwd=JS_DIR, capture_output=True, text=True, timeout=300
-        )
-        if result.returncode != 0:
-            pytest.fail(f"npm ci failed: {result.stdout}\n{result.stderr}")
+    with open(JS_DIR / ".npm-install.lock", "w") as lock:  # pytest-xdist workers install it once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (JS_DIR / "node_modules" / "socket.io-client").exists():
+            result = subprocess.run(
+                ["npm", "ci", "--no-audit", "--no-fund"], cwd=JS_DIR, capture_output=True, text=True, timeout=300
+            )
+            if result.returncode != 0:
+                pytest.fail(f"npm ci failed: {result.stdout}\n{result.stderr}")
     return JS_DIR / "listen.js"
 
 
@@ -252,7 +255,7 @@ def settings_env_secret(server: Server) -> str:
 @pytest.fixture
 def cluster(tmp_path, redis_url):
     """Two API processes that run no projections and one worker, sharing Postgres and Redis."""
-    with postgres_database() as url:
+    with postgres_database(cluster=True) as url:
         settings = make_settings(tmp_path, url, redis_url=redis_url, read_your_writes_timeout=2.0)
         extra = {"SOCKETIO_CHANNEL": "consult-test-" + secrets.token_hex(4), "CONSULT_RUN_PROJECTIONS": "0"}
         first = Server(settings, extra_env=extra)

@@ -19,7 +19,7 @@ def test_workers_above_one_need_redis(tmp_path):
 @pytest.mark.postgres
 @pytest.mark.redis
 def test_two_api_workers_and_a_projection_worker_serve_commands_and_reads(tmp_path, redis_url):
-    with postgres_database() as url:
+    with postgres_database(cluster=True) as url:
         settings = make_settings(tmp_path, url, redis_url=redis_url)
         server = Server(settings, "--workers", "2", extra_env={"SOCKETIO_CHANNEL": "consult-test-workers"})
         try:

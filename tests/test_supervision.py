@@ -100,7 +100,7 @@ def test_health_reads_the_store_at_most_once_a_second(tmp_path: Path) -> None:
 @pytest.mark.postgres
 @pytest.mark.redis
 def test_a_dead_worker_child_is_restarted_and_the_lag_shows_meanwhile(tmp_path: Path, redis_url: str) -> None:
-    with postgres_database() as url:
+    with postgres_database(cluster=True) as url:
         settings = make_settings(tmp_path, url, redis_url=redis_url, read_your_writes_timeout=1.0)
         server = Server(settings, "--workers", "2", extra_env={"SOCKETIO_CHANNEL": "consult-" + secrets.token_hex(4)})
         try:
