@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from infrastructure.document_tables import documents
+from infrastructure.document_tables import document_counters, documents
 from infrastructure.tables import accounts, appointments
 
 DELETED = "Deleted"
@@ -42,7 +42,10 @@ class DocumentQueries:
                 where.append(column == value)
         where.append(documents.c.status == status if status else documents.c.status != DELETED)
         with self.engine.connect() as conn:
-            total = int(conn.execute(sa.select(sa.func.count()).select_from(documents).where(*where)).scalar() or 0)
+            if client is None and consultant is None and appointment is None:  # the admin's lists
+                total = self._kept_total(conn, type, status)
+            else:  # a party's or an appointment's documents, counted through its index
+                total = int(conn.execute(sa.select(sa.func.count()).select_from(documents).where(*where)).scalar() or 0)
             rows = conn.execute(
                 sa.select(documents.c.document)
                 .where(*where)
@@ -52,6 +55,16 @@ class DocumentQueries:
             ).scalars()
             found = [json.loads(raw) for raw in rows]
             return self._populate(conn, found, with_appointment=True), total
+
+    @staticmethod
+    def _kept_total(conn: sa.Connection, type: str | None, status: str | None) -> int:
+        """How many documents of `type` and `status` (any type, any status but Deleted, when not given)
+        there are, from the counters the projection keeps: a handful of rows, however many documents."""
+        c = document_counters.c
+        where = [c.status == status if status else c.status != DELETED]
+        if type is not None:
+            where.append(c.type == type)
+        return int(conn.execute(sa.select(sa.func.coalesce(sa.func.sum(c.n), 0)).where(*where)).scalar() or 0)
 
     def one(self, document_id: str, *, with_appointment: bool = True) -> dict[str, Any] | None:
         with self.engine.connect() as conn:

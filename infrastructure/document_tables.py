@@ -1,4 +1,5 @@
-"""Read-model table of the documents (contract platform §4), on the shared `MetaData`."""
+"""Read-model tables of the documents (contract platform §4), on the shared `MetaData`: the documents and
+how many there are of each type and status (the admin's list's `total` without a count of the rows)."""
 
 from __future__ import annotations
 
@@ -24,4 +25,14 @@ documents = sa.Table(
     sa.Index("ix_documents_consultant_seq", "consultant_id", "seq"),
     sa.Index("ix_documents_seq", "seq"),
     sa.Index("ix_documents_file_key", "file_key"),
+    sa.Index("ix_documents_type_seq", "type", "seq"),  # a list of one type, newest first
+    sa.Index("ix_documents_status_seq", "status", "seq"),  # a list of one status, newest first
+)
+
+document_counters = sa.Table(
+    "document_counters",
+    metadata,
+    sa.Column("type", sa.String(40), primary_key=True),
+    sa.Column("status", sa.String(16), primary_key=True),
+    sa.Column("n", sa.BigInteger, nullable=False),
 )

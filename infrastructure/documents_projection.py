@@ -1,17 +1,21 @@
 """Projects `Document` events into the `documents` read model (rows plus the stored JSON that
-`GET /documents` answers, parties populated at read time)."""
+`GET /documents` answers, parties populated at read time) and `document_counters` (the rows per type and
+status, so that a list over every party counts none of them)."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 import sqlalchemy as sa
 
 from domain.documents import EDITABLE, Document, formatted_size
 from infrastructure.directory_projection import dumps, iso_utc
-from infrastructure.document_tables import documents
-from infrastructure.projector import Batch, Handles, HandlesDeclared
+from infrastructure.document_tables import document_counters, documents
+from infrastructure.projector import Batch, CounterAdds, Handles, HandlesDeclared
+
+COUNTER_ADDS = CounterAdds(document_counters)
 
 
 class DocumentsProjector(HandlesDeclared):
@@ -19,9 +23,16 @@ class DocumentsProjector(HandlesDeclared):
 
     def reset(self, conn: sa.Connection) -> None:
         conn.execute(documents.delete())
+        conn.execute(document_counters.delete())
 
     def flush(self, batch: Batch) -> None:
-        """Writes go straight to the table."""
+        """Rows go straight to the table; the batch's changes of the counters, netted, at its end."""
+        COUNTER_ADDS.queue(batch, batch.pending.pop("document_counters", {}))
+
+    @staticmethod
+    def _count(batch: Batch, type_: str, status: str, n: int) -> None:
+        counts: Counter[tuple[str, str]] = batch.pending.setdefault("document_counters", Counter())
+        counts[(type_, status)] += n
 
     def apply(self, batch: Batch, event: Any, position: int) -> None:
         if not self.handles.covers(event):
@@ -62,16 +73,23 @@ class DocumentsProjector(HandlesDeclared):
                     "document": dumps(body),
                 },
             )
+            self._count(batch, fields["type"], fields["status"], 1)
             return
         conn = batch.conn
         if isinstance(event, Document.Deleted):  # a hard delete, as the original's
-            conn.execute(documents.delete().where(documents.c.id == document_id))
+            gone = conn.execute(
+                documents.delete().where(documents.c.id == document_id).returning(documents.c.type, documents.c.status)
+            ).first()
+            if gone is not None:
+                self._count(batch, gone.type, gone.status, -1)
             return
         raw = conn.execute(sa.select(documents.c.document).where(documents.c.id == document_id)).scalar()
         if raw is None or not isinstance(event, Document.Updated):
             return
         body = json.loads(raw)
+        self._count(batch, body["type"], body["status"], -1)
         body.update({k: v for k, v in event.changes.items() if k in EDITABLE})
+        self._count(batch, body["type"], body["status"], 1)
         body["updatedAt"] = when
         conn.execute(
             documents.update()
