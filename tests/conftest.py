@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -50,8 +51,8 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 if WORKER:
-    REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + f"/{int(WORKER.removeprefix('gw')) % 15 + 1}"
-SOCKETIO_CHANNEL = "consult-test-" + (WORKER or "main")
+    REDIS_URL = urlsplit(REDIS_URL)._replace(path=f"/{int(WORKER.removeprefix('gw')) % 15 + 1}").geturl()
+SOCKETIO_CHANNEL = f"consult-test-{os.environ.get('PYTEST_XDIST_TESTRUNUID', os.getpid())}-{WORKER or 'main'}"
 ADMIN_PASSWORD = "Adm1nPassword"
 
 
@@ -212,11 +213,22 @@ class Server:
     """A real `consult serve` process (uvicorn) on a free port."""
 
     def __init__(self, settings: Settings, *args: str, extra_env: dict[str, str] | None = None):
+        self.env = {**settings_env(settings), **(extra_env or {})}
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        for attempt in range(3):  # a port found free may be taken before the server binds it (another worker's)
+            self.start(settings, args)
+            try:
+                self.wait_ready()
+                return
+            except BaseException:
+                self.stop()
+                if attempt == 2 or "address already in use" not in self.log.read_text():
+                    raise
+
+    def start(self, settings: Settings, args: tuple[str, ...]) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**settings_env(settings), **(extra_env or {})}
         self.log = settings.data_dir.parent / f"server-{self.port}.log"
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -235,11 +247,6 @@ class Server:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stop() leaves no worker child behind
         )
-        try:
-            self.wait_ready()
-        except BaseException:
-            self.stop()
-            raise
 
     def wait_ready(self, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
