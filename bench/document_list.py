@@ -11,7 +11,7 @@ read engine, ABAB rounds of
 - the first page (10) with its total: of every document (not `Deleted`), of one type, of the `Archived`
   ones, and of one client's;
 - the same through the statements used before (a count of the list's rows beside the page; the page's
-  statement is the same, so with the new indexes).
+  statement is the same, so with the new indexes; the parties and signed URLs filled in alike).
 
     .venv/bin/python bench/document_list.py [--documents 25000 --factors 1 4 16 --requests 40]
 """
@@ -45,7 +45,8 @@ SELECT lpad(to_hex(i), 24, '0'), lpad(to_hex(1000000 + i %% 500), 24, '0'), lpad
        NULL, lpad(to_hex(1000000 + i %% 500), 24, '0'), 'documents/' || i || '.pdf', ({TYPES})[1 + i %% 7],
        CASE WHEN i %% 50 = 0 THEN 'Deleted' WHEN i %% 20 = 0 THEN 'Archived' ELSE 'Active' END, '2026-01-01', i,
        json_build_object('_id', lpad(to_hex(i), 24, '0'), 'client', lpad(to_hex(1000000 + i %% 500), 24, '0'),
-                         'consultant', lpad(to_hex(2000000 + i %% 40), 24, '0'), 'appointment', NULL)::text
+                         'consultant', lpad(to_hex(2000000 + i %% 40), 24, '0'), 'appointment', NULL,
+                         'fileKey', 'documents/' || i || '.pdf')::text
 FROM generate_series(1, %(documents)s) AS i
 """
 CLIENT = f"{1000000 + 7:024x}"
@@ -83,7 +84,10 @@ def documents_of(factor: int, args: argparse.Namespace) -> dict[str, float]:
             page = sa.select(documents.c.document).where(*where).order_by(documents.c.seq.desc()).limit(10)
             with engine.connect() as conn:
                 total = conn.execute(sa.select(sa.func.count()).select_from(documents).where(*where)).scalar_one()
-                return [json.loads(doc)["_id"] for doc in conn.execute(page).scalars()], int(total)
+                found = queries._populate(
+                    conn, [json.loads(doc) for doc in conn.execute(page).scalars()], with_appointment=True
+                )
+                return [doc["_id"] for doc in found], int(total)
 
         def now(client: str | None, type_: str | None, status: str | None) -> tuple[list[str], int]:
             found, total = queries.list(
