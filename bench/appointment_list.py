@@ -8,7 +8,9 @@ the appointments projection writes them (one in five a `Hold`, the rest `Complet
 
 - `GET /health` (the floor);
 - `GET /appointments?limit=20` as the admin (every appointment but the holds, oldest first);
-- `GET /appointments` as the admin, as the admin app asks for it (no parameters: the first 1,000).
+- `GET /appointments` as the admin, as the admin app asks for it (no parameters: the first 1,000);
+- `GET /appointments?q=` as the admin: a needle in five appointments at every size (the app's default
+  limit, 1,000), and one in every appointment (a page of 20).
 
     .venv/bin/python bench/appointment_list.py [--rows 12500 --factors 1 4 16 --requests 40]
 """
@@ -40,14 +42,15 @@ from bench.common import (  # noqa: E402
 
 ROWS = """
 INSERT INTO appointments (id, consultant_id, client_id, status, start_at, end_at, search_text, document)
-SELECT id, consultant_id, client_id, status, at, at + interval '45 minutes', '',
+SELECT id, consultant_id, client_id, status, at, at + interval '45 minutes',
+       'follow-up consultation' || CASE WHEN i %% (%(rows)s / 5) = 7 THEN ' zygomatic' ELSE '' END || E'\n',
        json_build_object('_id', id, 'client', client_id, 'consultant', consultant_id, 'status', status,
                          'session', 'Video Call', 'startAt', at, 'endAt', at + interval '45 minutes',
                          'reason', 'Follow-up consultation', 'notes', '', 'fee', 500,
                          'payment', json_build_object('amount', 500, 'status', 'Success', 'method', 'Razorpay'),
                          'createdAt', at, 'updatedAt', at)::text
 FROM (
-    SELECT lpad(to_hex(i), 24, '0') AS id, timestamptz '2020-01-01' + make_interval(hours => i) AS at,
+    SELECT i, lpad(to_hex(i), 24, '0') AS id, timestamptz '2020-01-01' + make_interval(hours => i) AS at,
            (ARRAY['Completed', 'Upcoming', 'Cancelled', 'Completed', 'Hold'])[1 + i %% 5] AS status,
            lpad(to_hex(16777216 + i %% %(clients)s), 24, '0') AS client_id,
            lpad(to_hex(33554432 + i %% %(consultants)s), 24, '0') AS consultant_id
@@ -89,9 +92,11 @@ def appointments_of(factor: int, args: argparse.Namespace) -> dict[str, float]:
             "health": health,
             "page": listing("page", {"limit": 20}),
             "app": listing("app", {}),
+            "rare": listing("rare", {"q": "zygomatic"}),
+            "common": listing("common", {"q": "consultation", "limit": 20}),
         }
         result = alternating_p50_ms(kinds, args.requests)
-    assert counted == {"page": 20, "app": min(1_000, rows * 4 // 5)}, counted
+    assert counted == {"page": 20, "app": min(1_000, rows * 4 // 5), "rare": 5, "common": 20}, counted
     print(f"  {factor}x ({rows:,} appointments): {result}", flush=True)
     return result
 
@@ -107,6 +112,8 @@ def main() -> int:
     rows = [
         ("page", "`GET /appointments?limit=20` (admin)"),
         ("app", "`GET /appointments` (admin, the app's call: 1,000)"),
+        ("rare", "`GET /appointments?q=zygomatic` (admin; in 5 appointments at every size)"),
+        ("common", "`GET /appointments?q=consultation&limit=20` (admin; in every appointment)"),
         ("health", "`GET /health`"),
     ]
     growth_report(

@@ -187,6 +187,19 @@ appointments = sa.Table(
     sa.Index("ix_appointments_status_start", "status", "start_at"),
     sa.Index("ix_appointments_start", "start_at", "id"),  # the admin's list, in its order (migration 0017)
 )
+# The lists' `q` (`search_text LIKE '%needle%'`: the reason and notes, case-folded by the projection) on
+# PostgreSQL: a GIN index of its trigrams (`pg_trgm`, migration 0024) answers a rare needle from the
+# appointments holding its trigrams, where the ordered walk read every appointment; a common one is still
+# walked in order, the planner judging from the statistics of the column. SQLite scans.
+sa.event.listen(
+    appointments, "before_create", sa.DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql")
+)
+APPOINTMENT_SEARCH_INDEX = sa.Index(
+    "ix_appointments_search_trgm",
+    appointments.c.search_text,
+    postgresql_using="gin",
+    postgresql_ops={"search_text": "gin_trgm_ops"},
+).ddl_if(dialect="postgresql")
 
 # Per consultant and client: the consultant's Completed appointments with the client and the latest start
 # (the `sessions` and `lastSession*` of its client list), kept by the appointments projection: the pair's
