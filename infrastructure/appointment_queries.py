@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from infrastructure.directory import contains
 from infrastructure.directory_projection import dumps
 from infrastructure.personal_fields import deleted_party
-from infrastructure.tables import accounts, appointments
+from infrastructure.tables import accounts, among, appointments
 
 
 def hold_expired(expires_at: str | None, now: datetime) -> bool:
@@ -101,7 +101,9 @@ class AppointmentQueries:
             return documents
         parties = {
             row.id: json.loads(row.document)
-            for row in conn.execute(sa.select(accounts.c.id, accounts.c.document).where(accounts.c.id.in_(ids)))
+            for row in conn.execute(
+                sa.select(accounts.c.id, accounts.c.document).where(among(conn, accounts.c.id, ids))
+            )
         }
         out = []
         for document in documents:

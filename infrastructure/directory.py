@@ -18,6 +18,7 @@ from infrastructure.reads import Plan, run_plan
 from infrastructure.tables import (
     account_counters,
     accounts,
+    among,
     categories,
     consultant_categories,
     folded,
@@ -280,7 +281,7 @@ class Directory:
                         client_links.c.consultant_id == linked_to, client_links.c.status == "Active"
                     )
                 ).scalars()
-                where.append(accounts.c.id.in_(list(linked)))
+                where.append(among(conn, accounts.c.id, linked))
         if search or linked_to is not None:
             total = self.count("client", *where)  # a text search counts; a consultant's clients are few
         else:

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from infrastructure.document_tables import document_counters, documents
-from infrastructure.tables import accounts, appointments
+from infrastructure.tables import accounts, among, appointments
 
 DELETED = "Deleted"
 
@@ -100,7 +100,9 @@ class DocumentQueries:
         people = (
             {
                 row.id: json.loads(row.document)
-                for row in conn.execute(sa.select(accounts.c.id, accounts.c.document).where(accounts.c.id.in_(ids)))
+                for row in conn.execute(
+                    sa.select(accounts.c.id, accounts.c.document).where(among(conn, accounts.c.id, ids))
+                )
             }
             if ids
             else {}
@@ -111,7 +113,9 @@ class DocumentQueries:
             booked = {
                 row.id: json.loads(row.document)
                 for row in conn.execute(
-                    sa.select(appointments.c.id, appointments.c.document).where(appointments.c.id.in_(appointment_ids))
+                    sa.select(appointments.c.id, appointments.c.document).where(
+                        among(conn, appointments.c.id, appointment_ids)
+                    )
                 )
             }
         for document in found:

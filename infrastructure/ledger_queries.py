@@ -12,7 +12,14 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from infrastructure.personal_fields import deleted_party
-from infrastructure.tables import accounts, appointments, consultant_balances, transaction_counters, transactions
+from infrastructure.tables import (
+    accounts,
+    among,
+    appointments,
+    consultant_balances,
+    transaction_counters,
+    transactions,
+)
 
 
 def month_window(now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -117,7 +124,9 @@ class LedgerQueries:
             return {
                 row.id: json.loads(row.document)
                 for row in conn.execute(
-                    sa.select(accounts.c.id, accounts.c.document).where(accounts.c.id.in_([i for i in ids if i]))
+                    sa.select(accounts.c.id, accounts.c.document).where(
+                        among(conn, accounts.c.id, [i for i in ids if i])
+                    )
                 )
             }
 
@@ -136,7 +145,9 @@ class LedgerQueries:
             {
                 row.id: (row.kind, json.loads(row.document))
                 for row in conn.execute(
-                    sa.select(accounts.c.id, accounts.c.kind, accounts.c.document).where(accounts.c.id.in_(ids))
+                    sa.select(accounts.c.id, accounts.c.kind, accounts.c.document).where(
+                        among(conn, accounts.c.id, ids)
+                    )
                 )
             }
             if ids
@@ -147,7 +158,9 @@ class LedgerQueries:
             {
                 row.id: json.loads(row.document)
                 for row in conn.execute(
-                    sa.select(appointments.c.id, appointments.c.document).where(appointments.c.id.in_(appointment_ids))
+                    sa.select(appointments.c.id, appointments.c.document).where(
+                        among(conn, appointments.c.id, appointment_ids)
+                    )
                 )
             }
             if appointment_ids

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from infrastructure.directory_projection import iso_utc
 from infrastructure.people_tables import links
-from infrastructure.tables import accounts, appointments, client_sessions
+from infrastructure.tables import accounts, among, appointments, client_sessions
 
 LISTED = ("Active", "Inactive")  # a removed link's row is kept but never listed
 
@@ -107,7 +107,9 @@ class LinkQueries:
         if not ids:
             return {}
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(accounts.c.id, accounts.c.document).where(accounts.c.id.in_(set(ids))))
+            rows = conn.execute(
+                sa.select(accounts.c.id, accounts.c.document).where(among(conn, accounts.c.id, set(ids)))
+            )
             return {row[0]: json.loads(row[1]) for row in rows}
 
     def sessions(self, consultant_id: str) -> dict[str, tuple[int, datetime]]:

@@ -24,7 +24,7 @@ from infrastructure.directory_projection import iso_utc
 from infrastructure.document_tables import documents
 from infrastructure.personal_fields import DELETED_NAME
 from infrastructure.platform_tables import platform_settings
-from infrastructure.tables import accounts, appointments, consultant_settings, transactions
+from infrastructure.tables import accounts, among, appointments, consultant_settings, transactions
 
 SECRET_KEYS = PRIVATE_FIELDS | {"password_hash", "passwordHash"}
 APPOINTMENT_FIELDS = ("_id", "date", "startAt", "endAt", "status", "session", "fee", "reason", "notes", "category")
@@ -97,7 +97,7 @@ def _party(party_id: str | None, name: Any) -> dict[str, Any] | None:
 def _names(conn: sa.Connection, ids: set[str]) -> dict[str, str]:
     if not ids:
         return {}
-    return dict(conn.execute(sa.select(accounts.c.id, accounts.c.name).where(accounts.c.id.in_(ids))).all())
+    return dict(conn.execute(sa.select(accounts.c.id, accounts.c.name).where(among(conn, accounts.c.id, ids))).all())
 
 
 def _name_only(snapshot: Any) -> dict[str, Any] | None:
