@@ -29,21 +29,24 @@ def kept(conn: sa.Connection) -> dict[tuple[str, str], int]:
     return {(type_, status): int(n) for type_, status, n in conn.execute(sa.select(document_counters))}
 
 
+def uploaded(document_id: str, type_: str, status: str | None = None, client: str = PARTIES[0]) -> Document:
+    fields = {"title": f"Doc {document_id[-4:]}", "type": type_, **({"status": status} if status else {})}
+    return Document(
+        document_id=document_id,
+        client_id=client,
+        consultant_id=PARTIES[1],
+        appointment_id=None,
+        uploaded_by=client,
+        file={"fileKey": f"documents/{document_id}.pdf", "fileName": f"{document_id}.pdf", "fileSize": 10},
+        fields=fields,
+    )
+
+
 def change(container: Any, rng: random.Random, made: list[str], n: int) -> None:
     if not made or rng.random() < 0.4:
         document_id = f"{n:024x}"
-        fields = {"title": f"Doc {n}", "type": rng.choice(DOCUMENT_TYPES)}
-        if rng.random() < 0.5:
-            fields["status"] = rng.choice(STATUSES)
-        fresh = Document(
-            document_id=document_id,
-            client_id=rng.choice(PARTIES),
-            consultant_id=rng.choice(PARTIES),
-            appointment_id=None,
-            uploaded_by=PARTIES[0],
-            file={"fileKey": f"documents/{n}.pdf", "fileName": f"{n}.pdf", "fileSize": 10},
-            fields=fields,
-        )
+        status = rng.choice(STATUSES) if rng.random() < 0.5 else None
+        fresh = uploaded(document_id, rng.choice(DOCUMENT_TYPES), status, client=rng.choice(PARTIES))
         container.market.run(lambda: (None, [fresh]))
         made.append(document_id)
         return
@@ -109,25 +112,9 @@ def test_the_counters_follow_any_history_and_a_rebuild(container: Any) -> None:
 
 def test_a_batch_that_uploads_edits_and_deletes_one_document_nets_out(container: Any) -> None:
     """One command's events in one batch: the row is written, changed and gone before the counters are."""
-    fresh = Document(
-        document_id="a" * 24,
-        client_id=PARTIES[0],
-        consultant_id=PARTIES[1],
-        appointment_id=None,
-        uploaded_by=PARTIES[0],
-        file={"fileKey": "documents/a.pdf", "fileName": "a.pdf", "fileSize": 1},
-        fields={"title": "A", "type": "Invoice"},
-    )
+    fresh = uploaded("a" * 24, "Invoice")
     fresh.update({"status": "Archived"})
-    kept_one = Document(
-        document_id="b" * 24,
-        client_id=PARTIES[0],
-        consultant_id=PARTIES[1],
-        appointment_id=None,
-        uploaded_by=PARTIES[0],
-        file={"fileKey": "documents/b.pdf", "fileName": "b.pdf", "fileSize": 1},
-        fields={"title": "B", "type": "Invoice"},
-    )
+    kept_one = uploaded("b" * 24, "Invoice")
     kept_one.update({"type": "Prescription"})
     container.market.run(lambda: (None, [fresh, kept_one]))
     fresh.delete()
