@@ -108,6 +108,7 @@ def one_cluster_at_a_time() -> Iterator[None]:
     except Exception as error:  # noqa: BLE001
         unavailable("PostgreSQL", error)
     with admin:
+        admin.execute("SET lock_timeout = '20min'")  # a holder that hangs fails the waiting test, not the run
         admin.execute("SELECT pg_advisory_lock(%s)", (CLUSTER_LOCK_KEY,))
         yield  # the session's lock ends with the connection
 
