@@ -147,7 +147,7 @@ def _totals(
     index range)."""
     keys = {category: counter_keys(params["me"], params["role"], category) for category in categories}
     wanted = [key for named in keys.values() for key in named.values()]
-    counters = dict(conn.execute(COUNTERS, {"keys": wanted}).tuples().all())
+    counters = {key: n for key, n in conn.execute(COUNTERS, {"keys": wanted})}
     live = {category: (int(n), int(unread)) for category, n, unread in conn.execute(EXPIRING, params)}
     totals = {}
     for category, named in keys.items():
