@@ -48,7 +48,11 @@ def list_query(
     if start_to:
         where.append(appointments.c.start_at <= start_to)
     if q:
-        where.append(appointments.c.search_text.like(contains(q[:100]), escape="\\"))
+        # the pattern goes into the statement's text (quoted by SQLAlchemy), not a parameter: a statement a
+        # connection prepared may settle on its generic plan, which cannot tell a rare needle from a common
+        # one and chose the trigram index for both, reading every match of a common one (PostgreSQL)
+        pattern = sa.literal(contains(q[:100]), literal_execute=True)
+        where.append(appointments.c.search_text.like(pattern, escape="\\"))
     return (
         sa.select(appointments.c.document)
         .where(*where)

@@ -81,7 +81,8 @@ def among(conn: sa.Connection, column: sa.ColumnElement[Any], values: Iterable[A
     page cost 16 ms of client CPU that way). SQLite takes the IN list."""
     listed = list(values)
     if conn.dialect.name == "postgresql":
-        return column == sa.any_(sa.bindparam(None, listed, type_=postgresql.ARRAY(column.type)))
+        # of unbounded strings: a VARCHAR(24)[] would cut a longer value to a matching id
+        return column == sa.any_(sa.bindparam(None, listed, type_=postgresql.ARRAY(sa.String())))
     return column.in_(listed)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import re
 import secrets
 import threading
 from collections.abc import Callable, Iterator
@@ -134,14 +135,45 @@ def store_at(directory: Path, kind: str, revision: str) -> Iterator[tuple[Any, A
 def rows_read(conn: Any, statement: Any, relation: str, params: dict[str, Any] | None = None) -> int:
     """PostgreSQL: the rows of table `relation` the plan of `statement` (a SQLAlchemy statement, run with
     `params` over its own bound values) read, returned or filtered out, over all its loops."""
-    compiled = statement.compile(dialect=conn.dialect)
+    compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     bound = compiled.construct_params(params or {})
     (plan,) = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + str(compiled), bound).scalar_one()
+    return _read(plan["Plan"], relation)
 
-    def read(node: dict[str, Any]) -> int:
-        own = 0
-        if node.get("Relation Name") == relation:
-            own = (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)) * node["Actual Loops"]
-        return own + sum(read(child) for child in node.get("Plans", []))
 
-    return read(plan["Plan"])
+def _read(node: dict[str, Any], relation: str) -> int:
+    """The rows of `relation` a plan node and those below it read, returned or filtered out."""
+    own = 0
+    if node.get("Relation Name") == relation:
+        own = (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)) * node["Actual Loops"]
+    return own + sum(_read(child, relation) for child in node.get("Plans", []))
+
+
+def rows_read_generic(conn: Any, statement: Any, relation: str) -> int:
+    """PostgreSQL: as `rows_read`, for the generic plan of `statement` (its parameters unknown to the
+    planner), which the server may settle on for a statement a connection has prepared (psycopg prepares
+    one run five times) and runs with every later parameter."""
+    import psycopg
+    from psycopg import sql
+
+    compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    bound = compiled.construct_params()
+    names: list[str] = []
+
+    def number(match: Any) -> str:
+        names.append(match.group(1))
+        return f"${len(names)}"
+
+    text = re.sub(r"%\((\w+)\)s", number, str(compiled)).replace("%%", "%")
+    raw: psycopg.Connection[Any] = conn.connection.driver_connection
+    values = sql.SQL(", ").join(sql.Literal(bound[name]) for name in names)
+    raw.execute("SET plan_cache_mode = force_generic_plan")
+    raw.execute(sql.SQL("PREPARE generic_probe AS {}").format(sql.SQL(text)))  # type: ignore[arg-type]
+    try:
+        explain = sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE generic_probe ({})").format(values)
+        row = raw.execute(explain).fetchone()
+    finally:
+        raw.execute("DEALLOCATE generic_probe")
+        raw.execute("RESET plan_cache_mode")
+    assert row is not None
+    return _read(row[0][0]["Plan"], relation)

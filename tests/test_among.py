@@ -35,8 +35,10 @@ def test_among_finds_the_rows_of_the_values_with_one_statement_text(tmp_path: Pa
         texts: set[str] = set()
         sa.event.listen(engine, "before_cursor_execute", lambda *args: texts.add(args[2]))
         with engine.connect() as conn:
-            for wanted in ([], [f"{3:024x}"], [f"{n:024x}" for n in range(2, 1_600, 2)], ["nobody"]):
+            longer = f"{5:024x}" + "extra"  # no id, though its first 24 characters are one
+            for wanted in ([], [f"{3:024x}"], [f"{n:024x}" for n in range(2, 1_600, 2)], ["nobody"], [longer]):
                 query = sa.select(accounts.c.id).where(among(conn, accounts.c.id, iter(wanted))).order_by("id")
-                assert list(conn.execute(query).scalars()) == sorted(w for w in wanted if w <= f"{1_500:024x}")
-        # the texts sent: one for 0, 1, 799 and 1 value(s) on PostgreSQL; an IN list's length shows on SQLite
+                found = sorted(w for w in wanted if len(w) == 24 and w <= f"{1_500:024x}")
+                assert list(conn.execute(query).scalars()) == found, wanted[:3]
+        # the texts sent: one for 0, 1, 799, 1 and 1 value(s) on PostgreSQL; an IN list's length shows on SQLite
         assert len(texts) == (1 if kind == "postgres" else 3), texts

@@ -17,12 +17,13 @@ from alembic import command
 
 from infrastructure.appointment_queries import list_query
 from infrastructure.tables import appointments
-from tests.databases import rows_read, store_at
+from tests.databases import rows_read, rows_read_generic, store_at
 
 ROWS = 12_000
 START = datetime(2026, 1, 1, tzinfo=UTC)
 WORDS = "headache follow up consultation anxiety back pain skin rash diet plan review results sleep".split()
 RARE = "zygomatic fracture"  # in 6 of the appointments
+ODD = "50%_off o'neil\\path"  # in one
 
 
 def fill(engine: sa.Engine) -> None:
@@ -32,6 +33,8 @@ def fill(engine: sa.Engine) -> None:
         reason = " ".join(rng.choice(WORDS) for _ in range(5))
         if n % (ROWS // 6) == 17:
             reason += " " + RARE
+        if n == 21:  # what a LIKE pattern or an SQL literal must escape
+            reason += " " + ODD
         rows.append(
             {
                 "id": f"{10_000 + n:024x}",
@@ -70,10 +73,13 @@ def test_a_rare_needle_reads_its_matches_and_a_common_one_a_page(tmp_path: Path,
     with store_at(tmp_path, kind, "head") as (_, engine):
         fill(engine)
         with engine.connect() as conn:
-            for q, limit in ((RARE, 1000), ("ZYGOMATIC", 20), ("pain", 20), ("pain skin", 1000)):
+            needles = [(RARE, 1000), ("ZYGOMATIC", 20), ("pain", 20), ("pain skin", 1000), (ODD, 1000)]
+            needles += [("%", 1000), ("_", 1000), ("'", 1000), ("\\", 1000), ("0%_O", 1000)]
+            for q, limit in needles:
                 found = [json.loads(doc)["_id"] for doc in conn.execute(search(q, limit)).scalars()]
                 assert found == plainly(conn, q, limit), q
-            assert len(plainly(conn, RARE, 1000)) == 6
+            assert len(plainly(conn, RARE, 1000)) == 6 and len(plainly(conn, ODD, 1000)) == 1
+            assert len(plainly(conn, "%", 1000)) == 1
             if kind != "postgres":
                 return
             # the admin app asks for the first 1,000: the rare needle's few matches, not the 12,000 walked
@@ -81,6 +87,10 @@ def test_a_rare_needle_reads_its_matches_and_a_common_one_a_page(tmp_path: Path,
             assert rows_read(conn, search("zygomatic", 20), "appointments") <= 20
             # a common needle (in about a third): its page, walked in order, not every match
             assert rows_read(conn, search("pain", 20), "appointments") <= 200
+            # so on a connection that prepared the statement and settled on its generic plan (the needle
+            # unknown to the planner): the server runs that plan with every later needle
+            assert rows_read_generic(conn, search(RARE, 1000), "appointments") <= 20
+            assert rows_read_generic(conn, search("pain", 20), "appointments") <= 200
             # and a consultant's search keeps to that consultant's appointments either way
             assert rows_read(conn, search(RARE, 1000, consultant_id=f"{17 % 40:024x}"), "appointments") <= 400
 
