@@ -15,6 +15,15 @@ from infrastructure.tables import accounts, among, appointments
 DELETED = "Deleted"
 
 
+def _of_type_and_status(c: Any, type: str | None, status: str | None) -> list[Any]:
+    """The conditions of a list of `type` and `status` (any type, and any status but Deleted, when not
+    given) over the columns `c` of `documents` or of `document_counters` (kept per type and status)."""
+    where = [c.status == status if status else c.status != DELETED]
+    if type is not None:
+        where.append(c.type == type)
+    return where
+
+
 class DocumentQueries:
     def __init__(self, engine: sa.Engine, signed_url: Callable[[str, str], str]):
         self.engine = engine
@@ -31,19 +40,19 @@ class DocumentQueries:
         page: int,
         limit: int,
     ) -> tuple[list[dict[str, Any]], int]:
-        where: list[Any] = []
+        where = _of_type_and_status(documents.c, type, status)
         for column, value in (
             (documents.c.client_id, client),
             (documents.c.consultant_id, consultant),
             (documents.c.appointment_id, appointment),
-            (documents.c.type, type),
         ):
             if value is not None:
                 where.append(column == value)
-        where.append(documents.c.status == status if status else documents.c.status != DELETED)
         with self.engine.connect() as conn:
-            if client is None and consultant is None and appointment is None:  # the admin's lists
-                total = self._kept_total(conn, type, status)
+            if client is None and consultant is None and appointment is None:  # the admin's lists: kept counts
+                c = document_counters.c
+                kept = sa.select(sa.func.coalesce(sa.func.sum(c.n), 0)).where(*_of_type_and_status(c, type, status))
+                total = int(conn.execute(kept).scalar() or 0)
             else:  # a party's or an appointment's documents, counted through its index
                 total = int(conn.execute(sa.select(sa.func.count()).select_from(documents).where(*where)).scalar() or 0)
             rows = conn.execute(
@@ -55,16 +64,6 @@ class DocumentQueries:
             ).scalars()
             found = [json.loads(raw) for raw in rows]
             return self._populate(conn, found, with_appointment=True), total
-
-    @staticmethod
-    def _kept_total(conn: sa.Connection, type: str | None, status: str | None) -> int:
-        """How many documents of `type` and `status` (any type, any status but Deleted, when not given)
-        there are, from the counters the projection keeps: a handful of rows, however many documents."""
-        c = document_counters.c
-        where = [c.status == status if status else c.status != DELETED]
-        if type is not None:
-            where.append(c.type == type)
-        return int(conn.execute(sa.select(sa.func.coalesce(sa.func.sum(c.n), 0)).where(*where)).scalar() or 0)
 
     def one(self, document_id: str, *, with_appointment: bool = True) -> dict[str, Any] | None:
         with self.engine.connect() as conn:

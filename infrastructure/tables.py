@@ -97,9 +97,9 @@ def folded(column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
 # answers `LIKE '%needle%'` from the accounts that contain the needle's trigrams, where a scan read every
 # account of the kind. SQLite has no such index: it scans, and gets none of these.
 ACCOUNT_SEARCH_COLUMNS = ("name", "email", "mobile")
-sa.event.listen(  # a store made from these declarations (`metadata.create_all`) needs the extension first
-    accounts, "before_create", sa.DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql")
-)
+# a store made from these declarations (`metadata.create_all`) needs the extension before either table
+TRIGRAMS = sa.DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql")
+sa.event.listen(accounts, "before_create", TRIGRAMS)
 ACCOUNT_SEARCH_INDEXES = [  # on `accounts` (made from its columns)
     sa.Index(
         f"ix_accounts_{column}_trgm",
@@ -206,9 +206,7 @@ appointments = sa.Table(
 # PostgreSQL: a GIN index of its trigrams (`pg_trgm`, migration 0024) answers a rare needle from the
 # appointments holding its trigrams, where the ordered walk read every appointment; a common one is still
 # walked in order, the planner judging from the statistics of the column. SQLite scans.
-sa.event.listen(
-    appointments, "before_create", sa.DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql")
-)
+sa.event.listen(appointments, "before_create", TRIGRAMS)
 APPOINTMENT_SEARCH_INDEX = sa.Index(
     "ix_appointments_search_trgm",
     appointments.c.search_text,
