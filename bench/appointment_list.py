@@ -3,7 +3,10 @@ appointments in the store.
 
 For each size (`--rows` x factor): a throwaway PostgreSQL store, then `appointments` rows written by SQL as
 the appointments projection writes them (one in five a `Hold`, the rest `Completed`, `Upcoming` or
-`Cancelled`, between `--consultants` consultants and `--clients` clients, an hour apart), then a real
+`Cancelled`, between `--consultants` consultants and `--clients` clients, an hour apart; none the
+server's scheduler would take up: no `Upcoming` in the past, every hold live for a day, as these rows
+have no events behind them and the scheduler's commands would fail on each of them every ten seconds,
+beside the requests measured), then a real
 `consult serve` and, one request at a time, ABAB rounds of
 
 - `GET /health` (the floor);
@@ -44,14 +47,16 @@ ROWS = """
 INSERT INTO appointments (id, consultant_id, client_id, status, start_at, end_at, search_text, document)
 SELECT id, consultant_id, client_id, status, at, at + interval '45 minutes',
        'follow-up consultation' || CASE WHEN i %% (%(rows)s / 5) = 7 THEN ' zygomatic' ELSE '' END || E'\n',
-       json_build_object('_id', id, 'client', client_id, 'consultant', consultant_id, 'status', status,
+       json_strip_nulls(json_build_object('_id', id, 'client', client_id, 'consultant', consultant_id, 'status', status,
                          'session', 'Video Call', 'startAt', at, 'endAt', at + interval '45 minutes',
                          'reason', 'Follow-up consultation', 'notes', '', 'fee', 500,
                          'payment', json_build_object('amount', 500, 'status', 'Success', 'method', 'Razorpay'),
-                         'createdAt', at, 'updatedAt', at)::text
+                         'expiresAt', CASE WHEN status = 'Hold' THEN now() + interval '1 day' END,
+                         'createdAt', at, 'updatedAt', at))::text
 FROM (
     SELECT i, lpad(to_hex(i), 24, '0') AS id, timestamptz '2020-01-01' + make_interval(hours => i) AS at,
-           (ARRAY['Completed', 'Upcoming', 'Cancelled', 'Completed', 'Hold'])[1 + i %% 5] AS status,
+           CASE WHEN i %% 5 = 1 AND timestamptz '2020-01-01' + make_interval(hours => i) < now() THEN 'Completed'
+                ELSE (ARRAY['Completed', 'Upcoming', 'Cancelled', 'Completed', 'Hold'])[1 + i %% 5] END AS status,
            lpad(to_hex(16777216 + i %% %(clients)s), 24, '0') AS client_id,
            lpad(to_hex(33554432 + i %% %(consultants)s), 24, '0') AS consultant_id
     FROM generate_series(1, %(rows)s) AS i
