@@ -3,14 +3,13 @@ scheduler finds due."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from infrastructure.directory import contains
-from infrastructure.directory_projection import dumps
+from infrastructure.json_text import dumps, loads
 from infrastructure.personal_fields import deleted_party
 from infrastructure.tables import accounts, among, appointments
 
@@ -73,12 +72,12 @@ class AppointmentQueries:
         written_documents`); an unpopulated document found there is not read back."""
         own = (written or {}).get(("appointments", appointment_id))
         if own is not None and not populated:
-            return json.loads(dumps(own))  # as the table holds it (the projector writes `dumps` of it)
+            return loads(dumps(own))  # as the table holds it (the projector writes `dumps` of it)
         with self.engine.connect() as conn:
             raw = conn.execute(sa.select(appointments.c.document).where(appointments.c.id == appointment_id)).scalar()
             if raw is None:
                 return None
-            document = json.loads(raw)
+            document = loads(raw)
             return self._populate(conn, [document])[0] if populated else document
 
     def list(
@@ -95,7 +94,7 @@ class AppointmentQueries:
     ) -> list[dict[str, Any]]:
         query = list_query(client_id, consultant_id, status, start_from, start_to, q, page, limit)
         with self.engine.connect() as conn:
-            documents = [json.loads(raw) for raw in conn.execute(query).scalars()]
+            documents = [loads(raw) for raw in conn.execute(query).scalars()]
             return self._populate(conn, documents)
 
     @staticmethod
@@ -104,7 +103,7 @@ class AppointmentQueries:
         if not ids:
             return documents
         parties = {
-            row.id: json.loads(row.document)
+            row.id: loads(row.document)
             for row in conn.execute(
                 sa.select(accounts.c.id, accounts.c.document).where(among(conn, accounts.c.id, ids))
             )
@@ -148,7 +147,7 @@ class AppointmentQueries:
                 for row in conn.execute(
                     sa.select(appointments.c.id, appointments.c.document).where(appointments.c.status == "Hold")
                 )
-                if hold_expired(json.loads(row.document).get("expiresAt"), now)
+                if hold_expired(loads(row.document).get("expiresAt"), now)
             ]
             finished = list(
                 conn.execute(
@@ -166,6 +165,6 @@ class AppointmentQueries:
                         appointments.c.start_at <= now + reminder_lead,
                     )
                 )
-                if not json.loads(row.document).get("reminderSent")
+                if not loads(row.document).get("reminderSent")
             ]
         return {"expire": holds, "complete": finished, "remind": soon}

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,7 +13,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from domain.appointments import CANCELLED, COMPLETED, HOLD, Appointment
-from infrastructure.directory_projection import dumps, iso_utc
+from infrastructure.directory_projection import iso_utc
+from infrastructure.json_text import dumps, loads
 from infrastructure.projector import Batch, Handles, HandlesDeclared, Prefetch, changed_ids
 from infrastructure.settings_projection import availability_updated
 from infrastructure.tables import appointments, client_sessions, slot_bookings
@@ -64,7 +64,7 @@ class AppointmentsProjector(HandlesDeclared):
 
     def prefetch(self, notifications: list[Any]) -> list[Prefetch]:
         ids = changed_ids(notifications, Appointment.Event, Appointment.Created)
-        return [Prefetch("appointments", SELECT_DOCUMENTS, ids, lambda row: json.loads(row[1]))] if ids else []
+        return [Prefetch("appointments", SELECT_DOCUMENTS, ids, lambda row: loads(row[1]))] if ids else []
 
     def apply(self, batch: Batch, event: Any, position: int) -> None:
         if not self.handles.covers(event):
@@ -109,7 +109,7 @@ class AppointmentsProjector(HandlesDeclared):
             }
             batch.insert(INSERT_APPOINTMENT, row)
             # held as a read would give it: its next event (a confirmation) needs no read (`DocumentMemory`)
-            batch.documents[("appointments", appointment_id)] = json.loads(row["document"])
+            batch.documents[("appointments", appointment_id)] = loads(row["document"])
             slot = self._slot_row(appointment_id, document, self._live(document))
             if slot is not None:  # a live booking closes slots
                 batch.insert(INSERT_SLOT, slot)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +10,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from domain.accounts import CONSULTANT
+from infrastructure.json_text import loads
 from infrastructure.ledger_queries import earnings_in, month_window
 from infrastructure.people_tables import link_counters  # kept by the people projection
 from infrastructure.people_tables import links as client_links  # the links of the people projection
@@ -45,7 +45,7 @@ def contains(text: str) -> str:
 def _account(row: Any) -> AccountRow | None:
     if row is None:
         return None
-    return AccountRow(row.id, row.kind, row.role, row.email, row.status, row.password_hash, json.loads(row.document))
+    return AccountRow(row.id, row.kind, row.role, row.email, row.status, row.password_hash, loads(row.document))
 
 
 STATUS_OF = sa.select(accounts.c.kind, accounts.c.status).where(accounts.c.id == sa.bindparam("account"))
@@ -120,14 +120,14 @@ class Directory:
         if limit is not None:
             query = query.limit(limit).offset(offset)
         with self.engine.connect() as conn:
-            return [json.loads(doc) for doc in conn.execute(query).scalars()]
+            return [loads(doc) for doc in conn.execute(query).scalars()]
 
     def document(self, kind: str, account_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
             doc = conn.execute(
                 sa.select(accounts.c.document).where(accounts.c.id == account_id, accounts.c.kind == kind)
             ).scalar()
-        return json.loads(doc) if doc else None
+        return loads(doc) if doc else None
 
     def count(self, kind: str, *where: Any) -> int:
         with self.engine.connect() as conn:
@@ -201,7 +201,7 @@ class Directory:
             doc = conn.execute(
                 sa.select(categories.c.document).where(*where).order_by(categories.c.seq.desc()).limit(1)
             ).scalar()
-        return json.loads(doc) if doc else None
+        return loads(doc) if doc else None
 
     def category_documents(self, parent_id: str | None = None, *, subcategories: bool) -> list[dict[str, Any]]:
         where = [categories.c.parent_id.is_not(None) if subcategories else categories.c.parent_id.is_(None)]
@@ -209,7 +209,7 @@ class Directory:
             where.append(categories.c.parent_id == parent_id)
         with self.engine.connect() as conn:
             return [
-                json.loads(doc)
+                loads(doc)
                 for doc in conn.execute(
                     sa.select(categories.c.document).where(*where).order_by(categories.c.seq.desc())
                 ).scalars()

@@ -3,7 +3,6 @@ consultant_categories), and pushes the admin notifications of new registrations.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +12,7 @@ import sqlalchemy as sa
 from domain.accounts import CLIENT, CONSULTANT, Account
 from domain.catalogue import Category
 from domain.profiles import consultant_display_name, public_consultant
+from infrastructure.json_text import dumps, loads
 from infrastructure.projector import Batch, CounterAdds, Handles, HandlesDeclared
 from infrastructure.tables import account_counters, accounts, categories, consultant_categories
 
@@ -39,10 +39,6 @@ def iso_utc(moment: datetime) -> str:
     """ISO-8601 UTC with milliseconds, as the Node backend serialised dates."""
     utc = moment.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
-def dumps(document: dict[str, Any]) -> str:
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
 
 
 REGISTRATION_NOTICES = {
@@ -151,7 +147,7 @@ class DirectoryProjector(HandlesDeclared):
         row = conn.execute(sa.select(accounts.c.kind, accounts.c.document).where(accounts.c.id == account_id)).first()
         if row is None:
             return
-        document = json.loads(row.document)
+        document = loads(row.document)
         before = document.get("status")
         if isinstance(event, Account.Deleted):
             self._count(batch, row.kind, before, -1)
@@ -249,7 +245,7 @@ class DirectoryProjector(HandlesDeclared):
         if isinstance(event, Category.Deleted):
             conn.execute(categories.delete().where(categories.c.id == category_id))
             return
-        document = json.loads(row.document)
+        document = loads(row.document)
         document.update(event.changes)
         document["updatedAt"] = when
         if event.parent_id:
@@ -284,7 +280,7 @@ class DirectoryProjector(HandlesDeclared):
             ("subcategory", "subcategoryId", "subcategoryName") if sub else ("category", "categoryId", "categoryName")
         )
         for row in rows:
-            document = json.loads(row.document)
+            document = loads(row.document)
             if (document.get(snapshot_key) or {}).get("name") == old:
                 document[snapshot_key] = {**document[snapshot_key], "name": new}
             for entry in document.get("categories") or []:

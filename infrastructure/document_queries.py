@@ -3,13 +3,13 @@ document, and who may read a stored document file (the storage proxy)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 
 from infrastructure.document_tables import document_counters, documents
+from infrastructure.json_text import loads
 from infrastructure.tables import accounts, among, appointments
 
 DELETED = "Deleted"
@@ -62,7 +62,7 @@ class DocumentQueries:
                 .limit(limit)
                 .offset((page - 1) * limit)
             ).scalars()
-            found = [json.loads(raw) for raw in rows]
+            found = [loads(raw) for raw in rows]
             return self._populate(conn, found, with_appointment=True), total
 
     def one(self, document_id: str, *, with_appointment: bool = True) -> dict[str, Any] | None:
@@ -70,7 +70,7 @@ class DocumentQueries:
             raw = conn.execute(sa.select(documents.c.document).where(documents.c.id == document_id)).scalar()
             if raw is None:
                 return None
-            return self._populate(conn, [json.loads(raw)], with_appointment=with_appointment)[0]
+            return self._populate(conn, [loads(raw)], with_appointment=with_appointment)[0]
 
     def references(self, key: str) -> int:
         with self.engine.connect() as conn:
@@ -91,14 +91,14 @@ class DocumentQueries:
                 .order_by(documents.c.seq.desc())
             ).all()
         parties = {party for row in rows for party in (row.client_id, row.consultant_id)}
-        name = json.loads(rows[0].document).get("originalFileName") if rows else None
+        name = loads(rows[0].document).get("originalFileName") if rows else None
         return parties, name
 
     def _populate(self, conn: sa.Connection, found: list[dict[str, Any]], *, with_appointment: bool) -> list[Any]:
         ids = {d["client"] for d in found} | {d["consultant"] for d in found}
         people = (
             {
-                row.id: json.loads(row.document)
+                row.id: loads(row.document)
                 for row in conn.execute(
                     sa.select(accounts.c.id, accounts.c.document).where(among(conn, accounts.c.id, ids))
                 )
@@ -110,7 +110,7 @@ class DocumentQueries:
         appointment_ids = {d["appointment"] for d in found if d.get("appointment")}
         if with_appointment and appointment_ids:
             booked = {
-                row.id: json.loads(row.document)
+                row.id: loads(row.document)
                 for row in conn.execute(
                     sa.select(appointments.c.id, appointments.c.document).where(
                         among(conn, appointments.c.id, appointment_ids)

@@ -4,15 +4,15 @@ status, so that a list over every party counts none of them)."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any
 
 import sqlalchemy as sa
 
 from domain.documents import EDITABLE, Document, formatted_size
-from infrastructure.directory_projection import dumps, iso_utc
+from infrastructure.directory_projection import iso_utc
 from infrastructure.document_tables import document_counters, documents
+from infrastructure.json_text import dumps, loads
 from infrastructure.projector import Batch, CounterAdds, Handles, HandlesDeclared
 
 COUNTER_ADDS = CounterAdds(document_counters)
@@ -86,7 +86,7 @@ class DocumentsProjector(HandlesDeclared):
         raw = conn.execute(sa.select(documents.c.document).where(documents.c.id == document_id)).scalar()
         if raw is None or not isinstance(event, Document.Updated):
             return
-        body = json.loads(raw)
+        body = loads(raw)
         self._count(batch, body["type"], body["status"], -1)
         body.update({k: v for k, v in event.changes.items() if k in EDITABLE})
         self._count(batch, body["type"], body["status"], 1)

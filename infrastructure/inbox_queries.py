@@ -13,7 +13,6 @@ The other orders, and the `type` and `priority` filters (no app sends them), sor
 from __future__ import annotations
 
 import functools
-import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ import sqlalchemy as sa
 from domain.notifications import CATEGORIES
 from infrastructure.directory_projection import iso_utc
 from infrastructure.inbox_bounds import bound_params, from_bound
+from infrastructure.json_text import loads
 from infrastructure.people_tables import inbox, inbox_counters, inbox_states
 from infrastructure.reads import Plan, run_plan
 from infrastructure.tables import accounts
@@ -252,7 +252,7 @@ class Found:
 
 def shown(document: str, read_at: datetime | None) -> dict[str, Any]:
     """The stored document with the reader's read state."""
-    doc: dict[str, Any] = json.loads(document)
+    doc: dict[str, Any] = loads(document)
     doc["read"] = read_at is not None
     if read_at is not None:
         doc["readAt"] = iso_utc(read_at)

@@ -10,14 +10,14 @@ appointment is Completed, or at once when it has none (CONTRACT.md rule), as `Ea
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any
 
 import sqlalchemy as sa
 
 from domain.ledger import Earnings, Transaction, exact, major_units, minor_units
-from infrastructure.directory_projection import dumps, iso_utc
+from infrastructure.directory_projection import iso_utc
+from infrastructure.json_text import dumps, loads
 from infrastructure.projector import Batch, CounterAdds, Handles, HandlesDeclared, Prefetch, changed_ids
 from infrastructure.tables import (
     balance_completions,
@@ -131,7 +131,7 @@ class LedgerProjector(HandlesDeclared):
         found = []
         ids = changed_ids(notifications, Transaction.Event, Transaction.Recorded)
         if ids:
-            found.append(Prefetch("transactions", SELECT_TRANSACTIONS, ids, lambda row: json.loads(row[1])))
+            found.append(Prefetch("transactions", SELECT_TRANSACTIONS, ids, lambda row: loads(row[1])))
         return found
 
     def apply(self, batch: Batch, event: Any, position: int) -> None:
@@ -185,7 +185,7 @@ class LedgerProjector(HandlesDeclared):
             for scope, party in counter_scopes(event.user_id, event.consultant_id):
                 counts[(scope, party, event.kind)] += 1
             # held as a read would give it: the payment's success needs no read (`DocumentMemory`)
-            batch.documents[("transactions", transaction_id)] = json.loads(dumps(document))
+            batch.documents[("transactions", transaction_id)] = loads(dumps(document))
             return
         document = batch.document("transactions", transaction_id, SELECT_TRANSACTION)
         if document is None:

@@ -3,7 +3,6 @@ status lookups, balances, and the earnings of a period (catalogue stats)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from infrastructure.json_text import loads
 from infrastructure.personal_fields import deleted_party
 from infrastructure.tables import (
     accounts,
@@ -90,13 +90,13 @@ class LedgerQueries:
         query = sa.select(rows.c.document).order_by(rows.c.seq.desc()).limit(limit).offset((page - 1) * limit)
         with self.engine.connect() as conn:
             total = int(conn.execute(counted).scalar() or 0)
-            documents = [json.loads(raw) for raw in conn.execute(query).scalars()]
+            documents = [loads(raw) for raw in conn.execute(query).scalars()]
             return self._populate(conn, documents), total
 
     def document(self, transaction_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
             raw = conn.execute(sa.select(transactions.c.document).where(transactions.c.id == transaction_id)).scalar()
-            return self._public(json.loads(raw)) if raw else None
+            return self._public(loads(raw)) if raw else None
 
     def by_order(self, order_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
@@ -109,7 +109,7 @@ class LedgerQueries:
                 .scalars()
                 .first()
             )
-            return self._public(json.loads(raw)) if raw else None
+            return self._public(loads(raw)) if raw else None
 
     def balances(self) -> dict[str, dict[str, int]]:
         """Every consultant's balance read model in minor units."""
@@ -122,7 +122,7 @@ class LedgerQueries:
     def party_names(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         with self.engine.connect() as conn:
             return {
-                row.id: json.loads(row.document)
+                row.id: loads(row.document)
                 for row in conn.execute(
                     sa.select(accounts.c.id, accounts.c.document).where(
                         among(conn, accounts.c.id, [i for i in ids if i])
@@ -143,7 +143,7 @@ class LedgerQueries:
         }
         parties = (
             {
-                row.id: (row.kind, json.loads(row.document))
+                row.id: (row.kind, loads(row.document))
                 for row in conn.execute(
                     sa.select(accounts.c.id, accounts.c.kind, accounts.c.document).where(
                         among(conn, accounts.c.id, ids)
@@ -156,7 +156,7 @@ class LedgerQueries:
         appointment_ids = {d["appointment"] for d in documents if d.get("appointment")}
         booked = (
             {
-                row.id: json.loads(row.document)
+                row.id: loads(row.document)
                 for row in conn.execute(
                     sa.select(appointments.c.id, appointments.c.document).where(
                         among(conn, appointments.c.id, appointment_ids)

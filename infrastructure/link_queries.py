@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +10,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from infrastructure.directory_projection import iso_utc
+from infrastructure.json_text import loads
 from infrastructure.people_tables import links
 from infrastructure.tables import accounts, among, appointments, client_sessions
 
@@ -110,7 +110,7 @@ class LinkQueries:
             rows = conn.execute(
                 sa.select(accounts.c.id, accounts.c.document).where(among(conn, accounts.c.id, set(ids)))
             )
-            return {row[0]: json.loads(row[1]) for row in rows}
+            return {row[0]: loads(row[1]) for row in rows}
 
     def sessions(self, consultant_id: str) -> dict[str, tuple[int, datetime]]:
         """Per client: the consultant's Completed appointments with it and the latest start (kept by the

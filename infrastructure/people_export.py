@@ -3,11 +3,11 @@ notifications from the inbox read model, in place of the empty placeholder secti
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import sqlalchemy as sa
 
+from infrastructure.json_text import loads
 from infrastructure.people_tables import inbox
 from infrastructure.privacy_export import SECTIONS, Export, Section
 
@@ -22,7 +22,7 @@ def own_notifications(context: Export) -> list[dict[str, Any]]:
     )
     out = []
     for document, read_at in rows:
-        doc = json.loads(document)
+        doc = loads(document)
         out.append(
             {**{key: doc.get(key) for key in KEYS}, "read": read_at is not None, "createdAt": doc.get("createdAt")}
         )

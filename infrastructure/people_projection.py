@@ -13,7 +13,6 @@ client-consultant links, from the events alone.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import datetime
 from typing import Any
@@ -27,8 +26,9 @@ from domain.ids import aggregate_id, derived_object_id
 from domain.links import AUTO_NOTES, REMOVED
 from domain.notifications import Inbox, Notification, reader_of
 from domain.privacy import Erasure
-from infrastructure.directory_projection import REGISTRATION_NOTICES, admin_notification, dumps, iso_utc
+from infrastructure.directory_projection import REGISTRATION_NOTICES, admin_notification, iso_utc
 from infrastructure.inbox_bounds import bound_audience, flush_lowered, lower_bounds, raise_bound
+from infrastructure.json_text import dumps, loads
 from infrastructure.people_tables import (
     PEOPLE_TABLES,
     inbox,
@@ -189,7 +189,7 @@ class PeopleProjector(HandlesDeclared):
         notice_id = derived_object_id(aggregate_id(account_id), 1)
         found = conn.execute(sa.select(inbox.c.document).where(inbox.c.id == notice_id)).scalar()
         if found is not None:
-            document = json.loads(found)
+            document = loads(found)
             for title, message, *_ in REGISTRATION_NOTICES.values():
                 if document.get("name") == title:
                     document["message"] = message.format(name=DELETED_NAME)
@@ -386,4 +386,4 @@ COUNTER_ADDS = CounterAdds(inbox_counters)
 
 
 def document_of(row_document: str) -> dict[str, Any]:
-    return json.loads(row_document)  # type: ignore[no-any-return]
+    return loads(row_document)  # type: ignore[no-any-return]

@@ -4,7 +4,6 @@ of the routes (whole document for an admin, the public subset), defaults filling
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +16,8 @@ from domain.platform_settings import (
     AdminProfileSettings,
     PlatformSettings,
 )
-from infrastructure.directory_projection import dumps, iso_utc
+from infrastructure.directory_projection import iso_utc
+from infrastructure.json_text import dumps, loads
 from infrastructure.platform_tables import platform_settings
 from infrastructure.projector import Batch, Handles, HandlesDeclared
 
@@ -62,7 +62,7 @@ class PlatformSettingsProjector(HandlesDeclared):
         raw = conn.execute(sa.select(platform_settings.c.document).where(platform_settings.c.key == key)).scalar()
         if raw is None:
             return
-        document = json.loads(raw)
+        document = loads(raw)
         document[section] = values
         conn.execute(
             platform_settings.update()
@@ -84,7 +84,7 @@ class PlatformSettingsQueries:
         return {row.key: row for row in rows}
 
     def _sections(self, row: Any, names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-        saved = json.loads(row.document) if row is not None else {}
+        saved = loads(row.document) if row is not None else {}
         return {name: {**copy.deepcopy(self.defaults[name]), **saved.get(name, {})} for name in names}
 
     def public(self) -> dict[str, Any]:

@@ -9,7 +9,6 @@ only (its e-mail and phone are that person's data, not the caller's)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from domain.privacy import CONSENT_DEFAULTS
 from domain.profiles import PRIVATE_FIELDS
 from infrastructure.directory_projection import iso_utc
 from infrastructure.document_tables import documents
+from infrastructure.json_text import loads
 from infrastructure.personal_fields import DELETED_NAME
 from infrastructure.platform_tables import platform_settings
 from infrastructure.tables import accounts, among, appointments, consultant_settings, transactions
@@ -112,7 +112,7 @@ def profile(context: Export) -> dict[str, Any] | None:
     raw = context.conn.execute(sa.select(accounts.c.document).where(accounts.c.id == context.account_id)).scalar()
     if raw is None:
         return None
-    document = without_secrets(json.loads(raw))
+    document = without_secrets(loads(raw))
     if context.kind in (CLIENT, CONSULTANT):
         for key in CONSENT_KEYS:
             document.setdefault(key, CONSENT_DEFAULTS.get(key))
@@ -127,7 +127,7 @@ def own_appointments(context: Export) -> list[dict[str, Any]]:
         .where(mine == context.account_id, appointments.c.status != "Hold")
         .order_by(appointments.c.start_at, appointments.c.id)
     ).scalars()
-    documents = [json.loads(raw) for raw in rows]
+    documents = [loads(raw) for raw in rows]
     other = "consultant" if context.kind == CLIENT else "client"
     names = _names(context.conn, {d[other] for d in documents})
     out = []
@@ -169,7 +169,7 @@ def own_documents(context: Export) -> list[dict[str, Any]]:
     rows = context.conn.execute(
         sa.select(documents.c.document).where(mine == context.account_id).order_by(documents.c.seq.desc())
     ).scalars()
-    found = [json.loads(raw) for raw in rows]
+    found = [loads(raw) for raw in rows]
     other = "consultant" if context.kind == CLIENT else "client"
     names = _names(context.conn, {d[other] for d in found if d.get(other)})
     out = []
@@ -190,7 +190,7 @@ def own_transactions(context: Export) -> list[dict[str, Any]]:
     rows = context.conn.execute(
         sa.select(transactions.c.document).where(mine == context.account_id).order_by(transactions.c.seq)
     ).scalars()
-    documents = [json.loads(raw) for raw in rows]
+    documents = [loads(raw) for raw in rows]
     other = "consultant" if context.kind == CLIENT else "user"
     names = _names(context.conn, {d[other] for d in documents if d.get(other)})
     out = []
@@ -210,7 +210,7 @@ def own_settings(context: Export) -> dict[str, Any] | None:
     raw = context.conn.execute(
         sa.select(consultant_settings.c.document).where(consultant_settings.c.consultant_id == context.account_id)
     ).scalar()
-    return json.loads(raw) if raw else None
+    return loads(raw) if raw else None
 
 
 @section("adminSettings", "Admin", "Employee")
@@ -224,7 +224,7 @@ def own_admin_settings(context: Export) -> dict[str, Any] | None:
     ).first()
     if row is None:
         return None
-    profile = json.loads(row.document).get("profile")
+    profile = loads(row.document).get("profile")
     if profile is None:
         return None
     return {"admin": context.account_id, "profile": profile, "createdAt": row.created_at, "updatedAt": row.updated_at}
@@ -240,7 +240,7 @@ def own_notifications(context: Export) -> list[dict[str, Any]]:
 @section("consents", "Client", "Consultant")
 def consents(context: Export) -> dict[str, Any]:
     raw = context.conn.execute(sa.select(accounts.c.document).where(accounts.c.id == context.account_id)).scalar()
-    document = json.loads(raw) if raw else {}
+    document = loads(raw) if raw else {}
     return {key: document.get(key, CONSENT_DEFAULTS.get(key)) for key in CONSENT_KEYS}
 
 

@@ -9,14 +9,13 @@ Features with read models of their own that hold personal data register one func
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 
 from domain.privacy import Erasure
-from infrastructure.directory_projection import dumps
+from infrastructure.json_text import dumps, loads
 from infrastructure.personal_fields import DELETED_NAME, FREE_TEXT_LEAVES, SNAPSHOT_LEAVES
 from infrastructure.privacy_keys import KeyStore
 from infrastructure.projector import Batch, Handles, HandlesDeclared
@@ -53,7 +52,7 @@ def erase_appointments(conn: sa.Connection, account_id: str, kind: str) -> None:
         (appointments.c.consultant_id, "consultantSnapshot", False),
     ):
         for row in conn.execute(sa.select(appointments.c.id, appointments.c.document).where(column == account_id)):
-            document = json.loads(row.document)
+            document = loads(row.document)
             changed = _scrub(document, (snapshot,), SNAPSHOT_LEAVES)
             if text:
                 changed = _scrub(document, (), FREE_TEXT_LEAVES) or changed
@@ -71,7 +70,7 @@ def erase_transactions(conn: sa.Connection, account_id: str, kind: str) -> None:
         (transactions.c.consultant_id, "consultantSnapshot", True),
     ):
         for row in conn.execute(sa.select(transactions.c.id, transactions.c.document).where(column == account_id)):
-            document = json.loads(row.document)
+            document = loads(row.document)
             changed = _scrub(document, (snapshot,), SNAPSHOT_LEAVES)
             if notes:
                 changed = _scrub(document, ("metadata",), {"notes": ""}) or changed

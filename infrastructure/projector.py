@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -16,6 +15,7 @@ import sqlalchemy as sa
 from eventsourcing.utils import get_topic
 from sqlalchemy.dialects import postgresql, sqlite
 
+from infrastructure.json_text import loads
 from infrastructure.pushes import Emit
 
 
@@ -56,7 +56,7 @@ class Batch:
         return self.connection
 
     def document(
-        self, table: str, key: str, select: Any, load: Callable[[Any], dict[str, Any]] = lambda row: json.loads(row[0])
+        self, table: str, key: str, select: Any, load: Callable[[Any], dict[str, Any]] = lambda row: loads(row[0])
     ) -> dict[str, Any] | None:
         """The document `key` of `table`: the one this batch already holds, or the row read by `select`
         (its id bound as `b_id`; by default its first column is the JSON document) made one by `load`

@@ -4,7 +4,6 @@ never carry one refund out twice)."""
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from application.refunds import Refunds
+from infrastructure.json_text import loads
 from infrastructure.tables import transactions
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def due_refunds(engine: sa.Engine, now: datetime) -> list[str]:
     due = []
     with engine.connect() as conn:
         for row in conn.execute(query):
-            following = json.loads(row.document).get("nextAttemptAt")
+            following = loads(row.document).get("nextAttemptAt")
             if not following or datetime.fromisoformat(following.replace("Z", "+00:00")) <= now:
                 due.append(str(row.id))
     return due

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,7 +13,8 @@ from eventsourcing.utils import get_topic
 from domain.accounts import CONSULTANT, Account
 from domain.availability import default_settings
 from domain.settings import ConsultantSettings
-from infrastructure.directory_projection import dumps, iso_utc
+from infrastructure.directory_projection import iso_utc
+from infrastructure.json_text import dumps, loads
 from infrastructure.projector import Batch, Handles, HandlesDeclared
 from infrastructure.pushes import Emit
 from infrastructure.tables import accounts, consultant_settings, slot_bookings
@@ -155,7 +155,7 @@ class SettingsProjector(HandlesDeclared):
         ).first()
         if found is None:
             return None
-        return {"consultant_id": found.consultant_id, "document": json.loads(found.document), "new": False}
+        return {"consultant_id": found.consultant_id, "document": loads(found.document), "new": False}
 
     def flush(self, batch: Batch) -> None:
         documents = batch.pending.pop("settings", {})

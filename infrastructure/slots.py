@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -13,6 +12,7 @@ import sqlalchemy as sa
 from domain.accounts import CONSULTANT
 from domain.appointments import MAX_BUFFER
 from domain.availability import Booking, Slot, default_settings, open_slots, working_slots
+from infrastructure.json_text import loads
 from infrastructure.people_tables import links as client_links  # any link: the client has booked
 from infrastructure.reads import Plan, run_plan
 from infrastructure.tables import accounts, consultant_settings, slot_bookings
@@ -56,7 +56,7 @@ DEFAULT_AVAILABILITY = default_settings()["availability"]
 @lru_cache(maxsize=512)
 def parsed_availability(document: str) -> dict[str, Any]:
     """The availability of a settings document; shared, so never mutated by the slot rule."""
-    return json.loads(document)["availability"]  # type: ignore[no-any-return]
+    return loads(document)["availability"]  # type: ignore[no-any-return]
 
 
 @lru_cache(maxsize=4096)
@@ -77,7 +77,7 @@ class SlotQueries:
             document = conn.execute(
                 sa.select(consultant_settings.c.document).where(consultant_settings.c.consultant_id == consultant_id)
             ).scalar()
-        return json.loads(document) if document else None
+        return loads(document) if document else None
 
     def open_slots(
         self, consultant_id: str, day: date, caller_id: str, caller_role: str, now: datetime | None = None

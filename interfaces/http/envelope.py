@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Generic, TypeVar
 
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
+from infrastructure.json_text import dumps_bytes
+
 T = TypeVar("T")
 
 
 class CompactJSONResponse(JSONResponse):
+    """Compact UTF-8 JSON (`infrastructure.json_text`: a NaN or infinite float is written `null`)."""
+
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        return dumps_bytes(content)
 
 
 def ok(message: str, data: Any = None, status: int = 200) -> CompactJSONResponse:
