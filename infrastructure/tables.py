@@ -74,16 +74,24 @@ accounts = sa.Table(
 )
 
 
-def among(conn: sa.Connection, column: sa.ColumnElement[Any], values: Iterable[Any]) -> sa.ColumnElement[bool]:
+def among(conn: sa.Connection, column: sa.ColumnElement[Any], values: Iterable[str]) -> sa.ColumnElement[bool]:
     """`column IN values`, for `conn`'s database. On PostgreSQL one array parameter (`column = ANY(:values)`):
     the statement's text is the same however many values, so SQLAlchemy compiles it and psycopg parses and
     prepares it once, where an IN list has a placeholder per value (the 1,400 parties of a 1,000-appointment
     page cost 16 ms of client CPU that way). SQLite takes the IN list."""
     listed = list(values)
     if conn.dialect.name == "postgresql":
-        # of unbounded strings: a VARCHAR(24)[] would cut a longer value to a matching id
-        return column == sa.any_(sa.bindparam(None, listed, type_=postgresql.ARRAY(sa.String())))
+        # of unbounded strings (a VARCHAR(24)[] would cut a longer value to a matching id), sent as the
+        # array's text: psycopg's list adapter escapes each element in Python (4 ms for 1,400 ids here)
+        array = sa.bindparam(None, _array_text(listed), type_=sa.String())
+        return column == sa.any_(sa.cast(array, postgresql.ARRAY(sa.String())))
     return column.in_(listed)
+
+
+def _array_text(values: list[str]) -> str:
+    """PostgreSQL's text of a one-dimensional array of `values`, each quoted (so `NULL`, commas, braces
+    and spaces are plain text), with its backslashes and double quotes escaped."""
+    return "{" + ",".join('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values) + "}"
 
 
 def folded(column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:

@@ -42,3 +42,33 @@ def test_among_finds_the_rows_of_the_values_with_one_statement_text(tmp_path: Pa
                 assert list(conn.execute(query).scalars()) == found, wanted[:3]
         # the texts sent: one for 0, 1, 799, 1 and 1 value(s) on PostgreSQL; an IN list's length shows on SQLite
         assert len(texts) == (1 if kind == "postgres" else 3), texts
+
+
+ODD = ['a"b', "c\\d", "e,f", "{g}", "NULL", "null", " h ", "", "i\\", '"', "j'k", "l m", "é{", "}"]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_among_takes_any_text_as_it_is(tmp_path: Path, kind: str) -> None:
+    """Values with quotes, backslashes, commas, braces, spaces or the word NULL match themselves only
+    (on PostgreSQL they travel inside one array's text)."""
+    with store_at(tmp_path, kind, "head") as (_, engine):
+        rows = [
+            {
+                "id": value,
+                "kind": "client",
+                "role": "Client",
+                "email": f"o{n}@example.com",
+                "created_at": datetime(2026, 12, 5, tzinfo=UTC),
+                "seq": n,
+                "document": "{}",
+            }
+            for n, value in enumerate([*ODD, "ab", "cd", "h", "i"], start=1)
+        ]
+        with engine.begin() as conn:
+            conn.execute(accounts.insert(), rows)
+        with engine.connect() as conn:
+            for wanted in ([value] for value in ODD):
+                query = sa.select(accounts.c.id).where(among(conn, accounts.c.id, wanted))
+                assert list(conn.execute(query).scalars()) == wanted
+            query = sa.select(accounts.c.id).where(among(conn, accounts.c.id, ODD))
+            assert sorted(conn.execute(query).scalars()) == sorted(ODD)
