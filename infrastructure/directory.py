@@ -177,9 +177,9 @@ class Directory:
         if not consultant_ids:
             return {}
         query = sa.select(link_counters.c.consultant_id, link_counters.c.n)  # kept by the people projection
-        if len(consultant_ids) <= 500:
-            query = query.where(link_counters.c.consultant_id.in_(consultant_ids))
         with self.engine.connect() as conn:
+            if len(consultant_ids) <= 500:  # a longer list: all the counters are read instead
+                query = query.where(among(conn, link_counters.c.consultant_id, consultant_ids))
             return {row[0]: int(row[1]) for row in conn.execute(query)}
 
     # -- catalogue -----------------------------------------------------------------------------
