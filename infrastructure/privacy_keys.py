@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from infrastructure.privacy_tables import privacy_keys
+from infrastructure.tables import among
 
 CACHE_SIZE = 200_000  # ~100 bytes per cached key: 20 MB at most
 _MISSING = object()
@@ -89,7 +90,7 @@ class KeyStore:
             with self.engine.connect() as conn:
                 rows = conn.execute(
                     sa.select(privacy_keys.c.subject, privacy_keys.c.key).where(
-                        privacy_keys.c.subject.in_(wanted[start : start + chunk])
+                        among(conn, privacy_keys.c.subject, wanted[start : start + chunk])
                     )
                 ).all()
             for subject, key in rows:
@@ -144,7 +145,9 @@ class KeyStore:
                     [{"subject": subject, "key": os.urandom(32), "created_at": now} for subject in chunk],
                 )
                 rows = conn.execute(
-                    sa.select(privacy_keys.c.subject, privacy_keys.c.key).where(privacy_keys.c.subject.in_(chunk))
+                    sa.select(privacy_keys.c.subject, privacy_keys.c.key).where(
+                        among(conn, privacy_keys.c.subject, chunk)
+                    )
                 ).all()
             for row in rows:
                 self._remember(row.subject, bytes(row.key) if row.key is not None else None)
