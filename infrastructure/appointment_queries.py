@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from infrastructure.directory import contains
 from infrastructure.json_text import dumps, loads
 from infrastructure.personal_fields import deleted_party
-from infrastructure.tables import accounts, among, appointments
+from infrastructure.tables import accounts, appointments, documents_by_id
 
 
 def hold_expired(expires_at: str | None, now: datetime) -> bool:
@@ -102,12 +102,7 @@ class AppointmentQueries:
         ids = {d["client"] for d in documents} | {d["consultant"] for d in documents}
         if not ids:
             return documents
-        parties = {
-            row.id: loads(row.document)
-            for row in conn.execute(
-                sa.select(accounts.c.id, accounts.c.document).where(among(conn, accounts.c.id, ids))
-            )
-        }
+        parties = documents_by_id(conn, accounts, ids)
         out = []
         for document in documents:
             client, consultant = parties.get(document["client"]), parties.get(document["consultant"])

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from infrastructure.document_tables import document_counters, documents
 from infrastructure.json_text import loads
-from infrastructure.tables import accounts, among, appointments
+from infrastructure.tables import accounts, appointments, documents_by_id
 
 DELETED = "Deleted"
 
@@ -96,27 +96,9 @@ class DocumentQueries:
 
     def _populate(self, conn: sa.Connection, found: list[dict[str, Any]], *, with_appointment: bool) -> list[Any]:
         ids = {d["client"] for d in found} | {d["consultant"] for d in found}
-        people = (
-            {
-                row.id: loads(row.document)
-                for row in conn.execute(
-                    sa.select(accounts.c.id, accounts.c.document).where(among(conn, accounts.c.id, ids))
-                )
-            }
-            if ids
-            else {}
-        )
-        booked: dict[str, dict[str, Any]] = {}
-        appointment_ids = {d["appointment"] for d in found if d.get("appointment")}
-        if with_appointment and appointment_ids:
-            booked = {
-                row.id: loads(row.document)
-                for row in conn.execute(
-                    sa.select(appointments.c.id, appointments.c.document).where(
-                        among(conn, appointments.c.id, appointment_ids)
-                    )
-                )
-            }
+        people = documents_by_id(conn, accounts, ids)
+        appointment_ids = {d["appointment"] for d in found if d.get("appointment")} if with_appointment else set()
+        booked = documents_by_id(conn, appointments, appointment_ids)
         for document in found:
             document["client"] = _client(document["client"], people.get(document["client"]))
             document["consultant"] = _consultant(document["consultant"], people.get(document["consultant"]))

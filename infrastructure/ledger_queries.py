@@ -17,6 +17,7 @@ from infrastructure.tables import (
     among,
     appointments,
     consultant_balances,
+    documents_by_id,
     transaction_counters,
     transactions,
 )
@@ -121,14 +122,7 @@ class LedgerQueries:
 
     def party_names(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         with self.engine.connect() as conn:
-            return {
-                row.id: loads(row.document)
-                for row in conn.execute(
-                    sa.select(accounts.c.id, accounts.c.document).where(
-                        among(conn, accounts.c.id, [i for i in ids if i])
-                    )
-                )
-            }
+            return documents_by_id(conn, accounts, [i for i in ids if i])
 
     def _public(self, document: dict[str, Any]) -> dict[str, Any]:
         key, filename = document.pop("invoiceKey", None), document.pop("invoiceFilename", None)
@@ -153,19 +147,7 @@ class LedgerQueries:
             if ids
             else {}
         )
-        appointment_ids = {d["appointment"] for d in documents if d.get("appointment")}
-        booked = (
-            {
-                row.id: loads(row.document)
-                for row in conn.execute(
-                    sa.select(appointments.c.id, appointments.c.document).where(
-                        among(conn, appointments.c.id, appointment_ids)
-                    )
-                )
-            }
-            if appointment_ids
-            else {}
-        )
+        booked = documents_by_id(conn, appointments, {d["appointment"] for d in documents if d.get("appointment")})
         for document in documents:
             user = parties.get(document.get("user") or "")
             if user is None and document.get("user"):

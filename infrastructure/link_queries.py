@@ -10,9 +10,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from infrastructure.directory_projection import iso_utc
-from infrastructure.json_text import loads
 from infrastructure.people_tables import links
-from infrastructure.tables import accounts, among, appointments, client_sessions
+from infrastructure.tables import accounts, appointments, client_sessions, documents_by_id
 
 LISTED = ("Active", "Inactive")  # a removed link's row is kept but never listed
 
@@ -107,10 +106,7 @@ class LinkQueries:
         if not ids:
             return {}
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(accounts.c.id, accounts.c.document).where(among(conn, accounts.c.id, set(ids)))
-            )
-            return {row[0]: loads(row[1]) for row in rows}
+            return documents_by_id(conn, accounts, set(ids))
 
     def sessions(self, consultant_id: str) -> dict[str, tuple[int, datetime]]:
         """Per client: the consultant's Completed appointments with it and the latest start (kept by the

@@ -12,6 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from infrastructure.json_text import loads
+
 metadata = sa.MetaData()
 
 
@@ -86,6 +88,16 @@ def among(conn: sa.Connection, column: sa.ColumnElement[Any], values: Iterable[s
         array = sa.bindparam(None, _array_text(listed), type_=sa.String())
         return column == sa.any_(sa.cast(array, postgresql.ARRAY(sa.String())))
     return column.in_(listed)
+
+
+def documents_by_id(conn: sa.Connection, table: sa.Table, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The stored documents of `table`'s rows with these ids (a page's parties, its appointments), parsed, by
+    id; none asked, none read."""
+    listed = list(ids)
+    if not listed:
+        return {}
+    query = sa.select(table.c.id, table.c.document).where(among(conn, table.c.id, listed))
+    return {row.id: loads(row.document) for row in conn.execute(query)}
 
 
 def _array_text(values: list[str]) -> str:
